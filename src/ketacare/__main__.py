@@ -1,0 +1,5 @@
+"""Allow ``python -m ketacare``."""
+
+from ketacare.cli import main
+
+main()

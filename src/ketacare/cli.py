@@ -1,0 +1,28 @@
+"""The ``ketacare`` command line (Typer). Bad input exits with status 2 and a message."""
+
+from __future__ import annotations
+
+import typer
+
+from ketacare.features.auth.cli import token_app, user_app
+from ketacare.features.system.cli import config_app, db_app, demo_app, serve
+
+app = typer.Typer(
+    name="ketacare",
+    help="ketacare: ketamine and esketamine clinic platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(serve)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+# Feature command groups register below, one line each.
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,96 @@
+"""Account commands: ``ketacare user create`` and ``ketacare token create|list|revoke``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features.auth import service
+from ketacare.features.auth.models import Role
+from ketacare.features.clinics.repository import get_or_create
+from ketacare.features.system.cli import fail, load_settings
+
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Login email (unique).")],
+    role: Annotated[Role, typer.Option(help="admin, clinician, nurse or patient.")],
+    clinic: Annotated[str, typer.Option(help="Clinic slug; created if it does not exist.")],
+    clinic_name: Annotated[str | None, typer.Option(help="Name for a new clinic.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a user in a clinic (the password is prompted for, or read from stdin)."""
+    settings = load_settings()
+    slug = clinic.strip().lower()
+    if not slug or not all(ch.isalnum() or ch in "-_" for ch in slug):
+        raise fail("--clinic: use letters, digits, '-' or '_'")
+    password = _read_password(password_stdin)
+    try:
+        with unit_of_work(get_engine(settings.database_url)) as db:
+            owner = get_or_create(db, slug, clinic_name or slug)
+            user = service.create_user(db, owner, email, role, password)
+            typer.echo(f"created {user.role.value} {user.email} in clinic '{owner.slug}'")
+    except service.AccountError as exc:
+        raise fail(f"--{exc.field}: {exc.reason}") from None
+
+
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Option(help="The user the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+) -> None:
+    """Create a personal API token and print it (it is shown only once)."""
+    settings = load_settings()
+    try:
+        with unit_of_work(get_engine(settings.database_url)) as db:
+            user = service.user_by_email(db, email)
+            if user is None:
+                raise service.AccountError("email", "no such user")
+            token = service.create_api_token(db, settings.secret_key.get_secret_value(), user, name)
+    except service.AccountError as exc:
+        raise fail(f"--{exc.field}: {exc.reason}") from None
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(email: Annotated[str, typer.Option(help="Whose tokens.")]) -> None:
+    """List a user's API tokens (never the tokens themselves)."""
+    settings = load_settings()
+    with unit_of_work(get_engine(settings.database_url)) as db:
+        user = service.user_by_email(db, email)
+        if user is None:
+            raise fail("--email: no such user")
+        for tok in service.api_tokens(db, user):
+            state = "revoked" if tok.revoked_at else "active"
+            typer.echo(f"{tok.id}\t{state}\t{tok.name}\tcreated {tok.created_at:%Y-%m-%d}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    email: Annotated[str, typer.Option(help="Whose token.")],
+    token_id: Annotated[int, typer.Option("--id", help="Token id from 'token list'.")],
+) -> None:
+    """Revoke one API token."""
+    settings = load_settings()
+    with unit_of_work(get_engine(settings.database_url)) as db:
+        user = service.user_by_email(db, email)
+        if user is None:
+            raise fail("--email: no such user")
+        if not service.revoke_api_token(db, user, token_id):
+            raise fail("--id: no such active token")
+    typer.echo(f"revoked token {token_id}")

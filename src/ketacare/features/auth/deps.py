@@ -1,0 +1,83 @@
+"""Typed access rules: who is calling, and may their role do this.
+
+Pages authenticate with the session cookie; the JSON API with ``Authorization: Bearer``
+personal tokens only (never cookies, so the API needs no CSRF token). Records of another
+clinic are reported as 404 by the queries themselves (see each repository).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ketacare.features._kit.deps import DbDep, SettingsDep
+from ketacare.features._kit.errors import Forbidden, LoginRequired
+from ketacare.features.auth import service
+from ketacare.features.auth.models import TokenKind, User
+from ketacare.settings import Settings
+
+SESSION_COOKIE = "kc_session"
+
+
+def session_policy(settings: Settings) -> service.SessionPolicy:
+    """The session lifetimes configured for this installation."""
+    return service.SessionPolicy(
+        max_age=timedelta(hours=settings.session_max_age_hours),
+        idle=timedelta(minutes=settings.session_idle_minutes),
+    )
+
+
+def optional_page_user(request: Request, db: DbDep, settings: SettingsDep) -> User | None:
+    """The user of the session cookie, or None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    user = None
+    if token:
+        secret = settings.secret_key.get_secret_value()
+        user = service.resolve(db, secret, token, TokenKind.session, session_policy(settings))
+    request.state.user = user
+    return user
+
+
+OptionalPageUser = Annotated[User | None, Depends(optional_page_user)]
+
+
+def page_user(user: OptionalPageUser) -> User:
+    """A logged-in user (else redirect to the login page)."""
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+def page_staff(user: Annotated[User, Depends(page_user)]) -> User:
+    """A logged-in admin, clinician or nurse."""
+    if not user.is_staff:
+        raise Forbidden()
+    return user
+
+
+def api_user(request: Request, db: DbDep, settings: SettingsDep) -> User:
+    """The user of a valid bearer token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise LoginRequired("send a personal API token as 'Authorization: Bearer <token>'")
+    user = service.resolve(db, settings.secret_key.get_secret_value(), token.strip(), TokenKind.api)
+    if user is None:
+        raise LoginRequired("the API token is invalid or revoked")
+    request.state.user = user
+    return user
+
+
+def api_staff(user: Annotated[User, Depends(api_user)]) -> User:
+    """A bearer-token caller who is an admin, clinician or nurse."""
+    if not user.is_staff:
+        raise Forbidden()
+    return user
+
+
+PageUser = Annotated[User, Depends(page_user)]
+PageStaff = Annotated[User, Depends(page_staff)]
+ApiUser = Annotated[User, Depends(api_user)]
+ApiStaff = Annotated[User, Depends(api_staff)]

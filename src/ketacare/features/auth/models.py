@@ -1,0 +1,71 @@
+"""Users and their login/API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ketacare.db.base import Base, UTCDateTime, utcnow
+from ketacare.features.clinics.models import Clinic
+
+
+class Role(enum.StrEnum):
+    """What a user may do; each user has one role in one clinic."""
+
+    admin = "admin"
+    clinician = "clinician"
+    nurse = "nurse"
+    patient = "patient"
+
+
+STAFF_ROLES = frozenset({Role.admin, Role.clinician, Role.nurse})
+
+
+class TokenKind(enum.StrEnum):
+    """A browser login session or a personal API token."""
+
+    session = "session"
+    api = "api"
+
+
+class User(Base):
+    """An account. Email is unique across the installation."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="RESTRICT"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship(lazy="raise")
+
+    @property
+    def is_staff(self) -> bool:
+        """Admins, clinicians and nurses."""
+        return self.role in STAFF_ROLES
+
+
+class AuthToken(Base):
+    """A login session or personal API token; only an HMAC-SHA256 of the token is stored."""
+
+    __tablename__ = "auth_token"
+    __table_args__ = (Index("ix_auth_token_user_kind", "user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    kind: Mapped[TokenKind] = mapped_column(Enum(TokenKind, native_enum=False, length=16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    user: Mapped[User] = relationship(lazy="raise")

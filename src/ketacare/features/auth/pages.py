@@ -1,0 +1,80 @@
+"""Login and logout pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.errors import RateLimited
+from ketacare.features._kit.templating import render
+from ketacare.features.auth import service
+from ketacare.features.auth.deps import SESSION_COOKIE, OptionalPageUser, session_policy
+from ketacare.features.ratelimit.service import counter_key, hit
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site relative paths may follow a login (no open redirect)."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/leads"
+    return target
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, user: OptionalPageUser, next: str = "/leads") -> Response:
+    """The login page (already logged-in users go straight on)."""
+    if user is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "auth/login.html", {"next": _safe_next(next), "email": ""})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/leads",
+) -> Response:
+    """Check credentials (rate-limited per address and per account) and open a session."""
+    secret = settings.secret_key.get_secret_value()
+    window, limit = settings.login_rate_window_s, settings.login_rate_limit
+    by_ip = hit(db, counter_key(secret, "login-ip", client_ip(request)), limit, window)
+    by_email = hit(db, counter_key(secret, "login-email", email.lower()), limit, window)
+    if not (by_ip and by_email):
+        raise RateLimited("too many login attempts; wait a few minutes and try again")
+    user = service.authenticate(db, email, password)
+    if user is None:
+        ctx = {"next": _safe_next(next), "email": email, "error": "Email or password is wrong."}
+        return render(request, "auth/login.html", ctx, status_code=401)
+    token = service.start_session(db, secret, user, session_policy(settings))
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(settings.session_max_age_hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: DbDep, settings: SettingsDep) -> Response:
+    """Close this session."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        service.revoke(db, settings.secret_key.get_secret_value(), token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,186 @@
+"""Accounts, login sessions and personal API tokens. Services flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
+
+from ketacare.db.base import utcnow
+from ketacare.features.auth.models import AuthToken, Role, TokenKind, User
+from ketacare.features.auth.passwords import (
+    dummy_hash,
+    hash_password,
+    password_problem,
+    verify_password,
+)
+from ketacare.features.clinics.models import Clinic
+
+API_TOKEN_PREFIX = "kc_pat_"
+#: Write ``last_used_at`` at most this often, to keep reads cheap.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class AccountError(ValueError):
+    """A user or token operation was refused; ``field`` names the input at fault."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    """Absolute and idle lifetimes of a browser login session."""
+
+    max_age: timedelta
+    idle: timedelta
+
+
+def token_hash(secret: str, token: str) -> str:
+    """HMAC-SHA256 of a token under the installation's secret key (hex)."""
+    return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    """Trimmed, lower-case email address."""
+    return email.strip().lower()
+
+
+def create_user(db: Session, clinic: Clinic, email: str, role: Role, password: str) -> User:
+    """Create a user in ``clinic``; refuse duplicates and weak passwords."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 320:
+        raise AccountError("email", "is not a valid email address")
+    problem = password_problem(password)
+    if problem:
+        raise AccountError("password", problem)
+    if db.execute(select(User.id).where(User.email == email)).first():
+        raise AccountError("email", "is already registered")
+    user = User(clinic=clinic, email=email, role=role, password_hash=hash_password(password))
+    db.add(user)
+    db.flush()
+    return user
+
+
+def user_by_email(db: Session, email: str) -> User | None:
+    """The user with this email, with its clinic loaded."""
+    stmt = select(User).options(joinedload(User.clinic)).where(User.email == normalise_email(email))
+    return db.execute(stmt).scalar_one_or_none()
+
+
+def authenticate(db: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (in constant-ish time)."""
+    user = user_by_email(db, email)
+    if user is None or not user.is_active:
+        verify_password(password, dummy_hash())
+        return None
+    ok, new_hash = verify_password(password, user.password_hash)
+    if not ok:
+        return None
+    if new_hash:
+        user.password_hash = new_hash
+    return user
+
+
+def _issue(db: Session, secret: str, user: User, kind: TokenKind, token: str, **kw: object) -> None:
+    db.add(AuthToken(user=user, kind=kind, token_hash=token_hash(secret, token), **kw))
+    db.flush()
+
+
+def start_session(db: Session, secret: str, user: User, policy: SessionPolicy) -> str:
+    """Open a login session; return the opaque token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    _issue(db, secret, user, TokenKind.session, token, expires_at=utcnow() + policy.max_age)
+    return token
+
+
+def create_api_token(db: Session, secret: str, user: User, name: str) -> str:
+    """Create a personal API token for ``user``; the token is shown only once."""
+    name = name.strip()
+    if not name:
+        raise AccountError("name", "must not be empty")
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    _issue(db, secret, user, TokenKind.api, token, name=name)
+    return token
+
+
+def resolve(
+    db: Session,
+    secret: str,
+    token: str,
+    kind: TokenKind,
+    policy: SessionPolicy | None = None,
+    now: datetime | None = None,
+) -> User | None:
+    """The active user behind a live token of ``kind``, or None."""
+    now = now or utcnow()
+    stmt = (
+        select(AuthToken)
+        .options(joinedload(AuthToken.user).joinedload(User.clinic))
+        .where(AuthToken.token_hash == token_hash(secret, token), AuthToken.kind == kind)
+    )
+    row = db.execute(stmt).scalar_one_or_none()
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        return None
+    if row.expires_at is not None and now >= row.expires_at:
+        return None
+    if policy is not None and now - row.last_used_at >= policy.idle:
+        return None
+    if now - row.last_used_at >= TOUCH_INTERVAL:
+        row.last_used_at = now
+    return row.user
+
+
+def revoke(db: Session, secret: str, token: str) -> None:
+    """Revoke one token (logout)."""
+    db.execute(
+        update(AuthToken)
+        .where(AuthToken.token_hash == token_hash(secret, token), AuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def revoke_all_sessions(db: Session, user: User) -> int:
+    """Log ``user`` out everywhere; return how many sessions were closed."""
+    result = db.execute(
+        update(AuthToken)
+        .where(
+            AuthToken.user_id == user.id,
+            AuthToken.kind == TokenKind.session,
+            AuthToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def revoke_api_token(db: Session, user: User, token_id: int) -> bool:
+    """Revoke one of ``user``'s API tokens by id; False if there is none."""
+    result = db.execute(
+        update(AuthToken)
+        .where(
+            AuthToken.id == token_id,
+            AuthToken.user_id == user.id,
+            AuthToken.kind == TokenKind.api,
+            AuthToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def api_tokens(db: Session, user: User) -> list[AuthToken]:
+    """``user``'s API tokens, newest first."""
+    stmt = (
+        select(AuthToken)
+        .where(AuthToken.user_id == user.id, AuthToken.kind == TokenKind.api)
+        .order_by(AuthToken.id.desc())
+    )
+    return list(db.execute(stmt).scalars())

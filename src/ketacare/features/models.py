@@ -1,0 +1,9 @@
+"""Every ORM model, imported in one place for Alembic and ``create_all``."""
+
+from ketacare.db.base import Base
+from ketacare.features.auth.models import AuthToken, User
+from ketacare.features.clinics.models import Clinic
+from ketacare.features.ratelimit.models import RateCounter
+from ketacare.features.screening.models import Lead, Screening
+
+__all__ = ["AuthToken", "Base", "Clinic", "Lead", "RateCounter", "Screening", "User"]

@@ -1,0 +1,126 @@
+"""JSON API: anonymous screenings and consultation requests; leads for staff."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+
+from ketacare.domain.errors import InvalidAnswer
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited
+from ketacare.features.auth.deps import ApiStaff
+from ketacare.features.clinics.repository import get_or_create
+from ketacare.features.ratelimit.service import counter_key, hit
+from ketacare.features.screening import service
+from ketacare.features.screening.models import Lead, Screening
+from ketacare.features.screening.schemas import (
+    Gad7Out,
+    LeadCreate,
+    LeadOut,
+    Phq9Out,
+    ScreeningCreate,
+    ScreeningOut,
+)
+from ketacare.settings import Settings
+
+router = APIRouter(prefix="/api/v1", tags=["screening"])
+
+
+def screening_out(row: Screening) -> ScreeningOut:
+    """API view of a stored screening."""
+    phq9 = gad7 = None
+    if row.phq9_total is not None:
+        phq9 = Phq9Out(
+            total=row.phq9_total,
+            band=row.phq9_band,
+            item9_positive=bool(row.phq9_item9_positive),
+            major_depressive_syndrome=bool(row.phq9_mds),
+        )
+    if row.gad7_total is not None:
+        gad7 = Gad7Out(total=row.gad7_total, band=row.gad7_band)
+    return ScreeningOut(id=row.id, phq9=phq9, gad7=gad7)
+
+
+def lead_out(lead: Lead) -> LeadOut:
+    """API view of a consultation request."""
+    return LeadOut(
+        id=lead.id,
+        name=lead.name,
+        phone=lead.phone,
+        email=lead.email,
+        preferred_time=lead.preferred_time,
+        status=lead.status.value,
+        created_at=lead.created_at.isoformat(),
+        screening=screening_out(lead.screening) if lead.screening else None,
+    )
+
+
+def check_public_rate(request: Request, db: DbDep, settings: Settings, purpose: str) -> None:
+    """Limit anonymous submissions per client address (keyed by an HMAC, not the address)."""
+    key = counter_key(settings.secret_key.get_secret_value(), purpose, client_ip(request))
+    if not hit(db, key, settings.public_rate_limit, settings.public_rate_window_s):
+        raise RateLimited()
+
+
+@router.post("/screenings", status_code=201, response_model=ScreeningOut)
+def create_screening(
+    body: ScreeningCreate,
+    request: Request,
+    response: Response,
+    db: DbDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> ScreeningOut:
+    """Score and store an anonymous PHQ-9 and/or GAD-7 self-screen.
+
+    Send an ``Idempotency-Key`` header to make retries safe: the same key returns the
+    screening stored the first time (status 200) instead of storing it again.
+    """
+    check_public_rate(request, db, settings, "screening")
+    clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
+    try:
+        row, created = service.store_screening(
+            db, clinic, body.phq9, body.gad7, body.phq9_difficulty, idempotency_key
+        )
+    except InvalidAnswer as exc:  # pragma: no cover - the schema already checks ranges
+        raise BadRequest(exc.reason, exc.field) from exc
+    if not created:
+        response.status_code = 200
+    return screening_out(row)
+
+
+@router.post("/leads", status_code=201)
+def create_lead(
+    body: LeadCreate, request: Request, db: DbDep, settings: SettingsDep
+) -> dict[str, int]:
+    """Ask the clinic to get in touch (optionally about a screening)."""
+    check_public_rate(request, db, settings, "lead")
+    clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
+    screening = None
+    if body.screening_id:
+        try:
+            screening = service.get_screening(db, clinic.id, body.screening_id)
+        except NotFound:
+            raise BadRequest("no such screening", "screening_id") from None
+    data = service.LeadInput(body.name, body.phone, body.email, body.preferred_time, body.consent)
+    lead = service.create_lead(db, clinic, data, screening)
+    return {"id": lead.id}
+
+
+@router.get("/screenings/{screening_id}", response_model=ScreeningOut)
+def read_screening(screening_id: str, user: ApiStaff, db: DbDep) -> ScreeningOut:
+    """A screening of the caller's clinic (staff only)."""
+    return screening_out(service.get_screening(db, user.clinic_id, screening_id))
+
+
+@router.get("/leads", response_model=list[LeadOut])
+def read_leads(user: ApiStaff, db: DbDep) -> list[LeadOut]:
+    """The caller's clinic's consultation requests, newest first (staff only)."""
+    return [lead_out(lead) for lead in service.list_leads(db, user.clinic_id)]
+
+
+@router.get("/leads/{lead_id}", response_model=LeadOut)
+def read_lead(lead_id: int, user: ApiStaff, db: DbDep) -> LeadOut:
+    """One consultation request of the caller's clinic (staff only)."""
+    return lead_out(service.get_lead(db, user.clinic_id, lead_id))

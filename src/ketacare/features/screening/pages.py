@@ -1,0 +1,152 @@
+"""Public self-screen pages and the staff list of consultation requests."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ketacare.domain import screening as content
+from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.deps import DbDep, SettingsDep
+from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.templating import render
+from ketacare.features.auth.deps import OptionalPageUser, PageStaff
+from ketacare.features.clinics.repository import get_or_create
+from ketacare.features.screening import service
+from ketacare.features.screening.api import check_public_rate
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+
+def _answers(form: dict[str, str], prefix: str, n: int) -> tuple[list[int | None], dict[str, str]]:
+    """Parse items ``prefix_1..n``; return values (None if unanswered) and problems."""
+    values: list[int | None] = []
+    problems: dict[str, str] = {}
+    for i in range(1, n + 1):
+        raw = form.get(f"{prefix}_{i}", "").strip()
+        if raw == "":
+            values.append(None)
+        elif raw in {"0", "1", "2", "3"}:
+            values.append(int(raw))
+        else:
+            values.append(None)
+            problems[f"{prefix}_{i}"] = f"Question {i}: choose one of the four answers."
+    return values, problems
+
+
+def _require_complete(
+    values: list[int | None], prefix: str, label: str, problems: dict[str, str]
+) -> list[int] | None:
+    answered = [v for v in values if v is not None]
+    if not answered:
+        return None
+    for i, v in enumerate(values, start=1):
+        if v is None:
+            problems.setdefault(f"{prefix}_{i}", f"{label} question {i}: please choose an answer.")
+    return answered if len(answered) == len(values) else None
+
+
+def _form_context(answers: dict[str, str], errors: dict[str, str]) -> dict[str, object]:
+    return {"c": content, "answers": answers, "errors": errors}
+
+
+@router.get("/screen", response_class=HTMLResponse)
+def screen_form(request: Request) -> Response:
+    """The PHQ-9 and GAD-7 self-screen."""
+    return render(request, "screening/screen.html", _form_context({}, {}))
+
+
+@router.post("/screen", response_class=HTMLResponse)
+def screen_submit(request: Request, form: FormFields, db: DbDep, settings: SettingsDep) -> Response:
+    """Score and store the self-screen, or show it again with the problems and answers."""
+    phq, problems = _answers(form, "phq9", 9)
+    gad, gad_problems = _answers(form, "gad7", 7)
+    problems.update(gad_problems)
+    diff_raw = form.get("phq9_10", "").strip()
+    difficulty = int(diff_raw) if diff_raw in {"0", "1", "2", "3"} else None
+    if diff_raw and difficulty is None:
+        problems["phq9_10"] = "Question 10: choose one of the four answers."
+    phq9 = _require_complete(phq, "phq9", "PHQ-9", problems)
+    gad7 = _require_complete(gad, "gad7", "GAD-7", problems)
+    if not problems and phq9 is None and gad7 is None:
+        problems["form"] = "Please answer the questions of at least one questionnaire."
+    if problems:
+        kept = {k: v for k, v in form.items() if k.startswith(("phq9_", "gad7_"))}
+        return render(
+            request, "screening/screen.html", _form_context(kept, problems), status_code=422
+        )
+    check_public_rate(request, db, settings, "screening")
+    clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
+    row, _ = service.store_screening(
+        db, clinic, phq9, gad7, difficulty, form.get("idempotency_key") or None
+    )
+    return RedirectResponse(f"/screen/result/{row.id}", status_code=303)
+
+
+def _result_context(row: object, lead: dict[str, str], errors: dict[str, str]) -> dict[str, object]:
+    return {"s": row, "c": content, "lead": lead, "errors": errors}
+
+
+@router.get("/screen/result/{screening_id}", response_class=HTMLResponse)
+def screen_result(
+    screening_id: str, request: Request, db: DbDep, settings: SettingsDep
+) -> Response:
+    """The result, with the crisis panel first when item 9 is positive."""
+    clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
+    row = service.get_screening(db, clinic.id, screening_id)
+    return render(request, "screening/result.html", _result_context(row, {}, {}))
+
+
+@router.post("/screen/result/{screening_id}/consult", response_class=HTMLResponse)
+def request_consultation(
+    screening_id: str, request: Request, form: FormFields, db: DbDep, settings: SettingsDep
+) -> Response:
+    """Store a consultation request linked to the screening."""
+    clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
+    row = service.get_screening(db, clinic.id, screening_id)
+    data = service.LeadInput(
+        name=form.get("name", ""),
+        phone=form.get("phone", ""),
+        email=form.get("email", ""),
+        preferred_time=form.get("preferred_time", ""),
+        consent=form.get("consent") == "yes",
+    )
+    problems = service.lead_problems(data)
+    if problems:
+        kept = {k: form.get(k, "") for k in ("name", "phone", "email", "preferred_time", "consent")}
+        ctx = _result_context(row, kept, problems)
+        return render(request, "screening/result.html", ctx, status_code=422)
+    check_public_rate(request, db, settings, "lead")
+    service.create_lead(db, clinic, data, row)
+    return render(request, "screening/thanks.html", {"s": row, "c": content})
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, user: OptionalPageUser) -> Response:
+    """Landing page."""
+    return render(request, "home.html")
+
+
+@router.get("/leads", response_class=HTMLResponse)
+def leads_page(request: Request, user: PageStaff, db: DbDep) -> Response:
+    """Consultation requests of the user's clinic, newest first."""
+    leads = service.list_leads(db, user.clinic_id)
+    return render(request, "screening/leads.html", {"leads": leads})
+
+
+@router.get("/leads/{lead_id}", response_class=HTMLResponse)
+def lead_page(lead_id: int, request: Request, user: PageStaff, db: DbDep) -> Response:
+    """One consultation request with its screening."""
+    lead = service.get_lead(db, user.clinic_id, lead_id)
+    return render(request, "screening/lead.html", {"lead": lead, "c": content})
+
+
+@router.post("/leads/{lead_id}/status", response_class=HTMLResponse)
+def lead_status(
+    lead_id: int, request: Request, form: FormFields, user: PageStaff, db: DbDep
+) -> Response:
+    """Mark a request contacted or closed."""
+    service.set_lead_status(
+        db, user.clinic_id, lead_id, form.get("status", ""), form.get("note", "")
+    )
+    return RedirectResponse(f"/leads/{lead_id}", status_code=303)

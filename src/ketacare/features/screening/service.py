@@ -1,0 +1,178 @@
+"""Scoring and storing self-screenings and consultation requests (flush, never commit)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from ketacare.domain.screening import Gad7Result, Phq9Result, score_gad7, score_phq9
+from ketacare.features._kit.errors import BadRequest, NotFound
+from ketacare.features.clinics.models import Clinic
+from ketacare.features.screening.models import Lead, LeadStatus, Screening
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_RE = re.compile(r"^[0-9+()\-. ]{6,40}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredScreening:
+    """Domain results of one screening before it is stored."""
+
+    phq9: Phq9Result | None
+    gad7: Gad7Result | None
+
+
+def score(
+    phq9: Sequence[int] | None, gad7: Sequence[int] | None, difficulty: int | None = None
+) -> ScoredScreening:
+    """Score what was given (raises ``InvalidAnswer`` naming the item)."""
+    return ScoredScreening(
+        phq9=score_phq9(phq9, difficulty) if phq9 is not None else None,
+        gad7=score_gad7(gad7) if gad7 is not None else None,
+    )
+
+
+def store_screening(
+    db: Session,
+    clinic: Clinic,
+    phq9: Sequence[int] | None,
+    gad7: Sequence[int] | None,
+    difficulty: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Screening, bool]:
+    """Score and store a screening; return it and whether it was created now.
+
+    With an ``idempotency_key`` already used, the earlier screening is returned instead.
+    """
+    if idempotency_key:
+        earlier = db.execute(
+            select(Screening).where(
+                Screening.idempotency_key == idempotency_key, Screening.clinic_id == clinic.id
+            )
+        ).scalar_one_or_none()
+        if earlier is not None:
+            return earlier, False
+    result = score(phq9, gad7, difficulty)
+    row = Screening(id=uuid.uuid4().hex, clinic=clinic, idempotency_key=idempotency_key or None)
+    if result.phq9 is not None and phq9 is not None:
+        row.phq9_answers = list(phq9)
+        row.phq9_difficulty = difficulty
+        row.phq9_total = result.phq9.total
+        row.phq9_band = result.phq9.band
+        row.phq9_item9_positive = result.phq9.item9_positive
+        row.phq9_mds = result.phq9.major_depressive_syndrome
+    if result.gad7 is not None and gad7 is not None:
+        row.gad7_answers = list(gad7)
+        row.gad7_total = result.gad7.total
+        row.gad7_band = result.gad7.band
+    db.add(row)
+    db.flush()
+    return row, True
+
+
+def get_screening(db: Session, clinic_id: int, screening_id: str) -> Screening:
+    """A screening of this clinic, or NotFound."""
+    row = db.execute(
+        select(Screening).where(Screening.id == screening_id, Screening.clinic_id == clinic_id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("no such screening")
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class LeadInput:
+    """What a person gives when asking the clinic to call them."""
+
+    name: str
+    phone: str
+    email: str
+    preferred_time: str
+    consent: bool
+
+
+def lead_problems(data: LeadInput) -> dict[str, str]:
+    """Field -> reason for each problem with a consultation request (empty when fine)."""
+    problems: dict[str, str] = {}
+    if not data.name.strip():
+        problems["name"] = "Please tell us your name."
+    elif len(data.name) > 200:
+        problems["name"] = "Name must be at most 200 characters."
+    phone, email = data.phone.strip(), data.email.strip()
+    if not phone and not email:
+        problems["contact"] = "Give a phone number or an email address so we can reach you."
+    if phone and not PHONE_RE.match(phone):
+        problems["phone"] = "Phone number may hold digits, spaces and + ( ) - . only."
+    if email and (not EMAIL_RE.match(email) or len(email) > 320):
+        problems["email"] = "Email address does not look right."
+    if len(data.preferred_time) > 200:
+        problems["preferred_time"] = "Preferred time must be at most 200 characters."
+    if not data.consent:
+        problems["consent"] = "Please confirm that the clinic may contact you."
+    return problems
+
+
+def create_lead(
+    db: Session, clinic: Clinic, data: LeadInput, screening: Screening | None = None
+) -> Lead:
+    """Store a consultation request (refused with the first problem named)."""
+    problems = lead_problems(data)
+    if problems:
+        field, reason = next(iter(problems.items()))
+        raise BadRequest(reason, field)
+    lead = Lead(
+        clinic=clinic,
+        screening=screening,
+        name=data.name.strip(),
+        phone=data.phone.strip(),
+        email=data.email.strip(),
+        preferred_time=data.preferred_time.strip(),
+        consent=True,
+    )
+    db.add(lead)
+    db.flush()
+    return lead
+
+
+def list_leads(db: Session, clinic_id: int, limit: int = 200) -> list[Lead]:
+    """This clinic's newest consultation requests with their screenings."""
+    stmt = (
+        select(Lead)
+        .options(joinedload(Lead.screening))
+        .where(Lead.clinic_id == clinic_id)
+        .order_by(Lead.created_at.desc(), Lead.id.desc())
+        .limit(limit)
+    )
+    return list(db.execute(stmt).scalars())
+
+
+def get_lead(db: Session, clinic_id: int, lead_id: int) -> Lead:
+    """A consultation request of this clinic, or NotFound (also for other clinics')."""
+    stmt = (
+        select(Lead)
+        .options(joinedload(Lead.screening))
+        .where(Lead.id == lead_id, Lead.clinic_id == clinic_id)
+    )
+    lead = db.execute(stmt).scalar_one_or_none()
+    if lead is None:
+        raise NotFound("no such consultation request")
+    return lead
+
+
+def set_lead_status(db: Session, clinic_id: int, lead_id: int, status: str, note: str) -> Lead:
+    """Mark a request as contacted or closed, with an optional note."""
+    try:
+        new_status = LeadStatus(status)
+    except ValueError:
+        raise BadRequest("must be one of new, contacted, closed", "status") from None
+    lead = get_lead(db, clinic_id, lead_id)
+    lead.status = new_status
+    if note.strip():
+        lead.note = note.strip()[:4000]
+    db.flush()
+    return lead

@@ -1,0 +1,1 @@
+"""Operator commands and the demo clinic."""

@@ -1,0 +1,113 @@
+"""Operator commands: serve, config, db and demo."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from ketacare.db import migrate
+from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features.system import demo
+from ketacare.settings import Settings, get_settings
+
+config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo clinic.", no_args_is_help=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` to stderr and return an exit-2 signal to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or exit 2 naming the bad variable."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "KETACARE_" + str(err["loc"][0]).upper() if err["loc"] else "KETACARE_*"
+        raise fail(f"{name}: {err['msg']}") from None
+
+
+@config_app.command("show")
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the settings in force, secrets masked."""
+    values = load_settings().masked()
+    if as_json:
+        typer.echo(json.dumps(values, indent=2))
+        return
+    for key, value in values.items():
+        typer.echo(f"KETACARE_{key.upper()}={value}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = load_settings()
+    migrate.upgrade(get_engine(settings.database_url), revision)
+    typer.echo(f"database at {migrate.current(get_engine(settings.database_url))}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' empties the database)."""
+    settings = load_settings()
+    migrate.downgrade(get_engine(settings.database_url), revision)
+    typer.echo(f"database at {migrate.current(get_engine(settings.database_url))}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the newest one shipped."""
+    settings = load_settings()
+    typer.echo(f"current: {migrate.current(get_engine(settings.database_url))}")
+    typer.echo(f"head:    {migrate.head()}")
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Create the demo clinic and its users (idempotent) and print the logins."""
+    settings = load_settings()
+    with unit_of_work(get_engine(settings.database_url)) as db:
+        logins = demo.seed(db, settings)
+    typer.echo(f"Demo clinic '{settings.clinic_name}' is ready. Logins (demo only):")
+    for email, role, password in logins:
+        typer.echo(f"  {role:<10} {email}  password: {password}")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: KETACARE_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: KETACARE_PORT.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Start the web server (refuses to start when the database is not migrated)."""
+    import uvicorn
+
+    settings = load_settings()
+    engine = get_engine(settings.database_url)
+    if migrate.current(engine) != migrate.head():
+        raise fail("the database is not migrated; run 'ketacare db upgrade' first")
+    host = host or settings.host
+    port = port or settings.port
+    # Freeze the generated secret for the workers (they read the same file anyway).
+    os.environ.setdefault("KETACARE_DATA_DIR", str(settings.data_dir))
+    typer.echo(f"ketacare is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    typer.echo(f"  public self-screen: http://{host}:{port}/screen")
+    typer.echo(f"  staff login:        http://{host}:{port}/login")
+    uvicorn.run(
+        "ketacare.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )

@@ -1,0 +1,27 @@
+"""The demo clinic created by ``make run`` (idempotent)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ketacare.features.auth import service as accounts
+from ketacare.features.auth.models import Role
+from ketacare.features.clinics.repository import get_or_create
+from ketacare.settings import Settings
+
+DEMO_PASSWORD = "demo-password"
+DEMO_USERS = (
+    ("admin@demo.ketacare.example", Role.admin),
+    ("clinician@demo.ketacare.example", Role.clinician),
+    ("nurse@demo.ketacare.example", Role.nurse),
+    ("patient@demo.ketacare.example", Role.patient),
+)
+
+
+def seed(db: Session, settings: Settings) -> list[tuple[str, str, str]]:
+    """Create the public clinic and one user per role; return (email, role, password)."""
+    clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
+    for email, role in DEMO_USERS:
+        if accounts.user_by_email(db, email) is None:
+            accounts.create_user(db, clinic, email, role, DEMO_PASSWORD)
+    return [(email, role.value, DEMO_PASSWORD) for email, role in DEMO_USERS]

@@ -1,0 +1,102 @@
+"""Settings, read once from ``KETACARE_*`` environment variables (and ``.env``) then frozen."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CRISIS_TEXT = (
+    "If you are thinking about suicide or hurting yourself, or are in crisis, help is available "
+    "now. In the US call or text 988 (the 988 Suicide & Crisis Lifeline), or chat at "
+    "988lifeline.org. If you are in immediate danger, call 911 or go to the nearest emergency "
+    "department."
+)
+
+
+class Settings(BaseSettings):
+    """Everything ketacare reads from its environment; see ``ketacare config show``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KETACARE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(Path("var"), description="Directory for the SQLite file and secrets.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; default sqlite:///<data_dir>/ketacare.db."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(""), description="HMAC key for tokens; generated under data_dir if empty."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    clinic_name: str = Field("Demo Ketamine Clinic", description="Name of the public clinic.")
+    public_clinic: str = Field(
+        "demo", description="Slug of the clinic that owns the public self-screen and its leads."
+    )
+    crisis_text: str = DEFAULT_CRISIS_TEXT
+    session_max_age_hours: float = Field(12.0, gt=0, description="Absolute session lifetime.")
+    session_idle_minutes: float = Field(30.0, gt=0, description="Idle timeout of a login session.")
+    secure_cookies: bool = Field(False, description="Set the Secure flag (enable behind TLS).")
+    login_rate_limit: int = Field(
+        10, ge=0, description="Login attempts per window per IP; 0 = off."
+    )
+    login_rate_window_s: int = Field(300, ge=1)
+    public_rate_limit: int = Field(
+        60, ge=0, description="Public submissions (screenings, leads) per window per IP; 0 = off."
+    )
+    public_rate_window_s: int = Field(60, ge=1)
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body.")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{(self.data_dir / 'ketacare.db').as_posix()}"
+            )
+        if not self.secret_key.get_secret_value():
+            object.__setattr__(self, "secret_key", SecretStr(_stored_secret(self.data_dir)))
+        return self
+
+    def masked(self) -> dict[str, str]:
+        """All settings as strings, with secrets and database passwords masked."""
+        out: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = "**********"
+            elif name == "database_url":
+                out[name] = _mask_url(str(value))
+            else:
+                out[name] = str(value)
+        return out
+
+
+def _mask_url(url: str) -> str:
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """Read the secret key kept under ``data_dir``, creating it (mode 600) on first run."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

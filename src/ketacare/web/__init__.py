@@ -1,0 +1,1 @@
+"""The FastAPI application: assembles feature routers, middleware and error handlers."""

@@ -1,0 +1,75 @@
+"""Application factory. ``ketacare serve`` runs :func:`create_app` under uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+import ketacare
+from ketacare.db.engine import get_engine, session_factory
+from ketacare.features.auth.pages import router as auth_pages
+from ketacare.features.screening.api import router as screening_api
+from ketacare.features.screening.pages import router as screening_pages
+from ketacare.settings import Settings, get_settings
+from ketacare.web import errors
+from ketacare.web.middleware import SecurityMiddleware
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: from the environment)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="ketacare API",
+        version=ketacare.__version__,
+        description="JSON API of ketacare. Authenticate with `Authorization: Bearer <token>` "
+        "(create one with `ketacare token create`).",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    engine = get_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.add_middleware(
+        SecurityMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        secure_cookies=settings.secure_cookies,
+    )
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(screening_api)
+    app.include_router(auth_pages)
+    app.include_router(screening_pages)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> JSONResponse:
+        """The database answers."""
+        try:
+            with request.app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up"})
+
+    @app.get("/version", include_in_schema=False)
+    def version() -> dict[str, str]:
+        """Version of the running code."""
+        return {"version": ketacare.__version__}
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory``."""
+    return create_app()

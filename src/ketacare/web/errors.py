@@ -1,0 +1,83 @@
+"""Error handlers: JSON for the API, HTML pages (or a login redirect) for everything else."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ketacare.features._kit.errors import KetacareError, LoginRequired
+from ketacare.features._kit.templating import render
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/fhir"))
+
+
+def _field(loc: tuple[object, ...] | list[object]) -> str:
+    """``("body", "phq9", 3)`` -> ``"phq9[3]"``; the request part is dropped."""
+    parts = [p for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    """422 naming each field and the reason."""
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        reason = str(err.get("msg", "invalid"))
+        reason = reason.removeprefix("Value error, ")
+        if loc and isinstance(loc[-1], int):
+            reason = f"item {loc[-1] + 1}: {reason}"
+        errors.append({"field": _field(loc), "reason": reason, "loc": loc, "type": err.get("type")})
+    if _is_api(request):
+        return JSONResponse({"detail": errors}, status_code=422)
+    ctx = {"status": 422, "title": "Some input was not accepted", "errors": errors}
+    return render(request, "error.html", ctx, status_code=422)
+
+
+async def ketacare_error(request: Request, exc: Exception) -> Response:
+    """A domain/service error with its status code."""
+    assert isinstance(exc, KetacareError)
+    if _is_api(request):
+        detail = [{"field": exc.field or "", "reason": exc.reason}]
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, LoginRequired) else None
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+    if isinstance(exc, LoginRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    errors = [{"field": exc.field or "", "reason": exc.reason}]
+    titles = {403: "Not allowed", 404: "Not found", 429: "Too many requests"}
+    ctx = {
+        "status": exc.status_code,
+        "title": titles.get(exc.status_code, "Request refused"),
+        "errors": errors,
+    }
+    return render(request, "error.html", ctx, status_code=exc.status_code)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (unknown route, wrong method) as JSON or a page."""
+    assert isinstance(exc, StarletteHTTPException)
+    if _is_api(request) or request.url.path.startswith("/static/"):
+        return JSONResponse(
+            {"detail": [{"field": "", "reason": str(exc.detail)}]},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+    ctx = {"status": exc.status_code, "title": str(exc.detail), "errors": []}
+    return render(request, "error.html", ctx, status_code=exc.status_code)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(KetacareError, ketacare_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
