@@ -7,6 +7,7 @@ clinic are reported as 404 by the queries themselves (see each repository).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
@@ -15,10 +16,23 @@ from fastapi import Depends, Request
 from ketacare.features._kit.deps import DbDep, SettingsDep
 from ketacare.features._kit.errors import Forbidden, LoginRequired
 from ketacare.features.auth import service
-from ketacare.features.auth.models import TokenKind, User
+from ketacare.features.auth.models import Role, TokenKind, User
 from ketacare.settings import Settings
 
 SESSION_COOKIE = "kc_session"
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is logged in, as page templates see it (outlives the request's transaction)."""
+
+    email: str
+    role: Role
+    is_staff: bool
+
+
+def _remember(request: Request, user: User | None) -> None:
+    request.state.user = Viewer(user.email, user.role, user.is_staff) if user else None
 
 
 def session_policy(settings: Settings) -> service.SessionPolicy:
@@ -36,7 +50,7 @@ def optional_page_user(request: Request, db: DbDep, settings: SettingsDep) -> Us
     if token:
         secret = settings.secret_key.get_secret_value()
         user = service.resolve(db, secret, token, TokenKind.session, session_policy(settings))
-    request.state.user = user
+    _remember(request, user)
     return user
 
 
@@ -66,7 +80,7 @@ def api_user(request: Request, db: DbDep, settings: SettingsDep) -> User:
     user = service.resolve(db, settings.secret_key.get_secret_value(), token.strip(), TokenKind.api)
     if user is None:
         raise LoginRequired("the API token is invalid or revoked")
-    request.state.user = user
+    _remember(request, user)
     return user
 
 

@@ -1,0 +1,163 @@
+"""Shared fixtures: every database test runs on SQLite and on a real PostgreSQL server.
+
+PostgreSQL is reached at ``KETACARE_TEST_POSTGRES_URL`` (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``); each test session creates and
+drops its own database. When the server is unreachable the PostgreSQL tests are skipped with
+the reason, except when ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from ketacare.db import migrate
+from ketacare.db.engine import get_engine, session_factory
+from ketacare.features.auth import service as accounts
+from ketacare.features.auth.models import Role, User
+from ketacare.features.clinics.models import Clinic
+from ketacare.features.clinics.repository import get_or_create
+from ketacare.features.models import Base
+from ketacare.settings import Settings
+from ketacare.web.app import create_app
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get(
+    "KETACARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SECRET = "test-secret-key-not-for-production"
+PASSWORD = "correct-horse-battery"
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+def _postgres_database() -> Iterator[str]:
+    name = f"ketacare_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required when CI=true but unreachable: {exc}")
+        pytest.skip(
+            f"PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__}); "
+            "set KETACARE_TEST_POSTGRES_URL or start the server to run these tests"
+        )
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A freshly migrated database URL on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "ketacare.db"
+        url = f"sqlite:///{path}"
+        migrate.upgrade(get_engine(url))
+        yield url
+        get_engine(url).dispose()
+    else:
+        gen = _postgres_database()
+        url = next(gen)
+        migrate.upgrade(get_engine(url))
+        yield url
+        for _ in gen:
+            pass
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """The engine; every table is emptied after the test."""
+    eng = get_engine(database_url)
+    yield eng
+    with eng.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Test settings (rate limits high enough not to interfere unless a test lowers them)."""
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        secret_key=SECRET,  # type: ignore[arg-type]
+        public_clinic="public",
+        clinic_name="Test Clinic",
+        public_rate_limit=10_000,
+        login_rate_limit=10_000,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> FastAPI:
+    """The application on the test database."""
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client for the app (real ASGI stack, no mocks)."""
+    with TestClient(app, follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session whose work is committed at the end of the test body if it succeeds."""
+    with session_factory(engine)() as session:
+        yield session
+        session.commit()
+
+
+def make_clinic(db: Session, slug: str = "public", name: str = "Test Clinic") -> Clinic:
+    """A clinic (flushed)."""
+    return get_or_create(db, slug, name)
+
+
+def make_user(db: Session, clinic: Clinic, role: Role = Role.clinician, email: str = "") -> User:
+    """A user with the test password, committed so the app can see it."""
+    email = email or f"{role.value}-{uuid.uuid4().hex[:6]}@{clinic.slug}.example"
+    user = accounts.create_user(db, clinic, email, role, PASSWORD)
+    db.commit()
+    return user
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    """Log ``client`` in through the real login form."""
+    client.get("/login")
+    token = client.cookies.get("kc_csrf")
+    r = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert r.status_code == 303, r.text
+
+
+def csrf(client: TestClient, path: str = "/screen") -> str:
+    """Fetch a page so the CSRF cookie is set; return its value."""
+    client.get(path)
+    value = client.cookies.get("kc_csrf")
+    assert value
+    return value
+
+
+def api_token(db: Session, user: User) -> str:
+    """A personal API token for ``user``."""
+    token = accounts.create_api_token(db, SECRET, user, "tests")
+    db.commit()
+    return token

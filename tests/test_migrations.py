@@ -1,0 +1,32 @@
+"""Migrations match the models and run up and down on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+
+from ketacare.db import migrate
+from ketacare.features.models import Base
+
+
+def test_schema_matches_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert migrate.current(engine) == migrate.head()
+
+
+def test_downgrade_to_base_and_back(engine: Engine) -> None:
+    migrate.downgrade(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(engine)
+    assert {"clinic", "app_user", "screening", "lead"} <= set(inspect(engine).get_table_names())
+
+
+def test_sqlite_pragmas(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
