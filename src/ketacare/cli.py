@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ketacare.features.auth.cli import token_app, user_app
+from ketacare.features.pk.cli import pk_app
 from ketacare.features.system.cli import config_app, db_app, demo_app, serve
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 # Feature command groups register below, one line each.
+app.add_typer(pk_app, name="pk")
 
 
 def main() -> None:

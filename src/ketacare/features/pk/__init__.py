@@ -1,0 +1,1 @@
+"""PK feature: command line (and, later, web) access to ``ketacare.domain.pk``."""
