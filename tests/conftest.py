@@ -12,11 +12,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, Select, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from ketacare.db import migrate
@@ -98,7 +99,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         data_dir=tmp_path,
-        secret_key=SECRET,  # type: ignore[arg-type]
+        secret_key=SECRET,
         public_clinic="public",
         clinic_name="Test Clinic",
         public_rate_limit=10_000,
@@ -161,3 +162,19 @@ def api_token(db: Session, user: User) -> str:
     token = accounts.create_api_token(db, SECRET, user, "tests")
     db.commit()
     return token
+
+
+def count(db: Session, model: type[Any]) -> int:
+    """Rows of ``model``; ends the read transaction (SQLite takes the write lock at BEGIN)."""
+    db.expire_all()
+    n = int(db.execute(select(func.count()).select_from(model)).scalar_one())
+    db.commit()
+    return n
+
+
+def scalar(db: Session, stmt: Select[Any]) -> Any:
+    """One value, ending the read transaction."""
+    db.expire_all()
+    value = db.execute(stmt).scalar_one()
+    db.commit()
+    return value

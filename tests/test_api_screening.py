@@ -6,18 +6,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.models import Role
 from ketacare.features.screening.models import Lead, Screening
-from tests.conftest import SECRET, api_token, make_clinic, make_user
-
-
-def count(db: Session, model: type[Any]) -> int:
-    db.expire_all()
-    return int(db.execute(select(func.count()).select_from(model)).scalar_one())
+from tests.conftest import SECRET, api_token, count, make_clinic, make_user, scalar
 
 
 def test_create_screening_returns_scores(client: TestClient, db: Session) -> None:
@@ -34,8 +29,8 @@ def test_create_screening_returns_scores(client: TestClient, db: Session) -> Non
         "major_depressive_syndrome": True,
     }
     assert body["gad7"] == {"total": 21, "band": "severe"}
-    row = db.get(Screening, body["id"])
-    assert row is not None and row.phq9_answers == [2, 2, 2, 2, 2, 0, 0, 0, 1]
+    answers = scalar(db, select(Screening.phq9_answers).where(Screening.id == body["id"]))
+    assert answers == [2, 2, 2, 2, 2, 0, 0, 0, 1]
 
 
 def test_either_instrument_alone(client: TestClient) -> None:

@@ -6,18 +6,13 @@ import re
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.screening import PFIZER_ATTRIBUTION, PHQ9_ITEMS
 from ketacare.features.auth.models import Role
 from ketacare.features.screening.models import Lead, Screening
-from tests.conftest import PASSWORD, csrf, login, make_clinic, make_user
-
-
-def count(db: Session, model: type[Any]) -> int:
-    db.expire_all()
-    return int(db.execute(select(func.count()).select_from(model)).scalar_one())
+from tests.conftest import PASSWORD, count, csrf, login, make_clinic, make_user, scalar
 
 
 def answers(phq9: list[int] | None = None, gad7: list[int] | None = None) -> dict[str, str]:
@@ -148,7 +143,7 @@ class TestStaffPages:
         login(client, clinician.email)
         page = client.get("/leads")
         assert page.status_code == 200 and "Eve" in page.text and "item 9 positive" in page.text
-        lead_id = db.execute(select(Lead.id)).scalar_one()
+        lead_id = scalar(db, select(Lead.id))
         detail = client.get(f"/leads/{lead_id}")
         assert "PHQ-9 27" in detail.text
         r = client.post(
@@ -156,8 +151,7 @@ class TestStaffPages:
             data={"status": "contacted", "note": "called", "csrf_token": csrf(client, "/leads")},
         )
         assert r.status_code == 303
-        db.expire_all()
-        assert db.get(Lead, lead_id).status.value == "contacted"  # type: ignore[union-attr]
+        assert scalar(db, select(Lead.status).where(Lead.id == lead_id)).value == "contacted"
         bad = client.post(
             f"/leads/{lead_id}/status",
             data={"status": "lost", "csrf_token": csrf(client, "/leads")},
@@ -175,7 +169,7 @@ class TestStaffPages:
                 "csrf_token": csrf(client, location),
             },
         )
-        lead_id = db.execute(select(Lead.id)).scalar_one()
+        lead_id = scalar(db, select(Lead.id))
         stranger = make_user(db, make_clinic(db, "other", "Other"), Role.admin)
         login(client, stranger.email)
         assert "Fay" not in client.get("/leads").text

@@ -2,31 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from ketacare.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
-    """The app's settings."""
+async def get_settings(request: Request) -> Settings:
+    """The app's settings (async: no threadpool hop for a plain attribute read)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
+# Commits run on their own thread limiter: if they queued for the default threadpool behind
+# requests that wait for the SQLite write lock, the lock holder could never commit (deadlock).
+_FINISH = anyio.CapacityLimiter(64)
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _rollback(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed before the response is sent, else rolled back."""
     factory: sessionmaker[Session] = request.app.state.sessions
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    session = factory()
+    try:
+        yield session
+    except BaseException:
+        await anyio.to_thread.run_sync(_rollback, session, limiter=_FINISH)
+        raise
+    await anyio.to_thread.run_sync(_commit, session, limiter=_FINISH)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

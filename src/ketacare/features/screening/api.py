@@ -2,44 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
 
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited
+from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited, Unavailable
 from ketacare.features.auth.deps import ApiStaff
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.ratelimit.service import counter_key, hit
 from ketacare.features.screening import service
 from ketacare.features.screening.models import Lead, Screening
 from ketacare.features.screening.schemas import (
-    Gad7Out,
     LeadCreate,
     LeadOut,
-    Phq9Out,
     ScreeningCreate,
     ScreeningOut,
 )
+from ketacare.features.screening.writer import ScreeningWriter, WriterUnavailable
 from ketacare.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["screening"])
 
 
+def screening_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """API view (``ScreeningOut``) of a screening's column values."""
+    phq9 = gad7 = None
+    if row.get("phq9_total") is not None:
+        phq9 = {
+            "total": row["phq9_total"],
+            "band": row["phq9_band"],
+            "item9_positive": bool(row["phq9_item9_positive"]),
+            "major_depressive_syndrome": bool(row["phq9_mds"]),
+        }
+    if row.get("gad7_total") is not None:
+        gad7 = {"total": row["gad7_total"], "band": row["gad7_band"]}
+    return {"id": row["id"], "phq9": phq9, "gad7": gad7}
+
+
 def screening_out(row: Screening) -> ScreeningOut:
     """API view of a stored screening."""
-    phq9 = gad7 = None
-    if row.phq9_total is not None:
-        phq9 = Phq9Out(
-            total=row.phq9_total,
-            band=row.phq9_band,
-            item9_positive=bool(row.phq9_item9_positive),
-            major_depressive_syndrome=bool(row.phq9_mds),
-        )
-    if row.gad7_total is not None:
-        gad7 = Gad7Out(total=row.gad7_total, band=row.gad7_band)
-    return ScreeningOut(id=row.id, phq9=phq9, gad7=gad7)
+    values = {c.name: getattr(row, c.key) for c in Screening.__table__.c}
+    return ScreeningOut.model_validate(screening_json(values))
 
 
 def lead_out(lead: Lead) -> LeadOut:
@@ -63,31 +70,43 @@ def check_public_rate(request: Request, db: DbDep, settings: Settings, purpose: 
         raise RateLimited()
 
 
-@router.post("/screenings", status_code=201, response_model=ScreeningOut)
-def create_screening(
+@router.post(
+    "/screenings",
+    status_code=201,
+    response_model=ScreeningOut,
+    responses={
+        200: {"model": ScreeningOut, "description": "Stored earlier under this Idempotency-Key."},
+        429: {"description": "Too many submissions from this address."},
+        503: {"description": "The database is unavailable; nothing was stored."},
+    },
+)
+async def create_screening(
     body: ScreeningCreate,
     request: Request,
-    response: Response,
-    db: DbDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
-) -> ScreeningOut:
+) -> Response:
     """Score and store an anonymous PHQ-9 and/or GAD-7 self-screen.
 
-    Send an ``Idempotency-Key`` header to make retries safe: the same key returns the
-    screening stored the first time (status 200) instead of storing it again.
+    A 201 answer means the screening is committed to the database. Send an
+    ``Idempotency-Key`` header to make retries safe: the same key returns the screening
+    stored the first time (status 200) instead of storing it again.
     """
-    check_public_rate(request, db, settings, "screening")
-    clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
     try:
-        row, created = service.store_screening(
-            db, clinic, body.phq9, body.gad7, body.phq9_difficulty, idempotency_key
-        )
+        values = service.row_values(body.phq9, body.gad7, body.phq9_difficulty)
     except InvalidAnswer as exc:  # pragma: no cover - the schema already checks ranges
         raise BadRequest(exc.reason, exc.field) from exc
-    if not created:
-        response.status_code = 200
-    return screening_out(row)
+    writer: ScreeningWriter = request.app.state.screening_writer
+    secret = settings.secret_key.get_secret_value()
+    rate_key = counter_key(secret, "screening", client_ip(request))
+    try:
+        outcome = await writer.submit(values, rate_key, idempotency_key or None)
+    except WriterUnavailable:
+        raise Unavailable("the database is unavailable; nothing was stored") from None
+    if outcome.status == "rate_limited":
+        raise RateLimited()
+    status = 201 if outcome.status == "created" else 200
+    return JSONResponse(screening_json(outcome.row), status_code=status)
 
 
 @router.post("/leads", status_code=201)

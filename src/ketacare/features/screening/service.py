@@ -37,6 +37,46 @@ def score(
     )
 
 
+def row_values(
+    phq9: Sequence[int] | None,
+    gad7: Sequence[int] | None,
+    difficulty: int | None = None,
+) -> dict[str, object]:
+    """Score the answers and return the ``screening`` column values (without id and clinic).
+
+    Raises ``InvalidAnswer`` naming the item.
+    """
+    result = score(phq9, gad7, difficulty)
+    values: dict[str, object] = {}
+    if result.phq9 is not None and phq9 is not None:
+        values.update(
+            phq9_answers=list(phq9),
+            phq9_difficulty=difficulty,
+            phq9_total=result.phq9.total,
+            phq9_band=result.phq9.band,
+            phq9_item9_positive=result.phq9.item9_positive,
+            phq9_mds=result.phq9.major_depressive_syndrome,
+        )
+    if result.gad7 is not None and gad7 is not None:
+        values.update(
+            gad7_answers=list(gad7), gad7_total=result.gad7.total, gad7_band=result.gad7.band
+        )
+    return values
+
+
+def new_screening_id() -> str:
+    """A random, unguessable screening id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def by_idempotency_key(db: Session, clinic_id: int, key: str) -> Screening | None:
+    """The screening stored earlier under this idempotency key, if any."""
+    stmt = select(Screening).where(
+        Screening.idempotency_key == key, Screening.clinic_id == clinic_id
+    )
+    return db.execute(stmt).scalar_one_or_none()
+
+
 def store_screening(
     db: Session,
     clinic: Clinic,
@@ -50,26 +90,13 @@ def store_screening(
     With an ``idempotency_key`` already used, the earlier screening is returned instead.
     """
     if idempotency_key:
-        earlier = db.execute(
-            select(Screening).where(
-                Screening.idempotency_key == idempotency_key, Screening.clinic_id == clinic.id
-            )
-        ).scalar_one_or_none()
+        earlier = by_idempotency_key(db, clinic.id, idempotency_key)
         if earlier is not None:
             return earlier, False
-    result = score(phq9, gad7, difficulty)
-    row = Screening(id=uuid.uuid4().hex, clinic=clinic, idempotency_key=idempotency_key or None)
-    if result.phq9 is not None and phq9 is not None:
-        row.phq9_answers = list(phq9)
-        row.phq9_difficulty = difficulty
-        row.phq9_total = result.phq9.total
-        row.phq9_band = result.phq9.band
-        row.phq9_item9_positive = result.phq9.item9_positive
-        row.phq9_mds = result.phq9.major_depressive_syndrome
-    if result.gad7 is not None and gad7 is not None:
-        row.gad7_answers = list(gad7)
-        row.gad7_total = result.gad7.total
-        row.gad7_band = result.gad7.band
+    values = row_values(phq9, gad7, difficulty)
+    row = Screening(
+        id=new_screening_id(), clinic=clinic, idempotency_key=idempotency_key or None, **values
+    )
     db.add(row)
     db.flush()
     return row, True

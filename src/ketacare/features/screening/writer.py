@@ -1,0 +1,167 @@
+"""Group commit for the public screening API.
+
+Each ``POST /api/v1/screenings`` is validated and scored in the request, then handed to one
+writer per process, which stores every screening waiting at that moment in a single
+transaction (rate-limit counters, idempotency look-up and inserts together) and only then
+answers each request. A 201 therefore always means "committed"; a failed commit answers 503
+for every request of the batch and stores none of them (one transaction). If a batch fails on
+a constraint (say, two workers racing on one idempotency key), its requests are retried one by
+one so that one bad request cannot fail the others.
+
+The batch runs on the event loop itself: it is short (one transaction of a few statements),
+and running it in a thread cost more in GIL hand-overs than it saved. Why batch at all: a
+commit per request costs about 1.4 ms of ORM and SQLite work on one core, which caps a single
+worker at a few hundred stored screenings per second; a batch costs about the same as one
+request, so throughput follows the HTTP layer instead. See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ketacare.db.engine import unit_of_work
+from ketacare.features.clinics.repository import get_or_create
+from ketacare.features.ratelimit.service import hit_many
+from ketacare.features.screening.models import Screening
+from ketacare.features.screening.service import new_screening_id
+from ketacare.settings import Settings
+
+MAX_BATCH = 256
+
+Status = Literal["created", "existing", "rate_limited"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one submission: its stored row (column values) and status."""
+
+    status: Status
+    row: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Pending:
+    values: dict[str, object]
+    rate_key: str
+    idempotency_key: str | None
+    future: asyncio.Future[Outcome]
+
+
+class WriterUnavailable(RuntimeError):
+    """The database could not store the batch; nothing of it was stored."""
+
+
+class ScreeningWriter:
+    """Batches screening inserts into one transaction per batch (one writer per process)."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the writer task on the running event loop."""
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="screening-writer")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._queue is not None and self._task is not None:
+            await self._queue.join()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._queue = self._task = None
+
+    async def submit(
+        self, values: dict[str, object], rate_key: str, idempotency_key: str | None
+    ) -> Outcome:
+        """Queue one scored screening and wait until its batch is committed."""
+        if self._queue is None:
+            raise WriterUnavailable("the screening writer is not running")
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(values, rate_key, idempotency_key, future))
+        return await future
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < MAX_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                outcomes = self._write_or_split(batch)
+                for item, outcome in zip(batch, outcomes, strict=True):
+                    if not item.future.done():
+                        item.future.set_result(outcome)
+            except Exception as exc:  # the whole batch was rolled back
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(WriterUnavailable(type(exc).__name__))
+            finally:
+                for _ in batch:
+                    queue.task_done()
+
+    def _write_or_split(self, batch: list[_Pending]) -> list[Outcome]:
+        try:
+            return self._write(batch)
+        except IntegrityError:
+            if len(batch) == 1:
+                raise
+            return [self._write([item])[0] for item in batch]
+
+    def _write(self, batch: list[_Pending]) -> list[Outcome]:
+        s = self.settings
+        with unit_of_work(self.engine) as db:
+            clinic_id = get_or_create(db, s.public_clinic, s.clinic_name).id
+            allowed = [True] * len(batch)
+            if s.public_rate_limit > 0:
+                wanted = Counter(item.rate_key for item in batch)
+                totals = hit_many(db, dict(wanted), s.public_rate_window_s)
+                # Earlier submissions of a key in this batch are admitted first.
+                before = {k: totals[k] - n for k, n in wanted.items()}
+                for i, item in enumerate(batch):
+                    before[item.rate_key] += 1
+                    allowed[i] = before[item.rate_key] <= s.public_rate_limit
+            keys = {item.idempotency_key for item in batch if item.idempotency_key}
+            known: dict[str, dict[str, object]] = {}
+            if keys:
+                rows = db.execute(
+                    select(Screening.__table__).where(
+                        Screening.clinic_id == clinic_id, Screening.idempotency_key.in_(keys)
+                    )
+                ).mappings()
+                known = {str(r["idempotency_key"]): dict(r) for r in rows}
+            outcomes: list[Outcome] = []
+            new_rows: list[dict[str, object]] = []
+            for item, ok in zip(batch, allowed, strict=True):
+                key = item.idempotency_key
+                if key and key in known:
+                    outcomes.append(Outcome("existing", known[key]))
+                elif not ok:
+                    outcomes.append(Outcome("rate_limited"))
+                else:
+                    row = {
+                        "id": new_screening_id(),
+                        "clinic_id": clinic_id,
+                        "idempotency_key": key,
+                        **item.values,
+                    }
+                    new_rows.append(row)
+                    outcomes.append(Outcome("created", row))
+                    if key:
+                        known[key] = row
+            if new_rows:
+                # executemany needs the same keys in every row; created_at takes its default.
+                names = [c.name for c in Screening.__table__.c if c.name != "created_at"]
+                db.execute(insert(Screening), [{n: r.get(n) for n in names} for r in new_rows])
+            return outcomes
