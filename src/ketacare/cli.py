@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ketacare.features.auth.cli import token_app, user_app
+from ketacare.features.intake.cli import dose, eligibility, schedule
 from ketacare.features.pk.cli import pk_app
 from ketacare.features.system.cli import config_app, db_app, demo_app, serve
 
@@ -23,6 +24,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 # Feature command groups register below, one line each.
 app.add_typer(pk_app, name="pk")
+app.command("dose")(dose)
+app.command("schedule")(schedule)
+app.command("eligibility")(eligibility)
 
 
 def main() -> None:

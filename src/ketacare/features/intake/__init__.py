@@ -1,0 +1,1 @@
+"""Intake feature: clinic protocol files and the ``dose``, ``schedule`` and ``eligibility`` CLI."""
