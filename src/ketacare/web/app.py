@@ -15,6 +15,8 @@ from sqlalchemy import text
 import ketacare
 from ketacare.db.engine import get_engine, session_factory
 from ketacare.features.auth.pages import router as auth_pages
+from ketacare.features.patients.api import router as patients_api
+from ketacare.features.patients.pages import router as patients_pages
 from ketacare.features.screening.api import router as screening_api
 from ketacare.features.screening.pages import router as screening_pages
 from ketacare.features.screening.writer import ScreeningWriter
@@ -63,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(screening_api)
     app.include_router(auth_pages)
     app.include_router(screening_pages)
+    app.include_router(patients_api)
+    app.include_router(patients_pages)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,0 +1,57 @@
+"""Patient list, new-patient form and the patient overview page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.templating import render
+from ketacare.features.audit.service import record
+from ketacare.features.auth.deps import PageStaff
+from ketacare.features.patients import service
+from ketacare.features.patients.deps import PagePatient
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "phone")
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patients_page(request: Request, user: PageStaff, db: DbDep, q: str = "") -> Response:
+    """The clinic's patients."""
+    patients = service.list_patients(db, user.clinic_id, q)
+    record(db, user, "list", "patient", client=client_ip(request))
+    return render(request, "patients/list.html", {"patients": patients, "q": q})
+
+
+@router.get("/patients/new", response_class=HTMLResponse)
+def new_patient_form(request: Request, user: PageStaff) -> Response:
+    """Blank new-patient form."""
+    return render(request, "patients/new.html", {"values": {}, "errors": {}})
+
+
+@router.post("/patients/new", response_class=HTMLResponse)
+def create_patient(request: Request, form: FormFields, user: PageStaff, db: DbDep) -> Response:
+    """Create the patient, or show the form again with the problems."""
+    values = {k: form.get(k, "") for k in FIELDS}
+    data = service.PatientInput(**values)
+    _, problems = service.validate(data)
+    if not problems:
+        try:
+            patient = service.create_patient(db, user.clinic_id, data)
+        except BadRequest as exc:
+            problems = {exc.field or "form": exc.reason}
+        else:
+            record(db, user, "create", "patient", patient.id, patient.id, client=client_ip(request))
+            return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+    ctx = {"values": values, "errors": problems}
+    return render(request, "patients/new.html", ctx, status_code=422)
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(request: Request, patient: PagePatient) -> Response:
+    """The patient's overview, with links to each part of the record."""
+    return render(request, "patients/overview.html", {"patient": patient})

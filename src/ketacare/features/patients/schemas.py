@@ -1,0 +1,39 @@
+"""Patient API bodies."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ketacare.features.patients.models import Sex
+
+
+class PatientCreate(BaseModel):
+    """A new patient."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: date | None = None
+    sex: Sex = Sex.unknown
+    mrn: str = Field("", max_length=64, description="The clinic's own record number.")
+    email: str = Field("", max_length=320)
+    phone: str = Field("", max_length=40)
+
+
+class PatientOut(BaseModel):
+    """A patient as the API returns it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    mrn: str | None
+    given_name: str
+    family_name: str
+    birth_date: date | None
+    sex: Sex
+    email: str
+    phone: str
+    synthetic: bool
