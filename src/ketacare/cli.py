@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ketacare.features.auth.cli import token_app, user_app
+from ketacare.features.instruments.cli import instruments_app, score
 from ketacare.features.intake.cli import dose, eligibility, schedule
 from ketacare.features.pk.cli import pk_app
 from ketacare.features.system.cli import config_app, db_app, demo_app, serve
@@ -27,6 +28,8 @@ app.add_typer(pk_app, name="pk")
 app.command("dose")(dose)
 app.command("schedule")(schedule)
 app.command("eligibility")(eligibility)
+app.add_typer(instruments_app, name="instruments")
+app.command("score")(score)
 
 
 def main() -> None:

@@ -1,6 +1,10 @@
 """PHQ-9 and GAD-7 scoring for the public self-screen.
 
-Rules follow ``clinical.md`` §2.1 and §2.3:
+A thin adapter over the instrument library (:mod:`ketacare.domain.instruments`), which is the
+single source of the rules (``data/phq9.json`` and ``data/gad7.json``); this module keeps the
+self-screen's own result types, band names and error fields (``phq9.N``, ``gad7.N``).
+
+Rules (clinical reference §2.1 and §2.3):
 
 * PHQ-9 total = sum of items 1-9 (0-27); item 10 (difficulty) is never added.
   Bands 0-4 none, 5-9 mild, 10-14 moderate, 15-19 moderately severe, 20-27 severe
@@ -17,30 +21,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 from ketacare.domain.errors import InvalidAnswer
+from ketacare.domain.instruments import get_instrument, score
 
 Band = Literal["none", "mild", "moderate", "moderately_severe", "severe"]
 
 PHQ9_SOURCE: Final = "Kroenke K, Spitzer RL, Williams JB. J Gen Intern Med 2001;16:606-613"
 GAD7_SOURCE: Final = "Spitzer RL, Kroenke K, Williams JB, Lowe B. Arch Intern Med 2006;166:1092"
 
-#: Lower bound of each PHQ-9 band, highest first.
-PHQ9_BANDS: Final[tuple[tuple[int, Band], ...]] = (
-    (20, "severe"),
-    (15, "moderately_severe"),
-    (10, "moderate"),
-    (5, "mild"),
-    (0, "none"),
-)
+
+def _bands_of(instrument_id: str) -> tuple[tuple[int, Band], ...]:
+    bands = get_instrument(instrument_id).bands
+    return tuple((b.min or 0, cast(Band, b.code)) for b in reversed(bands))
+
+
+#: Lower bound of each PHQ-9 band, highest first (from the library definition).
+PHQ9_BANDS: Final[tuple[tuple[int, Band], ...]] = _bands_of("phq9")
 #: Lower bound of each GAD-7 band, highest first (the GAD-7 has no "moderately severe").
-GAD7_BANDS: Final[tuple[tuple[int, Band], ...]] = (
-    (15, "severe"),
-    (10, "moderate"),
-    (5, "mild"),
-    (0, "none"),
-)
+GAD7_BANDS: Final[tuple[tuple[int, Band], ...]] = _bands_of("gad7")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,28 +79,12 @@ class Gad7Result:
     band: Band
 
 
-def _band(total: int, bands: tuple[tuple[int, Band], ...]) -> Band:
-    for lower, name in bands:
-        if total >= lower:
-            return name
-    raise AssertionError("bands must start at 0")  # pragma: no cover
-
-
-def _validate(prefix: str, answers: Sequence[object], n: int) -> list[int]:
+def _check_shape(prefix: str, answers: Sequence[object], n: int) -> list[object]:
     if isinstance(answers, str | bytes) or not isinstance(answers, Sequence):
         raise InvalidAnswer(prefix, f"must be a list of {n} integers")
     if len(answers) != n:
         raise InvalidAnswer(prefix, f"must have exactly {n} answers, got {len(answers)}")
-    values: list[int] = []
-    for i, value in enumerate(answers, start=1):
-        if value is None:
-            raise InvalidAnswer(f"{prefix}.{i}", "is missing")
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidAnswer(f"{prefix}.{i}", "must be an integer from 0 to 3")
-        if not 0 <= value <= 3:
-            raise InvalidAnswer(f"{prefix}.{i}", f"must be from 0 to 3, got {value}")
-        values.append(value)
-    return values
+    return list(answers)
 
 
 def score_phq9(items: Sequence[object], difficulty: int | None = None) -> Phq9Result:
@@ -128,18 +112,20 @@ def score_phq9(items: Sequence[object], difficulty: int | None = None) -> Phq9Re
     >>> (r.total, r.band, r.item9_positive, r.major_depressive_syndrome)
     (11, 'moderate', True, False)
     """
-    v = _validate("phq9", items, 9)
-    if difficulty is not None:
-        _validate("phq9_difficulty", [difficulty], 1)
-    total = sum(v)
-    n_core = sum(1 for x in v[0:2] if x >= 2)
-    n_other = sum(1 for x in v[2:8] if x >= 2) + (1 if v[8] >= 1 else 0)
+    answers = _check_shape("phq9", items, 9)
+    try:
+        r = score("phq9", [*answers, difficulty])
+    except InvalidAnswer as exc:
+        if exc.field == "phq9.10":  # the self-screen names item 10 separately
+            raise InvalidAnswer("phq9_difficulty.1", exc.reason) from None
+        raise
+    assert r.total is not None
     return Phq9Result(
-        total=total,
-        band=_band(total, PHQ9_BANDS),
-        item9_positive=v[8] >= 1,
-        major_depressive_syndrome=n_core >= 1 and n_core + n_other >= 5,
-        other_depressive_syndrome=n_core >= 1 and 2 <= n_core + n_other <= 4,
+        total=r.total,
+        band=cast(Band, r.band),
+        item9_positive="item9_positive" in r.flags,
+        major_depressive_syndrome="major_depressive_syndrome" in r.flags,
+        other_depressive_syndrome="other_depressive_syndrome" in r.flags,
         difficulty=difficulty,
     )
 
@@ -166,9 +152,9 @@ def score_gad7(items: Sequence[object]) -> Gad7Result:
     >>> score_gad7([3, 3, 3, 3, 3, 0, 0])
     Gad7Result(total=15, band='severe')
     """
-    v = _validate("gad7", items, 7)
-    total = sum(v)
-    return Gad7Result(total=total, band=_band(total, GAD7_BANDS))
+    r = score("gad7", _check_shape("gad7", items, 7))
+    assert r.total is not None
+    return Gad7Result(total=r.total, band=cast(Band, r.band))
 
 
 #: Plain-language meaning of each band, shown to the person who screened themselves.

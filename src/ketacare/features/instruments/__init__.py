@@ -1,0 +1,1 @@
+"""Instrument library commands: list, show (JSON or FHIR), import, score."""

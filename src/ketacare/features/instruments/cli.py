@@ -1,0 +1,258 @@
+"""``ketacare instruments list|show|import`` and ``ketacare score``. Bad input exits 2."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from ketacare.domain.errors import InvalidAnswer
+from ketacare.domain.instruments import (
+    Instrument,
+    ScoreContext,
+    ScoringConfig,
+    config_from_dict,
+    get_instrument,
+    instrument_ids,
+    with_item_texts,
+)
+from ketacare.domain.instruments import (
+    score as score_answers,
+)
+from ketacare.fhir import match_questionnaire, score_response, to_questionnaire
+
+instruments_app = typer.Typer(help="Rating scales and questionnaires.", no_args_is_help=True)
+
+BLANK = {"", "-", "na", "NA"}
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` to stderr and return an exit-2 signal to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise fail(f"{what}: cannot read {path} ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise fail(f"{what}: {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def _instrument(instrument_id: str) -> Instrument:
+    try:
+        return get_instrument(instrument_id)
+    except InvalidAnswer as exc:
+        raise fail(str(exc)) from None
+
+
+def _config(path: Path | None) -> ScoringConfig | None:
+    if path is None:
+        return None
+    raw = _read_json(path, "config")
+    if not isinstance(raw, Mapping):
+        raise fail("config: must be a JSON object")
+    try:
+        return config_from_dict(raw)
+    except InvalidAnswer as exc:
+        raise fail(str(exc)) from None
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, mappings and tuples as JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _parse_answer(token: str) -> int | None:
+    token = token.strip()
+    if token in BLANK:
+        return None
+    try:
+        return int(token)
+    except ValueError:
+        return token  # type: ignore[return-value]  # score() names the item and rejects it
+
+
+@instruments_app.command("list")
+def list_instruments() -> None:
+    """List the built-in instruments."""
+    rows = [("ID", "VERSION", "ITEMS", "RANGE", "ITEM TEXT", "NAME")]
+    for iid in instrument_ids():
+        inst = get_instrument(iid)
+        rng = f"{inst.range[0]}-{inst.range[1]}" if inst.range else "levels"
+        rows.append(
+            (iid, inst.version, str(len(inst.items)), rng, inst.licence.item_text, inst.name)
+        )
+    widths = [max(len(r[k]) for r in rows) for k in range(5)]
+    for r in rows:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths, strict=True)) + "  " + r[5])
+
+
+@instruments_app.command("show")
+def show(
+    instrument_id: Annotated[str, typer.Argument(metavar="ID", help="Instrument id.")],
+    fhir: Annotated[bool, typer.Option("--fhir", help="Print an R4 Questionnaire.")] = False,
+    texts: Annotated[
+        Path | None, typer.Option("--texts", help="JSON file of clinic-licensed item text.")
+    ] = None,
+) -> None:
+    """Print an instrument definition as JSON (or as a FHIR R4 Questionnaire)."""
+    inst = _instrument(instrument_id)
+    if texts is not None:
+        try:
+            inst = with_item_texts(instrument_id, _read_json(texts, "texts"))
+        except InvalidAnswer as exc:
+            raise fail(str(exc)) from None
+    data = to_questionnaire(inst) if fhir else _plain(inst)
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@instruments_app.command("import")
+def import_questionnaire(
+    file: Annotated[Path, typer.Argument(help="R4 Questionnaire JSON file.")],
+    response: Annotated[
+        list[Path] | None,
+        typer.Option("--response", "-r", help="QuestionnaireResponse JSON to score (repeatable)."),
+    ] = None,
+) -> None:
+    """Match a third-party Questionnaire to a built-in instrument by LOINC; score responses."""
+    q = _read_json(file, "questionnaire")
+    if not isinstance(q, Mapping):
+        raise fail("questionnaire: must be a JSON object")
+    try:
+        match = match_questionnaire(q)
+        report = match.report()
+        scored = []
+        for path in response or []:
+            qr = _read_json(path, "response")
+            result = score_response(match, qr)
+            scored.append(
+                {
+                    "file": str(path),
+                    **result.result.to_dict(),
+                    "supplied_total": result.supplied_total,
+                    "total_mismatch": result.total_mismatch,
+                }
+            )
+    except InvalidAnswer as exc:
+        raise fail(str(exc)) from None
+    if scored:
+        report["responses"] = scored
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+def score(
+    instrument_id: Annotated[str, typer.Argument(metavar="ID", help="Instrument id.")],
+    answers: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[A1 A2 ...]", help="Answers in item order; '-' for blank."),
+    ] = None,
+    csv_in: Annotated[
+        Path | None, typer.Option("--csv", help="CSV with one response per row.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output CSV (default stdout).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Clinic scoring configuration (JSON).")
+    ] = None,
+    days_since_last_visit: Annotated[
+        int | None, typer.Option(help="C-SSRS since-last-visit interval.")
+    ] = None,
+    pre_dose: Annotated[int | None, typer.Option(help="MOAA/S pre-dose level.")] = None,
+) -> None:
+    """Score one response (prints JSON) or a CSV file of responses."""
+    _instrument(instrument_id)
+    cfg = _config(config)
+    ctx = ScoreContext(days_since_last_visit=days_since_last_visit, pre_dose_score=pre_dose)
+    if csv_in is not None:
+        if answers:
+            raise fail("give answers or --csv, not both")
+        _score_csv(instrument_id, csv_in, out, cfg, ctx)
+        return
+    if not answers:
+        raise fail("give the answers in item order, or --csv FILE")
+    try:
+        result = score_answers(instrument_id, [_parse_answer(a) for a in answers], cfg, ctx)
+    except InvalidAnswer as exc:
+        raise fail(str(exc)) from None
+    typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+
+
+def _columns(inst: Instrument, header: list[str]) -> list[int | None]:
+    """For each item, the CSV column holding it (by id, or by ``<instrument>.<id>``)."""
+    where = {h.strip(): n for n, h in enumerate(header)}
+    cols = [where.get(it.id, where.get(f"{inst.id}.{it.id}")) for it in inst.items]
+    for it, col in zip(inst.items, cols, strict=True):
+        if col is None and it.required:
+            raise fail(f"{inst.id}.{it.id}: no CSV column named {it.id!r}")
+    return cols
+
+
+def _score_csv(
+    instrument_id: str,
+    path: Path,
+    out: Path | None,
+    cfg: ScoringConfig | None,
+    ctx: ScoreContext,
+) -> None:
+    inst = get_instrument(instrument_id)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise fail(f"csv: cannot read {path} ({exc.strerror})") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise fail(f"csv: {path} is empty")
+    header, body = rows[0], rows[1:]
+    cols = _columns(inst, header)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*header, "total", "band", "flags", "error"])
+    bad = 0
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn(f"scoring {instrument_id}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    with progress:
+        for line, row in enumerate(progress.track(body, total=len(body)), start=2):
+            if not any(cell.strip() for cell in row):
+                continue
+            values = [None if c is None or c >= len(row) else _parse_answer(row[c]) for c in cols]
+            try:
+                r = score_answers(instrument_id, values, cfg, ctx)
+            except InvalidAnswer as exc:
+                bad += 1
+                typer.echo(f"line {line}: {exc}", err=True)
+                writer.writerow([*row, "", "", "", str(exc)])
+                continue
+            total = "" if r.total is None else str(r.total)
+            writer.writerow([*row, total, r.band or "", ";".join(sorted(r.flags)), ""])
+    if out is None:
+        sys.stdout.write(buffer.getvalue())
+    else:
+        out.write_text(buffer.getvalue(), encoding="utf-8")
+    scored = sum(1 for row in body if any(cell.strip() for cell in row)) - bad
+    typer.echo(f"scored {scored} rows, {bad} bad", err=True)
+    if bad:
+        raise typer.Exit(2)
