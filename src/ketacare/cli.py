@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ketacare.features.audit.cli import audit_app
 from ketacare.features.auth.cli import token_app, user_app
 from ketacare.features.instruments.cli import instruments_app, score
 from ketacare.features.intake.cli import dose, eligibility, schedule
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
 # Feature command groups register below, one line each.
 app.add_typer(pk_app, name="pk")
 app.command("dose")(dose)

@@ -1,21 +1,26 @@
 """Every ORM model, imported in one place for Alembic and ``create_all``."""
 
 from ketacare.db.base import Base
-from ketacare.features.audit.models import AuditEvent
+from ketacare.features.audit.models import AuditEvent, AuditHead
 from ketacare.features.auth.models import AuthToken, User
 from ketacare.features.clinics.models import Clinic
+from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
 from ketacare.features.patients.models import Patient
 from ketacare.features.ratelimit.models import RateCounter
 from ketacare.features.screening.models import Lead, Screening
 
 __all__ = [
     "AuditEvent",
+    "AuditHead",
     "AuthToken",
     "Base",
     "Clinic",
+    "IntakeRecord",
     "Lead",
     "Patient",
+    "PlannedSession",
     "RateCounter",
     "Screening",
+    "TreatmentPlan",
     "User",
 ]

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 import ketacare
 from ketacare.db.engine import get_engine, session_factory
+from ketacare.features.audit.pages import router as audit_pages
 from ketacare.features.auth.pages import router as auth_pages
 from ketacare.features.patients.api import router as patients_api
 from ketacare.features.patients.pages import router as patients_pages
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(screening_pages)
     app.include_router(patients_api)
     app.include_router(patients_pages)
+    app.include_router(audit_pages)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,4 +1,9 @@
-"""The audit_event table: written only by ``audit.service.record``; never updated or deleted."""
+"""The audit log: append-only, hash-chained events, and the chain head.
+
+Each event stores ``seq`` (1, 2, 3, ... with no gaps), the previous event's hash and its own
+hash over its fields and that previous hash, so editing or deleting any event, or truncating
+the log, is detected by ``ketacare audit verify``. No code path updates or deletes an event.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.db.base import Base, UTCDateTime, utcnow
+
+GENESIS_HASH = "0" * 64
 
 
 class AuditEvent(Base):
@@ -20,6 +27,7 @@ class AuditEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), default=None)
     actor_id: Mapped[int | None] = mapped_column(default=None)
@@ -31,3 +39,15 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(32), default="ok")
     channel: Mapped[str] = mapped_column(String(16), default="page")
     client: Mapped[str] = mapped_column(String(64), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The single row holding the chain's last sequence number and hash (locked to append)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)

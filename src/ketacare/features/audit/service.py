@@ -1,11 +1,25 @@
-"""Record audit events in the caller's transaction (so the event commits with the change)."""
+"""Append audit events to the chain, in the caller's transaction.
+
+``record`` only queues the event on the session; the events are chained and inserted just
+before the session commits (holding the head row's lock for as short a time as possible). If
+the transaction rolls back, its events go with it: the log never claims a change that did not
+happen.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
-from ketacare.features.audit.models import AuditEvent
+from ketacare.db.base import utcnow
+from ketacare.features.audit.chain import ChainReport, event_hash, verify
+from ketacare.features.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from ketacare.features.auth.models import User
+
+_PENDING = "ketacare.audit.pending"
 
 
 def record(
@@ -19,18 +33,76 @@ def record(
     channel: str = "page",
     client: str = "",
 ) -> None:
-    """Append one event (``action``: read, create, update, export, ...)."""
-    db.add(
-        AuditEvent(
-            clinic_id=actor.clinic_id if actor else None,
-            actor_id=actor.id if actor else None,
-            actor_email=actor.email if actor else "",
-            action=action,
-            resource=resource,
-            resource_id=str(resource_id),
-            patient_id=patient_id,
-            outcome=outcome,
-            channel=channel,
-            client=client[:64],
-        )
+    """Queue one event (``action``: read, list, create, update, export, ...) for this commit."""
+    db.info.setdefault(_PENDING, []).append(
+        {
+            "at": utcnow(),
+            "clinic_id": actor.clinic_id if actor else None,
+            "actor_id": actor.id if actor else None,
+            "actor_email": actor.email if actor else "",
+            "action": action,
+            "resource": resource,
+            "resource_id": str(resource_id)[:64],
+            "patient_id": patient_id,
+            "outcome": outcome,
+            "channel": channel,
+            "client": client[:64],
+        }
     )
+
+
+def _append_pending(session: Session) -> None:
+    pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one_or_none()
+    if head is None:  # created by the migration; recreated here if someone emptied the table
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH))
+        seq, prev = 0, GENESIS_HASH
+    else:
+        seq, prev = int(head.seq), str(head.hash)
+    rows = []
+    for fields in pending:
+        seq += 1
+        fields["seq"] = seq
+        digest = event_hash(fields, prev)
+        rows.append({**fields, "prev_hash": prev, "hash": digest})
+        prev = digest
+    session.execute(insert(AuditEvent), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    _append_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def iter_events(db: Session, batch: int = 5000) -> Iterator[dict[str, object]]:
+    """Every event in chain order, as plain dicts."""
+    last = 0
+    table = AuditEvent.__table__
+    while True:
+        rows = (
+            db.execute(select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch))
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return
+        for row in rows:
+            yield dict(row)
+        last = int(rows[-1]["seq"])
+
+
+def verify_chain(db: Session) -> ChainReport:
+    """Check the whole chain against the head row."""
+    head = db.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+    seq, digest = (int(head.seq), str(head.hash)) if head else (0, GENESIS_HASH)
+    return verify(iter_events(db), seq, digest)

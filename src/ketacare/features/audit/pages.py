@@ -1,0 +1,48 @@
+"""The audit log for admins, filtered by patient or user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.deps import DbDep
+from ketacare.features._kit.errors import Forbidden
+from ketacare.features._kit.templating import render
+from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.deps import page_user
+from ketacare.features.auth.models import Role, User
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+
+def page_admin(user: Annotated[User, Depends(page_user)]) -> User:
+    """A logged-in admin."""
+    if user.role != Role.admin:
+        raise Forbidden("only admins may see the audit log")
+    return user
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    user: Annotated[User, Depends(page_admin)],
+    db: DbDep,
+    patient: int | None = None,
+    actor: str = "",
+    limit: int = 200,
+) -> Response:
+    """Newest events of the admin's clinic first (filters: patient id, user email)."""
+    stmt = select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
+    if patient is not None:
+        stmt = stmt.where(AuditEvent.patient_id == patient)
+    if actor.strip():
+        stmt = stmt.where(AuditEvent.actor_email == actor.strip().lower())
+    events = list(
+        db.execute(stmt.order_by(AuditEvent.seq.desc()).limit(min(limit, 1000))).scalars()
+    )
+    ctx = {"events": events, "patient": patient, "actor": actor}
+    return render(request, "audit/list.html", ctx)
