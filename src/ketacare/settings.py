@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,11 +46,45 @@ class Settings(BaseSettings):
         10, ge=0, description="Login attempts per window per IP; 0 = off."
     )
     login_rate_window_s: int = Field(300, ge=1)
+    lockout_threshold: int = Field(5, ge=1, description="Failed logins in a row that lock.")
+    lockout_base_s: int = Field(60, ge=1, description="First lock; doubles per further failure.")
+    lockout_max_s: int = Field(3600, ge=1, description="Longest lock.")
     public_rate_limit: int = Field(
         60, ge=0, description="Public submissions (screenings, leads) per window per IP; 0 = off."
     )
     public_rate_window_s: int = Field(60, ge=1)
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body.")
+    # Measurement-based care (features/assessments; docs/measurement-based-care.md).
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL patients reach; used in assessment links."
+    )
+    assessment_link_hours: float = Field(
+        72.0, gt=0, description="Lifetime of a one-time assessment link (ketacare default)."
+    )
+    assessment_session_lead_hours: float = Field(
+        24.0, ge=0, description="'Before each session' links fall due this long before it."
+    )
+    alert_escalate_minutes: float = Field(
+        60.0,
+        gt=0,
+        description="Unacknowledged alerts escalate to clinic admins after this long "
+        "(ketacare default, not a published standard [U]; set per clinic policy).",
+    )
+    periodic_interval_s: float = Field(
+        60.0, ge=0, description="Link dispatch and escalation check in the app; 0 = off (cron)."
+    )
+    notifier: Literal["console", "smtp"] = Field(
+        "console", description="How links and escalations are sent: console (log) or smtp."
+    )
+    smtp_host: str = Field("localhost", description="SMTP server host.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_user: str = Field("", description="SMTP login (empty: no login).")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
+    smtp_from: str = Field("ketacare@localhost", description="From address of sent mail.")
+    smtp_tls: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls, ssl (implicit TLS) or none (local relay only)."
+    )
+    smtp_timeout_s: float = Field(10.0, gt=0, description="SMTP connection timeout.")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

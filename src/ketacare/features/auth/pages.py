@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -11,9 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import RateLimited
+from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
 from ketacare.features.auth import service
-from ketacare.features.auth.deps import SESSION_COOKIE, OptionalPageUser, session_policy
+from ketacare.features.auth.deps import SESSION_COOKIE, OptionalPageUser, PageUser, session_policy
 from ketacare.features.ratelimit.service import counter_key, hit
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -51,9 +53,21 @@ def login(
     by_email = hit(db, counter_key(secret, "login-email", email.lower()), limit, window)
     if not (by_ip and by_email):
         raise RateLimited("too many login attempts; wait a few minutes and try again")
-    user = service.authenticate(db, email, password)
+    policy = service.LockoutPolicy(
+        settings.lockout_threshold,
+        timedelta(seconds=settings.lockout_base_s),
+        timedelta(seconds=settings.lockout_max_s),
+    )
+    outcome = service.authenticate(db, email, password, policy)
+    user = outcome.user
     if user is None:
-        ctx = {"next": _safe_next(next), "email": email, "error": "Email or password is wrong."}
+        error = "Email or password is wrong."
+        if outcome.locked_until is not None:
+            error = (
+                "This account is locked after repeated failed logins; try again after "
+                f"{outcome.locked_until:%H:%M:%S} UTC."
+            )
+        ctx = {"next": _safe_next(next), "email": email, "error": error}
         return render(request, "auth/login.html", ctx, status_code=401)
     token = service.start_session(db, secret, user, session_policy(settings))
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -75,6 +89,34 @@ def logout(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         service.revoke(db, settings.secret_key.get_secret_value(), token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, user: PageUser) -> Response:
+    """Change password; log out on every device."""
+    return render(request, "auth/account.html", {"errors": {}, "done": ""})
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(request: Request, form: FormFields, user: PageUser, db: DbDep) -> Response:
+    """Change the password (the current one is required)."""
+    try:
+        service.change_password(
+            db, user, form.get("current_password", ""), form.get("new_password", "")
+        )
+    except service.AccountError as exc:
+        ctx = {"errors": {exc.field: exc.reason}, "done": ""}
+        return render(request, "auth/account.html", ctx, status_code=422)
+    return render(request, "auth/account.html", {"errors": {}, "done": "Password changed."})
+
+
+@router.post("/account/logout-all")
+def logout_everywhere(user: PageUser, db: DbDep) -> Response:
+    """Close every session of this account (shared workstations, lost devices)."""
+    service.revoke_all_sessions(db, user)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

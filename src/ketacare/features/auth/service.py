@@ -58,7 +58,7 @@ def create_user(db: Session, clinic: Clinic, email: str, role: Role, password: s
     email = normalise_email(email)
     if "@" not in email or len(email) > 320:
         raise AccountError("email", "is not a valid email address")
-    problem = password_problem(password)
+    problem = password_problem(password, email)
     if problem:
         raise AccountError("password", problem)
     if db.execute(select(User.id).where(User.email == email)).first():
@@ -75,18 +75,64 @@ def user_by_email(db: Session, email: str) -> User | None:
     return db.execute(stmt).scalar_one_or_none()
 
 
-def authenticate(db: Session, email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (in constant-ish time)."""
+@dataclass(frozen=True, slots=True)
+class LockoutPolicy:
+    """Lock an account after ``threshold`` failed logins in a row, for ``base`` doubling with
+    each further failure, at most ``maximum``."""
+
+    threshold: int = 5
+    base: timedelta = timedelta(seconds=60)
+    maximum: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginOutcome:
+    """The user on success; else None, with ``locked_until`` when the account is locked."""
+
+    user: User | None
+    locked_until: datetime | None = None
+
+
+def authenticate(
+    db: Session,
+    email: str,
+    password: str,
+    policy: LockoutPolicy | None = None,
+    now: datetime | None = None,
+) -> LoginOutcome:
+    """Check credentials with lockout and back-off (in constant-ish time for unknown users)."""
+    policy = policy or LockoutPolicy()
+    now = now or utcnow()
     user = user_by_email(db, email)
     if user is None or not user.is_active:
         verify_password(password, dummy_hash())
-        return None
+        return LoginOutcome(None)
+    if user.locked_until is not None and now < user.locked_until:
+        return LoginOutcome(None, user.locked_until)
     ok, new_hash = verify_password(password, user.password_hash)
     if not ok:
-        return None
+        user.failed_logins += 1
+        over = user.failed_logins - policy.threshold
+        if over >= 0:
+            user.locked_until = now + min(policy.base * (2**over), policy.maximum)
+            return LoginOutcome(None, user.locked_until)
+        return LoginOutcome(None)
+    user.failed_logins = 0
+    user.locked_until = None
     if new_hash:
         user.password_hash = new_hash
-    return user
+    return LoginOutcome(user)
+
+
+def change_password(db: Session, user: User, current: str, new: str) -> None:
+    """Replace the password after checking the current one and the policy."""
+    if not verify_password(current, user.password_hash)[0]:
+        raise AccountError("current_password", "is wrong")
+    problem = password_problem(new, user.email)
+    if problem:
+        raise AccountError("new_password", problem)
+    user.password_hash = hash_password(new)
+    db.flush()
 
 
 def _issue(db: Session, secret: str, user: User, kind: TokenKind, token: str, **kw: object) -> None:

@@ -111,7 +111,11 @@ async def create_screening(
 
 @router.post("/leads", status_code=201)
 def create_lead(
-    body: LeadCreate, request: Request, db: DbDep, settings: SettingsDep
+    body: LeadCreate,
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> dict[str, int]:
     """Ask the clinic to get in touch (optionally about a screening)."""
     check_public_rate(request, db, settings, "lead")
@@ -123,7 +127,7 @@ def create_lead(
         except NotFound:
             raise BadRequest("no such screening", "screening_id") from None
     data = service.LeadInput(body.name, body.phone, body.email, body.preferred_time, body.consent)
-    lead = service.create_lead(db, clinic, data, screening)
+    lead = service.create_lead(db, clinic, data, screening, idempotency_key or None)
     return {"id": lead.id}
 
 

@@ -63,6 +63,7 @@ class Lead(Base):
         Enum(LeadStatus, native_enum=False, length=16), default=LeadStatus.new
     )
     note: Mapped[str] = mapped_column(Text, default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     clinic: Mapped[Clinic] = relationship(lazy="raise")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -46,8 +48,16 @@ def _require_complete(
     return answered if len(answered) == len(values) else None
 
 
-def _form_context(answers: dict[str, str], errors: dict[str, str]) -> dict[str, object]:
-    return {"c": content, "answers": answers, "errors": errors}
+def _key(form: dict[str, str]) -> str | None:
+    """The form's idempotency key (a double submit or a retry stores once)."""
+    key = form.get("idempotency_key", "").strip()
+    return key[:128] or None
+
+
+def _form_context(
+    answers: dict[str, str], errors: dict[str, str], key: str = ""
+) -> dict[str, object]:
+    return {"c": content, "answers": answers, "errors": errors, "key": key or uuid.uuid4().hex}
 
 
 @router.get("/screen", response_class=HTMLResponse)
@@ -73,18 +83,21 @@ def screen_submit(request: Request, form: FormFields, db: DbDep, settings: Setti
     if problems:
         kept = {k: v for k, v in form.items() if k.startswith(("phq9_", "gad7_"))}
         return render(
-            request, "screening/screen.html", _form_context(kept, problems), status_code=422
+            request,
+            "screening/screen.html",
+            _form_context(kept, problems, form.get("idempotency_key", "")),
+            status_code=422,
         )
     check_public_rate(request, db, settings, "screening")
     clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
-    row, _ = service.store_screening(
-        db, clinic, phq9, gad7, difficulty, form.get("idempotency_key") or None
-    )
+    row, _ = service.store_screening(db, clinic, phq9, gad7, difficulty, _key(form))
     return RedirectResponse(f"/screen/result/{row.id}", status_code=303)
 
 
-def _result_context(row: object, lead: dict[str, str], errors: dict[str, str]) -> dict[str, object]:
-    return {"s": row, "c": content, "lead": lead, "errors": errors}
+def _result_context(
+    row: object, lead: dict[str, str], errors: dict[str, str], key: str = ""
+) -> dict[str, object]:
+    return {"s": row, "c": content, "lead": lead, "errors": errors, "key": key or uuid.uuid4().hex}
 
 
 @router.get("/screen/result/{screening_id}", response_class=HTMLResponse)
@@ -114,10 +127,10 @@ def request_consultation(
     problems = service.lead_problems(data)
     if problems:
         kept = {k: form.get(k, "") for k in ("name", "phone", "email", "preferred_time", "consent")}
-        ctx = _result_context(row, kept, problems)
+        ctx = _result_context(row, kept, problems, form.get("idempotency_key", ""))
         return render(request, "screening/result.html", ctx, status_code=422)
     check_public_rate(request, db, settings, "lead")
-    service.create_lead(db, clinic, data, row)
+    service.create_lead(db, clinic, data, row, _key(form))
     return render(request, "screening/thanks.html", {"s": row, "c": content})
 
 

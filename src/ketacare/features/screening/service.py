@@ -145,14 +145,28 @@ def lead_problems(data: LeadInput) -> dict[str, str]:
 
 
 def create_lead(
-    db: Session, clinic: Clinic, data: LeadInput, screening: Screening | None = None
+    db: Session,
+    clinic: Clinic,
+    data: LeadInput,
+    screening: Screening | None = None,
+    idempotency_key: str | None = None,
 ) -> Lead:
-    """Store a consultation request (refused with the first problem named)."""
+    """Store a consultation request (refused with the first problem named).
+
+    A repeated ``idempotency_key`` returns the request stored the first time.
+    """
     problems = lead_problems(data)
     if problems:
         field, reason = next(iter(problems.items()))
         raise BadRequest(reason, field)
+    if idempotency_key:
+        earlier = db.execute(
+            select(Lead).where(Lead.idempotency_key == idempotency_key, Lead.clinic_id == clinic.id)
+        ).scalar_one_or_none()
+        if earlier is not None:
+            return earlier
     lead = Lead(
+        idempotency_key=idempotency_key or None,
         clinic=clinic,
         screening=screening,
         name=data.name.strip(),

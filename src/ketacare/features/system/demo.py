@@ -9,7 +9,7 @@ from ketacare.features.auth.models import Role
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.settings import Settings
 
-DEMO_PASSWORD = "demo-password"
+DEMO_PASSWORD = "ketacare-demo"
 DEMO_USERS = (
     ("admin@demo.ketacare.example", Role.admin),
     ("clinician@demo.ketacare.example", Role.clinician),

@@ -49,6 +49,8 @@ def upgrade() -> None:
         ),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("failed_logins", sa.Integer(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["clinic_id"],
@@ -134,6 +136,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=128), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["clinic_id"], ["clinic.id"], name=op.f("fk_lead_clinic_id_clinic"), ondelete="RESTRICT"
@@ -145,6 +148,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lead")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_lead_idempotency_key")),
     )
     with op.batch_alter_table("lead", schema=None) as batch_op:
         batch_op.create_index("ix_lead_clinic_created", ["clinic_id", "created_at"], unique=False)
