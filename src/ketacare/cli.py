@@ -9,7 +9,14 @@ from ketacare.features.auth.cli import token_app, user_app
 from ketacare.features.instruments.cli import instruments_app, score
 from ketacare.features.intake.cli import dose, eligibility, schedule
 from ketacare.features.pk.cli import pk_app
-from ketacare.features.system.cli import config_app, db_app, demo_app, serve
+from ketacare.features.system.cli import (
+    backup_command,
+    config_app,
+    db_app,
+    demo_app,
+    restore_command,
+    serve,
+)
 
 app = typer.Typer(
     name="ketacare",
@@ -19,6 +26,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(serve)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")

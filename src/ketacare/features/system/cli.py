@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.features.system import demo
+from ketacare.features.system import backup, demo
 from ketacare.settings import Settings, get_settings
 
 config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
@@ -81,6 +82,30 @@ def demo_seed() -> None:
     typer.echo(f"Demo clinic '{settings.clinic_name}' is ready. Logins (demo only):")
     for email, role, password in logins:
         typer.echo(f"  {role:<10} {email}  password: {password}")
+
+
+def backup_command(
+    out: Annotated[Path, typer.Argument(help="Backup file to create.")],
+) -> None:
+    """Write a consistent online snapshot of the database (SQLite backup API or pg_dump)."""
+    settings = load_settings()
+    try:
+        backup.backup(get_engine(settings.database_url), out)
+    except backup.BackupError as exc:
+        raise fail(f"OUT: {exc}") from None
+    typer.echo(f"backup written to {out}")
+
+
+def restore_command(
+    source: Annotated[Path, typer.Argument(metavar="IN", help="Backup file to load.")],
+) -> None:
+    """Load a backup into an empty database (the configured KETACARE_DATABASE_URL)."""
+    settings = load_settings()
+    try:
+        backup.restore(get_engine(settings.database_url), source)
+    except backup.BackupError as exc:
+        raise fail(f"IN: {exc}") from None
+    typer.echo(f"restored {source}")
 
 
 def serve(

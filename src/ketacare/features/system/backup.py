@@ -1,0 +1,102 @@
+"""Consistent online backups and restores into an empty database.
+
+SQLite: the SQLite online backup API (a consistent snapshot while the app keeps running).
+PostgreSQL: ``pg_dump --format=custom`` (one consistent snapshot transaction) and
+``pg_restore``; the PostgreSQL client tools must be installed (Debian: postgresql-client) and
+of a major version at least the server's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PGDUMP_MAGIC = b"PGDMP"
+
+
+class BackupError(RuntimeError):
+    """A backup or restore was refused or failed; the message says why."""
+
+
+def _libpq_url(engine: Engine) -> str:
+    url = engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise BackupError(f"{name} not found; install the PostgreSQL client tools")
+    return path
+
+
+def backup(engine: Engine, out: Path) -> None:
+    """Write a consistent snapshot of the database to ``out`` (overwrites nothing)."""
+    if out.exists():
+        raise BackupError(f"{out} already exists")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if engine.dialect.name == "sqlite":
+        source = make_url(str(engine.url)).database or ""
+        with sqlite3.connect(source) as src, sqlite3.connect(out) as dst:
+            src.backup(dst)
+        dst.close()
+        return
+    result = subprocess.run(
+        [
+            _tool("pg_dump"),
+            "--format=custom",
+            "--no-owner",
+            "--file",
+            str(out),
+            "--dbname",
+            _libpq_url(engine),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        out.unlink(missing_ok=True)
+        raise BackupError(f"pg_dump failed: {result.stderr.strip()[:500]}")
+
+
+def restore(engine: Engine, source: Path) -> None:
+    """Load a backup into the database of ``engine``, which must be empty."""
+    if not source.is_file():
+        raise BackupError(f"{source} is not a file")
+    if inspect(engine).get_table_names():
+        raise BackupError("the target database is not empty; restore only into a new database")
+    head = source.read_bytes()[:16]
+    if engine.dialect.name == "sqlite":
+        if not head.startswith(SQLITE_MAGIC):
+            raise BackupError(f"{source} is not a SQLite backup")
+        target = make_url(str(engine.url)).database or ""
+        engine.dispose()
+        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)
+        dst.close()
+        return
+    if not head.startswith(PGDUMP_MAGIC):
+        raise BackupError(f"{source} is not a pg_dump custom-format backup")
+    result = subprocess.run(
+        [
+            _tool("pg_restore"),
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            "--dbname",
+            _libpq_url(engine),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BackupError(f"pg_restore failed: {result.stderr.strip()[:500]}")

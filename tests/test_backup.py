@@ -1,0 +1,94 @@
+"""Backup and restore round-trip a demo clinic, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, MetaData, select
+from sqlalchemy.orm import Session
+
+from ketacare.db.engine import get_engine
+from ketacare.features.auth.models import Role
+from tests.conftest import _postgres_database, api_token, make_clinic, make_user
+from tests.test_cli import KETACARE, cli_env
+
+
+@pytest.fixture
+def empty_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database on the same backend."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'restored.db'}"
+        return
+    gen = _postgres_database()
+    yield next(gen)
+    for _ in gen:
+        pass
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, ordered by primary key."""
+    meta = MetaData()
+    meta.reflect(engine)
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        for table in meta.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            out[table.name] = [tuple(r) for r in conn.execute(select(table).order_by(*order))]
+    return out
+
+
+def test_round_trip(
+    client: TestClient,
+    db: Session,
+    engine: Engine,
+    database_url: str,
+    empty_url: str,
+    tmp_path: Path,
+) -> None:
+    env = cli_env(database_url, tmp_path)
+    assert subprocess.run([KETACARE, "demo", "seed"], env=env, capture_output=True).returncode == 0
+    headers = {
+        "Authorization": f"Bearer {api_token(db, make_user(db, make_clinic(db), Role.nurse))}"
+    }
+    for i in range(5):
+        client.post("/api/v1/screenings", json={"phq9": [i % 4] * 9, "gad7": [1] * 7})
+        client.post(
+            "/api/v1/patients",
+            json={"given_name": f"P{i}", "family_name": "Q", "birth_date": "1980-01-02"},
+            headers=headers,
+        )
+    original = snapshot(engine)
+    assert original["patient"] and original["screening"] and original["audit_event"]
+
+    out = tmp_path / "backup.bin"
+    r = subprocess.run([KETACARE, "backup", str(out)], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    again = subprocess.run([KETACARE, "backup", str(out)], env=env, capture_output=True, text=True)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+    target_env = {**env, "KETACARE_DATABASE_URL": empty_url}
+    r = subprocess.run(
+        [KETACARE, "restore", str(out)], env=target_env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    restored = get_engine(empty_url)
+    assert snapshot(restored) == original
+    # Refuses to restore over data.
+    twice = subprocess.run(
+        [KETACARE, "restore", str(out)], env=target_env, capture_output=True, text=True
+    )
+    assert twice.returncode == 2 and "not empty" in twice.stderr
+    restored.dispose()
+
+
+def test_restore_refuses_a_wrong_file(database_url: str, empty_url: str, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a backup at all")
+    env = {**cli_env(database_url, tmp_path), "KETACARE_DATABASE_URL": empty_url}
+    r = subprocess.run([KETACARE, "restore", str(junk)], env=env, capture_output=True, text=True)
+    assert r.returncode == 2 and "IN:" in r.stderr and "Traceback" not in r.stderr
