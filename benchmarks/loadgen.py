@@ -35,8 +35,14 @@ class LoadResult:
 
 
 async def _client(
-    host: str, port: int, request: bytes, stop: float, warm: float, out: list[float],
-    errors: list[int], expect: bytes,
+    host: str,
+    port: int,
+    request: bytes,
+    stop: float,
+    warm: float,
+    out: list[float],
+    errors: list[int],
+    expect: bytes,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -63,8 +69,16 @@ async def _client(
         writer.close()
 
 
-def run(host: str, port: int, path: str, body: bytes, expect: int, clients: int = 50,
-        seconds: float = 5.0, warmup: float = 1.0) -> LoadResult:
+def run(
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    expect: int,
+    clients: int = 50,
+    seconds: float = 5.0,
+    warmup: float = 1.0,
+) -> LoadResult:
     """Drive ``POST path`` with ``clients`` concurrent keep-alive connections."""
     request = (
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
@@ -76,10 +90,12 @@ def run(host: str, port: int, path: str, body: bytes, expect: int, clients: int 
     async def main() -> None:
         now = time.perf_counter()
         warm, stop = now + warmup, now + warmup + seconds
-        await asyncio.gather(*(
-            _client(host, port, request, stop, warm, latencies, errors, str(expect).encode())
-            for _ in range(clients)
-        ))
+        await asyncio.gather(
+            *(
+                _client(host, port, request, stop, warm, latencies, errors, str(expect).encode())
+                for _ in range(clients)
+            )
+        )
 
     asyncio.run(main())
     return LoadResult(len(latencies), len(errors), seconds, latencies)

@@ -51,16 +51,31 @@ def wait_up(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 def serve(args: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port),
-           "--workers", "1", "--log-level", "warning", "--no-access-log"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        *args,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     proc = subprocess.Popen(cmd, env=env, cwd=cwd)
     wait_up(port, proc)
     return proc, port
 
 
 def show(name: str, r: LoadResult) -> None:
-    print(f"{name:<28} {r.rps:>9.0f} req/s   p50 {r.p50:6.2f} ms   p99 {r.p99:6.2f} ms"
-          f"   ({r.requests} requests, {r.errors} errors)")
+    print(
+        f"{name:<28} {r.rps:>9.0f} req/s   p50 {r.p50:6.2f} ms   p99 {r.p99:6.2f} ms"
+        f"   ({r.requests} requests, {r.errors} errors)"
+    )
 
 
 def main() -> None:
@@ -71,36 +86,55 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KETACARE_")}
         env.update(KETACARE_DATA_DIR=tmp, KETACARE_PUBLIC_RATE_LIMIT="1000000000")
-        subprocess.run([sys.executable, "-m", "ketacare", "db", "upgrade"], env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "ketacare", "db", "upgrade"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         results = {}
         for name, args, path, expect in (
             ("bare FastAPI constant", ["bare_app:app"], "/bare", 200),
-            ("ketacare POST screenings", ["ketacare.web.app:app_from_env", "--factory"],
-             "/api/v1/screenings", 201),
+            (
+                "ketacare POST screenings",
+                ["ketacare.web.app:app_from_env", "--factory"],
+                "/api/v1/screenings",
+                201,
+            ),
         ):
             proc, port = serve(args, env, HERE)
             try:
-                results[name] = run("127.0.0.1", port, path, BODY, expect, opts.clients,
-                                    opts.seconds)
+                results[name] = run(
+                    "127.0.0.1", port, path, BODY, expect, opts.clients, opts.seconds
+                )
             finally:
                 proc.terminate()
                 proc.wait(timeout=10)
         stored = subprocess.run(
-            [sys.executable, "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1])"
-             ".execute('select count(*) from screening').fetchone()[0])",
-             str(Path(tmp) / "ketacare.db")], capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3,sys; print(sqlite3.connect(sys.argv[1])"
+                ".execute('select count(*) from screening').fetchone()[0])",
+                str(Path(tmp) / "ketacare.db"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {opts.clients} clients, {opts.seconds:.0f} s per run")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {opts.clients} clients, {opts.seconds:.0f} s per run"
+    )
     for name, r in results.items():
         show(name, r)
     bare, ours = results["bare FastAPI constant"], results["ketacare POST screenings"]
     ratio = ours.rps / bare.rps
     print(f"screenings stored in SQLite: {stored}")
     print(f"ratio ketacare/bare: {ratio:.0%} (target >= 40%): {'PASS' if ratio >= 0.4 else 'FAIL'}")
-    print(f"ketacare p99: {ours.p99:.2f} ms (target < 25 ms): "
-          f"{'PASS' if ours.p99 < 25 else 'FAIL'}")
+    print(
+        f"ketacare p99: {ours.p99:.2f} ms (target < 25 ms): {'PASS' if ours.p99 < 25 else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep
 from ketacare.features._kit.errors import Forbidden
+from ketacare.features._kit.params import OptionalRowIdQuery
 from ketacare.features._kit.templating import render
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.deps import page_user
@@ -31,7 +32,7 @@ def audit_page(
     request: Request,
     user: Annotated[User, Depends(page_admin)],
     db: DbDep,
-    patient: int | None = None,
+    patient: OptionalRowIdQuery = None,
     actor: str = "",
     limit: int = 200,
 ) -> Response:

@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.params import RowId
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import ApiStaff, PageStaff
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import get_patient
 
 
-def patient_for_page(patient_id: int, request: Request, user: PageStaff, db: DbDep) -> Patient:
+def patient_for_page(patient_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Patient:
     """The patient of the path, for staff of its clinic (audited as a read)."""
     patient = get_patient(db, user.clinic_id, patient_id)
     record(
@@ -30,7 +31,7 @@ def patient_for_page(patient_id: int, request: Request, user: PageStaff, db: DbD
     return patient
 
 
-def patient_for_api(patient_id: int, request: Request, user: ApiStaff, db: DbDep) -> Patient:
+def patient_for_api(patient_id: RowId, request: Request, user: ApiStaff, db: DbDep) -> Patient:
     """The patient of the path, for a staff API token of its clinic (audited as a read)."""
     patient = get_patient(db, user.clinic_id, patient_id)
     record(

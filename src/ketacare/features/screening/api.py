@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited, Unavailable
+from ketacare.features._kit.params import RowId
 from ketacare.features.auth.deps import ApiStaff
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.ratelimit.service import counter_key, hit
@@ -144,6 +145,6 @@ def read_leads(user: ApiStaff, db: DbDep) -> list[LeadOut]:
 
 
 @router.get("/leads/{lead_id}", response_model=LeadOut)
-def read_lead(lead_id: int, user: ApiStaff, db: DbDep) -> LeadOut:
+def read_lead(lead_id: RowId, user: ApiStaff, db: DbDep) -> LeadOut:
     """One consultation request of the caller's clinic (staff only)."""
     return lead_out(service.get_lead(db, user.clinic_id, lead_id))

@@ -11,6 +11,7 @@ from ketacare.domain import screening as content
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep
 from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
 from ketacare.features.auth.deps import OptionalPageUser, PageStaff
 from ketacare.features.clinics.repository import get_or_create
@@ -148,7 +149,7 @@ def leads_page(request: Request, user: PageStaff, db: DbDep) -> Response:
 
 
 @router.get("/leads/{lead_id}", response_class=HTMLResponse)
-def lead_page(lead_id: int, request: Request, user: PageStaff, db: DbDep) -> Response:
+def lead_page(lead_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Response:
     """One consultation request with its screening."""
     lead = service.get_lead(db, user.clinic_id, lead_id)
     return render(request, "screening/lead.html", {"lead": lead, "c": content})
@@ -156,7 +157,7 @@ def lead_page(lead_id: int, request: Request, user: PageStaff, db: DbDep) -> Res
 
 @router.post("/leads/{lead_id}/status", response_class=HTMLResponse)
 def lead_status(
-    lead_id: int, request: Request, form: FormFields, user: PageStaff, db: DbDep
+    lead_id: RowId, request: Request, form: FormFields, user: PageStaff, db: DbDep
 ) -> Response:
     """Mark a request contacted or closed."""
     service.set_lead_status(
