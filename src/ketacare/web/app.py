@@ -16,6 +16,8 @@ import ketacare
 from ketacare.db.engine import get_engine, session_factory
 from ketacare.features.audit.pages import router as audit_pages
 from ketacare.features.auth.pages import router as auth_pages
+from ketacare.features.intake.api import router as intake_api
+from ketacare.features.intake.pages import router as intake_pages
 from ketacare.features.patients.api import router as patients_api
 from ketacare.features.patients.pages import router as patients_pages
 from ketacare.features.screening.api import router as screening_api
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(screening_pages)
     app.include_router(patients_api)
     app.include_router(patients_pages)
+    app.include_router(intake_api)
+    app.include_router(intake_pages)
     app.include_router(audit_pages)
 
     @app.get("/healthz", include_in_schema=False)

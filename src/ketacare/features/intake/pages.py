@@ -1,0 +1,223 @@
+"""Intake form, assessment summary and treatment plan pages (staff of the patient's clinic)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from ketacare.domain.assessment import assess_intake, assessment_to_dict
+from ketacare.domain.scheduling import WEEKDAY_NAMES
+from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.templating import render
+from ketacare.features.audit.service import record
+from ketacare.features.auth.deps import PageStaff
+from ketacare.features.auth.models import User
+from ketacare.features.intake import form as intake_form
+from ketacare.features.intake import pk as planpk
+from ketacare.features.intake import plans, service
+from ketacare.features.intake.api import ics_response
+from ketacare.features.intake.models import PlannedSession
+from ketacare.features.patients.deps import PagePatient
+from ketacare.features.patients.models import Patient
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+ELIGIBILITY_KEY = {"ketamine": "iv_ketamine", "esketamine": "esketamine"}
+
+
+def _audit(
+    request: Request,
+    db: Session,
+    user: User,
+    action: str,
+    resource: str,
+    rid: object,
+    patient_id: int,
+) -> None:
+    record(db, user, action, resource, rid, patient_id, client=client_ip(request))
+
+
+def _intake_page(
+    request: Request,
+    db: Session,
+    patient: Patient,
+    values: dict[str, str],
+    errors: dict[str, str],
+    shown: int | None,
+    status_code: int = 200,
+) -> Response:
+    versions = service.intake_versions(db, patient.id)
+    ctx = {
+        "patient": patient,
+        "sections": intake_form.SECTIONS,
+        "trial_fields": intake_form.TRIAL_FIELDS,
+        "trials_name": intake_form.TRIALS,
+        "rows": intake_form.trial_rows(values),
+        "values": values,
+        "errors": errors,
+        "versions": versions,
+        "shown": shown,
+    }
+    return render(request, "intake/form.html", ctx, status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/intake", response_class=HTMLResponse)
+def intake_page(
+    request: Request, patient: PagePatient, user: PageStaff, db: DbDep, version: int | None = None
+) -> Response:
+    """The intake form, filled with the current version (or ``?version=N``)."""
+    rec = (
+        service.intake_version(db, patient.id, version)
+        if version is not None
+        else service.current_intake(db, patient.id)
+    )
+    if rec is not None:
+        _audit(request, db, user, "read", "intake", rec.id, patient.id)
+        values = intake_form.document_to_values(rec.document)
+    else:
+        values = {"demographics.sex": patient.sex.value if patient.sex.value != "unknown" else ""}
+        age = patient.age_on(date.today())
+        values["demographics.age_years"] = "" if age is None else str(age)
+    return _intake_page(request, db, patient, values, {}, rec.version if rec else None)
+
+
+@router.post("/patients/{patient_id}/intake", response_class=HTMLResponse)
+def save_intake(
+    request: Request, form: FormFields, patient: PagePatient, user: PageStaff, db: DbDep
+) -> Response:
+    """Save a new intake version, or show the form again with the problems."""
+    doc, problems, rows = intake_form.form_to_document(form)
+    if not problems:
+        try:
+            rec = service.save_intake(db, user, patient, doc, form.get("comment", ""))
+        except BadRequest as exc:
+            problems = {intake_form.form_field(exc.field or "form", rows): exc.reason}
+        else:
+            action = "create" if rec.version == 1 else "update"
+            _audit(request, db, user, action, "intake", rec.id, patient.id)
+            return RedirectResponse(f"/patients/{patient.id}/assessment", status_code=303)
+    return _intake_page(request, db, patient, dict(form), problems, None, status_code=422)
+
+
+@router.get("/patients/{patient_id}/assessment", response_class=HTMLResponse)
+def assessment_page(request: Request, patient: PagePatient, user: PageStaff, db: DbDep) -> Response:
+    """DSM-5 criteria, TRD staging, eligibility and pathway, each with its reasons."""
+    rec = service.current_intake(db, patient.id)
+    result: dict[str, Any] | None = None
+    if rec is not None:
+        _audit(request, db, user, "read", "assessment", rec.id, patient.id)
+        result = assessment_to_dict(assess_intake(service.intake_of(rec)))
+    ctx = {"patient": patient, "intake": rec, "a": result}
+    return render(request, "intake/assessment.html", ctx)
+
+
+def month_grids(sessions: list[PlannedSession]) -> list[dict[str, Any]]:
+    """Month calendars (Monday first) covering the sessions, with session numbers per day."""
+    if not sessions:
+        return []
+    by_day: dict[date, list[int]] = {}
+    for s in sessions:
+        by_day.setdefault(s.day, []).append(s.number)
+    cal = calendar.Calendar(firstweekday=0)
+    out = []
+    y, m = sessions[0].day.year, sessions[0].day.month
+    last = (sessions[-1].day.year, sessions[-1].day.month)
+    while (y, m) <= last:
+        weeks = [
+            [{"day": d, "in_month": d.month == m, "sessions": by_day.get(d, [])} for d in week]
+            for week in cal.monthdatescalendar(y, m)
+        ]
+        out.append({"title": date(y, m, 1).strftime("%B %Y"), "weeks": weeks})
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _plan_page(
+    request: Request,
+    db: Session,
+    user: User,
+    patient: Patient,
+    model: str | None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    rec = service.current_intake(db, patient.id)
+    plan = plans.current_plan(db, patient.id)
+    sessions = plans.sessions_of(db, plan.id) if plan else []
+    ctx: dict[str, Any] = {"patient": patient, "intake": rec, "plan": plan, "sessions": sessions}
+    if plan is not None:
+        _audit(request, db, user, "read", "treatment_plan", plan.id, patient.id)
+        ctx["months"] = month_grids(sessions)
+        ctx["models"] = planpk.compatible_models(plan.drug, plan.route)
+        try:
+            pk = planpk.plan_pk(plan, sessions, model)
+        except BadRequest as exc:
+            ctx["pk_error"] = f"{exc.field}: {exc.reason}"
+        else:
+            _audit(request, db, user, "read", "plan_pk", plan.id, patient.id)
+            ctx["pk"] = pk
+            ctx["pk_svg"] = Markup(planpk.chart_svg(pk, sessions))  # our own SVG, sanitised
+        if rec is not None:
+            a = assess_intake(service.intake_of(rec))
+            key = ELIGIBILITY_KEY.get(plan.drug)
+            ctx["eligibility"] = getattr(a, key).status if key else None
+    start = date.today() + timedelta(days=(7 - date.today().weekday()) % 7 or 7)
+    defaults = {"start_date": start.isoformat(), "protocol_id": "iv-ketamine-induction"}
+    defaults.update({f"weekday_{d}": "on" for d in plans.DEFAULT_WEEKDAYS})
+    ctx.update(
+        {
+            "protocols": plans.protocols(),
+            "weekday_names": WEEKDAY_NAMES,
+            "history": plans.plan_history(db, patient.id),
+            "values": values if values is not None else defaults,
+            "errors": errors or {},
+            "disclaimer": planpk.DISCLAIMER,
+        }
+    )
+    return render(request, "intake/plan.html", ctx, status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/plan", response_class=HTMLResponse)
+def plan_page(
+    request: Request, patient: PagePatient, user: PageStaff, db: DbDep, model: str | None = None
+) -> Response:
+    """The active plan: calendar, planned doses, PK chart; and the form for a new plan."""
+    return _plan_page(request, db, user, patient, model)
+
+
+@router.post("/patients/{patient_id}/plan", response_class=HTMLResponse)
+def create_plan(
+    request: Request, form: FormFields, patient: PagePatient, user: PageStaff, db: DbDep
+) -> Response:
+    """Create a plan from the current intake, or show the form again with the problem."""
+    data = plans.PlanInput(
+        protocol_id=form.get("protocol_id", ""),
+        start_date=form.get("start_date", ""),
+        weekdays=[d for d in WEEKDAY_NAMES if form.get(f"weekday_{d}")],
+        variant=form.get("variant", ""),
+        esketamine_dose_mg=form.get("esketamine_dose_mg", ""),
+    )
+    try:
+        plan = plans.create_plan(db, user, patient, data)
+    except BadRequest as exc:
+        errors = {exc.field or "form": exc.reason}
+        return _plan_page(request, db, user, patient, None, dict(form), errors, 422)
+    _audit(request, db, user, "create", "treatment_plan", plan.id, patient.id)
+    return RedirectResponse(f"/patients/{patient.id}/plan", status_code=303)
+
+
+@router.get("/patients/{patient_id}/plan.ics")
+def plan_calendar(request: Request, patient: PagePatient, user: PageStaff, db: DbDep) -> Response:
+    """Download the active plan as an iCalendar file."""
+    plan = plans.require_plan(db, patient.id)
+    _audit(request, db, user, "export", "treatment_plan", plan.id, patient.id)
+    return ics_response(plan, plans.sessions_of(db, plan.id))

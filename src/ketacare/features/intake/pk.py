@@ -1,0 +1,225 @@
+"""Predicted concentration over a planned course, and its chart as inline SVG.
+
+Decision support, not dosing guidance: the typical curve and a 90 % between-patient band
+(5th-95th percentile of simulated patients) from ``ketacare.domain.pk.predict_band`` with the
+patient's weight and age. Sessions start at the same clock time on their planned days
+(time 0 = start of the first session).
+
+The SVG is drawn by matplotlib (Agg, no pyplot) and rewritten so that it works under the
+page's CSP (``style-src 'self'``): ``style`` attributes become SVG presentation attributes,
+the ``<style>`` element, metadata and XML prolog are dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from ketacare.domain.errors import DomainError
+from ketacare.domain.pk import (
+    MODELS,
+    Dose,
+    PKBand,
+    get_model,
+    iv_infusion,
+    nasal_spray,
+    predict_band,
+)
+from ketacare.features._kit.errors import BadRequest
+from ketacare.features.intake.models import PlannedSession, TreatmentPlan
+
+DISCLAIMER = "Decision support, not dosing guidance."
+DAY_MIN = 1440.0
+DEFAULT_WEIGHT_KG = 70.0
+DEFAULT_AGE_YEARS = 45.0
+DEVICE_INTERVAL_MIN = 5.0
+N_SIMULATED = 1000
+SEED = 20240501
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+_RENDER = threading.Lock()  # rcParams are process-global; one chart at a time
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPK:
+    """The band of one plan, with the covariates used and how they were chosen."""
+
+    band: PKBand
+    model_title: str
+    citation: str
+    weight_kg: float
+    age_years: float
+    notes: tuple[str, ...]
+    doses: tuple[Dose, ...]
+
+
+def compatible_models(drug: str, route: str) -> list[str]:
+    """Model keys that describe this drug by this route (the default first)."""
+    pk_route = "nasal" if route == "intranasal" else route
+    racemic = drug == "ketamine"
+    out = []
+    for key, m in MODELS.items():
+        is_racemic = m.info.analyte.startswith("racemic")
+        if pk_route in m.info.routes and is_racemic == racemic:
+            out.append(key)
+    return out
+
+
+def plan_doses(sessions: Sequence[PlannedSession]) -> tuple[Dose, ...]:
+    """One dose per session with a planned amount, minutes from the first session."""
+    if not sessions:
+        return ()
+    first = sessions[0].day
+    out: list[Dose] = []
+    for s in sessions:
+        if s.planned_dose_mg is None or s.planned_dose_mg <= 0:
+            continue
+        at = (s.day - first).days * DAY_MIN
+        if s.route == "intranasal":
+            out.append(
+                nasal_spray(s.planned_dose_mg, at_min=at, device_interval_min=DEVICE_INTERVAL_MIN)
+            )
+        else:
+            out.append(iv_infusion(mg=s.planned_dose_mg, minutes=s.infusion_min or 40.0, at_min=at))
+    return tuple(out)
+
+
+def time_grid(doses: Sequence[Dose]) -> np.ndarray:
+    """Minutes: every 5 min for 4 h after each dose, hourly to 24 h, 3-hourly in between."""
+    pts: set[float] = set()
+    for d in doses:
+        pts.update(float(x) for x in d.time_min + np.arange(0.0, 240.0, 5.0))
+        pts.update(float(x) for x in d.time_min + np.arange(240.0, DAY_MIN + 1, 60.0))
+        if d.duration_min:
+            pts.add(d.time_min + d.duration_min)
+    end = max(d.time_min for d in doses) + DAY_MIN
+    pts.update(float(x) for x in np.arange(0.0, end, 180.0))
+    return np.array(sorted(p for p in pts if p <= end), dtype=np.float64)
+
+
+@lru_cache(maxsize=32)
+def _band(model: str, doses: tuple[Dose, ...], weight: float, age: float) -> PKBand:
+    return predict_band(
+        model, doses, time_grid(doses), weight_kg=weight, age_years=age, n=N_SIMULATED, seed=SEED
+    )
+
+
+def plan_pk(
+    plan: TreatmentPlan, sessions: Sequence[PlannedSession], model: str | None = None
+) -> PlanPK:
+    """Predict the plan's course.
+
+    Raises
+    ------
+    BadRequest
+        ``model`` unknown or not for this drug and route, or no dose to simulate.
+    """
+    allowed = compatible_models(plan.drug, plan.route)
+    key = model or (allowed[0] if allowed else "")
+    if key not in allowed:
+        choices = ", ".join(allowed) or "none"
+        raise BadRequest(f"must be a model for {plan.drug} {plan.route}: {choices}", "model")
+    doses = plan_doses(sessions)
+    if not doses:
+        raise BadRequest("the plan has no planned doses to simulate", "plan")
+    notes: list[str] = []
+    weight = plan.weight_kg
+    if weight is None:
+        weight = DEFAULT_WEIGHT_KG
+        notes.append(f"Weight unknown: {DEFAULT_WEIGHT_KG:g} kg assumed.")
+    age = float(plan.age_years) if plan.age_years is not None else None
+    if age is None:
+        age = DEFAULT_AGE_YEARS
+        notes.append(f"Age unknown: {DEFAULT_AGE_YEARS:g} years assumed.")
+    m = get_model(key)
+    if m.iiv.borrowed:
+        notes.append("The model publishes no variability; the band uses borrowed variability.")
+    try:
+        band = _band(key, doses, float(weight), age)
+    except DomainError as exc:
+        raise BadRequest(str(exc), "model") from None
+    return PlanPK(band, m.info.title, m.info.citation, float(weight), age, tuple(notes), doses)
+
+
+def _presentation_attributes(root: ET.Element) -> None:
+    for el in root.iter():
+        style = el.attrib.pop("style", None)
+        if not style:
+            continue
+        for decl in style.split(";"):
+            name, sep, value = decl.partition(":")
+            if sep and name.strip():
+                el.set(name.strip(), value.strip())
+
+
+def _strip(root: ET.Element) -> None:
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if child.tag in (f"{{{SVG_NS}}}metadata", f"{{{SVG_NS}}}style"):
+                parent.remove(child)
+
+
+def svg_for_page(svg: str, title: str) -> str:
+    """Matplotlib SVG rewritten for inline use under ``style-src 'self'``."""
+    ET.register_namespace("", SVG_NS)
+    ET.register_namespace("xlink", XLINK_NS)
+    root = ET.fromstring(svg)
+    _strip(root)
+    _presentation_attributes(root)
+    for attr in ("width", "height"):
+        root.attrib.pop(attr, None)
+    root.set("stroke-linejoin", "round")
+    root.set("stroke-linecap", "butt")
+    root.set("role", "img")
+    root.set("aria-label", title)
+    return ET.tostring(root, encoding="unicode")
+
+
+def chart_svg(pk: PlanPK, sessions: Sequence[PlannedSession]) -> str:
+    """The chart as an inline ``<svg>``: the whole course (days) and the first session (hours)."""
+    b = pk.band
+    fig = Figure(figsize=(8.0, 3.9), dpi=100)
+    course, first = fig.subplots(1, 2, gridspec_kw={"width_ratios": (3, 1)}, sharey=True)
+    start = pk.doses[0].time_min
+    window = b.times_min <= start + 240.0
+    for ax, x, mask in (
+        (course, b.times_min / DAY_MIN, slice(None)),
+        (first, (b.times_min[window] - start) / 60.0, window),
+    ):
+        ax.fill_between(
+            x,
+            b.p05_ng_per_ml[mask],
+            b.p95_ng_per_ml[mask],
+            color="#1f5f8b",
+            alpha=0.25,
+            linewidth=0,
+            label="90% band (5th–95th percentile)",
+        )
+        ax.plot(x, b.p50_ng_per_ml[mask], color="#1f5f8b", lw=0.8, ls="--", label="Median")
+        ax.plot(x, b.typical_ng_per_ml[mask], color="#1d2733", lw=1.2, label="Typical patient")
+        ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0)
+    if sessions:
+        ticks = [(s.day - sessions[0].day).days for s in sessions if s.planned_dose_mg]
+        course.plot(ticks, [0.0] * len(ticks), "^", color="#a4161a", ms=5, label="Session")
+    course.set_xlabel("Days since the first session")
+    course.set_ylabel("Plasma concentration (ng/mL)")
+    course.set_title(f"Planned course: {pk.weight_kg:g} kg, {pk.age_years:g} y", fontsize=9)
+    first.set_xlabel("Hours, first session")
+    first.set_title("First session", fontsize=9)
+    course.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.65, -0.2), ncol=4)
+    fig.text(0.01, 0.01, f"{pk.model_title}. Model prediction. {DISCLAIMER}", fontsize=7)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    buf = io.StringIO()
+    with _RENDER, matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "ketacare"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    title = f"Predicted concentration over the planned course ({DISCLAIMER.lower()})"
+    return svg_for_page(buf.getvalue(), title)

@@ -1,0 +1,254 @@
+"""Treatment plans: a protocol course placed on the calendar, with planned doses (flush only).
+
+The calendar comes from ``ketacare.domain.scheduling``; IV doses from the dosing rules with the
+weight of the current intake; esketamine doses from the protocol steps (first session the start
+dose, later sessions the chosen step, checked by ``esketamine_dose``). A new plan supersedes the
+active one; plans and sessions are never changed or deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ketacare.domain.dosing import DoseRuleError, esketamine_dose
+from ketacare.domain.errors import DomainError, InvalidAnswer
+from ketacare.domain.ics import schedule_to_ics
+from ketacare.domain.protocols import Protocol, ProtocolError
+from ketacare.domain.scheduling import (
+    WEEKDAY_NAMES,
+    Schedule,
+    ScheduleConstraints,
+    ScheduleError,
+    parse_weekdays,
+    plan_course,
+)
+from ketacare.domain.scheduling import Session as DomainSession
+from ketacare.features._kit.errors import BadRequest, NotFound
+from ketacare.features.auth.models import User
+from ketacare.features.intake.models import (
+    IntakeRecord,
+    PlannedSession,
+    PlanStatus,
+    TreatmentPlan,
+)
+from ketacare.features.intake.protocol_files import load_protocols
+from ketacare.features.intake.service import current_intake, intake_of
+from ketacare.features.patients.models import Patient
+
+DEFAULT_WEEKDAYS = ("mon", "wed", "fri")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInput:
+    """What a clinician chooses (strings as typed in a form or sent as JSON)."""
+
+    protocol_id: str
+    start_date: str
+    weekdays: Sequence[str] = DEFAULT_WEEKDAYS
+    variant: str = ""
+    esketamine_dose_mg: str = ""
+
+
+def protocols() -> Mapping[str, Protocol]:
+    """The protocols a plan may use (the built-in protocol files)."""
+    return load_protocols(None)
+
+
+def _protocol(protocol_id: str) -> Protocol:
+    known = protocols()
+    if protocol_id not in known:
+        raise BadRequest(f"must be one of {', '.join(sorted(known))}", "protocol_id")
+    return known[protocol_id]
+
+
+def _weekdays(values: Sequence[str]) -> tuple[frozenset[int], str]:
+    parts = [v.strip() for v in values if v.strip()]
+    if not parts:
+        raise BadRequest("choose at least one weekday", "weekdays")
+    try:
+        days = parse_weekdays(",".join(parts))
+    except ScheduleError as exc:
+        raise BadRequest(exc.reason, "weekdays") from None
+    return days, ",".join(WEEKDAY_NAMES[d] for d in sorted(days))
+
+
+def _esketamine_doses(p: Protocol, variant: str | None, later: str, n: int) -> list[int]:
+    first = esketamine_dose(p, None, [], variant=variant).dose_mg
+    chosen = first
+    if later.strip():
+        try:
+            chosen = int(later)
+        except ValueError:
+            raise BadRequest("must be a whole number of mg", "esketamine_dose_mg") from None
+        try:
+            esketamine_dose(p, chosen, [first], variant=variant)
+        except DoseRuleError as exc:
+            reason = str(exc).partition(": ")[2] or str(exc)
+            raise BadRequest(reason, "esketamine_dose_mg") from None
+    return [first] + [chosen] * (n - 1)
+
+
+def create_plan(db: Session, user: User, patient: Patient, data: PlanInput) -> TreatmentPlan:
+    """Plan a course from the current intake; supersede the active plan.
+
+    Raises
+    ------
+    BadRequest
+        Naming the field (``protocol_id``, ``start_date``, ``weekdays``, ``variant``,
+        ``esketamine_dose_mg``, ``intake`` or an intake field); nothing is stored.
+    """
+    record = current_intake(db, patient.id)
+    if record is None:
+        raise BadRequest("record an intake before planning a course", "intake")
+    p = _protocol(data.protocol_id.strip())
+    try:
+        start = date.fromisoformat(data.start_date.strip())
+    except ValueError:
+        raise BadRequest("must be a date YYYY-MM-DD", "start_date") from None
+    days, weekday_text = _weekdays(data.weekdays)
+    variant = data.variant.strip() or None
+    if variant is not None:
+        try:
+            p.variant(variant)
+        except ProtocolError as exc:
+            raise BadRequest(exc.reason, "variant") from None
+    intake = intake_of(record)
+    weight = intake.demographics.weight_kg
+    age = intake.demographics.age_years
+    if age is None and patient.birth_date is not None:
+        age = patient.age_on(start)
+    per_kg = p.dose.kind == "per_kg"
+    if per_kg and weight is None:
+        raise BadRequest(
+            "is needed to plan IV doses; record it in the intake", "demographics.weight_kg"
+        )
+    if per_kg and data.esketamine_dose_mg.strip():
+        raise BadRequest(f"is not used by the mg/kg protocol {p.id}", "esketamine_dose_mg")
+    try:
+        schedule = plan_course(
+            p,
+            start,
+            ScheduleConstraints(days),
+            weight_kg=weight if per_kg else None,
+            variant=variant,
+        )
+    except ScheduleError as exc:
+        where = "" if exc.field == "weekdays" else f"{exc.field}: "
+        raise BadRequest(where + exc.reason, "weekdays") from None
+    except InvalidAnswer as exc:
+        raise BadRequest(exc.reason, f"demographics.{exc.field}") from None
+    except DomainError as exc:
+        raise BadRequest(str(exc), "protocol_id") from None
+    doses: list[float | None]
+    if per_kg:
+        doses = [s.planned_dose_mg for s in schedule.sessions]
+        labels = [s.dose_label for s in schedule.sessions]
+    else:
+        mg = _esketamine_doses(p, variant, data.esketamine_dose_mg, len(schedule.sessions))
+        doses = [float(x) for x in mg]
+        labels = [f"{x} mg ({x // 28} device{'' if x == 28 else 's'})" for x in mg]
+    db.execute(
+        update(TreatmentPlan)
+        .where(TreatmentPlan.patient_id == patient.id, TreatmentPlan.status == PlanStatus.active)
+        .values(status=PlanStatus.superseded)
+    )
+    plan = TreatmentPlan(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        intake_id=record.id,
+        protocol_id=p.id,
+        protocol_version=p.version,
+        protocol_title=p.title[:200],
+        drug=p.drug,
+        route=p.route,
+        variant=variant,
+        start_date=start,
+        weekdays=weekday_text,
+        weight_kg=weight,
+        age_years=age,
+        status=PlanStatus.active,
+        created_by_id=user.id,
+        created_by_email=user.email,
+    )
+    db.add(plan)
+    db.flush()
+    for s, mg_, label in zip(schedule.sessions, doses, labels, strict=True):
+        db.add(
+            PlannedSession(
+                plan_id=plan.id,
+                number=s.number,
+                day=s.day,
+                phase=s.phase,
+                planned_dose_mg=mg_,
+                dose_mg_per_kg=p.dose.mg_per_kg if per_kg else None,
+                dose_label=label[:100],
+                route=p.route,
+                infusion_min=p.dose.duration_min if per_kg else None,
+            )
+        )
+    db.flush()
+    return plan
+
+
+def current_plan(db: Session, patient_id: int) -> TreatmentPlan | None:
+    """The active plan, or None."""
+    return db.execute(
+        select(TreatmentPlan)
+        .where(TreatmentPlan.patient_id == patient_id, TreatmentPlan.status == PlanStatus.active)
+        .order_by(TreatmentPlan.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def require_plan(db: Session, patient_id: int) -> TreatmentPlan:
+    """The active plan, or NotFound naming ``plan``."""
+    plan = current_plan(db, patient_id)
+    if plan is None:
+        raise NotFound("no treatment plan has been created for this patient", "plan")
+    return plan
+
+
+def plan_history(db: Session, patient_id: int) -> list[TreatmentPlan]:
+    """Every plan of the patient, newest first."""
+    stmt = (
+        select(TreatmentPlan)
+        .where(TreatmentPlan.patient_id == patient_id)
+        .order_by(TreatmentPlan.id.desc())
+    )
+    return list(db.execute(stmt).scalars())
+
+
+def sessions_of(db: Session, plan_id: int) -> list[PlannedSession]:
+    """The plan's sessions in order."""
+    stmt = (
+        select(PlannedSession)
+        .where(PlannedSession.plan_id == plan_id)
+        .order_by(PlannedSession.number)
+    )
+    return list(db.execute(stmt).scalars())
+
+
+def plan_ics(plan: TreatmentPlan, sessions: Sequence[PlannedSession]) -> str:
+    """The plan as an iCalendar file (all-day events, no patient data)."""
+    schedule = Schedule(
+        plan.protocol_id,
+        plan.protocol_version,
+        plan.start_date,
+        tuple(
+            DomainSession(s.number, s.day, s.phase, s.planned_dose_mg, s.dose_label)
+            for s in sessions
+        ),
+    )
+    stamp: datetime = plan.created_at
+    return schedule_to_ics(schedule, stamp, uid_domain=f"plan-{plan.id}.ketacare.invalid")
+
+
+def intake_version_of(db: Session, plan: TreatmentPlan) -> int:
+    """The intake version number the plan was made from."""
+    stmt = select(IntakeRecord.version).where(IntakeRecord.id == plan.intake_id)
+    return int(db.execute(stmt).scalar_one())

@@ -1,0 +1,143 @@
+"""Saving and reading intake versions (flush, never commit).
+
+Every save adds a version; nothing is overwritten. The document is validated by the pure
+``ketacare.domain.intake_json`` parser and stored in its canonical JSON form, so what is read
+back is exactly what the rules assess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ketacare.domain.errors import InvalidAnswer
+from ketacare.domain.intake import Intake
+from ketacare.domain.intake_json import intake_from_dict, intake_to_dict
+from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
+from ketacare.features.auth.models import User
+from ketacare.features.intake.models import IntakeRecord
+from ketacare.features.patients.models import Patient
+
+MAX_COMMENT = 500
+
+
+class Conflict(KetacareError):
+    """Someone else saved a version at the same moment; nothing was stored."""
+
+    status_code = 409
+
+
+def parse_intake(data: object, today: date | None = None) -> Intake:
+    """Validate an intake document; ``assessed_on`` defaults to ``today``.
+
+    Raises
+    ------
+    BadRequest
+        Naming the dotted field (e.g. ``medical.child_pugh``) and the reason.
+    """
+    if isinstance(data, Mapping) and data.get("assessed_on") is None:
+        data = {**data, "assessed_on": (today or date.today()).isoformat()}
+    try:
+        intake = intake_from_dict(data)
+    except InvalidAnswer as exc:
+        raise BadRequest(exc.reason, exc.field) from None
+    start = intake.episode.current_episode_start
+    if start is not None and start > (today or date.today()):
+        raise BadRequest("must not be in the future", "episode.current_episode_start")
+    return intake
+
+
+def intake_of(record: IntakeRecord) -> Intake:
+    """The domain intake of a stored version (stored documents are always valid)."""
+    return intake_from_dict(record.document)
+
+
+def save_intake(
+    db: Session,
+    user: User,
+    patient: Patient,
+    data: object,
+    comment: str = "",
+    today: date | None = None,
+) -> IntakeRecord:
+    """Validate ``data`` and store it as the patient's next intake version.
+
+    Raises
+    ------
+    BadRequest
+        Naming the field; nothing is stored.
+    Conflict
+        When another version was saved concurrently; nothing is stored.
+    """
+    intake = parse_intake(data, today)
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT:
+        raise BadRequest(f"must be at most {MAX_COMMENT} characters", "comment")
+    latest = db.execute(
+        select(func.max(IntakeRecord.version)).where(IntakeRecord.patient_id == patient.id)
+    ).scalar_one()
+    record = IntakeRecord(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        version=(latest or 0) + 1,
+        document=intake_to_dict(intake),
+        assessed_on=intake.assessed_on,
+        age_years=intake.demographics.age_years,
+        weight_kg=intake.demographics.weight_kg,
+        comment=comment,
+        created_by_id=user.id,
+        created_by_email=user.email,
+    )
+    try:
+        with db.begin_nested():
+            db.add(record)
+            db.flush()
+    except IntegrityError:
+        raise Conflict(
+            "another version was saved at the same time; reload and try again", "version"
+        ) from None
+    return record
+
+
+def current_intake(db: Session, patient_id: int) -> IntakeRecord | None:
+    """The newest version, or None when no intake was recorded."""
+    return db.execute(
+        select(IntakeRecord)
+        .where(IntakeRecord.patient_id == patient_id)
+        .order_by(IntakeRecord.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def require_intake(db: Session, patient_id: int) -> IntakeRecord:
+    """The newest version, or NotFound naming ``intake``."""
+    record = current_intake(db, patient_id)
+    if record is None:
+        raise NotFound("no intake has been recorded for this patient", "intake")
+    return record
+
+
+def intake_versions(db: Session, patient_id: int) -> list[IntakeRecord]:
+    """Every version, newest first."""
+    stmt = (
+        select(IntakeRecord)
+        .where(IntakeRecord.patient_id == patient_id)
+        .order_by(IntakeRecord.version.desc())
+    )
+    return list(db.execute(stmt).scalars())
+
+
+def intake_version(db: Session, patient_id: int, version: int) -> IntakeRecord:
+    """One version of the patient's intake, or NotFound."""
+    record = db.execute(
+        select(IntakeRecord).where(
+            IntakeRecord.patient_id == patient_id, IntakeRecord.version == version
+        )
+    ).scalar_one_or_none()
+    if record is None:
+        raise NotFound(f"the intake has no version {version}", "version")
+    return record
