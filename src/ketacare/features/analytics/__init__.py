@@ -1,0 +1,1 @@
+"""Clinic outcome analytics: CSV loading, the ``ketacare analytics`` commands and charts."""
