@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ketacare.features.analytics.cli import analytics_app
+from ketacare.features.assessments.cli import alerts_app
 from ketacare.features.audit.cli import audit_app
 from ketacare.features.auth.cli import token_app, user_app
 from ketacare.features.instruments.cli import instruments_app, score
@@ -42,6 +43,7 @@ app.command("schedule")(schedule)
 app.command("eligibility")(eligibility)
 app.add_typer(instruments_app, name="instruments")
 app.command("score")(score)
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(analytics_app, name="analytics")
 
 

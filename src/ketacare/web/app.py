@@ -14,6 +14,10 @@ from sqlalchemy import text
 
 import ketacare
 from ketacare.db.engine import get_engine, session_factory
+from ketacare.features.assessments.api import router as assessments_api
+from ketacare.features.assessments.pages import router as assessments_pages
+from ketacare.features.assessments.periodic import PeriodicTask
+from ketacare.features.assessments.public import router as assessments_public
 from ketacare.features.audit.pages import router as audit_pages
 from ketacare.features.auth.pages import router as auth_pages
 from ketacare.features.intake.api import router as intake_api
@@ -35,14 +39,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = get_engine(settings.database_url)
     writer = ScreeningWriter(engine, settings)
+    periodic = PeriodicTask(session_factory(engine), settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await writer.start()
+        await periodic.start()
         # Move start-up objects out of the collector's reach: fewer and shorter gen-2 pauses.
         gc.collect()
         gc.freeze()
         yield
+        await periodic.stop()
         await writer.stop()
 
     app = FastAPI(
@@ -73,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(intake_api)
     app.include_router(intake_pages)
     app.include_router(audit_pages)
+    app.include_router(assessments_api)
+    app.include_router(assessments_pages)
+    app.include_router(assessments_public)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

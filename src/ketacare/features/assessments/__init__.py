@@ -1,0 +1,1 @@
+"""Measurement-based care: assessment schedules, one-time links, stored scores and alerts."""

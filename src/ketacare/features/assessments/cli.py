@@ -1,0 +1,35 @@
+"""``ketacare alerts escalate`` and ``ketacare alerts dispatch`` (for cron)."""
+
+from __future__ import annotations
+
+import typer
+
+from ketacare.db.engine import get_engine, session_factory
+from ketacare.features.assessments.periodic import run_once
+from ketacare.features.system.cli import load_settings
+
+alerts_app = typer.Typer(
+    help="Measurement-based care jobs: alert escalation and assessment links.",
+    no_args_is_help=True,
+)
+
+
+@alerts_app.command("escalate")
+def escalate() -> None:
+    """Escalate alerts unacknowledged past KETACARE_ALERT_ESCALATE_MINUTES to clinic admins.
+
+    Safe to run from cron on several hosts at once: each alert escalates once.
+    """
+    settings = load_settings()
+    sessions = session_factory(get_engine(settings.database_url))
+    report = run_once(sessions, settings, dispatch=False)
+    typer.echo(f"escalated {report.escalated} alert(s)")
+
+
+@alerts_app.command("dispatch")
+def dispatch() -> None:
+    """Create and send the assessment links that have fallen due."""
+    settings = load_settings()
+    sessions = session_factory(get_engine(settings.database_url))
+    report = run_once(sessions, settings, escalate=False)
+    typer.echo(f"sent {report.links} link(s)")

@@ -1,0 +1,249 @@
+"""Staff pages: a patient's assessments and schedules, score entry, trajectories, the alert
+dashboard and the overdue list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from ketacare.db.base import utcnow
+from ketacare.domain.errors import InvalidAnswer
+from ketacare.domain.instruments import get_instrument, instrument_ids
+from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.templating import render
+from ketacare.features.assessments import alerting, links, service
+from ketacare.features.assessments.chart import Point, trajectory_svg
+from ketacare.features.assessments.models import Source
+from ketacare.features.assessments.notify import notifier_from_settings
+from ketacare.features.assessments.periodic import deliver
+from ketacare.features.assessments.sessions import planned_sessions
+from ketacare.features.audit.service import record
+from ketacare.features.auth.deps import PageStaff
+from ketacare.features.auth.models import User
+from ketacare.features.patients.deps import PagePatient
+from ketacare.features.patients.models import Patient
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+SCHEDULE_FIELDS = ("instrument_id", "recurrence", "start_date", "interval_weeks", "until_date")
+
+
+def _actor(request: Request, user: User) -> service.Actor:
+    return service.Actor(user, "page", client_ip(request))
+
+
+def _instruments() -> dict[str, list[Any]]:
+    all_ = [get_instrument(i) for i in instrument_ids()]
+    return {"linkable": [i for i in all_ if links.linkable(i)], "all": all_}
+
+
+def _assessments_page(
+    request: Request,
+    db: DbDep,
+    patient: Patient,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx = {
+        "patient": patient,
+        "assessments": list(reversed(service.list_assessments(db, patient.id))),
+        "schedules": links.list_schedules(db, patient.id),
+        "links": links.pending_links(db, patient.id),
+        "instruments": _instruments(),
+        "values": values or {"recurrence": "weekly", "interval_weeks": "2"},
+        "errors": errors or {},
+        "now": utcnow(),
+        "get_instrument": get_instrument,
+    }
+    return render(request, "assessments/patient.html", ctx, status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/assessments", response_class=HTMLResponse)
+def assessments_page(
+    request: Request, patient: PagePatient, user: PageStaff, db: DbDep
+) -> Response:
+    """The patient's scores, schedules and links."""
+    service.audit(db, _actor(request, user), "list", "assessment", "", patient.id)
+    return _assessments_page(request, db, patient)
+
+
+@router.post("/patients/{patient_id}/schedules", response_class=HTMLResponse)
+def create_schedule(
+    request: Request,
+    form: FormFields,
+    patient: PagePatient,
+    user: PageStaff,
+    db: DbDep,
+    settings: SettingsDep,
+    tasks: BackgroundTasks,
+) -> Response:
+    """Create a schedule; links already due are created now and sent after the commit."""
+    values = {k: form.get(k, "").strip() for k in SCHEDULE_FIELDS}
+    try:
+        weeks = int(values["interval_weeks"] or "1")
+    except ValueError:
+        return _assessments_page(
+            request, db, patient, values, {"interval_weeks": "must be a whole number"}, 422
+        )
+    data = links.ScheduleInput(
+        values["instrument_id"], values["recurrence"], values["start_date"], weeks,
+        values["until_date"],
+    )  # fmt: skip
+    try:
+        row = links.create_schedule(db, patient, data, user.id)
+    except BadRequest as exc:
+        errors = {exc.field or "form": exc.reason}
+        return _assessments_page(request, db, patient, values, errors, 422)
+    service.audit(db, _actor(request, user), "create", "assessment_schedule", row.id, patient.id)
+    outgoing = links.dispatch_due(db, settings, utcnow(), [row.id])
+    tasks.add_task(
+        deliver, request.app.state.sessions, settings, notifier_from_settings(settings), outgoing
+    )
+    return RedirectResponse(f"/patients/{patient.id}/assessments", status_code=303)
+
+
+@router.post("/patients/{patient_id}/schedules/{schedule_id}/stop", response_class=HTMLResponse)
+def stop_schedule(
+    schedule_id: int, request: Request, patient: PagePatient, user: PageStaff, db: DbDep
+) -> Response:
+    """Stop a schedule; its unanswered links stop working."""
+    row = links.get_schedule(db, patient.id, schedule_id)
+    links.stop_schedule(db, row, utcnow())
+    service.audit(db, _actor(request, user), "update", "assessment_schedule", row.id, patient.id)
+    return RedirectResponse(f"/patients/{patient.id}/assessments", status_code=303)
+
+
+def _entry_page(
+    request: Request,
+    patient: Patient,
+    instrument_id: str,
+    answers: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    inst = service.instrument(instrument_id)
+    ctx = {
+        "patient": patient,
+        "inst": inst,
+        "answers": answers,
+        "errors": errors,
+        "completed_at": answers.get("completed_at", ""),
+    }
+    return render(request, "assessments/enter.html", ctx, status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
+def entry_form(request: Request, patient: PagePatient, instrument: str = "madrs") -> Response:
+    """Blank score-entry form for a rater (item labels only where text is not licensed)."""
+    return _entry_page(request, patient, instrument, {}, {})
+
+
+@router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
+def enter_scores(
+    request: Request, form: FormFields, patient: PagePatient, user: PageStaff, db: DbDep
+) -> Response:
+    """Score and store clinician-entered answers, or show the form again naming the item."""
+    iid = form.get("instrument", "")
+    inst = service.instrument(iid)
+    kept = {k: v for k, v in form.items() if k.startswith("item_") or k == "completed_at"}
+    try:
+        answers = service.parse_form_answers(inst, form)
+        when = None
+        if form.get("completed_at", "").strip():
+            when = _local_time(form["completed_at"])
+        service.store_assessment(
+            db, patient, inst.id, answers, Source.clinician, _actor(request, user), when,
+            form.get("idempotency_key") or None,
+        )  # fmt: skip
+    except (BadRequest, InvalidAnswer) as exc:
+        field = exc.field or "form"
+        key = field.split(".", 1)[1] if field.startswith(inst.id + ".") else field
+        return _entry_page(request, patient, inst.id, kept, {key: exc.reason}, 422)
+    return RedirectResponse(f"/patients/{patient.id}/assessments", status_code=303)
+
+
+def _local_time(raw: str) -> datetime:
+    """A ``datetime-local`` form value, read as UTC."""
+    try:
+        return datetime.fromisoformat(raw.strip()).replace(tzinfo=UTC)
+    except ValueError:
+        raise BadRequest("must be a date and time", "completed_at") from None
+
+
+@router.get("/patients/{patient_id}/trajectories", response_class=HTMLResponse)
+def trajectories(request: Request, patient: PagePatient, user: PageStaff, db: DbDep) -> Response:
+    """Each instrument's totals over time, severity bands shaded, sessions marked."""
+    service.audit(db, _actor(request, user), "list", "assessment", "trajectories", patient.id)
+    by_instrument: dict[str, list[Point]] = {}
+    band_set: dict[str, str | None] = {}
+    for row in service.list_assessments(db, patient.id):
+        if row.total is None:
+            continue
+        by_instrument.setdefault(row.instrument_id, []).append(
+            Point(row.completed_at, row.total, row.band)
+        )
+        band_set[row.instrument_id] = row.band_set
+    sessions = planned_sessions(db, patient.id)
+    charts = []
+    for iid in [i for i in instrument_ids() if i in by_instrument]:
+        inst = get_instrument(iid)
+        chosen = band_set[iid] or inst.default_band_set
+        bands = inst.band_sets[chosen].bands if chosen and chosen in inst.band_sets else inst.bands
+        assert inst.range is not None
+        svg = trajectory_svg(
+            f"{inst.short_name} totals over time, {len(by_instrument[iid])} assessments",
+            by_instrument[iid], bands, inst.range, sessions,
+        )  # fmt: skip
+        charts.append({"inst": inst, "svg": svg, "points": by_instrument[iid]})
+    ctx = {"patient": patient, "charts": charts, "sessions": sessions}
+    return render(request, "assessments/trajectories.html", ctx)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, user: PageStaff, db: DbDep) -> Response:
+    """Open alerts first (most urgent, oldest), then recently acknowledged ones."""
+    rows = alerting.list_alerts(db, user.clinic_id)
+    ids = {a.acknowledged_by_id for a, _ in rows if a.acknowledged_by_id}
+    who = dict(db.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
+    record(db, user, "list", "alert", client=client_ip(request))
+    ctx = {
+        "open": [(a, p) for a, p in rows if a.status.value == "open"],
+        "done": [(a, p) for a, p in rows if a.status.value != "open"][:50],
+        "who": who,
+        "errors": {},
+    }
+    return render(request, "assessments/alerts.html", ctx)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
+def acknowledge(
+    alert_id: int, request: Request, form: FormFields, user: PageStaff, db: DbDep
+) -> Response:
+    """Acknowledge with a note; without a note the dashboard comes back with the problem."""
+    try:
+        alerting.acknowledge(db, _actor(request, user), alert_id, form.get("note", ""), utcnow())
+    except BadRequest as exc:
+        rows = alerting.list_alerts(db, user.clinic_id)
+        ctx = {
+            "open": [(a, p) for a, p in rows if a.status.value == "open"],
+            "done": [(a, p) for a, p in rows if a.status.value != "open"][:50],
+            "who": {},
+            "errors": {alert_id: exc.reason},
+        }
+        return render(request, "assessments/alerts.html", ctx, status_code=422)
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.get("/overdue", response_class=HTMLResponse)
+def overdue_page(request: Request, user: PageStaff, db: DbDep, days: int = 90) -> Response:
+    """Who has not completed what: due, unanswered assessments of the clinic."""
+    rows = links.overdue(db, user.clinic_id, utcnow(), max(1, min(days, 3650)))
+    record(db, user, "list", "overdue", client=client_ip(request))
+    return render(request, "assessments/overdue.html", {"rows": rows, "days": days})

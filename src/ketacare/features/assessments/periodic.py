@@ -1,0 +1,163 @@
+"""The periodic work: send due assessment links and escalate unacknowledged alerts.
+
+Runs in the app lifespan every ``KETACARE_PERIODIC_INTERVAL_S`` seconds (0 = off) and from
+cron through ``ketacare alerts dispatch`` / ``ketacare alerts escalate``. Both steps are safe
+under several workers: links are unique per schedule and due time, escalation is a
+conditional UPDATE. Messages are sent only after the transaction that created them commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import anyio.to_thread
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ketacare.db.base import utcnow
+from ketacare.features.assessments.alerting import escalate_due
+from ketacare.features.assessments.links import Outgoing, dispatch_due
+from ketacare.features.assessments.models import Invitation
+from ketacare.features.assessments.notify import (
+    DeliveryFailed,
+    Message,
+    Notifier,
+    notifier_from_settings,
+)
+from ketacare.features.assessments.service import Actor, audit
+from ketacare.settings import Settings
+
+log = logging.getLogger("ketacare.assessments")
+
+
+def link_message(settings: Settings, out: Outgoing) -> Message:
+    """The mail that carries a link: no names, no instrument, no answers."""
+    body = (
+        f"{settings.clinic_name} asks you to answer a short questionnaire before your next "
+        f"visit.\n\nOpen this link (it works once, until {out.expires_at:%Y-%m-%d %H:%M} UTC):\n"
+        f"{out.url}\n\nIf you did not expect this message, contact the clinic.\n"
+    )
+    return Message(
+        to=out.email,
+        subject=f"A questionnaire from {settings.clinic_name}",
+        body=body,
+        url=out.url,
+        kind="link",
+        patient_id=out.patient_id,
+    )
+
+
+def deliver(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    notifier: Notifier,
+    outgoing: Sequence[Outgoing],
+) -> dict[int, str]:
+    """Send committed links and record each delivery (sent/failed); return id -> status."""
+    status: dict[int, str] = {}
+    for out in outgoing:
+        try:
+            notifier.send(link_message(settings, out))
+        except DeliveryFailed as exc:
+            log.warning("link %s for patient %s not delivered: %s", out.invitation_id,
+                        out.patient_id, exc)  # fmt: skip
+            status[out.invitation_id] = "failed"
+        else:
+            status[out.invitation_id] = "sent"
+    if status:
+        with sessions() as db:
+            now = utcnow()
+            for inv_id, value in status.items():
+                sent_at = now if value == "sent" else None
+                db.execute(
+                    update(Invitation)
+                    .where(Invitation.id == inv_id)
+                    .values(delivery=value, sent_at=sent_at)
+                )
+                patient = next(o.patient_id for o in outgoing if o.invitation_id == inv_id)
+                audit(db, Actor(None, "system"), f"send_{value}", "assessment_link", inv_id,
+                      patient)  # fmt: skip
+            db.commit()
+    return status
+
+
+def send_all(notifier: Notifier, messages: Sequence[Message]) -> int:
+    """Send escalation mails; return how many went out."""
+    sent = 0
+    for message in messages:
+        try:
+            notifier.send(message)
+            sent += 1
+        except DeliveryFailed as exc:
+            log.warning("escalation of alert %s not delivered: %s", message.alert_id, exc)
+    return sent
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What one periodic run did."""
+
+    links: int
+    escalated: int
+
+
+def run_once(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    notifier: Notifier | None = None,
+    now: datetime | None = None,
+    dispatch: bool = True,
+    escalate: bool = True,
+) -> RunReport:
+    """One dispatch and/or escalation pass, each in its own committed transaction."""
+    notifier = notifier or notifier_from_settings(settings)
+    now = now or utcnow()
+    outgoing: list[Outgoing] = []
+    escalated: list[int] = []
+    if dispatch:
+        with sessions() as db:
+            outgoing = dispatch_due(db, settings, now)
+            db.commit()
+        deliver(sessions, settings, notifier, outgoing)
+    if escalate:
+        with sessions() as db:
+            result = escalate_due(db, settings, now)
+            db.commit()
+        escalated = result.alert_ids
+        send_all(notifier, result.messages)
+    return RunReport(len(outgoing), len(escalated))
+
+
+class PeriodicTask:
+    """Runs :func:`run_once` every ``settings.periodic_interval_s`` in the app's event loop."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
+        self.sessions, self.settings = sessions, settings
+        self._task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        interval = self.settings.periodic_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await anyio.to_thread.run_sync(run_once, self.sessions, self.settings)
+            except Exception:
+                log.exception("periodic assessment/alert run failed; retrying next interval")
+
+    async def start(self) -> None:
+        """Start the loop (no-op when the interval is 0)."""
+        if self.settings.periodic_interval_s > 0:
+            self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        """Cancel the loop and wait for it."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,111 @@
+"""The patient's one-time link: ``GET/POST /a/{token}``, no account needed.
+
+Unknown links are 404, used or expired ones 410, each with a plain page. A submission is rate
+limited per client address, carries an idempotency key (a double submit stores once and shows
+the thank-you page again), and marks the link used with a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ketacare.db.base import utcnow
+from ketacare.domain.errors import InvalidAnswer
+from ketacare.domain.instruments import Instrument, get_instrument
+from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited
+from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.templating import render
+from ketacare.features.assessments import links, service
+from ketacare.features.assessments.models import Assessment, Source
+from ketacare.features.patients.models import Patient
+from ketacare.features.ratelimit.service import counter_key, hit
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+
+def _gone(request: Request, reason: str, status_code: int) -> Response:
+    ctx = {"reason": reason, "status": status_code}
+    return render(request, "assessments/link_gone.html", ctx, status_code=status_code)
+
+
+def _form(
+    request: Request,
+    token: str,
+    inst: Instrument,
+    answers: dict[str, str],
+    errors: dict[str, str],
+    key: str,
+    status_code: int = 200,
+) -> Response:
+    ctx = {"token": token, "inst": inst, "answers": answers, "errors": errors, "key": key}
+    return render(request, "assessments/link_form.html", ctx, status_code=status_code)
+
+
+def _thanks(request: Request, row: Assessment) -> Response:
+    crisis = row.instrument_id == "phq9" and "item9_positive" in row.flags
+    return render(request, "assessments/link_thanks.html", {"crisis": crisis})
+
+
+@router.get("/a/{token}", response_class=HTMLResponse)
+def link_form(token: str, request: Request, db: DbDep) -> Response:
+    """The questionnaire of a valid link (phone-friendly, no login)."""
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    try:
+        inv = links.find_invitation(db, secret, token)
+        links.check_open(inv, utcnow())
+    except (NotFound, links.LinkGone) as exc:
+        return _gone(request, exc.reason, exc.status_code)
+    inst = get_instrument(inv.instrument_id)
+    return _form(request, token, inst, {}, {}, secrets.token_urlsafe(16))
+
+
+@router.post("/a/{token}", response_class=HTMLResponse)
+def link_submit(
+    token: str, request: Request, form: FormFields, db: DbDep, settings: SettingsDep
+) -> Response:
+    """Score and store the answers once; 422 keeps the answers and names the question."""
+    rate_key = counter_key(settings.secret_key.get_secret_value(), "assessment_link",
+                           client_ip(request))  # fmt: skip
+    if not hit(db, rate_key, settings.public_rate_limit, settings.public_rate_window_s):
+        raise RateLimited()
+    now = utcnow()
+    try:
+        inv = links.find_invitation(db, settings.secret_key.get_secret_value(), token)
+    except NotFound as exc:
+        return _gone(request, exc.reason, 404)
+    key = form.get("idempotency_key", "")[:100] or None
+    if key:
+        earlier = service.by_idempotency_key(db, f"p{inv.patient_id}:{key}")
+        if earlier is not None:
+            return _thanks(request, earlier)
+    inst = get_instrument(inv.instrument_id)
+    try:
+        links.check_open(inv, now)
+    except links.LinkGone as exc:
+        return _gone(request, exc.reason, 410)
+    kept = {k: v for k, v in form.items() if k.startswith("item_")}
+    try:
+        answers = service.parse_form_answers(inst, form)
+        service.score_answers(inst.id, answers)
+    except (BadRequest, InvalidAnswer) as exc:
+        field = exc.field or "form"
+        item = field.split(".", 1)[1] if field.startswith(inst.id + ".") else field
+        return _form(request, token, inst, kept, {item: exc.reason}, key or "", 422)
+    try:
+        links.claim(db, inv, now)
+    except links.LinkGone as exc:
+        return _gone(request, exc.reason, 410)
+    patient = db.get(Patient, inv.patient_id)
+    assert patient is not None
+    actor = service.Actor(None, "link", client_ip(request))
+    row, _, _ = service.store_assessment(
+        db, patient, inst.id, answers, Source.link, actor, now, key
+    )
+    inv.assessment_id = row.id
+    db.flush()
+    return _thanks(request, row)

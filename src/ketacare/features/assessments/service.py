@@ -1,0 +1,235 @@
+"""Scoring and storing assessments, and raising their alerts (flush, never commit).
+
+Every write is audited here (the alert rows are a side effect the routes cannot see); the
+routes audit their reads. Rules come from :func:`ketacare.domain.alerts.evaluate_alerts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.db.base import utcnow
+from ketacare.domain.alerts import evaluate_alerts
+from ketacare.domain.errors import InvalidAnswer
+from ketacare.domain.instruments import Instrument, ScoreResult, get_instrument, score
+from ketacare.features._kit.errors import BadRequest
+from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Source
+from ketacare.features.audit.service import record
+from ketacare.features.auth.models import User
+from ketacare.features.patients.models import Patient
+
+MAX_ANSWERS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is writing (None for a patient's link or the system), over which channel."""
+
+    user: User | None
+    channel: str = "page"
+    client: str = ""
+
+
+def instrument(instrument_id: str) -> Instrument:
+    """The instrument, or BadRequest naming ``instrument``."""
+    try:
+        return get_instrument(instrument_id)
+    except InvalidAnswer as exc:
+        raise BadRequest(exc.reason, exc.field) from None
+
+
+def parse_form_answers(inst: Instrument, form: Mapping[str, str]) -> dict[str, int | None]:
+    """Answers from fields ``item_<id>`` (blank = unanswered); InvalidAnswer names the item."""
+    out: dict[str, int | None] = {}
+    for item in inst.items:
+        raw = form.get(f"item_{item.id}", "").strip()
+        if raw == "":
+            out[item.id] = None
+            continue
+        try:
+            out[item.id] = int(raw)
+        except ValueError:
+            raise InvalidAnswer(f"{inst.id}.{item.id}", "must be a whole number") from None
+    return out
+
+
+def score_answers(instrument_id: str, answers: object) -> ScoreResult:
+    """Score, turning a domain error into a 422 that names the item."""
+    inst = instrument(instrument_id)
+    if isinstance(answers, Mapping):
+        if len(answers) > MAX_ANSWERS:
+            raise BadRequest("too many answers", "answers")
+        given = {str(k): v for k, v in answers.items()}
+        unknown = sorted(set(given) - set(inst.item_ids))
+        if unknown:
+            raise BadRequest(f"is not an item of {inst.id}", f"{inst.id}.{unknown[0]}")
+        payload: object = {k: v for k, v in given.items() if v is not None}
+    else:
+        payload = answers
+    try:
+        return score(inst.id, payload)  # type: ignore[arg-type]
+    except InvalidAnswer as exc:
+        raise BadRequest(exc.reason, exc.field) from None
+
+
+def stored_result(row: Assessment) -> ScoreResult:
+    """The parts of a stored assessment that the alert rules compare against."""
+    return ScoreResult(
+        instrument_id=row.instrument_id,
+        version=row.instrument_version,
+        total=row.total,
+        band=row.band,
+        band_label=None,
+        flags=frozenset(row.flags),
+        subscales={},
+        interpretation="",
+        complete=row.complete,
+        answers=(),
+        band_set=row.band_set,
+    )
+
+
+def _history(
+    db: Session, patient_id: int, instrument_id: str, before: datetime
+) -> tuple[Assessment | None, Assessment | None]:
+    """(baseline, previous): the earliest and the latest assessment before ``before``."""
+    base = select(Assessment).where(
+        Assessment.patient_id == patient_id,
+        Assessment.instrument_id == instrument_id,
+        Assessment.completed_at < before,
+    )
+    first = db.execute(base.order_by(Assessment.completed_at, Assessment.id).limit(1))
+    last = db.execute(base.order_by(Assessment.completed_at.desc(), Assessment.id.desc()).limit(1))
+    return first.scalar_one_or_none(), last.scalar_one_or_none()
+
+
+def by_idempotency_key(db: Session, key: str) -> Assessment | None:
+    """The assessment stored earlier under this (already patient-scoped) key."""
+    return db.execute(
+        select(Assessment).where(Assessment.idempotency_key == key)
+    ).scalar_one_or_none()
+
+
+def store_assessment(
+    db: Session,
+    patient: Patient,
+    instrument_id: str,
+    answers: object,
+    source: Source,
+    actor: Actor,
+    completed_at: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Assessment, list[Alert], bool]:
+    """Score and store one assessment and raise its alerts; return it, them, and created.
+
+    A repeated ``idempotency_key`` returns the assessment stored the first time (created
+    False). Imported history raises no alerts. BadRequest names the first bad item; nothing
+    is stored then.
+    """
+    key = f"p{patient.id}:{idempotency_key}"[:128] if idempotency_key else None
+    if key is not None:
+        earlier = by_idempotency_key(db, key)
+        if earlier is not None:
+            return earlier, [], False
+    result = score_answers(instrument_id, answers)
+    now = utcnow()
+    when = completed_at or now
+    if when.tzinfo is None:
+        raise BadRequest("must include a time zone", "completed_at")
+    if when > now + timedelta(minutes=5):
+        raise BadRequest("must not be in the future", "completed_at")
+    baseline, previous = _history(db, patient.id, result.instrument_id, when)
+    ids = get_instrument(result.instrument_id).item_ids
+    row = Assessment(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        instrument_id=result.instrument_id,
+        instrument_version=result.version,
+        answers=dict(zip(ids, result.answers, strict=True)),
+        total=result.total,
+        band=result.band,
+        band_set=result.band_set,
+        flags=sorted(result.flags),
+        complete=result.complete,
+        completed_at=when,
+        source=source,
+        entered_by_id=actor.user.id if actor.user else None,
+        idempotency_key=key,
+    )
+    db.add(row)
+    db.flush()
+    audit(db, actor, "create", "assessment", row.id, patient.id)
+    alerts: list[Alert] = []
+    if source != Source.imported:
+        raised = evaluate_alerts(
+            result,
+            stored_result(baseline) if baseline else None,
+            stored_result(previous) if previous else None,
+        )
+        for found in raised:
+            alert = Alert(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                assessment_id=row.id,
+                rule_id=found.rule_id,
+                level=found.level,
+                reason=found.reason,
+                source=found.source,
+                created_at=now,
+            )
+            db.add(alert)
+            alerts.append(alert)
+        db.flush()
+        for alert in alerts:
+            log_action(db, alert, "created", actor.user, "", now)
+            audit(db, actor, "create", "alert", alert.id, patient.id)
+    return row, alerts, True
+
+
+def audit(
+    db: Session, actor: Actor, action: str, resource: str, rid: object, patient_id: int | None
+) -> None:
+    """One audit event for ``actor``."""
+    record(
+        db,
+        actor.user,
+        action,
+        resource,
+        rid,
+        patient_id,
+        channel=actor.channel,
+        client=actor.client,
+    )
+
+
+def log_action(
+    db: Session, alert: Alert, action: str, user: User | None, note: str, at: datetime
+) -> AlertAction:
+    """Append one row to the alert's action log."""
+    row = AlertAction(
+        alert_id=alert.id,
+        clinic_id=alert.clinic_id,
+        action=action,
+        actor_id=user.id if user else None,
+        actor_email=user.email if user else "system",
+        note=note,
+        at=at,
+    )
+    db.add(row)
+    return row
+
+
+def list_assessments(
+    db: Session, patient_id: int, instrument_id: str | None = None, limit: int = 5000
+) -> list[Assessment]:
+    """A patient's assessments, oldest first (optionally of one instrument)."""
+    stmt = select(Assessment).where(Assessment.patient_id == patient_id)
+    if instrument_id:
+        stmt = stmt.where(Assessment.instrument_id == instrument_id)
+    stmt = stmt.order_by(Assessment.completed_at, Assessment.id).limit(limit)
+    return list(db.execute(stmt).scalars())

@@ -1,0 +1,84 @@
+"""End to end in real headless Chromium: a clinician schedules a PHQ-9, the patient answers
+through the emailed one-time link with item 9 = 2, the alert appears on the dashboard and the
+clinician acknowledges it with a note."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.db.base import utcnow
+from ketacare.features.assessments.models import Alert, AlertAction
+from ketacare.settings import Settings
+from ketacare.web.app import create_app
+from tests.assessments.support import PHQ9_ITEM9_2, body_text, smtp_server, staff
+from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.conftest import PASSWORD, REPO
+
+SCREENSHOT = REPO / "docs" / "screenshots" / "alert-dashboard.png"
+pytestmark = pytest.mark.browser
+
+
+def test_schedule_link_alert_acknowledge(db: Session, settings: Settings) -> None:
+    chromium = require_chromium()
+    st = staff(db)
+    with smtp_server() as smtp:
+        cfg = settings.model_copy(
+            update={"notifier": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                    "smtp_tls": "none", "public_url": "https://clinic.example"}
+        )  # fmt: skip
+        app = create_app(cfg)
+        with live_server(app) as base, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            staff_page = browser.new_page(viewport={"width": 1000, "height": 1200})
+            staff_page.goto(f"{base}/login")
+            staff_page.fill("#email", st.email)
+            staff_page.fill("#password", PASSWORD)
+            staff_page.click("button[type=submit]")
+            staff_page.goto(f"{base}/patients/{st.pid}")
+            staff_page.click("text=Assessments")
+            staff_page.select_option("#instrument_id", "phq9")
+            staff_page.select_option("#recurrence", "once")
+            staff_page.fill("#start_date", utcnow().date().isoformat())
+            staff_page.click("#create-schedule")
+            expect(staff_page.locator("#schedule-list")).to_contain_text("PHQ-9")
+
+            (mail,) = smtp.wait(1)
+            link = re.search(r"https://clinic\.example(/a/\S+)", body_text(mail))
+            assert link and "Robin" not in body_text(mail)
+            url = base + link.group(1)  # the mail names the public URL; the test serves it here
+
+            patient = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            patient.goto(url)
+            expect(patient.locator("h1")).to_contain_text("PHQ-9")
+            for i, value in enumerate(PHQ9_ITEM9_2, start=1):
+                patient.check(f'input[name="item_{i}"][value="{value}"]')
+            patient.check('input[name="item_10"][value="1"]')
+            patient.click("#submit-answers")
+            expect(patient.locator("#thanks")).to_be_visible()
+            expect(patient.locator("#crisis-panel")).to_contain_text("988")
+            patient.goto(url)
+            expect(patient.locator("#link-gone")).to_contain_text("already been used")
+
+            staff_page.click("nav >> text=Alerts")
+            card = staff_page.locator("#open-alerts article").first
+            expect(card).to_contain_text("PHQ-9 item 9")
+            expect(card).to_contain_text("Example, Robin")
+            if cfg.database_url.startswith("sqlite"):
+                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+                staff_page.screenshot(path=str(SCREENSHOT), full_page=False)
+            card.locator("textarea").fill("Called the patient; safety plan reviewed.")
+            card.locator("button").click()
+            expect(staff_page.locator("#no-open-alerts")).to_be_visible()
+            expect(staff_page.locator("#done-alerts")).to_contain_text("safety plan reviewed")
+            expect(staff_page.locator("#done-alerts")).to_contain_text(st.email)
+            browser.close()
+    alert = db.execute(select(Alert)).scalar_one()
+    actions = db.execute(select(AlertAction.action).order_by(AlertAction.id)).scalars().all()
+    db.commit()
+    assert alert.rule_id == "phq9.item9" and alert.status.value == "acknowledged"
+    assert list(actions) == ["created", "acknowledged"]
