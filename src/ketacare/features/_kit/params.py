@@ -13,3 +13,5 @@ MAX_ID = 2_147_483_647
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 #: An optional row id in the query string.
 OptionalRowIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+#: A look-back window in days (1 to 10 years).
+DaysQuery = Annotated[int, Query(ge=1, le=3650)]

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from ketacare.db.base import utcnow
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.params import DaysQuery, OptionalRowIdQuery, RowId
 from ketacare.features.assessments import alerting, links, service
 from ketacare.features.assessments.models import Source
 from ketacare.features.assessments.notify import notifier_from_settings
@@ -71,14 +72,14 @@ def create_schedule(
 
 
 @router.get(P + "/schedules/{schedule_id}", response_model=ScheduleOut)
-def read_schedule(schedule_id: int, patient: ApiPatient, db: DbDep) -> ScheduleOut:
+def read_schedule(schedule_id: RowId, patient: ApiPatient, db: DbDep) -> ScheduleOut:
     """One schedule of the patient."""
     return ScheduleOut.model_validate(links.get_schedule(db, patient.id, schedule_id))
 
 
 @router.patch(P + "/schedules/{schedule_id}", response_model=ScheduleOut)
 def update_schedule(
-    schedule_id: int,
+    schedule_id: RowId,
     body: ScheduleUpdate,
     request: Request,
     patient: ApiPatient,
@@ -100,7 +101,7 @@ def update_schedule(
 
 @router.delete(P + "/schedules/{schedule_id}", status_code=204)
 def delete_schedule(
-    schedule_id: int, request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep
+    schedule_id: RowId, request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep
 ) -> Response:
     """Stop the schedule (kept for the record); its unanswered links stop working."""
     row = links.get_schedule(db, patient.id, schedule_id)
@@ -154,7 +155,11 @@ def create_assessment(
 
 @router.get("/alerts", response_model=list[AlertOut])
 def list_alerts(
-    request: Request, user: ApiStaff, db: DbDep, status: str = "", patient_id: int | None = None
+    request: Request,
+    user: ApiStaff,
+    db: DbDep,
+    status: str = "",
+    patient_id: OptionalRowIdQuery = None,
 ) -> list[AlertOut]:
     """Alerts of the clinic, open first (``status=open`` for the work queue)."""
     rows = alerting.list_alerts(db, user.clinic_id, status, patient_id)
@@ -164,7 +169,7 @@ def list_alerts(
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
 def acknowledge(
-    alert_id: int, body: AcknowledgeBody, request: Request, user: ApiStaff, db: DbDep
+    alert_id: RowId, body: AcknowledgeBody, request: Request, user: ApiStaff, db: DbDep
 ) -> AlertOut:
     """Acknowledge an open alert with a note (who and when are recorded)."""
     alert = alerting.acknowledge(db, _actor(request, user), alert_id, body.note, utcnow())
@@ -172,7 +177,7 @@ def acknowledge(
 
 
 @router.get("/overdue", response_model=list[OverdueOut])
-def overdue(request: Request, user: ApiStaff, db: DbDep, days: int = 90) -> list[OverdueOut]:
+def overdue(request: Request, user: ApiStaff, db: DbDep, days: DaysQuery = 90) -> list[OverdueOut]:
     """Assessments due and not completed in the last ``days`` days, oldest first."""
     rows = links.overdue(db, user.clinic_id, utcnow(), max(1, min(days, 3650)))
     record(db, user, "list", "overdue", channel="api", client=client_ip(request))

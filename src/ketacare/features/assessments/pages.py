@@ -17,6 +17,7 @@ from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.params import DaysQuery, RowId
 from ketacare.features._kit.templating import render
 from ketacare.features.assessments import alerting, links, service
 from ketacare.features.assessments.chart import Point, trajectory_svg
@@ -111,7 +112,7 @@ def create_schedule(
 
 @router.post("/patients/{patient_id}/schedules/{schedule_id}/stop", response_class=HTMLResponse)
 def stop_schedule(
-    schedule_id: int, request: Request, patient: PagePatient, user: PageStaff, db: DbDep
+    schedule_id: RowId, request: Request, patient: PagePatient, user: PageStaff, db: DbDep
 ) -> Response:
     """Stop a schedule; its unanswered links stop working."""
     row = links.get_schedule(db, patient.id, schedule_id)
@@ -224,7 +225,7 @@ def alerts_page(request: Request, user: PageStaff, db: DbDep) -> Response:
 
 @router.post("/alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
 def acknowledge(
-    alert_id: int, request: Request, form: FormFields, user: PageStaff, db: DbDep
+    alert_id: RowId, request: Request, form: FormFields, user: PageStaff, db: DbDep
 ) -> Response:
     """Acknowledge with a note; without a note the dashboard comes back with the problem."""
     try:
@@ -242,7 +243,7 @@ def acknowledge(
 
 
 @router.get("/overdue", response_class=HTMLResponse)
-def overdue_page(request: Request, user: PageStaff, db: DbDep, days: int = 90) -> Response:
+def overdue_page(request: Request, user: PageStaff, db: DbDep, days: DaysQuery = 90) -> Response:
     """Who has not completed what: due, unanswered assessments of the clinic."""
     rows = links.overdue(db, user.clinic_id, utcnow(), max(1, min(days, 3650)))
     record(db, user, "list", "overdue", client=client_ip(request))

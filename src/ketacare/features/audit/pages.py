@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
@@ -34,7 +34,7 @@ def audit_page(
     db: DbDep,
     patient: OptionalRowIdQuery = None,
     actor: str = "",
-    limit: int = 200,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Response:
     """Newest events of the admin's clinic first (filters: patient id, user email)."""
     stmt = select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
@@ -42,8 +42,6 @@ def audit_page(
         stmt = stmt.where(AuditEvent.patient_id == patient)
     if actor.strip():
         stmt = stmt.where(AuditEvent.actor_email == actor.strip().lower())
-    events = list(
-        db.execute(stmt.order_by(AuditEvent.seq.desc()).limit(min(limit, 1000))).scalars()
-    )
+    events = list(db.execute(stmt.order_by(AuditEvent.seq.desc()).limit(limit)).scalars())
     ctx = {"events": events, "patient": patient, "actor": actor}
     return render(request, "audit/list.html", ctx)

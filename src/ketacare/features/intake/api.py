@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from ketacare.domain.assessment import assess_intake, assessment_to_dict
 from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.params import RowId
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import ApiStaff
 from ketacare.features.intake import pk as planpk
@@ -83,7 +84,7 @@ def list_versions(
 
 @router.get("/{patient_id}/intake/versions/{version}", response_model=IntakeOut)
 def read_version(
-    version: int, request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep
+    version: RowId, request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep
 ) -> IntakeOut:
     """One saved version."""
     rec = service.intake_version(db, patient.id, version)

@@ -17,6 +17,7 @@ from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, client_ip
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.params import OptionalRowIdQuery
 from ketacare.features._kit.templating import render
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import PageStaff
@@ -71,7 +72,11 @@ def _intake_page(
 
 @router.get("/patients/{patient_id}/intake", response_class=HTMLResponse)
 def intake_page(
-    request: Request, patient: PagePatient, user: PageStaff, db: DbDep, version: int | None = None
+    request: Request,
+    patient: PagePatient,
+    user: PageStaff,
+    db: DbDep,
+    version: OptionalRowIdQuery = None,
 ) -> Response:
     """The intake form, filled with the current version (or ``?version=N``)."""
     rec = (

@@ -207,11 +207,11 @@ def get_lead(db: Session, clinic_id: int, lead_id: int) -> Lead:
 
 def set_lead_status(db: Session, clinic_id: int, lead_id: int, status: str, note: str) -> Lead:
     """Mark a request as contacted or closed, with an optional note."""
+    lead = get_lead(db, clinic_id, lead_id)
     try:
         new_status = LeadStatus(status)
     except ValueError:
         raise BadRequest("must be one of new, contacted, closed", "status") from None
-    lead = get_lead(db, clinic_id, lead_id)
     lead.status = new_status
     if note.strip():
         lead.note = note.strip()[:4000]
