@@ -99,3 +99,83 @@ def run(
 
     asyncio.run(main())
     return LoadResult(len(latencies), len(errors), seconds, latencies)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request of an open-loop workload."""
+
+    kind: str
+    method: str
+    path: str
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    expect: tuple[int, ...] = (200,)
+
+
+async def _send(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, req: Request
+) -> int:
+    head = f"{req.method} {req.path} HTTP/1.1\r\nHost: {host}\r\n"
+    for name, value in req.headers:
+        head += f"{name}: {value}\r\n"
+    if req.body:
+        head += f"Content-Length: {len(req.body)}\r\n"
+    writer.write(head.encode() + b"\r\n" + req.body)
+    status_line = await reader.readline()
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:].strip())
+    await reader.readexactly(length)
+    return int(status_line.split(b" ", 2)[1])
+
+
+def run_open(
+    host: str, port: int, requests: list[Request], rate: float, connections: int = 64
+) -> dict[str, LoadResult]:
+    """Issue ``requests`` at a fixed arrival ``rate`` (per second), whatever the server does.
+
+    Latency is measured from each request's scheduled start, so a slow server cannot hide
+    queueing by slowing the generator down (no coordinated omission).
+    """
+    results: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    seconds = len(requests) / rate
+
+    async def main() -> None:
+        pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+        for _ in range(connections):
+            pool.put_nowait(await asyncio.open_connection(host, port))
+        t0 = time.perf_counter() + 0.2
+
+        async def one(i: int, req: Request) -> None:
+            scheduled = t0 + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            reader, writer = await pool.get()
+            try:
+                status = await _send(reader, writer, host, req)
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                errors[req.kind] = errors.get(req.kind, 0) + 1
+                reader, writer = await asyncio.open_connection(host, port)
+                status = 0
+            pool.put_nowait((reader, writer))
+            results.setdefault(req.kind, []).append((time.perf_counter() - scheduled) * 1000)
+            if status not in req.expect:
+                errors[req.kind] = errors.get(req.kind, 0) + (status != 0)
+
+        await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+        while not pool.empty():
+            _, writer = pool.get_nowait()
+            writer.close()
+
+    asyncio.run(main())
+    return {
+        kind: LoadResult(len(lat), errors.get(kind, 0), seconds, lat)
+        for kind, lat in sorted(results.items())
+    }

@@ -49,7 +49,9 @@ def wait_up(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not start")
 
 
-def serve(args: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
+def serve(
+    args: list[str], env: dict[str, str], cwd: Path, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     cmd = [
         sys.executable,
@@ -61,7 +63,7 @@ def serve(args: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.P
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--log-level",
         "warning",
         "--no-access-log",

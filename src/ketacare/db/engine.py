@@ -20,14 +20,14 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_timeout_ms: int = 5000) -> None:
     # Let SQLAlchemy, not the driver, issue BEGIN (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()
 
 
@@ -37,21 +37,34 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; on SQLite create the parent directory and set the pragmas."""
+def make_engine(url: str, *, dedicated: bool = False) -> Engine:
+    """Create an engine; on SQLite create the parent directory and set the pragmas.
+
+    ``dedicated``: one connection of its own that never waits for a lock (SQLite
+    ``busy_timeout=0``), for a caller on the event loop that must retry instead of blocking.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            hide_parameters=True,
+            **({"pool_size": 1, "max_overflow": 0} if dedicated else {}),
+        )
+        busy = 0 if dedicated else 5000
+        event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, busy))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # hide_parameters: bound values (patient data) never reach logs or error messages.
-    return create_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+    # Up to 40 connections: as many as the default threadpool has threads, so a request never
+    # waits for a connection that another request can only give back after its own commit.
+    pool = (
+        {"pool_size": 1, "max_overflow": 0} if dedicated else {"pool_size": 10, "max_overflow": 30}
     )
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
 
 
 @lru_cache(maxsize=8)

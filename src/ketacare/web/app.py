@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
     engine = get_engine(settings.database_url)
-    writer = ScreeningWriter(engine, settings)
+    writer = ScreeningWriter(settings)
     periodic = PeriodicTask(session_factory(engine), settings)
 
     @asynccontextmanager

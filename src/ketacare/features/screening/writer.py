@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import Engine, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ketacare.db.engine import unit_of_work
+from ketacare.db.engine import make_engine, unit_of_work
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.ratelimit.service import hit_many
 from ketacare.features.screening.models import Screening
@@ -34,6 +35,8 @@ from ketacare.features.screening.service import new_screening_id
 from ketacare.settings import Settings
 
 MAX_BATCH = 256
+#: How long a batch may wait for SQLite's write lock before its requests get 503.
+LOCK_WAIT_S = 10.0
 
 Status = Literal["created", "existing", "rate_limited"]
 
@@ -61,8 +64,9 @@ class WriterUnavailable(RuntimeError):
 class ScreeningWriter:
     """Batches screening inserts into one transaction per batch (one writer per process)."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine = engine
+    def __init__(self, settings: Settings) -> None:
+        # A connection of its own: the writer never queues behind requests for the pool.
+        self.engine = make_engine(settings.database_url, dedicated=True)
         self.settings = settings
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -80,6 +84,7 @@ class ScreeningWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._queue = self._task = None
+        self.engine.dispose()
 
     async def submit(
         self, values: dict[str, object], rate_key: str, idempotency_key: str | None
@@ -99,7 +104,7 @@ class ScreeningWriter:
             while len(batch) < MAX_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             try:
-                outcomes = self._write_or_split(batch)
+                outcomes = await self._write_when_free(batch)
                 for item, outcome in zip(batch, outcomes, strict=True):
                     if not item.future.done():
                         item.future.set_result(outcome)
@@ -110,6 +115,22 @@ class ScreeningWriter:
             finally:
                 for _ in batch:
                     queue.task_done()
+
+    async def _write_when_free(self, batch: list[_Pending]) -> list[Outcome]:
+        """Write the batch; while SQLite's write lock is taken, yield to the loop and retry.
+
+        Blocking here would block the event loop, and with it the commits of the very
+        requests that hold the lock.
+        """
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                return self._write_or_split(batch)
+            except OperationalError as exc:
+                locked = "locked" in str(exc.orig) or "busy" in str(exc.orig)
+                if not locked or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.001)
 
     def _write_or_split(self, batch: list[_Pending]) -> list[Outcome]:
         try:

@@ -1,0 +1,244 @@
+"""Mixed clinic workload at a fixed arrival rate on PostgreSQL with two workers.
+
+Request mix (per 20 requests): 8 anonymous self-screens (POST /api/v1/screenings), 5 patient
+questionnaire submissions (POST /api/v1/patients/{id}/assessments), 4 clinician chart views
+(GET /patients/{id}/trajectories, logged-in page), 3 session-charting writes (POST
+/api/v1/sessions/{id}/vitals). The same arrival schedule then hits a bare FastAPI endpoint
+(two workers) as the ceiling. Latency is measured from each request's scheduled start.
+
+Run: ``.venv/bin/python benchmarks/load.py [--rate 200 --seconds 60]`` with PostgreSQL at
+``KETACARE_BENCH_POSTGRES_URL`` (default postgresql://postgres@127.0.0.1:5432/postgres); the
+script creates and drops its own database. Target: 0 errors, p99 under 100 ms at 200 req/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import httpx2 as httpx
+from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loadgen import LoadResult, Request, run_open
+from screening_api import serve
+
+HERE = Path(__file__).resolve().parent
+ADMIN_URL = os.environ.get(
+    "KETACARE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+KETACARE = str(Path(sys.executable).with_name("ketacare"))
+PASSWORD = "ketacare-demo"
+INTAKE = json.loads((HERE.parent / "tests" / "intake" / "example_intake.json").read_text())
+
+
+def setup_clinic(base: str, n_patients: int) -> tuple[str, str, list[int], list[int]]:
+    """Patients with an intake, a plan and one open session; a token and a login cookie."""
+    with httpx.Client(base_url=base, timeout=30) as c:
+        c.get("/login")
+        c.post(
+            "/login",
+            data={
+                "email": "clinician@demo.ketacare.example",
+                "password": PASSWORD,
+                "csrf_token": c.cookies["kc_csrf"],
+            },
+        )
+        cookie = c.cookies["kc_session"]
+    token = subprocess.run(
+        [
+            KETACARE,
+            "token",
+            "create",
+            "--email",
+            "clinician@demo.ketacare.example",
+            "--name",
+            "load",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ENV,
+    ).stdout.strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    patients, sessions = [], []
+    with httpx.Client(base_url=base, headers=auth, timeout=30) as c:
+        for i in range(n_patients):
+            pid = c.post(
+                "/api/v1/patients", json={"given_name": f"Load{i}", "family_name": "Test"}
+            ).json()["id"]
+            c.put(f"/api/v1/patients/{pid}/intake", json=INTAKE).raise_for_status()
+            c.post(
+                f"/api/v1/patients/{pid}/plan",
+                json={"protocol_id": "iv-ketamine-induction", "start_date": "2030-01-07"},
+            ).raise_for_status()
+            r = c.post(f"/api/v1/patients/{pid}/sessions", json={})
+            r.raise_for_status()
+            patients.append(pid)
+            sessions.append(r.json()["session"]["id"] if "session" in r.json() else r.json()["id"])
+    return token, cookie, patients, sessions
+
+
+def workload(
+    n: int, token: str, cookie: str, patients: list[int], sessions: list[int]
+) -> list[Request]:
+    rng = random.Random(7)
+    js = (("Content-Type", "application/json"),)
+    auth = (("Authorization", f"Bearer {token}"),)
+    out: list[Request] = []
+    for i in range(n):
+        slot = i % 20
+        if slot < 8:
+            body: dict[str, object] = {
+                "phq9": [rng.randint(0, 3) for _ in range(9)],
+                "gad7": [rng.randint(0, 3) for _ in range(7)],
+            }
+            out.append(
+                Request(
+                    "self-screen",
+                    "POST",
+                    "/api/v1/screenings",
+                    json.dumps(body).encode(),
+                    (*js, ("Idempotency-Key", uuid.uuid4().hex)),
+                    (201,),
+                )
+            )
+        elif slot < 13:
+            pid = rng.choice(patients)
+            body = {"instrument": "gad7", "answers": [rng.randint(0, 2) for _ in range(7)]}
+            out.append(
+                Request(
+                    "questionnaire",
+                    "POST",
+                    f"/api/v1/patients/{pid}/assessments",
+                    json.dumps(body).encode(),
+                    js + auth,
+                    (201,),
+                )
+            )
+        elif slot < 17:
+            pid = rng.choice(patients)
+            out.append(
+                Request(
+                    "chart view",
+                    "GET",
+                    f"/patients/{pid}/trajectories",
+                    headers=(("Cookie", f"kc_session={cookie}"),),
+                    expect=(200,),
+                )
+            )
+        else:
+            sid = rng.choice(sessions)
+            body = {
+                "systolic": rng.randint(110, 150),
+                "diastolic": rng.randint(65, 95),
+                "heart_rate": rng.randint(55, 100),
+                "spo2": rng.randint(94, 100),
+            }
+            out.append(
+                Request(
+                    "session vitals",
+                    "POST",
+                    f"/api/v1/sessions/{sid}/vitals",
+                    json.dumps(body).encode(),
+                    js + auth,
+                    (201,),
+                )
+            )
+    return out
+
+
+def show(name: str, r: LoadResult) -> None:
+    print(
+        f"  {name:<16} {r.requests:>6} req  {r.rps:7.1f}/s  p50 {r.p50:7.2f}  "
+        f"p95 {r.percentile(95):7.2f}  p99 {r.p99:7.2f} ms  errors {r.errors}"
+    )
+
+
+ENV: dict[str, str] = {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--patients", type=int, default=40)
+    opts = parser.parse_args()
+    name = f"ketacare_load_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            ENV.update({k: v for k, v in os.environ.items() if not k.startswith("KETACARE_")})
+            ENV.update(
+                KETACARE_DATABASE_URL=url,
+                KETACARE_DATA_DIR=tmp,
+                KETACARE_PUBLIC_RATE_LIMIT="0",
+                KETACARE_LOGIN_RATE_LIMIT="0",
+                KETACARE_SESSION_IDLE_MINUTES="600",
+            )
+            subprocess.run([KETACARE, "db", "upgrade"], env=ENV, check=True, capture_output=True)
+            subprocess.run([KETACARE, "demo", "seed"], env=ENV, check=True, capture_output=True)
+            proc, port = serve(["ketacare.web.app:app_from_env", "--factory"], ENV, HERE, 2)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                token, cookie, patients, sessions = setup_clinic(base, opts.patients)
+                reqs = workload(int(opts.rate * opts.seconds), token, cookie, patients, sessions)
+                ours = run_open("127.0.0.1", port, reqs, opts.rate)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
+            bare_proc, bare_port = serve(["bare_app:app"], ENV, HERE, 2)
+            try:
+                bare_reqs = [
+                    Request(
+                        "bare constant",
+                        "POST",
+                        "/bare",
+                        b"{}",
+                        (("Content-Type", "application/json"),),
+                        (200,),
+                    )
+                    for _ in reqs
+                ]
+                bare = run_open("127.0.0.1", bare_port, bare_reqs, opts.rate)
+            finally:
+                bare_proc.terminate()
+                bare_proc.wait(timeout=20)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; PostgreSQL, 2 workers; {opts.rate:.0f} req/s for "
+        f"{opts.seconds:.0f} s (open loop, {opts.patients} patients)"
+    )
+    print("ketacare mixed workload:")
+    for kind, r in ours.items():
+        show(kind, r)
+    all_lat = [x for r in ours.values() for x in r.latencies_ms]
+    total = LoadResult(len(all_lat), sum(r.errors for r in ours.values()), opts.seconds, all_lat)
+    show("all", total)
+    print("bare FastAPI constant (ceiling, same arrivals):")
+    for kind, r in bare.items():
+        show(kind, r)
+    ok = total.errors == 0 and total.p99 < 100
+    print(
+        f"target 0 errors and p99 < 100 ms at {opts.rate:.0f} req/s: "
+        f"{'PASS' if ok else 'FAIL'} (errors {total.errors}, p99 {total.p99:.1f} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
