@@ -85,6 +85,42 @@ class Settings(BaseSettings):
         "starttls", description="starttls, ssl (implicit TLS) or none (local relay only)."
     )
     smtp_timeout_s: float = Field(10.0, gt=0, description="SMTP connection timeout.")
+    # Treatment sessions (features/sessions; docs/sessions.md). [U]: ketacare default.
+    session_iv_bp_systolic: int | None = Field(
+        140, description="IV/IM: pre-dose SBP above this needs a clinician's decision [U]."
+    )
+    session_iv_bp_diastolic: int | None = Field(
+        90, description="IV/IM: pre-dose DBP above this needs a clinician's decision [U]."
+    )
+    session_flag_systolic: int = Field(180, gt=0, description="Flag SBP at or above [U].")
+    session_flag_diastolic: int = Field(110, gt=0, description="Flag DBP at or above [U].")
+    session_rise_systolic: int = Field(40, gt=0, description="Flag SBP rise from pre-dose.")
+    session_rise_diastolic: int = Field(25, gt=0, description="Flag DBP rise from pre-dose.")
+    session_spo2_min: int = Field(92, ge=50, le=100, description="Flag SpO2 below [U].")
+    session_iv_discharge_after_end_min: int = Field(
+        30, ge=0, description="IV/IM discharge: minutes since the end of dosing [U]."
+    )
+    session_iv_discharge_moaas: int = Field(
+        5, ge=0, le=5, description="IV/IM discharge: MOAA/S at least [U]."
+    )
+    session_iv_near_baseline_systolic: int = Field(
+        20, ge=0, description="IV/IM discharge: SBP at most this above pre-dose [U]."
+    )
+    session_iv_near_baseline_diastolic: int = Field(
+        10, ge=0, description="IV/IM discharge: DBP at most this above pre-dose [U]."
+    )
+    session_cadss_resolved_margin: int = Field(
+        0, ge=0, description="Dissociation resolved: CADSS at most pre-dose + this [U]."
+    )
+    session_pregnancy_test_ages: str = Field(
+        "12-55", description="Pregnancy test applies to female patients of these ages [U]."
+    )
+    rems_deadline_days: int = Field(
+        7, ge=1, description="REMS Patient Monitoring Form due this many days after the session."
+    )
+    rems_setting_address: str = Field(
+        "", description="Address of the healthcare setting, prefilled on REMS forms."
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

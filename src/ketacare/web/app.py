@@ -27,6 +27,8 @@ from ketacare.features.patients.pages import router as patients_pages
 from ketacare.features.screening.api import router as screening_api
 from ketacare.features.screening.pages import router as screening_pages
 from ketacare.features.screening.writer import ScreeningWriter
+from ketacare.features.sessions.api import router as sessions_api
+from ketacare.features.sessions.pages import router as sessions_pages
 from ketacare.settings import Settings, get_settings
 from ketacare.web import errors
 from ketacare.web.middleware import SecurityMiddleware
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assessments_api)
     app.include_router(assessments_pages)
     app.include_router(assessments_public)
+    app.include_router(sessions_api)
+    app.include_router(sessions_pages)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Treatment session charting and safety (issue 5; docs/sessions.md)."""

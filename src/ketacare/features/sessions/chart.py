@@ -1,0 +1,131 @@
+"""The session chart as CSP-safe inline SVG: vitals over time, and beside it the predicted
+plasma concentration of the dose given (decision support, not dosing guidance).
+
+Drawn by matplotlib (Agg, no pyplot) and rewritten by ``features.intake.pk.svg_for_page``.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from ketacare.domain.errors import DomainError
+from ketacare.domain.pk import PKBand, iv_infusion, nasal_spray, predict_band
+from ketacare.features.intake import pk as planpk
+from ketacare.features.sessions.models import TreatmentSession, VitalSign
+
+N_SIMULATED = 300
+WINDOW_MIN = 240.0
+
+
+@lru_cache(maxsize=32)
+def _band(route: str, mg: float, minutes: float, weight: float, age: float) -> PKBand | None:
+    drug, pk_route = ("esketamine", "intranasal") if route == "esketamine" else ("ketamine", route)
+    models = planpk.compatible_models(drug, pk_route)
+    if not models or mg <= 0:
+        return None
+    if route == "esketamine":
+        dose = nasal_spray(mg, at_min=0.0, device_interval_min=planpk.DEVICE_INTERVAL_MIN)
+    else:
+        dose = iv_infusion(mg=mg, minutes=max(minutes, 1.0), at_min=0.0)
+    times = np.arange(0.0, WINDOW_MIN + 1, 5.0)
+    try:
+        return predict_band(
+            models[0],
+            (dose,),
+            times,
+            weight_kg=weight,
+            age_years=age,
+            n=N_SIMULATED,
+            seed=planpk.SEED,
+        )
+    except DomainError:
+        return None
+
+
+def predicted(s: TreatmentSession, weight: float | None, age: float | None) -> PKBand | None:
+    """The band for the dose given (or planned), with the plan's covariates."""
+    mg = s.given_dose_mg or s.planned_dose_mg or 0.0
+    minutes = 40.0
+    if s.dose_start and s.dose_end and s.route == "iv":
+        minutes = (s.dose_end - s.dose_start).total_seconds() / 60
+    return _band(
+        s.route,
+        float(mg),
+        round(minutes, 1),
+        float(weight or planpk.DEFAULT_WEIGHT_KG),
+        float(age or planpk.DEFAULT_AGE_YEARS),
+    )
+
+
+def chart_svg(s: TreatmentSession, vitals: list[VitalSign], band: PKBand | None) -> str:
+    """Vitals (left) and predicted concentration (right) against minutes since the dose."""
+    fig = Figure(figsize=(8.0, 3.4), dpi=100)
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": (3, 2)})
+    origin = s.dose_start or (vitals[0].at if vitals else None)
+    drawn = 0
+    for attr, color, label in (
+        ("systolic", "#a4161a", "SBP"),
+        ("diastolic", "#e07a5f", "DBP"),
+        ("heart_rate", "#1f5f8b", "HR"),
+        ("spo2", "#1b6e3a", "SpO2 %"),
+    ):
+        pts = [
+            ((v.at - origin).total_seconds() / 60, getattr(v, attr))
+            for v in vitals
+            if origin is not None and getattr(v, attr) is not None
+        ]
+        if pts:
+            xs, ys = zip(*pts, strict=True)
+            left.plot(xs, ys, "o-", color=color, ms=3, lw=1.2, label=label)
+            drawn += 1
+    if drawn:
+        left.legend(fontsize=7, loc="lower right", ncol=4)
+    else:
+        left.text(0.5, 0.5, "No readings yet", ha="center", va="center", transform=left.transAxes)
+    left.axvline(0, color="#5b6775", lw=0.8, ls=":")
+    left.set_xlabel("Minutes since the dose")
+    left.set_title("Vitals", fontsize=9)
+    left.grid(alpha=0.3)
+    if band is not None:
+        right.fill_between(
+            band.times_min,
+            band.p05_ng_per_ml,
+            band.p95_ng_per_ml,
+            color="#1f5f8b",
+            alpha=0.25,
+            linewidth=0,
+            label="90% band",
+        )
+        right.plot(
+            band.times_min, band.typical_ng_per_ml, color="#1d2733", lw=1.2, label="Typical patient"
+        )
+        right.set_ylim(bottom=0)
+        right.legend(fontsize=7)
+        right.set_ylabel("ng/mL")
+    else:
+        right.text(
+            0.5,
+            0.5,
+            "No PK model for this route",
+            ha="center",
+            va="center",
+            transform=right.transAxes,
+            fontsize=8,
+        )
+    right.set_xlabel("Minutes since the dose")
+    right.set_title("Predicted plasma concentration", fontsize=9)
+    right.grid(alpha=0.3)
+    fig.text(0.01, 0.01, f"Model prediction. {planpk.DISCLAIMER}", fontsize=7)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    buf = io.StringIO()
+    with (
+        planpk._RENDER,
+        matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "ketacare"}),
+    ):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return planpk.svg_for_page(buf.getvalue(), "Vitals and predicted plasma concentration")

@@ -1,0 +1,241 @@
+"""Creating a session and the steps before the dose (flush, never commit).
+
+Writes on a signed session raise :class:`SessionLocked` (409): corrections are amendments.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.domain.session_safety import PreDose, PreDoseResult
+from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
+from ketacare.features.auth.models import Role, User
+from ketacare.features.intake.models import PlannedSession, TreatmentPlan
+from ketacare.features.intake.plans import current_plan
+from ketacare.features.patients.models import Patient, Sex
+from ketacare.features.sessions.models import SessionStatus, TreatmentSession, VitalSign
+from ketacare.features.sessions.schemas import ChecklistIn, DecisionIn, DoseIn, SessionCreate
+from ketacare.settings import Settings
+
+FUTURE_SLACK = timedelta(minutes=5)
+DEVICE_INTERVAL = timedelta(minutes=5)  # label: 5-minute rest between devices
+
+
+class SessionLocked(KetacareError):
+    """The session is signed; change it with an amendment."""
+
+    status_code = 409
+
+    def __init__(self) -> None:
+        super().__init__("the session is signed and read-only; record an amendment", "session")
+
+
+def require_open(s: TreatmentSession) -> None:
+    """Refuse writes to a signed session."""
+    if s.status == SessionStatus.signed:
+        raise SessionLocked()
+
+
+def check_time(value: datetime, now: datetime, field: str) -> datetime:
+    """A time not more than 5 minutes in the future."""
+    if value > now + FUTURE_SLACK:
+        raise BadRequest("must not be in the future", field)
+    return value
+
+
+def _route_for(plan: TreatmentPlan, wanted: str | None) -> str:
+    default = "esketamine" if plan.drug == "esketamine" else "iv"
+    route = wanted or default
+    allowed = ("esketamine",) if plan.drug == "esketamine" else ("iv", "im")
+    if route not in allowed:
+        raise BadRequest(f"must be {' or '.join(allowed)} for this plan", "route")
+    return route
+
+
+def create_session(
+    db: Session, user: User, patient: Patient, body: SessionCreate
+) -> TreatmentSession:
+    """Start charting a planned session of the active plan (BadRequest names the field)."""
+    plan = current_plan(db, patient.id)
+    if plan is None:
+        raise BadRequest("create a treatment plan before charting a session", "plan")
+    charted = select(TreatmentSession.planned_session_id).where(
+        TreatmentSession.patient_id == patient.id
+    )
+    stmt = select(PlannedSession).where(PlannedSession.plan_id == plan.id)
+    if body.planned_session_id is not None:
+        stmt = stmt.where(PlannedSession.id == body.planned_session_id)
+    else:
+        stmt = stmt.where(PlannedSession.id.not_in(charted)).order_by(PlannedSession.number)
+    planned = db.execute(stmt.limit(1)).scalar_one_or_none()
+    if planned is None:
+        reason = (
+            "is not a session of the active plan"
+            if body.planned_session_id is not None
+            else "every planned session is already charted"
+        )
+        raise BadRequest(reason, "planned_session_id")
+    if (
+        body.planned_session_id is not None
+        and db.execute(charted.where(TreatmentSession.planned_session_id == planned.id)).first()
+    ):
+        raise BadRequest("is already charted", "planned_session_id")
+    row = TreatmentSession(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        plan_id=plan.id,
+        planned_session_id=planned.id,
+        route=_route_for(plan, body.route),
+        product=body.product.strip()
+        or ("SPRAVATO (esketamine) nasal spray" if plan.drug == "esketamine" else "Ketamine HCl"),
+        lot=body.lot.strip(),
+        planned_dose_mg=planned.planned_dose_mg,
+        checklist={},
+        nurse_id=user.id,
+        nurse_email=user.email,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def planned_of(db: Session, s: TreatmentSession) -> PlannedSession:
+    """The planned session this session charts."""
+    return db.execute(
+        select(PlannedSession).where(PlannedSession.id == s.planned_session_id)
+    ).scalar_one()
+
+
+def pregnancy_applies(patient: Patient, on: date, settings: Settings) -> bool:
+    """A pregnancy test applies to female patients in the configured age range [U]."""
+    if patient.sex != Sex.female:
+        return False
+    lo, _, hi = settings.session_pregnancy_test_ages.partition("-")
+    age = patient.age_on(on)
+    try:
+        return age is None or int(lo) <= age <= int(hi)
+    except ValueError:
+        return True
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def predose_of(
+    s: TreatmentSession, patient: Patient, settings: Settings, now: datetime, alerts: list[str]
+) -> PreDose:
+    """The stored checklist as the domain sees it."""
+    c = s.checklist or {}
+    return PreDose(
+        route=s.route,
+        systolic=c.get("systolic"),
+        diastolic=c.get("diastolic"),
+        heart_rate=c.get("heart_rate"),
+        spo2=c.get("spo2"),
+        last_food_at=_dt(c.get("last_food_at")),
+        last_liquid_at=_dt(c.get("last_liquid_at")),
+        pregnancy_test_applies=pregnancy_applies(patient, now.date(), settings),
+        pregnancy_test=str(c.get("pregnancy_test") or ""),
+        transport_arranged=bool(c.get("transport_arranged")),
+        assessments_reviewed=bool(c.get("assessments_reviewed")),
+        rems_enrolled=c.get("rems_enrolled"),
+        bp_decision=s.bp_decision,
+        bp_decision_reason=s.bp_decision_reason,
+        bp_decision_by_clinician=s.bp_decision_by_id is not None,
+        open_alerts=tuple(alerts),
+    )
+
+
+def save_checklist(
+    db: Session,
+    s: TreatmentSession,
+    user: User,
+    body: ChecklistIn,
+    now: datetime,
+) -> None:
+    """Store the checklist and its pre-dose reading; a changed BP clears the BP decision."""
+    require_open(s)
+    if s.dose_start is not None:
+        raise BadRequest("the dose is already recorded", "checklist")
+    for name in ("last_food_at", "last_liquid_at"):
+        value = getattr(body, name)
+        if value is not None:
+            check_time(value, now, name)
+    data = body.model_dump(mode="json")
+    old = s.checklist or {}
+    if (old.get("systolic"), old.get("diastolic")) != (body.systolic, body.diastolic):
+        s.bp_decision, s.bp_decision_reason = "", ""
+        s.bp_decision_by_id, s.bp_decision_at = None, None
+    s.checklist = data
+    reading = db.execute(
+        select(VitalSign).where(VitalSign.session_id == s.id, VitalSign.pre_dose.is_(True))
+    ).scalar_one_or_none()
+    if reading is None:
+        reading = VitalSign(session_id=s.id, pre_dose=True, flags=[])
+        db.add(reading)
+    reading.at = now
+    reading.systolic, reading.diastolic = body.systolic, body.diastolic
+    reading.heart_rate, reading.spo2 = body.heart_rate, body.spo2
+    reading.entered_by_id = user.id
+    db.flush()
+
+
+def decide_bp(
+    db: Session, s: TreatmentSession, user: User, body: DecisionIn, needed: bool, now: datetime
+) -> None:
+    """A clinician decides to proceed or defer on a raised pre-dose BP."""
+    require_open(s)
+    if user.role != Role.clinician:
+        raise Forbidden("only a clinician may decide on a raised blood pressure")
+    if not needed:
+        raise BadRequest("the pre-dose BP needs no decision", "decision")
+    s.bp_decision, s.bp_decision_reason = body.decision, body.reason.strip()
+    s.bp_decision_by_id, s.bp_decision_at = user.id, now
+    db.flush()
+
+
+def record_dose(
+    db: Session,
+    s: TreatmentSession,
+    body: DoseIn,
+    predose: PreDoseResult,
+    now: datetime,
+    infusion_min: float | None,
+) -> None:
+    """Record the dose; the pre-dose checklist must be complete."""
+    require_open(s)
+    if s.dose_start is not None:
+        raise BadRequest("is already recorded", "dose")
+    if not predose.complete:
+        first = predose.unmet[0]
+        raise BadRequest(f"pre-dose checklist incomplete: {first.text}", "checklist")
+    start = check_time(body.dose_start or now, now, "dose_start")
+    if s.route == "esketamine":
+        if body.given_dose_mg not in (28, 56, 84):
+            raise BadRequest("must be 28, 56 or 84 mg (28 mg devices)", "given_dose_mg")
+        devices = body.devices or int(body.given_dose_mg // 28)
+        if devices * 28 != body.given_dose_mg:
+            raise BadRequest("must match the dose (28 mg each)", "devices")
+        last = body.last_device_at or start + DEVICE_INTERVAL * (devices - 1)
+        if last < start:
+            raise BadRequest("must not be before the first device", "last_device_at")
+        s.devices, s.last_device_at = devices, check_time(last, now, "last_device_at")
+        s.dose_end = s.last_device_at
+    else:
+        default_end = start + timedelta(minutes=infusion_min or 40) if s.route == "iv" else start
+        end = body.dose_end or default_end
+        if end < start:
+            raise BadRequest("must not be before the start", "dose_end")
+        s.dose_end = end
+    s.given_dose_mg, s.dose_start = body.given_dose_mg, start
+    if body.product is not None and body.product.strip():
+        s.product = body.product.strip()
+    if body.lot is not None:
+        s.lot = body.lot.strip()
+    s.checklist_complete = True
+    db.flush()

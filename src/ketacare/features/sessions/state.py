@@ -1,0 +1,173 @@
+"""Everything known about a session at ``now``: checklist, flags, due times, discharge gate.
+
+Built from the stored rows and the pure rules of ``ketacare.domain``; shared by the API and
+the pages (read only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.domain.session_discharge import (
+    DischargeFacts,
+    DischargeResult,
+    ScaleAt,
+    check_discharge,
+)
+from ketacare.domain.session_safety import (
+    Due,
+    PreDoseResult,
+    Reason,
+    SafetyConfig,
+    check_predose,
+    vitals_due,
+    vitals_flags,
+)
+from ketacare.features.patients.models import Patient
+from ketacare.features.sessions.charting import as_vitals
+from ketacare.features.sessions.models import (
+    AdverseEvent,
+    ScaleScore,
+    SessionAmendment,
+    TreatmentSession,
+    VitalSign,
+)
+from ketacare.features.sessions.service import predose_of
+from ketacare.settings import Settings
+
+
+def todays_assessments(
+    db: Session, patient_id: int, day_start: datetime
+) -> tuple[list[str], list[str]]:
+    """Today's PHQ-9/C-SSRS results and the patient's open alerts, as short lines.
+
+    The only read of ``features.assessments``; empty when that feature is not installed.
+    """
+    try:
+        from ketacare.features.assessments.models import Alert, AlertStatus, Assessment
+    except ImportError:  # pragma: no cover - the assessments feature is optional
+        return [], []
+    rows = db.execute(
+        select(Assessment)
+        .where(
+            Assessment.patient_id == patient_id,
+            Assessment.completed_at >= day_start,
+            Assessment.instrument_id.in_(("phq9", "cssrs-screen-recent", "cssrs-screen-slv")),
+        )
+        .order_by(Assessment.completed_at)
+    ).scalars()
+    results = [
+        f"{a.instrument_id}: total {a.total if a.total is not None else '—'}"
+        f" ({a.band or 'no band'}) at {a.completed_at:%H:%M}"
+        for a in rows
+    ]
+    alerts = db.execute(
+        select(Alert).where(Alert.patient_id == patient_id, Alert.status == AlertStatus.open)
+    ).scalars()
+    return results, [f"{a.level}: {a.reason}" for a in alerts]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """A session with its rows and every rule's result at ``now``."""
+
+    session: TreatmentSession
+    patient: Patient
+    now: datetime
+    vitals: list[tuple[VitalSign, list[Reason]]]
+    scales: list[ScaleScore]
+    events: list[AdverseEvent]
+    amendments: list[SessionAmendment]
+    predose: PreDoseResult
+    due: list[Due]
+    discharge: DischargeResult
+    assessments: list[str]
+    alerts: list[str]
+
+    @property
+    def locked(self) -> bool:
+        """Signed: read-only."""
+        return self.session.status.value == "signed"
+
+
+def _rows(db: Session, model: Any, session_id: int, order: Any) -> list[Any]:
+    return list(
+        db.execute(select(model).where(model.session_id == session_id).order_by(order)).scalars()
+    )
+
+
+def discharge_facts(
+    s: TreatmentSession, vitals: list[VitalSign], scales: list[ScaleScore]
+) -> DischargeFacts:
+    """The gate's inputs from the rows."""
+    base = next((v for v in vitals if v.pre_dose), None)
+    post = [as_vitals(v) for v in vitals if not v.pre_dose]
+
+    def pre(instrument: tuple[str, ...]) -> int | None:
+        xs = [
+            x.total for x in scales if x.instrument_id in instrument and x.timepoint == "pre_dose"
+        ]
+        return xs[-1] if xs else None
+
+    def after(instrument: tuple[str, ...]) -> tuple[ScaleAt, ...]:
+        return tuple(
+            ScaleAt(x.at, x.total)
+            for x in scales
+            if x.instrument_id in instrument and x.timepoint != "pre_dose"
+        )
+
+    cadss = ("cadss6", "cadss23")
+    return DischargeFacts(
+        route=s.route,
+        dose_start=s.dose_start,
+        last_device_at=s.last_device_at,
+        dose_end=s.dose_end,
+        baseline=as_vitals(base) if base else None,
+        readings=tuple(post),
+        moaas_pre=pre(("moaas",)),
+        moaas=after(("moaas",)),
+        cadss_pre=pre(cadss),
+        cadss=after(cadss),
+        clinician_approved_at=s.clinician_approved_at,
+    )
+
+
+def build(
+    db: Session, s: TreatmentSession, settings: Settings, cfg: SafetyConfig, now: datetime
+) -> SessionState:
+    """The session's state at ``now``."""
+    patient = db.execute(select(Patient).where(Patient.id == s.patient_id)).scalar_one()
+    vitals: list[VitalSign] = _rows(db, VitalSign, s.id, VitalSign.at)
+    scales: list[ScaleScore] = _rows(db, ScaleScore, s.id, ScaleScore.at)
+    events: list[AdverseEvent] = _rows(db, AdverseEvent, s.id, AdverseEvent.onset_at)
+    amendments: list[SessionAmendment] = _rows(db, SessionAmendment, s.id, SessionAmendment.version)
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    results, alerts = todays_assessments(db, s.patient_id, day_start)
+    base = next((v for v in vitals if v.pre_dose), None)
+    flagged = [
+        (
+            v,
+            []
+            if v.pre_dose
+            else vitals_flags(as_vitals(v), as_vitals(base) if base else None, cfg),
+        )
+        for v in vitals
+    ]
+    predose = check_predose(predose_of(s, patient, settings, now, alerts), now, cfg)
+    due = vitals_due(
+        s.route, s.dose_start, s.dose_end, [v.at for v in vitals if not v.pre_dose], now, cfg
+    )
+    gate = check_discharge(discharge_facts(s, vitals, scales), now, cfg)
+    return SessionState(
+        s, patient, now, flagged, scales, events, amendments, predose, due, gate, results, alerts
+    )
+
+
+def reason_dicts(reasons: tuple[Reason, ...] | list[Reason]) -> list[dict[str, str]]:
+    """JSON-ready reasons."""
+    return [r.to_dict() for r in reasons]
