@@ -1,0 +1,280 @@
+"""One table: every route of the app against every kind of caller.
+
+Columns: anonymous, patient (a patient account), nurse, clinician, admin (all of clinic A,
+which owns the objects in the path), other (an admin of clinic B). Cells are the exact
+status: ``200``, ``201``, ``303``, ``L`` (303 to the login page), ``401``, ``403``, ``404``,
+``410``, ``422``, ``429``. Page subjects send their session cookie and a valid CSRF token; API
+subjects send their bearer token. POST bodies are empty, so an allowed POST usually answers
+422: access was granted and the body was checked.
+
+A route without a row, or a row without a route, fails the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from ketacare.db.base import utcnow
+from ketacare.features.assessments import links
+from ketacare.features.auth import service as accounts
+from ketacare.features.auth.models import Role, User
+from ketacare.features.patients.service import PatientInput, create_patient
+from ketacare.features.screening.service import LeadInput, create_lead, store_screening
+from tests.conftest import SECRET, make_clinic, make_user
+from tests.sessions.support import make_session
+
+SUBJECTS = ("anonymous", "patient", "nurse", "clinician", "admin", "other")
+IGNORED = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
+
+# fmt: off
+MATRIX: dict[tuple[str, str], str] = {
+    # method, path                                  anon patient nurse clinician admin other
+    ("GET", "/healthz"):                             "200 200 200 200 200 200",
+    ("GET", "/readyz"):                              "200 200 200 200 200 200",
+    ("GET", "/version"):                             "200 200 200 200 200 200",
+    ("GET", "/"):                                    "200 200 200 200 200 200",
+    ("GET", "/screen"):                              "200 200 200 200 200 200",
+    ("POST", "/screen"):                             "422 422 422 422 422 422",
+    ("GET", "/screen/result/{screening_id}"):        "200 200 200 200 200 200",
+    ("POST", "/screen/result/{screening_id}/consult"): "422 422 422 422 422 422",
+    ("POST", "/api/v1/screenings"):                  "422 422 422 422 422 422",
+    ("POST", "/api/v1/leads"):                       "422 422 422 422 422 422",
+    ("GET", "/api/v1/screenings/{screening_id}"):    "401 403 200 200 200 404",
+    ("GET", "/api/v1/leads"):                        "401 403 200 200 200 200",
+    ("GET", "/api/v1/leads/{lead_id}"):              "401 403 200 200 200 404",
+    ("GET", "/login"):                               "200 303 303 303 303 303",
+    ("POST", "/login"):                              "401 401 401 401 401 401",
+    ("POST", "/logout"):                             "L L L L L L",
+    ("GET", "/account"):                             "L 200 200 200 200 200",
+    ("POST", "/account/password"):                   "L 422 422 422 422 422",
+    ("POST", "/account/logout-all"):                 "L L L L L L",
+    ("GET", "/leads"):                               "L 403 200 200 200 200",
+    ("GET", "/leads/{lead_id}"):                     "L 403 200 200 200 404",
+    ("POST", "/leads/{lead_id}/status"):             "L 403 422 422 422 404",
+    ("GET", "/patients"):                            "L 403 200 200 200 200",
+    ("GET", "/patients/new"):                        "L 403 200 200 200 200",
+    ("POST", "/patients/new"):                       "L 403 422 422 422 422",
+    ("GET", "/patients/{patient_id}"):               "L 403 200 200 200 404",
+    ("GET", "/api/v1/patients"):                     "401 403 200 200 200 200",
+    ("POST", "/api/v1/patients"):                    "401 403 422 422 422 422",
+    ("GET", "/api/v1/patients/{patient_id}"):        "401 403 200 200 200 404",
+    ("GET", "/admin/audit"):                         "L 403 403 403 200 200",
+    # intake, plan and measurement-based care (issues 3 and 4); a POST with an empty body
+    # that still succeeds saves an all-unknown intake or stops a schedule.
+    ("GET", "/a/{token}"): "200 200 200 200 200 200",
+    ("POST", "/a/{token}"): "422 422 422 422 422 422",
+    ("GET", "/alerts"): "L 403 200 200 200 200",
+    ("POST", "/alerts/{alert_id}/acknowledge"): "L 403 422 422 422 404",
+    ("GET", "/api/v1/alerts"): "401 403 200 200 200 200",
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): "401 403 422 422 422 422",
+    ("GET", "/api/v1/overdue"): "401 403 200 200 200 200",
+    ("GET", "/api/v1/patients/{patient_id}/assessment"): "401 403 200 200 200 404",
+    ("GET", "/api/v1/patients/{patient_id}/assessments"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/assessments"): "401 403 422 422 422 404",
+    ("GET", "/api/v1/patients/{patient_id}/intake"): "401 403 200 200 200 404",
+    ("PUT", "/api/v1/patients/{patient_id}/intake"): "401 403 200 200 200 404",
+    ("GET", "/api/v1/patients/{patient_id}/intake/versions"): "401 403 200 200 200 404",
+    ("GET", "/api/v1/patients/{patient_id}/intake/versions/{version}"): "401 403 200 200 200 404",
+    ("GET", "/api/v1/patients/{patient_id}/plan"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/plan"): "401 403 422 422 422 404",
+    ("GET", "/api/v1/patients/{patient_id}/plan.ics"): "401 403 200 200 200 404",
+    ("GET", "/api/v1/patients/{patient_id}/plan/pk"): "401 403 200 200 200 404",
+    ("GET", "/api/v1/patients/{patient_id}/schedules"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/schedules"): "401 403 422 422 422 404",
+    ("DELETE", "/api/v1/patients/{patient_id}/schedules/{schedule_id}"): "401 403 204 204 204 404",
+    ("GET", "/api/v1/patients/{patient_id}/schedules/{schedule_id}"): "401 403 200 200 200 404",
+    ("PATCH", "/api/v1/patients/{patient_id}/schedules/{schedule_id}"): "401 403 200 200 200 404",
+    ("GET", "/overdue"): "L 403 200 200 200 200",
+    ("GET", "/patients/{patient_id}/assessment"): "L 403 200 200 200 404",
+    ("GET", "/patients/{patient_id}/assessments"): "L 403 200 200 200 404",
+    ("GET", "/patients/{patient_id}/assessments/new"): "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/assessments/new"): "L 403 422 422 422 404",
+    ("GET", "/patients/{patient_id}/intake"): "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/intake"): "L 403 303 303 303 404",
+    ("GET", "/patients/{patient_id}/plan"): "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/plan"): "L 403 422 422 422 404",
+    ("GET", "/patients/{patient_id}/plan.ics"): "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/schedules"): "L 403 422 422 422 404",
+    ("POST", "/patients/{patient_id}/schedules/{schedule_id}/stop"): "L 403 303 303 303 404",
+    ("GET", "/patients/{patient_id}/trajectories"): "L 403 200 200 200 404",
+    # sessions (issue 5)                            anon patient nurse clinician admin other
+    ("POST", "/api/v1/patients/{patient_id}/sessions"): "401 403 201 201 201 404",
+    ("GET", "/api/v1/patients/{patient_id}/sessions"):  "401 403 200 200 200 404",
+    ("GET", "/api/v1/sessions/{session_id}"):           "401 403 200 200 200 404",
+    ("PUT", "/api/v1/sessions/{session_id}/checklist"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/sessions/{session_id}/bp-decision"): "401 403 422 422 422 404",
+    ("POST", "/api/v1/sessions/{session_id}/dose"):     "401 403 422 422 422 404",
+    ("POST", "/api/v1/sessions/{session_id}/vitals"):   "401 403 422 422 422 404",
+    ("POST", "/api/v1/sessions/{session_id}/scales"):   "401 403 422 422 422 404",
+    ("POST", "/api/v1/sessions/{session_id}/adverse-events"): "401 403 422 422 422 404",
+    ("GET", "/api/v1/sessions/{session_id}/discharge"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/sessions/{session_id}/discharge-approval"): "401 403 403 422 403 404",
+    ("POST", "/api/v1/sessions/{session_id}/discharge"): "401 403 422 422 422 404",
+    ("GET", "/api/v1/sessions/{session_id}/rems"):      "401 403 200 200 200 404",
+    ("PUT", "/api/v1/sessions/{session_id}/rems"):      "401 403 422 422 422 404",
+    ("POST", "/api/v1/sessions/{session_id}/sign"):     "401 403 422 422 422 404",
+    ("POST", "/api/v1/sessions/{session_id}/amendments"): "401 403 422 422 422 404",
+    ("GET", "/api/v1/sessions/{session_id}/rems.csv"):  "401 403 422 422 422 404",
+    ("GET", "/api/v1/sessions/{session_id}/rems.pdf"):  "401 403 422 422 422 404",
+    ("POST", "/api/v1/sessions/{session_id}/rems/submitted"): "401 403 422 422 422 404",
+    ("GET", "/api/v1/rems/due"):                        "401 403 200 200 200 200",
+    ("GET", "/patients/{patient_id}/sessions"):         "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/sessions"):        "L 403 303 303 303 404",
+    ("GET", "/sessions/{session_id}"):                  "L 403 200 200 200 404",
+    ("POST", "/sessions/{session_id}/checklist"):       "L 403 303 303 303 404",
+    ("POST", "/sessions/{session_id}/bp-decision"):     "L 403 422 422 422 404",
+    ("POST", "/sessions/{session_id}/dose"):            "L 403 422 422 422 404",
+    ("POST", "/sessions/{session_id}/vitals"):          "L 403 422 422 422 404",
+    ("POST", "/sessions/{session_id}/scales"):          "L 403 422 422 422 404",
+    ("POST", "/sessions/{session_id}/adverse-events"):  "L 403 422 422 422 404",
+    ("POST", "/sessions/{session_id}/discharge-approval"): "L 403 403 422 403 404",
+    ("POST", "/sessions/{session_id}/discharge"):       "L 403 422 422 422 404",
+    ("POST", "/sessions/{session_id}/rems"):            "L 403 303 303 303 404",
+    ("POST", "/sessions/{session_id}/sign"):            "L 403 422 422 422 404",
+    ("POST", "/sessions/{session_id}/amendments"):      "L 403 422 422 422 404",
+    ("GET", "/sessions/{session_id}/rems.csv"):         "L 403 422 422 422 404",
+    ("GET", "/sessions/{session_id}/rems.pdf"):         "L 403 422 422 422 404",
+    ("GET", "/today"):                                  "L 403 200 200 200 200",
+    ("GET", "/fhir/metadata"):                          "200 200 200 200 200 200",
+    ("GET", "/fhir/Patient/{patient_id}"):              "401 403 200 200 200 404",
+    ("GET", "/fhir/Questionnaire/{questionnaire_id}"):  "401 403 200 200 200 200",
+    ("GET", "/fhir/Observation"):                       "401 403 200 200 200 200",
+    ("GET", "/fhir/QuestionnaireResponse"):             "401 403 200 200 200 200",
+    ("POST", "/fhir/QuestionnaireResponse"):            "401 403 422 422 422 422",
+}
+# fmt: on
+
+
+def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """Every (method, path) the app serves, including those of included routers."""
+    for route in app.routes:
+        contexts = (
+            route.effective_route_contexts()
+            if hasattr(route, "effective_route_contexts")
+            else [route]
+        )
+        for ctx in contexts:
+            path = getattr(ctx, "path", None)
+            methods = getattr(ctx, "methods", None) or set()
+            if path is None or path in IGNORED:
+                continue
+            for method in sorted(set(methods) - {"HEAD"}):
+                yield method, path
+
+
+def test_every_route_has_a_row(app: FastAPI) -> None:
+    served = set(app_routes(app))
+    assert sorted(served - MATRIX.keys()) == [], "routes without a row in MATRIX"
+    assert sorted(MATRIX.keys() - served) == [], "rows for routes the app does not serve"
+
+
+@dataclass
+class World:
+    """Clinic A's objects, the users and one API token per subject."""
+
+    params: dict[str, str]
+    users: dict[str, User]
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+def world(db: Session, settings: Any, app: FastAPI) -> World:
+    clinic_a = make_clinic(db, settings.public_clinic)
+    clinic_b = make_clinic(db, "other-clinic", "Other")
+    users = {
+        "patient": make_user(db, clinic_a, Role.patient),
+        "nurse": make_user(db, clinic_a, Role.nurse),
+        "clinician": make_user(db, clinic_a, Role.clinician),
+        "admin": make_user(db, clinic_a, Role.admin),
+        "other": make_user(db, clinic_b, Role.admin),
+    }
+    patient = create_patient(db, clinic_a.id, PatientInput("Pat", "Ient", "1980-01-01"))
+    screening, _ = store_screening(db, clinic_a, [1] * 9, [1] * 7)
+    lead = create_lead(db, clinic_a, LeadInput("Lee", "555 0100", "", "", True), screening)
+    tokens = {k: accounts.create_api_token(db, SECRET, u, "matrix") for k, u in users.items()}
+    db.commit()
+    session = make_session(db, clinic_a, patient)
+    params = {"patient_id": str(patient.id), "lead_id": str(lead.id), "screening_id": screening.id}
+    params["session_id"] = str(session.id)
+    params["questionnaire_id"] = "phq9"
+    # Measurement-based care objects, made through the API as clinic A's admin.
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    base = f"/api/v1/patients/{patient.id}"
+    with TestClient(app) as c:
+        schedule = c.post(
+            f"{base}/schedules",
+            headers=admin,
+            json={"instrument": "phq9", "recurrence": "weekly", "start_date": "2030-01-07"},
+        )
+        assert schedule.status_code == 201, schedule.text
+        scored = c.post(
+            f"{base}/assessments",
+            headers=admin,
+            json={"instrument": "phq9", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 2]},
+        )
+        assert scored.status_code == 201, scored.text
+        alert_id = c.get("/api/v1/alerts", headers=admin).json()[0]["id"]
+    outgoing = links.new_link(db, settings, patient, "phq9", utcnow(), utcnow())
+    assert outgoing is not None
+    db.commit()
+    params |= {
+        "schedule_id": str(schedule.json()["id"]),
+        "alert_id": str(alert_id),
+        "version": "1",
+        "token": outgoing.url.rsplit("/", 1)[1],
+    }
+    return World(params, users, tokens)
+
+
+def classify(response: Any) -> str:
+    if response.status_code in (302, 303, 307) and response.headers.get("location", "").startswith(
+        "/login"
+    ):
+        return "L"
+    return str(response.status_code)
+
+
+POLICY = accounts.SessionPolicy(max_age=timedelta(hours=1), idle=timedelta(hours=1))
+
+
+def observe(app: FastAPI, db: Session, world: World, method: str, path: str) -> list[str]:
+    """The outcome for each subject, each with a fresh login (logout routes end sessions)."""
+    url = path.format(**world.params)
+    got = []
+    for subject in SUBJECTS:
+        with TestClient(app, follow_redirects=False) as client:
+            client.cookies.set("kc_csrf", "matrix-csrf")
+            headers = {"x-csrf-token": "matrix-csrf"}
+            if subject != "anonymous":
+                session = accounts.start_session(db, SECRET, world.users[subject], POLICY)
+                db.commit()
+                client.cookies.set("kc_session", session)
+                if path.startswith(("/api/", "/fhir")):
+                    headers["Authorization"] = f"Bearer {world.tokens[subject]}"
+            if method == "GET":
+                response = client.get(url, headers=headers)
+            elif path.startswith(("/api/", "/fhir")):
+                response = client.request(method, url, json={}, headers=headers)
+            else:
+                response = client.request(
+                    method, url, data={"csrf_token": "matrix-csrf"}, headers=headers
+                )
+        got.append(classify(response))
+    return got
+
+
+def test_access_matrix(app: FastAPI, db: Session, world: World) -> None:
+    failures = []
+    for (method, path), row in sorted(MATRIX.items()):
+        got = observe(app, db, world, method, path)
+        if got != row.split():
+            failures.append(f"{method} {path}: expected {row}, got {' '.join(got)}")
+    assert failures == []
