@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from ketacare.features.audit.service import record, verify_chain
@@ -128,3 +128,16 @@ def test_admin_page_filters_and_is_admin_only(client: TestClient, db: Session) -
     assert page.status_code == 200
     assert ">7</a>" in page.text and ">8</a>" not in page.text
     assert clinician.email in client.get(f"/admin/audit?actor={clinician.email}").text
+
+
+def test_event_without_a_user_belongs_to_the_patients_clinic(db: Session) -> None:
+    from ketacare.features.audit.models import AuditEvent
+    from ketacare.features.patients.service import PatientInput, create_patient
+
+    clinic = make_clinic(db, "linked")
+    patient = create_patient(db, clinic.id, PatientInput("A", "B"))
+    record(db, None, "create", "assessment", 1, patient_id=patient.id, channel="link")
+    db.commit()
+    event = db.execute(select(AuditEvent)).scalar_one()
+    db.commit()
+    assert event.clinic_id == clinic.id and event.actor_email == ""

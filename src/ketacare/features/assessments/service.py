@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
@@ -161,8 +162,15 @@ def store_assessment(
         entered_by_id=actor.user.id if actor.user else None,
         idempotency_key=key,
     )
-    db.add(row)
-    db.flush()
+    try:
+        with db.begin_nested():  # a savepoint: a lost race on the key undoes only this insert
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        earlier = by_idempotency_key(db, key) if key is not None else None
+        if earlier is None:
+            raise
+        return earlier, [], False
     audit(db, actor, "create", "assessment", row.id, patient.id)
     alerts: list[Alert] = []
     if source != Source.imported:

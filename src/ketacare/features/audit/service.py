@@ -18,6 +18,7 @@ from ketacare.db.base import utcnow
 from ketacare.features.audit.chain import ChainReport, event_hash, verify
 from ketacare.features.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from ketacare.features.auth.models import User
+from ketacare.features.patients.models import Patient
 
 _PENDING = "ketacare.audit.pending"
 
@@ -55,6 +56,17 @@ def _append_pending(session: Session) -> None:
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if not pending:
         return
+    # Events without a user (a patient's one-time link, a system job) belong to the clinic of
+    # their patient, so that the clinic's admins see them.
+    orphans = {f["patient_id"] for f in pending if f["clinic_id"] is None and f["patient_id"]}
+    if orphans:
+        found = session.execute(
+            select(Patient.id, Patient.clinic_id).where(Patient.id.in_(orphans))
+        ).all()
+        clinics = {int(pid): int(cid) for pid, cid in found}
+        for fields in pending:
+            if fields["clinic_id"] is None and fields["patient_id"] in clinics:
+                fields["clinic_id"] = clinics[fields["patient_id"]]
     head = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
     ).one_or_none()
