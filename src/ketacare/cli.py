@@ -10,6 +10,7 @@ from ketacare.features.audit.cli import audit_app
 from ketacare.features.auth.cli import token_app, user_app
 from ketacare.features.instruments.cli import instruments_app, score
 from ketacare.features.intake.cli import dose, eligibility, schedule
+from ketacare.features.interop.cli import fhir_app, research_export
 from ketacare.features.pk.cli import pk_app
 from ketacare.features.system.cli import (
     backup_command,
@@ -45,6 +46,8 @@ app.add_typer(instruments_app, name="instruments")
 app.command("score")(score)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(fhir_app, name="fhir")
+app.command("research-export")(research_export)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from ketacare.features.audit.pages import router as audit_pages
 from ketacare.features.auth.pages import router as auth_pages
 from ketacare.features.intake.api import router as intake_api
 from ketacare.features.intake.pages import router as intake_pages
+from ketacare.features.interop.api import router as fhir_api
 from ketacare.features.patients.api import router as patients_api
 from ketacare.features.patients.pages import router as patients_pages
 from ketacare.features.screening.api import router as screening_api
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assessments_public)
     app.include_router(sessions_api)
     app.include_router(sessions_pages)
+    app.include_router(fhir_api)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacare.features._kit.errors import KetacareError, LoginRequired
 from ketacare.features._kit.templating import render
+from ketacare.features.interop.outcome import fhir_error, is_fhir
 
 
 def _is_api(request: Request) -> bool:
@@ -29,6 +30,8 @@ def _field(loc: tuple[object, ...] | list[object]) -> str:
 async def validation_error(request: Request, exc: Exception) -> Response:
     """422 naming each field and the reason."""
     assert isinstance(exc, RequestValidationError)
+    if is_fhir(request):
+        return fhir_error(exc)
     errors = []
     for err in exc.errors():
         loc = list(err.get("loc", ()))
@@ -46,6 +49,8 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 async def ketacare_error(request: Request, exc: Exception) -> Response:
     """A domain/service error with its status code."""
     assert isinstance(exc, KetacareError)
+    if is_fhir(request):
+        return fhir_error(exc)
     if _is_api(request):
         detail = [{"field": exc.field or "", "reason": exc.reason}]
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, LoginRequired) else None
@@ -66,6 +71,8 @@ async def ketacare_error(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (unknown route, wrong method) as JSON or a page."""
     assert isinstance(exc, StarletteHTTPException)
+    if is_fhir(request):
+        return fhir_error(exc)
     if _is_api(request) or request.url.path.startswith("/static/"):
         return JSONResponse(
             {"detail": [{"field": "", "reason": str(exc.detail)}]},

@@ -1,0 +1,195 @@
+"""``ketacare fhir export|import`` and ``ketacare research-export`` (every export audited)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features.assessments.service import Actor
+from ketacare.features.audit.service import record
+from ketacare.features.clinics.models import Clinic
+from ketacare.features.clinics.repository import get_or_create
+from ketacare.features.interop.exporter import export_bundle
+from ketacare.features.interop.importer import ImportReport, import_bundle
+from ketacare.features.interop.research import Deidentifier, write_csv
+from ketacare.features.patients.models import Patient
+from ketacare.features.system.cli import fail, load_settings
+from ketacare.fhir.reader import BundleError
+
+fhir_app = typer.Typer(help="FHIR R4 export and import.", no_args_is_help=True)
+
+
+def _clinic_of(db: Session, patient: int | None, clinic: int | None) -> int:
+    if (patient is None) == (clinic is None):
+        raise fail("give exactly one of --patient ID or --clinic ID")
+    if patient is not None:
+        pid = db.execute(select(Patient.clinic_id).where(Patient.id == patient)).scalar()
+        if pid is None:
+            raise fail(f"--patient: no patient {patient}")
+        return int(pid)
+    if db.get(Clinic, clinic) is None:
+        raise fail(f"--clinic: no clinic {clinic}")
+    assert clinic is not None
+    return clinic
+
+
+@fhir_app.command("export")
+def export(
+    patient: Annotated[int | None, typer.Option("--patient", help="One patient's id.")] = None,
+    clinic: Annotated[int | None, typer.Option("--clinic", help="A whole clinic's id.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default stdout).")
+    ] = None,
+) -> None:
+    """Export one patient or a whole clinic as an R4 collection Bundle (JSON)."""
+    settings = load_settings()
+    with unit_of_work(get_engine(settings.database_url)) as db:
+        clinic_id = _clinic_of(db, patient, clinic)
+        base = settings.public_url.rstrip("/") + "/fhir"
+        bundle, ids = export_bundle(db, clinic_id, base, patient)
+        for pid in ids:
+            record(db, None, "export", "fhir.Bundle", bundle["id"], pid, channel="cli")
+        text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            out.write_text(text, encoding="utf-8")
+    typer.echo(f"exported {len(ids)} patient(s), {len(bundle['entry'])} resource(s)", err=True)
+
+
+def import_file(engine: Engine, clinic_id: int, path: Path) -> ImportReport:
+    """Import one bundle file in its own transaction (nothing is kept if it fails)."""
+    try:
+        data: Any = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"cannot read JSON: {exc}") from None
+    with unit_of_work(engine) as db:
+        return import_bundle(db, clinic_id, data, path.name, Actor(None, "cli"))
+
+
+def _summary(reports: list[ImportReport], failed: list[tuple[str, str]]) -> Table:
+    table = Table(title="FHIR import")
+    for col in (
+        "file",
+        "resources",
+        "patients new",
+        "matched",
+        "totals",
+        "responses",
+        "diagnoses",
+        "already imported",
+    ):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for r in reports:
+        table.add_row(
+            r.source,
+            str(r.resources),
+            str(r.patients_created),
+            str(r.patients_matched),
+            str(r.totals),
+            str(r.responses),
+            str(r.diagnoses),
+            str(r.already_imported),
+        )
+    for name, _ in failed:
+        table.add_row(name, "FAILED", "-", "-", "-", "-", "-", "-")
+    return table
+
+
+@fhir_app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="R4 transaction or collection bundles.")],
+    clinic: Annotated[
+        int | None, typer.Option("--clinic", help="Clinic id (default: the installation's clinic).")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Import bundles: one transaction each; a malformed bundle adds nothing (exit 1)."""
+    settings = load_settings()
+    engine = get_engine(settings.database_url)
+    with unit_of_work(engine) as db:
+        if clinic is None:
+            clinic_id = get_or_create(db, settings.public_clinic, settings.clinic_name).id
+        elif db.get(Clinic, clinic) is None:
+            raise fail(f"--clinic: no clinic {clinic}")
+        else:
+            clinic_id = clinic
+    console = Console(stderr=True)
+    reports: list[ImportReport] = []
+    failed: list[tuple[str, str]] = []
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not progress,
+    )
+    with bar if progress else nullcontext(bar):
+        task = bar.add_task("importing", total=len(files))
+        for path in files:
+            bar.update(task, description=path.name[:40])
+            try:
+                reports.append(import_file(engine, clinic_id, path))
+            except BundleError as exc:
+                failed.append((path.name, str(exc)))
+            bar.advance(task)
+    out = Console(width=120, file=sys.stdout)
+    out.print(_summary(reports, failed))
+    skipped: dict[str, int] = {}
+    for r in reports:
+        for reason, n in r.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + n
+    added = sum(r.added for r in reports)
+    again = sum(r.already_imported + r.patients_matched for r in reports)
+    typer.echo(
+        f"imported: {added} record(s) from {len(reports)} bundle(s); already imported: {again}"
+    )
+    for reason, n in sorted(skipped.items()):
+        typer.echo(f"skipped {n}: {reason}")
+    for r in reports:
+        for w in r.warnings:
+            typer.echo(f"warning: {r.source}: {w}")
+    for name, reason in failed:
+        typer.echo(f"error: {name}: {reason} (nothing imported from this file)", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+def research_export(
+    clinic: Annotated[int, typer.Option("--clinic", help="Clinic id.")],
+    kind: Annotated[str, typer.Option("--kind", help="assessments or sessions.")] = "assessments",
+    deidentify: Annotated[
+        bool,
+        typer.Option(
+            "--deidentify", help="Drop direct identifiers and shift each patient's dates."
+        ),
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="File (default stdout).")] = None,
+) -> None:
+    """Research CSV of a clinic's assessments or sessions (audited)."""
+    if kind not in ("assessments", "sessions"):
+        raise fail("--kind: must be assessments or sessions")
+    settings = load_settings()
+    deid = Deidentifier(settings.secret_key.get_secret_value().encode()) if deidentify else None
+    with unit_of_work(get_engine(settings.database_url)) as db:
+        if db.get(Clinic, clinic) is None:
+            raise fail(f"--clinic: no clinic {clinic}")
+        ctx: Any = out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)
+        with ctx as fh:
+            stream: TextIO = fh
+            n = write_csv(db, clinic, kind, stream, deid)
+        action = "export-deidentified" if deid else "export"
+        record(db, None, action, f"research.{kind}", clinic, None, channel="cli")
+    typer.echo(f"wrote {n} row(s)", err=True)

@@ -1,0 +1,205 @@
+"""Read a patient's (or a clinic's) records and map them to FHIR R4 (flush, never commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.db.base import utcnow
+from ketacare.features.assessments.models import Assessment, Source
+from ketacare.features.interop.models import Diagnosis, ExternalRef
+from ketacare.features.patients.models import Patient
+from ketacare.features.sessions.models import TreatmentSession, VitalSign
+from ketacare.fhir import to_questionnaire
+from ketacare.fhir.export import (
+    AssessmentRecord,
+    DiagnosisRecord,
+    PatientRecord,
+    assessment_resources,
+    collection_bundle,
+    condition_resource,
+    patient_resource,
+)
+from ketacare.fhir.medication import (
+    DoseRecord,
+    VitalRecord,
+    medication_administration,
+    vital_observations,
+)
+
+IMPORTED_TOTAL = "imported_total"
+
+
+def patient_record(p: Patient, refs: Iterable[ExternalRef] = ()) -> PatientRecord:
+    """The FHIR-facing fields of a patient."""
+    return PatientRecord(
+        id=p.id,
+        given_name=p.given_name,
+        family_name=p.family_name,
+        birth_date=p.birth_date,
+        sex=p.sex.value,
+        mrn=p.mrn,
+        identifiers=tuple((r.system, r.value) for r in refs),
+    )
+
+
+def is_imported_total(a: Assessment) -> bool:
+    """An assessment imported as a total without item answers."""
+    return a.source == Source.imported and not a.answers
+
+
+def assessment_record(a: Assessment) -> AssessmentRecord:
+    """The FHIR-facing fields of an assessment."""
+    return AssessmentRecord(
+        id=a.id,
+        patient_id=a.patient_id,
+        instrument_id=a.instrument_id,
+        instrument_version=a.instrument_version,
+        answers=dict(a.answers),
+        total=a.total,
+        band=a.band,
+        completed_at=a.completed_at,
+        recorded_at=a.created_at,
+        imported_total=is_imported_total(a),
+        flags=tuple(a.flags),
+    )
+
+
+def diagnosis_record(d: Diagnosis) -> DiagnosisRecord:
+    """The FHIR-facing fields of a diagnosis."""
+    return DiagnosisRecord(
+        id=d.id,
+        patient_id=d.patient_id,
+        text=d.text,
+        snomed_code=d.snomed_code,
+        snomed_display=d.snomed_display,
+        icd10_code=d.icd10_code,
+        icd10_display=d.icd10_display,
+        clinical_status=d.clinical_status,
+        onset=d.onset,
+        recorded_at=d.created_at,
+    )
+
+
+def dose_record(s: TreatmentSession) -> DoseRecord:
+    """The dose of a treatment session."""
+    return DoseRecord(
+        session_id=s.id,
+        patient_id=s.patient_id,
+        route=s.route,
+        product=s.product,
+        given_dose_mg=s.given_dose_mg,
+        dose_start=s.dose_start,
+        dose_end=s.dose_end,
+        lot=s.lot,
+    )
+
+
+def vital_record(v: VitalSign, patient_id: int) -> VitalRecord:
+    """One vital-sign reading."""
+    return VitalRecord(
+        id=v.id,
+        session_id=v.session_id,
+        patient_id=patient_id,
+        at=v.at,
+        systolic=v.systolic,
+        diastolic=v.diastolic,
+        heart_rate=v.heart_rate,
+        spo2=v.spo2,
+        resp_rate=v.resp_rate,
+    )
+
+
+def patient_refs(db: Session, patient_ids: Sequence[int]) -> dict[int, list[ExternalRef]]:
+    """External identifiers of imported patients, by patient id."""
+    out: dict[int, list[ExternalRef]] = {}
+    if not patient_ids:
+        return out
+    rows = db.execute(
+        select(ExternalRef)
+        .where(ExternalRef.resource == "patient", ExternalRef.local_id.in_(patient_ids))
+        .order_by(ExternalRef.id)
+    ).scalars()
+    for r in rows:
+        out.setdefault(r.local_id, []).append(r)
+    return out
+
+
+def session_resources(db: Session, patient_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """MedicationAdministration and vital-sign Observations of the patients' sessions."""
+    sessions = list(
+        db.execute(
+            select(TreatmentSession)
+            .where(TreatmentSession.patient_id.in_(patient_ids))
+            .order_by(TreatmentSession.patient_id, TreatmentSession.id)
+        ).scalars()
+    )
+    owner = {s.id: s.patient_id for s in sessions}
+    vitals: dict[int, list[VitalSign]] = {}
+    if owner:
+        for v in db.execute(
+            select(VitalSign)
+            .where(VitalSign.session_id.in_(list(owner)))
+            .order_by(VitalSign.at, VitalSign.id)
+        ).scalars():
+            vitals.setdefault(v.session_id, []).append(v)
+    out: list[dict[str, Any]] = []
+    for s in sessions:
+        admin = medication_administration(dose_record(s))
+        if admin is not None:
+            out.append(admin)
+        for v in vitals.get(s.id, []):
+            out.extend(vital_observations(vital_record(v, s.patient_id)))
+    return out
+
+
+def export_resources(db: Session, patients: Sequence[Patient]) -> list[dict[str, Any]]:
+    """Every resource of ``patients``: Patient, Questionnaires used, responses, scores,
+    Conditions, MedicationAdministrations and vital signs, in a stable order."""
+    ids = [p.id for p in patients]
+    refs = patient_refs(db, ids)
+    assessments = list(
+        db.execute(
+            select(Assessment)
+            .where(Assessment.patient_id.in_(ids))
+            .order_by(Assessment.patient_id, Assessment.completed_at, Assessment.id)
+        ).scalars()
+    )
+    diagnoses = list(
+        db.execute(
+            select(Diagnosis).where(Diagnosis.patient_id.in_(ids)).order_by(Diagnosis.id)
+        ).scalars()
+    )
+    used = sorted({a.instrument_id for a in assessments if not is_imported_total(a)})
+    out: list[dict[str, Any]] = [
+        patient_resource(patient_record(p, refs.get(p.id, []))) for p in patients
+    ]
+    out += [to_questionnaire(iid) for iid in used]
+    out += [condition_resource(diagnosis_record(d)) for d in diagnoses]
+    for a in assessments:
+        out += assessment_resources(assessment_record(a))
+    out += session_resources(db, ids)
+    return out
+
+
+def export_bundle(
+    db: Session,
+    clinic_id: int,
+    base_url: str,
+    patient_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[dict[str, Any], list[int]]:
+    """A collection Bundle of one patient or the whole clinic; also the patient ids."""
+    stmt = select(Patient).where(Patient.clinic_id == clinic_id)
+    if patient_id is not None:
+        stmt = stmt.where(Patient.id == patient_id)
+    patients = list(db.execute(stmt.order_by(Patient.id)).scalars())
+    label = f"patient-{patient_id}" if patient_id is not None else f"clinic-{clinic_id}"
+    bundle = collection_bundle(
+        base_url, export_resources(db, patients), now or utcnow(), f"ketacare-export-{label}"
+    )
+    return bundle, [p.id for p in patients]

@@ -1,0 +1,66 @@
+"""Code systems, codes and identifier systems used by ketacare's FHIR R4 mapping.
+
+Sources (see ``docs/fhir.md``): LOINC codes from the clinical reference §2 (HL7 US Behavioral
+Health Profiles IG, US Core examples); vital-sign codes from the FHIR R4 vital-signs profile;
+SNOMED CT route codes from the FHIR R4 ``route-codes`` value set; RxNorm codes as cited below.
+"""
+
+from __future__ import annotations
+
+from ketacare.fhir.questionnaire import BASE_URL, FHIR_VERSION, LOINC
+
+__all__ = ["BASE_URL", "FHIR_VERSION", "LOINC"]
+
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+UCUM = "http://unitsofmeasure.org"
+OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+URI_SYSTEM = "urn:ietf:rfc:3986"
+SYNTHEA_SYSTEM = "https://github.com/synthetichealth/synthea"
+
+#: ketacare's own code system for instrument totals that LOINC lacks (MADRS, QIDS-SR16, ...).
+INSTRUMENT_TOTAL_SYSTEM = f"{BASE_URL}/CodeSystem/instrument-total"
+#: Identifier systems for ketacare's own records.
+PATIENT_ID_SYSTEM = f"{BASE_URL}/sid/patient"
+ASSESSMENT_ID_SYSTEM = f"{BASE_URL}/sid/assessment"
+SESSION_ID_SYSTEM = f"{BASE_URL}/sid/treatment-session"
+
+# RxNorm (system http://www.nlm.nih.gov/research/umls/rxnorm):
+# - 2201623 "esketamine Nasal Spray" (TTY SCDF, prescribable, active): checked on
+#   https://ndclist.com/rxnorm/rxcui/2201623 (RxNorm release 2026-05-04) [V].
+# - 6130 "ketamine" (TTY IN, ingredient): the RxCUI given in issue 7; not found in the sources
+#   searchable from this project, so it is tagged [S] here and in docs/fhir.md: confirm on
+#   https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=6130 before relying on it.
+RXNORM_KETAMINE = ("6130", "ketamine")
+RXNORM_ESKETAMINE_NASAL = ("2201623", "esketamine Nasal Spray")
+
+# SNOMED CT route of administration (FHIR R4 value set route-codes) [S].
+ROUTES: dict[str, tuple[str, str]] = {
+    "iv": ("47625008", "Intravenous route"),
+    "im": ("78421000", "Intramuscular route"),
+    "esketamine": ("46713006", "Nasal route"),
+}
+
+# Vital signs (FHIR R4 vital-signs profile; LOINC).
+VITALS_PANEL_BP = ("85354-9", "Blood pressure panel with all children optional")
+SYSTOLIC = ("8480-6", "Systolic blood pressure")
+DIASTOLIC = ("8462-4", "Diastolic blood pressure")
+HEART_RATE = ("8867-4", "Heart rate")
+SPO2 = ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")
+RESP_RATE = ("9279-1", "Respiratory rate")
+
+#: Psychiatric diagnoses (SNOMED CT) the importer keeps as Conditions; others are skipped.
+PSYCHIATRIC_SNOMED: dict[str, str] = {
+    "35489007": "Depressive disorder",
+    "370143000": "Major depressive disorder",
+    "36923009": "Major depression, single episode",
+    "66344007": "Recurrent major depression",
+    "192080009": "Chronic depression",
+    "197480006": "Anxiety disorder",
+    "21897009": "Generalized anxiety disorder",
+    "80583007": "Severe anxiety (panic)",
+}

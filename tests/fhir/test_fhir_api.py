@@ -1,0 +1,225 @@
+"""The /fhir API driven by the fhirclient package against a live uvicorn server (no mocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import requests
+from fastapi import FastAPI
+from fhirclient import client as fhir_client
+from fhirclient.models.observation import Observation
+from fhirclient.models.patient import Patient as FhirPatient
+from fhirclient.models.questionnaire import Questionnaire
+from fhirclient.models.questionnaireresponse import QuestionnaireResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.features.assessments.models import Alert, Assessment, Source
+from ketacare.features.assessments.service import Actor, store_assessment
+from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.models import Role
+from ketacare.features.patients.service import PatientInput, create_patient
+from tests.browser import live_server
+from tests.conftest import api_token, count, make_clinic, make_user
+from tests.fhir.fhir_support import validate_both
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[str]:
+    with live_server(app) as base:
+        yield base + "/fhir/"
+
+
+def smart(base: str, token: str) -> fhir_client.FHIRClient:
+    c = fhir_client.FHIRClient(settings={"app_id": "ketacare-tests", "api_base": base})
+    c.server.session.headers["Authorization"] = f"Bearer {token}"
+    return c
+
+
+def world(db: Session) -> tuple[int, int, str, str]:
+    clinic = make_clinic(db)
+    other = make_clinic(db, "other", "Other")
+    patient = create_patient(db, clinic.id, PatientInput("Ada", "Sample", "1980-05-17", "female"))
+    foreign = create_patient(db, other.id, PatientInput("Bo", "Else", "1970-01-01"))
+    store_assessment(
+        db,
+        patient,
+        "phq9",
+        [1, 1, 1, 1, 1, 0, 0, 0, 0, 0],
+        Source.clinician,
+        Actor(None, "test"),
+        completed_at=datetime(2025, 1, 10, 9, 0, tzinfo=UTC),
+    )
+    store_assessment(
+        db,
+        patient,
+        "gad7",
+        [1, 1, 1, 1, 1, 0, 0],
+        Source.clinician,
+        Actor(None, "test"),
+        completed_at=datetime(2025, 2, 10, 9, 0, tzinfo=UTC),
+    )
+    ids = patient.id, foreign.id
+    db.commit()
+    token = api_token(db, make_user(db, clinic, Role.clinician))
+    other_token = api_token(db, make_user(db, other, Role.admin))
+    return ids[0], ids[1], token, other_token
+
+
+def phq9_response(pid: int, answers: list[int]) -> dict[str, Any]:
+    freq = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
+    difficulty = ["LA6572-7", "LA6573-5", "LA6574-3", "LA6575-0"]
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "https://ketacare.org/fhir/Questionnaire/phq9|1.0.0",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{pid}"},
+        "authored": "2025-03-01T10:00:00Z",
+        "item": [
+            {
+                "linkId": str(i),
+                "answer": [
+                    {
+                        "valueCoding": {
+                            "system": "http://loinc.org",
+                            "code": (difficulty if i == 10 else freq)[v],
+                        }
+                    }
+                ],
+            }
+            for i, v in enumerate(answers, start=1)
+        ]
+        + [{"linkId": "total", "answer": [{"valueDecimal": 99}]}],
+    }
+
+
+def test_fhirclient_reads_searches_and_writes(db: Session, server: str) -> None:
+    pid, _, token, _ = world(db)
+    c = smart(server, token)
+    cap = c.server.capabilityStatement  # fetched from /fhir/metadata and parsed strictly
+    assert cap.fhirVersion == "4.0.1"
+    assert {r.type for r in cap.rest[0].resource} == {
+        "Patient",
+        "Observation",
+        "QuestionnaireResponse",
+        "Questionnaire",
+    }
+    patient = FhirPatient.read(str(pid), c.server)
+    assert patient.name[0].family == "Sample" and patient.birthDate.isostring == "1980-05-17"
+    q = Questionnaire.read("phq9", c.server)
+    assert q.code[0].code == "44249-1"
+
+    search = Observation.where({"patient": str(pid), "code": "http://loinc.org|44261-6"})
+    found = list(search.perform_resources_iter(c.server))
+    assert [(o.code.coding[0].code, o.valueQuantity.value) for o in found] == [("44261-6", 5)]
+    dated = Observation.where({"patient": f"Patient/{pid}", "date": "ge2025-02-01"})
+    assert [o.code.coding[0].code for o in dated.perform_resources_iter(c.server)] == ["70274-6"]
+
+    created = QuestionnaireResponse(phq9_response(pid, [2, 2, 1, 1, 1, 1, 1, 1, 1, 0]))
+    try:
+        body = created.create(c.server)
+    except requests.HTTPError as exc:
+        raise AssertionError(exc.response.text if exc.response is not None else exc) from exc
+    assert body is not None
+    validate_both(body)
+    stored = QuestionnaireResponse(body)
+    assert stored.item[-1].answer[0].valueDecimal == 11  # recomputed, the supplied 99 ignored
+    db.expire_all()
+    row = db.execute(select(Assessment).where(Assessment.source == Source.api)).scalar_one()
+    alerts = db.execute(select(Alert.rule_id).where(Alert.assessment_id == row.id)).scalars().all()
+    db.commit()
+    assert row.total == 11 and "item9_positive" in row.flags
+    assert alerts, "item 9 must raise an alert as in the app"
+
+    responses = QuestionnaireResponse.where({"patient": str(pid)}).perform_resources_iter(c.server)
+    assert len(list(responses)) == 3
+    later = QuestionnaireResponse.where({"patient": str(pid), "_lastUpdated": "gt2999-01-01"})
+    assert list(later.perform_resources_iter(c.server)) == []
+
+    db.expire_all()
+    events = db.execute(
+        select(AuditEvent.action, AuditEvent.resource).where(AuditEvent.channel == "fhir")
+    ).all()
+    db.commit()
+    assert ("read", "fhir.Patient") in events and ("search", "fhir.Observation") in events
+    assert ("create", "assessment") in events and ("read", "fhir.Questionnaire") in events
+
+
+def test_errors_are_operation_outcomes_and_clinic_scoped(db: Session, server: str) -> None:
+    pid, foreign, token, other_token = world(db)
+    h = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+    r = requests.get(server + f"Patient/{foreign}", headers=h, timeout=10)
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    assert r.json()["resourceType"] == "OperationOutcome"
+    assert r.json()["issue"][0]["code"] == "not-found"
+    r = requests.get(server + f"Patient/{pid}", timeout=10)
+    assert r.status_code == 401 and r.json()["issue"][0]["code"] == "login"
+    r = requests.get(
+        server + f"Patient/{pid}", headers={"Authorization": f"Bearer {other_token}"}, timeout=10
+    )
+    assert r.status_code == 404
+    r = requests.get(
+        server + "Observation", params={"patient": str(foreign)}, headers=h, timeout=10
+    )
+    assert r.status_code == 404
+    r = requests.get(server + "Observation", params={"date": "soon"}, headers=h, timeout=10)
+    assert r.status_code == 422 and r.json()["issue"][0]["expression"] == ["date"]
+    bad = phq9_response(pid, [0] * 10)
+    bad["status"] = "in-progress"
+    r = requests.post(server + "QuestionnaireResponse", json=bad, headers=h, timeout=10)
+    assert r.status_code == 422 and "completed" in r.json()["issue"][0]["diagnostics"]
+    n = count(db, Assessment)
+    r = requests.post(
+        server + "QuestionnaireResponse",
+        json=phq9_response(foreign, [0] * 10),
+        headers=h,
+        timeout=10,
+    )
+    assert r.status_code == 404 and count(db, Assessment) == n
+    r = requests.get(server + "Nothing", headers=h, timeout=10)
+    assert r.status_code == 404 and r.json()["resourceType"] == "OperationOutcome"
+    r = requests.get(server + "metadata", timeout=10)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+    validate_both(r.json())
+
+
+# Subjects as in tests/test_access_matrix.py, but every subject sends its bearer token.
+FHIR_MATRIX = {
+    ("GET", "/fhir/metadata"): "200 200 200 200 200 200",
+    ("GET", "/fhir/Patient/{patient_id}"): "401 403 200 200 200 404",
+    ("GET", "/fhir/Questionnaire/phq9"): "401 403 200 200 200 200",
+    ("GET", "/fhir/Observation?patient={patient_id}"): "401 403 200 200 200 404",
+    ("GET", "/fhir/QuestionnaireResponse?patient={patient_id}"): "401 403 200 200 200 404",
+    ("POST", "/fhir/QuestionnaireResponse"): "401 403 422 422 422 422",
+}
+
+
+def test_fhir_access_with_bearer_tokens(db: Session, app: FastAPI) -> None:
+    from fastapi.testclient import TestClient
+
+    clinic = make_clinic(db)
+    other = make_clinic(db, "other", "Other")
+    pid = create_patient(db, clinic.id, PatientInput("Pat", "Ient", "1980-01-01")).id
+    db.commit()
+    tokens = {
+        "patient": api_token(db, make_user(db, clinic, Role.patient)),
+        "nurse": api_token(db, make_user(db, clinic, Role.nurse)),
+        "clinician": api_token(db, make_user(db, clinic, Role.clinician)),
+        "admin": api_token(db, make_user(db, clinic, Role.admin)),
+        "other": api_token(db, make_user(db, other, Role.admin)),
+    }
+    failures = []
+    with TestClient(app) as http:
+        for (method, path), row in FHIR_MATRIX.items():
+            for subject, want in zip(("anonymous", *tokens), row.split(), strict=True):
+                h = {"Authorization": f"Bearer {tokens[subject]}"} if subject in tokens else {}
+                r = http.request(method, path.format(patient_id=pid), headers=h, json={})
+                if str(r.status_code) != want:
+                    failures.append(f"{method} {path} {subject}: {r.status_code} != {want}")
+    assert failures == []

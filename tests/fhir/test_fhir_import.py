@@ -1,0 +1,192 @@
+"""Import of the Synthea bundles: values, bands, idempotence, atomicity, round trip, CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ketacare.db.engine import unit_of_work
+from ketacare.features.assessments.models import Alert, Assessment, Source
+from ketacare.features.assessments.service import Actor
+from ketacare.features.interop.exporter import export_bundle
+from ketacare.features.interop.importer import INCONSISTENT, import_bundle
+from ketacare.features.interop.models import Diagnosis, ExternalRef
+from ketacare.features.patients.models import Patient
+from ketacare.fhir.reader import BundleError
+from tests.conftest import count, make_clinic
+from tests.fhir.fhir_support import cli_env, load_json, run, synthea_files, validate_both
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def import_all(engine: Engine, clinic_id: int) -> None:
+    for path in synthea_files():
+        with unit_of_work(engine) as db:
+            import_bundle(db, clinic_id, load_json(path), path.name, Actor(None, "cli"))
+
+
+def test_synthea_bundles_import_with_values_codes_and_bands(db: Session, engine: Engine) -> None:
+    cid = make_clinic(db).id
+    db.commit()
+    assert len(synthea_files()) == 10
+    import_all(engine, cid)
+    assert count(db, Patient) == 10
+    assert count(db, Diagnosis) == 3  # 80583007 for three patients
+    rows = db.execute(select(Assessment).order_by(Assessment.completed_at)).scalars().all()
+    db.commit()
+    by_inst: dict[str, list[int]] = {}
+    for a in rows:
+        assert a.source == Source.imported and a.answers == {} and "imported_total" in a.flags
+        by_inst.setdefault(a.instrument_id, []).append(a.total or 0)
+    assert sorted(by_inst["phq9"]) == [3, 4, 16, 19, 21, 22, 24, 27]
+    assert len(by_inst["phq2"]) == 19 and len(by_inst["gad7"]) == 12
+    assert count(db, Alert) == 0  # history raises no alerts
+    p27 = next(a for a in rows if a.instrument_id == "phq9" and a.total == 27)
+    assert p27.band == "severe" and p27.completed_at.date().isoformat() == "2023-08-28"
+    for a in rows:
+        if a.instrument_id == "phq2":
+            assert ("positive_screen" in a.flags) == ((a.total or 0) >= 3)
+
+
+def test_reimport_adds_nothing(db: Session, engine: Engine) -> None:
+    cid = make_clinic(db).id
+    db.commit()
+    import_all(engine, cid)
+    before = (
+        count(db, Patient),
+        count(db, Assessment),
+        count(db, Diagnosis),
+        count(db, ExternalRef),
+    )
+    path = synthea_files()[1]
+    with unit_of_work(engine) as s:
+        report = import_bundle(s, cid, load_json(path), path.name, Actor(None, "cli"))
+    assert report.added == 0 and report.patients_matched == 1 and report.already_imported == 6
+    import_all(engine, cid)
+    after = (
+        count(db, Patient),
+        count(db, Assessment),
+        count(db, Diagnosis),
+        count(db, ExternalRef),
+    )
+    assert after == before
+
+
+def test_inconsistent_phq2_phq9_pair_is_imported_and_flagged(db: Session, engine: Engine) -> None:
+    cid = make_clinic(db).id
+    db.commit()
+    path = next(p for p in synthea_files() if "8527d65c" in p.name)
+    with unit_of_work(engine) as s:
+        report = import_bundle(s, cid, load_json(path), path.name, Actor(None, "cli"))
+    assert any("PHQ-2 6 > PHQ-9 3" in w for w in report.warnings)
+    flagged = db.execute(
+        select(Assessment.instrument_id, Assessment.total).where(Assessment.patient_id.isnot(None))
+    ).all()
+    rows = db.execute(select(Assessment)).scalars().all()
+    db.commit()
+    assert sorted(flagged) == [("phq2", 6), ("phq9", 3)]
+    assert all(INCONSISTENT in a.flags for a in rows)
+
+
+def broken(path: Path, index: int, mutate: Any) -> dict[str, Any]:
+    data: dict[str, Any] = load_json(path)
+    mutate(data["entry"][index]["resource"])
+    return data
+
+
+def test_malformed_bundle_adds_nothing_and_names_entry(db: Session, engine: Engine) -> None:
+    cid = make_clinic(db).id
+    db.commit()
+    path = synthea_files()[0]
+    data = load_json(path)
+    index = next(
+        i
+        for i, e in enumerate(data["entry"])
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "70274-6"
+    )
+    bad = copy.deepcopy(data)
+    del bad["entry"][index]["resource"]["valueQuantity"]
+    with pytest.raises(BundleError) as err, unit_of_work(engine) as s:
+        import_bundle(s, cid, bad, path.name, Actor(None, "cli"))
+    assert err.value.index == index
+    assert err.value.full_url == data["entry"][index]["fullUrl"]
+    assert "gad7 total has no numeric value" in str(err.value)
+    assert f"entry {index} ({data['entry'][index]['fullUrl']})" in str(err.value)
+    assert (count(db, Patient), count(db, Assessment), count(db, ExternalRef)) == (0, 0, 0)
+    orphan = copy.deepcopy(data)
+    orphan["entry"][index]["resource"]["subject"]["reference"] = "urn:uuid:nobody"
+    with (
+        pytest.raises(BundleError, match="is not a Patient in this bundle"),
+        unit_of_work(engine) as s,
+    ):
+        import_bundle(s, cid, orphan, path.name, Actor(None, "cli"))
+    assert count(db, Patient) == 0
+
+
+def test_round_trip_export_matches_source_observations(db: Session, engine: Engine) -> None:
+    cid = make_clinic(db).id
+    db.commit()
+    path = next(p for p in synthea_files() if "196c1186" in p.name)
+    source = load_json(path)
+    with unit_of_work(engine) as s:
+        import_bundle(s, cid, source, path.name, Actor(None, "cli"))
+    pid = db.execute(select(Patient.id)).scalar_one()
+    bundle, _ = export_bundle(db, cid, "https://clinic.example/fhir", pid)
+    db.commit()
+    validate_both(bundle)
+    codes = {"44261-6", "55758-7", "70274-6"}
+
+    def fields(obs: dict[str, Any]) -> tuple[str, int, str]:
+        when = obs["effectiveDateTime"].replace("+00:00", "Z")
+        return obs["code"]["coding"][0]["code"], int(obs["valueQuantity"]["value"]), when
+
+    src = sorted(
+        fields(e["resource"])
+        for e in source["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] in codes
+    )
+    out = sorted(
+        fields(e["resource"])
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    )
+    assert out == src and len(out) == 6
+    patient = bundle["entry"][0]["resource"]
+    assert patient["birthDate"] == "1935-02-23" and patient["gender"] == "male"
+    assert {
+        "system": "https://github.com/synthetichealth/synthea",
+        "value": "196c1186-6df5-df42-99b8-a0f5cf5b5bf0",
+    } in patient["identifier"]
+
+
+def test_cli_import_progress_summary_and_failed_file(
+    db: Session, database_url: str, tmp_path: Path
+) -> None:
+    make_clinic(db)
+    db.commit()
+    bad = tmp_path / "broken.json"
+    bad.write_text(
+        json.dumps(
+            {"resourceType": "Bundle", "type": "transaction", "entry": [{"fullUrl": "urn:uuid:x"}]}
+        ),
+        encoding="utf-8",
+    )
+    files = [str(p) for p in synthea_files()[:3]]
+    env = cli_env(database_url, tmp_path)
+    r = run(env, "fhir", "import", *files, str(bad))
+    assert r.returncode == 1, r.stderr
+    assert "imported: " in r.stdout and "skipped " in r.stdout
+    assert "Condition: not a depression or anxiety diagnosis" in r.stdout
+    assert "broken.json: entry 0 (urn:uuid:x): has no resource with a resourceType" in r.stderr
+    assert count(db, Patient) == 3
+    r = run(env, "fhir", "import", *files)
+    assert r.returncode == 0 and "imported: 0 record(s) from 3 bundle(s)" in r.stdout
+    assert count(db, Patient) == 3
