@@ -42,7 +42,7 @@ async def _client(
     warm: float,
     out: list[float],
     errors: list[int],
-    expect: bytes,
+    expect: int,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -51,18 +51,10 @@ async def _client(
             if start >= stop:
                 return
             writer.write(request)
-            status = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:].strip())
-            await reader.readexactly(length)
+            status = await _read_response(reader)
             end = time.perf_counter()
             if start >= warm:
-                if status.split(b" ", 2)[1] != expect:
+                if status != expect:
                     errors.append(1)
                 out.append((end - start) * 1000)
     finally:
@@ -92,7 +84,7 @@ def run(
         warm, stop = now + warmup, now + warmup + seconds
         await asyncio.gather(
             *(
-                _client(host, port, request, stop, warm, latencies, errors, str(expect).encode())
+                _client(host, port, request, stop, warm, latencies, errors, expect)
                 for _ in range(clients)
             )
         )
@@ -122,6 +114,11 @@ async def _send(
     if req.body:
         head += f"Content-Length: {len(req.body)}\r\n"
     writer.write(head.encode() + b"\r\n" + req.body)
+    return await _read_response(reader)
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    """Read one HTTP/1.1 response (Content-Length bodies only); return its status."""
     status_line = await reader.readline()
     length = 0
     while True:

@@ -13,27 +13,13 @@ import typer
 from sqlalchemy import select
 
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features.audit.chain import FIELDS
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.audit.service import verify_chain
 from ketacare.features.system.cli import fail, load_settings
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-COLUMNS = (
-    "seq",
-    "at",
-    "clinic_id",
-    "actor_id",
-    "actor_email",
-    "action",
-    "resource",
-    "resource_id",
-    "patient_id",
-    "outcome",
-    "channel",
-    "client",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = (*FIELDS, "prev_hash", "hash")
 
 
 @audit_app.command("verify")
