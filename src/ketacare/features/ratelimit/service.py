@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from functools import lru_cache
+from typing import cast
 
-from sqlalchemy import delete
+from sqlalchemy import Insert, Table, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,29 +21,36 @@ def counter_key(secret: str, purpose: str, subject: str) -> str:
     return f"{purpose}:{digest.hexdigest()[:64]}"
 
 
+TABLE = cast(Table, RateCounter.__table__)
+
+
+@lru_cache(maxsize=4)
+def _upsert(dialect: str) -> Insert:
+    """``INSERT ... ON CONFLICT DO UPDATE SET count = count + :n RETURNING count``, built once
+    per dialect with bound parameters, so SQLAlchemy compiles it once and caches it."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(TABLE).values(
+        key=bindparam("key"), window_start=bindparam("window"), count=bindparam("n")
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[TABLE.c.key, TABLE.c.window_start],
+        set_={"count": TABLE.c.count + stmt.excluded.count},
+    ).returning(TABLE.c.count)
+
+
 def hit_many(
     db: Session, counts: dict[str, int], window_s: int, now: float | None = None
 ) -> dict[str, int]:
     """Add ``counts[key]`` hits to each key's current window; return each key's new total."""
     t = time.time() if now is None else now
     window = int(t // window_s) * window_s
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = _upsert(db.get_bind().dialect.name)
     totals: dict[str, int] = {}
     for key, n in counts.items():
-        stmt = (
-            insert(RateCounter)
-            .values(key=key, window_start=window, count=n)
-            .on_conflict_do_update(
-                index_elements=[RateCounter.key, RateCounter.window_start],
-                set_={"count": RateCounter.count + n},
-            )
-            .returning(RateCounter.count)
-        )
-        totals[key] = int(db.execute(stmt).scalar_one())
+        totals[key] = int(db.execute(stmt, {"key": key, "window": window, "n": n}).scalar_one())
         if totals[key] == n and int(t) % 97 == 0:
             # Occasional clean-up of windows older than a day.
-            db.execute(delete(RateCounter).where(RateCounter.window_start < window - 86_400))
+            db.execute(delete(TABLE).where(TABLE.c.window_start < window - 86_400))
     return totals
 
 

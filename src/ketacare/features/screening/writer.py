@@ -22,9 +22,9 @@ import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ketacare.db.engine import make_engine, unit_of_work
@@ -34,6 +34,7 @@ from ketacare.features.screening.models import Screening
 from ketacare.features.screening.service import new_screening_id
 from ketacare.settings import Settings
 
+TABLE = cast(Table, Screening.__table__)
 MAX_BATCH = 256
 #: How long a batch may wait for SQLite's write lock before its requests get 503.
 LOCK_WAIT_S = 10.0
@@ -67,6 +68,7 @@ class ScreeningWriter:
     def __init__(self, settings: Settings) -> None:
         # A connection of its own: the writer never queues behind requests for the pool.
         self.engine = make_engine(settings.database_url, dedicated=True)
+        self._clinic_id: int | None = None
         self.settings = settings
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -143,7 +145,7 @@ class ScreeningWriter:
     def _write(self, batch: list[_Pending]) -> list[Outcome]:
         s = self.settings
         with unit_of_work(self.engine) as db:
-            clinic_id = get_or_create(db, s.public_clinic, s.clinic_name).id
+            clinic_id = self._clinic_id or get_or_create(db, s.public_clinic, s.clinic_name).id
             allowed = [True] * len(batch)
             if s.public_rate_limit > 0:
                 wanted = Counter(item.rate_key for item in batch)
@@ -157,7 +159,7 @@ class ScreeningWriter:
             known: dict[str, dict[str, object]] = {}
             if keys:
                 rows = db.execute(
-                    select(Screening.__table__).where(
+                    select(TABLE).where(
                         Screening.clinic_id == clinic_id, Screening.idempotency_key.in_(keys)
                     )
                 ).mappings()
@@ -184,5 +186,6 @@ class ScreeningWriter:
             if new_rows:
                 # executemany needs the same keys in every row; created_at takes its default.
                 names = [c.name for c in Screening.__table__.c if c.name != "created_at"]
-                db.execute(insert(Screening), [{n: r.get(n) for n in names} for r in new_rows])
-            return outcomes
+                db.execute(insert(TABLE), [{n: r.get(n) for n in names} for r in new_rows])
+        self._clinic_id = clinic_id  # only once committed: ids do not change afterwards
+        return outcomes
