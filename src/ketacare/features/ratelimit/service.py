@@ -8,7 +8,7 @@ import time
 from functools import lru_cache
 from typing import cast
 
-from sqlalchemy import Insert, Table, bindparam, delete
+from sqlalchemy import Connection, Insert, Table, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,12 +39,13 @@ def _upsert(dialect: str) -> Insert:
 
 
 def hit_many(
-    db: Session, counts: dict[str, int], window_s: int, now: float | None = None
+    db: Session | Connection, counts: dict[str, int], window_s: int, now: float | None = None
 ) -> dict[str, int]:
     """Add ``counts[key]`` hits to each key's current window; return each key's new total."""
     t = time.time() if now is None else now
     window = int(t // window_s) * window_s
-    stmt = _upsert(db.get_bind().dialect.name)
+    bind = db.get_bind() if isinstance(db, Session) else db
+    stmt = _upsert(bind.dialect.name)
     totals: dict[str, int] = {}
     for key, n in counts.items():
         totals[key] = int(db.execute(stmt, {"key": key, "window": window, "n": n}).scalar_one())

@@ -24,10 +24,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
-from ketacare.db.engine import make_engine, unit_of_work
+from ketacare.db.base import utcnow
+from ketacare.db.engine import make_engine
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.ratelimit.service import hit_many
 from ketacare.features.screening.models import Screening
@@ -35,6 +37,7 @@ from ketacare.features.screening.service import new_screening_id
 from ketacare.settings import Settings
 
 TABLE = cast(Table, Screening.__table__)
+COLUMNS = tuple(c.name for c in TABLE.c)
 MAX_BATCH = 256
 #: How long a batch may wait for SQLite's write lock before its requests get 503.
 LOCK_WAIT_S = 10.0
@@ -144,12 +147,16 @@ class ScreeningWriter:
 
     def _write(self, batch: list[_Pending]) -> list[Outcome]:
         s = self.settings
-        with unit_of_work(self.engine) as db:
-            clinic_id = self._clinic_id or get_or_create(db, s.public_clinic, s.clinic_name).id
+        # Core on one connection (no ORM unit of work): a batch is a few statements.
+        with self.engine.begin() as conn:
+            clinic_id = self._clinic_id
+            if clinic_id is None:
+                with Session(bind=conn) as db:
+                    clinic_id = get_or_create(db, s.public_clinic, s.clinic_name).id
             allowed = [True] * len(batch)
             if s.public_rate_limit > 0:
                 wanted = Counter(item.rate_key for item in batch)
-                totals = hit_many(db, dict(wanted), s.public_rate_window_s)
+                totals = hit_many(conn, dict(wanted), s.public_rate_window_s)
                 # Earlier submissions of a key in this batch are admitted first.
                 before = {k: totals[k] - n for k, n in wanted.items()}
                 for i, item in enumerate(batch):
@@ -158,9 +165,9 @@ class ScreeningWriter:
             keys = {item.idempotency_key for item in batch if item.idempotency_key}
             known: dict[str, dict[str, object]] = {}
             if keys:
-                rows = db.execute(
+                rows = conn.execute(
                     select(TABLE).where(
-                        Screening.clinic_id == clinic_id, Screening.idempotency_key.in_(keys)
+                        TABLE.c.clinic_id == clinic_id, TABLE.c.idempotency_key.in_(keys)
                     )
                 ).mappings()
                 known = {str(r["idempotency_key"]): dict(r) for r in rows}
@@ -173,19 +180,15 @@ class ScreeningWriter:
                 elif not ok:
                     outcomes.append(Outcome("rate_limited"))
                 else:
-                    row = {
-                        "id": new_screening_id(),
-                        "clinic_id": clinic_id,
-                        "idempotency_key": key,
-                        **item.values,
-                    }
+                    row = dict.fromkeys(COLUMNS)
+                    row.update(item.values, id=new_screening_id(), clinic_id=clinic_id)
+                    row["idempotency_key"] = key
+                    row["created_at"] = utcnow()
                     new_rows.append(row)
                     outcomes.append(Outcome("created", row))
                     if key:
                         known[key] = row
             if new_rows:
-                # executemany needs the same keys in every row; created_at takes its default.
-                names = [c.name for c in Screening.__table__.c if c.name != "created_at"]
-                db.execute(insert(TABLE), [{n: r.get(n) for n in names} for r in new_rows])
+                conn.execute(TABLE.insert(), new_rows)
         self._clinic_id = clinic_id  # only once committed: ids do not change afterwards
         return outcomes
