@@ -162,15 +162,19 @@ def store_assessment(
         entered_by_id=actor.user.id if actor.user else None,
         idempotency_key=key,
     )
-    try:
-        with db.begin_nested():  # a savepoint: a lost race on the key undoes only this insert
-            db.add(row)
-            db.flush()
-    except IntegrityError:
-        earlier = by_idempotency_key(db, key) if key is not None else None
-        if earlier is None:
-            raise
-        return earlier, [], False
+    if key is None:
+        db.add(row)
+        db.flush()
+    else:
+        try:
+            with db.begin_nested():  # a savepoint: a lost race on the key undoes only this
+                db.add(row)
+                db.flush()
+        except IntegrityError:
+            earlier = by_idempotency_key(db, key)
+            if earlier is None:
+                raise
+            return earlier, [], False
     audit(db, actor, "create", "assessment", row.id, patient.id)
     alerts: list[Alert] = []
     if source != Source.imported:

@@ -3,7 +3,7 @@
 ``record`` only queues the event on the session; the events are chained and inserted just
 before the session commits (holding the head row's lock for as short a time as possible). If
 the transaction rolls back, its events go with it: the log never claims a change that did not
-happen.
+happen (a rolled-back SAVEPOINT inside it keeps them: the attempt itself was an access).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import event, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ketacare.db.base import utcnow
 from ketacare.features.audit.chain import ChainReport, event_hash, verify
@@ -88,12 +88,18 @@ def _append_pending(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    # Also fired when a SAVEPOINT is released: chain only at the real commit, once.
+    if session.in_nested_transaction():
+        return
     _append_pending(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction ended without commit: its events go with it. A rolled-back
+    # SAVEPOINT keeps them (a refused step is still an access worth recording).
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def iter_events(db: Session, batch: int = 5000) -> Iterator[dict[str, object]]:
