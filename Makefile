@@ -19,6 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/ketacare db upgrade
 	$(BIN)/ketacare demo seed
+	$(BIN)/ketacare demo generate --patients 60 --seed 1 --if-empty
 	$(BIN)/ketacare serve
 
 lint: $(STAMP)

@@ -143,6 +143,12 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/sessions/{session_id}/rems.csv"):         "L 403 422 422 422 404",
     ("GET", "/sessions/{session_id}/rems.pdf"):         "L 403 422 422 422 404",
     ("GET", "/today"):                                  "L 403 200 200 200 200",
+    # outcome analytics and reports (issue 8)       anon patient nurse clinician admin other
+    ("GET", "/analytics"):                              "L 403 200 200 200 200",
+    ("GET", "/analytics/report.pdf"):                   "L 403 200 200 200 200",
+    ("GET", "/patients/{patient_id}/report"):           "L 403 200 200 200 404",
+    ("GET", "/patients/{patient_id}/report.pdf"):       "L 403 200 200 200 404",
+    ("GET", "/api/v1/analytics/outcomes"):              "401 403 200 200 200 200",
     ("GET", "/fhir/metadata"):                          "200 200 200 200 200 200",
     ("GET", "/fhir/Patient/{patient_id}"):              "401 403 200 200 200 404",
     ("GET", "/fhir/Questionnaire/{questionnaire_id}"):  "401 403 200 200 200 200",

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from ketacare.features.analytics.cli import analytics_app
+from ketacare.features.analytics.cli import make_analytics_app
 from ketacare.features.assessments.cli import alerts_app
 from ketacare.features.audit.cli import audit_app
 from ketacare.features.auth.cli import token_app, user_app
+from ketacare.features.demo.cli import demo_generate
 from ketacare.features.instruments.cli import instruments_app, score
 from ketacare.features.intake.cli import dose, eligibility, schedule
 from ketacare.features.interop.cli import fhir_app, research_export
 from ketacare.features.pk.cli import pk_app
+from ketacare.features.reports.cli import cohort_loader, report_app
 from ketacare.features.system.cli import (
     backup_command,
     config_app,
@@ -45,7 +47,9 @@ app.command("eligibility")(eligibility)
 app.add_typer(instruments_app, name="instruments")
 app.command("score")(score)
 app.add_typer(alerts_app, name="alerts")
-app.add_typer(analytics_app, name="analytics")
+app.add_typer(make_analytics_app(db_loader=cohort_loader), name="analytics")
+app.add_typer(report_app, name="report")
+demo_app.command("generate")(demo_generate)
 app.add_typer(fhir_app, name="fhir")
 app.command("research-export")(research_export)
 

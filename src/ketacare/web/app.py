@@ -25,6 +25,8 @@ from ketacare.features.intake.pages import router as intake_pages
 from ketacare.features.interop.api import router as fhir_api
 from ketacare.features.patients.api import router as patients_api
 from ketacare.features.patients.pages import router as patients_pages
+from ketacare.features.reports.api import router as reports_api
+from ketacare.features.reports.pages import router as reports_pages
 from ketacare.features.screening.api import router as screening_api
 from ketacare.features.screening.pages import router as screening_pages
 from ketacare.features.screening.writer import ScreeningWriter
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions_api)
     app.include_router(sessions_pages)
     app.include_router(fhir_api)
+    app.include_router(reports_api)
+    app.include_router(reports_pages)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

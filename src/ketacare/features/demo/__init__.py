@@ -1,0 +1,1 @@
+"""Synthetic clinic: seeded patients, courses, sessions and assessments for demos and tests."""

@@ -1,0 +1,45 @@
+"""Clinic outcomes as JSON (staff bearer tokens, clinic-scoped, audited)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features.audit.service import record
+from ketacare.features.auth.deps import ApiStaff
+from ketacare.features.reports.service import clinic_outcomes
+
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+
+
+@router.get("/outcomes")
+def outcomes(
+    request: Request,
+    user: ApiStaff,
+    db: DbDep,
+    instrument: Annotated[str, Query(min_length=1, max_length=32)] = "phq9",
+    start: Annotated[date | None, Query(alias="from")] = None,
+    to: Annotated[date | None, Query()] = None,
+) -> dict[str, Any]:
+    """The clinic's outcomes (``n_patients``, ``response_rate``, ``response_ci``, ...,
+    ``kaplan_meier``, ``definitions``, ``breakdowns``, ``published``) and how many of the
+    patients are synthetic. ``from``/``to``: patients whose first session is in the period."""
+    result = clinic_outcomes(db, user.clinic_id, instrument, start, to)
+    record(
+        db,
+        user,
+        "read",
+        "clinic_outcomes",
+        result.cohort.assessments.instrument,
+        channel="api",
+        client=client_ip(request),
+    )
+    body: dict[str, Any] = (
+        {"n_patients": 0} if result.analysis is None else dict(result.analysis.as_dict())
+    )
+    body["n_synthetic"] = result.cohort.n_synthetic
+    body["synthetic_note"] = result.synthetic_note
+    return body

@@ -1,0 +1,192 @@
+"""Clinic analytics page (the clinic outcomes report in HTML), its PDF, and the patient
+progress report (HTML and PDF). Staff of the clinic only; every view and export is audited.
+
+Charts are drawn server-side by :mod:`ketacare.features.analytics.charts` and inlined as SVG
+rewritten for the page CSP (``svg_for_page``: no ``style`` attributes).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.templating import render
+from ketacare.features.analytics.charts import km_chart, rates_chart
+from ketacare.features.audit.service import record
+from ketacare.features.auth.deps import PageStaff
+from ketacare.features.auth.models import User
+from ketacare.features.clinics.models import Clinic
+from ketacare.features.intake.pk import svg_for_page
+from ketacare.features.patients.deps import PagePatient
+from ketacare.features.reports import pdf
+from ketacare.features.reports.patient import patient_report, trajectory
+from ketacare.features.reports.pdf import drawable
+from ketacare.features.reports.service import ClinicOutcomes, clinic_outcomes
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+_CHARTS = threading.Lock()  # matplotlib rcParams are process-global: one chart at a time
+
+InstrumentQuery = Annotated[str, Query(min_length=1, max_length=32)]
+# Dates as text: the filter form sends empty fields, which mean "no bound".
+FromQuery = Annotated[str, Query(alias="from", max_length=10)]
+ToQuery = Annotated[str, Query(alias="to", max_length=10)]
+
+
+def day(field: str, text: str) -> date | None:
+    """A YYYY-MM-DD query value ("" = none), or BadRequest naming ``field``."""
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadRequest("must be a date YYYY-MM-DD", field) from None
+
+
+def clinic_name(db: Session, user: User) -> str:
+    """The caller's clinic name."""
+    clinic = db.get(Clinic, user.clinic_id)
+    return clinic.name if clinic is not None else ""
+
+
+def period_label(start: date | None, end: date | None) -> str:
+    """Which patients a clinic report covers."""
+    if start is None and end is None:
+        return "All treated patients"
+    return f"Patients whose first session was {start or '…'} to {end or '…'}"
+
+
+def clinic_charts(result: ClinicOutcomes) -> dict[str, Markup]:
+    """The page charts as inline SVG."""
+    a = result.analysis
+    if a is None:
+        return {}
+    o, d = a.overall, a.definitions
+    days = [float(t.day) for t in o.timepoints if t.day is not None]
+    with _CHARTS:
+        out = {"rates": svg_for_page(rates_chart(o, d), "Response and remission by timepoint")}
+        if drawable(o.time_to_response):
+            out["km"] = svg_for_page(
+                km_chart({"all": o.time_to_response}, risk_days=[0.0, *days]),
+                "Time to response, Kaplan–Meier, with number at risk",
+            )
+        if o.time_to_relapse is not None and drawable(o.time_to_relapse):
+            out["relapse"] = svg_for_page(
+                km_chart(
+                    {"all": o.time_to_relapse},
+                    title="Time to relapse (Kaplan–Meier)",
+                    cumulative=False,
+                ),
+                "Time to relapse, Kaplan–Meier",
+            )
+    return {k: Markup(v) for k, v in out.items()}
+
+
+@router.get("/analytics", response_class=HTMLResponse)
+def analytics_page(
+    request: Request,
+    user: PageStaff,
+    db: DbDep,
+    instrument: InstrumentQuery = "phq9",
+    from_: FromQuery = "",
+    to_: ToQuery = "",
+) -> Response:
+    """Clinic outcomes with every definition, breakdowns and published rates."""
+    start, to = day("from", from_), day("to", to_)
+    result = clinic_outcomes(db, user.clinic_id, instrument, start, to)
+    record(
+        db,
+        user,
+        "read",
+        "clinic_outcomes",
+        result.cohort.assessments.instrument,
+        client=client_ip(request),
+    )
+    query = f"instrument={result.cohort.assessments.instrument}"
+    query += f"&from={start}" if start else ""
+    query += f"&to={to}" if to else ""
+    ctx = {
+        "result": result,
+        "a": result.analysis,
+        "charts": clinic_charts(result),
+        "period": period_label(start, to),
+        "instrument": result.cohort.assessments.instrument,
+        "start": start or "",
+        "end": to or "",
+        "query": query,
+        "fmt": pdf.fmt_prop,
+        "clinic_name": clinic_name(db, user),
+    }
+    return render(request, "reports/clinic.html", ctx)
+
+
+@router.get("/analytics/report.pdf")
+def clinic_report_pdf(
+    request: Request,
+    user: PageStaff,
+    db: DbDep,
+    instrument: InstrumentQuery = "phq9",
+    from_: FromQuery = "",
+    to_: ToQuery = "",
+) -> Response:
+    """The clinic outcomes report as a PDF (audited as an export)."""
+    start, to = day("from", from_), day("to", to_)
+    result = clinic_outcomes(db, user.clinic_id, instrument, start, to)
+    with _CHARTS:
+        body = pdf.clinic_pdf(result, clinic_name(db, user), period_label(start, to))
+    record(
+        db,
+        user,
+        "export",
+        "clinic_outcomes",
+        result.cohort.assessments.instrument,
+        client=client_ip(request),
+    )
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="clinic-outcomes.pdf"'},
+    )
+
+
+@router.get("/patients/{patient_id}/report", response_class=HTMLResponse)
+def patient_report_page(
+    request: Request, patient: PagePatient, user: PageStaff, db: DbDep
+) -> Response:
+    """The patient progress report."""
+    report = patient_report(db, patient)
+    record(db, user, "read", "patient_report", patient.id, patient.id, client=client_ip(request))
+    with _CHARTS:
+        svg = trajectory(report, "svg")
+    chart = (
+        Markup(svg_for_page(svg, f"{report.instrument_name} trajectory"))
+        if isinstance(svg, str)
+        else None
+    )
+    ctx = {"report": report, "patient": patient, "chart": chart, "fmt": pdf.fmt_prop}
+    return render(request, "reports/patient.html", ctx)
+
+
+@router.get("/patients/{patient_id}/report.pdf")
+def patient_report_pdf(
+    request: Request, patient: PagePatient, user: PageStaff, db: DbDep
+) -> Response:
+    """The patient progress report as a PDF (audited as an export)."""
+    report = patient_report(db, patient)
+    with _CHARTS:
+        body = pdf.patient_pdf(report, clinic_name(db, user))
+    record(db, user, "export", "patient_report", patient.id, patient.id, client=client_ip(request))
+    name = f"patient-{patient.id}-progress.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

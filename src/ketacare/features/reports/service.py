@@ -1,0 +1,226 @@
+"""Database mode of the analytics, and the data behind the reports (read only).
+
+:func:`load_cohort` reads one clinic into the columnar tables of
+:mod:`ketacare.domain.analytics`, exactly as the exported files would hold it:
+
+* assessments: scored administrations (``total`` not null) of the instrument, timed at
+  ``completed_at`` (UTC);
+* sessions: charted sessions **with a recorded dose** (``dose_start``), timed at the dose
+  start, with the protocol of their treatment plan; a session deferred before dosing is not
+  a treatment;
+* patients: recorded sex (``unknown`` -> blank) and age in whole years at the first session
+  (blank without a birth date).
+
+A period (``start``/``end``) selects an inception cohort: the patients whose **first** dosed
+session falls in it, with all their data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.domain.analytics import (
+    AnalyticsConfig,
+    AssessmentTable,
+    BreakdownKey,
+    OutcomeAnalysis,
+    PatientTable,
+    SessionTable,
+    analyse_outcomes,
+)
+from ketacare.domain.errors import DomainError
+from ketacare.domain.instruments import get_instrument
+from ketacare.features._kit.errors import BadRequest
+from ketacare.features.assessments.models import Assessment
+from ketacare.features.intake.models import TreatmentPlan
+from ketacare.features.patients.models import Patient, Sex
+from ketacare.features.reports.published import published_rates
+from ketacare.features.sessions.models import TreatmentSession
+
+__all__ = [
+    "BREAKDOWNS",
+    "ClinicOutcomes",
+    "Cohort",
+    "check_instrument",
+    "clinic_outcomes",
+    "load_cohort",
+    "naive_utc",
+]
+
+BREAKDOWNS: tuple[BreakdownKey, ...] = ("protocol", "sex", "age-band")
+
+
+def naive_utc(value: datetime) -> datetime:
+    """A stored time as naive UTC (the analytics compare ``datetime64`` seconds)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0)
+
+
+def check_instrument(instrument: str) -> str:
+    """The instrument id, or BadRequest naming ``instrument``."""
+    inst = instrument.strip().lower()
+    try:
+        get_instrument(inst)
+    except DomainError as exc:
+        raise BadRequest(str(exc), "instrument") from None
+    return inst
+
+
+@dataclass(frozen=True, slots=True)
+class Cohort:
+    """One clinic's data in analytics form, with how many treated patients are synthetic."""
+
+    assessments: AssessmentTable
+    sessions: SessionTable
+    patients: PatientTable
+    n_synthetic: int
+    start: date | None = None
+    end: date | None = None
+
+    @property
+    def n_treated(self) -> int:
+        """Patients with at least one dosed session."""
+        return int(np.unique(self.sessions.patient_id).size)
+
+
+def _times(values: Sequence[datetime | None]) -> Any:
+    """Non-null by the queries (``dose_start`` filtered; ``completed_at`` NOT NULL)."""
+    return np.array([naive_utc(v) for v in values if v is not None], dtype="datetime64[s]")
+
+
+def load_cohort(
+    db: Session,
+    clinic_id: int,
+    instrument: str,
+    start: date | None = None,
+    end: date | None = None,
+    patient_id: int | None = None,
+) -> Cohort:
+    """Read the clinic (or one of its patients) into the analytics tables.
+
+    Raises
+    ------
+    BadRequest
+        ``instrument`` unknown, or ``end`` before ``start`` (naming ``to``).
+    """
+    inst = check_instrument(instrument)
+    if start is not None and end is not None and end < start:
+        raise BadRequest("must not be before the start of the period", "to")
+    s_stmt = (
+        select(TreatmentSession.patient_id, TreatmentSession.dose_start, TreatmentPlan.protocol_id)
+        .join(TreatmentPlan, TreatmentPlan.id == TreatmentSession.plan_id)
+        .where(TreatmentSession.clinic_id == clinic_id, TreatmentSession.dose_start.is_not(None))
+        .order_by(TreatmentSession.patient_id, TreatmentSession.dose_start, TreatmentSession.id)
+    )
+    a_stmt = (
+        select(Assessment.patient_id, Assessment.completed_at, Assessment.total)
+        .where(
+            Assessment.clinic_id == clinic_id,
+            Assessment.instrument_id == inst,
+            Assessment.total.is_not(None),
+        )
+        .order_by(Assessment.patient_id, Assessment.completed_at, Assessment.id)
+    )
+    p_stmt = select(Patient.id, Patient.sex, Patient.birth_date, Patient.synthetic).where(
+        Patient.clinic_id == clinic_id
+    )
+    if patient_id is not None:
+        s_stmt = s_stmt.where(TreatmentSession.patient_id == patient_id)
+        a_stmt = a_stmt.where(Assessment.patient_id == patient_id)
+        p_stmt = p_stmt.where(Patient.id == patient_id)
+    sessions = db.execute(s_stmt).all()
+    first: dict[int, datetime] = {}
+    for pid, when, _ in sessions:
+        if when is not None:
+            first.setdefault(int(pid), naive_utc(when))
+    if start is not None or end is not None:
+        lo = datetime.combine(start or date.min, datetime.min.time())
+        hi = datetime.combine(
+            (end or date.max - timedelta(days=1)) + timedelta(days=1), datetime.min.time()
+        )
+        first = {pid: t for pid, t in first.items() if lo <= t < hi}
+        sessions = [r for r in sessions if int(r[0]) in first]
+    assessments = [
+        r for r in db.execute(a_stmt).all() if (start is None and end is None) or int(r[0]) in first
+    ]
+    ids, sexes, ages, n_synthetic = [], [], [], 0
+    for pid, sex, birth, synthetic in db.execute(p_stmt).all():
+        if int(pid) not in first:
+            continue
+        ids.append(int(pid))
+        sexes.append("" if sex in (None, Sex.unknown) else str(Sex(sex).value))
+        day0 = first[int(pid)].date()
+        if birth is None:
+            ages.append(np.nan)
+        else:
+            ages.append(
+                float(day0.year - birth.year - ((day0.month, day0.day) < (birth.month, birth.day)))
+            )
+        n_synthetic += bool(synthetic)
+    return Cohort(
+        AssessmentTable.from_arrays(
+            inst,
+            np.array([int(r[0]) for r in assessments], dtype=np.int64),
+            _times([r[1] for r in assessments]),
+            [float(r[2] or 0) for r in assessments],  # total IS NOT NULL,
+        ),
+        SessionTable.from_arrays(
+            np.array([int(r[0]) for r in sessions], dtype=np.int64),
+            _times([r[1] for r in sessions]),
+            np.array([str(r[2]) for r in sessions], dtype=str),
+        ),
+        PatientTable.from_arrays(np.array(ids, dtype=np.int64), np.array(sexes, dtype=str), ages),
+        n_synthetic,
+        start,
+        end,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicOutcomes:
+    """A clinic's analysis (``None`` when no patient has a dosed session yet)."""
+
+    cohort: Cohort
+    analysis: OutcomeAnalysis | None
+
+    @property
+    def synthetic_note(self) -> str:
+        """How much of the cohort is synthetic ("" when none)."""
+        n, total = self.cohort.n_synthetic, self.cohort.n_treated
+        if not n:
+            return ""
+        if n == total:
+            return f"Synthetic data: all {n} patients are synthetic (generated), not real."
+        return f"Includes synthetic data: {n} of {total} patients are synthetic (generated)."
+
+
+def clinic_outcomes(
+    db: Session,
+    clinic_id: int,
+    instrument: str = "phq9",
+    start: date | None = None,
+    end: date | None = None,
+    by: Sequence[BreakdownKey] = BREAKDOWNS,
+    config: AnalyticsConfig | None = None,
+) -> ClinicOutcomes:
+    """The clinic's outcome analysis beside the built-in published rates."""
+    cohort = load_cohort(db, clinic_id, instrument, start, end)
+    if cohort.n_treated == 0:
+        return ClinicOutcomes(cohort, None)
+    analysis = analyse_outcomes(
+        cohort.assessments,
+        cohort.sessions,
+        cohort.patients,
+        config=config,
+        by=by,
+        published=published_rates(),
+    )
+    return ClinicOutcomes(cohort, analysis)
