@@ -32,9 +32,10 @@ SESSION_ID_SYSTEM = f"{BASE_URL}/sid/treatment-session"
 # RxNorm (system http://www.nlm.nih.gov/research/umls/rxnorm):
 # - 2201623 "esketamine Nasal Spray" (TTY SCDF, prescribable, active): checked on
 #   https://ndclist.com/rxnorm/rxcui/2201623 (RxNorm release 2026-05-04) [V].
-# - 6130 "ketamine" (TTY IN, ingredient): the RxCUI given in issue 7; not found in the sources
-#   searchable from this project, so it is tagged [S] here and in docs/fhir.md: confirm on
-#   https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=6130 before relying on it.
+# - 6130 "ketamine" (TTY IN, ingredient): secondary source only [S] — a public PharmGKB/ClinPGx
+#   drug cross-reference table lists ketamine (PA450144, ATC N01AX03, PubChem 3821) with
+#   RxNorm 6130. Confirm on https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=6130
+#   (NLM, primary) before relying on it.
 RXNORM_KETAMINE = ("6130", "ketamine")
 RXNORM_ESKETAMINE_NASAL = ("2201623", "esketamine Nasal Spray")
 
