@@ -51,7 +51,7 @@ def test_either_instrument_alone(client: TestClient) -> None:
         ({"phq9": [0] * 8 + ["2"]}, "phq9[8]", "valid integer"),
         ({"phq9": [0] * 8 + [None]}, "phq9[8]", "valid integer"),
         ({"phq9": [0] * 8 + [1.5]}, "phq9[8]", "valid integer"),
-        ({"phq9": "000000000"}, "phq9", "valid list"),
+        ({"phq9": "000000000"}, "phq9", "valid array"),
         ({"gad7": [0] * 6 + [True]}, "gad7[6]", "valid integer"),
         ({}, "body", "give phq9, gad7 or both"),
         ({"phq9": [0] * 9, "name": "x"}, "name", "Extra inputs"),
@@ -185,3 +185,46 @@ def test_health_and_openapi(client: TestClient) -> None:
     assert "/api/v1/screenings" in spec["paths"]
     assert "/healthz" not in spec["paths"] and "/screen" not in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "field"),
+    [
+        (
+            "post",
+            "/api/v1/leads",
+            {"json": {"name": "A\u0000B", "email": "a@b.co", "consent": True}},
+            "name",
+        ),
+        (
+            "post",
+            "/api/v1/leads",
+            {
+                "json": {
+                    "name": "A",
+                    "email": "a@b.co",
+                    "consent": True,
+                    "preferred_time": ["x\u0000"],
+                }
+            },
+            "preferred_time[0]",
+        ),
+        ("get", "/api/v1/patients?q=%00", {}, "q"),
+    ],
+)
+def test_nul_characters_are_a_422_naming_the_field(
+    client: TestClient, db: Session, method: str, url: str, kwargs: dict[str, Any], field: str
+) -> None:
+    r = getattr(client, method)(url, **kwargs)
+    assert r.status_code == 422
+    assert r.json()["detail"] == [
+        {"field": field, "reason": "must not contain NUL (U+0000) characters"}
+    ]
+    assert count(db, Lead) == 0
+
+
+def test_nul_in_a_page_form_is_a_422_page(client: TestClient, db: Session) -> None:
+    r = client.post("/screen", data={"phq9_1": "1\x00"})
+    assert r.status_code == 422 and "text/html" in r.headers["content-type"]
+    assert "phq9_1: must not contain NUL" in r.text
+    assert count(db, Screening) == 0

@@ -28,6 +28,7 @@ from ketacare.features.patients.pages import router as patients_pages
 from ketacare.features.reports.api import router as reports_api
 from ketacare.features.reports.pages import router as reports_pages
 from ketacare.features.screening.api import router as screening_api
+from ketacare.features.screening.fastpath import ScreeningFastPath
 from ketacare.features.screening.pages import router as screening_pages
 from ketacare.features.screening.writer import ScreeningWriter
 from ketacare.features.sessions.api import router as sessions_api
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.screening_writer = writer
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    # Added first, so it runs inside SecurityMiddleware (which adds the headers and limits).
+    app.add_middleware(ScreeningFastPath)
     app.add_middleware(
         SecurityMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ketacare.features._kit.errors import KetacareError, LoginRequired
+from ketacare.features._kit.errors import KetacareError, LoginRequired, validation_details
 from ketacare.features._kit.templating import render
 from ketacare.features.interop.outcome import fhir_error, is_fhir
 
@@ -18,28 +18,12 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/fhir"))
 
 
-def _field(loc: tuple[object, ...] | list[object]) -> str:
-    """``("body", "phq9", 3)`` -> ``"phq9[3]"``; the request part is dropped."""
-    parts = [p for p in loc if p not in ("body", "query", "path", "header", "cookie")]
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "body"
-
-
 async def validation_error(request: Request, exc: Exception) -> Response:
     """422 naming each field and the reason."""
     assert isinstance(exc, RequestValidationError)
     if is_fhir(request):
         return fhir_error(exc)
-    errors = []
-    for err in exc.errors():
-        loc = list(err.get("loc", ()))
-        reason = str(err.get("msg", "invalid"))
-        reason = reason.removeprefix("Value error, ")
-        if loc and isinstance(loc[-1], int):
-            reason = f"item {loc[-1] + 1}: {reason}"
-        errors.append({"field": _field(loc), "reason": reason, "loc": loc, "type": err.get("type")})
+    errors = validation_details(exc.errors())
     if _is_api(request):
         return JSONResponse({"detail": errors}, status_code=422)
     ctx = {"status": 422, "title": "Some input was not accepted", "errors": errors}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from html import escape
 from http.cookies import SimpleCookie
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ketacare.features._kit.csrf import CSRF_COOKIE
+from ketacare.web import nul
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -43,6 +46,12 @@ class SecurityMiddleware:
             await _plain(send, 413, b"request body too large")
             return
         path: str = scope["path"]
+        where = "path" if "\x00" in path else nul.in_query(scope.get("query_string", b""))
+        if where is not None:
+            await _nul_response(send, where, html=not path.startswith(("/api/", "/fhir")))
+            return
+        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        check_body = "json" in content_type or "x-www-form-urlencoded" in content_type
         is_page = not path.startswith(("/api/", "/fhir", "/healthz", "/readyz", "/static/"))
         new_csrf = None
         if is_page:
@@ -53,15 +62,48 @@ class SecurityMiddleware:
                 token = new_csrf = secrets.token_urlsafe(32)
             scope.setdefault("state", {})["csrf_token"] = token
         received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+        if check_body:
+            # Read the (small, JSON or form) body first, so that a NUL is refused before the
+            # app sees it, then hand the same bytes on.
+            chunks: list[bytes] = []
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                received += len(chunks[-1])
                 if received > self.max_body:
-                    raise TooLarge()
-            return message
+                    await _plain(send, 413, b"request body too large")
+                    return
+                if not message.get("more_body", False):
+                    break
+            body = b"".join(chunks)
+            field = nul.in_body(body, content_type)
+            if field is not None:
+                await _nul_response(send, field, html=is_page)
+                return
+            replayed = False
+
+            async def replay_receive() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            downstream_receive: Receive = replay_receive
+        else:
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body:
+                        raise TooLarge()
+                return message
+
+            downstream_receive = limited_receive
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -83,9 +125,21 @@ class SecurityMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_headers)
+            await self.app(scope, downstream_receive, send_with_headers)
         except TooLarge:
             await _plain(send, 413, b"request body too large")
+
+
+async def _nul_response(send: Send, field: str, html: bool = False) -> None:
+    if html:
+        text = "<!doctype html><title>Input not accepted</title><h1>Input not accepted</h1>"
+        text += f"<p>{escape(field)}: {nul.REASON}. Go back and check what you typed.</p>"
+        body, kind = text.encode(), b"text/html; charset=utf-8"
+    else:
+        detail = {"detail": [{"field": field, "reason": nul.REASON}]}
+        body, kind = json.dumps(detail).encode(), b"application/json"
+    await send({"type": "http.response.start", "status": 422, "headers": [(b"content-type", kind)]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:

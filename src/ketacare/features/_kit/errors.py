@@ -2,6 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_REQUEST_PARTS = ("body", "query", "path", "header", "cookie")
+
+
+def field_name(loc: Iterable[object]) -> str:
+    """``("body", "phq9", 3)`` -> ``"phq9[3]"``; the request part is dropped."""
+    out = ""
+    for part in loc:
+        if part in _REQUEST_PARTS:
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic/FastAPI errors as ``{"field", "reason", "loc", "type"}`` (list items 1-based)."""
+    details = []
+    for err in errors:
+        loc = list(err.get("loc", ()))
+        reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if loc and isinstance(loc[-1], int):
+            reason = f"item {loc[-1] + 1}: {reason}"
+        details.append(
+            {"field": field_name(loc), "reason": reason, "loc": loc, "type": err.get("type")}
+        )
+    return details
+
 
 class KetacareError(Exception):
     """Base class: ``status_code``, a ``field`` (or None) and a plain ``reason``."""

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import JSONResponse
 
-from ketacare.domain.errors import InvalidAnswer
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited, Unavailable
+from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited
 from ketacare.features._kit.params import RowId
 from ketacare.features.auth.deps import ApiStaff
 from ketacare.features.clinics.repository import get_or_create
@@ -23,25 +20,11 @@ from ketacare.features.screening.schemas import (
     ScreeningCreate,
     ScreeningOut,
 )
-from ketacare.features.screening.writer import ScreeningWriter, WriterUnavailable
+from ketacare.features.screening.submit import screening_json, submit
+from ketacare.features.screening.writer import ScreeningWriter
 from ketacare.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["screening"])
-
-
-def screening_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """API view (``ScreeningOut``) of a screening's column values."""
-    phq9 = gad7 = None
-    if row.get("phq9_total") is not None:
-        phq9 = {
-            "total": row["phq9_total"],
-            "band": row["phq9_band"],
-            "item9_positive": bool(row["phq9_item9_positive"]),
-            "major_depressive_syndrome": bool(row["phq9_mds"]),
-        }
-    if row.get("gad7_total") is not None:
-        gad7 = {"total": row["gad7_total"], "band": row["gad7_band"]}
-    return {"id": row["id"], "phq9": phq9, "gad7": gad7}
 
 
 def screening_out(row: Screening) -> ScreeningOut:
@@ -75,39 +58,37 @@ def check_public_rate(request: Request, db: DbDep, settings: Settings, purpose: 
     "/screenings",
     status_code=201,
     response_model=ScreeningOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ScreeningCreate.model_json_schema()}},
+        }
+    },
     responses={
         200: {"model": ScreeningOut, "description": "Stored earlier under this Idempotency-Key."},
         429: {"description": "Too many submissions from this address."},
+        422: {"description": "Invalid answers; every problem names its field."},
         503: {"description": "The database is unavailable; nothing was stored."},
     },
 )
 async def create_screening(
-    body: ScreeningCreate,
     request: Request,
     settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Score and store an anonymous PHQ-9 and/or GAD-7 self-screen.
 
     A 201 answer means the screening is committed to the database. Send an
-    ``Idempotency-Key`` header to make retries safe: the same key returns the screening
-    stored the first time (status 200) instead of storing it again.
+    ``Idempotency-Key`` header (at most 128 characters) to make retries safe: the same key
+    returns the screening stored the first time (status 200) instead of storing it again.
+    In a running server this route is answered by the ASGI fast path
+    (``features/screening/fastpath.py``) with the same code.
     """
-    try:
-        values = service.row_values(body.phq9, body.gad7, body.phq9_difficulty)
-    except InvalidAnswer as exc:  # pragma: no cover - the schema already checks ranges
-        raise BadRequest(exc.reason, exc.field) from exc
     writer: ScreeningWriter = request.app.state.screening_writer
-    secret = settings.secret_key.get_secret_value()
-    rate_key = counter_key(secret, "screening", client_ip(request))
-    try:
-        outcome = await writer.submit(values, rate_key, idempotency_key or None)
-    except WriterUnavailable:
-        raise Unavailable("the database is unavailable; nothing was stored") from None
-    if outcome.status == "rate_limited":
-        raise RateLimited()
-    status = 201 if outcome.status == "created" else 200
-    return JSONResponse(screening_json(outcome.row), status_code=status)
+    status, body = await submit(
+        settings, writer, await request.body(), idempotency_key, client_ip(request)
+    )
+    return Response(body, status_code=status, media_type="application/json")
 
 
 @router.post("/leads", status_code=201)
