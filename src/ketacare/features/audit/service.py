@@ -9,9 +9,9 @@ happen (a rolled-back SAVEPOINT inside it keeps them: the attempt itself was an 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ketacare.db.base import utcnow
@@ -20,6 +20,7 @@ from ketacare.features.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
 
+EVENTS = cast(Table, AuditEvent.__table__)
 _PENDING = "ketacare.audit.pending"
 
 
@@ -82,8 +83,14 @@ def _append_pending(session: Session) -> None:
         digest = event_hash(fields, prev)
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.execute(insert(AuditEvent), rows)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    move_head = update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev)
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip for both, while the head row is locked: a data-modifying CTE.
+        events = insert(EVENTS).values(rows).cte("new_events")
+        session.execute(move_head.add_cte(events))
+    else:
+        session.execute(insert(EVENTS), rows)
+        session.execute(move_head)
 
 
 @event.listens_for(Session, "before_commit")
