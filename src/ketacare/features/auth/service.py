@@ -169,7 +169,7 @@ def resolve(
     now = now or utcnow()
     stmt = (
         select(AuthToken)
-        .options(joinedload(AuthToken.user).joinedload(User.clinic))
+        .options(joinedload(AuthToken.user))
         .where(AuthToken.token_hash == token_hash(secret, token), AuthToken.kind == kind)
     )
     row = db.execute(stmt).scalar_one_or_none()
