@@ -1,0 +1,79 @@
+"""Real headless Chromium over the staff pages no feature walk visits: new patient, account
+(password change, log out everywhere), audit log, overdue list and the Today page."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from playwright.sync_api import Page, expect, sync_playwright
+from sqlalchemy.orm import Session
+
+from ketacare.features.auth.models import Role
+from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.conftest import PASSWORD, make_clinic, make_user
+
+NEW_PASSWORD = "violet tram under the bridge"
+
+
+def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def test_staff_pages_in_chromium(app: FastAPI, db: Session) -> None:
+    chromium = require_chromium()
+    clinic = make_clinic(db)
+    admin = make_user(db, clinic, Role.admin)
+    violations: list[str] = []
+    with live_server(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on(
+            "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+        )
+        log_in(page, base, admin.email)
+
+        # New patient: a mistake is shown next to the form, then the record is created.
+        page.goto(f"{base}/patients/new")
+        page.fill("#family_name", "Quill")
+        page.fill("#birth_date", "2999-01-01")
+        page.click("#create-patient")
+        expect(page.locator("#form-errors")).to_contain_text("given_name")
+        expect(page.locator("#form-errors")).to_contain_text("must not be in the future")
+        page.fill("#given_name", "Ada")
+        page.fill("#birth_date", "1980-02-03")
+        page.click("#create-patient")
+        expect(page.locator("#patient-summary")).to_contain_text("1980-02-03")
+        expect(page.locator("h1")).to_contain_text("Quill, Ada")
+
+        # The audit log shows the creation and the read, filtered by patient.
+        patient_id = page.url.rsplit("/", 1)[1]
+        page.goto(f"{base}/admin/audit?patient={patient_id}")
+        expect(page.locator("#audit")).to_contain_text("create")
+        expect(page.locator("#audit")).to_contain_text(admin.email)
+
+        page.goto(f"{base}/overdue")
+        expect(page.locator("h1")).to_contain_text("Overdue assessments")
+        page.goto(f"{base}/today")
+        expect(page.locator("#today-sessions")).to_be_visible()
+
+        # Account: a common password is refused, a passphrase accepted; then log out
+        # everywhere, and the new password works.
+        page.goto(f"{base}/account")
+        page.fill("#current_password", PASSWORD)
+        page.fill("#new_password", "password123")
+        page.click('button:has-text("Change password")')
+        expect(page.locator(".error")).to_contain_text("too common")
+        page.fill("#current_password", PASSWORD)
+        page.fill("#new_password", NEW_PASSWORD)
+        page.click('button:has-text("Change password")')
+        expect(page.locator("#done")).to_contain_text("Password changed.")
+        page.click("#logout-all")
+        expect(page).to_have_url(f"{base}/login")
+        page.goto(f"{base}/patients")
+        expect(page).to_have_url(f"{base}/login?next=/patients")
+        log_in(page, base, admin.email, NEW_PASSWORD)
+        expect(page.locator("h1")).to_contain_text("Consultation requests")
+        browser.close()
+    assert violations == []
