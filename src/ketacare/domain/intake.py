@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 Sex = Literal["female", "male", "other"]
 TrialOutcome = Literal["remission", "response", "partial_response", "no_response", "not_tolerated"]
@@ -34,38 +34,16 @@ ChildPugh = Literal["A", "B", "C"]
 CssrsLevel = Literal["none", "low", "moderate", "high"]
 MsmSeverity = Literal["subsyndromal", "mild", "moderate", "severe", "severe_psychotic"]
 
-SEXES: Final[tuple[Sex, ...]] = ("female", "male", "other")
-TRIAL_OUTCOMES: Final[tuple[TrialOutcome, ...]] = (
-    "remission",
-    "response",
-    "partial_response",
-    "no_response",
-    "not_tolerated",
-)
+# The allowed values, derived from the Literal types above (one source for each list).
+SEXES: Final[tuple[Sex, ...]] = get_args(Sex)
+TRIAL_OUTCOMES: Final[tuple[TrialOutcome, ...]] = get_args(TrialOutcome)
 #: Outcomes that count as a failed trial: less than 50% improvement (Rybak 2021, clinical.md §4.1).
 FAILED_OUTCOMES: Final[frozenset[str]] = frozenset({"partial_response", "no_response"})
-DRUG_CLASSES: Final[tuple[DrugClass, ...]] = (
-    "ssri",
-    "snri",
-    "tca",
-    "maoi",
-    "bupropion",
-    "mirtazapine",
-    "vortioxetine",
-    "trazodone",
-    "agomelatine",
-    "other",
-)
-RECENCIES: Final[tuple[SubstanceRecency, ...]] = ("current", "within_12_months", "over_12_months")
-CHILD_PUGH: Final[tuple[ChildPugh, ...]] = ("A", "B", "C")
-CSSRS_LEVELS: Final[tuple[CssrsLevel, ...]] = ("none", "low", "moderate", "high")
-MSM_SEVERITIES: Final[tuple[MsmSeverity, ...]] = (
-    "subsyndromal",
-    "mild",
-    "moderate",
-    "severe",
-    "severe_psychotic",
-)
+DRUG_CLASSES: Final[tuple[DrugClass, ...]] = get_args(DrugClass)
+RECENCIES: Final[tuple[SubstanceRecency, ...]] = get_args(SubstanceRecency)
+CHILD_PUGH: Final[tuple[ChildPugh, ...]] = get_args(ChildPugh)
+CSSRS_LEVELS: Final[tuple[CssrsLevel, ...]] = get_args(CssrsLevel)
+MSM_SEVERITIES: Final[tuple[MsmSeverity, ...]] = get_args(MsmSeverity)
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,11 +137,6 @@ def score_id(assessment_id: int) -> str:
     return f"score-{assessment_id}"
 
 
-def questionnaire_url(inst: Instrument) -> str:
-    """Canonical URL (with version) of ketacare's Questionnaire for ``inst``."""
-    return f"{BASE_URL}/Questionnaire/{inst.id}|{inst.version}"
-
-
 def questionnaire_response(a: AssessmentRecord) -> dict[str, Any]:
     """R4 QuestionnaireResponse with coded answers and the total ketacare computed."""
     inst = get_instrument(a.instrument_id)

@@ -53,12 +53,6 @@ def get_alert(db: Session, clinic_id: int, alert_id: int) -> Alert:
     return row
 
 
-def actions(db: Session, alert_id: int) -> list[AlertAction]:
-    """The alert's log, oldest first."""
-    stmt = select(AlertAction).where(AlertAction.alert_id == alert_id)
-    return list(db.execute(stmt.order_by(AlertAction.at, AlertAction.id)).scalars())
-
-
 def acknowledge(db: Session, actor: Actor, alert_id: int, note: str, now: datetime) -> Alert:
     """Acknowledge an open alert of the actor's clinic with a note (who and when are kept)."""
     assert actor.user is not None

@@ -10,31 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from ketacare.domain.screening import Gad7Result, Phq9Result, score_gad7, score_phq9
+from ketacare.domain.screening import score_gad7, score_phq9
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.screening.models import Lead, LeadStatus, Screening
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^[0-9+()\-. ]{6,40}$")
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredScreening:
-    """Domain results of one screening before it is stored."""
-
-    phq9: Phq9Result | None
-    gad7: Gad7Result | None
-
-
-def score(
-    phq9: Sequence[int] | None, gad7: Sequence[int] | None, difficulty: int | None = None
-) -> ScoredScreening:
-    """Score what was given (raises ``InvalidAnswer`` naming the item)."""
-    return ScoredScreening(
-        phq9=score_phq9(phq9, difficulty) if phq9 is not None else None,
-        gad7=score_gad7(gad7) if gad7 is not None else None,
-    )
 
 
 def row_values(
@@ -46,21 +28,20 @@ def row_values(
 
     Raises ``InvalidAnswer`` naming the item.
     """
-    result = score(phq9, gad7, difficulty)
     values: dict[str, object] = {}
-    if result.phq9 is not None and phq9 is not None:
+    if phq9 is not None:
+        p = score_phq9(phq9, difficulty)
         values.update(
             phq9_answers=list(phq9),
             phq9_difficulty=difficulty,
-            phq9_total=result.phq9.total,
-            phq9_band=result.phq9.band,
-            phq9_item9_positive=result.phq9.item9_positive,
-            phq9_mds=result.phq9.major_depressive_syndrome,
+            phq9_total=p.total,
+            phq9_band=p.band,
+            phq9_item9_positive=p.item9_positive,
+            phq9_mds=p.major_depressive_syndrome,
         )
-    if result.gad7 is not None and gad7 is not None:
-        values.update(
-            gad7_answers=list(gad7), gad7_total=result.gad7.total, gad7_band=result.gad7.band
-        )
+    if gad7 is not None:
+        g = score_gad7(gad7)
+        values.update(gad7_answers=list(gad7), gad7_total=g.total, gad7_band=g.band)
     return values
 
 
