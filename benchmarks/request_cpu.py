@@ -1,0 +1,135 @@
+"""CPU time per request of the four request types of benchmarks/load.py, on PostgreSQL.
+
+Calls the ASGI app in-process (no network, no load generator) and reports wall and process CPU
+time per request, so the cost of each request type can be compared and tracked.
+
+Run: ``.venv/bin/python benchmarks/request_cpu.py [--n 200]`` with PostgreSQL at
+``KETACARE_BENCH_POSTGRES_URL`` (default postgresql://postgres@127.0.0.1:5432/postgres); the
+script creates and drops its own database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import MutableMapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from ketacare.db import migrate
+from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features.auth import service as accounts
+from ketacare.features.system import demo
+from ketacare.settings import Settings
+from ketacare.web.app import create_app
+
+ADMIN_URL = os.environ.get(
+    "KETACARE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+INTAKE = json.loads(
+    (Path(__file__).resolve().parent.parent / "tests/intake/example_intake.json").read_text()
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=200)
+    n = parser.parse_args().n
+    name = f"ketacare_cpu_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        run(url, n)
+    finally:
+        get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(url: str, n: int) -> None:
+    migrate.upgrade(get_engine(url))
+    settings = Settings(
+        database_url=url, data_dir=Path(tempfile.mkdtemp()), public_rate_limit=0,
+        secret_key="benchmark-secret-key-benchmark-secret-key",
+    )  # fmt: skip
+    secret = settings.secret_key.get_secret_value()
+    with unit_of_work(get_engine(url)) as db:
+        demo.seed(db, settings)
+        user = accounts.user_by_email(db, "clinician@demo.ketacare.example")
+        assert user is not None
+        token = accounts.create_api_token(db, secret, user, "cpu")
+        policy = accounts.SessionPolicy(timedelta(hours=5), timedelta(hours=5))
+        cookie = accounts.start_session(db, secret, user, policy)
+    app = create_app(settings)
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as c:
+        base = "/api/v1/patients"
+        pid = c.post(base, json={"given_name": "A", "family_name": "B"}, headers=auth).json()["id"]
+        c.put(f"{base}/{pid}/intake", json=INTAKE, headers=auth).raise_for_status()
+        plan = {"protocol_id": "iv-ketamine-induction", "start_date": "2030-01-07"}
+        c.post(f"{base}/{pid}/plan", json=plan, headers=auth).raise_for_status()
+        created = c.post(f"{base}/{pid}/sessions", json={}, headers=auth).json()
+        sid = created.get("session", created)["id"]
+    bearer = [(b"authorization", f"Bearer {token}".encode())]
+    requests: dict[str, tuple[str, str, bytes, list[tuple[bytes, bytes]]]] = {
+        "self-screen": ("POST", "/api/v1/screenings",
+                        json.dumps({"phq9": [1] * 9, "gad7": [1] * 7}).encode(), []),
+        "questionnaire": ("POST", f"{base}/{pid}/assessments",
+                          json.dumps({"instrument": "gad7", "answers": [1] * 7}).encode(),
+                          bearer),
+        "chart view": ("GET", f"/patients/{pid}/trajectories", b"",
+                       [(b"cookie", f"kc_session={cookie}".encode())]),
+        "session vitals": ("POST", f"/api/v1/sessions/{sid}/vitals",
+                           json.dumps({"systolic": 120, "diastolic": 80}).encode(), bearer),
+    }  # fmt: skip
+
+    async def call(method: str, path: str, body: bytes, extra: list[tuple[bytes, bytes]]) -> int:
+        sent: list[MutableMapping[str, Any]] = []
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+            "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5555),
+            "server": ("bench", 80), "state": {},
+            "headers": [(b"host", b"bench"), (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()), *extra],
+        }  # fmt: skip
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return int(sent[0]["status"])
+
+    async def measure() -> None:
+        async with app.router.lifespan_context(app):
+            print(f"in-process, PostgreSQL, {n} sequential requests each (after 20 warm-up)")
+            for kind, req in requests.items():
+                for _ in range(20):
+                    status = await call(*req)
+                wall, cpu = time.perf_counter(), time.process_time()
+                for _ in range(n):
+                    await call(*req)
+                wall = (time.perf_counter() - wall) / n * 1000
+                cpu = (time.process_time() - cpu) / n * 1000
+                print(f"  {kind:<15} status {status}  wall {wall:6.2f} ms  cpu {cpu:6.2f} ms")
+
+    asyncio.run(measure())
+
+
+if __name__ == "__main__":
+    main()
