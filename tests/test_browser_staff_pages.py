@@ -53,6 +53,22 @@ def test_staff_pages_in_chromium(app: FastAPI, db: Session) -> None:
         expect(page.locator("#audit")).to_contain_text("create")
         expect(page.locator("#audit")).to_contain_text(admin.email)
 
+        # A rater enters a MADRS (item labels only: no licensed text); a missing item is
+        # named, then the total shows on the patient's assessments and trajectory pages.
+        page.goto(f"{base}/patients/{patient_id}/assessments/new?instrument=madrs")
+        items = page.locator("fieldset.item").all()
+        assert len(items) == 10
+        for item in items[1:]:
+            item.locator('input[value="2"]').check()
+        page.click("#save-scores")
+        expect(page.locator("#form-errors")).to_be_visible()
+        page.locator("fieldset.item").first.locator('input[value="2"]').check()
+        page.click("#save-scores")
+        expect(page.locator("body")).to_contain_text("MADRS")
+        expect(page.locator("body")).to_contain_text("20")
+        page.goto(f"{base}/patients/{patient_id}/trajectories")
+        expect(page.locator("svg").first).to_be_visible()
+
         page.goto(f"{base}/overdue")
         expect(page.locator("h1")).to_contain_text("Overdue assessments")
         page.goto(f"{base}/today")
