@@ -38,6 +38,7 @@ ADMIN_URL = os.environ.get(
 INTAKE = json.loads(
     (Path(__file__).resolve().parent.parent / "tests/intake/example_intake.json").read_text()
 )
+PATIENTS = 20
 
 
 def main() -> None:
@@ -74,26 +75,30 @@ def run(url: str, n: int) -> None:
         cookie = accounts.start_session(db, secret, user, policy)
     app = create_app(settings)
     auth = {"Authorization": f"Bearer {token}"}
+    base = "/api/v1/patients"
+    pids, sids = [], []
     with TestClient(app) as c:
-        base = "/api/v1/patients"
-        pid = c.post(base, json={"given_name": "A", "family_name": "B"}, headers=auth).json()["id"]
-        c.put(f"{base}/{pid}/intake", json=INTAKE, headers=auth).raise_for_status()
-        plan = {"protocol_id": "iv-ketamine-induction", "start_date": "2030-01-07"}
-        c.post(f"{base}/{pid}/plan", json=plan, headers=auth).raise_for_status()
-        created = c.post(f"{base}/{pid}/sessions", json={}, headers=auth).json()
-        sid = created.get("session", created)["id"]
+        for i in range(PATIENTS):
+            pid = c.post(base, json={"given_name": f"A{i}", "family_name": "B"}, headers=auth)
+            pids.append(pid.json()["id"])
+            c.put(f"{base}/{pids[-1]}/intake", json=INTAKE, headers=auth).raise_for_status()
+            plan = {"protocol_id": "iv-ketamine-induction", "start_date": "2030-01-07"}
+            c.post(f"{base}/{pids[-1]}/plan", json=plan, headers=auth).raise_for_status()
+            created = c.post(f"{base}/{pids[-1]}/sessions", json={}, headers=auth).json()
+            sids.append(created.get("session", created)["id"])
     bearer = [(b"authorization", f"Bearer {token}".encode())]
-    requests: dict[str, tuple[str, str, bytes, list[tuple[bytes, bytes]]]] = {
-        "self-screen": ("POST", "/api/v1/screenings",
-                        json.dumps({"phq9": [1] * 9, "gad7": [1] * 7}).encode(), []),
-        "questionnaire": ("POST", f"{base}/{pid}/assessments",
-                          json.dumps({"instrument": "gad7", "answers": [1] * 7}).encode(),
-                          bearer),
-        "chart view": ("GET", f"/patients/{pid}/trajectories", b"",
-                       [(b"cookie", f"kc_session={cookie}".encode())]),
-        "session vitals": ("POST", f"/api/v1/sessions/{sid}/vitals",
-                           json.dumps({"systolic": 120, "diastolic": 80}).encode(), bearer),
-    }  # fmt: skip
+    cookies = [(b"cookie", f"kc_session={cookie}".encode())]
+    screen = json.dumps({"phq9": [1] * 9, "gad7": [1] * 7}).encode()
+    gad7 = json.dumps({"instrument": "gad7", "answers": [1] * 7}).encode()
+    vitals = json.dumps({"systolic": 120, "diastolic": 80}).encode()
+    # Each request type cycles through the patients (and their open sessions), as the load
+    # benchmark does, so that no one chart grows without bound.
+    requests: dict[str, list[tuple[str, str, bytes, list[tuple[bytes, bytes]]]]] = {
+        "self-screen": [("POST", "/api/v1/screenings", screen, [])],
+        "questionnaire": [("POST", f"{base}/{p}/assessments", gad7, bearer) for p in pids],
+        "chart view": [("GET", f"/patients/{p}/trajectories", b"", cookies) for p in pids],
+        "session vitals": [("POST", f"/api/v1/sessions/{s}/vitals", vitals, bearer) for s in sids],
+    }
 
     async def call(method: str, path: str, body: bytes, extra: list[tuple[bytes, bytes]]) -> int:
         sent: list[MutableMapping[str, Any]] = []
@@ -117,13 +122,16 @@ def run(url: str, n: int) -> None:
 
     async def measure() -> None:
         async with app.router.lifespan_context(app):
-            print(f"in-process, PostgreSQL, {n} sequential requests each (after 20 warm-up)")
-            for kind, req in requests.items():
-                for _ in range(20):
-                    status = await call(*req)
+            print(
+                f"in-process, PostgreSQL, {n} sequential requests each (after 20 warm-up), "
+                f"cycling through {PATIENTS} patients"
+            )
+            for kind, reqs in requests.items():
+                for i in range(20):
+                    status = await call(*reqs[i % len(reqs)])
                 wall, cpu = time.perf_counter(), time.process_time()
-                for _ in range(n):
-                    await call(*req)
+                for i in range(n):
+                    await call(*reqs[i % len(reqs)])
                 wall = (time.perf_counter() - wall) / n * 1000
                 cpu = (time.process_time() - cpu) / n * 1000
                 print(f"  {kind:<15} status {status}  wall {wall:6.2f} ms  cpu {cpu:6.2f} ms")

@@ -9,18 +9,20 @@ happen (a rolled-back SAVEPOINT inside it keeps them: the attempt itself was an 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ketacare.db.base import utcnow
-from ketacare.features.audit.chain import ChainReport, event_hash, verify
+from ketacare.features.audit.chain import FIELDS, ChainReport, event_hash, verify
 from ketacare.features.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
 
 EVENTS = cast(Table, AuditEvent.__table__)
+HEAD = cast(Table, AuditHead.__table__)
 _PENDING = "ketacare.audit.pending"
 
 
@@ -68,14 +70,24 @@ def _append_pending(session: Session) -> None:
         for fields in pending:
             if fields["clinic_id"] is None and fields["patient_id"] in clinics:
                 fields["clinic_id"] = clinics[fields["patient_id"]]
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).one_or_none()
+    if session.get_bind().dialect.name == "postgresql":
+        _append_postgresql(session, pending)
+        return
+    head = session.execute(_LOCK_HEAD).one_or_none()
     if head is None:  # created by the migration; recreated here if someone emptied the table
-        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH))
+        session.execute(insert(HEAD).values(id=1, seq=0, hash=GENESIS_HASH))
         seq, prev = 0, GENESIS_HASH
     else:
         seq, prev = int(head.seq), str(head.hash)
+    rows, seq, prev = _chain(pending, seq, prev)
+    session.execute(insert(EVENTS), rows)
+    session.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=prev))
+
+
+def _chain(
+    pending: list[dict[str, Any]], seq: int, prev: str
+) -> tuple[list[dict[str, Any]], int, str]:
+    """The rows to insert after head (seq, prev), and the new head."""
     rows = []
     for fields in pending:
         seq += 1
@@ -83,14 +95,47 @@ def _append_pending(session: Session) -> None:
         digest = event_hash(fields, prev)
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
-    move_head = update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev)
-    if session.get_bind().dialect.name == "postgresql":
-        # One round trip for both, while the head row is locked: a data-modifying CTE.
-        events = insert(EVENTS).values(rows).cte("new_events")
-        session.execute(move_head.add_cte(events))
+    return rows, seq, prev
+
+
+_COLUMNS = (*FIELDS, "prev_hash", "hash")
+_LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+
+
+@cache
+def _insert_sql(n: int) -> str:
+    """One statement that inserts ``n`` events and moves the head (a data-modifying CTE).
+
+    Plain driver SQL, built once per ``n``: this runs in every audited request while the head
+    row is locked, so it skips SQLAlchemy's statement compilation.
+    """
+    names = ", ".join(_COLUMNS)
+    values = ", ".join("(" + ", ".join(f"%({c}_{i})s" for c in _COLUMNS) + ")" for i in range(n))
+    return (
+        f"WITH new_events AS (INSERT INTO audit_event ({names}) VALUES {values}) "
+        "UPDATE audit_head SET seq = %(head_seq)s, hash = %(head_hash)s WHERE id = 1"
+    )
+
+
+def _append_postgresql(session: Session, pending: list[dict[str, Any]]) -> None:
+    conn = session.connection()
+    head = conn.exec_driver_sql(
+        "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
+    ).one_or_none()
+    if head is None:  # created by the migration; recreated here if someone emptied the table
+        conn.exec_driver_sql(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, %(hash)s)",
+            {"hash": GENESIS_HASH},
+        )
+        seq, prev = 0, GENESIS_HASH
     else:
-        session.execute(insert(EVENTS), rows)
-        session.execute(move_head)
+        seq, prev = int(head[0]), str(head[1])
+    rows, seq, prev = _chain(pending, seq, prev)
+    params: dict[str, Any] = {"head_seq": seq, "head_hash": prev}
+    for i, row in enumerate(rows):
+        for c in _COLUMNS:
+            params[f"{c}_{i}"] = row[c]
+    conn.exec_driver_sql(_insert_sql(len(rows)), params)
 
 
 @event.listens_for(Session, "before_commit")
