@@ -20,7 +20,7 @@ from ketacare.features.auth.models import Role, User
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
-def page_admin(user: Annotated[User, Depends(page_user)]) -> User:
+async def page_admin(user: Annotated[User, Depends(page_user)]) -> User:
     """A logged-in admin."""
     if user.role != Role.admin:
         raise Forbidden("only admins may see the audit log")

@@ -38,7 +38,7 @@ from ketacare.features.sessions.views import session_dict, state_dict
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
 
 
-def api_ctx(
+async def api_ctx(
     request: Request, db: DbDep, user: ApiStaff, settings: SettingsDep, cfg: Config, now: Now
 ) -> steps.Ctx:
     """The step context of an API call."""

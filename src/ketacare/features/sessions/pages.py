@@ -44,7 +44,7 @@ from ketacare.features.sessions.views import state_dict
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
-def page_ctx(
+async def page_ctx(
     request: Request, db: DbDep, user: PageStaff, settings: SettingsDep, cfg: Config, now: Now
 ) -> steps.Ctx:
     """The step context of a page request."""
