@@ -33,7 +33,7 @@ def test_no_path_matches_routes_of_two_routers() -> None:
     clashes = []
     for i, route in routes:
         for path in samples(route.path):
-            for method in sorted(route.methods):
+            for method in sorted(route.methods or ()):
                 scope = {"type": "http", "path": path, "method": method, "root_path": ""}
                 for j, other in routes:
                     if j != i and other.matches(scope)[0] == Match.FULL:
