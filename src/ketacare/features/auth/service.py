@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ketacare.db.base import utcnow
@@ -157,6 +157,14 @@ def create_api_token(db: Session, secret: str, user: User, name: str) -> str:
     return token
 
 
+# Built once: this runs on every authenticated request.
+_RESOLVE = (
+    select(AuthToken)
+    .options(joinedload(AuthToken.user))
+    .where(AuthToken.token_hash == bindparam("hash"), AuthToken.kind == bindparam("kind"))
+)
+
+
 def resolve(
     db: Session,
     secret: str,
@@ -167,12 +175,8 @@ def resolve(
 ) -> User | None:
     """The active user behind a live token of ``kind``, or None."""
     now = now or utcnow()
-    stmt = (
-        select(AuthToken)
-        .options(joinedload(AuthToken.user))
-        .where(AuthToken.token_hash == token_hash(secret, token), AuthToken.kind == kind)
-    )
-    row = db.execute(stmt).scalar_one_or_none()
+    found = db.execute(_RESOLVE, {"hash": token_hash(secret, token), "kind": kind})
+    row = found.scalar_one_or_none()
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
     if row.expires_at is not None and now >= row.expires_at:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import BadRequest, NotFound
@@ -114,11 +114,14 @@ def create_patient(db: Session, clinic_id: int, data: PatientInput) -> Patient:
     return patient
 
 
+_GET = select(Patient).where(
+    Patient.id == bindparam("id"), Patient.clinic_id == bindparam("clinic")
+)
+
+
 def get_patient(db: Session, clinic_id: int, patient_id: int) -> Patient:
     """A patient of this clinic, or NotFound (also for another clinic's patients)."""
-    patient = db.execute(
-        select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
-    ).scalar_one_or_none()
+    patient = db.execute(_GET, {"id": patient_id, "clinic": clinic_id}).scalar_one_or_none()
     if patient is None:
         raise NotFound("no such patient")
     return patient

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
@@ -61,13 +61,14 @@ async def config_dep(settings: SettingsDep) -> SafetyConfig:
 Config = Annotated[SafetyConfig, Depends(config_dep)]
 
 
+_GET = select(TreatmentSession).where(
+    TreatmentSession.id == bindparam("id"), TreatmentSession.clinic_id == bindparam("clinic")
+)
+
+
 def get_session(db: Session, clinic_id: int, session_id: int) -> TreatmentSession:
     """A session of this clinic, or NotFound (also for another clinic's sessions)."""
-    row = db.execute(
-        select(TreatmentSession).where(
-            TreatmentSession.id == session_id, TreatmentSession.clinic_id == clinic_id
-        )
-    ).scalar_one_or_none()
+    row = db.execute(_GET, {"id": session_id, "clinic": clinic_id}).scalar_one_or_none()
     if row is None:
         raise NotFound("no such session")
     return row

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.session_discharge import (
@@ -48,28 +49,40 @@ def todays_assessments(
 
     The only read of ``features.assessments``; empty when that feature is not installed.
     """
-    try:
-        from ketacare.features.assessments.models import Alert, AlertStatus, Assessment
-    except ImportError:  # pragma: no cover - the assessments feature is optional
+    statements = _today_statements()
+    if statements is None:  # pragma: no cover - the assessments feature is optional
         return [], []
-    rows = db.execute(
-        select(Assessment)
-        .where(
-            Assessment.patient_id == patient_id,
-            Assessment.completed_at >= day_start,
-            Assessment.instrument_id.in_(("phq9", "cssrs-screen-recent", "cssrs-screen-slv")),
-        )
-        .order_by(Assessment.completed_at)
-    ).scalars()
+    todays, open_alerts = statements
+    rows = db.execute(todays, {"patient_id": patient_id, "day_start": day_start}).scalars()
     results = [
         f"{a.instrument_id}: total {a.total if a.total is not None else '—'}"
         f" ({a.band or 'no band'}) at {a.completed_at:%H:%M}"
         for a in rows
     ]
-    alerts = db.execute(
-        select(Alert).where(Alert.patient_id == patient_id, Alert.status == AlertStatus.open)
-    ).scalars()
+    alerts = db.execute(open_alerts, {"patient_id": patient_id}).scalars()
     return results, [f"{a.level}: {a.reason}" for a in alerts]
+
+
+@cache
+def _today_statements() -> tuple[Any, Any] | None:
+    """The two queries of :func:`todays_assessments`, built once (None: no such feature)."""
+    try:
+        from ketacare.features.assessments.models import Alert, AlertStatus, Assessment
+    except ImportError:  # pragma: no cover - the assessments feature is optional
+        return None
+    todays = (
+        select(Assessment)
+        .where(
+            Assessment.patient_id == bindparam("patient_id"),
+            Assessment.completed_at >= bindparam("day_start", type_=Assessment.completed_at.type),
+            Assessment.instrument_id.in_(("phq9", "cssrs-screen-recent", "cssrs-screen-slv")),
+        )
+        .order_by(Assessment.completed_at)
+    )
+    open_alerts = select(Alert).where(
+        Alert.patient_id == bindparam("patient_id"), Alert.status == AlertStatus.open
+    )
+    return todays, open_alerts
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +108,22 @@ class SessionState:
         return self.session.status.value == "signed"
 
 
-def _rows(db: Session, model: Any, session_id: int, order: Any) -> list[Any]:
-    return list(
-        db.execute(select(model).where(model.session_id == session_id).order_by(order)).scalars()
-    )
+def _by_session(model: Any, order: Any) -> Any:
+    return select(model).where(model.session_id == bindparam("session_id")).order_by(order)
+
+
+# Built once: the state is rebuilt on every charting request.
+_ROWS = {
+    VitalSign: _by_session(VitalSign, VitalSign.at),
+    ScaleScore: _by_session(ScaleScore, ScaleScore.at),
+    AdverseEvent: _by_session(AdverseEvent, AdverseEvent.onset_at),
+    SessionAmendment: _by_session(SessionAmendment, SessionAmendment.version),
+}
+_PATIENT = select(Patient).where(Patient.id == bindparam("id"))
+
+
+def _rows(db: Session, model: Any, session_id: int) -> list[Any]:
+    return list(db.execute(_ROWS[model], {"session_id": session_id}).scalars())
 
 
 def discharge_facts(
@@ -141,11 +166,11 @@ def build(
     db: Session, s: TreatmentSession, settings: Settings, cfg: SafetyConfig, now: datetime
 ) -> SessionState:
     """The session's state at ``now``."""
-    patient = db.execute(select(Patient).where(Patient.id == s.patient_id)).scalar_one()
-    vitals: list[VitalSign] = _rows(db, VitalSign, s.id, VitalSign.at)
-    scales: list[ScaleScore] = _rows(db, ScaleScore, s.id, ScaleScore.at)
-    events: list[AdverseEvent] = _rows(db, AdverseEvent, s.id, AdverseEvent.onset_at)
-    amendments: list[SessionAmendment] = _rows(db, SessionAmendment, s.id, SessionAmendment.version)
+    patient = db.execute(_PATIENT, {"id": s.patient_id}).scalar_one()
+    vitals: list[VitalSign] = _rows(db, VitalSign, s.id)
+    scales: list[ScaleScore] = _rows(db, ScaleScore, s.id)
+    events: list[AdverseEvent] = _rows(db, AdverseEvent, s.id)
+    amendments: list[SessionAmendment] = _rows(db, SessionAmendment, s.id)
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     results, alerts = todays_assessments(db, s.patient_id, day_start)
     base = next((v for v in vitals if v.pre_dose), None)
