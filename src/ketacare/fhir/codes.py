@@ -32,10 +32,12 @@ SESSION_ID_SYSTEM = f"{BASE_URL}/sid/treatment-session"
 # RxNorm (system http://www.nlm.nih.gov/research/umls/rxnorm):
 # - 2201623 "esketamine Nasal Spray" (TTY SCDF, prescribable, active): checked on
 #   https://ndclist.com/rxnorm/rxcui/2201623 (RxNorm release 2026-05-04) [V].
-# - 6130 "ketamine" (TTY IN, ingredient): secondary source only [S] — a public PharmGKB/ClinPGx
-#   drug cross-reference table lists ketamine (PA450144, ATC N01AX03, PubChem 3821) with
-#   RxNorm 6130. Confirm on https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=6130
-#   (NLM, primary) before relying on it.
+# - 6130 "ketamine" (TTY IN, ingredient): two independent secondary sources agree [S] — a public
+#   PharmGKB/ClinPGx drug cross-reference table lists ketamine (PA450144, ATC N01AX03, PubChem
+#   3821) with RxNorm 6130, and the CLIF consortium's mCIDE concept map (Common-Longitudinal-
+#   ICU-data-Format) maps "ketamine intermittent bolus" to RxNorm/6130 beside fentanyl 4337
+#   and rocuronium 68139. NLM's RxNav (primary) was not reachable from the build machine:
+#   confirm on https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=6130.
 RXNORM_KETAMINE = ("6130", "ketamine")
 RXNORM_ESKETAMINE_NASAL = ("2201623", "esketamine Nasal Spray")
 
