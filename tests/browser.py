@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -24,6 +26,23 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a browser test saves its screenshot ``name``.
+
+    ``docs/screenshots/`` (shown in the README) with ``KETACARE_UPDATE_SCREENSHOTS=1``; else a
+    temporary directory, so a test run leaves the work tree as it found it.
+    """
+    if os.environ.get("KETACARE_UPDATE_SCREENSHOTS") == "1":
+        folder = REPO / "docs" / "screenshots"
+    else:
+        folder = Path(tempfile.gettempdir()) / "ketacare-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
 
 
 def require_chromium() -> str:

@@ -10,10 +10,10 @@ from playwright.sync_api import expect, sync_playwright
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
-from tests.conftest import PASSWORD, REPO, make_clinic, make_user
+from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.conftest import PASSWORD, make_clinic, make_user
 
-SCREENSHOT = REPO / "docs" / "screenshots" / "self-screen-result.png"
+SCREENSHOT = screenshot_path("self-screen-result.png")
 
 
 def test_self_screen_to_lead(app: FastAPI, db: Session, database_url: str, tmp_path: Path) -> None:
@@ -47,7 +47,6 @@ def test_self_screen_to_lead(app: FastAPI, db: Session, database_url: str, tmp_p
         scores_y = page.locator("#phq9-result").bounding_box()
         assert crisis_y and scores_y and crisis_y["y"] < scores_y["y"]
         if database_url.startswith("sqlite"):
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=False)
 
         page.fill("#name", "Robin Example")

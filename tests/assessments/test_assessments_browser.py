@@ -16,10 +16,10 @@ from ketacare.features.assessments.models import Alert, AlertAction
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
 from tests.assessments.support import PHQ9_ITEM9_2, body_text, smtp_server, staff
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
-from tests.conftest import PASSWORD, REPO
+from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.conftest import PASSWORD
 
-SCREENSHOT = REPO / "docs" / "screenshots" / "alert-dashboard.png"
+SCREENSHOT = screenshot_path("alert-dashboard.png")
 pytestmark = pytest.mark.browser
 
 
@@ -69,7 +69,6 @@ def test_schedule_link_alert_acknowledge(db: Session, settings: Settings) -> Non
             expect(card).to_contain_text("PHQ-9 item 9")
             expect(card).to_contain_text("Example, Robin")
             if cfg.database_url.startswith("sqlite"):
-                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                 staff_page.screenshot(path=str(SCREENSHOT), full_page=False)
             card.locator("textarea").fill("Called the patient; safety plan reviewed.")
             card.locator("button").click()

@@ -13,11 +13,11 @@ from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
-from tests.conftest import PASSWORD, REPO, make_clinic, make_user
+from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.conftest import PASSWORD, make_clinic, make_user
 from tests.intake_app.intake_support import make_patient
 
-SCREENSHOT = REPO / "docs" / "screenshots" / "treatment-plan.png"
+SCREENSHOT = screenshot_path("treatment-plan.png")
 pytestmark = pytest.mark.browser
 
 NO = (
@@ -144,7 +144,6 @@ def test_intake_to_plan(app: FastAPI, db: Session, database_url: str, tmp_path: 
         age = patient.age_on(date.today())  # the form offered the age from the birth date
         expect(page.locator("#pk-chart figcaption")).to_contain_text(f"70 kg, {age} years")
         if database_url.startswith("sqlite"):
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.locator("#plan-summary").scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOT), full_page=True)
         with page.expect_download() as info:
