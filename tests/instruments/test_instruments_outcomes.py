@@ -153,6 +153,15 @@ def test_alert_worsening_by_mcid_from_baseline() -> None:
     ]
 
 
+def test_alert_worsening_names_its_baseline() -> None:
+    base = score("phq9", [1] * 8 + [0])  # 8
+    worse = score("phq9", [2] * 6 + [1, 0, 0])  # 13
+    plain = evaluate_alerts(worse, baseline=base)[0].reason
+    assert plain == "PHQ-9 13 is 5 points worse than baseline 8 (MCID 5)."
+    named = evaluate_alerts(worse, baseline=base, baseline_note="screening")[0].reason
+    assert named == "PHQ-9 13 is 5 points worse than baseline 8 (screening; MCID 5)."
+
+
 def test_alert_severe_band_entry_only_on_entry() -> None:
     severe = score("phq9", [3] * 7 + [0, 0])  # 21
     moderate = score("phq9", [2] * 6 + [0, 0, 0])  # 12

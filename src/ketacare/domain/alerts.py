@@ -64,6 +64,7 @@ def evaluate_alerts(
     baseline: ScoreResult | None = None,
     previous: ScoreResult | None = None,
     config: AlertConfig = DEFAULT_ALERT_CONFIG,
+    baseline_note: str = "",
 ) -> tuple[Alert, ...]:
     """Return the alerts raised by ``result`` (most urgent first).
 
@@ -75,6 +76,10 @@ def evaluate_alerts(
         The patient's baseline and most recent earlier result of the same instrument.
     config : AlertConfig, optional
         MCID overrides and disabled rule ids.
+    baseline_note : str, optional
+        Which score ``baseline`` is (e.g. the last one before the first dose), named in the
+        ``worsening.mcid`` reason so the clinician knows what the change is measured from
+        (clinical reference §6: define the baseline explicitly).
 
     Raises
     ------
@@ -133,12 +138,13 @@ def evaluate_alerts(
         if inst.direction == "lower_is_worse":
             worse = -worse
         if worse >= m:
+            note = f"{baseline_note}; " if baseline_note else ""
             alerts.append(
                 Alert(
                     "worsening.mcid",
                     "warning",
                     f"{inst.short_name} {result.total} is {worse:g} points worse than baseline "
-                    f"{baseline.total} (MCID {m:g}).",
+                    f"{baseline.total} ({note}MCID {m:g}).",
                     (inst.mcid.source if inst.mcid else "clinic-configured MCID"),
                     iid,
                 )
