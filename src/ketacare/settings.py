@@ -17,6 +17,9 @@ DEFAULT_CRISIS_TEXT = (
     "department."
 )
 
+#: Which score the ``worsening.mcid`` alert measures change from (docs/measurement-based-care.md).
+OutcomeBaseline = Literal["before_first_dose", "earliest"]
+
 
 class Settings(BaseSettings):
     """Everything ketacare reads from its environment; see ``ketacare config show``."""
@@ -69,6 +72,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Unacknowledged alerts escalate to clinic admins after this long "
         "(ketacare default, not a published standard [U]; set per clinic policy).",
+    )
+    outcome_baseline: OutcomeBaseline = Field(
+        "before_first_dose",
+        description="Alert baseline: the last score at or before the first dose (the earliest "
+        "when there is none), or the earliest score (ketacare default [U]; review).",
     )
     periodic_interval_s: float = Field(
         60.0, ge=0, description="Link dispatch and escalation check in the app; 0 = off (cron)."

@@ -132,6 +132,7 @@ def create_assessment(
     patient: ApiPatient,
     user: ApiStaff,
     db: DbDep,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Response:
     """Score and store an assessment and raise its alerts (422 names the bad item)."""
@@ -144,6 +145,7 @@ def create_assessment(
         _actor(request, user),
         body.completed_at,
         idempotency_key,
+        settings.outcome_baseline,
     )
     if not created:
         alerts = [a for a, _ in alerting.list_alerts(db, patient.clinic_id, "", patient.id)]

@@ -1,7 +1,8 @@
 """Scoring and storing assessments, and raising their alerts (flush, never commit).
 
 Every write is audited here (the alert rows are a side effect the routes cannot see); the
-routes audit their reads. Rules come from :func:`ketacare.domain.alerts.evaluate_alerts`.
+routes audit their reads. Rules come from :func:`ketacare.domain.alerts.evaluate_alerts`,
+against the baseline and previous score of :mod:`ketacare.features.assessments.baseline`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from ketacare.domain.alerts import evaluate_alerts
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import Instrument, ScoreResult, get_instrument, score
 from ketacare.features._kit.errors import BadRequest
+from ketacare.features.assessments.baseline import history
 from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Source
 from ketacare.features.audit.service import record
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
+from ketacare.settings import OutcomeBaseline
 
 MAX_ANSWERS = 64
 
@@ -95,20 +98,6 @@ def stored_result(row: Assessment) -> ScoreResult:
     )
 
 
-def _history(
-    db: Session, patient_id: int, instrument_id: str, before: datetime
-) -> tuple[Assessment | None, Assessment | None]:
-    """(baseline, previous): the earliest and the latest assessment before ``before``."""
-    base = select(Assessment).where(
-        Assessment.patient_id == patient_id,
-        Assessment.instrument_id == instrument_id,
-        Assessment.completed_at < before,
-    )
-    first = db.execute(base.order_by(Assessment.completed_at, Assessment.id).limit(1))
-    last = db.execute(base.order_by(Assessment.completed_at.desc(), Assessment.id.desc()).limit(1))
-    return first.scalar_one_or_none(), last.scalar_one_or_none()
-
-
 def by_idempotency_key(db: Session, key: str) -> Assessment | None:
     """The assessment stored earlier under this (already patient-scoped) key."""
     return db.execute(
@@ -125,12 +114,13 @@ def store_assessment(
     actor: Actor,
     completed_at: datetime | None = None,
     idempotency_key: str | None = None,
+    baseline_rule: OutcomeBaseline = "before_first_dose",
 ) -> tuple[Assessment, list[Alert], bool]:
     """Score and store one assessment and raise its alerts; return it, them, and created.
 
     A repeated ``idempotency_key`` returns the assessment stored the first time (created
     False). Imported history raises no alerts. BadRequest names the first bad item; nothing
-    is stored then.
+    is stored then. ``baseline_rule`` is ``KETACARE_OUTCOME_BASELINE`` (the routes pass it).
     """
     key = f"p{patient.id}:{idempotency_key}"[:128] if idempotency_key else None
     if key is not None:
@@ -144,7 +134,6 @@ def store_assessment(
         raise BadRequest("must include a time zone", "completed_at")
     if when > now + timedelta(minutes=5):
         raise BadRequest("must not be in the future", "completed_at")
-    baseline, previous = _history(db, patient.id, result.instrument_id, when)
     ids = get_instrument(result.instrument_id).item_ids
     row = Assessment(
         clinic_id=patient.clinic_id,
@@ -178,10 +167,12 @@ def store_assessment(
     audit(db, actor, "create", "assessment", row.id, patient.id)
     alerts: list[Alert] = []
     if source != Source.imported:
+        past = history(db, patient.id, result.instrument_id, when, baseline_rule)
         raised = evaluate_alerts(
             result,
-            stored_result(baseline) if baseline else None,
-            stored_result(previous) if previous else None,
+            stored_result(past.baseline) if past.baseline else None,
+            stored_result(past.previous) if past.previous else None,
+            baseline_note=past.note,
         )
         for found in raised:
             alert = Alert(
