@@ -1,25 +1,29 @@
 """The baseline of the worsening alert (``KETACARE_OUTCOME_BASELINE``) on both databases: the
 last score at or before the first charted dose by default, the earliest when configured, the
-earliest as the fallback, and the reads it costs."""
+earliest as the fallback, every storing route passing the setting, and the reads it costs."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
+from ketacare.db.base import utcnow
+from ketacare.features.assessments import links
 from ketacare.features.assessments.baseline import history
-from ketacare.features.assessments.models import Source
+from ketacare.features.assessments.models import Alert, Source
 from ketacare.features.assessments.service import Actor, store_assessment
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline, Settings
 from ketacare.web.app import create_app
 from tests.assessments.support import staff
+from tests.conftest import csrf, login, scalar
 from tests.sessions.support import CADSS6_ZERO, CHECKLIST_OK, T0, install_clock, setup
 
 DOSE = T0  # the first dose, charted through the session API on the sessions' test clock
@@ -115,6 +119,62 @@ def test_earliest_until_a_dose_precedes_the_scores(
         "PHQ-9 18 is 6 points worse than baseline 12 (earliest score: none at or before the "
         "first dose, 2025-03-03; MCID 5)."
     )
+
+
+def qr_phq9(pid: int, answers: list[int], authored: str) -> dict[str, Any]:
+    """A completed FHIR QuestionnaireResponse to ketacare's PHQ-9 (LOINC answer codes)."""
+    codes = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "https://ketacare.org/fhir/Questionnaire/phq9|1.0.0",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{pid}"},
+        "authored": authored,
+        "item": [
+            {
+                "linkId": str(i),
+                "answer": [{"valueCoding": {"system": "http://loinc.org", "code": codes[v]}}],
+            }
+            for i, v in enumerate(answers, start=1)
+        ],
+    }
+
+
+@pytest.mark.parametrize(("rule", "raised"), [("before_first_dose", 3), ("earliest", 0)])
+def test_every_storing_route_passes_the_rule(
+    db: Session, settings: Settings, rule: str, raised: int
+) -> None:
+    w = setup(db)
+    pid = w["patient_id"]
+    cfg = settings.model_copy(update={"outcome_baseline": rule})
+    app = create_app(cfg)
+    with TestClient(app, follow_redirects=False) as client:
+        give_dose(client, start_session(client, app, w), w)
+        phq9(client, w, 20, -90)
+        phq9(client, w, 14, -7)
+        # A 19 after the dose through each other route: worse than 14, not than 20.
+        login(client, w["clinician_email"])
+        form = {f"item_{i}": str(v) for i, v in enumerate(PHQ9[19], start=1)}
+        form |= {"instrument": "phq9", "completed_at": "2025-03-10T09:00"}
+        form["csrf_token"] = csrf(client, f"/patients/{pid}/assessments")
+        assert client.post(f"/patients/{pid}/assessments/new", data=form).status_code == 303
+        patient = db.get(Patient, pid)
+        assert patient is not None
+        link = links.new_link(db, cfg, patient, "phq9", utcnow(), utcnow())
+        db.commit()
+        assert link is not None
+        token = link.url.rsplit("/", 1)[1]
+        page = client.get(f"/a/{token}")
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text)
+        assert key
+        form = {f"item_{i}": str(v) for i, v in enumerate(PHQ9[19], start=1)}
+        form |= {"csrf_token": client.cookies.get("kc_csrf") or "", "idempotency_key": key[1]}
+        assert client.post(f"/a/{token}", data=form).status_code == 200
+        body = qr_phq9(pid, PHQ9[19], "2025-03-12T10:00:00Z")
+        r = client.post("/fhir/QuestionnaireResponse", json=body, headers=w["clinician"])
+        assert r.status_code == 201, r.text
+    worse = select(func.count()).select_from(Alert).where(Alert.rule_id == "worsening.mcid")
+    assert scalar(db, worse) == raised
 
 
 def test_history_costs_two_small_reads(db: Session, engine: Engine) -> None:

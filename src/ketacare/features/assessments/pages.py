@@ -148,7 +148,12 @@ def entry_form(request: Request, patient: PagePatient, instrument: str = "madrs"
 
 @router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
 def enter_scores(
-    request: Request, form: FormFields, patient: PagePatient, user: PageStaff, db: DbDep
+    request: Request,
+    form: FormFields,
+    patient: PagePatient,
+    user: PageStaff,
+    db: DbDep,
+    settings: SettingsDep,
 ) -> Response:
     """Score and store clinician-entered answers, or show the form again naming the item."""
     iid = form.get("instrument", "")
@@ -161,7 +166,7 @@ def enter_scores(
             when = _local_time(form["completed_at"])
         service.store_assessment(
             db, patient, inst.id, answers, Source.clinician, _actor(request, user), when,
-            form.get("idempotency_key") or None,
+            form.get("idempotency_key") or None, settings.outcome_baseline,
         )  # fmt: skip
     except (BadRequest, InvalidAnswer) as exc:
         field = exc.field or "form"

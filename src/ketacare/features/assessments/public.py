@@ -104,7 +104,7 @@ def link_submit(
     assert patient is not None
     actor = service.Actor(None, "link", client_ip(request))
     row, _, _ = service.store_assessment(
-        db, patient, inst.id, answers, Source.link, actor, now, key
+        db, patient, inst.id, answers, Source.link, actor, now, key, settings.outcome_baseline
     )
     inv.assessment_id = row.id
     db.flush()

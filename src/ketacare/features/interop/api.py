@@ -240,7 +240,6 @@ def create_response(
     ketacare recomputes the total; a total carried by the response is never trusted, and a
     different value is reported in the returned OperationOutcome-free resource as ketacare's.
     """
-    del settings
     if body.get("resourceType") != "QuestionnaireResponse":
         raise BadRequest("must be QuestionnaireResponse", "resourceType")
     if body.get("status") != "completed":
@@ -274,6 +273,7 @@ def create_response(
         Actor(user, "fhir", client_ip(request)),
         completed_at=when,
         idempotency_key=key,
+        baseline_rule=settings.outcome_baseline,
     )
     resources = assessment_resources(assessment_record(row))
     return FhirResponse(resources[0], status_code=201)
