@@ -143,6 +143,10 @@ def test_charted_session_exports_dose_and_vitals(
     db.commit()
     assert ids == [w["patient_id"]]
     check_session_export(bundle, w["patient_id"], sid)
+    r = client.get("/fhir/Observation", params={"patient": w["patient_id"]}, headers=w["nurse"])
+    assert r.status_code == 200, r.text
+    found = [e["resource"] for e in r.json()["entry"] if e["resource"]["id"].startswith("vs-")]
+    assert found == [o for o in resources(bundle, "Observation") if o["id"].startswith("vs-")]
 
 
 def test_cli_export_carries_the_session(
@@ -157,3 +161,29 @@ def test_cli_export_carries_the_session(
     bundle = json.loads(out.read_text(encoding="utf-8"))
     check_session_export(bundle, w["patient_id"], sid)
     assert bundle["entry"][0]["fullUrl"] == f"{BASE}/Patient/{w['patient_id']}"
+
+
+def test_session_without_dose_links_nothing_missing(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    """A session stopped after the checklist has a pre-dose reading but no administration:
+    its Observations must not point at a MedicationAdministration the bundle lacks."""
+    w = setup(db)
+    install_clock(app)
+    nurse = w["nurse"]
+    created = post(client, f"/api/v1/patients/{w['patient_id']}/sessions", {}, nurse)
+    sid = created["session"]["id"]
+    r = client.put(f"/api/v1/sessions/{sid}/checklist", json=CHECKLIST_OK, headers=nurse)
+    assert r.status_code == 200, r.text
+    bundle, _ = export_bundle(db, w["clinic_id"], BASE, w["patient_id"])
+    db.commit()
+    validate_both(bundle)
+    assert resources(bundle, "MedicationAdministration") == []
+    vitals = [o for o in resources(bundle, "Observation") if o["id"].startswith("vs-")]
+    assert [o["code"]["coding"][0]["code"] for o in vitals] == ["85354-9", "8867-4", "59408-5"]
+    assert all("partOf" not in o for o in vitals)
+    assert_references_resolve(bundle)
+    r = client.get("/fhir/Observation", params={"patient": w["patient_id"]}, headers=nurse)
+    assert r.status_code == 200, r.text
+    found = [e["resource"] for e in r.json()["entry"] if e["resource"]["id"].startswith("vs-")]
+    assert found == vitals  # the API search maps readings the same way

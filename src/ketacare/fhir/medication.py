@@ -48,17 +48,32 @@ class DoseRecord:
 
 @dataclass(frozen=True, slots=True)
 class VitalRecord:
-    """One vital-sign reading of a session (any value may be missing)."""
+    """One vital-sign reading of a session (any value may be missing); ``dosed`` says whether
+    the session has a MedicationAdministration to link to."""
 
     id: int
     session_id: int
     patient_id: int
     at: datetime
+    dosed: bool
     systolic: int | None = None
     diastolic: int | None = None
     heart_rate: int | None = None
     spo2: int | None = None
     resp_rate: int | None = None
+
+
+def administration_id(session_id: int) -> str:
+    """Resource id of a session's MedicationAdministration."""
+    return f"dose-{session_id}"
+
+
+def session_link(session_id: int, dosed: bool) -> dict[str, Any]:
+    """``partOf`` linking a session's Observation to its MedicationAdministration; empty when
+    no dose was started (there is no administration to point at)."""
+    if not dosed:
+        return {}
+    return {"partOf": [ref("MedicationAdministration", administration_id(session_id))]}
 
 
 def medication_code(route: str) -> dict[str, Any]:
@@ -86,7 +101,7 @@ def medication_administration(d: DoseRecord) -> dict[str, Any] | None:
         dosage["dose"] = {"value": d.given_dose_mg, "unit": "mg", "system": UCUM, "code": "mg"}
     out: dict[str, Any] = {
         "resourceType": "MedicationAdministration",
-        "id": f"dose-{d.session_id}",
+        "id": administration_id(d.session_id),
         "identifier": [{"system": SESSION_ID_SYSTEM, "value": str(d.session_id)}],
         "status": "completed" if d.given_dose_mg is not None else "in-progress",
         "medicationCodeableConcept": medication_code(d.route),
@@ -119,7 +134,7 @@ def _vital(v: VitalRecord, suffix: str, code: tuple[str, str]) -> dict[str, Any]
         },
         "subject": patient_ref(v.patient_id),
         "effectiveDateTime": instant(v.at),
-        "partOf": [ref("MedicationAdministration", f"dose-{v.session_id}")],
+        **session_link(v.session_id, v.dosed),
     }
 
 

@@ -163,7 +163,7 @@ def search_observations(
     stmt = stmt.order_by(Assessment.completed_at, Assessment.id).limit(MAX_RESULTS)
     found = [total_observation(assessment_record(a)) for a in db.execute(stmt).scalars()]
     vstmt = (
-        select(VitalSign, TreatmentSession.patient_id)
+        select(VitalSign, TreatmentSession.patient_id, TreatmentSession.dose_start)
         .join(TreatmentSession, TreatmentSession.id == VitalSign.session_id)
         .where(TreatmentSession.clinic_id == user.clinic_id)
     )
@@ -171,8 +171,9 @@ def search_observations(
         vstmt = vstmt.where(TreatmentSession.patient_id == who.id)
     for op, at in bounds:
         vstmt = vstmt.where(VitalSign.at >= at if op == "ge" else VitalSign.at < at)
-    for v, pid in db.execute(vstmt.order_by(VitalSign.at, VitalSign.id).limit(MAX_RESULTS)).all():
-        for obs in vital_observations(vital_record(v, pid)):
+    rows = db.execute(vstmt.order_by(VitalSign.at, VitalSign.id).limit(MAX_RESULTS)).all()
+    for v, pid, dose_start in rows:
+        for obs in vital_observations(vital_record(v, pid, dose_start is not None)):
             if not wanted or _code_matches(obs, wanted):
                 found.append(obs)
     found = found[:MAX_RESULTS]

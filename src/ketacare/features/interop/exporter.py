@@ -99,13 +99,14 @@ def dose_record(s: TreatmentSession) -> DoseRecord:
     )
 
 
-def vital_record(v: VitalSign, patient_id: int) -> VitalRecord:
-    """One vital-sign reading."""
+def vital_record(v: VitalSign, patient_id: int, dosed: bool) -> VitalRecord:
+    """One vital-sign reading; ``dosed``: its session has a dose (an administration)."""
     return VitalRecord(
         id=v.id,
         session_id=v.session_id,
         patient_id=patient_id,
         at=v.at,
+        dosed=dosed,
         systolic=v.systolic,
         diastolic=v.diastolic,
         heart_rate=v.heart_rate,
@@ -153,7 +154,7 @@ def session_resources(db: Session, patient_ids: Sequence[int]) -> list[dict[str,
         if admin is not None:
             out.append(admin)
         for v in vitals.get(s.id, []):
-            out.extend(vital_observations(vital_record(v, s.patient_id)))
+            out.extend(vital_observations(vital_record(v, s.patient_id, admin is not None)))
     return out
 
 
