@@ -14,7 +14,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhirclient.models import fhirelementfactory
 
 from ketacare.fhir.export import AssessmentRecord, DiagnosisRecord, PatientRecord
-from ketacare.fhir.medication import DoseRecord, VitalRecord
+from ketacare.fhir.medication import AdverseEventRecord, DoseRecord, ScaleRecord, VitalRecord
 
 REPO = Path(__file__).resolve().parent.parent.parent
 SYNTHEA = REPO.parent / "shared" / "data" / "synthea"
@@ -185,6 +185,73 @@ def sample_sessions() -> tuple[list[DoseRecord], list[VitalRecord]]:
         ),
     ]
     return doses, vitals
+
+
+def sample_scales() -> list[ScaleRecord]:
+    """CADSS-6 and MOAA/S around the esketamine dose, a CADSS-23 after the IV infusion."""
+    esk = datetime(2025, 3, 6, 8, 45, tzinfo=UTC)
+    peak = datetime(2025, 3, 6, 9, 40, tzinfo=UTC)
+    return [
+        ScaleRecord(41, 22, 7, "cadss6", "pre_dose", esk, 0, dosed=True),
+        ScaleRecord(42, 22, 7, "moaas", "pre_dose", esk, 5, dosed=True),
+        ScaleRecord(43, 22, 7, "cadss6", "peak", peak, 7, dosed=True),
+        ScaleRecord(44, 22, 7, "moaas", "peak", peak, 4, dosed=True),
+        ScaleRecord(
+            45,
+            21,
+            7,
+            "cadss23",
+            "discharge",
+            datetime(2025, 3, 4, 11, 0, tzinfo=UTC),
+            3,
+            dosed=True,
+        ),
+    ]
+
+
+def sample_adverse_events() -> list[AdverseEventRecord]:
+    """Nausea after the esketamine dose, anxiety before it (drug not suspect) and a serious
+    free-text event after the IV infusion."""
+    esk_start = datetime(2025, 3, 6, 9, 0, tzinfo=UTC)
+    return [
+        AdverseEventRecord(
+            id=51,
+            session_id=22,
+            patient_id=7,
+            term="anxiety",
+            severity="mild",
+            serious=False,
+            onset_at=datetime(2025, 3, 6, 8, 50, tzinfo=UTC),
+            recorded_at=datetime(2025, 3, 6, 8, 52, tzinfo=UTC),
+            dose_start=esk_start,
+            outcome="resolved",
+        ),
+        AdverseEventRecord(
+            id=52,
+            session_id=22,
+            patient_id=7,
+            term="nausea",
+            severity="moderate",
+            serious=False,
+            onset_at=datetime(2025, 3, 6, 9, 35, tzinfo=UTC),
+            recorded_at=datetime(2025, 3, 6, 9, 41, tzinfo=UTC),
+            dose_start=esk_start,
+            outcome="resolving",
+        ),
+        AdverseEventRecord(
+            id=53,
+            session_id=21,
+            patient_id=7,
+            term="other",
+            other_text="Vasovagal syncope",
+            severity="severe",
+            serious=True,
+            onset_at=datetime(2025, 3, 4, 10, 20, tzinfo=UTC),
+            recorded_at=datetime(2025, 3, 4, 10, 30, tzinfo=UTC),
+            dose_start=T0,
+            outcome="transferred",
+        ),
+    ]
 
 
 def load_json(path: Path) -> Any:

@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.instruments import instrument_ids
+from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features.assessments.models import Source
 from ketacare.features.assessments.service import Actor, store_assessment
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.interop.exporter import export_bundle
 from ketacare.features.interop.models import Diagnosis
 from ketacare.features.patients.service import PatientInput, create_patient
+from ketacare.features.sessions.schemas import TERMS, Outcome, Severity, Timepoint
+from ketacare.features.sessions.schemas import Instrument as ScaleInstrument
 from ketacare.fhir import to_questionnaire
+from ketacare.fhir.codes import ADVERSE_EVENT_TERMS, AE_OUTCOMES, SESSION_TIMEPOINTS, SEVERITIES
 from ketacare.fhir.export import (
     assessment_resources,
     collection_bundle,
     condition_resource,
     patient_resource,
 )
-from ketacare.fhir.medication import medication_administration, vital_observations
+from ketacare.fhir.medication import (
+    adverse_event,
+    medication_administration,
+    scale_observation,
+    vital_observations,
+)
 from tests.conftest import make_clinic
 from tests.fhir.fhir_support import (
     GOLDEN,
@@ -33,9 +42,11 @@ from tests.fhir.fhir_support import (
     UPDATE_GOLDEN,
     cli_env,
     run,
+    sample_adverse_events,
     sample_assessments,
     sample_diagnosis,
     sample_patient,
+    sample_scales,
     sample_sessions,
     validate_both,
 )
@@ -56,6 +67,8 @@ def sample_bundle() -> dict[str, Any]:
         resources.append(admin)
     for v in vitals:
         resources += vital_observations(v)
+    resources += [scale_observation(x) for x in sample_scales()]
+    resources += [adverse_event(e) for e in sample_adverse_events()]
     return collection_bundle(BASE, resources, T0, "ketacare-export-patient-7")
 
 
@@ -216,3 +229,130 @@ def test_cli_exports_patient_to_file_and_audits(
 def test_cli_export_unknown_ids_exit_2(database_url: str, tmp_path: Path, args: list[str]) -> None:
     r = run(cli_env(database_url, tmp_path), "fhir", "export", *args)
     assert r.returncode == 2 and "no " in r.stderr
+
+
+def test_session_scales_map_to_ketacare_totals_with_timepoint() -> None:
+    res = by_id(sample_bundle())
+    cadss6, moaas, cadss23 = res["scale-43"], res["scale-44"], res["scale-45"]
+    for obs, code, display in (
+        (cadss6, "cadss6", "CADSS-6 total score"),
+        (moaas, "moaas", "MOAA/S total score"),
+        (cadss23, "cadss23", "CADSS total score"),
+    ):
+        # no LOINC code is verified for CADSS or MOAA/S (clinical reference §9): ketacare's
+        # instrument-total system, the instrument id as code
+        assert obs["code"]["coding"] == [
+            {
+                "system": "https://ketacare.org/fhir/CodeSystem/instrument-total",
+                "code": code,
+                "display": display,
+            }
+        ]
+        assert obs["category"][0]["coding"][0]["code"] == "survey"
+        assert obs["subject"] == {"reference": "Patient/7"}
+    assert cadss6["valueQuantity"] == {
+        "value": 7,
+        "unit": "{score}",
+        "system": "http://unitsofmeasure.org",
+        "code": "{score}",
+    }
+    assert cadss6["effectiveDateTime"] == "2025-03-06T09:40:00Z"
+    assert cadss6["partOf"] == [{"reference": "MedicationAdministration/dose-22"}]
+    assert cadss23["partOf"] == [{"reference": "MedicationAdministration/dose-21"}]
+    [timepoint] = res["scale-41"]["component"]
+    assert timepoint["code"]["coding"][0]["code"] == "timepoint"
+    assert timepoint["valueCodeableConcept"]["coding"][0] == {
+        "system": "https://ketacare.org/fhir/CodeSystem/session-timepoint",
+        "code": "pre_dose",
+        "display": "Pre-dose",
+    }
+    assert moaas["valueQuantity"]["value"] == 4
+
+
+def test_scale_observations_carry_no_items() -> None:
+    """CADSS item text must never ship: a scale Observation holds the total only."""
+    scales = [r for k, r in by_id(sample_bundle()).items() if k.startswith("scale-")]
+    assert len(scales) == 5
+    for obs in scales:
+        assert set(obs) == {
+            "resourceType",
+            "id",
+            "identifier",
+            "status",
+            "category",
+            "code",
+            "subject",
+            "effectiveDateTime",
+            "partOf",
+            "valueQuantity",
+            "component",
+        }
+        assert len(obs["component"]) == 1  # the timepoint, no item answers
+    text = json.dumps(scales)
+    for iid in ("cadss6", "cadss23"):
+        for item in get_instrument(iid).items:
+            assert item.label not in text and (item.text or item.label) not in text
+
+
+def test_scale_without_dose_has_no_part_of() -> None:
+    obs = scale_observation(replace(sample_scales()[0], dosed=False))
+    assert "partOf" not in obs
+    validate_both(obs)
+
+
+def test_adverse_events_coded_with_seriousness_severity_and_suspect() -> None:
+    res = by_id(sample_bundle())
+    anxiety, nausea, other = res["ae-51"], res["ae-52"], res["ae-53"]
+    assert nausea["actuality"] == "actual"
+    assert nausea["identifier"] == {
+        "system": "https://ketacare.org/fhir/sid/adverse-event",
+        "value": "52",
+    }
+    assert nausea["event"] == {
+        "coding": [
+            {
+                "system": "https://ketacare.org/fhir/CodeSystem/adverse-event-term",
+                "code": "nausea",
+                "display": "Nausea",
+            }
+        ],
+        "text": "Nausea",
+    }
+    assert nausea["subject"] == {"reference": "Patient/7"}
+    assert nausea["date"] == "2025-03-06T09:35:00Z"
+    assert nausea["recordedDate"] == "2025-03-06T09:41:00Z"
+    seriousness = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+    assert nausea["seriousness"]["coding"] == [
+        {"system": seriousness, "code": "non-serious", "display": "Non-serious"}
+    ]
+    assert other["seriousness"]["coding"] == [
+        {"system": seriousness, "code": "serious", "display": "Serious"}
+    ]
+    assert nausea["severity"]["coding"][0] == {
+        "system": "http://terminology.hl7.org/CodeSystem/adverse-event-severity",
+        "code": "moderate",
+        "display": "Moderate",
+    }
+    assert nausea["outcome"]["coding"][0]["code"] == "recovering"  # ketacare "resolving"
+    assert nausea["suspectEntity"] == [
+        {"instance": {"reference": "MedicationAdministration/dose-22"}}
+    ]
+    assert "suspectEntity" not in anxiety  # began before the dose
+    assert other["event"]["coding"][0]["code"] == "other"
+    assert other["event"]["text"] == "Vasovagal syncope"
+    assert "outcome" not in other  # "transferred" has no R4 outcome code
+
+
+def test_adverse_event_without_dose_has_no_suspect() -> None:
+    event = adverse_event(replace(sample_adverse_events()[1], dose_start=None))
+    assert "suspectEntity" not in event
+    validate_both(event)
+
+
+def test_code_tables_cover_every_stored_value() -> None:
+    assert set(ADVERSE_EVENT_TERMS) == set(TERMS)
+    assert set(SESSION_TIMEPOINTS) == set(get_args(Timepoint))
+    assert set(AE_OUTCOMES) | {"transferred"} == set(get_args(Outcome))
+    assert set(SEVERITIES) == set(get_args(Severity))
+    for iid in get_args(ScaleInstrument):
+        assert get_instrument(iid).loinc_total is None  # else the LOINC total would be used

@@ -1,20 +1,29 @@
-"""Session export through the database: sessions charted through the API, exported through
-``export_bundle`` (what ``ketacare fhir export`` and the API share) and the CLI itself, on
-SQLite and PostgreSQL."""
+"""Session export through the database: sessions charted through the API (dose, vitals,
+CADSS-6/MOAA-S, adverse events), exported through ``export_bundle`` (what ``ketacare fhir
+export`` runs) and the CLI itself, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from ketacare.db.engine import unit_of_work
+from ketacare.features.assessments.service import Actor
 from ketacare.features.interop.exporter import export_bundle
+from ketacare.features.interop.importer import import_bundle
+from ketacare.features.patients.models import Patient
+from ketacare.fhir.reader import BundleError
+from tests.conftest import make_clinic
 from tests.fhir.fhir_support import cli_env, run, validate_both
-from tests.sessions.support import CHECKLIST_OK, install_clock, setup
+from tests.sessions.support import CADSS6_ZERO, CHECKLIST_OK, install_clock, iso, setup
 
 BASE = "https://clinic.example/fhir"
 UCUM = "http://unitsofmeasure.org"
@@ -27,9 +36,13 @@ def post(client: TestClient, url: str, body: dict[str, Any], headers: dict[str, 
     return r.json()
 
 
+CADSS6_PEAK = {"answers": {"1": 2, "2": 1, "6": 0, "7": 1, "15": 0, "22": 0}}
+
+
 def chart(client: TestClient, app: FastAPI, w: dict[str, Any]) -> int:
-    """An esketamine session: checklist (pre-dose reading) at 09:00, 56 mg at 09:05, vitals at
-    09:45; returns the session id."""
+    """An esketamine session: checklist (pre-dose reading), MOAA/S and CADSS-6 and anxiety at
+    09:00, 56 mg at 09:05, vitals, CADSS-6, MOAA/S, nausea (09:40) and a serious respiratory
+    depression at 09:45; returns the session id."""
     clock = install_clock(app)
     nurse = w["nurse"]
     created = post(client, f"/api/v1/patients/{w['patient_id']}/sessions", {"lot": "L123"}, nurse)
@@ -37,11 +50,33 @@ def chart(client: TestClient, app: FastAPI, w: dict[str, Any]) -> int:
     base = f"/api/v1/sessions/{sid}"
     r = client.put(f"{base}/checklist", json=CHECKLIST_OK, headers=nurse)
     assert r.status_code == 200, r.text
+    for instrument, extra in (("moaas", {"answers": {"1": 5}}), ("cadss6", CADSS6_ZERO)):
+        body = {"instrument": instrument, "timepoint": "pre_dose", **extra}
+        post(client, f"{base}/scales", body, nurse)
+    post(client, f"{base}/adverse-events", {"term": "anxiety", "severity": "mild"}, nurse)
     clock.set(minutes=5)
     post(client, f"{base}/dose", {"given_dose_mg": 56}, nurse)
     clock.set(minutes=45)
     vitals = {"systolic": 150, "diastolic": 92, "heart_rate": 88, "spo2": 97, "resp_rate": 14}
     post(client, f"{base}/vitals", vitals, nurse)
+    for instrument, extra in (("cadss6", CADSS6_PEAK), ("moaas", {"answers": {"1": 4}})):
+        body = {"instrument": instrument, "timepoint": "peak", **extra}
+        post(client, f"{base}/scales", body, nurse)
+    nausea = {
+        "term": "nausea",
+        "severity": "moderate",
+        "outcome": "resolving",
+        "onset_at": iso(minutes=40),
+    }
+    post(client, f"{base}/adverse-events", nausea, nurse)
+    serious = {
+        "term": "respiratory_depression",
+        "severity": "severe",
+        "serious": True,
+        "outcome": "resolved",
+        "action": "oxygen",
+    }
+    post(client, f"{base}/adverse-events", serious, nurse)
     return sid
 
 
@@ -133,6 +168,56 @@ def check_session_export(bundle: dict[str, Any], pid: int, sid: int) -> None:
     assert by_code("9279-1") == [(after, q(14, "breaths/minute", "/min"))]  # not in the checklist
     assert len(vitals) == 7
 
+    scales = [o for o in resources(bundle, "Observation") if o["id"].startswith("scale-")]
+    for o in scales:
+        assert o["code"]["coding"][0]["system"] == (
+            "https://ketacare.org/fhir/CodeSystem/instrument-total"
+        )
+        assert o["category"][0]["coding"][0]["code"] == "survey"
+    assert [
+        (
+            o["code"]["coding"][0]["code"],
+            o["component"][0]["valueCodeableConcept"]["coding"][0]["code"],
+            o["effectiveDateTime"],
+            o["valueQuantity"]["value"],
+        )
+        for o in scales
+    ] == [
+        ("moaas", "pre_dose", pre, 5),
+        ("cadss6", "pre_dose", pre, 0),
+        ("cadss6", "peak", after, 4),
+        ("moaas", "peak", after, 4),
+    ]
+    for o in scales:
+        assert o["subject"] == {"reference": f"Patient/{pid}"}
+        assert o["partOf"] == [{"reference": f"MedicationAdministration/dose-{sid}"}]
+        assert o["valueQuantity"]["code"] == "{score}"
+    assert "answers" not in json.dumps(scales)  # totals only, never item answers
+
+    events = resources(bundle, "AdverseEvent")
+    assert [
+        (
+            e["event"]["coding"][0]["code"],
+            e["date"],
+            e["seriousness"]["coding"][0]["code"],
+            e["severity"]["coding"][0]["code"],
+            e.get("outcome", {}).get("coding", [{}])[0].get("code"),
+        )
+        for e in events
+    ] == [
+        ("anxiety", pre, "non-serious", "mild", "unknown"),
+        ("nausea", "2025-03-03T09:40:00Z", "non-serious", "moderate", "recovering"),
+        ("respiratory_depression", after, "serious", "severe", "resolved"),
+    ]
+    suspect = [{"instance": {"reference": f"MedicationAdministration/dose-{sid}"}}]
+    assert [e.get("suspectEntity") for e in events] == [None, suspect, suspect]
+    for e in events:
+        assert e["actuality"] == "actual"
+        assert e["subject"] == {"reference": f"Patient/{pid}"}
+        assert e["event"]["coding"][0]["system"] == (
+            "https://ketacare.org/fhir/CodeSystem/adverse-event-term"
+        )
+
 
 def test_charted_session_exports_dose_and_vitals(
     client: TestClient, app: FastAPI, db: Session
@@ -166,15 +251,19 @@ def test_cli_export_carries_the_session(
 def test_session_without_dose_links_nothing_missing(
     client: TestClient, app: FastAPI, db: Session
 ) -> None:
-    """A session stopped after the checklist has a pre-dose reading but no administration:
-    its Observations must not point at a MedicationAdministration the bundle lacks."""
+    """A session stopped after the checklist has a pre-dose reading, scale and event but no
+    administration: nothing may point at a MedicationAdministration the bundle lacks."""
     w = setup(db)
     install_clock(app)
     nurse = w["nurse"]
     created = post(client, f"/api/v1/patients/{w['patient_id']}/sessions", {}, nurse)
     sid = created["session"]["id"]
-    r = client.put(f"/api/v1/sessions/{sid}/checklist", json=CHECKLIST_OK, headers=nurse)
+    base = f"/api/v1/sessions/{sid}"
+    r = client.put(f"{base}/checklist", json=CHECKLIST_OK, headers=nurse)
     assert r.status_code == 200, r.text
+    moaas = {"instrument": "moaas", "timepoint": "pre_dose", "answers": {"1": 5}}
+    post(client, f"{base}/scales", moaas, nurse)
+    post(client, f"{base}/adverse-events", {"term": "headache", "severity": "mild"}, nurse)
     bundle, _ = export_bundle(db, w["clinic_id"], BASE, w["patient_id"])
     db.commit()
     validate_both(bundle)
@@ -182,8 +271,49 @@ def test_session_without_dose_links_nothing_missing(
     vitals = [o for o in resources(bundle, "Observation") if o["id"].startswith("vs-")]
     assert [o["code"]["coding"][0]["code"] for o in vitals] == ["85354-9", "8867-4", "59408-5"]
     assert all("partOf" not in o for o in vitals)
+    [scale] = [o for o in resources(bundle, "Observation") if o["id"].startswith("scale-")]
+    assert scale["valueQuantity"]["value"] == 5 and "partOf" not in scale
+    [event] = resources(bundle, "AdverseEvent")
+    assert event["event"]["coding"][0]["code"] == "headache" and "suspectEntity" not in event
     assert_references_resolve(bundle)
     r = client.get("/fhir/Observation", params={"patient": w["patient_id"]}, headers=nurse)
     assert r.status_code == 200, r.text
     found = [e["resource"] for e in r.json()["entry"] if e["resource"]["id"].startswith("vs-")]
     assert found == vitals  # the API search maps readings the same way
+
+
+def test_export_with_session_resources_imports_again(
+    client: TestClient, app: FastAPI, db: Session, engine: Engine
+) -> None:
+    """A bundle with the session resources imports into another clinic: the patient is
+    imported, the MedicationAdministration, vital-sign and CADSS/MOAA-S Observations and
+    AdverseEvents are skipped with their reason; a malformed AdverseEvent adds nothing."""
+    w = setup(db)
+    chart(client, app, w)
+    other = make_clinic(db, "other", "Other").id
+    db.commit()
+    bundle, _ = export_bundle(db, w["clinic_id"], BASE, w["patient_id"])
+    db.commit()
+    index = next(
+        i for i, e in enumerate(bundle["entry"]) if e["resource"]["resourceType"] == "AdverseEvent"
+    )
+    bad = copy.deepcopy(bundle)
+    del bad["entry"][index]["resource"]["identifier"], bad["entry"][index]["resource"]["id"]
+    with pytest.raises(BundleError) as err, unit_of_work(engine) as s:
+        import_bundle(s, other, bad, "bad.json", Actor(None, "cli"))
+    assert err.value.index == index
+    assert "AdverseEvent has no identifier, id or urn:uuid fullUrl" in str(err.value)
+    in_other = select(func.count()).select_from(Patient).where(Patient.clinic_id == other)
+    assert db.execute(in_other).scalar_one() == 0
+    db.commit()
+
+    with unit_of_work(engine) as s:
+        report = import_bundle(s, other, bundle, "export.json", Actor(None, "cli"))
+    assert report.added == report.patients_created == 1
+    assert report.skipped == {
+        "AdverseEvent: resource type not imported": 3,
+        "MedicationAdministration: resource type not imported": 1,
+        "Observation: not a total score of a known instrument": 11,  # 7 vitals, 4 scales
+    }
+    assert db.execute(in_other).scalar_one() == 1
+    db.commit()

@@ -2,7 +2,8 @@
 
 Sources (see ``docs/fhir.md``): LOINC codes from the clinical reference §2 (HL7 US Behavioral
 Health Profiles IG, US Core examples); vital-sign codes from the FHIR R4 vital-signs profile;
-SNOMED CT route codes from the FHIR R4 ``route-codes`` value set; RxNorm codes as cited below.
+SNOMED CT route codes from the FHIR R4 ``route-codes`` value set; RxNorm codes as cited below;
+AdverseEvent codes from HL7 Terminology (THO) as cited below.
 """
 
 from __future__ import annotations
@@ -28,6 +29,55 @@ INSTRUMENT_TOTAL_SYSTEM = f"{BASE_URL}/CodeSystem/instrument-total"
 PATIENT_ID_SYSTEM = f"{BASE_URL}/sid/patient"
 ASSESSMENT_ID_SYSTEM = f"{BASE_URL}/sid/assessment"
 SESSION_ID_SYSTEM = f"{BASE_URL}/sid/treatment-session"
+SCALE_SCORE_ID_SYSTEM = f"{BASE_URL}/sid/session-scale"
+ADVERSE_EVENT_ID_SYSTEM = f"{BASE_URL}/sid/adverse-event"
+
+#: ketacare's own code systems for what a treatment session charts (no standard code is
+#: verified for them; CADSS and MOAA/S have no LOINC code, clinical reference §9 item 2).
+SESSION_TIMEPOINT_SYSTEM = f"{BASE_URL}/CodeSystem/session-timepoint"
+OBSERVATION_COMPONENT_SYSTEM = f"{BASE_URL}/CodeSystem/observation-component"
+ADVERSE_EVENT_TERM_SYSTEM = f"{BASE_URL}/CodeSystem/adverse-event-term"
+TIMEPOINT_COMPONENT = ("timepoint", "Session timepoint")
+#: Session timepoints of a CADSS/MOAA-S rating (the stored values; ``sessions/schemas.py``).
+SESSION_TIMEPOINTS: dict[str, str] = {
+    "pre_dose": "Pre-dose",
+    "peak": "Peak",
+    "discharge": "Discharge",
+    "other": "Other",
+}
+#: ketacare's adverse-event terms (the stored values; ``sessions/schemas.py``) and displays.
+ADVERSE_EVENT_TERMS: dict[str, str] = {
+    "nausea": "Nausea",
+    "vomiting": "Vomiting",
+    "headache": "Headache",
+    "dizziness": "Dizziness",
+    "raised_blood_pressure": "Raised blood pressure",
+    "dissociation": "Dissociation",
+    "sedation": "Sedation",
+    "anxiety": "Anxiety",
+    "respiratory_depression": "Respiratory depression",
+    "other": "Other",
+}
+
+# AdverseEvent (HL7 Terminology, terminology.hl7.org; R4 bindings: severity and outcome
+# required, seriousness example).
+# - Seriousness: the current THO CodeSystem (v1.0.1) defines "serious" / "non-serious". The
+#   copy printed in the FHIR R4 4.0.1 specification capitalised them ("Serious",
+#   "Non-serious"; codes are case-sensitive): a receiver on R4-era terminology may expect those.
+# - Severity: mild | moderate | severe (R4 4.0.1 and THO).
+# - Outcome: resolved | recovering | ongoing | resolvedWithSequelae | fatal | unknown (R4 4.0.1).
+AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+AE_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+SERIOUSNESS = {True: ("serious", "Serious"), False: ("non-serious", "Non-serious")}
+SEVERITIES = {"mild": "Mild", "moderate": "Moderate", "severe": "Severe"}
+#: ketacare outcome -> R4 outcome code; "transferred" has no R4 code and is not exported.
+AE_OUTCOMES: dict[str, tuple[str, str]] = {
+    "resolved": ("resolved", "Resolved"),
+    "resolving": ("recovering", "Recovering"),
+    "not_resolved": ("ongoing", "Ongoing"),
+    "unknown": ("unknown", "Unknown"),
+}
 
 # RxNorm (system http://www.nlm.nih.gov/research/umls/rxnorm):
 # - 2201623 "esketamine Nasal Spray" (TTY SCDF, prescribable, active): checked on

@@ -1,9 +1,15 @@
-"""Treatment sessions as FHIR R4: MedicationAdministration and vital-sign Observations.
+"""Treatment sessions as FHIR R4: MedicationAdministration, vital-sign and scale Observations,
+AdverseEvents.
 
 Kept in one module so the mapping follows the sessions feature (``features/sessions``) in one
-place. Covered: the given dose (route, product, start/end, mg) and each VitalSign reading
-(blood pressure panel 85354-9 with 8480-6/8462-4, heart rate 8867-4, SpO2 59408-5,
-respiratory rate 9279-1). Not mapped: CADSS/MOAA-S scale scores, adverse events, REMS forms.
+place. Covered: the given dose (route, product, start/end, mg); each VitalSign reading (blood
+pressure panel 85354-9 with 8480-6/8462-4, heart rate 8867-4, SpO2 59408-5, respiratory rate
+9279-1); each CADSS-6, CADSS-23 or MOAA/S total (ketacare's instrument-total code system: no
+LOINC code is verified for them; the total and the timepoint only, never item answers or CADSS
+item text); each adverse event (ketacare's term list, THO seriousness/severity/outcome, the
+administration as suspect entity when the event began at or after the dose). Observations of
+a session link to its MedicationAdministration with ``partOf`` when the session has a dose.
+Not mapped: REMS forms.
 """
 
 from __future__ import annotations
@@ -12,24 +18,39 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ketacare.domain.instruments import get_instrument
 from ketacare.fhir.codes import (
+    ADVERSE_EVENT_ID_SYSTEM,
+    ADVERSE_EVENT_TERM_SYSTEM,
+    ADVERSE_EVENT_TERMS,
+    AE_OUTCOME,
+    AE_OUTCOMES,
+    AE_SERIOUSNESS,
+    AE_SEVERITY,
     DIASTOLIC,
     HEART_RATE,
     LOINC,
     OBS_CATEGORY,
+    OBSERVATION_COMPONENT_SYSTEM,
     RESP_RATE,
     ROUTES,
     RXNORM,
     RXNORM_ESKETAMINE_NASAL,
     RXNORM_KETAMINE,
+    SCALE_SCORE_ID_SYSTEM,
+    SERIOUSNESS,
     SESSION_ID_SYSTEM,
+    SESSION_TIMEPOINT_SYSTEM,
+    SESSION_TIMEPOINTS,
+    SEVERITIES,
     SNOMED,
     SPO2,
     SYSTOLIC,
+    TIMEPOINT_COMPONENT,
     UCUM,
     VITALS_PANEL_BP,
 )
-from ketacare.fhir.export import instant, patient_ref, ref
+from ketacare.fhir.export import instant, patient_ref, ref, total_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +82,38 @@ class VitalRecord:
     heart_rate: int | None = None
     spo2: int | None = None
     resp_rate: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleRecord:
+    """A CADSS-6, CADSS-23 or MOAA/S total of a session at a timepoint. Item answers are not
+    part of it: only the total leaves ketacare."""
+
+    id: int
+    session_id: int
+    patient_id: int
+    instrument_id: str
+    timepoint: str
+    at: datetime
+    total: int
+    dosed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AdverseEventRecord:
+    """A coded adverse event of a session; ``dose_start`` is the session's (None: no dose)."""
+
+    id: int
+    session_id: int
+    patient_id: int
+    term: str
+    severity: str
+    serious: bool
+    onset_at: datetime
+    recorded_at: datetime
+    dose_start: datetime | None
+    other_text: str = ""
+    outcome: str = ""
 
 
 def administration_id(session_id: int) -> str:
@@ -161,4 +214,71 @@ def vital_observations(v: VitalRecord) -> list[dict[str, Any]]:
             obs = _vital(v, suffix, code)
             obs["valueQuantity"] = _quantity(value, unit, ucum)
             out.append(obs)
+    return out
+
+
+def _concept(system: str, code: str, display: str, text: str | None = None) -> dict[str, Any]:
+    return {
+        "coding": [{"system": system, "code": code, "display": display}],
+        "text": text or display,
+    }
+
+
+def _label(code: str) -> str:
+    return code.replace("_", " ").capitalize()
+
+
+def scale_observation(s: ScaleRecord) -> dict[str, Any]:
+    """R4 Observation of a CADSS/MOAA-S total (``{score}``) with its timepoint as a component."""
+    inst = get_instrument(s.instrument_id)
+    timepoint = _concept(
+        SESSION_TIMEPOINT_SYSTEM,
+        s.timepoint,
+        SESSION_TIMEPOINTS.get(s.timepoint, _label(s.timepoint)),
+    )
+    return {
+        "resourceType": "Observation",
+        "id": f"scale-{s.id}",
+        "identifier": [{"system": SCALE_SCORE_ID_SYSTEM, "value": str(s.id)}],
+        "status": "final",
+        "category": [{"coding": [{"system": OBS_CATEGORY, "code": "survey", "display": "Survey"}]}],
+        "code": total_code(inst),
+        "subject": patient_ref(s.patient_id),
+        "effectiveDateTime": instant(s.at),
+        **session_link(s.session_id, s.dosed),
+        "valueQuantity": {"value": s.total, "unit": "{score}", "system": UCUM, "code": "{score}"},
+        "component": [
+            {
+                "code": _concept(OBSERVATION_COMPONENT_SYSTEM, *TIMEPOINT_COMPONENT),
+                "valueCodeableConcept": timepoint,
+            }
+        ],
+    }
+
+
+def adverse_event(e: AdverseEventRecord) -> dict[str, Any]:
+    """R4 AdverseEvent; the administration is the suspect entity when the event began at or
+    after the start of the dose (an event before dosing does not implicate the drug)."""
+    term = ADVERSE_EVENT_TERMS.get(e.term, _label(e.term))
+    text = e.other_text.strip() if e.term == "other" and e.other_text.strip() else term
+    serious_code, serious_display = SERIOUSNESS[e.serious]
+    out: dict[str, Any] = {
+        "resourceType": "AdverseEvent",
+        "id": f"ae-{e.id}",
+        "identifier": {"system": ADVERSE_EVENT_ID_SYSTEM, "value": str(e.id)},
+        "actuality": "actual",
+        "event": _concept(ADVERSE_EVENT_TERM_SYSTEM, e.term, term, text),
+        "subject": patient_ref(e.patient_id),
+        "date": instant(e.onset_at),
+        "recordedDate": instant(e.recorded_at),
+        "seriousness": _concept(AE_SERIOUSNESS, serious_code, serious_display),
+    }
+    if e.severity in SEVERITIES:
+        out["severity"] = _concept(AE_SEVERITY, e.severity, SEVERITIES[e.severity])
+    if e.outcome in AE_OUTCOMES:
+        out["outcome"] = _concept(AE_OUTCOME, *AE_OUTCOMES[e.outcome])
+    if e.dose_start is not None and e.onset_at >= e.dose_start:
+        out["suspectEntity"] = [
+            {"instance": ref("MedicationAdministration", administration_id(e.session_id))}
+        ]
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from ketacare.db.base import utcnow
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.interop.models import Diagnosis, ExternalRef
 from ketacare.features.patients.models import Patient
-from ketacare.features.sessions.models import TreatmentSession, VitalSign
+from ketacare.features.sessions.models import AdverseEvent, ScaleScore, TreatmentSession, VitalSign
 from ketacare.fhir import to_questionnaire
 from ketacare.fhir.export import (
     AssessmentRecord,
@@ -25,9 +25,13 @@ from ketacare.fhir.export import (
     patient_resource,
 )
 from ketacare.fhir.medication import (
+    AdverseEventRecord,
     DoseRecord,
+    ScaleRecord,
     VitalRecord,
+    adverse_event,
     medication_administration,
+    scale_observation,
     vital_observations,
 )
 
@@ -115,6 +119,37 @@ def vital_record(v: VitalSign, patient_id: int, dosed: bool) -> VitalRecord:
     )
 
 
+def scale_record(x: ScaleScore, patient_id: int, dosed: bool) -> ScaleRecord:
+    """One CADSS/MOAA-S total (the item answers stay in ketacare)."""
+    return ScaleRecord(
+        id=x.id,
+        session_id=x.session_id,
+        patient_id=patient_id,
+        instrument_id=x.instrument_id,
+        timepoint=x.timepoint,
+        at=x.at,
+        total=x.total,
+        dosed=dosed,
+    )
+
+
+def adverse_event_record(e: AdverseEvent, s: TreatmentSession) -> AdverseEventRecord:
+    """One adverse event of session ``s``."""
+    return AdverseEventRecord(
+        id=e.id,
+        session_id=e.session_id,
+        patient_id=s.patient_id,
+        term=e.term,
+        severity=e.severity,
+        serious=e.serious,
+        onset_at=e.onset_at,
+        recorded_at=e.created_at,
+        dose_start=s.dose_start,
+        other_text=e.other_text,
+        outcome=e.outcome,
+    )
+
+
 def patient_refs(db: Session, patient_ids: Sequence[int]) -> dict[int, list[ExternalRef]]:
     """External identifiers of imported patients, by patient id."""
     out: dict[int, list[ExternalRef]] = {}
@@ -130,8 +165,19 @@ def patient_refs(db: Session, patient_ids: Sequence[int]) -> dict[int, list[Exte
     return out
 
 
+SessionRow = TypeVar("SessionRow", VitalSign, ScaleScore, AdverseEvent)
+
+
+def _by_session(rows: Iterable[SessionRow]) -> dict[int, list[SessionRow]]:
+    out: dict[int, list[SessionRow]] = {}
+    for row in rows:
+        out.setdefault(row.session_id, []).append(row)
+    return out
+
+
 def session_resources(db: Session, patient_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """MedicationAdministration and vital-sign Observations of the patients' sessions."""
+    """Per session: the MedicationAdministration, vital-sign Observations, CADSS/MOAA-S
+    Observations and AdverseEvents of the patients' sessions."""
     sessions = list(
         db.execute(
             select(TreatmentSession)
@@ -139,28 +185,51 @@ def session_resources(db: Session, patient_ids: Sequence[int]) -> list[dict[str,
             .order_by(TreatmentSession.patient_id, TreatmentSession.id)
         ).scalars()
     )
-    owner = {s.id: s.patient_id for s in sessions}
+    ids = [s.id for s in sessions]
     vitals: dict[int, list[VitalSign]] = {}
-    if owner:
-        for v in db.execute(
-            select(VitalSign)
-            .where(VitalSign.session_id.in_(list(owner)))
-            .order_by(VitalSign.at, VitalSign.id)
-        ).scalars():
-            vitals.setdefault(v.session_id, []).append(v)
+    scales: dict[int, list[ScaleScore]] = {}
+    events: dict[int, list[AdverseEvent]] = {}
+    if ids:
+        vitals = _by_session(
+            db.execute(
+                select(VitalSign)
+                .where(VitalSign.session_id.in_(ids))
+                .order_by(VitalSign.at, VitalSign.id)
+            ).scalars()
+        )
+        scales = _by_session(
+            db.execute(
+                select(ScaleScore)
+                .where(ScaleScore.session_id.in_(ids))
+                .order_by(ScaleScore.at, ScaleScore.id)
+            ).scalars()
+        )
+        events = _by_session(
+            db.execute(
+                select(AdverseEvent)
+                .where(AdverseEvent.session_id.in_(ids))
+                .order_by(AdverseEvent.onset_at, AdverseEvent.id)
+            ).scalars()
+        )
     out: list[dict[str, Any]] = []
     for s in sessions:
         admin = medication_administration(dose_record(s))
+        dosed = admin is not None
         if admin is not None:
             out.append(admin)
         for v in vitals.get(s.id, []):
-            out.extend(vital_observations(vital_record(v, s.patient_id, admin is not None)))
+            out.extend(vital_observations(vital_record(v, s.patient_id, dosed)))
+        out += [
+            scale_observation(scale_record(x, s.patient_id, dosed)) for x in scales.get(s.id, [])
+        ]
+        out += [adverse_event(adverse_event_record(e, s)) for e in events.get(s.id, [])]
     return out
 
 
 def export_resources(db: Session, patients: Sequence[Patient]) -> list[dict[str, Any]]:
     """Every resource of ``patients``: Patient, Questionnaires used, responses, scores,
-    Conditions, MedicationAdministrations and vital signs, in a stable order."""
+    Conditions, then per session the MedicationAdministration, vital signs, CADSS/MOAA-S
+    totals and AdverseEvents, in a stable order."""
     ids = [p.id for p in patients]
     refs = patient_refs(db, ids)
     assessments = list(
