@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from ketacare.domain.instruments import Instrument
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features.assessments.models import Invitation, Recurrence, Schedule
-from ketacare.features.assessments.service import instrument
 from ketacare.features.assessments.sessions import SessionSource, planned_sessions
+from ketacare.features.assessments.texts import clinic_instrument
 from ketacare.features.auth.service import token_hash
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
@@ -37,7 +37,8 @@ class LinkGone(KetacareError):
 
 
 def linkable(inst: Instrument) -> bool:
-    """Patients may answer it alone: self-administered, with item text ketacare may show."""
+    """Patients may answer it alone: self-administered, with item text ketacare may show
+    (shipped, or loaded by the clinic: pass the result of ``texts.clinic_instrument``)."""
     self_report = inst.administration == "self-report" or "self-administered" in (
         inst.administration
     )
@@ -62,13 +63,15 @@ def _day(value: str, field: str) -> date:
         raise BadRequest("must be a date as YYYY-MM-DD", field) from None
 
 
-def validate_schedule(data: ScheduleInput) -> tuple[str, Recurrence, int, date, date | None]:
-    """Check a schedule; BadRequest names the first bad field."""
-    inst = instrument(data.instrument_id)
+def validate_schedule(
+    db: Session, clinic_id: int, data: ScheduleInput
+) -> tuple[str, Recurrence, int, date, date | None]:
+    """Check a schedule for a patient of the clinic; BadRequest names the first bad field."""
+    inst = clinic_instrument(db, clinic_id, data.instrument_id)
     if not linkable(inst):
         raise BadRequest(
-            f"{inst.short_name} cannot be sent as a link (clinician-rated or item text not "
-            "licensed); enter its scores as a clinician instead",
+            f"{inst.short_name} cannot be sent as a link (clinician-rated, or item text not "
+            "shipped and not loaded by this clinic); enter its scores as a clinician instead",
             "instrument",
         )
     try:
@@ -89,7 +92,7 @@ def validate_schedule(data: ScheduleInput) -> tuple[str, Recurrence, int, date, 
 
 def create_schedule(db: Session, patient: Patient, data: ScheduleInput, user_id: int) -> Schedule:
     """Store a schedule for the patient (flushed)."""
-    iid, rec, weeks, start, until = validate_schedule(data)
+    iid, rec, weeks, start, until = validate_schedule(db, patient.clinic_id, data)
     row = Schedule(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
@@ -234,7 +237,13 @@ def dispatch_due(
         stmt = stmt.where(Schedule.id.in_(list(schedule_ids)))
     lead = timedelta(hours=settings.assessment_session_lead_hours)
     out: list[Outgoing] = []
+    can_link: dict[tuple[int, str], bool] = {}
     for schedule, patient in db.execute(stmt.order_by(Schedule.id)).all():
+        key = (schedule.clinic_id, schedule.instrument_id)
+        if key not in can_link:  # the clinic may have unloaded its licensed text since
+            can_link[key] = linkable(clinic_instrument(db, *key))
+        if not can_link[key]:
+            continue
         planned = (
             sessions(db, patient.id) if schedule.recurrence == Recurrence.before_session else []
         )

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.domain.errors import InvalidAnswer
@@ -19,7 +20,7 @@ from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import DaysQuery, RowId
 from ketacare.features._kit.templating import render
-from ketacare.features.assessments import alerting, links, service
+from ketacare.features.assessments import alerting, links, service, texts
 from ketacare.features.assessments.chart import Point, trajectory_svg
 from ketacare.features.assessments.models import Source
 from ketacare.features.assessments.notify import notifier_from_settings
@@ -39,8 +40,8 @@ def _actor(request: Request, user: User) -> service.Actor:
     return service.Actor(user, "page", client_ip(request))
 
 
-def _instruments() -> dict[str, list[Any]]:
-    all_ = [get_instrument(i) for i in instrument_ids()]
+def _instruments(db: Session, clinic_id: int) -> dict[str, list[Any]]:
+    all_ = texts.clinic_instruments(db, clinic_id)
     return {"linkable": [i for i in all_ if links.linkable(i)], "all": all_}
 
 
@@ -57,7 +58,7 @@ def _assessments_page(
         "assessments": list(reversed(service.list_assessments(db, patient.id))),
         "schedules": links.list_schedules(db, patient.id),
         "links": links.pending_links(db, patient.id),
-        "instruments": _instruments(),
+        "instruments": _instruments(db, patient.clinic_id),
         "values": values or {"recurrence": "weekly", "interval_weeks": "2"},
         "errors": errors or {},
         "now": utcnow(),
@@ -123,16 +124,18 @@ def stop_schedule(
 
 def _entry_page(
     request: Request,
+    db: Session,
     patient: Patient,
     instrument_id: str,
     answers: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
-    inst = service.instrument(instrument_id)
+    inst = texts.clinic_instrument(db, patient.clinic_id, instrument_id)
     ctx = {
         "patient": patient,
         "inst": inst,
+        "clinic_text": any(item.text for item in inst.items),
         "answers": answers,
         "errors": errors,
         "completed_at": answers.get("completed_at", ""),
@@ -141,9 +144,12 @@ def _entry_page(
 
 
 @router.get("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
-def entry_form(request: Request, patient: PagePatient, instrument: str = "madrs") -> Response:
-    """Blank score-entry form for a rater (item labels only where text is not licensed)."""
-    return _entry_page(request, patient, instrument, {}, {})
+def entry_form(
+    request: Request, patient: PagePatient, db: DbDep, instrument: str = "madrs"
+) -> Response:
+    """Blank score-entry form for a rater (item labels only where the text is neither shipped
+    nor loaded by the clinic)."""
+    return _entry_page(request, db, patient, instrument, {}, {})
 
 
 @router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
@@ -171,7 +177,7 @@ def enter_scores(
     except (BadRequest, InvalidAnswer) as exc:
         field = exc.field or "form"
         key = field.split(".", 1)[1] if field.startswith(inst.id + ".") else field
-        return _entry_page(request, patient, inst.id, kept, {key: exc.reason}, 422)
+        return _entry_page(request, db, patient, inst.id, kept, {key: exc.reason}, 422)
     return RedirectResponse(f"/patients/{patient.id}/assessments", status_code=303)
 
 

@@ -14,18 +14,19 @@ from fastapi.responses import HTMLResponse, Response
 
 from ketacare.db.base import utcnow
 from ketacare.domain.errors import InvalidAnswer
-from ketacare.domain.instruments import Instrument, get_instrument
+from ketacare.domain.instruments import Instrument
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
-from ketacare.features.assessments import links, service
+from ketacare.features.assessments import links, service, texts
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.patients.models import Patient
 from ketacare.features.ratelimit.service import counter_key, hit
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+UNAVAILABLE = "this questionnaire is no longer available online; please contact your clinic"
 
 
 def _gone(request: Request, reason: str, status_code: int) -> Response:
@@ -60,7 +61,9 @@ def link_form(token: str, request: Request, db: DbDep) -> Response:
         links.check_open(inv, utcnow())
     except (NotFound, links.LinkGone) as exc:
         return _gone(request, exc.reason, exc.status_code)
-    inst = get_instrument(inv.instrument_id)
+    inst = texts.clinic_instrument(db, inv.clinic_id, inv.instrument_id)
+    if not links.linkable(inst):  # the clinic unloaded its licensed text after sending
+        return _gone(request, UNAVAILABLE, 410)
     return _form(request, token, inst, {}, {}, secrets.token_urlsafe(16))
 
 
@@ -83,11 +86,13 @@ def link_submit(
         earlier = service.by_idempotency_key(db, f"p{inv.patient_id}:{key}")
         if earlier is not None:
             return _thanks(request, earlier)
-    inst = get_instrument(inv.instrument_id)
+    inst = texts.clinic_instrument(db, inv.clinic_id, inv.instrument_id)
     try:
         links.check_open(inv, now)
     except links.LinkGone as exc:
         return _gone(request, exc.reason, 410)
+    if not links.linkable(inst):
+        return _gone(request, UNAVAILABLE, 410)
     kept = {k: v for k, v in form.items() if k.startswith("item_")}
     try:
         answers = service.parse_form_answers(inst, form)

@@ -1,4 +1,7 @@
-"""``ketacare instruments list|show|import`` and ``ketacare score``. Bad input exits 2."""
+"""``ketacare instruments list|show|import|load-text|unload-text|texts`` and ``ketacare score``.
+
+Bad input exits 2 naming the field; a command that exits 2 stores nothing.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import (
     Instrument,
@@ -28,6 +34,13 @@ from ketacare.domain.instruments import (
 from ketacare.domain.instruments import (
     score as score_answers,
 )
+from ketacare.features._kit.errors import BadRequest
+from ketacare.features.assessments import texts as clinic_texts
+from ketacare.features.assessments.links import linkable
+from ketacare.features.auth.models import User
+from ketacare.features.clinics.models import Clinic
+from ketacare.features.clinics.repository import by_slug
+from ketacare.features.system.cli import load_settings
 from ketacare.fhir import match_questionnaire, score_response, to_questionnaire
 
 instruments_app = typer.Typer(help="Rating scales and questionnaires.", no_args_is_help=True)
@@ -156,6 +169,99 @@ def import_questionnaire(
     if scored:
         report["responses"] = scored
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+ClinicOption = Annotated[str, typer.Option("--clinic", help="Clinic slug or id.")]
+
+
+def _clinic(db: Session, ref: str) -> Clinic:
+    ref = ref.strip()
+    clinic = db.get(Clinic, int(ref)) if ref.isdigit() else by_slug(db, ref.lower())
+    if clinic is None:
+        raise fail(f"--clinic: no clinic {ref!r}")
+    return clinic
+
+
+def _user(db: Session, clinic: Clinic, email: str | None) -> User | None:
+    if email is None:
+        return None
+    user = db.execute(
+        select(User).where(User.email == email.strip().lower(), User.clinic_id == clinic.id)
+    ).scalar_one_or_none()
+    if user is None:
+        raise fail(f"--by: no user {email!r} in clinic '{clinic.slug}'")
+    return user
+
+
+@instruments_app.command("load-text")
+def load_text(
+    instrument_id: Annotated[str, typer.Argument(metavar="ID", help="Instrument id.")],
+    clinic: ClinicOption,
+    file: Annotated[
+        Path, typer.Option("--file", help="JSON object mapping item id to licensed text.")
+    ],
+    licence: Annotated[
+        str, typer.Option("--licence", help="Who granted the licence, or its reference.")
+    ],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Email of the clinic user loading it.")
+    ] = None,
+) -> None:
+    """Store a clinic's licensed item text for an instrument (replaces any loaded before)."""
+    raw = _read_json(file, "--file")
+    settings = load_settings()
+    with unit_of_work(get_engine(settings.database_url)) as db:
+        owner = _clinic(db, clinic)
+        try:
+            row = clinic_texts.load_text(
+                db, owner.id, instrument_id, raw, licence, _user(db, owner, by)
+            )
+        except BadRequest as exc:
+            raise fail(str(exc)) from None
+        n, iid, slug = len(row.texts), row.instrument_id, owner.slug
+        can_link = linkable(clinic_texts.clinic_instrument(db, owner.id, iid))
+    inst = get_instrument(iid)
+    typer.echo(f"loaded {n} of {len(inst.items)} item texts of {iid} for clinic '{slug}'")
+    if not can_link:
+        typer.echo(
+            f"note: {inst.short_name} links need text for every item and a self-report "
+            "instrument; clinicians see the loaded text on the score-entry form",
+        )
+
+
+@instruments_app.command("unload-text")
+def unload_text(
+    instrument_id: Annotated[str, typer.Argument(metavar="ID", help="Instrument id.")],
+    clinic: ClinicOption,
+) -> None:
+    """Delete a clinic's licensed item text (its links stop being sent; labels only again)."""
+    settings = load_settings()
+    with unit_of_work(get_engine(settings.database_url)) as db:
+        owner = _clinic(db, clinic)
+        try:
+            gone = clinic_texts.unload_text(db, owner.id, instrument_id)
+        except BadRequest as exc:
+            raise fail(str(exc)) from None
+        slug = owner.slug
+    if not gone:
+        raise fail(f"ID: clinic '{slug}' has no text loaded for {instrument_id}")
+    typer.echo(f"removed the text of {instrument_id} for clinic '{slug}'")
+
+
+@instruments_app.command("texts")
+def list_texts(clinic: ClinicOption) -> None:
+    """List the instruments a clinic has loaded licensed text for (the text is not shown)."""
+    settings = load_settings()
+    with unit_of_work(get_engine(settings.database_url)) as db:
+        owner = _clinic(db, clinic)
+        rows = [
+            (r.instrument_id, len(r.texts), r.loaded_at.date().isoformat(), r.licence_note)
+            for r in clinic_texts.loaded(db, owner.id)
+        ]
+    for iid, n, day, note in rows:
+        typer.echo(f"{iid}\t{n}/{len(get_instrument(iid).items)} items\t{day}\t{note}")
+    if not rows:
+        typer.echo("no licensed text loaded", err=True)
 
 
 def score(
