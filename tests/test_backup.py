@@ -62,8 +62,14 @@ def test_round_trip(
             json={"given_name": f"P{i}", "family_name": "Q", "birth_date": "1980-01-02"},
             headers=headers,
         )
+    wording = tmp_path / "madrs.json"
+    wording.write_text('{"1": "Clinic-licensed wording for item 1"}', encoding="utf-8")
+    load = [KETACARE, "instruments", "load-text", "madrs", "--clinic", "public",
+            "--file", str(wording), "--licence", "Test licence 1"]  # fmt: skip
+    assert subprocess.run(load, env=env, capture_output=True).returncode == 0
     original = snapshot(engine)
     assert original["patient"] and original["screening"] and original["audit_event"]
+    assert original["instrument_text"]  # JSON text and the licence note round-trip too
 
     out = tmp_path / "backup.bin"
     r = subprocess.run([KETACARE, "backup", str(out)], env=env, capture_output=True, text=True)

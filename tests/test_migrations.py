@@ -30,3 +30,24 @@ def test_sqlite_pragmas(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_instrument_text_migration_up_and_down_keeps_other_rows(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO clinic (slug, name, created_at) "
+                "VALUES ('mig', 'Mig', CURRENT_TIMESTAMP)"
+            )
+        )
+    migrate.downgrade(engine, "0006")
+    tables = set(inspect(engine).get_table_names())
+    assert "instrument_text" not in tables and "assessment" in tables
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == "0007" == migrate.head()
+    cols = {c["name"] for c in inspect(engine).get_columns("instrument_text")}
+    assert {"clinic_id", "instrument_id", "texts", "licence_note", "loaded_by_id"} <= cols
+    uniques = inspect(engine).get_unique_constraints("instrument_text")
+    assert [u["column_names"] for u in uniques] == [["clinic_id", "instrument_id"]]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT slug FROM clinic")).scalar() == "mig"

@@ -1,6 +1,7 @@
 """End to end in real headless Chromium: a clinician schedules a PHQ-9, the patient answers
 through the emailed one-time link with item 9 = 2, the alert appears on the dashboard and the
-clinician acknowledges it with a note."""
+clinician acknowledges it with a note. And a QIDS-SR16 link of a clinic that loaded licensed
+item text (placeholder wording) shows that text to the patient."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments.models import Alert, AlertAction
+from ketacare.features.assessments import texts
+from ketacare.features.assessments.models import Alert, AlertAction, Assessment
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
 from tests.assessments.support import PHQ9_ITEM9_2, body_text, smtp_server, staff
@@ -81,3 +83,50 @@ def test_schedule_link_alert_acknowledge(db: Session, settings: Settings) -> Non
     db.commit()
     assert alert.rule_id == "phq9.item9" and alert.status.value == "acknowledged"
     assert list(actions) == ["created", "acknowledged"]
+
+
+def test_link_of_an_instrument_with_clinic_loaded_text(db: Session, settings: Settings) -> None:
+    chromium = require_chromium()
+    st = staff(db)
+    wording = {str(i): f"Clinic-licensed wording for item {i}" for i in range(1, 17)}
+    texts.load_text(db, st.clinic_id, "qids-sr16", wording, "Test licence 1")
+    db.commit()
+    with smtp_server() as smtp:
+        cfg = settings.model_copy(
+            update={"notifier": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                    "smtp_tls": "none", "public_url": "https://clinic.example"}
+        )  # fmt: skip
+        with live_server(create_app(cfg)) as base, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            staff_page = browser.new_page()
+            staff_page.goto(f"{base}/login")
+            staff_page.fill("#email", st.email)
+            staff_page.fill("#password", PASSWORD)
+            staff_page.click("button[type=submit]")
+            staff_page.goto(f"{base}/patients/{st.pid}/assessments")
+            staff_page.select_option("#instrument_id", "qids-sr16")
+            staff_page.select_option("#recurrence", "once")
+            staff_page.fill("#start_date", utcnow().date().isoformat())
+            staff_page.click("#create-schedule")
+            expect(staff_page.locator("#schedule-list")).to_contain_text("QIDS-SR16")
+
+            (mail,) = smtp.wait(1)
+            link = re.search(r"https://clinic\.example(/a/\S+)", body_text(mail))
+            assert link
+            patient = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            patient.goto(base + link.group(1))
+            expect(patient.locator("h1")).to_contain_text("QIDS-SR16")
+            expect(patient.locator("#q-1 legend")).to_have_text(
+                "1. Clinic-licensed wording for item 1"
+            )
+            expect(patient.locator("#q-16 legend")).to_have_text(
+                "16. Clinic-licensed wording for item 16"
+            )
+            for i in range(1, 17):
+                patient.check(f'input[name="item_{i}"][value="1"]')
+            patient.click("#submit-answers")
+            expect(patient.locator("#thanks")).to_be_visible()
+            browser.close()
+    row = db.execute(select(Assessment)).scalar_one()
+    db.commit()
+    assert row.instrument_id == "qids-sr16" and row.total == 9
