@@ -101,6 +101,7 @@ BAD_FILES: list[tuple[str, str, list[str], str]] = [
     ("qids-sr16", '{"1": 7}', [], "texts.1"),
     ("qids-sr16", "{}", [], "texts"),
     ("qids-sr16", '["Clinic-licensed wording"]', [], "texts"),
+    ("qids-sr16", '"{\\"1\\": \\"Clinic-licensed wording\\"}"', [], "texts: must be a JSON object"),
     ("qids-sr16", "{not json", [], "--file"),
     ("qids-sr16", '{"1": "Clinic-licensed wording"}', ["--licence", " "], "licence"),
     ("phq9", '{"1": "Clinic-licensed wording"}', [], "already ships"),

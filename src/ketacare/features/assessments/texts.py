@@ -95,13 +95,14 @@ def load_text(
         raise BadRequest("must say who granted the licence (or its reference)", "licence")
     if len(note) > MAX_NOTE_CHARS:
         raise BadRequest(f"is longer than {MAX_NOTE_CHARS} characters", "licence")
-    if isinstance(texts, Mapping) and not texts:
+    if not isinstance(texts, Mapping):
+        raise BadRequest("must be a JSON object mapping item id to text", "texts")
+    if not texts:
         raise BadRequest("must give the text of at least one item", "texts")
     try:
-        applied = with_item_texts(inst.id, texts)  # type: ignore[arg-type]  # it checks the type
+        applied = with_item_texts(inst.id, texts)
     except InvalidAnswer as exc:
         raise BadRequest(exc.reason, exc.field) from None
-    assert isinstance(texts, Mapping)
     stored = {it.id: it.text for it in applied.items if it.id in texts and it.text}
     row = db.execute(
         select(InstrumentText).where(
