@@ -275,3 +275,33 @@ def scalar_total(db: Session) -> int | None:
     total = db.execute(select(Assessment.total)).scalar_one()
     db.commit()
     return total
+
+
+@pytest.mark.parametrize(
+    ("instrument", "answers", "crisis"),
+    [
+        ("qids-sr16", [0] * 11 + [1] + [0] * 4, True),  # item 12 above 0
+        ("qids-sr16", [1] * 11 + [0] + [1] * 4, False),
+        ("cssrs-screen-slv", [1, 0, 0, 0, 0, 0], True),  # any "Yes"
+        ("cssrs-screen-slv", [0] * 6, False),
+    ],
+)
+def test_crisis_text_after_a_loaded_text_link(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    instrument: str,
+    answers: list[int],
+    crisis: bool,
+) -> None:
+    a = staff(db, "alpha")
+    _load(db, a.clinic_id, instrument)
+    token = _link_token(db, settings, a.pid, instrument)
+    page = client.get(f"/a/{token}")
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text)
+    assert key
+    data = {"csrf_token": client.cookies.get("kc_csrf") or "", "idempotency_key": key.group(1)}
+    data |= {f"item_{i}": str(v) for i, v in enumerate(answers, start=1)}
+    ok = client.post(f"/a/{token}", data=data)
+    assert ok.status_code == 200 and "Thank you" in ok.text
+    assert ('id="crisis-panel"' in ok.text) is crisis
