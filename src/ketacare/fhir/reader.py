@@ -2,13 +2,16 @@
 
 Pure: decoded JSON in, dataclasses out. A structural problem raises :class:`BundleError`
 naming the entry (index and ``fullUrl``) and the reason, so the caller can refuse the whole
-bundle. Entries ketacare does not import are listed in ``skipped`` with the reason.
+bundle. Entries ketacare does not import are listed in ``skipped`` with the reason, and so are
+entries repeating an identifier already in the bundle (one record each: a QuestionnaireResponse
+wins over the total-score Observation ketacare's export gives the same identifier, otherwise
+the first entry wins), so the importer never stores a record, or its identifier, twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -57,6 +60,8 @@ class ImportPatient:
     mrn: str | None
     synthetic: bool
     aliases: tuple[str, ...]
+    index: int = 0
+    full_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,8 @@ class ImportTotal:
     total: int
     effective: datetime
     encounter: str
+    index: int = 0
+    full_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,8 @@ class ImportCondition:
     clinical_status: str
     onset: date | None
     recorded: datetime | None
+    index: int = 0
+    full_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +292,6 @@ def read_bundle(bundle: Any) -> ParsedBundle:
     out = ParsedBundle()
     questionnaires: dict[str, Mapping[str, Any]] = {}
     pending: list[tuple[int, str, Mapping[str, Any], ExternalKey]] = []
-    where: dict[ExternalKey, tuple[int, str]] = {}
     for index, ent in enumerate(entries):
         full_url = str(ent.get("fullUrl") or "") if isinstance(ent, Mapping) else ""
         resource = ent.get("resource") if isinstance(ent, Mapping) else None
@@ -293,10 +301,11 @@ def read_bundle(bundle: Any) -> ParsedBundle:
         rtype = str(resource["resourceType"])
         try:
             key = _key(resource, full_url, rtype)
-            where[key] = (index, full_url)
             if rtype == "Patient":
                 aliases = [a for a in (full_url, f"Patient/{resource.get('id')}") if a]
-                out.patients.append(_patient(resource, key, aliases))
+                out.patients.append(
+                    replace(_patient(resource, key, aliases), index=index, full_url=full_url)
+                )
             elif rtype == "Observation":
                 iid = next((TOTAL_CODES[c] for c in _loinc(resource) if c in TOTAL_CODES), None)
                 if iid is None:
@@ -304,13 +313,15 @@ def read_bundle(bundle: Any) -> ParsedBundle:
                 elif resource.get("status") in ("entered-in-error", "cancelled"):
                     out.skip(f"Observation: status {resource.get('status')}")
                 else:
-                    out.totals.append(_total(resource, key, iid))
+                    out.totals.append(
+                        replace(_total(resource, key, iid), index=index, full_url=full_url)
+                    )
             elif rtype == "Condition":
                 cond = _condition(resource, key)
                 if cond is None:
                     out.skip("Condition: not a depression or anxiety diagnosis")
                 else:
-                    out.conditions.append(cond)
+                    out.conditions.append(replace(cond, index=index, full_url=full_url))
             elif rtype == "Questionnaire":
                 if resource.get("url"):
                     questionnaires[str(resource["url"]).split("|", 1)[0]] = resource
@@ -347,16 +358,70 @@ def read_bundle(bundle: Any) -> ParsedBundle:
             )
         except (ValueError, TypeError, AttributeError) as exc:
             raise BundleError(f"QuestionnaireResponse {exc}", index, full_url) from None
+    _deduplicate(out)
     patients = {a for p in out.patients for a in p.aliases}
-    for kind, refs in (
-        ("Observation", [(t.patient, t.key) for t in out.totals]),
-        ("Condition", [(c.patient, c.key) for c in out.conditions]),
-        ("QuestionnaireResponse", [(r.patient, r.key) for r in out.responses]),
-    ):
-        for reference, key in refs:
-            if reference not in patients:
-                index, url = where[key]
-                raise BundleError(
-                    f"{kind} subject {reference!r} is not a Patient in this bundle", index, url
-                )
+    records: list[ImportTotal | ImportCondition | ImportResponse] = [
+        *out.totals,
+        *out.conditions,
+        *out.responses,
+    ]
+    for rec in records:
+        if rec.patient not in patients:
+            kind = {ImportTotal: "Observation", ImportCondition: "Condition"}.get(
+                type(rec), "QuestionnaireResponse"
+            )
+            raise BundleError(
+                f"{kind} subject {rec.patient!r} is not a Patient in this bundle",
+                rec.index,
+                rec.full_url,
+            )
     return out
+
+
+SCORE_OF_RESPONSE = (
+    "Observation: total score of a QuestionnaireResponse in this bundle "
+    "(same identifier; the response is kept)"
+)
+
+
+def _deduplicate(out: ParsedBundle) -> None:
+    """Keep one record per identifier, so one bundle never imports a record twice.
+
+    ketacare's own export gives an assessment's QuestionnaireResponse and its total-score
+    Observation the same identifier: they are one record, and the response (it has the
+    answers) is kept. Any other identifier repeated in the bundle keeps its first entry; the
+    others are skipped with the reason counted. A repeated Patient lends its references
+    (``fullUrl``, ``Patient/<id>``) to the one kept.
+    """
+    answered = {r.key for r in out.responses}
+    totals = []
+    for t in out.totals:
+        if t.key in answered:
+            out.skip(SCORE_OF_RESPONSE)
+        else:
+            totals.append(t)
+    kinds: list[tuple[str, list[Any]]] = [
+        ("Patient", out.patients),
+        ("Observation", totals),
+        ("Condition", out.conditions),
+        ("QuestionnaireResponse", out.responses),
+    ]
+    entries = sorted(
+        ((rec.index, kind, rec) for kind, recs in kinds for rec in recs), key=lambda e: e[0]
+    )
+    first: dict[ExternalKey, int] = {}
+    kept: dict[int, Any] = {}
+    for index, kind, rec in entries:
+        if rec.key not in first:
+            first[rec.key] = index
+            kept[index] = rec
+            continue
+        out.skip(f"{kind}: identifier repeated in this bundle (the first entry is kept)")
+        earlier = kept[first[rec.key]]
+        if isinstance(rec, ImportPatient) and isinstance(earlier, ImportPatient):
+            aliases = earlier.aliases + tuple(a for a in rec.aliases if a not in earlier.aliases)
+            kept[first[rec.key]] = replace(earlier, aliases=aliases)
+    out.patients = [r for r in kept.values() if isinstance(r, ImportPatient)]
+    out.totals = [r for r in kept.values() if isinstance(r, ImportTotal)]
+    out.conditions = [r for r in kept.values() if isinstance(r, ImportCondition)]
+    out.responses = [r for r in kept.values() if isinstance(r, ImportResponse)]
