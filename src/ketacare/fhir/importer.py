@@ -3,9 +3,14 @@
 Matching is by LOINC: the Questionnaire's panel code (``code`` or ``identifier``) selects the
 instrument, item codes (or LOINC-style ``linkId``s such as ``/44250-9``) select items, and
 answer codes map to values through the instrument's LOINC answer codes or, failing that, the
-option's ``ordinalValue``. Third-party forms are not required to pass strict validation (the
-LHC-Forms PHQ-9 does not). ketacare always recomputes the total; a total stored in the
-response is compared, never trusted (HL7 SDC example: stored 13, answers sum to 10).
+option's ``ordinalValue``. ketacare's own Questionnaires (``to_questionnaire``: canonical
+``url`` ``{BASE_URL}/Questionnaire/<instrument id>``) are also recognised by that url, so
+instruments without a LOINC panel (MADRS, QIDS-SR16, CADSS, ...) re-import: an item without a
+LOINC code maps by its ``linkId`` (the ketacare item id), an answer by ketacare's answer code
+(``answer_system``) and the ``total`` item is the total. Third-party forms are not required
+to pass strict validation (the LHC-Forms PHQ-9 does not). ketacare always recomputes the
+total; a total stored in the response is compared, never trusted (HL7 SDC example: stored 13,
+answers sum to 10).
 """
 
 from __future__ import annotations
@@ -23,7 +28,15 @@ from ketacare.domain.instruments import (
     instrument_ids,
     score,
 )
-from ketacare.fhir.questionnaire import EXT_CALCULATED, EXT_ORDINAL, EXT_VARIABLE, LOINC
+from ketacare.fhir.questionnaire import (
+    BASE_URL,
+    EXT_CALCULATED,
+    EXT_ORDINAL,
+    EXT_VARIABLE,
+    LOINC,
+    TOTAL_LINK_ID,
+    answer_system,
+)
 
 AnswerKey = tuple[str | None, str]
 
@@ -104,7 +117,21 @@ def _loinc_codes(element: Mapping[str, Any], key: str = "code") -> list[str]:
     return out
 
 
+def own_instrument(q: Mapping[str, Any]) -> Instrument | None:
+    """The built-in instrument whose ketacare Questionnaire this is (by its canonical ``url``,
+    a ``|version`` ignored), else None."""
+    url = str(q.get("url") or "").split("|", 1)[0]
+    prefix = f"{BASE_URL}/Questionnaire/"
+    if not url.startswith(prefix):
+        return None
+    iid = url[len(prefix) :]
+    return get_instrument(iid) if iid in instrument_ids() else None
+
+
 def _instrument_for(q: Mapping[str, Any]) -> Instrument:
+    own = own_instrument(q)
+    if own is not None:
+        return own
     codes = set(_loinc_codes(q)) | set(_loinc_codes(q, "identifier"))
     for iid in instrument_ids():
         inst = get_instrument(iid)
@@ -113,7 +140,8 @@ def _instrument_for(q: Mapping[str, Any]) -> Instrument:
     found = ", ".join(sorted(codes)) or "none"
     raise InvalidAnswer(
         "questionnaire.code",
-        f"no built-in instrument has this LOINC panel code (found: {found})",
+        f"no built-in instrument has this LOINC panel code (found: {found}) "
+        "and the url is not one of ketacare's Questionnaires",
     )
 
 
@@ -125,7 +153,10 @@ def _ordinal(option: Mapping[str, Any]) -> float | None:
 
 
 def match_questionnaire(q: Mapping[str, Any]) -> QuestionnaireMatch:
-    """Match an R4 Questionnaire to a built-in instrument by LOINC code.
+    """Match an R4 Questionnaire to a built-in instrument by LOINC code or ketacare's url.
+
+    A ketacare Questionnaire (see :func:`own_instrument`) maps an item without a LOINC code
+    by its ``linkId`` (the ketacare item id) and answers by ketacare's answer codes.
 
     Parameters
     ----------
@@ -145,7 +176,10 @@ def match_questionnaire(q: Mapping[str, Any]) -> QuestionnaireMatch:
     if q.get("resourceType") != "Questionnaire":
         raise InvalidAnswer("questionnaire", "is not a FHIR Questionnaire resource")
     inst = _instrument_for(q)
+    own = own_instrument(q) is not None
     by_loinc = {it.loinc: it for it in inst.items if it.loinc}
+    by_id = {it.id: it for it in inst.items} if own else {}
+    own_system = answer_system(inst)
     item_map: dict[str, str] = {}
     answer_map: dict[str, dict[AnswerKey, int]] = {}
     warnings: list[str] = []
@@ -154,8 +188,11 @@ def match_questionnaire(q: Mapping[str, Any]) -> QuestionnaireMatch:
     variables: tuple[tuple[str, str], ...] = ()
     for qi in _walk(q.get("item")):
         link = str(qi.get("linkId", ""))
-        codes = _loinc_codes(qi) or [link.strip("/")]
-        if inst.loinc_total and inst.loinc_total in codes:
+        coded = _loinc_codes(qi)
+        codes = coded or [link.strip("/")]
+        if (inst.loinc_total and inst.loinc_total in codes) or (
+            own and link == TOTAL_LINK_ID and not coded
+        ):
             total_link = link
             exts = qi.get("extension") or ()
             variables = tuple(
@@ -173,10 +210,13 @@ def match_questionnaire(q: Mapping[str, Any]) -> QuestionnaireMatch:
             )
             continue
         item = next((by_loinc[c] for c in codes if c in by_loinc), None)
+        if item is None and not coded:
+            item = by_id.get(link)
         if item is None:
             continue
         item_map[link] = item.id
         values = {o.loinc: o.value for o in item.options if o.loinc}
+        own_codes = {str(o.value): o.value for o in item.options} if own else {}
         allowed = {o.value for o in item.options}
         amap: dict[AnswerKey, int] = {}
         for opt in qi.get("answerOption") or ():
@@ -184,6 +224,9 @@ def match_questionnaire(q: Mapping[str, Any]) -> QuestionnaireMatch:
             code = str(coding.get("code", ""))
             if code in values:
                 amap[(coding.get("system"), code)] = values[code]
+                continue
+            if coding.get("system") == own_system and code in own_codes:
+                amap[(own_system, code)] = own_codes[code]
                 continue
             ordinal = _ordinal(opt)
             if ordinal is not None and ordinal == int(ordinal) and int(ordinal) in allowed:
@@ -198,7 +241,8 @@ def match_questionnaire(q: Mapping[str, Any]) -> QuestionnaireMatch:
     for it in inst.items:
         if it.id not in matched:
             if it.required:
-                raise InvalidAnswer(f"questionnaire.{it.id}", "no item with this LOINC code")
+                how = "LOINC code or linkId" if own else "LOINC code"
+                raise InvalidAnswer(f"questionnaire.{it.id}", f"no item with this {how}")
             warnings.append(f"optional item {it.id} ({it.label}) not in the Questionnaire")
     return QuestionnaireMatch(
         instrument_id=inst.id,
