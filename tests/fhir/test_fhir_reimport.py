@@ -20,6 +20,7 @@ from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.assessments.service import Actor
+from ketacare.features.interop import importer
 from ketacare.features.interop.exporter import export_bundle
 from ketacare.features.interop.importer import import_bundle
 from ketacare.features.interop.models import Diagnosis, ExternalRef
@@ -279,3 +280,80 @@ def test_foreign_url_is_not_taken_for_ketacare() -> None:
     q = to_questionnaire("madrs") | {"url": "https://example.org/Questionnaire/madrs"}
     with pytest.raises(InvalidAnswer, match="LOINC panel"):
         match_questionnaire(q)
+
+
+def test_identifier_stored_meanwhile_is_a_bundle_error(
+    db: Session, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent import that stored the same identifiers first (simulated: the lookup of
+    known identifiers misses them once): the unique key's IntegrityError is rolled back to a
+    savepoint and reported as a BundleError naming the entry; nothing is added."""
+    cid = make_clinic(db).id
+    db.commit()
+    bundle = shared_identifier_bundle(7)
+    with unit_of_work(engine) as s:
+        import_bundle(s, cid, bundle, "first.json", Actor(None, "cli"))
+    before = (len(assessments(db, cid)), refs(db, cid))
+    real = importer._existing
+    calls: list[int] = []
+
+    def racing(s: Session, clinic_id: int, keys: list[Any]) -> Any:
+        calls.append(1)
+        return {} if len(calls) == 1 else real(s, clinic_id, keys)
+
+    monkeypatch.setattr(importer, "_existing", racing)
+    with pytest.raises(BundleError) as err, unit_of_work(engine) as s:
+        import_bundle(s, cid, bundle, "second.json", Actor(None, "cli"))
+    assert err.value.index == 0 and err.value.full_url == f"{BASE}/Patient/7"
+    assert "was stored while this bundle was imported" in str(err.value)
+    assert (len(assessments(db, cid)), refs(db, cid)) == before
+    assert db.execute(select(func.count()).select_from(Patient)).scalar_one() == 1
+    db.commit()
+
+
+def test_patient_identifier_imported_as_another_record(db: Session, engine: Engine) -> None:
+    """A Patient whose identifier an earlier bundle gave to an assessment is refused by name
+    (never matched to the wrong row, never a unique-key violation)."""
+    cid = make_clinic(db).id
+    db.commit()
+    bundle = shared_identifier_bundle(7)
+    with unit_of_work(engine) as s:
+        import_bundle(s, cid, bundle, "first.json", Actor(None, "cli"))
+    clash = copy.deepcopy(bundle)
+    patient = clash["entry"][0]["resource"]
+    patient["identifier"] = [bundle["entry"][2]["resource"]["identifier"]]
+    with pytest.raises(BundleError) as err, unit_of_work(engine) as s:
+        import_bundle(s, cid, clash, "clash.json", Actor(None, "cli"))
+    assert err.value.index == 0 and "was imported before as another record" in str(err.value)
+
+
+@pytest.mark.parametrize("where", ["system", "value"])
+def test_identifier_too_long_for_the_database_is_a_bundle_error(where: str) -> None:
+    """Pure: an identifier ``fhir_external_ref`` cannot store is refused by entry."""
+    bundle = shared_identifier_bundle(7)
+    bundle["entry"][1]["resource"]["identifier"][0][where] = "x" * 256
+    with pytest.raises(BundleError, match="longer than 255 characters") as err:
+        read_bundle(bundle)
+    assert err.value.index == 1
+
+
+def test_condition_code_too_long_is_a_bundle_error() -> None:
+    """Pure: an ICD-10-CM code longer than the column is refused by entry."""
+    bundle = shared_identifier_bundle(7)
+    bundle["entry"].append(
+        {
+            "fullUrl": "urn:uuid:dx",
+            "resource": {
+                "resourceType": "Condition",
+                "code": {
+                    "coding": [
+                        {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F32" + "9" * 20}
+                    ]
+                },
+                "subject": {"reference": "Patient/7"},
+            },
+        }
+    )
+    with pytest.raises(BundleError, match="ICD-10-CM code is longer than 16") as err:
+        read_bundle(bundle)
+    assert err.value.index == 3

@@ -133,7 +133,18 @@ TOTAL_CODES: dict[str, str] = {
 }
 
 
+#: Longest identifier system and value ``fhir_external_ref`` stores.
+MAX_KEY = 255
+
+
 def _key(resource: Mapping[str, Any], full_url: str, rtype: str) -> ExternalKey:
+    key = _find_key(resource, full_url, rtype)
+    if len(key.system) > MAX_KEY or len(key.value) > MAX_KEY:
+        raise ValueError(f"identifier is longer than {MAX_KEY} characters")
+    return key
+
+
+def _find_key(resource: Mapping[str, Any], full_url: str, rtype: str) -> ExternalKey:
     raw = resource.get("identifier")
     idents = [raw] if isinstance(raw, Mapping) else list(raw or ())
     for ident in idents:
@@ -249,6 +260,9 @@ def _condition(resource: Mapping[str, Any], key: ExternalKey) -> ImportCondition
     )
     if not psychiatric:
         return None
+    for coding, system, longest in ((snomed, "SNOMED CT", 32), (icd, "ICD-10-CM", 16)):
+        if coding and len(str(coding.get("code"))) > longest:
+            raise ValueError(f"{system} code is longer than {longest} characters")
     status = next(
         (str(c.get("code")) for c in (resource.get("clinicalStatus") or {}).get("coding") or ()),
         "active",

@@ -3,7 +3,11 @@
 Idempotent: every imported resource's stable identifier is kept in ``fhir_external_ref``, so a
 second import of the same bundle adds nothing. Atomic per bundle: the caller runs each bundle
 in its own transaction, and any :class:`BundleError` (naming the entry and the reason) is
-raised before anything is flushed from a later step (flush, never commit).
+raised before anything is flushed from a later step (flush, never commit). A bundle never ends
+in a database error: identifiers repeated within it are read as one record (``read_bundle``),
+and an identifier stored meanwhile by a concurrent import (the unique key of
+``fhir_external_ref``) is rolled back to a savepoint and reported as a BundleError naming the
+entry.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.domain.errors import InvalidAnswer
@@ -25,7 +30,16 @@ from ketacare.features.interop.exporter import IMPORTED_TOTAL
 from ketacare.features.interop.models import Diagnosis, ExternalRef
 from ketacare.features.patients.models import Patient, Sex
 from ketacare.fhir import answers_from_response, match_questionnaire, to_questionnaire
-from ketacare.fhir.reader import BundleError, ExternalKey, ParsedBundle, read_bundle
+from ketacare.fhir.reader import (
+    BundleError,
+    ExternalKey,
+    ImportCondition,
+    ImportPatient,
+    ImportResponse,
+    ImportTotal,
+    ParsedBundle,
+    read_bundle,
+)
 
 INCONSISTENT = "inconsistent_phq2_gt_phq9"
 
@@ -55,19 +69,24 @@ class ImportReport:
         self.skipped[reason] = self.skipped.get(reason, 0) + n
 
 
-def _existing(db: Session, clinic_id: int, keys: list[ExternalKey]) -> dict[ExternalKey, int]:
-    out: dict[ExternalKey, int] = {}
+def _existing(
+    db: Session, clinic_id: int, keys: list[ExternalKey]
+) -> dict[ExternalKey, tuple[str, int]]:
+    """Stored identifiers among ``keys``: the kind of row each became and its id."""
+    out: dict[ExternalKey, tuple[str, int]] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         rows = db.execute(
-            select(ExternalRef.system, ExternalRef.value, ExternalRef.local_id).where(
+            select(
+                ExternalRef.system, ExternalRef.value, ExternalRef.resource, ExternalRef.local_id
+            ).where(
                 ExternalRef.clinic_id == clinic_id,
                 tuple_(ExternalRef.system, ExternalRef.value).in_(
                     [(k.system, k.value) for k in chunk]
                 ),
             )
         ).all()
-        out.update({ExternalKey(s, v): int(lid) for s, v, lid in rows})
+        out.update({ExternalKey(s, v): (str(kind), int(lid)) for s, v, kind, lid in rows})
     return out
 
 
@@ -92,13 +111,13 @@ def _patients(
     db: Session,
     clinic_id: int,
     parsed: ParsedBundle,
-    known: dict[ExternalKey, int],
+    known: dict[ExternalKey, tuple[str, int]],
     report: ImportReport,
     source: str,
 ) -> dict[str, Patient]:
     by_alias: dict[str, Patient] = {}
     new: list[tuple[Patient, ExternalKey]] = []
-    matched_ids = [known[p.key] for p in parsed.patients if p.key in known]
+    matched_ids = [known[p.key][1] for p in parsed.patients if p.key in known]
     matched = (
         {
             p.id: p
@@ -120,8 +139,16 @@ def _patients(
         else set()
     )
     for ip in parsed.patients:
-        if ip.key in known and known[ip.key] in matched:
-            patient = matched[known[ip.key]]
+        if ip.key in known:
+            kind, local_id = known[ip.key]
+            if kind != "patient" or local_id not in matched:
+                raise BundleError(
+                    f"Patient identifier {ip.key.value!r} ({ip.key.system}) was imported "
+                    f"before as another record ({kind})",
+                    ip.index,
+                    ip.full_url,
+                )
+            patient = matched[local_id]
             report.patients_matched += 1
         else:
             mrn = ip.mrn if ip.mrn and ip.mrn not in taken else None
@@ -162,20 +189,47 @@ def _patients(
     return by_alias
 
 
+def _entries(
+    parsed: ParsedBundle,
+) -> list[ImportPatient | ImportTotal | ImportCondition | ImportResponse]:
+    return [*parsed.patients, *parsed.totals, *parsed.conditions, *parsed.responses]
+
+
 def import_bundle(
     db: Session, clinic_id: int, bundle: Any, source: str, actor: Actor
 ) -> ImportReport:
-    """Import one decoded bundle into the clinic; BundleError if it is malformed."""
+    """Import one decoded bundle into the clinic; BundleError if it is malformed or one of its
+    identifiers was stored meanwhile (a concurrent import of the same records)."""
     parsed = read_bundle(bundle)
+    keys = [rec.key for rec in _entries(parsed)]
+    try:
+        with db.begin_nested():
+            return _import(db, clinic_id, parsed, keys, source, actor)
+    except IntegrityError:
+        pass  # rolled back to the savepoint: the transaction can still read
+    stored = _existing(db, clinic_id, keys)
+    clash = next((rec for rec in _entries(parsed) if rec.key in stored), None)
+    if clash is None:
+        raise BundleError("conflicts with records stored while it was imported; import it again")
+    raise BundleError(
+        f"identifier {clash.key.value!r} ({clash.key.system}) was stored while this bundle was "
+        "imported; import it again",
+        clash.index,
+        clash.full_url,
+    )
+
+
+def _import(
+    db: Session,
+    clinic_id: int,
+    parsed: ParsedBundle,
+    keys: list[ExternalKey],
+    source: str,
+    actor: Actor,
+) -> ImportReport:
     report = ImportReport(source=source, resources=parsed.resources)
     for reason, n in parsed.skipped.items():
         report.skip(reason, n)
-    keys = (
-        [p.key for p in parsed.patients]
-        + [t.key for t in parsed.totals]
-        + [c.key for c in parsed.conditions]
-        + [r.key for r in parsed.responses]
-    )
     known = _existing(db, clinic_id, keys)
     patients = _patients(db, clinic_id, parsed, known, report, source)
     refs: list[tuple[ExternalKey, str, Assessment | Diagnosis]] = []
