@@ -86,13 +86,18 @@ def test_cli_load_replace_list_unload(
     assert count(db, InstrumentText) == 0
     r = run(env, "instruments", "unload-text", "qids-sr16", "--clinic", "alpha")
     assert r.returncode == 2 and "no text loaded" in r.stderr
-    actions = db.execute(
-        select(AuditEvent.action)
+    events = db.execute(
+        select(AuditEvent.action, AuditEvent.clinic_id)
         .where(AuditEvent.resource == "instrument_text")
         .order_by(AuditEvent.id)
-    ).scalars()
-    assert list(actions) == ["create", "update", "delete"]
+    ).all()
     db.commit()
+    # Each event belongs to the clinic, with or without --by (its admins see it in the log).
+    assert [tuple(e) for e in events] == [
+        ("create", a.clinic_id),
+        ("update", a.clinic_id),
+        ("delete", a.clinic_id),
+    ]
 
 
 BAD_FILES: list[tuple[str, str, list[str], str]] = [

@@ -118,7 +118,10 @@ def load_text(
     row.loaded_by_id = actor.id if actor is not None else None
     row.loaded_at = now or utcnow()
     db.flush()
-    record(db, actor, action, "instrument_text", f"{clinic_id}:{inst.id}", channel="cli")
+    record(
+        db, actor, action, "instrument_text", f"{clinic_id}:{inst.id}", channel="cli",
+        clinic_id=clinic_id,
+    )  # fmt: skip
     return row
 
 
@@ -132,6 +135,9 @@ def unload_text(db: Session, clinic_id: int, instrument_id: str, actor: User | N
     )
     gone = bool(getattr(result, "rowcount", 0))
     if gone:
-        record(db, actor, "delete", "instrument_text", f"{clinic_id}:{inst.id}", channel="cli")
+        record(
+            db, actor, "delete", "instrument_text", f"{clinic_id}:{inst.id}", channel="cli",
+            clinic_id=clinic_id,
+        )  # fmt: skip
     db.flush()
     return gone

@@ -36,12 +36,17 @@ def record(
     outcome: str = "ok",
     channel: str = "page",
     client: str = "",
+    clinic_id: int | None = None,
 ) -> None:
-    """Queue one event (``action``: read, list, create, update, export, ...) for this commit."""
+    """Queue one event (``action``: read, list, create, update, export, ...) for this commit.
+
+    The event belongs to the actor's clinic; ``clinic_id`` names it when there is no actor
+    (a CLI command acting for a clinic), else the patient's clinic is used at commit.
+    """
     db.info.setdefault(_PENDING, []).append(
         {
             "at": utcnow(),
-            "clinic_id": actor.clinic_id if actor else None,
+            "clinic_id": actor.clinic_id if actor else clinic_id,
             "actor_id": actor.id if actor else None,
             "actor_email": actor.email if actor else "",
             "action": action,
