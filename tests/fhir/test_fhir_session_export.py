@@ -12,16 +12,18 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import unit_of_work
 from ketacare.features.assessments.service import Actor
+from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.models import Role
 from ketacare.features.interop.exporter import export_bundle
 from ketacare.features.interop.importer import import_bundle
 from ketacare.features.patients.models import Patient
 from ketacare.fhir.reader import BundleError
-from tests.conftest import make_clinic
+from tests.conftest import api_token, make_clinic, make_user
 from tests.fhir.fhir_support import cli_env, run, validate_both
 from tests.sessions.support import CADSS6_ZERO, CHECKLIST_OK, install_clock, iso, setup
 
@@ -280,6 +282,106 @@ def test_session_without_dose_links_nothing_missing(
     assert r.status_code == 200, r.text
     found = [e["resource"] for e in r.json()["entry"] if e["resource"]["id"].startswith("vs-")]
     assert found == vitals  # the API search maps readings the same way
+    assert [e["resource"] for e in r.json()["entry"] if e["resource"]["id"] == scale["id"]] == [
+        scale
+    ]
+
+
+SCALE_SYSTEM = "https://ketacare.org/fhir/CodeSystem/instrument-total"
+
+
+def test_observation_search_returns_session_scales_as_exported(
+    client: TestClient, app: FastAPI, db: Session, engine: Engine
+) -> None:
+    """GET /fhir/Observation returns the session's CADSS-6 and MOAA/S totals exactly as the
+    export builds them, filtered by patient, code and date, in one query for the scale rows,
+    scoped to the clinic and audited."""
+    w = setup(db)
+    chart(client, app, w)
+    bundle, _ = export_bundle(db, w["clinic_id"], BASE, w["patient_id"])
+    db.commit()
+    exported = [o for o in resources(bundle, "Observation") if o["id"].startswith("scale-")]
+    assert len(exported) == 4
+    by_id = {o["id"]: o for o in exported}
+    pid = w["patient_id"]
+
+    statements: list[str] = []
+
+    def log(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        statements.append(sql)
+
+    def search(headers: dict[str, str], **params: Any) -> dict[str, Any]:
+        r = client.get("/fhir/Observation", params=params, headers=headers)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        validate_both(body)  # fhirclient R4 and fhir.resources R4B, every entry
+        return body
+
+    def scale_ids(body: dict[str, Any]) -> list[str]:
+        found = [e["resource"] for e in body.get("entry", [])]
+        scales = [o for o in found if o["id"].startswith("scale-")]
+        for o in scales:
+            assert o == by_id[o["id"]]  # the same JSON as the export
+        return [o["id"] for o in scales]
+
+    ids = [o["id"] for o in exported]
+    (moaas_pre, cadss_pre, cadss_peak, moaas_peak) = ids
+    event.listen(engine, "before_cursor_execute", log)
+    try:
+        everything = search(w["nurse"], patient=pid)
+    finally:
+        event.remove(engine, "before_cursor_execute", log)
+    assert scale_ids(everything) == ids  # by effective time, then id
+    kinds = [e["resource"]["id"].split("-")[0] for e in everything["entry"]]
+    assert kinds == sorted(kinds, key=["score", "vs", "scale"].index)  # after the vital signs
+    assert len([s for s in statements if "scale_score" in s.lower()]) == 1
+    assert scale_ids(search(w["nurse"])) == ids  # no patient: the whole clinic
+
+    assert scale_ids(search(w["nurse"], patient=pid, code="cadss6")) == [cadss_pre, cadss_peak]
+    by_system = search(w["nurse"], patient=f"Patient/{pid}", code=f"{SCALE_SYSTEM}|moaas")
+    assert [e["resource"]["id"] for e in by_system["entry"]] == [moaas_pre, moaas_peak]
+    mixed = search(w["nurse"], patient=pid, code="cadss6,http://loinc.org|8867-4")
+    assert [e["resource"]["code"]["coding"][0]["code"] for e in mixed["entry"]] == [
+        "8867-4",
+        "8867-4",
+        "cadss6",
+        "cadss6",
+    ]
+    assert search(w["nurse"], patient=pid, code="http://loinc.org|moaas")["total"] == 0
+    assert scale_ids(search(w["nurse"], patient=pid, code="cadss23")) == []
+
+    assert scale_ids(search(w["nurse"], patient=pid, date="ge2025-03-03T09:30:00Z")) == [
+        cadss_peak,
+        moaas_peak,
+    ]
+    assert scale_ids(search(w["nurse"], patient=pid, date="le2025-03-03T09:00:00Z")) == [
+        moaas_pre,
+        cadss_pre,
+    ]
+    window = ["gt2025-03-03T09:00:00Z", "lt2025-03-03T09:45:00Z"]
+    assert scale_ids(search(w["nurse"], patient=pid, date=window)) == []
+    assert scale_ids(search(w["nurse"], patient=pid, date="2025-03-03", code="moaas")) == [
+        moaas_pre,
+        moaas_peak,
+    ]
+    assert scale_ids(search(w["nurse"], patient=pid, date="ge2025-03-04")) == []
+
+    other = make_clinic(db, "other", "Other")
+    outsider = {"Authorization": f"Bearer {api_token(db, make_user(db, other, Role.admin))}"}
+    db.commit()
+    r = client.get("/fhir/Observation", params={"patient": pid}, headers=outsider)
+    assert r.status_code == 404
+    assert search(outsider)["total"] == 0
+    assert search(outsider, code="cadss6")["total"] == 0
+
+    searches = db.execute(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.channel == "fhir", AuditEvent.action == "search")
+        .where(AuditEvent.resource == "fhir.Observation", AuditEvent.patient_id == pid)
+    ).scalar_one()
+    db.commit()
+    assert searches == 11
 
 
 def test_export_with_session_resources_imports_again(

@@ -29,11 +29,12 @@ from ketacare.features.interop.exporter import (
     is_imported_total,
     patient_record,
     patient_refs,
+    scale_record,
     vital_record,
 )
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import get_patient
-from ketacare.features.sessions.models import TreatmentSession, VitalSign
+from ketacare.features.sessions.models import ScaleScore, TreatmentSession, VitalSign
 from ketacare.fhir import answers_from_response, match_questionnaire, to_questionnaire
 from ketacare.fhir.codes import INSTRUMENT_TOTAL_SYSTEM, LOINC
 from ketacare.fhir.export import (
@@ -43,7 +44,7 @@ from ketacare.fhir.export import (
     searchset,
     total_observation,
 )
-from ketacare.fhir.medication import vital_observations
+from ketacare.fhir.medication import scale_observation, vital_observations
 from ketacare.fhir.search import Bound, date_bounds, patient_id, tokens, within
 from ketacare.fhir.server import FHIR_JSON, capability_statement
 
@@ -138,6 +139,33 @@ def _code_matches(resource: dict[str, Any], codes: list[tuple[str | None, str]])
     return False
 
 
+def _scale_observations(
+    db: Session,
+    clinic_id: int,
+    who: Patient | None,
+    instruments: set[str] | None,
+    bounds: list[Bound],
+) -> list[dict[str, Any]]:
+    """Session CADSS/MOAA-S total Observations, mapped as the export maps them (one query for
+    the scale rows of every matched session; ``instruments`` None: any)."""
+    stmt = (
+        select(ScaleScore, TreatmentSession.patient_id, TreatmentSession.dose_start)
+        .join(TreatmentSession, TreatmentSession.id == ScaleScore.session_id)
+        .where(TreatmentSession.clinic_id == clinic_id)
+    )
+    if who is not None:
+        stmt = stmt.where(TreatmentSession.patient_id == who.id)
+    if instruments is not None:
+        stmt = stmt.where(ScaleScore.instrument_id.in_(instruments))
+    for op, at in bounds:
+        stmt = stmt.where(ScaleScore.at >= at if op == "ge" else ScaleScore.at < at)
+    rows = db.execute(stmt.order_by(ScaleScore.at, ScaleScore.id).limit(MAX_RESULTS)).all()
+    return [
+        scale_observation(scale_record(x, pid, dose_start is not None))
+        for x, pid, dose_start in rows
+    ]
+
+
 @router.get("/Observation", response_class=FhirResponse)
 def search_observations(
     request: Request,
@@ -147,15 +175,17 @@ def search_observations(
     code: str | None = None,
     date: Annotated[list[str] | None, Query()] = None,
 ) -> FhirResponse:
-    """Total-score and vital-sign Observations of the clinic's patients."""
+    """Total-score, vital-sign and session scale (CADSS/MOAA-S) Observations of the clinic's
+    patients: assessment totals, then vital signs, then scale totals, each by time and id."""
     who = _patient(db, user, patient)
     bounds = _bounds(date or [], "date")
     wanted = tokens(code) if code else []
+    instruments = _instruments_for(wanted)
     stmt = select(Assessment).where(Assessment.clinic_id == user.clinic_id)
     if who is not None:
         stmt = stmt.where(Assessment.patient_id == who.id)
     if wanted:
-        stmt = stmt.where(Assessment.instrument_id.in_(_instruments_for(wanted)))
+        stmt = stmt.where(Assessment.instrument_id.in_(instruments))
     for op, at in bounds:
         stmt = stmt.where(
             Assessment.completed_at >= at if op == "ge" else Assessment.completed_at < at
@@ -176,6 +206,10 @@ def search_observations(
         for obs in vital_observations(vital_record(v, pid, dose_start is not None)):
             if not wanted or _code_matches(obs, wanted):
                 found.append(obs)
+    if len(found) < MAX_RESULTS and (not wanted or instruments):
+        found += _scale_observations(
+            db, user.clinic_id, who, instruments if wanted else None, bounds
+        )
     found = found[:MAX_RESULTS]
     _audit(db, user, request, "search", "fhir.Observation", code or "", who.id if who else None)
     return FhirResponse(searchset(base_url(request), str(request.url), found))
