@@ -14,7 +14,7 @@ _SEARCH: dict[str, list[tuple[str, str, str]]] = {
     "Observation": [
         ("patient", "reference", "The patient (Patient/<id> or <id>)"),
         ("code", "token", "LOINC or ketacare code, [system|]code, comma-separated"),
-        ("date", "date", "effective date with eq, ne, lt, le, gt, ge prefixes; repeatable"),
+        ("date", "date", "effective date with eq, lt, le, gt, ge prefixes; repeatable (ANDed)"),
     ],
     "QuestionnaireResponse": [
         ("patient", "reference", "The patient (Patient/<id> or <id>)"),
