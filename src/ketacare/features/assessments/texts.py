@@ -78,6 +78,8 @@ def load_text(
     licence_note: str,
     actor: User | None = None,
     now: datetime | None = None,
+    channel: str = "cli",
+    client: str = "",
 ) -> InstrumentText:
     """Store (or replace) the clinic's text for one instrument; BadRequest names the field.
 
@@ -119,13 +121,20 @@ def load_text(
     row.loaded_at = now or utcnow()
     db.flush()
     record(
-        db, actor, action, "instrument_text", f"{clinic_id}:{inst.id}", channel="cli",
-        clinic_id=clinic_id,
+        db, actor, action, "instrument_text", f"{clinic_id}:{inst.id}", channel=channel,
+        client=client, clinic_id=clinic_id,
     )  # fmt: skip
     return row
 
 
-def unload_text(db: Session, clinic_id: int, instrument_id: str, actor: User | None = None) -> bool:
+def unload_text(
+    db: Session,
+    clinic_id: int,
+    instrument_id: str,
+    actor: User | None = None,
+    channel: str = "cli",
+    client: str = "",
+) -> bool:
     """Delete the clinic's text for one instrument; False when none was loaded."""
     inst = instrument(instrument_id)
     result = db.execute(
@@ -136,8 +145,8 @@ def unload_text(db: Session, clinic_id: int, instrument_id: str, actor: User | N
     gone = bool(getattr(result, "rowcount", 0))
     if gone:
         record(
-            db, actor, "delete", "instrument_text", f"{clinic_id}:{inst.id}", channel="cli",
-            clinic_id=clinic_id,
+            db, actor, "delete", "instrument_text", f"{clinic_id}:{inst.id}", channel=channel,
+            client=client, clinic_id=clinic_id,
         )  # fmt: skip
     db.flush()
     return gone
