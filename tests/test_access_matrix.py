@@ -67,6 +67,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/patients"):                    "401 403 422 422 422 422",
     ("GET", "/api/v1/patients/{patient_id}"):        "401 403 200 200 200 404",
     ("GET", "/admin/audit"):                         "L 403 403 403 200 200",
+    ("GET", "/admin/instrument-texts"):              "L 403 403 403 200 200",
+    ("POST", "/admin/instrument-texts"):             "L 403 403 403 422 422",
+    ("POST", "/admin/instrument-texts/remove"):      "L 403 403 403 422 422",
     # intake, plan and measurement-based care (issues 3 and 4); a POST with an empty body
     # that still succeeds saves an all-unknown intake or stops a schedule.
     ("GET", "/a/{token}"): "200 200 200 200 200 200",

@@ -18,6 +18,7 @@ from ketacare.features.assessments.api import router as assessments_api
 from ketacare.features.assessments.pages import router as assessments_pages
 from ketacare.features.assessments.periodic import PeriodicTask
 from ketacare.features.assessments.public import router as assessments_public
+from ketacare.features.assessments.text_pages import router as text_pages
 from ketacare.features.audit.pages import router as audit_pages
 from ketacare.features.auth.pages import router as auth_pages
 from ketacare.features.intake.api import router as intake_api
@@ -56,6 +57,7 @@ ROUTERS = (
     intake_api,
     intake_pages,
     audit_pages,
+    text_pages,
     fhir_api,
     reports_api,
     reports_pages,
