@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ketacare.domain.alerts import AlertConfig, evaluate_alerts
+from ketacare.domain.alerts import AlertConfig, evaluate_alerts, shows_crisis_guidance
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import ScoringConfig, score
 from ketacare.domain.outcomes import (
@@ -183,3 +183,29 @@ def test_alert_rules_can_be_disabled_and_instruments_must_match() -> None:
     assert _rules(r, config=AlertConfig(disabled=frozenset({"phq9.item9"}))) == []
     with pytest.raises(InvalidAnswer):
         evaluate_alerts(r, baseline=score("gad7", [0] * 7))
+
+
+@pytest.mark.parametrize(
+    ("instrument_id", "answers", "expected"),
+    [
+        ("phq9", [0] * 8 + [1], True),  # item 9 >= 1
+        ("phq9", [3] * 8 + [0], False),  # severe, but no thoughts of self-harm
+        ("qids-sr16", [0] * 11 + [1] + [0] * 4, True),  # item 12 >= 1
+        ("qids-sr16", [3] * 11 + [0] + [3] * 4, False),
+        ("gad7", [3] * 7, False),
+        ("phq2", [3, 3], False),
+    ],
+)
+def test_crisis_guidance_follows_the_self_harm_items(
+    instrument_id: str, answers: list[int], expected: bool
+) -> None:
+    r = score(instrument_id, answers)
+    assert shows_crisis_guidance(instrument_id, r.flags, r.band) is expected
+
+
+@pytest.mark.parametrize(
+    ("band", "expected"), [(None, False), ("none", False), ("low", True), ("high", True)]
+)
+def test_crisis_guidance_on_any_cssrs_yes(band: str | None, expected: bool) -> None:
+    for iid in ("cssrs-screen-recent", "cssrs-screen-slv"):
+        assert shows_crisis_guidance(iid, set(), band) is expected

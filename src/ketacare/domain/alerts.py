@@ -18,7 +18,7 @@ rule id                   level     condition (source)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -171,3 +171,33 @@ def evaluate_alerts(
     order = {"critical": 0, "high": 1, "warning": 2}
     kept = [a for a in alerts if a.rule_id not in config.disabled]
     return tuple(sorted(kept, key=lambda a: order[a.level]))
+
+
+# Patient-facing crisis guidance after a self-report (the one-time link's thank-you page).
+# Flags that mean thoughts of death or self-harm were reported, per instrument:
+# PHQ-9 item 9 >= 1 (clinical reference §2.1) [V]; QIDS-SR16 item 12 >= 1 (ketacare design
+# choice, threshold configurable in the instrument's flag) [U].
+SELF_HARM_FLAGS: Mapping[str, str] = {
+    "phq9": "item9_positive",
+    "qids-sr16": "suicidal_ideation_item",
+}
+
+
+def shows_crisis_guidance(instrument_id: str, flags: Iterable[str], band: str | None) -> bool:
+    """Whether a patient who just answered should see the crisis guidance.
+
+    True when the result carries the instrument's self-harm flag (:data:`SELF_HARM_FLAGS`), or
+    for a C-SSRS screener when any answer was "yes" (triage level low or above; Columbia
+    triage, SAFE-T with C-SSRS [V]).
+
+    >>> shows_crisis_guidance("phq9", {"item9_positive"}, "moderate")
+    True
+    >>> shows_crisis_guidance("cssrs-screen-recent", set(), "none")
+    False
+    """
+    flag = SELF_HARM_FLAGS.get(instrument_id)
+    if flag is not None:
+        return flag in set(flags)
+    if get_instrument(instrument_id).rule.startswith("cssrs_triage"):
+        return band not in (None, "none")
+    return False

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ketacare.db.base import utcnow
+from ketacare.domain.alerts import shows_crisis_guidance
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import Instrument
 from ketacare.features._kit.csrf import verify_csrf
@@ -47,20 +48,9 @@ def _form(
     return render(request, "assessments/link_form.html", ctx, status_code=status_code)
 
 
-def _crisis(row: Assessment) -> bool:
-    """Show the crisis text: thoughts of death or self-harm reported (PHQ-9 item 9, QIDS-SR16
-    item 12), or anything endorsed on a C-SSRS screener (the last two only with clinic text)."""
-    if row.instrument_id == "phq9":
-        return "item9_positive" in row.flags
-    if row.instrument_id == "qids-sr16":
-        return "suicidal_ideation_item" in row.flags
-    if row.instrument_id.startswith("cssrs"):
-        return row.band not in (None, "none")
-    return False
-
-
 def _thanks(request: Request, row: Assessment) -> Response:
-    return render(request, "assessments/link_thanks.html", {"crisis": _crisis(row)})
+    crisis = shows_crisis_guidance(row.instrument_id, row.flags, row.band)
+    return render(request, "assessments/link_thanks.html", {"crisis": crisis})
 
 
 @router.get("/a/{token}", response_class=HTMLResponse)
