@@ -10,7 +10,7 @@ the field and nothing is stored; loads and removals are audited by the service.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,28 +20,18 @@ from sqlalchemy.orm import Session
 from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, client_ip
-from ketacare.features._kit.errors import BadRequest, Forbidden
+from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
 from ketacare.features.assessments import texts
 from ketacare.features.assessments.links import linkable
 from ketacare.features.assessments.service import instrument
-from ketacare.features.auth.deps import page_user
-from ketacare.features.auth.models import Role, User
+from ketacare.features.auth.deps import PageAdmin
+from ketacare.features.auth.models import User
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 PATH = "/admin/instrument-texts"
 DONE = {"loaded": "Loaded the item text of {}.", "removed": "Removed the item text of {}."}
-
-
-async def page_text_admin(user: Annotated[User, Depends(page_user)]) -> User:
-    """A logged-in admin."""
-    if user.role != Role.admin:
-        raise Forbidden("only admins may manage the clinic's licensed item text")
-    return user
-
-
-AdminDep = Annotated[User, Depends(page_text_admin)]
 
 
 def _withheld() -> list[str]:
@@ -62,7 +52,7 @@ def _rows(db: Session, clinic_id: int) -> list[dict[str, Any]]:
                 "inst": inst,
                 "loaded": row is not None,
                 "covered": len(row.texts) if row is not None else 0,
-                "linkable": linkable(texts.clinic_instrument(db, clinic_id, iid)),
+                "linkable": row is not None and linkable(texts.applied(inst, row)),
                 "note": row.licence_note if row is not None else "",
                 "at": row.loaded_at if row is not None else None,
                 "by": who.get(row.loaded_by_id or 0, "") if row is not None else "",
@@ -92,7 +82,7 @@ def _page(
 
 @router.get(PATH, response_class=HTMLResponse)
 def texts_page(
-    request: Request, user: AdminDep, db: DbDep, loaded: str = "", removed: str = ""
+    request: Request, user: PageAdmin, db: DbDep, loaded: str = "", removed: str = ""
 ) -> Response:
     """The withheld-text instruments and what the admin's clinic has loaded for each."""
     done = ""
@@ -103,7 +93,7 @@ def texts_page(
 
 
 @router.post(PATH, response_class=HTMLResponse)
-def load(request: Request, form: FormFields, user: AdminDep, db: DbDep) -> Response:
+def load(request: Request, form: FormFields, user: PageAdmin, db: DbDep) -> Response:
     """Load (or replace) one instrument's text; a bad entry comes back naming the field."""
     values = {k: form.get(k, "") for k in ("instrument", "texts", "licence")}
     try:
@@ -116,13 +106,12 @@ def load(request: Request, form: FormFields, user: AdminDep, db: DbDep) -> Respo
             channel="page", client=client_ip(request),
         )  # fmt: skip
     except BadRequest as exc:
-        db.rollback()
         return _page(request, db, user, values, {exc.field or "form": exc.reason}, "", 422)
     return RedirectResponse(f"{PATH}?loaded={row.instrument_id}", status_code=303)
 
 
 @router.post(PATH + "/remove", response_class=HTMLResponse)
-def remove(request: Request, form: FormFields, user: AdminDep, db: DbDep) -> Response:
+def remove(request: Request, form: FormFields, user: PageAdmin, db: DbDep) -> Response:
     """Remove one instrument's text: its links stop being sent, labels only again."""
     try:
         iid = instrument(form.get("instrument", "")).id
@@ -132,6 +121,5 @@ def remove(request: Request, form: FormFields, user: AdminDep, db: DbDep) -> Res
         if not gone:
             raise BadRequest(f"this clinic has no text loaded for {iid}", "instrument")
     except BadRequest as exc:
-        db.rollback()
         return _page(request, db, user, None, {exc.field or "form": exc.reason}, "", 422)
     return RedirectResponse(f"{PATH}?removed={iid}", status_code=303)

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 MAX_NOTE_CHARS = 500
 
 
-def _apply(inst: Instrument, row: InstrumentText) -> Instrument:
+def applied(inst: Instrument, row: InstrumentText) -> Instrument:
+    """``inst`` with the stored text of ``row`` (the built-in if it no longer fits)."""
     try:
         return with_item_texts(inst.id, row.texts)
     except InvalidAnswer as exc:  # stored for an older definition: labels only, never a crash
@@ -51,7 +52,7 @@ def clinic_instrument(db: Session, clinic_id: int, instrument_id: str) -> Instru
             InstrumentText.clinic_id == clinic_id, InstrumentText.instrument_id == inst.id
         )
     ).scalar_one_or_none()
-    return inst if row is None else _apply(inst, row)
+    return inst if row is None else applied(inst, row)
 
 
 def clinic_instruments(db: Session, clinic_id: int) -> list[Instrument]:
@@ -60,7 +61,7 @@ def clinic_instruments(db: Session, clinic_id: int) -> list[Instrument]:
     out = []
     for iid in instrument_ids():
         inst = get_instrument(iid)
-        out.append(_apply(inst, rows[iid]) if iid in rows else inst)
+        out.append(applied(inst, rows[iid]) if iid in rows else inst)
     return out
 
 

@@ -10,27 +10,18 @@ from sqlalchemy import select
 
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep
-from ketacare.features._kit.errors import Forbidden
 from ketacare.features._kit.params import OptionalRowIdQuery
 from ketacare.features._kit.templating import render
 from ketacare.features.audit.models import AuditEvent
-from ketacare.features.auth.deps import page_user
-from ketacare.features.auth.models import Role, User
+from ketacare.features.auth.deps import PageAdmin
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
-
-
-async def page_admin(user: Annotated[User, Depends(page_user)]) -> User:
-    """A logged-in admin."""
-    if user.role != Role.admin:
-        raise Forbidden("only admins may see the audit log")
-    return user
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
-    user: Annotated[User, Depends(page_admin)],
+    user: PageAdmin,
     db: DbDep,
     patient: OptionalRowIdQuery = None,
     actor: str = "",

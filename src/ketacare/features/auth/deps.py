@@ -95,7 +95,15 @@ async def api_staff(user: Annotated[User, Depends(api_user)]) -> User:
     return user
 
 
+async def page_admin(user: Annotated[User, Depends(page_user)]) -> User:
+    """A logged-in admin (the clinic's admin pages: audit log, licensed text)."""
+    if user.role != Role.admin:
+        raise Forbidden("only the clinic's admins may open this page")
+    return user
+
+
 PageUser = Annotated[User, Depends(page_user)]
 PageStaff = Annotated[User, Depends(page_staff)]
+PageAdmin = Annotated[User, Depends(page_admin)]
 ApiUser = Annotated[User, Depends(api_user)]
 ApiStaff = Annotated[User, Depends(api_staff)]
