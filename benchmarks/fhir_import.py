@@ -23,7 +23,7 @@ from ketacare.features.assessments.service import Actor
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.interop.importer import import_bundle
 
-SYNTHEA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "synthea"
+SYNTHEA = Path(__file__).resolve().parents[1] / "tests" / "data" / "synthea"
 
 
 def main() -> None:

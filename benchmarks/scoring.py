@@ -20,7 +20,7 @@ from fhirpathpy import compile as fp_compile
 
 from ketacare.domain.instruments import score, score_batch
 
-LFORMS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "questionnaires"
+LFORMS = Path(__file__).resolve().parents[1] / "tests" / "data" / "questionnaires"
 LFORMS_PHQ9 = LFORMS / "lforms-phq9-r4.json"
 LINKS = ["/44250-9", "/44255-8", "/44259-0", "/44254-1", "/44251-7", "/44258-2", "/44252-5"]
 LINKS += ["/44253-3", "/44260-8"]

@@ -37,7 +37,6 @@ PG_ADMIN_URL = os.environ.get(
 SECRET = "test-secret-key-not-for-production"
 PASSWORD = "correct-horse-battery"
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 
 
 def _postgres_database() -> Iterator[str]:
@@ -178,3 +177,11 @@ def scalar(db: Session, stmt: Select[Any]) -> Any:
     value = db.execute(stmt).scalar_one()
     db.commit()
     return value
+
+
+@pytest.fixture(scope="session")
+def test_data() -> Path:
+    """The folder of third-party test files (tests/data/; origin and licence in its README)."""
+    from tests.data_files import DATA
+
+    return DATA

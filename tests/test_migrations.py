@@ -44,7 +44,7 @@ def test_instrument_text_migration_up_and_down_keeps_other_rows(engine: Engine) 
     tables = set(inspect(engine).get_table_names())
     assert "instrument_text" not in tables and "assessment" in tables
     migrate.upgrade(engine)
-    assert migrate.current(engine) == "0007" == migrate.head()
+    assert migrate.current(engine) == migrate.head()
     cols = {c["name"] for c in inspect(engine).get_columns("instrument_text")}
     assert {"clinic_id", "instrument_id", "texts", "licence_note", "loaded_by_id"} <= cols
     uniques = inspect(engine).get_unique_constraints("instrument_text")

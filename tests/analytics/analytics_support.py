@@ -6,9 +6,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from ketacare.domain.analytics import AssessmentTable, PatientTable, SessionTable
+from tests.data_files import PUBLISHED
+
+__all__ = ["PUBLISHED"]
 
 REPO = Path(__file__).resolve().parents[2]
-PUBLISHED = REPO.parent / "shared" / "data" / "published"
 DAY0 = date(2024, 1, 1)
 
 

@@ -15,9 +15,10 @@ from fhirclient.models import fhirelementfactory
 
 from ketacare.fhir.export import AssessmentRecord, DiagnosisRecord, PatientRecord
 from ketacare.fhir.medication import AdverseEventRecord, DoseRecord, ScaleRecord, VitalRecord
+from tests.data_files import SYNTHEA
 
 REPO = Path(__file__).resolve().parent.parent.parent
-SYNTHEA = REPO.parent / "shared" / "data" / "synthea"
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE_GOLDEN = os.environ.get("KETACARE_UPDATE_GOLDEN") == "1"
 KETACARE = str(Path(sys.executable).with_name("ketacare"))

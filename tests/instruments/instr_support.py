@@ -1,16 +1,14 @@
-"""Helpers for the instrument tests: shared-data path and Hypothesis strategies."""
+"""Helpers for the instrument tests: test-data paths and Hypothesis strategies."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from hypothesis import strategies as st
 
 from ketacare.domain.instruments import Instrument
 
-#: Third-party fixtures are read in place from the shared data folder (never copied).
-SHARED_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
-QUESTIONNAIRES = SHARED_DATA / "questionnaires"
+#: Third-party fixtures live in tests/data/ (origin and licence in its README).
+from tests.data_files import QUESTIONNAIRES
+
 LFORMS_PHQ9 = QUESTIONNAIRES / "lforms-phq9-r4.json"
 
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 import csv
 import itertools
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import solve_ivp
+from tests.data_files import PUBLISHED
 
 from ketacare.domain.pk import Input, LinearSystem
-
-# tests/pk/<file> -> repo (/work/main) -> its parent holds shared/data/published
-PUBLISHED = Path(__file__).resolve().parents[3] / "shared" / "data" / "published"
 
 
 def read_table(name: str) -> list[dict[str, str]]:

@@ -1,4 +1,4 @@
-"""Published and reference values (tables in ../shared/data/published, reference/pk.md)."""
+"""Published and reference values (tables in tests/data/published, reference/pk.md)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,49 @@
+"""The suite runs from a clone with nothing beside it (no sibling ``shared/`` folder)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# The tests that read third-party files (published tables, LHC-Forms, Synthea).
+DATA_TESTS = [
+    "tests/pk/test_pk_reference.py",
+    "tests/analytics/test_analytics_published.py",
+    "tests/instruments/test_instruments_fhir.py",
+]
+
+
+@pytest.mark.slow
+def test_clone_without_shared_collects_and_reads_its_own_data(tmp_path: Path) -> None:
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("needs git and a git checkout")
+    clone = tmp_path / "only" / "ketacare"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    assert not (clone.parent / "shared").exists()
+    env = {**os.environ, "PYTHONPATH": str(clone / "src")}
+    collect = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert collect.returncode == 0, collect.stdout[-3000:] + collect.stderr[-3000:]
+    present = [t for t in DATA_TESTS if (clone / t).exists()]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *present],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "SKIPPED" not in run.stdout, run.stdout[-3000:]
