@@ -51,3 +51,19 @@ def test_instrument_text_migration_up_and_down_keeps_other_rows(engine: Engine) 
     assert [u["column_names"] for u in uniques] == [["clinic_id", "instrument_id"]]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT slug FROM clinic")).scalar() == "mig"
+
+
+def test_clinic_timezone_migration_up_and_down_keeps_clinics(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO clinic (slug, name, created_at, timezone) "
+                "VALUES ('tz', 'Tz', CURRENT_TIMESTAMP, 'America/New_York')"
+            )
+        )
+    migrate.downgrade(engine, "0011")
+    assert "timezone" not in {c["name"] for c in inspect(engine).get_columns("clinic")}
+    migrate.upgrade(engine)
+    assert "timezone" in {c["name"] for c in inspect(engine).get_columns("clinic")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT slug, timezone FROM clinic")).one() == ("tz", None)

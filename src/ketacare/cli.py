@@ -8,6 +8,7 @@ from ketacare.features.analytics.cli import make_analytics_app
 from ketacare.features.assessments.cli import alerts_app
 from ketacare.features.audit.cli import audit_app
 from ketacare.features.auth.cli import token_app, user_app
+from ketacare.features.clinics.cli import clinic_app
 from ketacare.features.demo.cli import demo_generate
 from ketacare.features.instruments.cli import instruments_app, score
 from ketacare.features.intake.cli import dose, eligibility, schedule
@@ -52,6 +53,7 @@ app.add_typer(report_app, name="report")
 demo_app.command("generate")(demo_generate)
 app.add_typer(fhir_app, name="fhir")
 app.command("research-export")(research_export)
+app.add_typer(clinic_app, name="clinic")
 
 
 def main() -> None:

@@ -6,8 +6,9 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CRISIS_TEXT = (
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     clinic_name: str = Field("Demo Ketamine Clinic", description="Name of the public clinic.")
+    timezone: str = Field(
+        "UTC",
+        description="IANA time zone pages, PDFs, CSV and calendars show (and forms accept) for "
+        "clinics without their own (ketacare clinic set-timezone); times are stored in UTC.",
+    )
     public_clinic: str = Field(
         "demo", description="Slug of the clinic that owns the public self-screen and its leads."
     )
@@ -129,6 +135,14 @@ class Settings(BaseSettings):
     rems_setting_address: str = Field(
         "", description="Address of the healthcare setting, prefilled on REMS forms."
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            return ZoneInfo(value.strip()).key
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

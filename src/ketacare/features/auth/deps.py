@@ -37,6 +37,9 @@ class Viewer:
 
 def _remember(request: Request, user: User | None) -> None:
     request.state.user = Viewer(user.email, user.role, user.is_staff) if user else None
+    # The clinic's time zone for pages (features/_kit/clock.py); the clinic is loaded with the
+    # user by the token query.
+    request.state.tz = user.clinic.timezone if user else None
 
 
 def session_policy(settings: Settings) -> service.SessionPolicy:

@@ -160,7 +160,7 @@ def create_api_token(db: Session, secret: str, user: User, name: str) -> str:
 # Built once: this runs on every authenticated request.
 _RESOLVE = (
     select(AuthToken)
-    .options(joinedload(AuthToken.user))
+    .options(joinedload(AuthToken.user).joinedload(User.clinic))
     .where(AuthToken.token_hash == bindparam("hash"), AuthToken.kind == bindparam("kind"))
 )
 

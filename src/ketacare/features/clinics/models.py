@@ -19,3 +19,5 @@ class Clinic(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: IANA zone the clinic works in (pages, PDFs, CSV, calendars); None: KETACARE_TIMEZONE.
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -10,6 +10,8 @@ from ketacare.features.clinics.repository import get_or_create
 from ketacare.settings import Settings
 
 DEMO_PASSWORD = "ketacare-demo"
+#: The demo clinic works in US Eastern time (``ketacare clinic set-timezone`` changes it).
+DEMO_TIMEZONE = "America/New_York"
 DEMO_USERS = (
     ("admin@demo.ketacare.example", Role.admin),
     ("clinician@demo.ketacare.example", Role.clinician),
@@ -21,6 +23,8 @@ DEMO_USERS = (
 def seed(db: Session, settings: Settings) -> list[tuple[str, str, str]]:
     """Create the public clinic and one user per role; return (email, role, password)."""
     clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
+    if clinic.timezone is None:
+        clinic.timezone = DEMO_TIMEZONE
     for email, role in DEMO_USERS:
         if accounts.user_by_email(db, email) is None:
             accounts.create_user(db, clinic, email, role, DEMO_PASSWORD)
