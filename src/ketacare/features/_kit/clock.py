@@ -91,10 +91,16 @@ def to_local(dt: datetime | None, tz: TzLike) -> datetime | None:
     return dt.astimezone(_tz(tz))
 
 
-def format_local(dt: datetime | date | None, tz: TzLike, fmt: str = DATETIME_FORMAT) -> str:
-    """``dt`` as local wall-clock text (dates print as they are); '' for None."""
-    if dt is None:
+def format_local(dt: datetime | date | str | None, tz: TzLike, fmt: str = DATETIME_FORMAT) -> str:
+    """``dt`` (an instant, or its ISO text) as local wall-clock text; dates print as they
+    are; '' for None or ''."""
+    if dt is None or dt == "":
         return ""
+    if isinstance(dt, str):
+        try:
+            dt = datetime.fromisoformat(dt)
+        except ValueError:
+            return dt
     if not isinstance(dt, datetime):
         return dt.strftime(fmt if "%H" not in fmt else DATE_FORMAT)
     local = to_local(dt, tz)

@@ -49,6 +49,11 @@ templates.env.filters["local_input"] = _local_input
 templates.env.globals["tz_label"] = _tz_label
 
 
+def page_tz(request: Request) -> str:
+    """The zone a page shows and reads times in: the caller's clinic's, else KETACARE_TIMEZONE."""
+    return getattr(request.state, "tz", None) or str(request.app.state.settings.timezone)
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
@@ -59,7 +64,7 @@ def render(
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "settings": settings,
-        "tz": getattr(request.state, "tz", None) or settings.timezone,
+        "tz": page_tz(request),
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)

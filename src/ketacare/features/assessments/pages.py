@@ -3,7 +3,7 @@ dashboard and the overdue list."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from ketacare.db.base import utcnow
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument, instrument_ids
+from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import DaysQuery, RowId
-from ketacare.features._kit.templating import render
+from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.assessments import alerting, links, service, texts
 from ketacare.features.assessments.chart import Point, trajectory_svg
 from ketacare.features.assessments.models import Source
@@ -169,7 +170,7 @@ def enter_scores(
         answers = service.parse_form_answers(inst, form)
         when = None
         if form.get("completed_at", "").strip():
-            when = _local_time(form["completed_at"])
+            when = _local_time(form["completed_at"], page_tz(request))
         service.store_assessment(
             db, patient, inst.id, answers, Source.clinician, _actor(request, user), when,
             form.get("idempotency_key") or None, settings.outcome_baseline,
@@ -181,12 +182,12 @@ def enter_scores(
     return RedirectResponse(f"/patients/{patient.id}/assessments", status_code=303)
 
 
-def _local_time(raw: str) -> datetime:
-    """A ``datetime-local`` form value, read as UTC."""
+def _local_time(raw: str, tz: str) -> datetime:
+    """A ``datetime-local`` form value, read as the clinic's local time (stored UTC)."""
     try:
-        return datetime.fromisoformat(raw.strip()).replace(tzinfo=UTC)
-    except ValueError:
-        raise BadRequest("must be a date and time", "completed_at") from None
+        return clock.parse_local(raw, tz)
+    except clock.TimeError as exc:
+        raise BadRequest(str(exc), "completed_at") from None
 
 
 @router.get("/patients/{patient_id}/trajectories", response_class=HTMLResponse)
