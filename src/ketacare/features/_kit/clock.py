@@ -98,9 +98,10 @@ def format_local(dt: datetime | date | str | None, tz: TzLike, fmt: str = DATETI
         return ""
     if isinstance(dt, str):
         try:
-            dt = datetime.fromisoformat(dt)
+            value: datetime | date = datetime.fromisoformat(dt)
         except ValueError:
             return dt
+        dt = value
     if not isinstance(dt, datetime):
         return dt.strftime(fmt if "%H" not in fmt else DATE_FORMAT)
     local = to_local(dt, tz)
