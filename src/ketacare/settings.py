@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         description="IANA time zone pages, PDFs, CSV and calendars show (and forms accept) for "
         "clinics without their own (ketacare clinic set-timezone); times are stored in UTC.",
     )
+    session_start_time: str = Field(
+        "09:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Clinic-time start (HH:MM) of planned sessions in calendar (.ics) files.",
+    )
+    session_duration_min: int = Field(
+        120, ge=15, le=720, description="Length of a planned session in calendar files."
+    )
     public_clinic: str = Field(
         "demo", description="Slug of the clinic that owns the public self-screen and its leads."
     )

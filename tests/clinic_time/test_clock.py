@@ -101,3 +101,34 @@ def test_cli_sets_and_unsets_the_clinic_timezone(
     assert r.returncode == 0 and "KETACARE_TIMEZONE" in r.stdout
     db.expire_all()
     assert db.query(Clinic).one().timezone is None
+
+
+def test_ics_events_have_a_time_and_place_in_clinic_time_across_dst() -> None:
+    from datetime import time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from ketacare.domain.ics import schedule_to_ics
+    from ketacare.domain.scheduling import Schedule
+    from ketacare.domain.scheduling import Session as Planned
+
+    days = (date(2026, 3, 6), date(2026, 3, 9), date(2026, 11, 2))
+    schedule = Schedule(
+        "p",
+        "1",
+        days[0],
+        tuple(Planned(i, d, "induction", 35.0, "35 mg") for i, d in enumerate(days, 1)),
+    )
+    text = schedule_to_ics(
+        schedule,
+        datetime(2026, 1, 1, tzinfo=UTC),
+        start_time=time(9, 30),
+        tz=ZoneInfo(NY),
+        duration=timedelta(minutes=90),
+        location="Demo Clinic, 1 Main St",
+    )
+    # 09:30 New York: EST before 8 March, EDT after, EST again after 1 November.
+    assert "DTSTART:20260306T143000Z" in text and "DTEND:20260306T160000Z" in text
+    assert "DTSTART:20260309T133000Z" in text
+    assert "DTSTART:20261102T143000Z" in text
+    assert text.count("LOCATION:Demo Clinic\\, 1 Main St") == 3
+    assert "VALUE=DATE" not in text

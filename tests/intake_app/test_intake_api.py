@@ -125,7 +125,10 @@ def test_plan_iv_doses_from_weight_calendar_and_ics(client: TestClient, db: Sess
     assert client.get(f"{base}/plan", headers=headers).json()["id"] == plan["id"]
     ics = client.get(f"{base}/plan.ics", headers=headers)
     assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
-    assert ics.text.count("BEGIN:VEVENT") == 6 and "DTSTART;VALUE=DATE:20250303" in ics.text
+    assert ics.text.count("BEGIN:VEVENT") == 6
+    # Timed events at the clinic's session start (09:00 clinic time; UTC here), at the clinic.
+    assert "DTSTART:20250303T090000Z" in ics.text and "DTEND:20250303T110000Z" in ics.text
+    assert "LOCATION:Test Clinic" in ics.text and "VALUE=DATE" not in ics.text
     assert "Lee" not in ics.text and "Ada" not in ics.text  # no patient data in the calendar
 
 

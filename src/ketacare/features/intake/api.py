@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from ketacare.domain.assessment import assess_intake, assessment_to_dict
 from ketacare.features._kit.deps import DbDep, client_ip
 from ketacare.features._kit.params import RowId
+from ketacare.features._kit.templating import page_tz
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import ApiStaff
 from ketacare.features.intake import pk as planpk
@@ -132,16 +133,16 @@ def create_plan(
 
 @router.get("/{patient_id}/plan.ics", response_class=Response)
 def plan_calendar(request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep) -> Response:
-    """The active plan as an iCalendar file (all-day events, no patient data)."""
+    """The active plan as an iCalendar file (timed events at the clinic, no patient data)."""
     plan = plans.require_plan(db, patient.id)
     _audit(request, db, user, "export", "treatment_plan", plan.id, patient.id)
-    return ics_response(plan, plans.sessions_of(db, plan.id))
+    return ics_response(request, plan, plans.sessions_of(db, plan.id))
 
 
-def ics_response(plan: TreatmentPlan, sessions: list[PlannedSession]) -> Response:
-    """The calendar as a download."""
+def ics_response(request: Request, plan: TreatmentPlan, sessions: list[PlannedSession]) -> Response:
+    """The calendar as a download (sessions at the clinic's start time, in its zone)."""
     return Response(
-        plans.plan_ics(plan, sessions),
+        plans.plan_ics(plan, sessions, request.app.state.settings, page_tz(request)),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="treatment-plan-{plan.id}.ics"'},
     )

@@ -225,4 +225,4 @@ def plan_calendar(request: Request, patient: PagePatient, user: PageStaff, db: D
     """Download the active plan as an iCalendar file."""
     plan = plans.require_plan(db, patient.id)
     _audit(request, db, user, "export", "treatment_plan", plan.id, patient.id)
-    return ics_response(plan, plans.sessions_of(db, plan.id))
+    return ics_response(request, plan, plans.sessions_of(db, plan.id))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from ketacare.domain.scheduling import (
     plan_course,
 )
 from ketacare.domain.scheduling import Session as DomainSession
+from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.auth.models import User
 from ketacare.features.intake.models import (
@@ -39,6 +40,7 @@ from ketacare.features.intake.models import (
 from ketacare.features.intake.protocol_files import load_protocols
 from ketacare.features.intake.service import current_intake, intake_of
 from ketacare.features.patients.models import Patient
+from ketacare.settings import Settings
 
 DEFAULT_WEEKDAYS = ("mon", "wed", "fri")
 
@@ -233,8 +235,14 @@ def sessions_of(db: Session, plan_id: int) -> list[PlannedSession]:
     return list(db.execute(stmt).scalars())
 
 
-def plan_ics(plan: TreatmentPlan, sessions: Sequence[PlannedSession]) -> str:
-    """The plan as an iCalendar file (all-day events, no patient data)."""
+def plan_ics(
+    plan: TreatmentPlan,
+    sessions: Sequence[PlannedSession],
+    settings: Settings | None = None,
+    tz: str | None = None,
+) -> str:
+    """The plan as an iCalendar file (no patient data): timed events at the clinic's session
+    start time in its zone, at the clinic, with ``settings`` and ``tz``; else all-day."""
     schedule = Schedule(
         plan.protocol_id,
         plan.protocol_version,
@@ -245,7 +253,19 @@ def plan_ics(plan: TreatmentPlan, sessions: Sequence[PlannedSession]) -> str:
         ),
     )
     stamp: datetime = plan.created_at
-    return schedule_to_ics(schedule, stamp, uid_domain=f"plan-{plan.id}.ketacare.invalid")
+    uid_domain = f"plan-{plan.id}.ketacare.invalid"
+    if settings is None or tz is None:
+        return schedule_to_ics(schedule, stamp, uid_domain=uid_domain)
+    place = ", ".join(p for p in (settings.clinic_name, settings.rems_setting_address) if p)
+    return schedule_to_ics(
+        schedule,
+        stamp,
+        uid_domain=uid_domain,
+        start_time=time.fromisoformat(settings.session_start_time),
+        tz=clock.zone(tz),
+        duration=timedelta(minutes=settings.session_duration_min),
+        location=place,
+    )
 
 
 def intake_version_of(db: Session, plan: TreatmentPlan) -> int:
