@@ -81,7 +81,6 @@ PMF_FIELDS: tuple[PmfField, ...] = (
     PmfField("adverse_events", "Serious adverse events? [U wording]", "yes_no", derived=True),
     PmfField("adverse_event_details", "Adverse event details", required=False, derived=True),
 )
-FIELD_IDS = tuple(f.id for f in PMF_FIELDS)
 MANUAL_FIELDS = tuple(f.id for f in PMF_FIELDS if not f.derived)
 
 

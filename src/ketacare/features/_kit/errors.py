@@ -94,9 +94,3 @@ class RateLimited(KetacareError):
 
     def __init__(self, reason: str = "too many requests; try again later") -> None:
         super().__init__(reason)
-
-
-class Unavailable(KetacareError):
-    """A dependency (the database) is down; nothing was stored."""
-
-    status_code = 503

@@ -42,7 +42,7 @@ from ketacare.features.analytics.files import (
     read_sessions,
 )
 
-__all__ = ["CohortLoader", "analytics_app", "make_analytics_app", "render_table"]
+__all__ = ["CohortLoader", "make_analytics_app", "render_table"]
 
 #: Database-mode loader: instrument id -> (assessments, sessions, patients or None).
 CohortLoader = Callable[[str], tuple[AssessmentTable, SessionTable, PatientTable | None]]
@@ -277,6 +277,3 @@ def make_analytics_app(db_loader: CohortLoader | None = None) -> typer.Typer:
         render_table(result, Console(width=140))
 
     return app
-
-
-analytics_app = make_analytics_app()

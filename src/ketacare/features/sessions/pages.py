@@ -93,15 +93,11 @@ def _run(
     schema: type[BaseModel] | None,
     action: Callable[[Any], object],
 ) -> Response:
-    info = dict(c.db.info)  # a savepoint rollback drops the queued audit events: keep them
-    try:
-        body = parse(schema, form, c.now) if schema is not None else None
-        with c.db.begin_nested():
-            action(body)
-    except (ValidationError, KetacareError):
-        for key, value in info.items():
-            c.db.info.setdefault(key, value)
-        raise
+    # A rolled-back SAVEPOINT keeps the queued audit events (audit/service.py), so a refused
+    # step is still recorded.
+    body = parse(schema, form, c.now) if schema is not None else None
+    with c.db.begin_nested():
+        action(body)
     return RedirectResponse(f"/sessions/{s.id}", status_code=303)
 
 
@@ -129,7 +125,6 @@ def run_step(
         return session_page(
             c, s, [{"field": exc.field or "", "reason": exc.reason}], exc.status_code
         )
-    return RedirectResponse(f"/sessions/{s.id}", status_code=303)
 
 
 @router.get("/patients/{patient_id}/sessions", response_class=HTMLResponse)

@@ -1,0 +1,59 @@
+"""The lazy ``ketacare`` CLI: start-up imports no feature, ``--help`` lists every command group
+from its stub, each stub's help line matches the real command, and one real subprocess per
+command group resolves it (the smoke test; the commands themselves are tested in process)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ketacare.cli import COMMANDS, load
+
+KETACARE = str(Path(sys.executable).with_name("ketacare"))
+HEAVY = ("fastapi", "matplotlib", "fpdf", "sqlalchemy", "starlette", "ketacare.features")
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
+
+
+def test_importing_the_cli_imports_no_feature() -> None:
+    code = (
+        "import sys, ketacare.cli\n"
+        f"heavy = {HEAVY!r}\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
+def test_help_lists_every_command_group_with_its_help() -> None:
+    r = subprocess.run([KETACARE, "--help"], capture_output=True, text=True, env=_env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    for name, entry in COMMANDS.items():
+        assert any(f" {name} " in line and entry.help in line for line in lines), name
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_stub_help_matches_the_real_command(name: str) -> None:
+    real = load(name)
+    assert real.name == name
+    assert (real.help or "").strip().splitlines()[0] == COMMANDS[name].help
+
+
+@pytest.mark.parametrize("name", [name for name, entry in COMMANDS.items() if entry.group])
+def test_subprocess_smoke_each_command_group(name: str) -> None:
+    r = subprocess.run(
+        [KETACARE, name, "--help"], capture_output=True, text=True, env=_env(), timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Usage:" in r.stdout and name in r.stdout
+    assert COMMANDS[name].help.split(" (")[0][:40] in " ".join(r.stdout.split())
