@@ -73,7 +73,7 @@ def world(db: Session) -> tuple[int, int, str, str]:
 
 def phq9_response(pid: int, answers: list[int]) -> dict[str, Any]:
     freq = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
-    difficulty = ["LA6572-7", "LA6573-5", "LA6574-3", "LA6575-0"]
+    difficulty = ["LA6572-7", "LA6573-5", "LA6575-0", "LA6574-3"]  # LOINC order (clinical.md §2.1)
     return {
         "resourceType": "QuestionnaireResponse",
         "questionnaire": "https://ketacare.org/fhir/Questionnaire/phq9|1.0.0",

@@ -206,3 +206,43 @@ def test_lforms_total_equals_fhirpath_oracle_on_1000_random_responses() -> None:
         qr = _lforms_response([int(v) for v in row])
         ours = score_response(match, qr).result.total
         assert oracle(qr) == [ours]
+
+
+# -- PHQ-9 item 10 answer codes (issue 14 point 3; clinical.md §2.1) -----------------------
+
+
+def _lforms_difficulty() -> list[tuple[str, str]]:
+    q = _load(LFORMS_PHQ9)
+    item = next(i for i in _walk(q["item"]) if i["linkId"] == "/69722-7")
+    return [(o["valueCoding"]["code"], o["valueCoding"]["display"]) for o in item["answerOption"]]
+
+
+def test_phq9_item10_export_codes_match_lforms() -> None:
+    """Every exported item-10 option has the LHC-Forms display for its LOINC code."""
+    lforms = dict(_lforms_difficulty())
+    assert lforms["LA6575-0"] == "Very difficult"
+    assert lforms["LA6574-3"] == "Extremely difficult"
+    ours = next(i for i in to_questionnaire("phq9")["item"] if i["linkId"] == "10")
+    exported = [
+        (o["valueCoding"]["code"], o["valueCoding"]["display"]) for o in ours["answerOption"]
+    ]
+    assert exported == [
+        ("LA6572-7", "Not difficult at all"),
+        ("LA6573-5", "Somewhat difficult"),
+        ("LA6575-0", "Very difficult"),
+        ("LA6574-3", "Extremely difficult"),
+    ]
+    assert all(lforms[code] == display for code, display in exported)
+
+
+def test_phq9_item10_import_of_lforms_codes_stores_the_displayed_answer() -> None:
+    """An LHC-Forms item-10 answer is stored as the value whose label LHC-Forms displays."""
+    match = match_questionnaire(_load(LFORMS_PHQ9))
+    labels = {o.value: o.label for o in get_instrument("phq9").items[9].options}
+    for code, display in _lforms_difficulty():
+        qr = _lforms_response([0] * 9)
+        qr["item"].append(
+            {"linkId": "/69722-7", "answer": [{"valueCoding": {"system": LOINC, "code": code}}]}
+        )
+        value = score_response(match, qr).result.answers[9]
+        assert labels[value] == display, code

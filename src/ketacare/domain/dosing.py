@@ -4,14 +4,31 @@ IV ketamine (clinical.md §5.1): dose = mg/kg x dosing weight, infused over the 
 duration (0.5 mg/kg over 40 min by default). Dosing weight is actual body weight by default;
 ideal (Devine 1974) and adjusted (IBW + 0.4 x (actual - IBW)) body weight are options tagged
 [U] (the consensus guidance on weight basis is unverified, clinical.md §9 item 1). The rate is
-the infused volume over the duration. A protocol ceiling (1.0 mg/kg) is passed only with a
-clinician :class:`Override` carrying a reason.
+the infused volume over the duration.
+
+Weight safety (rule ids in brackets; docs/intake.md "Dosing"):
+
+* [DOSE-WEIGHT-HEIGHT] The Devine formula adds 2.3 kg per inch *over 5 feet* (Devine 1974,
+  Drug Intell Clin Pharm 8:650), so it is defined from 60 in (152.4 cm) up; below that it gives
+  tiny or negative weights. ketacare also stops at ``DosingConfig.devine_max_height_cm``
+  (default 213.4 cm = 84 in [U]: linear IBW equations drift at the ends of the height range,
+  Peterson et al. 2016, Am J Clin Nutr 103:1197). Outside the range an ideal or adjusted dose is
+  refused, naming the height and the weight basis.
+* [DOSE-WEIGHT-CAP] An ideal or adjusted dosing weight is never above the actual weight: when
+  IBW exceeds the actual weight, the actual weight is used and a reason says so (ketacare
+  policy; the dose is then the mg/kg the clinician chose, on the patient's real weight).
+* [DOSE-CEILING] mg/kg above the protocol ceiling needs a clinician :class:`Override` with a
+  reason; [DOSE-CEILING-ACTUAL] so does an exact dose above the ceiling times the *actual*
+  weight, whatever the weight basis.
 
 Esketamine (clinical.md §5.2): 28 mg per device; doses are protocol steps (56/84 mg; 28 mg in
 the age-65-plus variant); 84 mg only after a 56 mg dose; 5 minutes' rest between devices.
 
 Rounding (stated in every result): dose to the nearest ``DosingConfig.dose_step_mg`` (0.1 mg),
-half up; drug volume to 0.01 mL; rate to 0.1 mL/h. Exact values are kept alongside.
+half up; drug volume to 0.01 mL; rate to 0.1 mL/h. Every displayed value is rounded in
+:mod:`decimal` arithmetic from the decimal inputs as typed, so a tie rounds up exactly
+(0.5 mg/kg x 273.7 kg = 136.85 mg -> 136.9 mg; binary floating point gave 136.8). Exact values
+are kept alongside.
 """
 
 from __future__ import annotations
@@ -19,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
 from ketacare.domain.errors import DomainError, InvalidAnswer
@@ -33,6 +51,13 @@ _SRC_IV: Final = (
 _SRC_WEIGHT: Final = (
     "[U] ideal/adjusted body weight dosing: Devine 1974 IBW; basis unverified (clinical.md §9)"
 )
+_SRC_DEVINE: Final = (
+    "Devine 1974, Drug Intell Clin Pharm 8:650: IBW = 50 (men) or 45.5 (women) kg + 2.3 kg per "
+    "inch over 5 feet, so defined from 152.4 cm; upper limit [U] (Peterson 2016, Am J Clin Nutr "
+    "103:1197: IBW equations drift at the ends of the height range)"
+)
+#: Devine's formula counts inches over 5 feet: it is defined from 60 in = 152.4 cm up.
+DEVINE_MIN_HEIGHT_CM: Final = 152.4
 
 
 class DoseRuleError(DomainError):
@@ -69,6 +94,8 @@ class DosingConfig:
     rate_step_ml_per_h: float = 0.1
     min_weight_kg: float = 30.0
     max_weight_kg: float = 300.0
+    #: [U] tallest height for the Devine formula (84 in); the lower limit 152.4 cm is fixed.
+    devine_max_height_cm: float = 213.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +121,9 @@ class IvDose:
     rounding: str
     override: Override | None
     reasons: tuple[Reason, ...]
+    actual_weight_kg: float = 0.0
+    #: Exact dose over *actual* body weight, mg/kg (what the ceiling is also checked against).
+    mg_per_kg_actual: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +138,100 @@ class EsketamineDose:
     reasons: tuple[Reason, ...]
 
 
-def _round_half_up(x: float, step: float) -> float:
-    return round(math.floor(x / step + 0.5) * step, 6)
+def _dec(x: float | Decimal) -> Decimal:
+    """The decimal value of ``x`` as written (shortest repr of a float, never its binary)."""
+    return x if isinstance(x, Decimal) else Decimal(repr(float(x)))
+
+
+def round_half_up(x: float | Decimal, step: float | Decimal) -> Decimal:
+    """Round ``x`` to a multiple of ``step``, ties up, in exact decimal arithmetic.
+
+    Examples
+    --------
+    >>> round_half_up(Decimal("0.5") * Decimal("273.7"), 0.1)
+    Decimal('136.9')
+    >>> round_half_up(2.675, 0.01), round_half_up(0.25, 0.5)
+    (Decimal('2.68'), Decimal('0.5'))
+    """
+    q = _dec(step)
+    return (_dec(x) / q).to_integral_value(ROUND_HALF_UP) * q
+
+
+def _round_half_up(x: float | Decimal, step: float) -> float:
+    return float(round_half_up(x, step))
 
 
 def _positive(value: float, field: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise InvalidAnswer(field, f"must be greater than 0, got {value:g}")
     return value
+
+
+def _check_weight(weight_kg: float, config: DosingConfig) -> None:
+    if (
+        not math.isfinite(weight_kg)
+        or not config.min_weight_kg <= weight_kg <= config.max_weight_kg
+    ):
+        raise InvalidAnswer(
+            "weight_kg",
+            f"must be from {config.min_weight_kg:g} to {config.max_weight_kg:g} kg, "
+            f"got {weight_kg:g}",
+        )
+
+
+def ideal_body_weight(
+    height_cm: float | None,
+    sex: str | None,
+    basis: str = "ideal",
+    config: DosingConfig = DosingConfig(),
+) -> Decimal:
+    """Devine ideal body weight, kg, exact decimal; refused outside the formula's height range.
+
+    Raises
+    ------
+    InvalidAnswer
+        ``height_cm`` (missing, or outside 152.4 cm to ``devine_max_height_cm``; the message
+        names the weight basis) or ``sex`` (not male or female).
+    """
+    lo, hi = DEVINE_MIN_HEIGHT_CM, config.devine_max_height_cm
+    if height_cm is None:
+        raise InvalidAnswer(
+            "height_cm", f"{basis} body weight needs a height from {lo:g} to {hi:g} cm"
+        )
+    if not math.isfinite(height_cm) or not lo <= height_cm <= hi:
+        raise InvalidAnswer(
+            "height_cm",
+            f"{height_cm:g} cm is outside {lo:g}-{hi:g} cm, where the Devine ideal body weight "
+            f"formula is defined, so weight basis {basis} cannot be used; dose on actual weight "
+            "(rule DOSE-WEIGHT-HEIGHT)",
+        )
+    if sex not in ("male", "female"):
+        raise InvalidAnswer("sex", f"{basis} body weight needs sex male or female")
+    base = Decimal(50) if sex == "male" else Decimal("45.5")
+    return base + Decimal("2.3") * (_dec(height_cm) / Decimal("2.54") - 60)
+
+
+def _dosing_weight(
+    weight_kg: float,
+    basis: WeightBasis,
+    height_cm: float | None,
+    sex: str | None,
+    config: DosingConfig,
+) -> tuple[Decimal, Reason | None]:
+    """Dosing weight (exact) and the reason when it was capped at the actual weight."""
+    _check_weight(weight_kg, config)
+    actual = _dec(weight_kg)
+    if basis == "actual":
+        return actual, None
+    ibw = ideal_body_weight(height_cm, sex, basis, config)
+    w = ibw if basis == "ideal" else ibw + Decimal("0.4") * (actual - ibw)
+    if w <= actual:
+        return w, None
+    text = (
+        f"{basis.capitalize()} body weight {float(w):.1f} kg (IBW {float(ibw):.1f} kg) is above "
+        f"the actual weight {weight_kg:g} kg: the actual weight is used."
+    )
+    return actual, Reason("DOSE-WEIGHT-CAP", text, f"{SRC_KETACARE_POLICY}; {_SRC_DEVINE}")
 
 
 def dosing_weight(
@@ -127,6 +243,10 @@ def dosing_weight(
 ) -> float:
     """Dosing weight in kg: actual, ideal (Devine) or adjusted body weight.
 
+    Never above the actual weight (an ideal or adjusted weight above it is replaced by the
+    actual weight; :func:`iv_ketamine_dose` says so in a ``DOSE-WEIGHT-CAP`` reason). Refused
+    outside the Devine formula's height range.
+
     Examples
     --------
     >>> dosing_weight(80)
@@ -135,31 +255,19 @@ def dosing_weight(
     75.0
     >>> round(dosing_weight(100, "adjusted", 180, "male"), 1)
     85.0
+    >>> dosing_weight(40, "ideal", 200, "male")
+    40.0
     """
-    if (
-        not math.isfinite(weight_kg)
-        or not config.min_weight_kg <= weight_kg <= config.max_weight_kg
-    ):
-        raise InvalidAnswer(
-            "weight_kg",
-            f"must be from {config.min_weight_kg:g} to {config.max_weight_kg:g} kg, "
-            f"got {weight_kg:g}",
-        )
-    if basis == "actual":
-        return float(weight_kg)
-    if height_cm is None or not 100 <= height_cm <= 250:
-        raise InvalidAnswer("height_cm", f"{basis} body weight needs a height from 100 to 250 cm")
-    if sex not in ("male", "female"):
-        raise InvalidAnswer("sex", f"{basis} body weight needs sex male or female")
-    ibw = (50.0 if sex == "male" else 45.5) + 2.3 * (height_cm / 2.54 - 60.0)
-    if basis == "ideal":
-        return ibw
-    return ibw + 0.4 * (weight_kg - ibw)
+    return float(_dosing_weight(weight_kg, basis, height_cm, sex, config)[0])
 
 
 def infusion_rate_ml_per_h(volume_ml: float, duration_min: float) -> float:
     """Rate (mL/h) that infuses ``volume_ml`` over ``duration_min``; rate x duration = volume."""
     return _positive(volume_ml, "volume_ml") * 60.0 / _positive(duration_min, "duration_min")
+
+
+def _rate_exact(volume_ml: float | Decimal, duration_min: float) -> Decimal:
+    return _dec(volume_ml) * 60 / _dec(duration_min)
 
 
 def iv_ketamine_dose(
@@ -202,7 +310,8 @@ def iv_ketamine_dose(
     InvalidAnswer
         For an implausible input, naming the field.
     DoseRuleError
-        Above the ceiling without an override (rule ``DOSE-CEILING``).
+        Above the ceiling without an override: ``DOSE-CEILING`` (mg/kg above the protocol
+        ceiling) or ``DOSE-CEILING-ACTUAL`` (exact dose above the ceiling x actual weight).
 
     Examples
     --------
@@ -219,13 +328,13 @@ def iv_ketamine_dose(
     assert rule.ceiling_mg_per_kg is not None
     assert rule.duration_min is not None
     basis = weight_basis or rule.weight_basis
-    w = dosing_weight(weight_kg, basis, height_cm, sex, config)
+    w, capped = _dosing_weight(weight_kg, basis, height_cm, sex, config)
     mgkg = _positive(rule.mg_per_kg if mg_per_kg is None else mg_per_kg, "mg_per_kg")
     minutes = _positive(rule.duration_min if duration_min is None else duration_min, "duration_min")
     reasons = [
         Reason(
             "DOSE-IV",
-            f"{mgkg:g} mg/kg x {w:.1f} kg ({basis} body weight) over {minutes:g} min.",
+            f"{mgkg:g} mg/kg x {float(w):.1f} kg ({basis} body weight) over {minutes:g} min.",
             _SRC_IV,
         )
     ]
@@ -233,26 +342,48 @@ def iv_ketamine_dose(
         reasons.append(
             Reason("DOSE-WEIGHT-BASIS", f"{basis.capitalize()} body weight used [U].", _SRC_WEIGHT)
         )
-    if mgkg > rule.ceiling_mg_per_kg:
-        if override is None:
-            raise DoseRuleError(
+    if capped is not None:
+        reasons.append(capped)
+    exact_dec = _dec(mgkg) * w
+    per_actual = exact_dec / _dec(weight_kg)
+    ceiling = rule.ceiling_mg_per_kg
+    problems: list[tuple[str, str]] = []
+    if mgkg > ceiling:
+        problems.append(
+            (
                 "DOSE-CEILING",
                 f"mg_per_kg: {mgkg:g} mg/kg is above the {protocol.id} ceiling of "
-                f"{rule.ceiling_mg_per_kg:g} mg/kg; a clinician override with a reason is required",
+                f"{ceiling:g} mg/kg",
             )
+        )
+    if per_actual > _dec(ceiling):
+        problems.append(
+            (
+                "DOSE-CEILING-ACTUAL",
+                f"mg_per_kg: {float(exact_dec):g} mg is {float(per_actual):.3g} mg/kg of the "
+                f"actual weight {weight_kg:g} kg, above the {protocol.id} ceiling of "
+                f"{ceiling:g} mg/kg",
+            )
+        )
+    for rule_id, text in problems:
+        if override is None:
+            raise DoseRuleError(rule_id, f"{text}; a clinician override with a reason is required")
         reasons.append(
             Reason(
-                "DOSE-CEILING",
-                f"Above the {rule.ceiling_mg_per_kg:g} mg/kg ceiling "
-                f"by override of {override.clinician}: {override.reason}",
+                rule_id,
+                f"{text.partition(': ')[2].capitalize()}: overridden by {override.clinician}: "
+                f"{override.reason}",
                 SRC_KETACARE_POLICY,
             )
         )
-    exact = mgkg * w
-    dose = _round_half_up(exact, config.dose_step_mg)
-    drug_ml = None
+    exact = float(exact_dec)
+    dose_dec = round_half_up(exact_dec, config.dose_step_mg)
+    dose = float(dose_dec)
+    drug_dec = None
     if concentration_mg_per_ml is not None:
-        drug_ml = round(dose / _positive(concentration_mg_per_ml, "concentration_mg_per_ml"), 2)
+        conc = _positive(concentration_mg_per_ml, "concentration_mg_per_ml")
+        drug_dec = round_half_up(dose_dec / _dec(conc), Decimal("0.01"))
+    drug_ml = None if drug_dec is None else float(drug_dec)
     total_ml = volume_ml if volume_ml is not None else drug_ml
     if volume_ml is not None:
         _positive(volume_ml, "volume_ml")
@@ -260,11 +391,13 @@ def iv_ketamine_dose(
             raise InvalidAnswer(
                 "volume_ml", f"{volume_ml:g} mL cannot hold the {drug_ml:g} mL of drug"
             )
+    total_dec = _dec(volume_ml) if volume_ml is not None else drug_dec
+    rate_dec = None if total_dec is None else _rate_exact(total_dec, minutes)
     rate_exact = None if total_ml is None else infusion_rate_ml_per_h(total_ml, minutes)
-    rate = None if rate_exact is None else _round_half_up(rate_exact, config.rate_step_ml_per_h)
+    rate = None if rate_dec is None else float(round_half_up(rate_dec, config.rate_step_ml_per_h))
     rounding = (
         f"dose to nearest {config.dose_step_mg:g} mg (half up); drug volume to 0.01 mL; "
-        f"rate to nearest {config.rate_step_ml_per_h:g} mL/h"
+        f"rate to nearest {config.rate_step_ml_per_h:g} mL/h (half up, decimal arithmetic)"
     )
     return IvDose(
         protocol.id,
@@ -272,7 +405,7 @@ def iv_ketamine_dose(
         exact,
         mgkg,
         basis,
-        w,
+        float(w),
         minutes,
         concentration_mg_per_ml,
         drug_ml,
@@ -282,6 +415,8 @@ def iv_ketamine_dose(
         rounding,
         override,
         tuple(reasons),
+        float(weight_kg),
+        float(per_actual),
     )
 
 
@@ -311,7 +446,9 @@ def esketamine_dose(
     Raises
     ------
     DoseRuleError
-        ``DOSE-STEP`` (not a step), ``DOSE-CEILING``, ``DOSE-START`` or ``DOSE-ESCALATION``.
+        ``DOSE-STEP`` (not a step), ``DOSE-CEILING``, ``DOSE-START``, ``DOSE-START-REDUCED``
+        (a first dose below the start, e.g. 56 mg on ``esketamine-mdsi``, needs an override
+        whose reason records the tolerability problem) or ``DOSE-ESCALATION``.
 
     Examples
     --------
@@ -350,6 +487,16 @@ def esketamine_dose(
         problems.append(("DOSE-CEILING", f"{dose} mg is above the {rule.ceiling_mg} mg ceiling"))
     if not previous_mg and dose > start:
         problems.append(("DOSE-START", f"the first dose is {start} mg, not {dose} mg"))
+    if not previous_mg and dose < start:
+        # esketamine-mdsi: the label starts at 84 mg and allows 56 mg only as a reduction for
+        # tolerability (clinical.md §5.2), so a lower first dose needs a recorded reason.
+        problems.append(
+            (
+                "DOSE-START-REDUCED",
+                f"the {protocol.id} first dose is {start} mg; {dose} mg is only a reduction "
+                "for tolerability, so record the tolerability reason",
+            )
+        )
     for step, prior in rule.escalation_requires:
         if dose == step and prior not in previous_mg:
             problems.append(("DOSE-ESCALATION", f"{step} mg is only given after a {prior} mg dose"))

@@ -100,17 +100,36 @@ def parse_weekdays(text: str) -> frozenset[int]:
     return frozenset(out)
 
 
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """What the dose of a mg/kg protocol needs: actual weight, and height and sex for the
+    ideal or adjusted weight bases (``None`` when unknown)."""
+
+    weight_kg: float | None = None
+    height_cm: float | None = None
+    sex: str | None = None
+
+
 def _dose_plan(
-    protocol: Protocol, weight_kg: float | None, variant: str | None
+    protocol: Protocol, patient: Patient, variant: str | None
 ) -> tuple[float | None, str, float | None, str]:
-    """Return (first dose, its label, later dose, its label)."""
+    """Return (first dose, its label, later dose, its label).
+
+    IV doses go through :func:`iv_ketamine_dose` with the protocol's weight basis, so the
+    height range, the cap at actual weight and both ceiling checks apply to plans too.
+    """
     rule = protocol.dose
     if rule.kind == "per_kg":
         label = f"{rule.mg_per_kg:g} mg/kg"
-        if weight_kg is None:
+        if patient.weight_kg is None:
             return None, label, None, label
-        mg = iv_ketamine_dose(protocol, weight_kg).dose_mg
-        return mg, f"{label} ({mg:g} mg)", mg, f"{label} ({mg:g} mg)"
+        d = iv_ketamine_dose(
+            protocol, patient.weight_kg, height_cm=patient.height_cm, sex=patient.sex
+        )
+        mg = d.dose_mg
+        capped = any(r.rule_id == "DOSE-WEIGHT-CAP" for r in d.reasons)
+        text = f"{label} ({mg:g} mg{'; actual weight used' if capped else ''})"
+        return mg, text, mg, text
     steps, start = rule.steps_mg, rule.start_mg
     if variant is not None:
         v = protocol.variant(variant)
@@ -193,9 +212,9 @@ def _search(
 
 
 def _sessions(
-    protocol: Protocol, days: list[date], weight_kg: float | None, variant: str | None
+    protocol: Protocol, days: list[date], patient: Patient, variant: str | None
 ) -> tuple[Session, ...]:
-    first_mg, first_label, later_mg, later_label = _dose_plan(protocol, weight_kg, variant)
+    first_mg, first_label, later_mg, later_label = _dose_plan(protocol, patient, variant)
     names = [ph.name for ph in protocol.phases for _ in range(ph.sessions)]
     return tuple(
         Session(
@@ -216,6 +235,8 @@ def plan_course(
     *,
     weight_kg: float | None = None,
     variant: str | None = None,
+    height_cm: float | None = None,
+    sex: str | None = None,
 ) -> Schedule:
     """Plan every session of ``protocol`` from ``start`` (first session on or after it).
 
@@ -230,8 +251,9 @@ def plan_course(
     if variant is not None:
         protocol.variant(variant)  # unknown variant -> ProtocolError
     days = _place(protocol, constraints, start, [], None)
+    patient = Patient(weight_kg, height_cm, sex)
     return Schedule(
-        protocol.id, protocol.version, start, _sessions(protocol, days, weight_kg, variant)
+        protocol.id, protocol.version, start, _sessions(protocol, days, patient, variant)
     )
 
 
@@ -244,6 +266,8 @@ def reschedule_missed(
     *,
     weight_kg: float | None = None,
     variant: str | None = None,
+    height_cm: float | None = None,
+    sex: str | None = None,
 ) -> Schedule:
     """Move missed session ``session_number`` to the first feasible day >= ``not_before``.
 
@@ -255,4 +279,5 @@ def reschedule_missed(
         raise ScheduleError("protocol", "schedule and protocol differ")
     fixed = [s.day for s in schedule.sessions[: session_number - 1]]
     days = _place(protocol, constraints, schedule.start, fixed, not_before)
-    return replace(schedule, sessions=_sessions(protocol, days, weight_kg, variant))
+    patient = Patient(weight_kg, height_cm, sex)
+    return replace(schedule, sessions=_sessions(protocol, days, patient, variant))

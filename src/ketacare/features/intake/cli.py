@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ketacare.domain.assessment import assess_intake, assessment_to_dict
-from ketacare.domain.dosing import Override, dosing_weight, esketamine_dose, iv_ketamine_dose
+from ketacare.domain.dosing import (
+    Override,
+    dosing_weight,
+    esketamine_dose,
+    iv_ketamine_dose,
+    round_half_up,
+)
 from ketacare.domain.errors import DomainError, InvalidAnswer
 from ketacare.domain.ics import schedule_to_ics
 from ketacare.domain.intake_json import intake_from_dict
@@ -132,7 +139,11 @@ def dose(
                 "rate_ml_per_h": d.rate_ml_per_h,
                 "mg_per_kg": d.mg_per_kg,
                 "weight_basis": d.weight_basis,
-                "dosing_weight_kg": round(d.dosing_weight_kg, 2),
+                "dosing_weight_kg": float(round_half_up(d.dosing_weight_kg, Decimal("0.01"))),
+                "actual_weight_kg": d.actual_weight_kg,
+                "mg_per_kg_actual_weight": float(
+                    round_half_up(d.mg_per_kg_actual, Decimal("0.001"))
+                ),
                 "concentration_mg_per_ml": d.concentration_mg_per_ml,
                 "drug_volume_ml": d.drug_volume_ml,
                 "volume_ml": d.volume_ml,

@@ -138,12 +138,17 @@ def create_plan(db: Session, user: User, patient: Patient, data: PlanInput) -> T
             ScheduleConstraints(days),
             weight_kg=weight if per_kg else None,
             variant=variant,
+            height_cm=intake.demographics.height_cm,
+            sex=intake.demographics.sex,
         )
     except ScheduleError as exc:
         where = "" if exc.field == "weekdays" else f"{exc.field}: "
         raise BadRequest(where + exc.reason, "weekdays") from None
     except InvalidAnswer as exc:
         raise BadRequest(exc.reason, f"demographics.{exc.field}") from None
+    except DoseRuleError as exc:
+        # A plan has no override: a dose above a ceiling (also per actual weight) is refused.
+        raise BadRequest(str(exc).partition(": ")[2] or str(exc), "protocol_id") from None
     except DomainError as exc:
         raise BadRequest(str(exc), "protocol_id") from None
     doses: list[float | None]
