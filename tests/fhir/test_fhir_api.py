@@ -223,3 +223,26 @@ def test_fhir_access_with_bearer_tokens(db: Session, app: FastAPI) -> None:
                 if str(r.status_code) != want:
                     failures.append(f"{method} {path} {subject}: {r.status_code} != {want}")
     assert failures == []
+
+
+def test_long_identifiers_are_never_truncated_into_one_key(db: Session, client: Any) -> None:
+    """Two responses whose identifiers share their first 128+ characters are two records, and
+    the second (suicidal ideation, item 9) raises its alert: a long key is hashed (SHA-256),
+    never cut. Repeating each identifier still returns the stored record (idempotent)."""
+    pid, _foreign, token, _other = world(db)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    system = "urn:oid:" + "1.2.840." * 40
+    created = []
+    for value, answers in (("a-1", [0] * 10), ("a-2", [1, 1, 1, 1, 1, 1, 1, 1, 2, 1])):
+        body = phq9_response(pid, answers) | {"identifier": {"system": system, "value": value}}
+        r = client.post("/fhir/QuestionnaireResponse", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        created.append(r.json()["id"])
+        again = client.post("/fhir/QuestionnaireResponse", json=body, headers=headers)
+        assert again.json()["id"] == r.json()["id"]
+    assert created[0] != created[1]
+    rows = db.execute(select(Assessment).where(Assessment.source == Source.api)).scalars().all()
+    assert len(rows) == 2 and all(len(r.idempotency_key or "") <= 128 for r in rows)
+    second = max(rows, key=lambda r: r.id)
+    rules = db.execute(select(Alert.rule_id).where(Alert.assessment_id == second.id)).scalars()
+    assert any("item9" in rule or "suicid" in rule for rule in rules)

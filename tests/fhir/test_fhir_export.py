@@ -140,9 +140,12 @@ def test_sessions_map_to_rxnorm_and_vital_sign_codes() -> None:
     bp = res["vs-31-bp"]
     assert bp["code"]["coding"][0]["code"] == "85354-9"
     assert [c["code"]["coding"][0]["code"] for c in bp["component"]] == ["8480-6", "8462-4"]
-    assert {r["code"]["coding"][0]["code"] for k, r in res.items() if k.startswith("vs-31")} == {
+    assert {
+        c["code"] for k, r in res.items() if k.startswith("vs-31") for c in r["code"]["coding"]
+    } == {
         "85354-9",
         "8867-4",
+        "2708-6",
         "59408-5",
         "9279-1",
     }
@@ -356,3 +359,13 @@ def test_code_tables_cover_every_stored_value() -> None:
     assert set(SEVERITIES) == set(get_args(Severity))
     for iid in get_args(ScaleInstrument):
         assert get_instrument(iid).loinc_total is None  # else the LOINC total would be used
+
+
+def test_spo2_carries_both_oxygensat_codes() -> None:
+    """The R4 oxygensat profile requires LOINC 2708-6; 59408-5 (pulse oximetry) is kept as the
+    more specific coding (R4 example observation-example-satO2 carries both)."""
+    res = by_id(sample_bundle())
+    spo2 = res["vs-31-spo2"]
+    codes = [(c["system"], c["code"]) for c in spo2["code"]["coding"]]
+    assert codes == [("http://loinc.org", "2708-6"), ("http://loinc.org", "59408-5")]
+    assert spo2["valueQuantity"]["code"] == "%"

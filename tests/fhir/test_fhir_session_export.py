@@ -142,7 +142,7 @@ def check_session_export(bundle: dict[str, Any], pid: int, sid: int) -> None:
         return [
             (o["effectiveDateTime"], o.get("valueQuantity") or o["component"])
             for o in vitals
-            if o["code"]["coding"][0]["system"] == LOINC and o["code"]["coding"][0]["code"] == code
+            if (LOINC, code) in [(c["system"], c["code"]) for c in o["code"]["coding"]]
         ]
 
     def q(value: int, unit: str, code: str) -> dict[str, Any]:
@@ -167,6 +167,7 @@ def check_session_export(bundle: dict[str, Any], pid: int, sid: int) -> None:
         (after, q(88, "beats/minute", "/min")),
     ]
     assert by_code("59408-5") == [(pre, q(98, "%", "%")), (after, q(97, "%", "%"))]
+    assert by_code("2708-6") == by_code("59408-5")  # R4 oxygensat: both codings
     assert by_code("9279-1") == [(after, q(14, "breaths/minute", "/min"))]  # not in the checklist
     assert len(vitals) == 7
 
@@ -271,7 +272,7 @@ def test_session_without_dose_links_nothing_missing(
     validate_both(bundle)
     assert resources(bundle, "MedicationAdministration") == []
     vitals = [o for o in resources(bundle, "Observation") if o["id"].startswith("vs-")]
-    assert [o["code"]["coding"][0]["code"] for o in vitals] == ["85354-9", "8867-4", "59408-5"]
+    assert [o["code"]["coding"][-1]["code"] for o in vitals] == ["85354-9", "8867-4", "59408-5"]
     assert all("partOf" not in o for o in vitals)
     [scale] = [o for o in resources(bundle, "Observation") if o["id"].startswith("scale-")]
     assert scale["valueQuantity"]["value"] == 5 and "partOf" not in scale
@@ -282,6 +283,10 @@ def test_session_without_dose_links_nothing_missing(
     assert r.status_code == 200, r.text
     found = [e["resource"] for e in r.json()["entry"] if e["resource"]["id"].startswith("vs-")]
     assert found == vitals  # the API search maps readings the same way
+    for code in ("2708-6", "http://loinc.org|59408-5"):  # either SpO2 code finds the reading
+        params = {"patient": w["patient_id"], "code": code}
+        one = client.get("/fhir/Observation", params=params, headers=nurse).json()
+        assert [e["resource"]["id"] for e in one["entry"]] == [vitals[2]["id"]], code
     assert [e["resource"] for e in r.json()["entry"] if e["resource"]["id"] == scale["id"]] == [
         scale
     ]

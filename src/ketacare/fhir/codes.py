@@ -103,6 +103,11 @@ VITALS_PANEL_BP = ("85354-9", "Blood pressure panel with all children optional")
 SYSTOLIC = ("8480-6", "Systolic blood pressure")
 DIASTOLIC = ("8462-4", "Diastolic blood pressure")
 HEART_RATE = ("8867-4", "Heart rate")
+#: SpO2: the R4 ``oxygensat`` profile requires 2708-6 (Observation.code.coding:OxygenSatCode,
+#: hl7.org/fhir/R4/oxygensat.html); the pulse-oximetry code 59408-5 is exported with it as the
+#: more specific coding (as in R4's example observation-example-satO2). Either one finds the
+#: reading in ``GET /fhir/Observation?code=``.
+OXYGEN_SAT = ("2708-6", "Oxygen saturation in Arterial blood")
 SPO2 = ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")
 RESP_RATE = ("9279-1", "Respiratory rate")
 

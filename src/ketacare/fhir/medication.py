@@ -3,12 +3,13 @@ AdverseEvents.
 
 Kept in one module so the mapping follows the sessions feature (``features/sessions``) in one
 place. Covered: the given dose (route, product, start/end, mg); each VitalSign reading (blood
-pressure panel 85354-9 with 8480-6/8462-4, heart rate 8867-4, SpO2 59408-5, respiratory rate
-9279-1); each CADSS-6, CADSS-23 or MOAA/S total (ketacare's instrument-total code system: no
-LOINC code is verified for them; the total and the timepoint only, never item answers or CADSS
-item text); each adverse event (ketacare's term list, THO seriousness/severity/outcome, the
-administration as suspect entity when the event began at or after the dose). Observations of
-a session link to its MedicationAdministration with ``partOf`` when the session has a dose.
+pressure panel 85354-9 with 8480-6/8462-4, heart rate 8867-4, SpO2 2708-6 with 59408-5 (R4
+oxygensat profile), respiratory rate 9279-1); each CADSS-6, CADSS-23 or MOAA/S total
+(ketacare's instrument-total code system: no LOINC code is verified for them; the total and
+the timepoint only, never item answers or CADSS item text); each adverse event (ketacare's
+term list, THO seriousness/severity/outcome, the administration as suspect entity when the
+event began at or after the dose). Observations of a session link to its
+MedicationAdministration with ``partOf`` when the session has a dose.
 Not mapped: REMS forms.
 """
 
@@ -32,6 +33,7 @@ from ketacare.fhir.codes import (
     LOINC,
     OBS_CATEGORY,
     OBSERVATION_COMPONENT_SYSTEM,
+    OXYGEN_SAT,
     RESP_RATE,
     ROUTES,
     RXNORM,
@@ -173,7 +175,10 @@ def _quantity(value: int, unit: str, code: str) -> dict[str, Any]:
     return {"value": value, "unit": unit, "system": UCUM, "code": code}
 
 
-def _vital(v: VitalRecord, suffix: str, code: tuple[str, str]) -> dict[str, Any]:
+def _vital(
+    v: VitalRecord, suffix: str, code: tuple[str, str], *more: tuple[str, str]
+) -> dict[str, Any]:
+    """A vital-sign Observation coded ``more`` (the profile's required codes) then ``code``."""
     return {
         "resourceType": "Observation",
         "id": f"vs-{v.id}-{suffix}",
@@ -182,7 +187,7 @@ def _vital(v: VitalRecord, suffix: str, code: tuple[str, str]) -> dict[str, Any]
             {"coding": [{"system": OBS_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}]}
         ],
         "code": {
-            "coding": [{"system": LOINC, "code": code[0], "display": code[1]}],
+            "coding": [{"system": LOINC, "code": c[0], "display": c[1]} for c in (*more, code)],
             "text": code[1],
         },
         "subject": patient_ref(v.patient_id),
@@ -205,13 +210,13 @@ def vital_observations(v: VitalRecord) -> list[dict[str, Any]]:
             if value is not None
         ]
         out.append(bp)
-    for suffix, code, value, unit, ucum in (
-        ("hr", HEART_RATE, v.heart_rate, "beats/minute", "/min"),
-        ("spo2", SPO2, v.spo2, "%", "%"),
-        ("rr", RESP_RATE, v.resp_rate, "breaths/minute", "/min"),
+    for suffix, code, more, value, unit, ucum in (
+        ("hr", HEART_RATE, (), v.heart_rate, "beats/minute", "/min"),
+        ("spo2", SPO2, (OXYGEN_SAT,), v.spo2, "%", "%"),
+        ("rr", RESP_RATE, (), v.resp_rate, "breaths/minute", "/min"),
     ):
         if value is not None:
-            obs = _vital(v, suffix, code)
+            obs = _vital(v, suffix, code, *more)
             obs["valueQuantity"] = _quantity(value, unit, ucum)
             out.append(obs)
     return out

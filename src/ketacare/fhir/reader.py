@@ -135,6 +135,8 @@ TOTAL_CODES: dict[str, str] = {
 
 #: Longest identifier system and value ``fhir_external_ref`` stores.
 MAX_KEY = 255
+#: Longest MRN ``patient.mrn`` stores.
+MAX_MRN = 64
 
 
 def _key(resource: Mapping[str, Any], full_url: str, rtype: str) -> ExternalKey:
@@ -200,6 +202,9 @@ def _patient(resource: Mapping[str, Any], key: ExternalKey, aliases: list[str]) 
         (str(i["value"]) for i in resource.get("identifier") or () if _is_mr(i) and i.get("value")),
         None,
     )
+    if mrn is not None and len(mrn) > MAX_MRN:
+        # An identifier is never cut: two long MRNs sharing a prefix would become one.
+        raise ValueError(f"MRN is longer than {MAX_MRN} characters")
     synthetic = any(i.get("system") == SYNTHEA_SYSTEM for i in resource.get("identifier") or ())
     gender = str(resource.get("gender") or "unknown")
     return ImportPatient(
@@ -208,7 +213,7 @@ def _patient(resource: Mapping[str, Any], key: ExternalKey, aliases: list[str]) 
         family_name=family[:100],
         birth_date=birth,
         sex=gender if gender in ("female", "male", "other") else "unknown",
-        mrn=mrn[:64] if mrn else None,
+        mrn=mrn,
         synthetic=synthetic,
         aliases=tuple(aliases),
     )

@@ -82,9 +82,9 @@ def link_submit(
         inv = links.find_invitation(db, settings.secret_key.get_secret_value(), token)
     except NotFound as exc:
         return _gone(request, exc.reason, 404)
-    key = form.get("idempotency_key", "")[:100] or None
+    key = form.get("idempotency_key", "") or None  # long keys are hashed, never cut
     if key:
-        earlier = service.by_idempotency_key(db, f"p{inv.patient_id}:{key}")
+        earlier = service.by_idempotency_key(db, service.scoped_key(inv.patient_id, key))
         if earlier is not None:
             return _thanks(request, earlier)
     inst = texts.clinic_instrument(db, inv.clinic_id, inv.instrument_id)

@@ -7,6 +7,7 @@ against the baseline and previous score of :mod:`ketacare.features.assessments.b
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -98,6 +99,20 @@ def stored_result(row: Assessment) -> ScoreResult:
     )
 
 
+#: Longest idempotency key stored as given (the column holds 128 characters).
+MAX_PLAIN_KEY = 128
+
+
+def scoped_key(patient_id: int, key: str) -> str:
+    """The stored idempotency key of ``key`` for one patient: ``p<id>:<key>``, or, when that
+    is longer than the column, ``p<id>:sha256:<hex of the key>``. Never truncated: two distinct
+    keys sharing their first 128 characters must stay two records (issue 15 point 3)."""
+    scoped = f"p{patient_id}:{key}"
+    if len(scoped) <= MAX_PLAIN_KEY:
+        return scoped
+    return f"p{patient_id}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
 def by_idempotency_key(db: Session, key: str) -> Assessment | None:
     """The assessment stored earlier under this (already patient-scoped) key."""
     return db.execute(
@@ -122,7 +137,7 @@ def store_assessment(
     False). Imported history raises no alerts. BadRequest names the first bad item; nothing
     is stored then. ``baseline_rule`` is ``KETACARE_OUTCOME_BASELINE`` (the routes pass it).
     """
-    key = f"p{patient.id}:{idempotency_key}"[:128] if idempotency_key else None
+    key = scoped_key(patient.id, idempotency_key) if idempotency_key else None
     if key is not None:
         earlier = by_idempotency_key(db, key)
         if earlier is not None:
