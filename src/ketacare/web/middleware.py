@@ -50,8 +50,9 @@ class SecurityMiddleware:
         if where is not None:
             await _nul_response(send, where, html=not path.startswith(("/api/", "/fhir")))
             return
-        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-        check_body = "json" in content_type or "x-www-form-urlencoded" in content_type
+        raw_type = headers.get(b"content-type", b"").decode("latin-1")
+        content_type = raw_type.lower()
+        check_body = any(k in content_type for k in ("json", "x-www-form-urlencoded", "multipart/"))
         is_page = not path.startswith(("/api/", "/fhir", "/healthz", "/readyz", "/static/"))
         new_csrf = None
         if is_page:
@@ -78,7 +79,8 @@ class SecurityMiddleware:
                 if not message.get("more_body", False):
                     break
             body = b"".join(chunks)
-            field = nul.in_body(body, content_type)
+            # The multipart boundary is case-sensitive: parse with the header as sent.
+            field = nul.in_body(body, raw_type if "multipart/" in content_type else content_type)
             if field is not None:
                 await _nul_response(send, field, html=is_page)
                 return
