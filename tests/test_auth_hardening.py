@@ -75,3 +75,44 @@ def test_404_page_shows_the_logged_in_nav(client: TestClient, db: Session) -> No
     assert r.status_code == 404
     assert user.email in r.text and "Log out" in r.text
     assert "Staff login" not in r.text
+
+
+SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options")
+
+
+def test_middleware_refusals_carry_the_security_headers(client: TestClient) -> None:
+    """15.18: the middleware's own 413 and 422 had no security headers."""
+    big = client.post(
+        "/api/v1/screenings", content=b"x" * 10, headers={"content-length": "99999999"}
+    )
+    nul_q = client.get("/api/v1/patients?q=%00")
+    nul_page = client.post("/screen", data={"phq9_1": "1\x00"})
+    for r, status in ((big, 413), (nul_q, 422), (nul_page, 422)):
+        assert r.status_code == status
+        for name in SECURITY_HEADERS:
+            assert name in r.headers, (status, name)
+        assert r.headers["cache-control"] == "no-store"
+
+
+def test_api_and_fhir_responses_are_not_cached(client: TestClient, db: Session) -> None:
+    """15.18: API and FHIR responses with patient data had no Cache-Control: no-store."""
+    from tests.conftest import api_token
+
+    user = make_user(db, make_clinic(db), Role.clinician)
+    auth = {"Authorization": f"Bearer {api_token(db, user)}"}
+    for path in ("/api/v1/patients", "/fhir/Observation"):
+        r = client.get(path, headers=auth)
+        assert r.status_code == 200, r.text
+        assert r.headers["cache-control"] == "no-store", path
+
+
+def test_api_docs_are_local_under_the_strict_csp(client: TestClient) -> None:
+    """15.18 / 13.21: /docs loaded Swagger UI from a CDN with 'unsafe-inline'."""
+    r = client.get("/docs")
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "unsafe-inline" not in csp and "http" not in csp
+    assert "cdn" not in r.text and "<script>" not in r.text
+    for asset in ("/static/swagger-ui/swagger-ui-bundle.js", "/static/swagger-ui/swagger-ui.css"):
+        assert asset in r.text
+        assert client.get(asset).status_code == 200
