@@ -5,15 +5,17 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import ketacare
 from ketacare.db.engine import get_engine, session_factory
+from ketacare.features._kit.templating import templates
 from ketacare.features.assessments.api import router as assessments_api
 from ketacare.features.assessments.pages import router as assessments_pages
 from ketacare.features.assessments.periodic import PeriodicTask
@@ -88,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=ketacare.__version__,
         description="JSON API of ketacare. Authenticate with `Authorization: Bearer <token>` "
         "(create one with `ketacare token create`).",
-        docs_url="/docs",
+        docs_url=None,  # served below from local files (no CDN), under the strict CSP
         redoc_url=None,
     )
     app.state.settings = settings
@@ -103,6 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secure_cookies=settings.secure_cookies,
     )
     errors.install(app)
+    # Swagger UI 5 (Apache-2.0) as shipped by the fastapi-offline package (MIT): /docs works
+    # offline and under the strict CSP (no CDN, no inline script or style).
+    swagger_dir = Path(str(resources.files("fastapi_offline") / "static"))
+    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_dir), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
@@ -111,6 +117,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        """Swagger UI for the JSON API."""
+        return HTMLResponse(templates.get_template("docs.html").render())
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        """The site icon (browsers ask for it at this path)."""
+        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon")
 
     @app.get("/readyz", include_in_schema=False)
     def readyz(request: Request) -> JSONResponse:

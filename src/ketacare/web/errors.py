@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -11,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacare.features._kit.errors import KetacareError, LoginRequired, validation_details
 from ketacare.features._kit.templating import render
+from ketacare.features.auth.deps import remember_viewer
 from ketacare.features.interop.outcome import fhir_error, is_fhir
 
 
@@ -63,6 +65,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
             status_code=exc.status_code,
             headers=exc.headers,
         )
+    if getattr(request.state, "user", None) is None and "kc_session" in request.cookies:
+        # No route ran (unknown path, wrong method): show the logged-in user's navigation.
+        await anyio.to_thread.run_sync(remember_viewer, request)
     ctx = {"status": exc.status_code, "title": str(exc.detail), "errors": []}
     return render(request, "error.html", ctx, status_code=exc.status_code)
 

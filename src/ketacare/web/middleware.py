@@ -16,12 +16,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# Swagger UI at /docs loads its assets from a CDN; only that page is allowed to.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
-    "https://fastapi.tiangolo.com; frame-ancestors 'none'"
-)
 
 
 class TooLarge(Exception):
@@ -36,22 +30,40 @@ class SecurityMiddleware:
         self.max_body = max_body_bytes
         self.secure = secure_cookies
 
+    def headers(self, path: str) -> list[tuple[bytes, bytes]]:
+        """The security headers of every response to ``path`` (also the middleware's own)."""
+        extra = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+            (b"content-security-policy", CSP.encode()),
+        ]
+        if self.secure:
+            extra.append((b"strict-transport-security", b"max-age=31536000"))
+        if not path.startswith("/static/"):
+            # Pages, the JSON API and FHIR carry patient data: never keep them in a cache.
+            extra.append((b"cache-control", b"no-store"))
+        return extra
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope["path"]
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await _plain(send, 413, b"request body too large")
+            await _plain(send, 413, b"request body too large", self.headers(path))
             return
-        path: str = scope["path"]
         where = "path" if "\x00" in path else nul.in_query(scope.get("query_string", b""))
         if where is not None:
-            await _nul_response(send, where, html=not path.startswith(("/api/", "/fhir")))
+            await _nul_response(
+                send, where, self.headers(path), html=not path.startswith(("/api/", "/fhir"))
+            )
             return
-        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-        check_body = "json" in content_type or "x-www-form-urlencoded" in content_type
+        raw_type = headers.get(b"content-type", b"").decode("latin-1")
+        content_type = raw_type.lower()
+        check_body = any(k in content_type for k in ("json", "x-www-form-urlencoded", "multipart/"))
         is_page = not path.startswith(("/api/", "/fhir", "/healthz", "/readyz", "/static/"))
         new_csrf = None
         if is_page:
@@ -73,14 +85,15 @@ class SecurityMiddleware:
                 chunks.append(message.get("body", b""))
                 received += len(chunks[-1])
                 if received > self.max_body:
-                    await _plain(send, 413, b"request body too large")
+                    await _plain(send, 413, b"request body too large", self.headers(path))
                     return
                 if not message.get("more_body", False):
                     break
             body = b"".join(chunks)
-            field = nul.in_body(body, content_type)
+            # The multipart boundary is case-sensitive: parse with the header as sent.
+            field = nul.in_body(body, raw_type if "multipart/" in content_type else content_type)
             if field is not None:
-                await _nul_response(send, field, html=is_page)
+                await _nul_response(send, field, self.headers(path), html=is_page)
                 return
             replayed = False
 
@@ -107,16 +120,7 @@ class SecurityMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"content-security-policy", (DOCS_CSP if path == "/docs" else CSP).encode()),
-                ]
-                if self.secure:
-                    extra.append((b"strict-transport-security", b"max-age=31536000"))
-                if is_page:
-                    extra.append((b"cache-control", b"no-store"))
+                extra = self.headers(path)
                 if new_csrf:
                     flags = "; Secure" if self.secure else ""
                     value = f"{CSRF_COOKIE}={new_csrf}; Path=/; SameSite=Lax; HttpOnly{flags}"
@@ -127,10 +131,13 @@ class SecurityMiddleware:
         try:
             await self.app(scope, downstream_receive, send_with_headers)
         except TooLarge:
-            await _plain(send, 413, b"request body too large")
+            await _plain(send, 413, b"request body too large", self.headers(path))
 
 
-async def _nul_response(send: Send, field: str, html: bool = False) -> None:
+Headers = list[tuple[bytes, bytes]]
+
+
+async def _nul_response(send: Send, field: str, headers: Headers, html: bool = False) -> None:
     if html:
         text = "<!doctype html><title>Input not accepted</title><h1>Input not accepted</h1>"
         text += f"<p>{escape(field)}: {nul.REASON}. Go back and check what you typed.</p>"
@@ -138,16 +145,12 @@ async def _nul_response(send: Send, field: str, html: bool = False) -> None:
     else:
         detail = {"detail": [{"field": field, "reason": nul.REASON}]}
         body, kind = json.dumps(detail).encode(), b"application/json"
-    await send({"type": "http.response.start", "status": 422, "headers": [(b"content-type", kind)]})
+    kind_header = [(b"content-type", kind)]
+    await send({"type": "http.response.start", "status": 422, "headers": kind_header + headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _plain(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-        }
-    )
+async def _plain(send: Send, status: int, body: bytes, headers: Headers) -> None:
+    kind = [(b"content-type", b"text/plain; charset=utf-8")]
+    await send({"type": "http.response.start", "status": status, "headers": kind + headers})
     await send({"type": "http.response.body", "body": body})

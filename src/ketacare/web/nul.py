@@ -8,6 +8,8 @@ refused with 422 naming the field.
 from __future__ import annotations
 
 import json
+from email import policy
+from email.parser import BytesParser
 from urllib.parse import parse_qsl
 
 REASON = "must not contain NUL (U+0000) characters"
@@ -48,8 +50,32 @@ def _walk(value: object, path: str) -> str | None:
     return None
 
 
+def in_multipart(body: bytes, content_type: str) -> str | None:
+    """The first ``multipart/form-data`` text field holding a NUL, or None.
+
+    Text fields carry raw bytes (no percent-encoding), so only a raw NUL counts; a part with
+    a file name is a file upload, whose bytes are the file's own (none is stored today).
+    """
+    if b"\x00" not in body:
+        return None
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        return "form"  # a NUL in a body that does not parse: refuse it all the same
+    for part in message.iter_parts():
+        name = str(part.get_param("name", "", header="content-disposition") or "")
+        if part.get_filename() is not None:
+            continue
+        payload = part.get_payload(decode=True)
+        if "\x00" in name or (isinstance(payload, bytes) and b"\x00" in payload):
+            return name.replace("\x00", "") or "form"
+    return None
+
+
 def in_body(body: bytes, content_type: str) -> str | None:
     """The first JSON or form field holding a NUL, or None (other bodies are not checked)."""
+    if content_type.lower().startswith("multipart/form-data"):
+        return in_multipart(body, content_type)
     if not has_marker(body):
         return None
     if content_type.startswith("application/x-www-form-urlencoded"):

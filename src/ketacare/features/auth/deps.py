@@ -64,6 +64,25 @@ def optional_page_user(request: Request, db: DbDep, settings: SettingsDep) -> Us
 OptionalPageUser = Annotated[User | None, Depends(optional_page_user)]
 
 
+def remember_viewer(request: Request) -> None:
+    """Set ``request.state.user`` from the session cookie, outside any route (error pages).
+
+    Used where no route dependency ran (an unknown path, a wrong method), so the page shows the
+    navigation of the logged-in user. Read-only: the session is not touched.
+    """
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or getattr(request.state, "user", None) is not None:
+        return
+    settings: Settings = request.app.state.settings
+    with request.app.state.sessions() as db:
+        user = service.resolve(
+            db, settings.secret_key.get_secret_value(), token, TokenKind.session,
+            session_policy(settings),
+        )  # fmt: skip
+        _remember(request, user)
+        db.rollback()
+
+
 async def page_user(user: OptionalPageUser) -> User:
     """A logged-in user (else redirect to the login page)."""
     if user is None:

@@ -1,0 +1,118 @@
+"""Login, accounts and the HTTP envelope (issues 13 and 15): each test failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from ketacare.features.auth.models import Role
+from ketacare.features.screening.models import Screening
+from tests.conftest import count, csrf, login, make_clinic, make_user
+
+
+def _multipart(fields: dict[str, str]) -> tuple[bytes, str]:
+    boundary = "KcBoundary7MA4YWxk"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value.encode()
+        + b"\r\n"
+        for name, value in fields.items()
+    ]
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "field"),
+    [
+        ("/login", {"email": "a\x00b@x.example", "password": "x"}, "email"),
+        ("/screen", {"phq9_1": "1\x00"}, "phq9_1"),
+    ],
+)
+def test_nul_in_a_multipart_form_is_a_422(
+    client: TestClient, db: Session, path: str, fields: dict[str, str], field: str
+) -> None:
+    """15.9: multipart/form-data bypassed the NUL guard (500 on PostgreSQL)."""
+    token = csrf(client)
+    body, kind = _multipart({"csrf_token": token, **fields})
+    r = client.post(path, content=body, headers={"content-type": kind})
+    assert r.status_code == 422, r.text
+    assert f"{field}: must not contain NUL" in r.text
+    assert count(db, Screening) == 0
+
+
+def test_nul_in_a_multipart_staff_form_is_a_422(client: TestClient, db: Session) -> None:
+    user = make_user(db, make_clinic(db), Role.clinician)
+    login(client, user.email)
+    token = client.cookies.get("kc_csrf") or ""
+    body, kind = _multipart({"csrf_token": token, "given_name": "A\x00", "family_name": "B"})
+    r = client.post("/patients/new", content=body, headers={"content-type": kind})
+    assert r.status_code == 422, r.text
+    assert "given_name: must not contain NUL" in r.text
+
+
+def test_a_multipart_form_without_nul_still_works(client: TestClient, db: Session) -> None:
+    user = make_user(db, make_clinic(db), Role.clinician)
+    token = csrf(client, "/login")
+    body, kind = _multipart({"csrf_token": token, "email": user.email, "password": "wrong-one"})
+    r = client.post("/login", content=body, headers={"content-type": kind})
+    assert r.status_code == 401
+
+
+def test_favicon_is_served(client: TestClient) -> None:
+    """13.21: /favicon.ico was 404."""
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("image/")
+
+
+def test_404_page_shows_the_logged_in_nav(client: TestClient, db: Session) -> None:
+    """13.21: the 404 page showed 'Staff login' to a logged-in user."""
+    user = make_user(db, make_clinic(db), Role.nurse)
+    login(client, user.email)
+    r = client.get("/no-such-page")
+    assert r.status_code == 404
+    assert user.email in r.text and "Log out" in r.text
+    assert "Staff login" not in r.text
+
+
+SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options")
+
+
+def test_middleware_refusals_carry_the_security_headers(client: TestClient) -> None:
+    """15.18: the middleware's own 413 and 422 had no security headers."""
+    big = client.post(
+        "/api/v1/screenings", content=b"x" * 10, headers={"content-length": "99999999"}
+    )
+    nul_q = client.get("/api/v1/patients?q=%00")
+    nul_page = client.post("/screen", data={"phq9_1": "1\x00"})
+    for r, status in ((big, 413), (nul_q, 422), (nul_page, 422)):
+        assert r.status_code == status
+        for name in SECURITY_HEADERS:
+            assert name in r.headers, (status, name)
+        assert r.headers["cache-control"] == "no-store"
+
+
+def test_api_and_fhir_responses_are_not_cached(client: TestClient, db: Session) -> None:
+    """15.18: API and FHIR responses with patient data had no Cache-Control: no-store."""
+    from tests.conftest import api_token
+
+    user = make_user(db, make_clinic(db), Role.clinician)
+    auth = {"Authorization": f"Bearer {api_token(db, user)}"}
+    for path in ("/api/v1/patients", "/fhir/Observation"):
+        r = client.get(path, headers=auth)
+        assert r.status_code == 200, r.text
+        assert r.headers["cache-control"] == "no-store", path
+
+
+def test_api_docs_are_local_under_the_strict_csp(client: TestClient) -> None:
+    """15.18 / 13.21: /docs loaded Swagger UI from a CDN with 'unsafe-inline'."""
+    r = client.get("/docs")
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "unsafe-inline" not in csp and "http" not in csp
+    assert "cdn" not in r.text and "<script>" not in r.text
+    for asset in ("/static/swagger-ui/swagger-ui-bundle.js", "/static/swagger-ui/swagger-ui.css"):
+        assert asset in r.text
+        assert client.get(asset).status_code == 200
