@@ -15,6 +15,7 @@ from ketacare.db.base import utcnow
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.dates import check_date
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
@@ -184,9 +185,10 @@ def enter_scores(
 def _local_time(raw: str) -> datetime:
     """A ``datetime-local`` form value, read as UTC."""
     try:
-        return datetime.fromisoformat(raw.strip()).replace(tzinfo=UTC)
+        value = datetime.fromisoformat(raw.strip()).replace(tzinfo=UTC)
     except ValueError:
         raise BadRequest("must be a date and time", "completed_at") from None
+    return check_date(value, "completed_at")
 
 
 @router.get("/patients/{patient_id}/trajectories", response_class=HTMLResponse)
