@@ -15,7 +15,8 @@ from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument, instrument_ids, score
 from ketacare.fhir import match_questionnaire, score_response, to_questionnaire
 from ketacare.fhir.questionnaire import EXT_CALCULATED, EXT_VARIABLE, LOINC
-from tests.instruments.instr_support import LFORMS_PHQ9, QUESTIONNAIRES
+from tests.data_files import QUESTIONNAIRES
+from tests.instruments.instr_support import LFORMS_PHQ9
 
 LA_FREQ = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
 
@@ -245,4 +246,5 @@ def test_phq9_item10_import_of_lforms_codes_stores_the_displayed_answer() -> Non
             {"linkId": "/69722-7", "answer": [{"valueCoding": {"system": LOINC, "code": code}}]}
         )
         value = score_response(match, qr).result.answers[9]
+        assert value is not None, code
         assert labels[value] == display, code

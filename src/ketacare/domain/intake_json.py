@@ -13,6 +13,7 @@ from datetime import date
 from importlib import resources
 from typing import Any, Final, TypeVar
 
+from ketacare.domain.dates import out_of_range
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.intake import (
     CHILD_PUGH,
@@ -106,9 +107,13 @@ def _date(d: Mapping[str, object], key: str, path: str) -> date | None:
     if not isinstance(v, str):
         raise InvalidAnswer(_p(path, key), "must be a date YYYY-MM-DD")
     try:
-        return date.fromisoformat(v)
+        day = date.fromisoformat(v)
     except ValueError:
         raise InvalidAnswer(_p(path, key), f"must be a date YYYY-MM-DD, got {v!r}") from None
+    reason = out_of_range(day)
+    if reason:
+        raise InvalidAnswer(_p(path, key), reason)
+    return day
 
 
 def _str(d: Mapping[str, object], key: str, path: str) -> str | None:

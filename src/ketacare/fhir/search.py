@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ketacare.domain.dates import EARLIEST, LATEST
 from ketacare.domain.errors import InvalidAnswer
 
 Bound = tuple[str, datetime]  # ("ge" | "lt", instant): all bounds are ANDed
@@ -33,6 +34,9 @@ def tokens(value: str) -> list[tuple[str | None, str]]:
 
 
 def _span(raw: str, param: str) -> tuple[datetime, datetime]:
+    year = raw[:4]
+    if year.isascii() and year.isdigit() and not EARLIEST.year <= int(year) <= LATEST.year:
+        raise InvalidAnswer(param, f"{raw!r}: must be between {EARLIEST} and {LATEST}")
     try:
         if len(raw) == 4:
             start = datetime(int(raw), 1, 1, tzinfo=UTC)

@@ -91,19 +91,25 @@ class Escalation:
     messages: list[Message]
 
 
-def escalate_due(db: Session, settings: Settings, now: datetime) -> Escalation:
+def escalate_due(
+    db: Session, settings: Settings, now: datetime, clinic_id: int | None = None
+) -> Escalation:
     """Escalate alerts open longer than the configured time; return them and the admin mails.
 
-    Each alert is escalated once, by whichever worker's UPDATE changes it.
+    Each alert is escalated once, by whichever worker's UPDATE changes it. ``clinic_id``
+    limits the run to one clinic.
     """
     cutoff = now - timedelta(minutes=settings.alert_escalate_minutes)
+    where = [
+        Alert.status == AlertStatus.open,
+        Alert.escalated_at.is_(None),
+        Alert.created_at <= cutoff,
+    ]
+    if clinic_id is not None:
+        where.append(Alert.clinic_id == clinic_id)
     rows = db.execute(
         update(Alert)
-        .where(
-            Alert.status == AlertStatus.open,
-            Alert.escalated_at.is_(None),
-            Alert.created_at <= cutoff,
-        )
+        .where(*where)
         .values(escalated_at=now)
         .returning(Alert.id, Alert.clinic_id, Alert.patient_id, Alert.level)
         .execution_options(synchronize_session=False)

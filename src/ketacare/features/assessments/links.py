@@ -9,6 +9,7 @@ show on the overdue list.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ketacare.domain.instruments import Instrument
+from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features.assessments.models import Invitation, Recurrence, Schedule
 from ketacare.features.assessments.sessions import SessionSource, planned_sessions
@@ -28,6 +30,7 @@ from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 
 MAX_OCCURRENCES = 1000
+log = logging.getLogger("ketacare.assessments")
 
 
 class LinkGone(KetacareError):
@@ -56,13 +59,6 @@ class ScheduleInput:
     until_date: str = ""
 
 
-def _day(value: str, field: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise BadRequest("must be a date as YYYY-MM-DD", field) from None
-
-
 def validate_schedule(
     db: Session, clinic_id: int, data: ScheduleInput
 ) -> tuple[str, Recurrence, int, date, date | None]:
@@ -83,8 +79,8 @@ def validate_schedule(
     weeks = 1 if rec == Recurrence.weekly else data.interval_weeks
     if rec == Recurrence.every_n_weeks and not 1 <= weeks <= 52:
         raise BadRequest("must be from 1 to 52", "interval_weeks")
-    start = _day(data.start_date, "start_date")
-    until = _day(data.until_date, "until_date") if data.until_date.strip() else None
+    start = parse_day(data.start_date, "start_date")
+    until = parse_day(data.until_date, "until_date") if data.until_date.strip() else None
     if until is not None and until < start:
         raise BadRequest("must not be before the start date", "until_date")
     return inst.id, rec, weeks, start, until
@@ -229,39 +225,56 @@ def dispatch_due(
     now: datetime,
     schedule_ids: Sequence[int] | None = None,
     sessions: SessionSource = planned_sessions,
+    clinic_id: int | None = None,
 ) -> list[Outgoing]:
-    """Create the links of every active schedule's occurrences due by ``now``."""
+    """Create the links of every active schedule's occurrences due by ``now``.
+
+    A schedule that fails (a bad stored row) is logged by id, without patient data, and
+    skipped; the links of the other schedules are still created.
+    """
     stmt = select(Schedule, Patient).join(Patient, Patient.id == Schedule.patient_id)
     stmt = stmt.where(Schedule.active.is_(True))
     if schedule_ids is not None:
         stmt = stmt.where(Schedule.id.in_(list(schedule_ids)))
+    if clinic_id is not None:
+        stmt = stmt.where(Schedule.clinic_id == clinic_id)
     lead = timedelta(hours=settings.assessment_session_lead_hours)
     out: list[Outgoing] = []
     can_link: dict[tuple[int, str], bool] = {}
     for schedule, patient in db.execute(stmt.order_by(Schedule.id)).all():
-        key = (schedule.clinic_id, schedule.instrument_id)
-        if key not in can_link:  # the clinic may have unloaded its licensed text since
-            can_link[key] = linkable(clinic_instrument(db, *key))
-        if not can_link[key]:
-            continue
-        planned = (
-            sessions(db, patient.id) if schedule.recurrence == Recurrence.before_session else []
-        )
-        due = occurrences(schedule, now, planned, lead)
-        if not due:
-            continue
-        have = set(
-            db.execute(
-                select(Invitation.due_at).where(Invitation.schedule_id == schedule.id)
-            ).scalars()
-        )
-        for when in due:
-            if when in have:
-                continue
-            sent = new_link(db, settings, patient, schedule.instrument_id, when, now, schedule.id)
-            if sent is not None:
-                out.append(sent)
+        try:
+            out += _dispatch_one(db, settings, now, schedule, patient, sessions, lead, can_link)
+        except Exception as exc:  # one bad row must not stop the clinic's other links
+            log.error("schedule %s skipped: %s", schedule.id, type(exc).__name__)
     db.flush()
+    return out
+
+
+def _dispatch_one(
+    db: Session, settings: Settings, now: datetime, schedule: Schedule, patient: Patient,
+    sessions: SessionSource, lead: timedelta, can_link: dict[tuple[int, str], bool],
+) -> list[Outgoing]:  # fmt: skip
+    key = (schedule.clinic_id, schedule.instrument_id)
+    if key not in can_link:  # the clinic may have unloaded its licensed text since
+        can_link[key] = linkable(clinic_instrument(db, *key))
+    if not can_link[key]:
+        return []
+    planned = sessions(db, patient.id) if schedule.recurrence == Recurrence.before_session else []
+    due = occurrences(schedule, now, planned, lead)
+    if not due:
+        return []
+    have = set(
+        db.execute(select(Invitation.due_at).where(Invitation.schedule_id == schedule.id)).scalars()
+    )
+    out: list[Outgoing] = []
+    todo = [when for when in due if when not in have]
+    if todo:
+        with db.begin_nested():  # all of this schedule's new links, or none
+            for when in todo:
+                sent = new_link(db, settings, patient, schedule.instrument_id, when, now,
+                                schedule.id)  # fmt: skip
+                if sent is not None:
+                    out.append(sent)
     return out
 
 

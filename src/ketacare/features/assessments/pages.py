@@ -16,6 +16,7 @@ from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.dates import check_date
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
@@ -185,7 +186,7 @@ def enter_scores(
 def _local_time(raw: str, tz: str) -> datetime:
     """A ``datetime-local`` form value, read as the clinic's local time (stored UTC)."""
     try:
-        return clock.parse_local(raw, tz)
+        return check_date(clock.parse_local(raw, tz), "completed_at")
     except clock.TimeError as exc:
         raise BadRequest(str(exc), "completed_at") from None
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import anyio.to_thread
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ketacare.db.base import utcnow
@@ -30,6 +30,7 @@ from ketacare.features.assessments.notify import (
     notifier_from_settings,
 )
 from ketacare.features.assessments.service import Actor, audit
+from ketacare.features.clinics.models import Clinic
 from ketacare.settings import Settings
 
 log = logging.getLogger("ketacare.assessments")
@@ -114,22 +115,38 @@ def run_once(
     dispatch: bool = True,
     escalate: bool = True,
 ) -> RunReport:
-    """One dispatch and/or escalation pass, each in its own committed transaction."""
+    """One dispatch and/or escalation pass, per clinic, each in its own committed transaction.
+
+    A clinic whose step fails is logged (clinic id and error type only) and the run goes on
+    with the next clinic: one clinic's bad row never stops another clinic's links or alerts.
+    """
     notifier = notifier or notifier_from_settings(settings)
     now = now or utcnow()
     outgoing: list[Outgoing] = []
     escalated: list[int] = []
-    if dispatch:
-        with sessions() as db:
-            outgoing = dispatch_due(db, settings, now)
-            db.commit()
-        deliver(sessions, settings, notifier, outgoing)
-    if escalate:
-        with sessions() as db:
-            result = escalate_due(db, settings, now)
-            db.commit()
-        escalated = result.alert_ids
-        send_all(notifier, result.messages)
+    with sessions() as db:
+        clinic_ids = list(db.execute(select(Clinic.id).order_by(Clinic.id)).scalars())
+    for clinic_id in clinic_ids:
+        if dispatch:
+            try:
+                with sessions() as db:
+                    sent = dispatch_due(db, settings, now, clinic_id=clinic_id)
+                    db.commit()
+            except Exception as exc:
+                log.error("link dispatch of clinic %s failed: %s", clinic_id, type(exc).__name__)
+            else:
+                outgoing += sent
+                deliver(sessions, settings, notifier, sent)
+        if escalate:
+            try:
+                with sessions() as db:
+                    result = escalate_due(db, settings, now, clinic_id=clinic_id)
+                    db.commit()
+            except Exception as exc:
+                log.error("escalation of clinic %s failed: %s", clinic_id, type(exc).__name__)
+            else:
+                escalated += result.alert_ids
+                send_all(notifier, result.messages)
     return RunReport(len(outgoing), len(escalated))
 
 

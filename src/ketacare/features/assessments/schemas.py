@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ketacare.features._kit.dates import SaneDate, SaneDateTime
 from ketacare.features.assessments.models import Recurrence
 
 
@@ -17,9 +18,9 @@ class ScheduleCreate(BaseModel):
 
     instrument: str = Field(max_length=32, description="A linkable instrument id, e.g. phq9.")
     recurrence: Recurrence
-    start_date: date
+    start_date: SaneDate
     interval_weeks: int = Field(1, ge=1, le=52, description="For every_n_weeks.")
-    until_date: date | None = None
+    until_date: SaneDate | None = None
 
 
 class ScheduleUpdate(BaseModel):
@@ -27,7 +28,7 @@ class ScheduleUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    until_date: date | None = None
+    until_date: SaneDate | None = None
     active: Literal[False] | None = None
 
 
@@ -53,7 +54,7 @@ class AssessmentCreate(BaseModel):
 
     instrument: str = Field(max_length=32)
     answers: dict[str, int | None] | list[int | None] = Field(max_length=64)
-    completed_at: datetime | None = Field(None, description="Default now; with a time zone.")
+    completed_at: SaneDateTime | None = Field(None, description="Default now; with a time zone.")
     source: Literal["api", "clinician", "imported"] = Field(
         "api", description="imported: historical data, raises no alerts."
     )

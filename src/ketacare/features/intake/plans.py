@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from ketacare.domain.scheduling import (
 )
 from ketacare.domain.scheduling import Session as DomainSession
 from ketacare.features._kit import clock
+from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.auth.models import User
 from ketacare.features.intake.models import (
@@ -108,10 +109,7 @@ def create_plan(db: Session, user: User, patient: Patient, data: PlanInput) -> T
     if record is None:
         raise BadRequest("record an intake before planning a course", "intake")
     p = _protocol(data.protocol_id.strip())
-    try:
-        start = date.fromisoformat(data.start_date.strip())
-    except ValueError:
-        raise BadRequest("must be a date YYYY-MM-DD", "start_date") from None
+    start = parse_day(data.start_date, "start_date")
     days, weekday_text = _weekdays(data.weekdays)
     variant = data.variant.strip() or None
     if variant is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ketacare.features._kit.dates import SaneDate
 from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
 
 
@@ -50,7 +51,7 @@ class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     protocol_id: str = Field(description="e.g. iv-ketamine-induction, esketamine-trd.")
-    start_date: date = Field(description="First possible session day.")
+    start_date: SaneDate = Field(description="First possible session day.")
     weekdays: list[str] = Field(
         default=["mon", "wed", "fri"], description="Allowed weekdays: mon, tue, ..., sun."
     )

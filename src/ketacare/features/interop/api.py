@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 import ketacare
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument, instrument_ids
+from ketacare.features._kit.dates import check_date
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features._kit.params import RowId
@@ -295,6 +296,7 @@ def create_response(
             when = _parse_instant(str(body["authored"]))
         except ValueError:
             raise BadRequest("is not a FHIR dateTime", "authored") from None
+        check_date(when, "authored")
     ident = body.get("identifier") or {}
     key = None
     if isinstance(ident, dict) and ident.get("value"):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from ketacare.features._kit.dates import SaneDate
 from ketacare.features._kit.deps import DbDep, client_ip
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import ApiStaff
@@ -21,8 +21,8 @@ def outcomes(
     user: ApiStaff,
     db: DbDep,
     instrument: Annotated[str, Query(min_length=1, max_length=32)] = "phq9",
-    start: Annotated[date | None, Query(alias="from")] = None,
-    to: Annotated[date | None, Query()] = None,
+    start: Annotated[SaneDate | None, Query(alias="from")] = None,
+    to: Annotated[SaneDate | None, Query()] = None,
 ) -> dict[str, Any]:
     """The clinic's outcomes (``n_patients``, ``response_rate``, ``response_ci``, ...,
     ``kaplan_meier``, ``definitions``, ``breakdowns``, ``published``) and how many of the

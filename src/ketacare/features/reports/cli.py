@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.domain.analytics import AssessmentTable, PatientTable, SessionTable
+from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.audit.service import record
 from ketacare.features.clinics.models import Clinic
@@ -62,9 +63,9 @@ def _date(option: str, text: str | None) -> date | None:
     if text is None or not text.strip():
         return None
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise fail(f"{option}: {text!r} is not a date YYYY-MM-DD") from None
+        return parse_day(text, option)
+    except BadRequest as exc:
+        raise fail(f"{option}: {text!r}: {exc.reason}") from None
 
 
 @report_app.command("patient")

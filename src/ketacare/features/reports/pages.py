@@ -17,8 +17,8 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.deps import DbDep, client_ip
-from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.templating import render
 from ketacare.features.analytics.charts import km_chart, rates_chart
 from ketacare.features.audit.service import record
@@ -45,10 +45,7 @@ def day(field: str, text: str) -> date | None:
     """A YYYY-MM-DD query value ("" = none), or BadRequest naming ``field``."""
     if not text.strip():
         return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise BadRequest("must be a date YYYY-MM-DD", field) from None
+    return parse_day(text, field)
 
 
 def clinic_name(db: Session, user: User) -> str:

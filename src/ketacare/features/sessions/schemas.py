@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from ketacare.features._kit.dates import SaneAwareDateTime as AwareDatetime
 
 Route = Literal["iv", "im", "esketamine"]
 Timepoint = Literal["pre_dose", "peak", "discharge", "other"]
