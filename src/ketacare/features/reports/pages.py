@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, client_ip
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features._kit.templating import render
+from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.analytics.charts import km_chart, rates_chart
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import PageStaff
@@ -141,7 +141,9 @@ def clinic_report_pdf(
     start, to = day("from", from_), day("to", to_)
     result = clinic_outcomes(db, user.clinic_id, instrument, start, to)
     with _CHARTS:
-        body = pdf.clinic_pdf(result, clinic_name(db, user), period_label(start, to))
+        body = pdf.clinic_pdf(
+            result, clinic_name(db, user), period_label(start, to), page_tz(request)
+        )
     record(
         db,
         user,
@@ -182,7 +184,7 @@ def patient_report_pdf(
     """The patient progress report as a PDF (audited as an export)."""
     report = patient_report(db, patient)
     with _CHARTS:
-        body = pdf.patient_pdf(report, clinic_name(db, user))
+        body = pdf.patient_pdf(report, clinic_name(db, user), page_tz(request))
     record(db, user, "export", "patient_report", patient.id, patient.id, client=client_ip(request))
     name = f"patient-{patient.id}-progress.pdf"
     return Response(
