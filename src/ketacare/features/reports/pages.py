@@ -39,6 +39,8 @@ InstrumentQuery = Annotated[str, Query(min_length=1, max_length=32)]
 # Dates as text: the filter form sends empty fields, which mean "no bound".
 FromQuery = Annotated[str, Query(alias="from", max_length=10)]
 ToQuery = Annotated[str, Query(alias="to", max_length=10)]
+# Synthetic (generated) patients are left out of the outcomes unless asked for.
+SyntheticQuery = Annotated[str, Query(max_length=10)]
 
 
 def day(field: str, text: str) -> date | None:
@@ -90,6 +92,25 @@ def clinic_charts(result: ClinicOutcomes) -> dict[str, Markup]:
     return {k: Markup(v) for k, v in out.items()}
 
 
+def _period(from_: str, to_: str) -> tuple[date | None, date | None, dict[str, str]]:
+    """The period's days and the errors of its fields (named ``from``/``to``)."""
+    errors: dict[str, str] = {}
+    start = end = None
+    for field, text in (("from", from_), ("to", to_)):
+        try:
+            value = day(field, text)
+        except BadRequest as exc:
+            errors[field] = exc.reason
+            continue
+        if field == "from":
+            start = value
+        else:
+            end = value
+    if start is not None and end is not None and end < start:
+        errors["to"] = "must not be before the start of the period"
+    return start, end, errors
+
+
 @router.get("/analytics", response_class=HTMLResponse)
 def analytics_page(
     request: Request,
@@ -98,10 +119,34 @@ def analytics_page(
     instrument: InstrumentQuery = "phq9",
     from_: FromQuery = "",
     to_: ToQuery = "",
+    synthetic: SyntheticQuery = "",
 ) -> Response:
-    """Clinic outcomes with every definition, breakdowns and published rates."""
-    start, to = day("from", from_), day("to", to_)
-    result = clinic_outcomes(db, user.clinic_id, instrument, start, to)
+    """Clinic outcomes with every definition, breakdowns and published rates. A bad date
+    comes back in the filter form with its error (422); synthetic patients are left out
+    unless ``synthetic=include``."""
+    start, to, errors = _period(from_, to_)
+    include = synthetic == "include"
+    ctx: dict[str, object] = {
+        "instrument": instrument,
+        "start": from_ if errors else (start or ""),
+        "end": to_ if errors else (to or ""),
+        "include_synthetic": include,
+        "fmt": pdf.fmt_prop,
+        "clinic_name": clinic_name(db, user),
+        "errors": errors,
+    }
+    if errors:
+        ctx |= {"result": None, "a": None, "charts": {}, "period": "", "query": ""}
+        return render(request, "reports/clinic.html", ctx, status_code=422)
+    try:
+        result = clinic_outcomes(
+            db, user.clinic_id, instrument, start, to,
+            include_synthetic=include, tz=page_tz(request),
+        )  # fmt: skip
+    except BadRequest as exc:
+        ctx |= {"result": None, "a": None, "charts": {}, "period": "", "query": ""}
+        ctx["errors"] = {exc.field or "instrument": exc.reason}
+        return render(request, "reports/clinic.html", ctx, status_code=422)
     record(
         db,
         user,
@@ -113,17 +158,14 @@ def analytics_page(
     query = f"instrument={result.cohort.assessments.instrument}"
     query += f"&from={start}" if start else ""
     query += f"&to={to}" if to else ""
-    ctx = {
+    query += "&synthetic=include" if include else ""
+    ctx |= {
         "result": result,
         "a": result.analysis,
         "charts": clinic_charts(result),
         "period": period_label(start, to),
         "instrument": result.cohort.assessments.instrument,
-        "start": start or "",
-        "end": to or "",
         "query": query,
-        "fmt": pdf.fmt_prop,
-        "clinic_name": clinic_name(db, user),
     }
     return render(request, "reports/clinic.html", ctx)
 
@@ -136,10 +178,15 @@ def clinic_report_pdf(
     instrument: InstrumentQuery = "phq9",
     from_: FromQuery = "",
     to_: ToQuery = "",
+    synthetic: SyntheticQuery = "",
 ) -> Response:
-    """The clinic outcomes report as a PDF (audited as an export)."""
+    """The clinic outcomes report as a PDF (audited as an export); synthetic patients are
+    left out unless ``synthetic=include``."""
     start, to = day("from", from_), day("to", to_)
-    result = clinic_outcomes(db, user.clinic_id, instrument, start, to)
+    result = clinic_outcomes(
+        db, user.clinic_id, instrument, start, to,
+        include_synthetic=synthetic == "include", tz=page_tz(request),
+    )  # fmt: skip
     with _CHARTS:
         body = pdf.clinic_pdf(
             result, clinic_name(db, user), period_label(start, to), page_tz(request)

@@ -194,10 +194,13 @@ def clinic_pdf(result: ClinicOutcomes, clinic_name: str, period: str, tz: str = 
     days = [float(t.day) for t in o.timepoints if t.day is not None]
     doc.h2("Time to response (Kaplan–Meier)")
     med = "not reached" if km.median_days is None else f"{km.median_days:g} days"
-    doc.para(
-        f"n {km.n}, {km.n_events} responses, median {med}. "
-        + "; ".join(f"by day {x:g}: {o.km_response_by(x):.1%}" for x in days)
-    )
+    if km.n == 0:
+        doc.para("No patients with a baseline: no time to response (—).")
+    else:
+        doc.para(
+            f"n {km.n}, {km.n_events} {'response' if km.n_events == 1 else 'responses'}, "
+            f"median {med}. " + "; ".join(f"by day {x:g}: {o.km_response_by(x):.1%}" for x in days)
+        )
     if drawable(km):
         doc.chart(
             km_chart({"all": km}, risk_days=[0.0, *days], note=[d.time_to_response], fmt="png"),
