@@ -40,7 +40,7 @@ def test_analytics_and_patient_report_pages(app: FastAPI, db: Session, settings:
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
 
-        page.goto(f"{base}/analytics")
+        page.goto(f"{base}/analytics?synthetic=include")
         expect(page.locator("h1")).to_have_text("Clinic outcomes")
         expect(page.locator("#synthetic-banner")).to_contain_text("synthetic")
         for chart in ("#chart-rates svg", "#chart-km svg"):

@@ -24,7 +24,7 @@ def _first_patient(db: Session) -> int:
 def test_analytics_page(client: TestClient, db: Session, settings: Settings) -> None:
     clinic, _ = small_clinic(db, settings, n=10, seed=21)
     login(client, make_user(db, clinic, Role.nurse).email)
-    r = client.get("/analytics")
+    r = client.get("/analytics?synthetic=include")
     assert r.status_code == 200
     html = r.text
     assert 'id="synthetic-banner"' in html and "all 10 patients are synthetic" in html
@@ -35,7 +35,7 @@ def test_analytics_page(client: TestClient, db: Session, settings: Settings) -> 
     for text in ("Wilson", "Kaplan–Meier", "Oliver 2022", "By protocol", "By sex",
                  "By age-band", "Definitions", "reduced by &gt;= 50% from baseline"):  # fmt: skip
         assert text in html, text
-    pdf = client.get("/analytics/report.pdf?instrument=phq9&from=2024-01-01")
+    pdf = client.get("/analytics/report.pdf?instrument=phq9&from=2024-01-01&synthetic=include")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     actions = db.execute(
@@ -97,7 +97,10 @@ def test_tenancy_and_roles(client: TestClient, db: Session, settings: Settings) 
 def test_outcomes_api(client: TestClient, db: Session, settings: Settings) -> None:
     clinic, _ = small_clinic(db, settings, n=6, seed=24)
     token = api_token(db, make_user(db, clinic, Role.clinician))
-    r = client.get("/api/v1/analytics/outcomes", headers={"Authorization": f"Bearer {token}"})
+    r = client.get(
+        "/api/v1/analytics/outcomes?include_synthetic=true",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["n_patients"] == 6 and body["n_synthetic"] == 6
@@ -107,3 +110,32 @@ def test_outcomes_api(client: TestClient, db: Session, settings: Settings) -> No
     bad = client.get("/api/v1/analytics/outcomes?instrument=zz",
                      headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert bad.status_code == 422
+
+
+def test_analytics_exclude_synthetic_by_default_and_keep_the_form_on_errors(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    clinic, _ = small_clinic(db, settings, n=5, seed=25)
+    login(client, make_user(db, clinic, Role.clinician).email)
+    # The generated demo patients are left out unless asked for, and the page says so.
+    page = client.get("/analytics")
+    assert page.status_code == 200 and 'id="no-data"' in page.text
+    assert "5 synthetic (generated) patients are left out" in page.text
+    assert 'id="synthetic" name="synthetic" value="include">' in page.text
+    included = client.get("/analytics?synthetic=include")
+    assert 'id="n-patients">5<' in included.text and "checked" in included.text
+    assert "synthetic=include" in included.text  # the PDF link keeps the choice
+    token = api_token(db, make_user(db, clinic, Role.clinician))
+    body = client.get(
+        "/api/v1/analytics/outcomes", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert body["n_patients"] == 0 and body["n_synthetic_excluded"] == 5
+    # A bad date comes back in the form with the typed values and the error by the field.
+    bad = client.get("/analytics?instrument=madrs&from=2025-13-01&to=2025-01-01")
+    assert bad.status_code == 422
+    assert 'id="analytics-filter"' in bad.text and 'id="from-error"' in bad.text
+    assert 'type="date" id="from" name="from" value="2025-13-01"' in bad.text
+    assert 'value="2025-01-01"' in bad.text and '<option value="madrs" selected>' in bad.text
+    order = client.get("/analytics?from=2025-02-01&to=2025-01-01")
+    assert order.status_code == 422 and 'id="to-error"' in order.text
+    assert "must not be before the start" in order.text

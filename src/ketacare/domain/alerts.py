@@ -167,7 +167,11 @@ def evaluate_alerts(
             continue
         if (iid, flag.id) in _HANDLED or ("*", flag.id) in _HANDLED:
             continue
-        alerts.append(Alert(f"flag.{flag.id}", "warning", flag.description, flag.source, iid))
+        # Name the instrument: "Item 10 ..." alone does not say which questionnaire it was.
+        text = flag.description
+        if not text.startswith(inst.short_name):
+            text = f"{inst.short_name} {text[:1].lower()}{text[1:]}"
+        alerts.append(Alert(f"flag.{flag.id}", "warning", text, flag.source, iid))
     order = {"critical": 0, "high": 1, "warning": 2}
     kept = [a for a in alerts if a.rule_id not in config.disabled]
     return tuple(sorted(kept, key=lambda a: order[a.level]))

@@ -18,6 +18,7 @@ from ketacare.domain.analytics.cohort import AssessmentTable, PatientTable, Sess
 from ketacare.domain.analytics.definitions import (
     AnalyticsConfig,
     Definitions,
+    age_band_labels,
     resolve_definitions,
 )
 from ketacare.domain.analytics.patients import PatientOutcomes, compute_patient_outcomes
@@ -339,6 +340,15 @@ def _group_values(per: PatientOutcomes, key: BreakdownKey) -> NDArray[np.str_]:
     return {"protocol": per.protocol, "sex": per.sex, "age-band": per.age_band}[key]
 
 
+def _group_order(key: BreakdownKey, groups: list[str], cfg: AnalyticsConfig) -> list[int]:
+    """Indices of ``groups`` in reading order: age bands youngest first ("<25" before
+    "25-34", "65+" last, unknown after), others alphabetical."""
+    if key != "age-band":
+        return list(range(len(groups)))
+    rank = {label: i for i, label in enumerate(age_band_labels(cfg.age_bands))}
+    return sorted(range(len(groups)), key=lambda i: (rank.get(groups[i], len(rank)), groups[i]))
+
+
 def analyse_outcomes(
     assessments: AssessmentTable,
     sessions: SessionTable,
@@ -390,8 +400,9 @@ def analyse_outcomes(
     breakdowns: dict[str, tuple[OutcomeSummary, ...]] = {}
     for key in by:
         groups, codes = np.unique(_group_values(per, key), return_inverse=True)
+        order = _group_order(key, [str(g) for g in groups], cfg)
         breakdowns[key] = tuple(
-            summarise(per, codes == k, defs, cfg, group=str(g), km=km) for k, g in enumerate(groups)
+            summarise(per, codes == k, defs, cfg, group=str(groups[k]), km=km) for k in order
         )
     comparisons = compare_with_published(overall, defs, published)
     return OutcomeAnalysis(defs, overall, breakdowns, comparisons, per)

@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 
 from ketacare.domain.analytics import Definitions, KaplanMeier, OutcomeSummary
@@ -173,6 +174,15 @@ def rates_chart(
         return _render(fig, fmt)
 
 
+def day_axis_limits(*days: ArrayLike) -> tuple[float, float]:
+    """x limits of a days axis: whole days, day 0 included, at least a week long (scores taken
+    hours apart must not stretch to a 0.00-0.05 day axis)."""
+    xs = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in days] + [np.zeros(1)])
+    lo = float(np.floor(np.nanmin(xs)))
+    hi = max(float(np.ceil(np.nanmax(xs))), lo + 7.0)
+    return lo - 0.5, hi + 0.5
+
+
 @overload
 def trajectory_chart(
     instrument_id: str, days: ArrayLike, totals: ArrayLike, session_days: ArrayLike = ..., *,
@@ -231,6 +241,8 @@ def trajectory_chart(
         if baseline is not None:
             ax.axhline(baseline * 0.5, color=_COLOURS[1], ls="--", lw=1, label="response (50%)")
         ax.set_ylim(0, top)
+        ax.set_xlim(*day_axis_limits(d, sd))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("Days since first session")
         ax.set_ylabel(f"{inst.short_name} total")
         ax.set_title(title or f"{inst.short_name} trajectory")

@@ -6,16 +6,49 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep
-from ketacare.features._kit.params import OptionalRowIdQuery
+from ketacare.features._kit.params import MAX_ID
 from ketacare.features._kit.templating import render
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.deps import PageAdmin
+from ketacare.features.patients.models import Patient
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+
+def _patient_ids(db: DbDep, clinic_id: int, text: str) -> tuple[list[int] | None, str]:
+    """The patient filter: an id, or a name (part of the given or family name, or the record
+    number) matched in the clinic; (None, "") without a filter, ([], error) when unusable."""
+    value = text.strip()
+    if not value:
+        return None, ""
+    if value.isdigit():
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            return [], f"no patient id {value}"
+        return [number], ""
+    if len(value) < 2:
+        return [], "type at least 2 letters of the name, or the patient id"
+    like = f"%{value.lower().replace('%', '').replace('_', '')}%"
+    stmt = (
+        select(Patient.id)
+        .where(
+            Patient.clinic_id == clinic_id,
+            or_(
+                func.lower(Patient.family_name).like(like),
+                func.lower(Patient.given_name).like(like),
+                func.lower(Patient.given_name + " " + Patient.family_name).like(like),
+                func.lower(Patient.mrn).like(like),
+            ),
+        )
+        .order_by(Patient.id)
+        .limit(100)
+    )
+    ids = [int(x) for x in db.execute(stmt).scalars()]
+    return ids, "" if ids else f"no patient matches '{value}'"
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
@@ -23,16 +56,21 @@ def audit_page(
     request: Request,
     user: PageAdmin,
     db: DbDep,
-    patient: OptionalRowIdQuery = None,
-    actor: str = "",
+    patient: Annotated[str, Query(max_length=200)] = "",
+    actor: Annotated[str, Query(max_length=320)] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Response:
-    """Newest events of the admin's clinic first (filters: patient id, user email)."""
+    """Newest events of the admin's clinic first (filters: patient id or name, user email).
+    A filter that matches nothing comes back in the form with its error (422)."""
+    ids, error = _patient_ids(db, user.clinic_id, patient)
+    ctx: dict[str, object] = {"patient": patient, "actor": actor, "errors": {}}
+    if error:
+        ctx |= {"events": [], "errors": {"patient": error}}
+        return render(request, "audit/list.html", ctx, status_code=422)
     stmt = select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
-    if patient is not None:
-        stmt = stmt.where(AuditEvent.patient_id == patient)
+    if ids is not None:
+        stmt = stmt.where(AuditEvent.patient_id.in_(ids))
     if actor.strip():
         stmt = stmt.where(AuditEvent.actor_email == actor.strip().lower())
-    events = list(db.execute(stmt.order_by(AuditEvent.seq.desc()).limit(limit)).scalars())
-    ctx = {"events": events, "patient": patient, "actor": actor}
+    ctx["events"] = list(db.execute(stmt.order_by(AuditEvent.seq.desc()).limit(limit)).scalars())
     return render(request, "audit/list.html", ctx)

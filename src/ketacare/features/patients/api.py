@@ -34,7 +34,9 @@ def create_patient(body: PatientCreate, request: Request, user: ApiStaff, db: Db
         email=body.email,
         phone=body.phone,
     )
-    patient = service.create_patient(db, user.clinic_id, data)
+    patient = service.create_patient(
+        db, user.clinic_id, data, confirm_duplicate=body.confirm_duplicate
+    )
     record(
         db,
         user,

@@ -14,6 +14,7 @@ from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import PageStaff
 from ketacare.features.patients import service
 from ketacare.features.patients.deps import PagePatient
+from ketacare.features.patients.models import Patient
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "phone")
@@ -39,16 +40,22 @@ def create_patient(request: Request, form: FormFields, user: PageStaff, db: DbDe
     values = {k: form.get(k, "") for k in FIELDS}
     data = service.PatientInput(**values)
     _, problems = service.validate(data)
+    duplicates: list[Patient] = []
+    status = 422
     if not problems:
         try:
-            patient = service.create_patient(db, user.clinic_id, data)
+            patient = service.create_patient(
+                db, user.clinic_id, data, confirm_duplicate=form.get("confirm_duplicate") == "yes"
+            )
+        except service.PossibleDuplicate as exc:
+            problems, duplicates, status = {"confirm_duplicate": exc.reason}, exc.matches, 409
         except BadRequest as exc:
             problems = {exc.field or "form": exc.reason}
         else:
             record(db, user, "create", "patient", patient.id, patient.id, client=client_ip(request))
             return RedirectResponse(f"/patients/{patient.id}", status_code=303)
-    ctx = {"values": values, "errors": problems}
-    return render(request, "patients/new.html", ctx, status_code=422)
+    ctx = {"values": values, "errors": problems, "duplicates": duplicates}
+    return render(request, "patients/new.html", ctx, status_code=status)
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)

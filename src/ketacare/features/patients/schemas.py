@@ -21,6 +21,11 @@ class PatientCreate(BaseModel):
     mrn: str = Field("", max_length=64, description="The clinic's own record number.")
     email: str = Field("", max_length=320)
     phone: str = Field("", max_length=40)
+    confirm_duplicate: bool = Field(
+        False,
+        description="Create even though a patient with the same name and birth date exists "
+        "(without it such a request is a 409 naming the existing record).",
+    )
 
 
 class PatientOut(BaseModel):

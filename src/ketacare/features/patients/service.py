@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from ketacare.features._kit.errors import BadRequest, NotFound
+from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features.patients.models import Patient, Sex
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -86,12 +86,54 @@ def validate(
     return clean, {}
 
 
-def create_patient(db: Session, clinic_id: int, data: PatientInput) -> Patient:
-    """Store a new patient in the clinic (BadRequest names the first bad field)."""
+class PossibleDuplicate(KetacareError):
+    """A patient with the same name and birth date exists and no record number tells them
+    apart: staff must confirm (``confirm_duplicate``) that this is a different person."""
+
+    status_code = 409
+
+    def __init__(self, matches: list[Patient]) -> None:
+        ids = ", ".join(str(p.id) for p in matches)
+        super().__init__(
+            f"a patient with this name and date of birth already exists (id {ids}); open that "
+            "record, or confirm that this is a different person",
+            "confirm_duplicate",
+        )
+        self.matches = matches
+
+
+def possible_duplicates(db: Session, clinic_id: int, clean: CleanPatient) -> list[Patient]:
+    """Patients of the clinic with the same name (any case) and birth date; none when the new
+    record has a record number of its own or no birth date."""
+    if clean.mrn or clean.birth_date is None:
+        return []
+    stmt = (
+        select(Patient)
+        .where(
+            Patient.clinic_id == clinic_id,
+            Patient.birth_date == clean.birth_date,
+            func.lower(Patient.given_name) == clean.given_name.lower(),
+            func.lower(Patient.family_name) == clean.family_name.lower(),
+        )
+        .order_by(Patient.id)
+        .limit(10)
+    )
+    return list(db.execute(stmt).scalars())
+
+
+def create_patient(
+    db: Session, clinic_id: int, data: PatientInput, confirm_duplicate: bool = False
+) -> Patient:
+    """Store a new patient in the clinic (BadRequest names the first bad field;
+    PossibleDuplicate, 409, unless ``confirm_duplicate``, when the same person may exist)."""
     clean, problems = validate(data)
     if clean is None:
         field, reason = next(iter(problems.items()))
         raise BadRequest(reason, field)
+    if not confirm_duplicate:
+        matches = possible_duplicates(db, clinic_id, clean)
+        if matches:
+            raise PossibleDuplicate(matches)
     if (
         clean.mrn
         and db.execute(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.domain.analytics import AssessmentTable, PatientTable, SessionTable
+from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.audit.service import record
@@ -83,7 +84,8 @@ def report_patient(
             patient = get_patient(db, clinic.id, patient_id)
         except NotFound:
             raise fail(f"ID: no patient {patient_id} in this clinic") from None
-        body = pdf.patient_pdf(patient_report(db, patient), clinic.name)
+        tz = clock.clinic_tz(clinic, settings.timezone).key
+        body = pdf.patient_pdf(patient_report(db, patient), clinic.name, tz)
         record(db, None, "export", "patient_report", patient.id, patient.id, channel="cli")
     _write(out, body)
     typer.echo(f"patient report written to {out}")
@@ -116,7 +118,9 @@ def report_clinic(
             if lo is None and hi is None
             else (f"Patients whose first session was {lo or '…'} to {hi or '…'}")
         )
-        body = pdf.clinic_pdf(result, clinic.name, period)
+        body = pdf.clinic_pdf(
+            result, clinic.name, period, clock.clinic_tz(clinic, settings.timezone).key
+        )
         record(db, None, "export", "clinic_outcomes", instrument, channel="cli")
     _write(out, body)
     n = 0 if result.analysis is None else result.analysis.overall.n_patients

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.deps import DbDep, client_ip
-from ketacare.features._kit.templating import render
+from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.analytics.charts import km_chart, rates_chart
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import PageStaff
@@ -39,6 +40,8 @@ InstrumentQuery = Annotated[str, Query(min_length=1, max_length=32)]
 # Dates as text: the filter form sends empty fields, which mean "no bound".
 FromQuery = Annotated[str, Query(alias="from", max_length=10)]
 ToQuery = Annotated[str, Query(alias="to", max_length=10)]
+# Synthetic (generated) patients are left out of the outcomes unless asked for.
+SyntheticQuery = Annotated[str, Query(max_length=10)]
 
 
 def day(field: str, text: str) -> date | None:
@@ -87,6 +90,25 @@ def clinic_charts(result: ClinicOutcomes) -> dict[str, Markup]:
     return {k: Markup(v) for k, v in out.items()}
 
 
+def _period(from_: str, to_: str) -> tuple[date | None, date | None, dict[str, str]]:
+    """The period's days and the errors of its fields (named ``from``/``to``)."""
+    errors: dict[str, str] = {}
+    start = end = None
+    for field, text in (("from", from_), ("to", to_)):
+        try:
+            value = day(field, text)
+        except BadRequest as exc:
+            errors[field] = exc.reason
+            continue
+        if field == "from":
+            start = value
+        else:
+            end = value
+    if start is not None and end is not None and end < start:
+        errors["to"] = "must not be before the start of the period"
+    return start, end, errors
+
+
 @router.get("/analytics", response_class=HTMLResponse)
 def analytics_page(
     request: Request,
@@ -95,10 +117,34 @@ def analytics_page(
     instrument: InstrumentQuery = "phq9",
     from_: FromQuery = "",
     to_: ToQuery = "",
+    synthetic: SyntheticQuery = "",
 ) -> Response:
-    """Clinic outcomes with every definition, breakdowns and published rates."""
-    start, to = day("from", from_), day("to", to_)
-    result = clinic_outcomes(db, user.clinic_id, instrument, start, to)
+    """Clinic outcomes with every definition, breakdowns and published rates. A bad date
+    comes back in the filter form with its error (422); synthetic patients are left out
+    unless ``synthetic=include``."""
+    start, to, errors = _period(from_, to_)
+    include = synthetic == "include"
+    ctx: dict[str, object] = {
+        "instrument": instrument,
+        "start": from_ if errors else (start or ""),
+        "end": to_ if errors else (to or ""),
+        "include_synthetic": include,
+        "fmt": pdf.fmt_prop,
+        "clinic_name": clinic_name(db, user),
+        "errors": errors,
+    }
+    if errors:
+        ctx |= {"result": None, "a": None, "charts": {}, "period": "", "query": ""}
+        return render(request, "reports/clinic.html", ctx, status_code=422)
+    try:
+        result = clinic_outcomes(
+            db, user.clinic_id, instrument, start, to,
+            include_synthetic=include, tz=page_tz(request),
+        )  # fmt: skip
+    except BadRequest as exc:
+        ctx |= {"result": None, "a": None, "charts": {}, "period": "", "query": ""}
+        ctx["errors"] = {exc.field or "instrument": exc.reason}
+        return render(request, "reports/clinic.html", ctx, status_code=422)
     record(
         db,
         user,
@@ -110,17 +156,14 @@ def analytics_page(
     query = f"instrument={result.cohort.assessments.instrument}"
     query += f"&from={start}" if start else ""
     query += f"&to={to}" if to else ""
-    ctx = {
+    query += "&synthetic=include" if include else ""
+    ctx |= {
         "result": result,
         "a": result.analysis,
         "charts": clinic_charts(result),
         "period": period_label(start, to),
         "instrument": result.cohort.assessments.instrument,
-        "start": start or "",
-        "end": to or "",
         "query": query,
-        "fmt": pdf.fmt_prop,
-        "clinic_name": clinic_name(db, user),
     }
     return render(request, "reports/clinic.html", ctx)
 
@@ -133,12 +176,19 @@ def clinic_report_pdf(
     instrument: InstrumentQuery = "phq9",
     from_: FromQuery = "",
     to_: ToQuery = "",
+    synthetic: SyntheticQuery = "",
 ) -> Response:
-    """The clinic outcomes report as a PDF (audited as an export)."""
+    """The clinic outcomes report as a PDF (audited as an export); synthetic patients are
+    left out unless ``synthetic=include``."""
     start, to = day("from", from_), day("to", to_)
-    result = clinic_outcomes(db, user.clinic_id, instrument, start, to)
+    result = clinic_outcomes(
+        db, user.clinic_id, instrument, start, to,
+        include_synthetic=synthetic == "include", tz=page_tz(request),
+    )  # fmt: skip
     with _CHARTS:
-        body = pdf.clinic_pdf(result, clinic_name(db, user), period_label(start, to))
+        body = pdf.clinic_pdf(
+            result, clinic_name(db, user), period_label(start, to), page_tz(request)
+        )
     record(
         db,
         user,
@@ -179,7 +229,7 @@ def patient_report_pdf(
     """The patient progress report as a PDF (audited as an export)."""
     report = patient_report(db, patient)
     with _CHARTS:
-        body = pdf.patient_pdf(report, clinic_name(db, user))
+        body = pdf.patient_pdf(report, clinic_name(db, user), page_tz(request))
     record(db, user, "export", "patient_report", patient.id, patient.id, client=client_ip(request))
     name = f"patient-{patient.id}-progress.pdf"
     return Response(

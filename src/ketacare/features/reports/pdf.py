@@ -23,6 +23,7 @@ from ketacare.domain.analytics import (
     OutcomeSummary,
     Proportion,
 )
+from ketacare.features._kit import clock
 from ketacare.features.analytics.charts import km_chart, rates_chart
 from ketacare.features.reports.patient import PatientReport, trajectory
 from ketacare.features.reports.service import ClinicOutcomes
@@ -80,7 +81,11 @@ class _Doc(FPDF):
         self.set_text_color(90, 90, 90)
         self.cell(0, 5, f"ketacare · page {self.page_no()}/{{nb}}", align="C")
 
-    def h2(self, text: str) -> None:
+    def h2(self, text: str, keep_mm: float = 35.0) -> None:
+        """A heading, moved to the next page when less than ``keep_mm`` would follow it on
+        this one (a heading is never stranded at the foot of a page)."""
+        if self.get_y() + keep_mm > self.page_break_trigger:
+            self.add_page()
         self.ln(2)
         self.set_font("DejaVu", "B", 11)
         self.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
@@ -156,12 +161,17 @@ def _summary_rows(s: OutcomeSummary) -> list[list[str]]:
     return out
 
 
-def clinic_pdf(result: ClinicOutcomes, clinic_name: str, period: str) -> bytes:
-    """The clinic outcomes report."""
+def _generated(tz: str) -> str:
+    now = utcnow()
+    return f"generated {clock.format_local(now, tz)} {clock.tz_label(now, tz)}"
+
+
+def clinic_pdf(result: ClinicOutcomes, clinic_name: str, period: str, tz: str = "UTC") -> bytes:
+    """The clinic outcomes report (times in the clinic's zone ``tz``)."""
     a: OutcomeAnalysis | None = result.analysis
     doc = _Doc(
         f"Clinic outcomes report — {clinic_name}",
-        f"{period} · generated {utcnow():%Y-%m-%d %H:%M} UTC",
+        f"{period} · {_generated(tz)}",
         result.synthetic_note,
     )
     if a is None:
@@ -184,10 +194,13 @@ def clinic_pdf(result: ClinicOutcomes, clinic_name: str, period: str) -> bytes:
     days = [float(t.day) for t in o.timepoints if t.day is not None]
     doc.h2("Time to response (Kaplan–Meier)")
     med = "not reached" if km.median_days is None else f"{km.median_days:g} days"
-    doc.para(
-        f"n {km.n}, {km.n_events} responses, median {med}. "
-        + "; ".join(f"by day {x:g}: {o.km_response_by(x):.1%}" for x in days)
-    )
+    if km.n == 0:
+        doc.para("No patients with a baseline: no time to response (—).")
+    else:
+        doc.para(
+            f"n {km.n}, {km.n_events} {'response' if km.n_events == 1 else 'responses'}, "
+            f"median {med}. " + "; ".join(f"by day {x:g}: {o.km_response_by(x):.1%}" for x in days)
+        )
     if drawable(km):
         doc.chart(
             km_chart({"all": km}, risk_days=[0.0, *days], note=[d.time_to_response], fmt="png"),
@@ -211,7 +224,7 @@ def clinic_pdf(result: ClinicOutcomes, clinic_name: str, period: str) -> bytes:
     for key, groups in a.breakdowns.items():
         doc.h2(f"By {key} (end of induction)")
         doc.rows(
-            [key, "patients", "induction completed", "response", "remission"],
+            [key, "n", "induction completed", "response", "remission"],
             [
                 [
                     g.group,
@@ -222,7 +235,7 @@ def clinic_pdf(result: ClinicOutcomes, clinic_name: str, period: str) -> bytes:
                 ]
                 for g in groups
             ],
-            (30, 18, 44, 44, 44),
+            (36, 15, 43, 43, 43),
         )
     if a.published:
         doc.h2("Published rates beside this clinic (end of induction)")
@@ -232,14 +245,14 @@ def clinic_pdf(result: ClinicOutcomes, clinic_name: str, period: str) -> bytes:
                 "design / arm",
                 "n",
                 "timepoint",
-                "resp. %",
-                "remis. %",
+                "resp.%",
+                "rem.%",
                 "not directly comparable because",
             ],
             [
                 [
                     c.published.study,
-                    c.published.design[:60],
+                    c.published.design,
                     str(c.published.n),
                     c.published.timepoint,
                     "–" if c.published.response_pct is None else f"{c.published.response_pct:g}",
@@ -264,14 +277,19 @@ def _f(x: float | None, unit: str = "") -> str:
     return "–" if x is None else f"{x:g}{unit}"
 
 
-def patient_pdf(report: PatientReport, clinic_name: str) -> bytes:
-    """The patient progress report."""
+def _day(x: float | None) -> str:
+    """``day 14``: whole days since the first session (times of day make fractions)."""
+    return "–" if x is None else f"day {round(x):d}"
+
+
+def patient_pdf(report: PatientReport, clinic_name: str, tz: str = "UTC") -> bytes:
+    """The patient progress report (times in the clinic's zone ``tz``)."""
     p = report.patient
     note = "this is a generated record, not a real patient." if report.synthetic else ""
     doc = _Doc(
         f"Patient progress report — {p.display_name}",
         f"{clinic_name} · record no. {p.mrn or '–'} · born {p.birth_date or '–'} · "
-        f"sex {p.sex.value} · generated {utcnow():%Y-%m-%d %H:%M} UTC",
+        f"sex {p.sex.value} · {_generated(tz)}",
         note,
     )
     if report.plan is not None:
@@ -299,11 +317,11 @@ def patient_pdf(report: PatientReport, clinic_name: str) -> bytes:
                 [
                     o.classification,
                     f"{_f(o.baseline)} ({o.baseline_date or '–'})",
-                    f"{_f(o.end_of_induction)} (day {_f(o.end_of_induction_day)})",
+                    f"{_f(o.end_of_induction)} ({_day(o.end_of_induction_day)})",
                     _f(o.change),
-                    f"day {_f(o.response_day)}",
-                    f"day {_f(o.remission_day)}",
-                    f"day {_f(o.relapse_day)}",
+                    _day(o.response_day),
+                    _day(o.remission_day),
+                    _day(o.relapse_day),
                     "yes" if o.induction_completed else "no",
                 ]
             ],
@@ -319,7 +337,7 @@ def patient_pdf(report: PatientReport, clinic_name: str) -> bytes:
             [
                 [
                     str(s.number),
-                    "–" if s.when is None else f"{s.when:%Y-%m-%d %H:%M}",
+                    "–" if s.when is None else clock.format_local(s.when, tz),
                     s.route,
                     s.product,
                     _f(s.planned_dose_mg),
@@ -336,7 +354,10 @@ def patient_pdf(report: PatientReport, clinic_name: str) -> bytes:
     if report.scores:
         doc.rows(
             ["date", "total", "band"],
-            [[f"{t:%Y-%m-%d}", str(x), b.replace("_", " ")] for t, x, b in report.scores],
+            [
+                [clock.format_local(t, tz, clock.DATE_FORMAT), str(x), b.replace("_", " ")]
+                for t, x, b in report.scores
+            ],
             (40, 20, 60),
         )
     doc.h2("Notes")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from ketacare.domain.analytics import (
 )
 from ketacare.domain.errors import DomainError
 from ketacare.domain.instruments import get_instrument
+from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments.models import Assessment
 from ketacare.features.intake.models import TreatmentPlan
@@ -84,6 +85,8 @@ class Cohort:
     n_synthetic: int
     start: date | None = None
     end: date | None = None
+    #: Synthetic (generated) treated patients left out because the caller excluded them.
+    n_synthetic_excluded: int = 0
 
     @property
     def n_treated(self) -> int:
@@ -103,8 +106,15 @@ def load_cohort(
     start: date | None = None,
     end: date | None = None,
     patient_id: int | None = None,
+    *,
+    include_synthetic: bool = True,
+    tz: str = "UTC",
 ) -> Cohort:
     """Read the clinic (or one of its patients) into the analytics tables.
+
+    ``start``/``end`` are local calendar days in the zone ``tz`` (the clinic's); without
+    ``include_synthetic`` the generated (synthetic) patients are left out and counted in
+    ``n_synthetic_excluded``.
 
     Raises
     ------
@@ -142,17 +152,29 @@ def load_cohort(
         if when is not None:
             first.setdefault(int(pid), naive_utc(when))
     if start is not None or end is not None:
-        lo = datetime.combine(start or date.min, datetime.min.time())
-        hi = datetime.combine(
-            (end or date.max - timedelta(days=1)) + timedelta(days=1), datetime.min.time()
+        lo = (
+            naive_utc(clock.local_day_bounds(start, tz)[0])
+            if start is not None
+            else datetime.combine(date.min, datetime.min.time())
+        )
+        hi = (
+            naive_utc(clock.local_day_bounds(end, tz)[1])
+            if end is not None
+            else datetime.combine(date.max, datetime.min.time())
         )
         first = {pid: t for pid, t in first.items() if lo <= t < hi}
+    people = db.execute(p_stmt).all()
+    excluded = 0
+    if not include_synthetic:
+        generated = {int(r[0]) for r in people if r[3] and int(r[0]) in first}
+        excluded = len(generated)
+        first = {pid: t for pid, t in first.items() if pid not in generated}
+    filtered = start is not None or end is not None or not include_synthetic
+    if filtered:
         sessions = [r for r in sessions if int(r[0]) in first]
-    assessments = [
-        r for r in db.execute(a_stmt).all() if (start is None and end is None) or int(r[0]) in first
-    ]
+    assessments = [r for r in db.execute(a_stmt).all() if not filtered or int(r[0]) in first]
     ids, sexes, ages, n_synthetic = [], [], [], 0
-    for pid, sex, birth, synthetic in db.execute(p_stmt).all():
+    for pid, sex, birth, synthetic in people:
         if int(pid) not in first:
             continue
         ids.append(int(pid))
@@ -181,6 +203,7 @@ def load_cohort(
         n_synthetic,
         start,
         end,
+        excluded,
     )
 
 
@@ -210,9 +233,15 @@ def clinic_outcomes(
     end: date | None = None,
     by: Sequence[BreakdownKey] = BREAKDOWNS,
     config: AnalyticsConfig | None = None,
+    *,
+    include_synthetic: bool = True,
+    tz: str = "UTC",
 ) -> ClinicOutcomes:
-    """The clinic's outcome analysis beside the built-in published rates."""
-    cohort = load_cohort(db, clinic_id, instrument, start, end)
+    """The clinic's outcome analysis beside the built-in published rates (``start``/``end``
+    local days in ``tz``; synthetic patients left out unless ``include_synthetic``)."""
+    cohort = load_cohort(
+        db, clinic_id, instrument, start, end, include_synthetic=include_synthetic, tz=tz
+    )
     if cohort.n_treated == 0:
         return ClinicOutcomes(cohort, None)
     analysis = analyse_outcomes(

@@ -55,9 +55,13 @@ C = Annotated[steps.Ctx, Depends(page_ctx)]
 
 
 def session_page(
-    c: steps.Ctx, s: TreatmentSession, errors: list[dict[str, str]] | None = None, status: int = 200
+    c: steps.Ctx,
+    s: TreatmentSession,
+    errors: list[dict[str, str]] | None = None,
+    status: int = 200,
+    posted: dict[str, str] | None = None,
 ) -> Response:
-    """Render the session page (with errors of a refused step)."""
+    """Render the session page (with errors of a refused step and the values it posted)."""
     st = c.state(s)
     plan = c.db.execute(select(TreatmentPlan).where(TreatmentPlan.id == s.plan_id)).scalar_one()
     svg = chart.chart_svg(
@@ -76,6 +80,7 @@ def session_page(
         "rems": rems,
         "rems_fields": PMF_FIELDS,
         "errors": errors or [],
+        "posted": posted or {},
         "since_dose": (
             int((c.now - (s.last_device_at or s.dose_start)).total_seconds() // 60)
             if s.dose_start
@@ -115,15 +120,15 @@ def run_step(
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
         ]
-        return session_page(c, s, errors, 422)
+        return session_page(c, s, errors, 422, form)
     except closing.Refused as exc:
         errors = [{"field": r.rule_id, "reason": r.text, "detail": r.detail} for r in exc.reasons]
-        return session_page(c, s, errors, 422)
+        return session_page(c, s, errors, 422, form)
     except KetacareError as exc:
         if exc.status_code in (401, 403, 404):
             raise
         return session_page(
-            c, s, [{"field": exc.field or "", "reason": exc.reason}], exc.status_code
+            c, s, [{"field": exc.field or "", "reason": exc.reason}], exc.status_code, form
         )
 
 

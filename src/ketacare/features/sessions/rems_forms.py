@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain import rems
 from ketacare.domain.session_safety import Reason
+from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
@@ -72,10 +73,14 @@ def _bp(v: Any) -> str:
     return f"{v.systolic}/{v.diastolic}" if v is not None else ""
 
 
-def values(db: Session, st: SessionState, form: RemsForm | None) -> dict[str, Any]:
-    """Every PMF field: derived from the chart, typed ones from the form."""
+def values(
+    db: Session, st: SessionState, form: RemsForm | None, default_tz: str = "UTC"
+) -> dict[str, Any]:
+    """Every PMF field: derived from the chart, typed ones from the form. The treatment date
+    is the clinic's local date (its zone, else ``default_tz``: KETACARE_TIMEZONE)."""
     s, p = st.session, st.patient
     clinic = db.execute(select(Clinic).where(Clinic.id == s.clinic_id)).scalar_one()
+    tz = clock.clinic_tz(clinic, default_tz)
     bp = [v for v, _ in st.vitals if v.systolic is not None and v.diastolic is not None]
     pre = next((v for v in bp if v.pre_dose), None)
     post = [v for v in bp if not v.pre_dose]
@@ -119,7 +124,7 @@ def values(db: Session, st: SessionState, form: RemsForm | None) -> dict[str, An
         "patient_sex": p.sex.value,
         "monitor_email": s.nurse_email,
         "setting_name": clinic.name,
-        "treatment_date": s.dose_start.date().isoformat() if s.dose_start else "",
+        "treatment_date": clock.format_local(s.dose_start, tz, clock.DATE_FORMAT),
         "dose": dose,
         "lot_number": s.lot,
         "duration_min": duration,

@@ -132,7 +132,7 @@ def discharge(c: Ctx, s: TreatmentSession) -> None:
 
 def rems_values(c: Ctx, s: TreatmentSession) -> tuple[dict[str, Any], list[Reason]]:
     st = c.state(s)
-    vals = rems_forms.values(c.db, st, closing.rems_form(c.db, s))
+    vals = rems_forms.values(c.db, st, closing.rems_form(c.db, s), c.settings.timezone)
     return vals, list(rems_forms.missing(vals))
 
 
@@ -145,7 +145,9 @@ def sign(c: Ctx, s: TreatmentSession) -> None:
     missing = []
     if s.route == "esketamine":
         st = c.state(s)
-        missing = rems_forms.missing(rems_forms.values(c.db, st, closing.rems_form(c.db, s)))
+        missing = rems_forms.missing(
+            rems_forms.values(c.db, st, closing.rems_form(c.db, s), c.settings.timezone)
+        )
     closing.sign(c.db, s, c.user, missing, c.now)
     c.audit("sign", "treatment_session", s.id, s.patient_id)
 
