@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -13,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.audit.service import record, verify_chain
 from ketacare.features.auth.models import Role
+from tests.cli_runner import run_cli
 from tests.conftest import api_token, login, make_clinic, make_user
-from tests.test_cli import KETACARE, cli_env
+from tests.test_cli import cli_env
 
 
 def _events(db: Session, n: int) -> None:
@@ -78,38 +78,20 @@ def test_cli_verify_and_export(
 ) -> None:
     _events(db, 3)
     env = cli_env(database_url, tmp_path)
-    ok = subprocess.run([KETACARE, "audit", "verify"], env=env, capture_output=True, text=True)
+    ok = run_cli(env, "audit", "verify")
     assert ok.returncode == 0 and "intact: 3 events" in ok.stdout
     out = tmp_path / "audit.csv"
-    r = subprocess.run(
-        [
-            KETACARE,
-            "audit",
-            "export",
-            "--from",
-            "2000-01-01",
-            "--to",
-            "2999-12-31",
-            "--out",
-            str(out),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
+    r = run_cli(
+        env, "audit", "export", "--from", "2000-01-01", "--to", "2999-12-31", "--out", str(out)
     )
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert [row["seq"] for row in rows] == ["1", "2", "3"] and rows[0]["hash"]
-    bad = subprocess.run(
-        [KETACARE, "audit", "export", "--from", "yesterday", "--to", "2000-01-01"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    bad = run_cli(env, "audit", "export", "--from", "yesterday", "--to", "2000-01-01")
     assert bad.returncode == 2 and "--from" in bad.stderr
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET action = 'x' WHERE seq = 2"))
-    broken = subprocess.run([KETACARE, "audit", "verify"], env=env, capture_output=True, text=True)
+    broken = run_cli(env, "audit", "verify")
     assert broken.returncode == 1 and "BROKEN at event 2" in broken.stderr
 
 

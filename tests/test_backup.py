@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine
 from ketacare.features.auth.models import Role
+from tests.cli_runner import run_cli
 from tests.conftest import _postgres_database, api_token, make_clinic, make_user
-from tests.test_cli import KETACARE, cli_env
+from tests.test_cli import cli_env
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_round_trip(
     tmp_path: Path,
 ) -> None:
     env = cli_env(database_url, tmp_path)
-    assert subprocess.run([KETACARE, "demo", "seed"], env=env, capture_output=True).returncode == 0
+    assert run_cli(env, "demo", "seed").returncode == 0
     headers = {
         "Authorization": f"Bearer {api_token(db, make_user(db, make_clinic(db), Role.nurse))}"
     }
@@ -64,30 +64,26 @@ def test_round_trip(
         )
     wording = tmp_path / "madrs.json"
     wording.write_text('{"1": "Clinic-licensed wording for item 1"}', encoding="utf-8")
-    load = [KETACARE, "instruments", "load-text", "madrs", "--clinic", "public",
+    load = ["instruments", "load-text", "madrs", "--clinic", "public",
             "--file", str(wording), "--licence", "Test licence 1"]  # fmt: skip
-    assert subprocess.run(load, env=env, capture_output=True).returncode == 0
+    assert run_cli(env, *load).returncode == 0
     original = snapshot(engine)
     assert original["patient"] and original["screening"] and original["audit_event"]
     assert original["instrument_text"]  # JSON text and the licence note round-trip too
 
     out = tmp_path / "backup.bin"
-    r = subprocess.run([KETACARE, "backup", str(out)], env=env, capture_output=True, text=True)
+    r = run_cli(env, "backup", str(out))
     assert r.returncode == 0, r.stderr
-    again = subprocess.run([KETACARE, "backup", str(out)], env=env, capture_output=True, text=True)
+    again = run_cli(env, "backup", str(out))
     assert again.returncode == 2 and "already exists" in again.stderr
 
     target_env = {**env, "KETACARE_DATABASE_URL": empty_url}
-    r = subprocess.run(
-        [KETACARE, "restore", str(out)], env=target_env, capture_output=True, text=True
-    )
+    r = run_cli(target_env, "restore", str(out))
     assert r.returncode == 0, r.stderr
     restored = get_engine(empty_url)
     assert snapshot(restored) == original
     # Refuses to restore over data.
-    twice = subprocess.run(
-        [KETACARE, "restore", str(out)], env=target_env, capture_output=True, text=True
-    )
+    twice = run_cli(target_env, "restore", str(out))
     assert twice.returncode == 2 and "not empty" in twice.stderr
     restored.dispose()
 
@@ -96,5 +92,5 @@ def test_restore_refuses_a_wrong_file(database_url: str, empty_url: str, tmp_pat
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"not a backup at all")
     env = {**cli_env(database_url, tmp_path), "KETACARE_DATABASE_URL": empty_url}
-    r = subprocess.run([KETACARE, "restore", str(junk)], env=env, capture_output=True, text=True)
+    r = run_cli(env, "restore", str(junk))
     assert r.returncode == 2 and "IN:" in r.stderr and "Traceback" not in r.stderr

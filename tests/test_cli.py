@@ -1,4 +1,4 @@
-"""The ``ketacare`` console script, run as a real subprocess on both databases."""
+"""The ``ketacare`` command line on both databases, run in process (tests/cli_runner.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from tests.cli_runner import run_cli
+
 KETACARE = str(Path(sys.executable).with_name("ketacare"))
 
 
 def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [KETACARE, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
-    )
+    return run_cli(env, *args, stdin=stdin)
 
 
 def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:

@@ -15,6 +15,7 @@ from fhirclient.models import fhirelementfactory
 
 from ketacare.fhir.export import AssessmentRecord, DiagnosisRecord, PatientRecord
 from ketacare.fhir.medication import AdverseEventRecord, DoseRecord, ScaleRecord, VitalRecord
+from tests.cli_runner import run_cli
 from tests.data_files import SYNTHEA
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -50,10 +51,8 @@ def validate_both(resource: dict[str, Any]) -> None:
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the ``ketacare`` console script."""
-    return subprocess.run(
-        [KETACARE, *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
+    """Run the ``ketacare`` command line in process (tests/cli_runner.py)."""
+    return run_cli(env, *args)
 
 
 def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
