@@ -219,9 +219,10 @@ def test_completed_months_rounds_down() -> None:
         (("ssri",), None, "I"),
         (("ssri", "ssri"), None, "I"),
         (("ssri", "snri"), None, "II"),
-        (("ssri", "tca"), None, "III"),
-        (("ssri", "tca", "maoi"), False, "IV"),
-        (("ssri", "tca", "maoi"), True, "V"),
+        (("ssri", "tca"), None, "II"),  # strict reading (clinical.md §4.3)
+        (("ssri", "snri", "tca"), None, "III"),
+        (("ssri", "snri", "tca", "maoi"), False, "IV"),
+        (("ssri", "snri", "tca", "maoi"), True, "V"),
     ],
 )
 def test_thase_rush(classes: tuple[str, ...], bilateral: bool | None, stage: str) -> None:

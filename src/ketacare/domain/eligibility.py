@@ -354,7 +354,8 @@ def check_eligibility(
         elif treatment == "esketamine" or config.iv_requires_trd:
             c.flag(
                 "TRD",
-                f"Not treatment-resistant (fewer than 2 adequate failed trials): {name} "
+                f"Not treatment-resistant (adequate failed trials of fewer than 2 different "
+                f"antidepressants): {name} "
                 "is reserved for TRD.",
                 SRC_TRD if treatment == "esketamine" else f"{SRC_TRD}; {SRC_KETACARE_POLICY}",
                 contraindication=True,
