@@ -309,7 +309,7 @@ def test_benzodiazepine_threshold_is_configurable_and_strict() -> None:
 def test_raised_blood_pressure_needs_review() -> None:
     from ketacare.domain.intake import BloodPressure
 
-    i = dataclasses.replace(example(), blood_pressure=BloodPressure(150, 85))
+    i = dataclasses.replace(example(), blood_pressure=BloodPressure(150, 85, date(2025, 3, 1)))
     a = assess_intake(i)
     assert a.esketamine.status == "needs_review"
     assert "150/85" in a.esketamine.cautions[0].text

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ketacare.domain.assessment import IntakeRulesConfig
+from ketacare.domain.eligibility import bp_staleness
 from ketacare.domain.intake import Intake, completed_months
 from ketacare.domain.trd import (
     DEFAULT_SEVERITY_FROM_PHQ9,
@@ -127,6 +128,8 @@ def table_from_intakes(
         t["aug"].append(_b(i.treatment.augmentation))
         t["ect"].append(_b(i.treatment.ect))
         bp = i.blood_pressure
+        if bp is not None and bp_staleness(bp, i.assessed_on, config.eligibility.bp_max_age_days):
+            bp = None  # too old or undated: the BP criterion is unknown, as in eligibility
         t["bp_sys"].append(-1 if bp is None else bp.systolic_mmhg)
         t["bp_dia"].append(-1 if bp is None else bp.diastolic_mmhg)
         bz = i.medical.benzodiazepine_lorazepam_eq_mg
