@@ -134,6 +134,8 @@ def _dose_plan(
     rule = protocol.dose
     if rule.kind == "per_kg":
         label = f"{rule.mg_per_kg:g} mg/kg"
+        if rule.weight_basis != "actual":
+            label += f" of {rule.weight_basis} body weight [U]"
         if patient.weight_kg is None:
             return None, label, None, label
         d = iv_ketamine_dose(
