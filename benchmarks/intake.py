@@ -47,9 +47,7 @@ def synthetic_table(n: int, seed: int = 1) -> Table:
         "trials": (g.random(n) > 0.05).astype(np.int16),
         "n_fail": g.integers(0, 6, n).astype(np.int16),
         "n_unk": g.integers(0, 2, n).astype(np.int16),
-        "n_cls": g.integers(0, 4, n).astype(np.int16),
-        "tca": g.integers(0, 2, n).astype(np.int16),
-        "maoi_fail": g.integers(0, 2, n).astype(np.int16),
+        "tr_base": g.integers(0, 5, n).astype(np.int16),  # Thase-Rush stage 0-IV before ECT
         "none_cls": g.integers(0, 2, n).astype(np.int16),
         "ect_bilat": tri(0.3, 0.3),
         "aug": tri(0.1, 0.5),

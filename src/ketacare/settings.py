@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         "starttls", description="starttls, ssl (implicit TLS) or none (local relay only)."
     )
     smtp_timeout_s: float = Field(10.0, gt=0, description="SMTP connection timeout.")
+    # Intake eligibility (features/intake; docs/intake.md §3).
+    intake_bp_max_age_days: int | None = Field(
+        30,
+        ge=0,
+        description="Intake eligibility: an intake BP older than this many days (or undated) "
+        "makes the BP criterion unknown (ketacare default [U]; empty = any age).",
+    )
     # Treatment sessions (features/sessions; docs/sessions.md). [U]: ketacare default.
     session_iv_bp_systolic: int | None = Field(
         140, description="IV/IM: pre-dose SBP above this needs a clinician's decision [U]."

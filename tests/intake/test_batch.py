@@ -34,6 +34,9 @@ from ketacare.domain.intake_batch import (
 )
 from ketacare.domain.intake_json import intake_from_dict
 
+# Several drugs, with repeats under other spellings (TRD counts different drugs, issue 14).
+DRUGS = ("sertraline", "Zoloft", "Sertraline ", "venlafaxine", "Effexor XR", "nortriptyline", "d")
+
 
 def random_intake(r: random.Random) -> Intake:
     def b(p_unknown: float = 0.1, p_true: float = 0.1) -> bool | None:
@@ -48,7 +51,7 @@ def random_intake(r: random.Random) -> Intake:
         if r.random() < 0.1
         else tuple(
             AntidepressantTrial(
-                "d",
+                r.choice(DRUGS),
                 pick(DRUG_CLASSES),
                 100,
                 r.choice([None, 3, 4, 6, 8]),
@@ -79,7 +82,11 @@ def random_intake(r: random.Random) -> Intake:
         ),
         blood_pressure=None
         if r.random() < 0.05
-        else BloodPressure(r.choice([120, 141, 150]), r.choice([80, 91])),
+        else BloodPressure(
+            r.choice([120, 141, 150]),
+            r.choice([80, 91]),
+            r.choice([None, *(date(2025, 1, 1) - timedelta(days=d) for d in (0, 3, 30, 31, 400))]),
+        ),
         screening=Screening(phq, None, pick(CSSRS_LEVELS)),
         dsm5=Dsm5Attestations(b(0.02, 0.95), b(0.02, 0.95), b(0.02, 0.95), b(0.02, 0.95)),
         clinician_severity=pick(MSM_SEVERITIES) if r.random() < 0.3 else None,

@@ -219,9 +219,10 @@ def test_completed_months_rounds_down() -> None:
         (("ssri",), None, "I"),
         (("ssri", "ssri"), None, "I"),
         (("ssri", "snri"), None, "II"),
-        (("ssri", "tca"), None, "III"),
-        (("ssri", "tca", "maoi"), False, "IV"),
-        (("ssri", "tca", "maoi"), True, "V"),
+        (("ssri", "tca"), None, "II"),  # strict reading (clinical.md §4.3)
+        (("ssri", "snri", "tca"), None, "III"),
+        (("ssri", "snri", "tca", "maoi"), False, "IV"),
+        (("ssri", "snri", "tca", "maoi"), True, "V"),
     ],
 )
 def test_thase_rush(classes: tuple[str, ...], bilateral: bool | None, stage: str) -> None:
@@ -308,7 +309,7 @@ def test_benzodiazepine_threshold_is_configurable_and_strict() -> None:
 def test_raised_blood_pressure_needs_review() -> None:
     from ketacare.domain.intake import BloodPressure
 
-    i = dataclasses.replace(example(), blood_pressure=BloodPressure(150, 85))
+    i = dataclasses.replace(example(), blood_pressure=BloodPressure(150, 85, date(2025, 3, 1)))
     a = assess_intake(i)
     assert a.esketamine.status == "needs_review"
     assert "150/85" in a.esketamine.cautions[0].text

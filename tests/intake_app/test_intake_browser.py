@@ -70,6 +70,7 @@ def _fill_intake(page: Page) -> None:
     sel("family_history_mental_illness", "yes")
     fill("blood_pressure.systolic_mmhg", "128")
     fill("blood_pressure.diastolic_mmhg", "82")
+    fill("blood_pressure.measured_on", date.today().isoformat())  # at most 30 days old [U]
     for i, v in enumerate([2, 3, 2, 3, 1, 2, 2, 1, 0], start=1):
         sel(f"screening.phq9.{i}", str(v))
     sel("screening.cssrs_risk", "none")

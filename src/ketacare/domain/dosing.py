@@ -225,6 +225,8 @@ def _dosing_weight(
         return actual, None
     ibw = ideal_body_weight(height_cm, sex, basis, config)
     w = ibw if basis == "ideal" else ibw + Decimal("0.4") * (actual - ibw)
+    if w <= 0:  # cannot happen inside the height range; never dose on a non-positive weight
+        raise InvalidAnswer("height_cm", f"{basis} body weight is not positive at {height_cm:g} cm")
     if w <= actual:
         return w, None
     text = (

@@ -21,10 +21,11 @@ The result supports the prescriber's assessment; it is not a prescription decisi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Final, Literal
 
 from ketacare.domain.dsm5 import Dsm5Result
-from ketacare.domain.intake import Intake
+from ketacare.domain.intake import BloodPressure, Intake
 from ketacare.domain.rules import (
     SRC_DSM5,
     SRC_ESK_AGE,
@@ -57,6 +58,12 @@ class EligibilityConfig:
     bp_systolic_above_mmhg, bp_diastolic_above_mmhg : int
         Latest BP above either flags review. Default 140/90: the esketamine label's
         "general guide" (clinical.md §5.2).
+    bp_max_age_days : int or None
+        [U] The intake BP may be at most this many days older than ``assessed_on``; an older
+        (or undated) reading makes the BP criterion unknown, naming its date. Default 30, a
+        ketacare choice (clinic setting ``KETACARE_INTAKE_BP_MAX_AGE_DAYS``); the label only
+        says to measure BP before every dose (clinical.md §5.2), which the session checks
+        apply. ``None`` accepts a reading of any age.
     benzodiazepine_above_mg : float
         [U] Daily lorazepam-equivalent dose above which review is needed; default 3 mg (one
         trial's exclusion, clinical.md §5.1).
@@ -76,6 +83,7 @@ class EligibilityConfig:
 
     bp_systolic_above_mmhg: int = 140
     bp_diastolic_above_mmhg: int = 90
+    bp_max_age_days: int | None = 30
     benzodiazepine_above_mg: float = 3.0
     recent_substance_use: frozenset[str] = frozenset({"current", "within_12_months"})
     min_age_years: int = 18
@@ -124,6 +132,50 @@ class _Collector:
         (self.ci if contraindication else self.caution).append(
             Reason(f"{self.p}-{rule}", text, source)
         )
+
+
+#: Source of the BP age rule (a ketacare default; the label's rule is "before every dose").
+SRC_BP_AGE: Final = (
+    "[U] maximum age of the intake BP: ketacare default, clinic setting "
+    "KETACARE_INTAKE_BP_MAX_AGE_DAYS (docs/intake.md); SPRAVATO US PI §2.1: measure BP before "
+    "every dose (clinical.md §5.2)"
+)
+
+
+def bp_staleness(
+    bp: BloodPressure, assessed_on: date | None, max_age_days: int | None
+) -> tuple[str, str] | None:
+    """``(field, what)`` when the BP is too old or its age is unknown, else ``None``.
+
+    Examples
+    --------
+    >>> bp = BloodPressure(120, 80, date(2019, 5, 2))
+    >>> field, what = bp_staleness(bp, date(2025, 3, 1), 30)
+    >>> field, what[:52]
+    ('blood_pressure.measured_on', 'the latest BP 120/80 mmHg was measured on 2019-05-02')
+    >>> bp_staleness(bp, date(2019, 5, 20), 30) is None
+    True
+    """
+    if max_age_days is None:
+        return None
+    reading = f"{bp.systolic_mmhg}/{bp.diastolic_mmhg} mmHg"
+    if bp.measured_on is None:
+        return (
+            "blood_pressure.measured_on",
+            f"date of the latest BP {reading}; a reading must be at most {max_age_days} days "
+            "old [U]",
+        )
+    if assessed_on is None:
+        return ("assessed_on", f"assessment date, to judge the age of the BP of {bp.measured_on}")
+    age = (assessed_on - bp.measured_on).days
+    if age <= max_age_days:
+        return None
+    return (
+        "blood_pressure.measured_on",
+        f"the latest BP {reading} was measured on {bp.measured_on.isoformat()}, {age} days "
+        f"before the assessment on {assessed_on.isoformat()}; older than {max_age_days} days "
+        "[U]: measure it again",
+    )
 
 
 def _vascular_and_hypersensitivity(
@@ -179,8 +231,12 @@ def _cautions(c: _Collector, intake: Intake, treatment: Treatment, cfg: Eligibil
         elif not m.hypertension_controlled:
             c.flag("HTN", "Uncontrolled hypertension: treat and re-check BP first.", SRC_ESK_BP)
     bp = intake.blood_pressure
+    stale = None if bp is None else bp_staleness(bp, intake.assessed_on, cfg.bp_max_age_days)
     if bp is None:
         c.need("BP", "blood_pressure", "latest blood pressure", SRC_ESK_BP)
+    elif stale is not None:
+        field, what = stale
+        c.need("BP", field, what, f"{SRC_ESK_BP}; {SRC_BP_AGE}")
     elif (
         bp.systolic_mmhg > cfg.bp_systolic_above_mmhg
         or bp.diastolic_mmhg > cfg.bp_diastolic_above_mmhg
@@ -354,7 +410,8 @@ def check_eligibility(
         elif treatment == "esketamine" or config.iv_requires_trd:
             c.flag(
                 "TRD",
-                f"Not treatment-resistant (fewer than 2 adequate failed trials): {name} "
+                f"Not treatment-resistant (adequate failed trials of fewer than 2 different "
+                f"antidepressants): {name} "
                 "is reserved for TRD.",
                 SRC_TRD if treatment == "esketamine" else f"{SRC_TRD}; {SRC_KETACARE_POLICY}",
                 contraindication=True,

@@ -15,8 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from ketacare.domain.assessment import IntakeRulesConfig
+from ketacare.domain.eligibility import bp_staleness
 from ketacare.domain.intake import Intake, completed_months
-from ketacare.domain.trd import DEFAULT_SEVERITY_FROM_PHQ9, MSM_SEVERITY_SCORE, trial_status
+from ketacare.domain.trd import (
+    DEFAULT_SEVERITY_FROM_PHQ9,
+    MSM_SEVERITY_SCORE,
+    classify_trials,
+    thase_rush_class_stage,
+)
 
 I8 = npt.NDArray[np.int8]
 Table = dict[str, npt.NDArray[Any]]
@@ -79,9 +85,7 @@ def table_from_intakes(
             "trials",
             "n_fail",
             "n_unk",
-            "n_cls",
-            "tca",
-            "maoi_fail",
+            "tr_base",
             "none_cls",
             "ect_bilat",
             "aug",
@@ -111,20 +115,21 @@ def table_from_intakes(
         t["months"].append(-1 if s is None or e is None else completed_months(s, e))
         t["clin_sev"].append(_SEV[i.clinician_severity])
         trials = i.treatment.antidepressant_trials
-        st = [] if trials is None else [trial_status(x, config.trd) for x in trials]
-        failed = [] if trials is None else [x for x, s_ in zip(trials, st, strict=True) if s_]
-        classes = {x.drug_class for x in failed if x.drug_class is not None}
+        # Different drugs (normalised names), as assess_trd counts them (clinical.md §4.1).
+        by_drug, unknown, _ = classify_trials(trials or (), config.trd)
+        failed = list(by_drug.values())
+        classes = [x.drug_class for x in failed if x.drug_class is not None]
         t["trials"].append(int(trials is not None))
         t["n_fail"].append(len(failed))
-        t["n_unk"].append(sum(1 for s_ in st if s_ is None))
-        t["n_cls"].append(len(classes))
-        t["tca"].append(int("tca" in classes))
-        t["maoi_fail"].append(int("maoi" in classes))
+        t["n_unk"].append(sum(1 for k in unknown if k not in by_drug))
+        t["tr_base"].append(thase_rush_class_stage(classes, config.trd.thase_rush_reading))
         t["none_cls"].append(int(any(x.drug_class is None for x in failed)))
         t["ect_bilat"].append(_b(i.treatment.ect_bilateral_failed))
         t["aug"].append(_b(i.treatment.augmentation))
         t["ect"].append(_b(i.treatment.ect))
         bp = i.blood_pressure
+        if bp is not None and bp_staleness(bp, i.assessed_on, config.eligibility.bp_max_age_days):
+            bp = None  # too old or undated: the BP criterion is unknown, as in eligibility
         t["bp_sys"].append(-1 if bp is None else bp.systolic_mmhg)
         t["bp_dia"].append(-1 if bp is None else bp.diastolic_mmhg)
         bz = i.medical.benzodiazepine_lorazepam_eq_mg
@@ -178,10 +183,7 @@ def assess_table(
     parts = np.column_stack([dur, sev, ad, t["aug"], t["ect"]])
     msm = np.where((parts < 0).any(axis=1), -1, parts.sum(axis=1))
     # Thase-Rush
-    tr = np.where(nf == 0, 0, 1)
-    tr = np.where((nf > 0) & (t["n_cls"] >= 2), 2, tr)
-    tr = np.where((tr == 2) & (t["tca"] == 1), 3, tr)
-    tr = np.where((tr == 3) & (t["maoi_fail"] == 1), 4, tr)
+    tr = t["tr_base"]  # stage 0-IV per the configured reading (trd.thase_rush_class_stage)
     tr = np.where((tr == 4) & (t["ect_bilat"] == 1), 5, tr)
     tr = np.where(t["trials"] == 0, -1, tr)
     # eligibility

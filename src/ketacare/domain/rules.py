@@ -54,7 +54,7 @@ SRC_PHQ9_DSM: Final = (
 )
 SRC_TRD: Final = (
     "Rybak et al. 2021, Depress Anxiety 38:456 Table 3; Gaynes et al. 2020; SPRAVATO US "
-    "indication (clinical.md §4.1)"
+    "indication; EU SmPC 4.1: at least two different antidepressants (clinical.md §4.1)"
 )
 SRC_TRD_WEEKS: Final = (
     "[U] >= 6 weeks per the esketamine programme (MGH-ATRQ, unverified); 4-6 weeks per "

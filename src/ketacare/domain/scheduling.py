@@ -15,6 +15,15 @@ Placement, session by session, earliest feasible day first:
 :func:`reschedule_missed` keeps earlier sessions, moves the missed one to the first feasible
 day on or after a date and re-plans the rest under the same constraints. Infeasible plans raise
 :class:`ScheduleError` naming the constraint.
+
+A plan never reshapes a protocol phase silently (rule ``SCHED-PHASE-FREQUENCY``; the label's
+"twice weekly, weeks 1-4" must not become 8 weekly doses): :func:`plan_course` refuses, with
+field ``weekdays``, a *per-week* phase whose sessions do not fit in ``ceil(sessions /
+required) x 7`` days from its first session (``required`` = ``per_week_min`` or ``per_week``),
+and an *interval* phase in which a session falls more than
+``ScheduleConstraints.max_interval_delay_days`` (default 3 [U], ketacare policy) after its due
+day. The clinic must allow more weekdays (or choose another protocol). Sources: SPRAVATO US PI
+dosing table (clinical.md §5.2); the IV protocols' own sources (clinical.md §5.1).
 """
 
 from __future__ import annotations
@@ -54,12 +63,16 @@ class ScheduleConstraints:
         [U] Minimum hours between sessions; ``None`` uses the protocol's (48 h default).
     horizon_days : int
         Give up searching after this many days from the start; default 730.
+    max_interval_delay_days : int
+        [U] How many days an interval-phase session may fall after its due day (a closure or
+        weekday shift) before the plan is refused as reshaping the phase; default 3.
     """
 
     weekdays: frozenset[int] = frozenset(range(5))
     closures: frozenset[date] = frozenset()
     min_spacing_hours: float | None = None
     horizon_days: int = 730
+    max_interval_delay_days: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +134,8 @@ def _dose_plan(
     rule = protocol.dose
     if rule.kind == "per_kg":
         label = f"{rule.mg_per_kg:g} mg/kg"
+        if rule.weight_basis != "actual":
+            label += f" of {rule.weight_basis} body weight [U]"
         if patient.weight_kg is None:
             return None, label, None, label
         d = iv_ketamine_dose(
@@ -211,6 +226,55 @@ def _search(
     raise ScheduleError("weekdays", f"no allowed day found before {limit.isoformat()}")
 
 
+def _weekday_text(cons: ScheduleConstraints) -> str:
+    days = ",".join(WEEKDAY_NAMES[d] for d in sorted(cons.weekdays))
+    return days + (f" and {len(cons.closures)} closure day(s)" if cons.closures else "")
+
+
+def check_phase_frequency(protocol: Protocol, days: list[date], cons: ScheduleConstraints) -> None:
+    """Refuse a plan that stretches a phase beyond its protocol frequency (field ``weekdays``).
+
+    Raises
+    ------
+    ScheduleError
+        ``weekdays``: naming the phase, what the protocol asks and the allowed weekdays.
+    """
+    k = 0
+    prev: date | None = None
+    for ph in protocol.phases:
+        mine = days[k : k + ph.sessions]
+        k += ph.sessions
+        if not mine:
+            break
+        if ph.per_week is not None:
+            required = ph.per_week_min or ph.per_week
+            window = math.ceil(ph.sessions / required) * 7
+            span = (mine[-1] - mine[0]).days
+            if len(mine) == ph.sessions and span >= window:
+                raise ScheduleError(
+                    "weekdays",
+                    f"phase {ph.name!r} of {protocol.id} needs at least {required} sessions a "
+                    f"week ({ph.sessions} sessions within {window} days), but with weekdays "
+                    f"{_weekday_text(cons)} they would span {span + 1} days; allow more weekdays "
+                    "(the protocol phase is never reshaped silently)",
+                )
+        else:
+            assert ph.interval_days is not None
+            for d in mine:
+                if prev is not None:
+                    late = (d - prev).days - ph.interval_days
+                    if late > cons.max_interval_delay_days:
+                        raise ScheduleError(
+                            "weekdays",
+                            f"phase {ph.name!r} of {protocol.id} is every {ph.interval_days} "
+                            f"days, but with weekdays {_weekday_text(cons)} a session falls "
+                            f"{late} days late (on {d.isoformat()}); allow more weekdays (the "
+                            "protocol phase is never reshaped silently)",
+                        )
+                prev = d
+        prev = mine[-1]
+
+
 def _sessions(
     protocol: Protocol, days: list[date], patient: Patient, variant: str | None
 ) -> tuple[Session, ...]:
@@ -251,6 +315,7 @@ def plan_course(
     if variant is not None:
         protocol.variant(variant)  # unknown variant -> ProtocolError
     days = _place(protocol, constraints, start, [], None)
+    check_phase_frequency(protocol, days, constraints)
     patient = Patient(weight_kg, height_cm, sex)
     return Schedule(
         protocol.id, protocol.version, start, _sessions(protocol, days, patient, variant)

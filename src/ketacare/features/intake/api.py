@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
 from ketacare.domain.assessment import assess_intake, assessment_to_dict
-from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz
 from ketacare.features.audit.service import record
@@ -95,12 +95,13 @@ def read_version(
 
 @router.get("/{patient_id}/assessment")
 def read_assessment(
-    request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep
+    request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """DSM-5, TRD staging, eligibility and care pathway of the current intake, with reasons."""
     rec = service.require_intake(db, patient.id)
     _audit(request, db, user, "read", "assessment", rec.id, patient.id)
-    result = assessment_to_dict(assess_intake(service.intake_of(rec)))
+    config = service.rules_config(settings)
+    result = assessment_to_dict(assess_intake(service.intake_of(rec), config))
     return {"patient_id": patient.id, "intake_version": rec.version, **result}
 
 

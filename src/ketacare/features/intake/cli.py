@@ -5,6 +5,7 @@ Bad input exits with status 2 and a message naming the option or field; never a 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ketacare.domain.assessment import assess_intake, assessment_to_dict
+from ketacare.domain.assessment import IntakeRulesConfig, assess_intake, assessment_to_dict
 from ketacare.domain.dosing import (
     Override,
     dosing_weight,
@@ -21,6 +22,7 @@ from ketacare.domain.dosing import (
     iv_ketamine_dose,
     round_half_up,
 )
+from ketacare.domain.eligibility import EligibilityConfig
 from ketacare.domain.errors import DomainError, InvalidAnswer
 from ketacare.domain.ics import schedule_to_ics
 from ketacare.domain.intake_json import intake_from_dict
@@ -248,6 +250,15 @@ def schedule(
 
 def eligibility(
     intake: Annotated[Path, typer.Option("--intake", help="Intake JSON file (docs/intake.md).")],
+    bp_max_age_days: Annotated[
+        int | None,
+        typer.Option(
+            "--bp-max-age-days",
+            envvar="KETACARE_INTAKE_BP_MAX_AGE_DAYS",
+            min=0,
+            help="An intake BP older than this (or undated) is unknown [U]; default 30.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """DSM-5, TRD staging, eligibility and care pathway for an intake file."""
@@ -258,7 +269,11 @@ def eligibility(
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _fail(f"--intake: {intake} is not valid JSON: {exc}") from None
     try:
-        result = assessment_to_dict(assess_intake(intake_from_dict(data)))
+        elig = EligibilityConfig()
+        if bp_max_age_days is not None:
+            elig = dataclasses.replace(elig, bp_max_age_days=bp_max_age_days)
+        config = IntakeRulesConfig(eligibility=elig)
+        result = assessment_to_dict(assess_intake(intake_from_dict(data), config))
     except InvalidAnswer as exc:
         raise _fail(f"--intake: {intake}: {exc.field}: {exc.reason}") from None
     if as_json:

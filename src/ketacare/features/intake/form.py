@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ketacare.domain.antidepressants import ANTIDEPRESSANTS
 from ketacare.domain.intake import (
     CHILD_PUGH,
     CSSRS_LEVELS,
@@ -39,7 +40,9 @@ _TRIAL_ERR = re.compile(r"^treatment\.antidepressant_trials\[(\d+)\]")
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One input: dotted path, label, kind (yesno, int, num, choice, date, text, list)."""
+    """One input: dotted path, label, kind (yesno, int, num, choice, date, text, list, drug).
+
+    ``drug`` is free text with the ``choices`` offered as suggestions."""
 
     path: str
     label: str
@@ -140,7 +143,9 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
 )
 FIELDS: dict[str, Field] = {f.path: f for _, fs in SECTIONS for f in fs}
 TRIAL_FIELDS: dict[str, Field] = {
-    "drug": Field("drug", "Drug", "text"),
+    # The names the form suggests (a datalist; any name may be typed). Brand names of these
+    # are mapped to the generic when trials are compared (ketacare.domain.antidepressants).
+    "drug": Field("drug", "Drug", "drug", tuple(sorted(ANTIDEPRESSANTS))),
     "drug_class": Field("drug_class", "Class", "choice", DRUG_CLASSES),
     "dose_mg_per_day": Field("dose_mg_per_day", "mg/day", "num"),
     "weeks": Field("weeks", "Weeks", "num"),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ketacare.domain.assessment import assess_intake, assessment_to_dict
 from ketacare.domain.scheduling import WEEKDAY_NAMES
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import OptionalRowIdQuery
@@ -113,13 +113,16 @@ def save_intake(
 
 
 @router.get("/patients/{patient_id}/assessment", response_class=HTMLResponse)
-def assessment_page(request: Request, patient: PagePatient, user: PageStaff, db: DbDep) -> Response:
+def assessment_page(
+    request: Request, patient: PagePatient, user: PageStaff, db: DbDep, settings: SettingsDep
+) -> Response:
     """DSM-5 criteria, TRD staging, eligibility and pathway, each with its reasons."""
     rec = service.current_intake(db, patient.id)
     result: dict[str, Any] | None = None
     if rec is not None:
         _audit(request, db, user, "read", "assessment", rec.id, patient.id)
-        result = assessment_to_dict(assess_intake(service.intake_of(rec)))
+        config = service.rules_config(settings)
+        result = assessment_to_dict(assess_intake(service.intake_of(rec), config))
     ctx = {"patient": patient, "intake": rec, "a": result}
     return render(request, "intake/assessment.html", ctx)
 
@@ -172,7 +175,9 @@ def _plan_page(
             ctx["pk"] = pk
             ctx["pk_svg"] = Markup(planpk.chart_svg(pk, sessions))  # our own SVG, sanitised
         if rec is not None:
-            a = assess_intake(service.intake_of(rec))
+            a = assess_intake(
+                service.intake_of(rec), service.rules_config(request.app.state.settings)
+            )
             key = ELIGIBILITY_KEY.get(plan.drug)
             ctx["eligibility"] = getattr(a, key).status if key else None
     start = date.today() + timedelta(days=(7 - date.today().weekday()) % 7 or 7)

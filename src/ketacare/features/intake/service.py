@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ketacare.domain.assessment import IntakeRulesConfig
+from ketacare.domain.eligibility import EligibilityConfig
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.intake import Intake
 from ketacare.domain.intake_json import intake_from_dict, intake_to_dict
@@ -21,6 +23,7 @@ from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features.auth.models import User
 from ketacare.features.intake.models import IntakeRecord
 from ketacare.features.patients.models import Patient
+from ketacare.settings import Settings
 
 MAX_COMMENT = 500
 
@@ -49,6 +52,13 @@ def parse_intake(data: object, today: date | None = None) -> Intake:
     if start is not None and start > (today or date.today()):
         raise BadRequest("must not be in the future", "episode.current_episode_start")
     return intake
+
+
+def rules_config(settings: Settings) -> IntakeRulesConfig:
+    """The intake rules with the clinic's settings (``KETACARE_INTAKE_BP_MAX_AGE_DAYS``)."""
+    return IntakeRulesConfig(
+        eligibility=EligibilityConfig(bp_max_age_days=settings.intake_bp_max_age_days)
+    )
 
 
 def intake_of(record: IntakeRecord) -> Intake:
