@@ -246,7 +246,9 @@ def _is_mr(ident: Mapping[str, Any]) -> bool:
     return False
 
 
-def _datetime(value: Any, what: str) -> datetime:
+def read_datetime(value: Any, what: str) -> datetime:
+    """A FHIR date or dateTime with a time zone, in years MIN_YEAR..MAX_YEAR, as UTC;
+    ValueError naming ``what`` otherwise."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} is missing")
     try:
@@ -328,7 +330,7 @@ def _total(resource: Mapping[str, Any], key: ExternalKey, iid: str) -> ImportTot
         patient=_subject(resource),
         instrument_id=iid,
         total=int(value),
-        effective=_datetime(when or resource.get("issued"), "effectiveDateTime"),
+        effective=read_datetime(when or resource.get("issued"), "effectiveDateTime"),
         encounter=str(encounter),
     )
 
@@ -363,8 +365,8 @@ def _condition(resource: Mapping[str, Any], key: ExternalKey) -> ImportCondition
         icd10_code=str(icd["code"]) if icd else None,
         icd10_display=str(icd.get("display") or "")[:200] or None if icd else None,
         clinical_status=status[:16],
-        onset=_datetime(onset_raw, "onsetDateTime").date() if onset_raw else None,
-        recorded=_datetime(recorded_raw, "recordedDate") if recorded_raw else None,
+        onset=read_datetime(onset_raw, "onsetDateTime").date() if onset_raw else None,
+        recorded=read_datetime(recorded_raw, "recordedDate") if recorded_raw else None,
     )
 
 
@@ -477,7 +479,7 @@ def read_bundle(bundle: Any) -> ParsedBundle:
                     response=resource,
                     questionnaire=questionnaire,
                     instrument_id=iid,
-                    authored=_datetime(resource.get("authored"), "authored"),
+                    authored=read_datetime(resource.get("authored"), "authored"),
                     index=index,
                     full_url=full_url,
                 )
