@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, MetaData, inspect, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine
@@ -94,3 +94,29 @@ def test_restore_refuses_a_wrong_file(database_url: str, empty_url: str, tmp_pat
     env = {**cli_env(database_url, tmp_path), "KETACARE_DATABASE_URL": empty_url}
     r = run_cli(env, "restore", str(junk))
     assert r.returncode == 2 and "IN:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_restore_of_a_truncated_backup_fails_cleanly(
+    engine: Engine, database_url: str, empty_url: str, tmp_path: Path
+) -> None:
+    """A backup cut in half (disk full, interrupted copy): exit 2 with a clear error, no
+    traceback, and nothing left behind (no empty SQLite file, no tables)."""
+    from ketacare.features.system import backup as backups
+
+    full = tmp_path / "full.bin"
+    backups.backup(engine, full)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(data[: len(data) // 2])
+    env = {**cli_env(database_url, tmp_path), "KETACARE_DATABASE_URL": empty_url}
+    r = subprocess.run([KETACARE, "restore", str(cut)], env=env, capture_output=True, text=True)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "IN:" in r.stderr and "Traceback" not in r.stderr
+    if empty_url.startswith("sqlite"):
+        assert "damaged or truncated" in r.stderr
+        target = Path(empty_url.removeprefix("sqlite:///"))
+        assert not target.exists() and not Path(f"{target}-wal").exists()
+    else:
+        restored = get_engine(empty_url)
+        assert inspect(restored).get_table_names() == []
+        restored.dispose()

@@ -246,3 +246,47 @@ def test_long_identifiers_are_never_truncated_into_one_key(db: Session, client: 
     second = max(rows, key=lambda r: r.id)
     rules = db.execute(select(Alert.rule_id).where(Alert.assessment_id == second.id)).scalars()
     assert any("item9" in rule or "suicid" in rule for rule in rules)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/fhir/Observation", {"patient": "²"}, "patient"),
+        ("/fhir/Observation", {"patient": "Patient/١٢"}, "patient"),
+        ("/fhir/QuestionnaireResponse", {"patient": "³"}, "patient"),
+        ("/fhir/Observation", {"date": "9999-12-31"}, "date"),
+        ("/fhir/Observation", {"date": "le9999-12-31T23:59:59Z"}, "date"),
+        ("/fhir/Observation", {"date": "0001-01-01T00:00:00+14:00"}, "date"),
+        ("/fhir/Observation", {"date": "9999-12"}, "date"),
+        ("/fhir/QuestionnaireResponse", {"_lastUpdated": "gt9999"}, "_lastUpdated"),
+    ],
+)
+def test_unicode_digits_and_out_of_range_dates_are_4xx(
+    db: Session, client: Any, path: str, params: dict[str, str], field: str
+) -> None:
+    """Unicode digits and dates outside 1900-2200 in a search are a 4xx OperationOutcome
+    naming the parameter, never a 500."""
+    _pid, _foreign, token, _other = world(db)
+    r = client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+    assert 400 <= r.status_code < 500, r.text
+    issue = r.json()["issue"][0]
+    assert issue["expression"] == [field], issue
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"subject": {"reference": "Patient/²"}}, "subject"),
+        ({"authored": "0001-01-01T00:00:00+14:00"}, "authored"),
+        ({"authored": "9999-12-31T23:59:59-12:00"}, "authored"),
+    ],
+)
+def test_unicode_digits_and_out_of_range_dates_in_a_body_are_4xx(
+    db: Session, client: Any, change: dict[str, Any], field: str
+) -> None:
+    pid, _foreign, token, _other = world(db)
+    body = phq9_response(pid, [0] * 10) | change
+    headers = {"Authorization": f"Bearer {token}"}
+    r = client.post("/fhir/QuestionnaireResponse", json=body, headers=headers)
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["issue"][0]["expression"] == [field], r.text

@@ -182,7 +182,7 @@ def test_cli_import_progress_summary_and_failed_file(
     files = [str(p) for p in synthea_files()[:3]]
     env = cli_env(database_url, tmp_path)
     r = run(env, "fhir", "import", *files, str(bad))
-    assert r.returncode == 1, r.stderr
+    assert r.returncode == 2, r.stderr
     assert "imported: " in r.stdout and "skipped " in r.stdout
     assert "Condition: not a depression or anxiety diagnosis" in r.stdout
     assert "broken.json: entry 0 (urn:uuid:x): has no resource with a resourceType" in r.stderr
@@ -190,3 +190,129 @@ def test_cli_import_progress_summary_and_failed_file(
     r = run(env, "fhir", "import", *files)
     assert r.returncode == 0 and "imported: 0 record(s) from 3 bundle(s)" in r.stdout
     assert count(db, Patient) == 3
+
+
+def total_entries(data: dict[str, Any], code: str) -> list[int]:
+    return [
+        i
+        for i, e in enumerate(data["entry"])
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == code
+    ]
+
+
+def test_every_invalid_clinical_value_refuses_the_bundle_and_is_listed(
+    db: Session, engine: Engine
+) -> None:
+    """One rule (docs/fhir.md): an out-of-range total (PHQ-2 = 99 or -1) is refused like a
+    non-numeric or fractional one, and the error lists every refused entry by fullUrl."""
+    cid = make_clinic(db).id
+    db.commit()
+    path = next(p for p in synthea_files() if "196c1186" in p.name)
+    data = load_json(path)
+    phq2 = total_entries(data, "55758-7")
+    gad7 = total_entries(data, "70274-6")
+    assert len(phq2) >= 1 and len(gad7) >= 1
+    for index, value in ((phq2[0], 99), (gad7[0], -1)):
+        bad = copy.deepcopy(data)
+        bad["entry"][index]["resource"]["valueQuantity"]["value"] = value
+        with pytest.raises(BundleError) as err, unit_of_work(engine) as s:
+            import_bundle(s, cid, bad, path.name, Actor(None, "cli"))
+        assert [(p.index, p.full_url) for p in err.value.problems] == [
+            (index, data["entry"][index]["fullUrl"])
+        ]
+        assert f"total {value} is outside" in err.value.problems[0].reason
+        assert (count(db, Patient), count(db, Assessment)) == (0, 0)
+    several = copy.deepcopy(data)
+    bad_values = {phq2[0]: 99, gad7[0]: 2.5}
+    if len(phq2) > 1:
+        bad_values[phq2[1]] = "x"
+    for index, value in bad_values.items():
+        several["entry"][index]["resource"]["valueQuantity"]["value"] = value
+    with pytest.raises(BundleError) as err, unit_of_work(engine) as s:
+        import_bundle(s, cid, several, path.name, Actor(None, "cli"))
+    assert sorted(p.index for p in err.value.problems) == sorted(bad_values)
+    assert {p.full_url for p in err.value.problems} == {
+        data["entry"][i]["fullUrl"] for i in bad_values
+    }
+    assert count(db, Assessment) == 0
+
+
+def write_bundle(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_cli_reports_each_bad_file_and_imports_the_rest(
+    db: Session, database_url: str, tmp_path: Path
+) -> None:
+    """Infinity, a NUL character, year 0001 with +14:00, deep nesting and an out-of-range
+    total: each file is reported (no traceback), the good files around them are imported,
+    exit 2; --report lists every refused and skipped entry by fullUrl and reason."""
+    make_clinic(db)
+    db.commit()
+    good = synthea_files()[:2]
+    source = load_json(good[0])
+    phq = total_entries(source, "55758-7") or total_entries(source, "44261-6")
+
+    def variant(name: str, change: Any) -> str:
+        data = copy.deepcopy(source)
+        change(data)
+        return write_bundle(tmp_path / name, json.dumps(data))
+
+    def set_value(value: Any) -> Any:
+        def change(data: dict[str, Any]) -> None:
+            data["entry"][phq[0]]["resource"]["valueQuantity"]["value"] = value
+
+        return change
+
+    def set_patient(key: str, value: Any) -> Any:
+        def change(data: dict[str, Any]) -> None:
+            data["entry"][0]["resource"][key] = value
+
+        return change
+
+    def set_when(data: dict[str, Any]) -> None:
+        data["entry"][phq[0]]["resource"]["effectiveDateTime"] = "0001-01-01T00:00:00+14:00"
+
+    infinity = write_bundle(
+        tmp_path / "infinity.json",
+        json.dumps(source).replace('"value": 1', '"value": Infinity', 1),
+    )
+    deep = write_bundle(
+        tmp_path / "deep.json",
+        '{"resourceType": "Bundle", "type": "collection", "entry": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}",
+    )
+    nested = variant("nested.json", set_patient("extension", json.loads("[" * 80 + "]" * 80)))
+    files = [
+        str(good[0]),
+        infinity,
+        variant("nul.json", set_patient("gender", "fe\x00male")),
+        variant("year1.json", set_when),
+        deep,
+        nested,
+        variant("phq99.json", set_value(99)),
+        str(good[1]),
+    ]
+    env = cli_env(database_url, tmp_path)
+    r = run(env, "fhir", "import", "--no-progress", *files)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    for name in ("infinity", "nul", "year1", "deep", "nested", "phq99"):
+        assert f"error: {name}.json: " in r.stderr, name
+    assert "NUL character" in r.stderr and "year 1 is outside" in r.stderr
+    assert "total 99 is outside" in r.stderr
+    assert count(db, Patient) == 2  # the two good files, before and after the bad ones
+    out = tmp_path / "report.json"
+    r = run(env, "fhir", "import", "--no-progress", "--report", str(out), *files)
+    assert r.returncode == 2 and count(db, Patient) == 2
+    report = json.loads(out.read_text(encoding="utf-8"))["files"]
+    assert [f["status"] for f in report] == ["imported"] + ["refused"] * 6 + ["imported"]
+    [refused] = report[6]["refused"]
+    assert refused["fullUrl"] == source["entry"][phq[0]]["fullUrl"]
+    assert refused["index"] == phq[0] and "outside" in refused["reason"]
+    skipped = report[0]["skipped"]
+    assert skipped and all(s["fullUrl"].startswith("urn:uuid:") and s["reason"] for s in skipped)

@@ -10,11 +10,13 @@ the first entry wins), so the importer never stores a record, or its identifier,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ketacare.domain.dates import EARLIEST, LATEST
 from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.fhir.codes import (
     ICD10CM,
@@ -27,17 +29,88 @@ from ketacare.fhir.codes import (
 from ketacare.fhir.questionnaire import BASE_URL
 
 
-class BundleError(ValueError):
-    """A malformed bundle: ``index`` and ``full_url`` name the entry (None for the bundle)."""
+@dataclass(frozen=True, slots=True)
+class EntryNote:
+    """One entry refused or skipped: its position, ``fullUrl`` and the reason."""
 
-    def __init__(self, reason: str, index: int | None = None, full_url: str = "") -> None:
-        where = (
-            "bundle" if index is None else f"entry {index}" + (f" ({full_url})" if full_url else "")
-        )
-        super().__init__(f"{where}: {reason}")
+    index: int | None
+    full_url: str
+    reason: str
+
+    def where(self) -> str:
+        """``entry 3 (urn:uuid:...)``, or ``bundle`` for the bundle itself."""
+        if self.index is None:
+            return "bundle"
+        return f"entry {self.index}" + (f" ({self.full_url})" if self.full_url else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the API's and ``--report``'s)."""
+        return {"index": self.index, "fullUrl": self.full_url, "reason": self.reason}
+
+
+class BundleError(ValueError):
+    """A refused bundle: ``problems`` lists every refused entry (``index`` and ``full_url``
+    name the first; index None for the bundle itself)."""
+
+    def __init__(
+        self,
+        reason: str,
+        index: int | None = None,
+        full_url: str = "",
+        problems: tuple[EntryNote, ...] = (),
+    ) -> None:
+        first = EntryNote(index, full_url, reason)
+        self.problems = problems or (first,)
+        more = len(self.problems) - 1
+        tail = f" (and {more} more refused entr{'y' if more == 1 else 'ies'})" if more else ""
+        super().__init__(f"{first.where()}: {reason}{tail}")
         self.reason = reason
         self.index = index
         self.full_url = full_url
+
+    @classmethod
+    def of(cls, problems: list[EntryNote]) -> BundleError:
+        """One error listing every problem (the first is the message)."""
+        first = problems[0]
+        return cls(first.reason, first.index, first.full_url, tuple(problems))
+
+
+#: Earliest and latest year of any date ketacare imports or searches (a sane range: dates
+#: outside it are typing errors or attacks, and year 1 with a +14:00 offset overflows).
+MIN_YEAR, MAX_YEAR = EARLIEST.year, LATEST.year
+#: Deepest JSON nesting read (ketacare's own export nests 7 levels; LHC-Forms a few more).
+MAX_DEPTH = 64
+
+
+def check_year(year: int, what: str) -> None:
+    """ValueError naming ``what`` unless ``year`` is within MIN_YEAR..MAX_YEAR."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"{what} year {year} is outside {MIN_YEAR}-{MAX_YEAR}")
+
+
+def json_hazard(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
+    """The first value no database can store faithfully, or None: a string with a NUL
+    character, a number that is not finite (``Infinity``, ``NaN``), nesting deeper than
+    ``max_depth``. Iterative, so a hostile depth cannot exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return f"is nested deeper than {max_depth} levels"
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "contains a NUL character"
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                return f"contains the non-finite number {item}"
+        elif isinstance(item, Mapping):
+            for k, v in item.items():
+                if isinstance(k, str) and "\x00" in k:
+                    return "contains a NUL character"
+                stack.append((v, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +192,13 @@ class ParsedBundle:
     conditions: list[ImportCondition] = field(default_factory=list)
     responses: list[ImportResponse] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    skipped_entries: list[EntryNote] = field(default_factory=list)
     resources: int = 0
 
-    def skip(self, reason: str) -> None:
-        """Count one skipped entry under ``reason``."""
+    def skip(self, reason: str, index: int | None = None, full_url: str = "") -> None:
+        """Count one skipped entry under ``reason`` and list it."""
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        self.skipped_entries.append(EntryNote(index, full_url, reason))
 
 
 TOTAL_CODES: dict[str, str] = {
@@ -172,7 +247,9 @@ def _is_mr(ident: Mapping[str, Any]) -> bool:
     return False
 
 
-def _datetime(value: Any, what: str) -> datetime:
+def read_datetime(value: Any, what: str) -> datetime:
+    """A FHIR date or dateTime with a time zone, in years MIN_YEAR..MAX_YEAR, as UTC;
+    ValueError naming ``what`` otherwise."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} is missing")
     try:
@@ -184,6 +261,7 @@ def _datetime(value: Any, what: str) -> datetime:
         raise ValueError(f"{what} {value!r} is not a FHIR dateTime") from None
     if dt.tzinfo is None:
         raise ValueError(f"{what} {value!r} has no time zone")
+    check_year(dt.year, what)
     return dt.astimezone(UTC)
 
 
@@ -198,6 +276,7 @@ def _patient(resource: Mapping[str, Any], key: ExternalKey, aliases: list[str]) 
             birth = date.fromisoformat(str(resource["birthDate"]))
         except ValueError:
             raise ValueError(f"birthDate {resource['birthDate']!r} is not a date") from None
+        check_year(birth.year, "birthDate")
     mrn = next(
         (str(i["value"]) for i in resource.get("identifier") or () if _is_mr(i) and i.get("value")),
         None,
@@ -240,8 +319,11 @@ def _total(resource: Mapping[str, Any], key: ExternalKey, iid: str) -> ImportTot
     value = vq.get("value") if isinstance(vq, Mapping) else resource.get("valueInteger")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{iid} total has no numeric value")
-    if value != int(value):
+    if not math.isfinite(value) or value != int(value):
         raise ValueError(f"{iid} total {value} is not a whole number")
+    inst = get_instrument(iid)
+    if inst.range is not None and not inst.range[0] <= value <= inst.range[1]:
+        raise ValueError(f"{iid} total {value:g} is outside {inst.range[0]}-{inst.range[1]}")
     when = resource.get("effectiveDateTime") or (resource.get("effectivePeriod") or {}).get("start")
     encounter = (resource.get("encounter") or {}).get("reference") or ""
     return ImportTotal(
@@ -249,7 +331,7 @@ def _total(resource: Mapping[str, Any], key: ExternalKey, iid: str) -> ImportTot
         patient=_subject(resource),
         instrument_id=iid,
         total=int(value),
-        effective=_datetime(when or resource.get("issued"), "effectiveDateTime"),
+        effective=read_datetime(when or resource.get("issued"), "effectiveDateTime"),
         encounter=str(encounter),
     )
 
@@ -284,8 +366,8 @@ def _condition(resource: Mapping[str, Any], key: ExternalKey) -> ImportCondition
         icd10_code=str(icd["code"]) if icd else None,
         icd10_display=str(icd.get("display") or "")[:200] or None if icd else None,
         clinical_status=status[:16],
-        onset=_datetime(onset_raw, "onsetDateTime").date() if onset_raw else None,
-        recorded=_datetime(recorded_raw, "recordedDate") if recorded_raw else None,
+        onset=read_datetime(onset_raw, "onsetDateTime").date() if onset_raw else None,
+        recorded=read_datetime(recorded_raw, "recordedDate") if recorded_raw else None,
     )
 
 
@@ -298,7 +380,15 @@ def _ketacare_instrument(canonical: str) -> str | None:
 
 
 def read_bundle(bundle: Any) -> ParsedBundle:
-    """Parse a decoded R4 Bundle; raise :class:`BundleError` if it is malformed."""
+    """Parse a decoded R4 Bundle; raise :class:`BundleError` listing every refused entry.
+
+    One rule for every invalid clinical value (docs/fhir.md, "Refused or skipped"): an entry
+    ketacare imports whose value is invalid (a total that is missing, not a whole number or
+    outside the instrument's range; a date that is unreadable, without a time zone or outside
+    MIN_YEAR..MAX_YEAR; a subject that is not a Patient of the bundle; a NUL character, a
+    non-finite number, too deep nesting) refuses the whole bundle, and every such entry is
+    listed. Entries ketacare does not import are skipped and listed, never refused.
+    """
     if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
         raise BundleError("is not a FHIR Bundle")
     if bundle.get("type") not in ("transaction", "collection", "batch", "searchset"):
@@ -308,16 +398,28 @@ def read_bundle(bundle: Any) -> ParsedBundle:
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         raise BundleError("entry is not a list")
+    hazard = json_hazard({k: v for k, v in bundle.items() if k != "entry"}, MAX_DEPTH - 1)
+    if hazard:
+        raise BundleError(hazard)
     out = ParsedBundle()
+    problems: list[EntryNote] = []
+    refused_aliases: set[str] = set()
     questionnaires: dict[str, Mapping[str, Any]] = {}
     pending: list[tuple[int, str, Mapping[str, Any], ExternalKey]] = []
     for index, ent in enumerate(entries):
         full_url = str(ent.get("fullUrl") or "") if isinstance(ent, Mapping) else ""
         resource = ent.get("resource") if isinstance(ent, Mapping) else None
         if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
-            raise BundleError("has no resource with a resourceType", index, full_url)
+            problems.append(EntryNote(index, full_url, "has no resource with a resourceType"))
+            continue
         out.resources += 1
         rtype = str(resource["resourceType"])
+        if rtype == "Patient":  # if refused, references to it are not reported again
+            refused_aliases.update(a for a in (full_url, f"Patient/{resource.get('id')}") if a)
+        hazard = json_hazard(ent, MAX_DEPTH - 2)
+        if hazard:
+            problems.append(EntryNote(index, full_url, f"{rtype} {hazard}"))
+            continue
         try:
             key = _key(resource, full_url, rtype)
             if rtype == "Patient":
@@ -328,9 +430,11 @@ def read_bundle(bundle: Any) -> ParsedBundle:
             elif rtype == "Observation":
                 iid = next((TOTAL_CODES[c] for c in _loinc(resource) if c in TOTAL_CODES), None)
                 if iid is None:
-                    out.skip("Observation: not a total score of a known instrument")
+                    out.skip(
+                        "Observation: not a total score of a known instrument", index, full_url
+                    )
                 elif resource.get("status") in ("entered-in-error", "cancelled"):
-                    out.skip(f"Observation: status {resource.get('status')}")
+                    out.skip(f"Observation: status {resource.get('status')}", index, full_url)
                 else:
                     out.totals.append(
                         replace(_total(resource, key, iid), index=index, full_url=full_url)
@@ -338,30 +442,36 @@ def read_bundle(bundle: Any) -> ParsedBundle:
             elif rtype == "Condition":
                 cond = _condition(resource, key)
                 if cond is None:
-                    out.skip("Condition: not a depression or anxiety diagnosis")
+                    out.skip("Condition: not a depression or anxiety diagnosis", index, full_url)
                 else:
                     out.conditions.append(replace(cond, index=index, full_url=full_url))
             elif rtype == "Questionnaire":
                 if resource.get("url"):
                     questionnaires[str(resource["url"]).split("|", 1)[0]] = resource
                 questionnaires[full_url] = resource
-                out.skip("Questionnaire: used to read responses, not stored")
+                out.skip("Questionnaire: used to read responses, not stored", index, full_url)
             elif rtype == "QuestionnaireResponse":
                 pending.append((index, full_url, resource, key))
             else:
-                out.skip(f"{rtype}: resource type not imported")
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            raise BundleError(f"{rtype} {exc}", index, full_url) from None
+                out.skip(f"{rtype}: resource type not imported", index, full_url)
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
+            problems.append(EntryNote(index, full_url, f"{rtype} {exc}"))
     for index, full_url, resource, key in pending:
         try:
             if resource.get("status") != "completed":
-                out.skip(f"QuestionnaireResponse: status {resource.get('status')!r}, not completed")
+                out.skip(
+                    f"QuestionnaireResponse: status {resource.get('status')!r}, not completed",
+                    index,
+                    full_url,
+                )
                 continue
             canonical = str(resource.get("questionnaire") or "")
             iid = _ketacare_instrument(canonical)
             questionnaire = questionnaires.get(canonical.split("|", 1)[0])
             if iid is None and questionnaire is None:
-                out.skip("QuestionnaireResponse: questionnaire not known to ketacare")
+                out.skip(
+                    "QuestionnaireResponse: questionnaire not known to ketacare", index, full_url
+                )
                 continue
             out.responses.append(
                 ImportResponse(
@@ -370,15 +480,15 @@ def read_bundle(bundle: Any) -> ParsedBundle:
                     response=resource,
                     questionnaire=questionnaire,
                     instrument_id=iid,
-                    authored=_datetime(resource.get("authored"), "authored"),
+                    authored=read_datetime(resource.get("authored"), "authored"),
                     index=index,
                     full_url=full_url,
                 )
             )
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise BundleError(f"QuestionnaireResponse {exc}", index, full_url) from None
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            problems.append(EntryNote(index, full_url, f"QuestionnaireResponse {exc}"))
     _deduplicate(out)
-    patients = {a for p in out.patients for a in p.aliases}
+    patients = {a for p in out.patients for a in p.aliases} | refused_aliases
     records: list[ImportTotal | ImportCondition | ImportResponse] = [
         *out.totals,
         *out.conditions,
@@ -389,11 +499,15 @@ def read_bundle(bundle: Any) -> ParsedBundle:
             kind = {ImportTotal: "Observation", ImportCondition: "Condition"}.get(
                 type(rec), "QuestionnaireResponse"
             )
-            raise BundleError(
-                f"{kind} subject {rec.patient!r} is not a Patient in this bundle",
-                rec.index,
-                rec.full_url,
+            problems.append(
+                EntryNote(
+                    rec.index,
+                    rec.full_url,
+                    f"{kind} subject {rec.patient!r} is not a Patient in this bundle",
+                )
             )
+    if problems:
+        raise BundleError.of(sorted(problems, key=lambda n: -1 if n.index is None else n.index))
     return out
 
 
@@ -416,7 +530,7 @@ def _deduplicate(out: ParsedBundle) -> None:
     totals = []
     for t in out.totals:
         if t.key in answered:
-            out.skip(SCORE_OF_RESPONSE)
+            out.skip(SCORE_OF_RESPONSE, t.index, t.full_url)
         else:
             totals.append(t)
     kinds: list[tuple[str, list[Any]]] = [
@@ -435,7 +549,11 @@ def _deduplicate(out: ParsedBundle) -> None:
             first[rec.key] = index
             kept[index] = rec
             continue
-        out.skip(f"{kind}: identifier repeated in this bundle (the first entry is kept)")
+        out.skip(
+            f"{kind}: identifier repeated in this bundle (the first entry is kept)",
+            rec.index,
+            rec.full_url,
+        )
         earlier = kept[first[rec.key]]
         if isinstance(rec, ImportPatient) and isinstance(earlier, ImportPatient):
             aliases = earlier.aliases + tuple(a for a in rec.aliases if a not in earlier.aliases)

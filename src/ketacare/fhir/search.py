@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ketacare.domain.dates import EARLIEST, LATEST
 from ketacare.domain.errors import InvalidAnswer
+from ketacare.fhir.reader import MAX_YEAR, MIN_YEAR
 
 Bound = tuple[str, datetime]  # ("ge" | "lt", instant): all bounds are ANDed
 
@@ -13,7 +13,8 @@ Bound = tuple[str, datetime]  # ("ge" | "lt", instant): all bounds are ANDed
 def patient_id(value: str, param: str = "patient") -> int:
     """``Patient/12`` or ``12`` -> 12."""
     raw = value.strip().removeprefix("Patient/")
-    if not raw.isdigit() or not 1 <= int(raw) <= 2_147_483_647:
+    # ASCII only: str.isdigit() is also true of "²" and "١٢", which int() refuses or reads.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 2_147_483_647:
         raise InvalidAnswer(param, f"{value!r} is not a ketacare Patient reference")
     return int(raw)
 
@@ -34,9 +35,9 @@ def tokens(value: str) -> list[tuple[str | None, str]]:
 
 
 def _span(raw: str, param: str) -> tuple[datetime, datetime]:
-    year = raw[:4]
-    if year.isascii() and year.isdigit() and not EARLIEST.year <= int(year) <= LATEST.year:
-        raise InvalidAnswer(param, f"{raw!r}: must be between {EARLIEST} and {LATEST}")
+    """The instants ``[start, end)`` a date or dateTime value covers (years 1900-2200, domain.dates)."""
+    if raw[:4].isascii() and raw[:4].isdigit():
+        _in_range(int(raw[:4]), raw, param)
     try:
         if len(raw) == 4:
             start = datetime(int(raw), 1, 1, tzinfo=UTC)
@@ -55,8 +56,14 @@ def _span(raw: str, param: str) -> tuple[datetime, datetime]:
         raise InvalidAnswer(param, f"{raw!r} is not a FHIR date or dateTime") from None
     if dt.tzinfo is None:
         raise InvalidAnswer(param, f"{raw!r} needs a time zone")
+    _in_range(dt.year, raw, param)
     dt = dt.astimezone(UTC)
     return dt, dt + timedelta(seconds=1)
+
+
+def _in_range(year: int, raw: str, param: str) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise InvalidAnswer(param, f"{raw!r} is outside the years {MIN_YEAR}-{MAX_YEAR}")
 
 
 def date_bounds(values: list[str], param: str = "date") -> list[Bound]:

@@ -46,6 +46,7 @@ from ketacare.fhir.export import (
     total_observation,
 )
 from ketacare.fhir.medication import scale_observation, vital_observations
+from ketacare.fhir.reader import read_datetime
 from ketacare.fhir.search import Bound, date_bounds, patient_id, tokens, within
 from ketacare.fhir.server import FHIR_JSON, capability_statement
 
@@ -86,11 +87,11 @@ def _bounds(values: list[str], param: str) -> list[Bound]:
         raise BadRequest(exc.reason, exc.field) from None
 
 
-def _patient(db: Session, user: User, value: str | None) -> Patient | None:
+def _patient(db: Session, user: User, value: str | None, param: str = "patient") -> Patient | None:
     if value is None:
         return None
     try:
-        pid = patient_id(value)
+        pid = patient_id(value, param)
     except InvalidAnswer as exc:
         raise BadRequest(exc.reason, exc.field) from None
     return get_patient(db, user.clinic_id, pid)
@@ -282,7 +283,10 @@ def create_response(
         raise BadRequest("only completed responses are scored and stored", "status")
     subject = body.get("subject") or {}
     patient = _patient(
-        db, user, str(subject.get("reference") or "") if isinstance(subject, dict) else ""
+        db,
+        user,
+        str(subject.get("reference") or "") if isinstance(subject, dict) else "",
+        "subject",
     )
     assert patient is not None
     try:
@@ -292,11 +296,10 @@ def create_response(
         raise BadRequest(exc.reason, exc.field) from None
     when = None
     if body.get("authored"):
-        try:
-            when = _parse_instant(str(body["authored"]))
-        except ValueError:
-            raise BadRequest("is not a FHIR dateTime", "authored") from None
-        check_date(when, "authored")
+        try:  # the importer's rule: a time zone, years 1900-2200, domain.dates
+            when = read_datetime(body["authored"], "authored")
+        except ValueError as exc:
+            raise BadRequest(str(exc).removeprefix("authored "), "authored") from None
     ident = body.get("identifier") or {}
     key = None
     if isinstance(ident, dict) and ident.get("value"):

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine, unit_of_work
@@ -21,7 +22,7 @@ from ketacare.features.audit.service import record
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.interop.exporter import export_bundle
-from ketacare.features.interop.importer import ImportReport, import_bundle
+from ketacare.features.interop.importer import ImportReport, import_bundle, refused_report
 from ketacare.features.interop.research import Deidentifier, write_csv
 from ketacare.features.patients.models import Patient
 from ketacare.features.system.cli import fail, load_settings
@@ -68,14 +69,29 @@ def export(
     typer.echo(f"exported {len(ids)} patient(s), {len(bundle['entry'])} resource(s)", err=True)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def import_file(engine: Engine, clinic_id: int, path: Path) -> ImportReport:
-    """Import one bundle file in its own transaction (nothing is kept if it fails)."""
+    """Import one bundle file in its own transaction (nothing is kept if it fails).
+
+    Every way a file can fail is a BundleError naming it: unreadable or invalid JSON (also
+    ``NaN``/``Infinity`` and nesting too deep to decode), a refused entry, or a database error
+    (reported by its class only: SQL parameters may carry patient data)."""
     try:
-        data: Any = json.loads(path.read_bytes())
+        data: Any = json.loads(path.read_bytes(), parse_constant=_no_constant)
+    except RecursionError:
+        raise BundleError("cannot read JSON: nested too deeply") from None
     except (OSError, ValueError) as exc:
         raise BundleError(f"cannot read JSON: {exc}") from None
-    with unit_of_work(engine) as db:
-        return import_bundle(db, clinic_id, data, path.name, Actor(None, "cli"))
+    try:
+        with unit_of_work(engine) as db:
+            return import_bundle(db, clinic_id, data, path.name, Actor(None, "cli"))
+    except SQLAlchemyError as exc:
+        raise BundleError(f"the database refused it ({type(exc).__name__})") from None
+    except (RecursionError, OverflowError) as exc:
+        raise BundleError(f"cannot be read ({type(exc).__name__})") from None
 
 
 def _summary(reports: list[ImportReport], failed: list[tuple[str, str]]) -> Table:
@@ -102,8 +118,8 @@ def _summary(reports: list[ImportReport], failed: list[tuple[str, str]]) -> Tabl
             str(r.diagnoses),
             str(r.already_imported),
         )
-    for name, _ in failed:
-        table.add_row(name, "FAILED", "-", "-", "-", "-", "-", "-")
+    for name in dict.fromkeys(name for name, _ in failed):
+        table.add_row(name, "REFUSED", "-", "-", "-", "-", "-", "-")
     return table
 
 
@@ -114,8 +130,17 @@ def import_(
         int | None, typer.Option("--clinic", help="Clinic id (default: the installation's clinic).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Write the JSON report: per file, every skipped or refused entry (fullUrl, "
+            "reason).",
+        ),
+    ] = None,
 ) -> None:
-    """Import bundles: one transaction each; a malformed bundle adds nothing (exit 1)."""
+    """Import bundles: one transaction each. A refused bundle adds nothing, is reported with
+    every refused entry, and the other files are still imported (exit 2 if any was refused)."""
     settings = load_settings()
     engine = get_engine(settings.database_url)
     with unit_of_work(engine) as db:
@@ -128,6 +153,7 @@ def import_(
     console = Console(stderr=True)
     reports: list[ImportReport] = []
     failed: list[tuple[str, str]] = []
+    details: list[dict[str, Any]] = []
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -142,8 +168,10 @@ def import_(
             bar.update(task, description=path.name[:40])
             try:
                 reports.append(import_file(engine, clinic_id, path))
+                details.append(reports[-1].as_dict())
             except BundleError as exc:
-                failed.append((path.name, str(exc)))
+                failed += [(path.name, f"{n.where()}: {n.reason}") for n in exc.problems]
+                details.append(refused_report(path.name, exc))
             bar.advance(task)
     out = Console(width=120, file=sys.stdout)
     out.print(_summary(reports, failed))
@@ -163,8 +191,11 @@ def import_(
             typer.echo(f"warning: {r.source}: {w}")
     for name, reason in failed:
         typer.echo(f"error: {name}: {reason} (nothing imported from this file)", err=True)
+    if report is not None:
+        text = json.dumps({"files": details}, indent=2, ensure_ascii=False) + "\n"
+        report.write_text(text, encoding="utf-8")
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(2)
 
 
 def research_export(

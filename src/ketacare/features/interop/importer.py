@@ -32,6 +32,7 @@ from ketacare.features.patients.models import Patient, Sex
 from ketacare.fhir import answers_from_response, match_questionnaire, to_questionnaire
 from ketacare.fhir.reader import (
     BundleError,
+    EntryNote,
     ExternalKey,
     ImportCondition,
     ImportPatient,
@@ -57,6 +58,7 @@ class ImportReport:
     diagnoses: int = 0
     already_imported: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    skipped_entries: list[EntryNote] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -64,9 +66,36 @@ class ImportReport:
         """Rows added (patients, assessments, diagnoses)."""
         return self.patients_created + self.totals + self.responses + self.diagnoses
 
-    def skip(self, reason: str, n: int = 1) -> None:
-        """Count ``n`` entries skipped for ``reason``."""
-        self.skipped[reason] = self.skipped.get(reason, 0) + n
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready report (``ketacare fhir import --report``, ``POST /fhir``): counts, and
+        every skipped entry by index, ``fullUrl`` and reason."""
+        return {
+            "source": self.source,
+            "status": "imported",
+            "resources": self.resources,
+            "added": self.added,
+            "patients_created": self.patients_created,
+            "patients_matched": self.patients_matched,
+            "totals": self.totals,
+            "responses": self.responses,
+            "diagnoses": self.diagnoses,
+            "already_imported": self.already_imported,
+            "skipped": [n.as_dict() for n in self.skipped_entries],
+            "refused": [],
+            "warnings": self.warnings,
+        }
+
+
+def refused_report(source: str, exc: BundleError) -> dict[str, Any]:
+    """The JSON report of a refused bundle: nothing imported, every refused entry listed."""
+    return {
+        "source": source,
+        "status": "refused",
+        "added": 0,
+        "skipped": [],
+        "refused": [n.as_dict() for n in exc.problems],
+        "warnings": [],
+    }
 
 
 def _existing(
@@ -227,9 +256,12 @@ def _import(
     source: str,
     actor: Actor,
 ) -> ImportReport:
-    report = ImportReport(source=source, resources=parsed.resources)
-    for reason, n in parsed.skipped.items():
-        report.skip(reason, n)
+    report = ImportReport(
+        source=source,
+        resources=parsed.resources,
+        skipped=dict(parsed.skipped),
+        skipped_entries=list(parsed.skipped_entries),
+    )
     known = _existing(db, clinic_id, keys)
     patients = _patients(db, clinic_id, parsed, known, report, source)
     refs: list[tuple[ExternalKey, str, Assessment | Diagnosis]] = []
@@ -238,12 +270,7 @@ def _import(
         if t.key in known:
             report.already_imported += 1
             continue
-        inst = get_instrument(t.instrument_id)
-        if inst.range is not None and not inst.range[0] <= t.total <= inst.range[1]:
-            report.skip(
-                f"Observation: {inst.short_name} total outside {inst.range[0]}-{inst.range[1]}"
-            )
-            continue
+        inst = get_instrument(t.instrument_id)  # its range was checked by read_bundle
         patient = patients[t.patient]
         band, band_set = _band(t.instrument_id, t.total)
         row = Assessment(
@@ -296,6 +323,7 @@ def _import(
         db.add(dx)
         refs.append((c.key, "diagnosis", dx))
         report.diagnoses += 1
+    refused: list[EntryNote] = []
     for r in parsed.responses:
         if r.key in known:
             report.already_imported += 1
@@ -315,11 +343,13 @@ def _import(
             )
         except (InvalidAnswer, KetacareError) as exc:
             field_name = getattr(exc, "field", "") or ""
-            raise BundleError(
-                f"QuestionnaireResponse {field_name}: {exc.reason}", r.index, r.full_url
-            ) from None
+            reason = f"QuestionnaireResponse {field_name}: {exc.reason}"
+            refused.append(EntryNote(r.index, r.full_url, reason))
+            continue
         refs.append((r.key, "assessment", row))
         report.responses += 1
+    if refused:  # raised inside the savepoint: nothing of this bundle is kept
+        raise BundleError.of(refused)
     db.flush()
     for key, kind, obj in refs:
         db.add(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect
@@ -66,21 +67,40 @@ def backup(engine: Engine, out: Path) -> None:
         raise BackupError(f"pg_dump failed: {result.stderr.strip()[:500]}")
 
 
+def _restore_sqlite(source: Path, target: str) -> None:
+    """Check the backup (read-only, ``PRAGMA quick_check``) and copy it into ``target``."""
+    try:
+        with closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)) as src:
+            problems = [r[0] for r in src.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                raise BackupError(f"{source} is damaged or truncated: {problems[0]}")
+            with closing(sqlite3.connect(target)) as dst:
+                src.backup(dst)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{source} is damaged or truncated ({exc})") from None
+
+
 def restore(engine: Engine, source: Path) -> None:
     """Load a backup into the database of ``engine``, which must be empty."""
     if not source.is_file():
         raise BackupError(f"{source} is not a file")
+    sqlite = engine.dialect.name == "sqlite"
+    target = (make_url(str(engine.url)).database or "") if sqlite else ""
+    existed = bool(target) and Path(target).exists()
     if inspect(engine).get_table_names():
         raise BackupError("the target database is not empty; restore only into a new database")
     head = source.read_bytes()[:16]
-    if engine.dialect.name == "sqlite":
-        if not head.startswith(SQLITE_MAGIC):
-            raise BackupError(f"{source} is not a SQLite backup")
-        target = make_url(str(engine.url)).database or ""
+    if sqlite:
         engine.dispose()
-        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-            src.backup(dst)
-        dst.close()
+        try:
+            if not head.startswith(SQLITE_MAGIC):
+                raise BackupError(f"{source} is not a SQLite backup")
+            _restore_sqlite(source, target)
+        except BaseException:
+            if not existed:  # nothing left behind: not even the empty file inspect() created
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(target + suffix).unlink(missing_ok=True)
+            raise
         return
     if not head.startswith(PGDUMP_MAGIC):
         raise BackupError(f"{source} is not a pg_dump custom-format backup")
