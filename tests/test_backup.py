@@ -109,7 +109,7 @@ def test_restore_of_a_truncated_backup_fails_cleanly(
     cut = tmp_path / "cut.bin"
     cut.write_bytes(data[: len(data) // 2])
     env = {**cli_env(database_url, tmp_path), "KETACARE_DATABASE_URL": empty_url}
-    r = subprocess.run([KETACARE, "restore", str(cut)], env=env, capture_output=True, text=True)
+    r = run_cli(env, "restore", str(cut))
     assert r.returncode == 2, r.stdout + r.stderr
     assert "IN:" in r.stderr and "Traceback" not in r.stderr
     if empty_url.startswith("sqlite"):

@@ -35,7 +35,7 @@ def tokens(value: str) -> list[tuple[str | None, str]]:
 
 
 def _span(raw: str, param: str) -> tuple[datetime, datetime]:
-    """The instants ``[start, end)`` a date or dateTime value covers (years 1900-2200, domain.dates)."""
+    """The instants ``[start, end)`` a date or dateTime value covers (years of domain.dates)."""
     if raw[:4].isascii() and raw[:4].isdigit():
         _in_range(int(raw[:4]), raw, param)
     try:

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 import ketacare
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument, instrument_ids
-from ketacare.features._kit.dates import check_date
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features._kit.params import RowId
