@@ -124,14 +124,23 @@ def authenticate(
     return LoginOutcome(user)
 
 
-def change_password(db: Session, user: User, current: str, new: str) -> None:
-    """Replace the password after checking the current one and the policy."""
+def change_password(
+    db: Session, user: User, current: str, new: str, keep_session: str | None = None
+) -> None:
+    """Replace the password after checking the current one and the policy, and end every
+    other login session of the account (whoever knew the old password is logged out).
+
+    ``keep_session`` is the token hash of the session that made the change (it stays open).
+    """
     if not verify_password(current, user.password_hash)[0]:
         raise AccountError("current_password", "is wrong")
     problem = password_problem(new, user.email)
     if problem:
         raise AccountError("new_password", problem)
     user.password_hash = hash_password(new)
+    user.failed_logins = 0
+    user.locked_until = None
+    revoke_all_sessions(db, user, except_hash=keep_session)
     db.flush()
 
 
@@ -197,17 +206,17 @@ def revoke(db: Session, secret: str, token: str) -> None:
     )
 
 
-def revoke_all_sessions(db: Session, user: User) -> int:
-    """Log ``user`` out everywhere; return how many sessions were closed."""
-    result = db.execute(
-        update(AuthToken)
-        .where(
-            AuthToken.user_id == user.id,
-            AuthToken.kind == TokenKind.session,
-            AuthToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
+def revoke_all_sessions(db: Session, user: User, except_hash: str | None = None) -> int:
+    """Log ``user`` out everywhere (but the session ``except_hash``); return how many
+    sessions were closed."""
+    stmt = update(AuthToken).where(
+        AuthToken.user_id == user.id,
+        AuthToken.kind == TokenKind.session,
+        AuthToken.revoked_at.is_(None),
     )
+    if except_hash is not None:
+        stmt = stmt.where(AuthToken.token_hash != except_hash)
+    result = db.execute(stmt.values(revoked_at=utcnow()))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
