@@ -149,3 +149,44 @@ def test_login_rotates_the_csrf_cookie(client: TestClient, db: Session) -> None:
     # The new token works on the next form.
     r = client.post("/logout", data={"csrf_token": after})
     assert r.status_code == 303
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "ketacare-demo",  # the published demo password
+        "Ketacare2024!",  # product name + digits
+        "ketamine12345",
+        "zaq12wsxcde3",  # keyboard walks
+        "1qaz2wsx3edc",
+        "qazwsxedcrfv",
+        "123456789a",  # in the breached list (Xato corpus), not in the old short list
+        "manchester",
+        "wonderwoman",
+    ],
+)
+def test_password_policy_refuses_guessable_passwords(password: str) -> None:
+    """15.17: the demo password, product name + digits and keyboard walks were accepted."""
+    from ketacare.features.auth.passwords import password_problem
+
+    assert password_problem(password, "jane@clinic.example") is not None
+
+
+def test_password_policy_accepts_passphrases() -> None:
+    from ketacare.features.auth.passwords import password_problem
+
+    for ok in ("violet tram under the bridge", PASSWORD, "lonely-river-basket-9"):
+        assert password_problem(ok, "jane@clinic.example") is None, ok
+
+
+def test_only_the_demo_seed_may_use_the_demo_password(db: Session, settings: Any) -> None:
+    from ketacare.features.auth import service
+    from ketacare.features.system import demo
+
+    clinic = make_clinic(db)
+    with pytest.raises(service.AccountError, match="too common"):
+        service.create_user(db, clinic, "x@clinic.example", Role.nurse, "ketacare-demo")
+    seeded = demo.seed(db, settings)
+    db.commit()
+    assert {password for _, _, password in seeded} == {"ketacare-demo"}
+    assert service.authenticate(db, seeded[0][0], "ketacare-demo").user is not None
