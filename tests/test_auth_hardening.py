@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
 from ketacare.features.screening.models import Screening
-from tests.conftest import count, csrf, login, make_clinic, make_user
+from tests.conftest import PASSWORD, count, csrf, login, make_clinic, make_user
 
 
 def _multipart(fields: dict[str, str]) -> tuple[bytes, str]:
@@ -116,3 +118,75 @@ def test_api_docs_are_local_under_the_strict_csp(client: TestClient) -> None:
     for asset in ("/static/swagger-ui/swagger-ui-bundle.js", "/static/swagger-ui/swagger-ui.css"):
         assert asset in r.text
         assert client.get(asset).status_code == 200
+
+
+def test_changing_the_password_ends_the_other_sessions(app: Any, db: Session) -> None:
+    """15.16: a password change left every other session valid."""
+    user = make_user(db, make_clinic(db), Role.clinician)
+    with TestClient(app, follow_redirects=False) as a, TestClient(app, follow_redirects=False) as b:
+        login(a, user.email)
+        login(b, user.email)
+        r = a.post(
+            "/account/password",
+            data={
+                "current_password": PASSWORD,
+                "new_password": "violet tram under the bridge",
+                "csrf_token": csrf(a, "/account"),
+            },
+        )
+        assert r.status_code == 200, r.text
+        assert b.get("/patients").status_code == 303  # the other device is logged out
+        assert a.get("/patients").status_code == 200  # the one that changed it stays in
+
+
+def test_login_rotates_the_csrf_cookie(client: TestClient, db: Session) -> None:
+    """15.16: the CSRF cookie set before login stayed the same after it."""
+    user = make_user(db, make_clinic(db), Role.nurse)
+    before = csrf(client, "/login")
+    login(client, user.email)
+    after = client.cookies.get("kc_csrf")
+    assert after and after != before
+    # The new token works on the next form.
+    r = client.post("/logout", data={"csrf_token": after})
+    assert r.status_code == 303
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "ketacare-demo",  # the published demo password
+        "Ketacare2024!",  # product name + digits
+        "ketamine12345",
+        "zaq12wsxcde3",  # keyboard walks
+        "1qaz2wsx3edc",
+        "qazwsxedcrfv",
+        "123456789a",  # in the breached list (Xato corpus), not in the old short list
+        "manchester",
+        "wonderwoman",
+    ],
+)
+def test_password_policy_refuses_guessable_passwords(password: str) -> None:
+    """15.17: the demo password, product name + digits and keyboard walks were accepted."""
+    from ketacare.features.auth.passwords import password_problem
+
+    assert password_problem(password, "jane@clinic.example") is not None
+
+
+def test_password_policy_accepts_passphrases() -> None:
+    from ketacare.features.auth.passwords import password_problem
+
+    for ok in ("violet tram under the bridge", PASSWORD, "lonely-river-basket-9"):
+        assert password_problem(ok, "jane@clinic.example") is None, ok
+
+
+def test_only_the_demo_seed_may_use_the_demo_password(db: Session, settings: Any) -> None:
+    from ketacare.features.auth import service
+    from ketacare.features.system import demo
+
+    clinic = make_clinic(db)
+    with pytest.raises(service.AccountError, match="too common"):
+        service.create_user(db, clinic, "x@clinic.example", Role.nurse, "ketacare-demo")
+    seeded = demo.seed(db, settings)
+    db.commit()
+    assert {password for _, _, password in seeded} == {"ketacare-demo"}
+    assert service.authenticate(db, seeded[0][0], "ketacare-demo").user is not None

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     session_max_age_hours: float = Field(12.0, gt=0, description="Absolute session lifetime.")
     session_idle_minutes: float = Field(30.0, gt=0, description="Idle timeout of a login session.")
     secure_cookies: bool = Field(False, description="Set the Secure flag (enable behind TLS).")
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For/-Proto are believed; empty (default) = none, the peer is the client.",
+    )
     login_rate_limit: int = Field(
         10, ge=0, description="Login attempts per window per IP; 0 = off."
     )

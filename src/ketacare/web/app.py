@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import ketacare
 from ketacare.db.engine import get_engine, session_factory
@@ -104,6 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         secure_cookies=settings.secure_cookies,
     )
+    if settings.trusted_proxies.strip():
+        # Outermost: the client address that rate limits and the audit see is the real one.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     errors.install(app)
     # Swagger UI 5 (Apache-2.0) as shipped by the fastapi-offline package (MIT): /docs works
     # offline and under the strict CSP (no CDN, no inline script or style).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.csrf import CSRF_COOKIE, verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import RateLimited
 from ketacare.features._kit.forms import FormFields
@@ -80,6 +81,15 @@ def login(
         secure=settings.secure_cookies,
         path="/",
     )
+    # A new CSRF token with the new login: one planted or seen before it is worth nothing.
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(32),
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
     return response
 
 
@@ -101,16 +111,26 @@ def account_page(request: Request, user: PageUser) -> Response:
 
 
 @router.post("/account/password", response_class=HTMLResponse)
-def change_password(request: Request, form: FormFields, user: PageUser, db: DbDep) -> Response:
-    """Change the password (the current one is required)."""
+def change_password(
+    request: Request, form: FormFields, user: PageUser, db: DbDep, settings: SettingsDep
+) -> Response:
+    """Change the password (the current one is required); other sessions are ended."""
+    this_session = service.token_hash(
+        settings.secret_key.get_secret_value(), request.cookies.get(SESSION_COOKIE, "")
+    )
     try:
         service.change_password(
-            db, user, form.get("current_password", ""), form.get("new_password", "")
+            db,
+            user,
+            form.get("current_password", ""),
+            form.get("new_password", ""),
+            keep_session=this_session,
         )
     except service.AccountError as exc:
         ctx = {"errors": {exc.field: exc.reason}, "done": ""}
         return render(request, "auth/account.html", ctx, status_code=422)
-    return render(request, "auth/account.html", {"errors": {}, "done": "Password changed."})
+    done = "Password changed. Every other session of your account was logged out."
+    return render(request, "auth/account.html", {"errors": {}, "done": done})
 
 
 @router.post("/account/logout-all")

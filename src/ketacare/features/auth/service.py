@@ -53,12 +53,24 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_user(db: Session, clinic: Clinic, email: str, role: Role, password: str) -> User:
-    """Create a user in ``clinic``; refuse duplicates and weak passwords."""
+def create_user(
+    db: Session,
+    clinic: Clinic,
+    email: str,
+    role: Role,
+    password: str,
+    *,
+    demo_password: bool = False,
+) -> User:
+    """Create a user in ``clinic``; refuse duplicates and weak passwords.
+
+    ``demo_password`` skips the password policy; only the demo seed (``make run``, whose
+    accounts share the published password ``ketacare-demo``) passes it.
+    """
     email = normalise_email(email)
     if "@" not in email or len(email) > 320:
         raise AccountError("email", "is not a valid email address")
-    problem = password_problem(password, email)
+    problem = None if demo_password else password_problem(password, email, (clinic.slug,))
     if problem:
         raise AccountError("password", problem)
     if db.execute(select(User.id).where(User.email == email)).first():
@@ -124,14 +136,25 @@ def authenticate(
     return LoginOutcome(user)
 
 
-def change_password(db: Session, user: User, current: str, new: str) -> None:
-    """Replace the password after checking the current one and the policy."""
+def change_password(
+    db: Session, user: User, current: str, new: str, keep_session: str | None = None
+) -> None:
+    """Replace the password after checking the current one and the policy, and end every
+    other login session of the account (whoever knew the old password is logged out).
+
+    ``keep_session`` is the token hash of the session that made the change (it stays open).
+    """
     if not verify_password(current, user.password_hash)[0]:
         raise AccountError("current_password", "is wrong")
     problem = password_problem(new, user.email)
     if problem:
         raise AccountError("new_password", problem)
+    if verify_password(new, user.password_hash)[0]:
+        raise AccountError("new_password", "must differ from the current password")
     user.password_hash = hash_password(new)
+    user.failed_logins = 0
+    user.locked_until = None
+    revoke_all_sessions(db, user, except_hash=keep_session)
     db.flush()
 
 
@@ -197,17 +220,17 @@ def revoke(db: Session, secret: str, token: str) -> None:
     )
 
 
-def revoke_all_sessions(db: Session, user: User) -> int:
-    """Log ``user`` out everywhere; return how many sessions were closed."""
-    result = db.execute(
-        update(AuthToken)
-        .where(
-            AuthToken.user_id == user.id,
-            AuthToken.kind == TokenKind.session,
-            AuthToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
+def revoke_all_sessions(db: Session, user: User, except_hash: str | None = None) -> int:
+    """Log ``user`` out everywhere (but the session ``except_hash``); return how many
+    sessions were closed."""
+    stmt = update(AuthToken).where(
+        AuthToken.user_id == user.id,
+        AuthToken.kind == TokenKind.session,
+        AuthToken.revoked_at.is_(None),
     )
+    if except_hash is not None:
+        stmt = stmt.where(AuthToken.token_hash != except_hash)
+    result = db.execute(stmt.values(revoked_at=utcnow()))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -135,4 +135,7 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
+        # The app reads forwarded headers itself, from KETACARE_TRUSTED_PROXIES only
+        # (uvicorn would otherwise believe any loopback peer).
+        proxy_headers=False,
     )

@@ -27,5 +27,7 @@ def seed(db: Session, settings: Settings) -> list[tuple[str, str, str]]:
         clinic.timezone = DEMO_TIMEZONE
     for email, role in DEMO_USERS:
         if accounts.user_by_email(db, email) is None:
-            accounts.create_user(db, clinic, email, role, DEMO_PASSWORD)
+            # The demo password is published (README) and fails the policy on purpose: the
+            # demo accounts alone may have it. Never seed a real installation this way.
+            accounts.create_user(db, clinic, email, role, DEMO_PASSWORD, demo_password=True)
     return [(email, role.value, DEMO_PASSWORD) for email, role in DEMO_USERS]
