@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features.audit.service import use_settings
 from ketacare.features.system import backup, demo
 from ketacare.settings import Settings, get_settings
 
@@ -29,11 +30,13 @@ def fail(message: str) -> typer.Exit:
 def load_settings() -> Settings:
     """Settings from the environment, or exit 2 naming the bad variable."""
     try:
-        return get_settings()
+        settings = get_settings()
     except ValidationError as exc:
         err = exc.errors()[0]
         name = "KETACARE_" + str(err["loc"][0]).upper() if err["loc"] else "KETACARE_*"
         raise fail(f"{name}: {err['msg']}") from None
+    use_settings(settings)
+    return settings
 
 
 @config_app.command("show")
