@@ -89,7 +89,7 @@ def test_cli_verify_and_export(
             "--from",
             "2000-01-01",
             "--to",
-            "2999-12-31",
+            "2199-12-31",
             "--out",
             str(out),
         ],

@@ -76,6 +76,7 @@ def test_round_trip(
     assert r.returncode == 0, r.stderr
     again = subprocess.run([KETACARE, "backup", str(out)], env=env, capture_output=True, text=True)
     assert again.returncode == 2 and "already exists" in again.stderr
+    original = snapshot(engine)  # with the backup's own audit event, written before it
 
     target_env = {**env, "KETACARE_DATABASE_URL": empty_url}
     r = subprocess.run(

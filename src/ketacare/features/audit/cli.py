@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import hmac
+import io
 import json
 import os
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -17,9 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.dates import parse_day
+from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.files import staged
 from ketacare.features.audit.chain import FIELDS, anchor_mac
 from ketacare.features.audit.models import AuditEvent
-from ketacare.features.audit.service import event_hash_at, head, verify_chain
+from ketacare.features.audit.service import cli_actor, event_hash_at, head, record, verify_chain
 from ketacare.features.system.cli import fail, load_settings
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -159,9 +164,9 @@ def audit_anchor(
 
 def _day(value: str, option: str) -> date:
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option}: must be a date as YYYY-MM-DD") from None
+        return parse_day(value, option)
+    except BadRequest as exc:
+        raise fail(f"{option}: {exc.reason}") from None
 
 
 @audit_app.command("export")
@@ -180,10 +185,12 @@ def audit_export(
     lo = datetime.combine(start, time.min, tzinfo=UTC)
     hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
     settings = load_settings()
-    stream: TextIO = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
+    buffer = io.StringIO()
     n = 0
-    try:
-        with unit_of_work(get_engine(settings.database_url)) as db:
+    patients: set[int] = set()
+    with nullcontext(None) if out is None else staged(out) as tmp:
+        stream: TextIO = tmp.open("w", newline="", encoding="utf-8") if tmp else buffer
+        with stream, unit_of_work(get_engine(settings.database_url)) as db:
             table = AuditEvent.__table__
             rows = db.execute(
                 select(table).where(table.c.at >= lo, table.c.at < hi).order_by(table.c.seq)
@@ -201,9 +208,14 @@ def audit_export(
                     writer.writerow(values)
                 else:
                     stream.write(json.dumps({k: values[k] for k in COLUMNS}) + "\n")
+                if row["patient_id"] is not None:
+                    patients.add(int(row["patient_id"]))
+                patients.update(int(i) for i in str(row["patients"]).strip(",").split(",") if i)
                 n += 1
-    finally:
-        if out:
-            stream.close()
+            # The export discloses which patients' records were accessed: audited, by OS user.
+            record(db, None, "export", "audit_log", f"{start}..{end}", channel="cli",
+                   patients=patients, actor_name=cli_actor())  # fmt: skip
     if out:
         typer.echo(f"wrote {n} events to {out}")
+    else:
+        sys.stdout.write(buffer.getvalue())

@@ -17,7 +17,8 @@ from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.domain.analytics import AssessmentTable, PatientTable, SessionTable
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, NotFound
-from ketacare.features.audit.service import record
+from ketacare.features._kit.files import staged
+from ketacare.features.audit.service import cli_actor, record
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.patients.service import get_patient
@@ -44,7 +45,8 @@ def cohort_loader(instrument: str) -> tuple[AssessmentTable, SessionTable, Patie
     with unit_of_work(get_engine(settings.database_url)) as db:
         clinic = _clinic(db, settings.public_clinic)
         cohort = load_cohort(db, clinic.id, instrument)
-        record(db, None, "read", "clinic_outcomes", instrument, channel="cli")
+        record(db, None, "read", "clinic_outcomes", instrument, channel="cli",
+               clinic_id=clinic.id, actor_name=cli_actor())  # fmt: skip
     if cohort.n_synthetic:
         typer.echo(
             f"note: {cohort.n_synthetic} of {cohort.n_treated} patients are synthetic", err=True
@@ -53,8 +55,10 @@ def cohort_loader(instrument: str) -> tuple[AssessmentTable, SessionTable, Patie
 
 
 def _write(out: Path, body: bytes) -> None:
+    """Write the PDF (owner-only) after the transaction that audited it has committed."""
     try:
-        out.write_bytes(body)
+        with staged(out) as tmp:
+            tmp.write_bytes(body)
     except OSError as exc:
         raise fail(f"--pdf: cannot write {out} ({exc.strerror})") from None
 
@@ -84,7 +88,8 @@ def report_patient(
         except NotFound:
             raise fail(f"ID: no patient {patient_id} in this clinic") from None
         body = pdf.patient_pdf(patient_report(db, patient), clinic.name)
-        record(db, None, "export", "patient_report", patient.id, patient.id, channel="cli")
+        record(db, None, "export", "patient_report", patient.id, patient.id, channel="cli",
+               clinic_id=clinic.id, actor_name=cli_actor())  # fmt: skip
     _write(out, body)
     typer.echo(f"patient report written to {out}")
 
@@ -117,7 +122,8 @@ def report_clinic(
             else (f"Patients whose first session was {lo or '…'} to {hi or '…'}")
         )
         body = pdf.clinic_pdf(result, clinic.name, period)
-        record(db, None, "export", "clinic_outcomes", instrument, channel="cli")
+        record(db, None, "export", "clinic_outcomes", instrument, channel="cli",
+               clinic_id=clinic.id, actor_name=cli_actor())  # fmt: skip
     _write(out, body)
     n = 0 if result.analysis is None else result.analysis.overall.n_patients
     typer.echo(f"clinic report ({n} patients) written to {out}")
