@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, session_factory
+from ketacare.features.audit.service import register_key
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.models import Role, User
 from ketacare.features.clinics.models import Clinic
@@ -35,6 +36,7 @@ PG_ADMIN_URL = os.environ.get(
     "KETACARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 SECRET = "test-secret-key-not-for-production"
+AUDIT_KEY = "test-audit-key-not-for-production"
 PASSWORD = "correct-horse-battery"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -86,6 +88,7 @@ def database_url(
 def engine(database_url: str) -> Iterator[Engine]:
     """The engine; every table is emptied after the test."""
     eng = get_engine(database_url)
+    register_key(database_url, AUDIT_KEY.encode())
     yield eng
     with eng.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
@@ -99,6 +102,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         data_dir=tmp_path,
         secret_key=SECRET,
+        audit_key=AUDIT_KEY,
         public_clinic="public",
         clinic_name="Test Clinic",
         public_rate_limit=10_000,

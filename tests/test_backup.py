@@ -76,6 +76,7 @@ def test_round_trip(
     assert r.returncode == 0, r.stderr
     again = run_cli(env, "backup", str(out))
     assert again.returncode == 2 and "already exists" in again.stderr
+    original = snapshot(engine)  # with the backup's own audit event, written before it
 
     target_env = {**env, "KETACARE_DATABASE_URL": empty_url}
     r = run_cli(target_env, "restore", str(out))

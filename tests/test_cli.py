@@ -26,6 +26,7 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
         KETACARE_DATABASE_URL=database_url,
         KETACARE_DATA_DIR=str(tmp_path),
         KETACARE_SECRET_KEY="test-secret-key-not-for-production",
+        KETACARE_AUDIT_KEY="test-audit-key-not-for-production",
         KETACARE_PUBLIC_CLINIC="public",
     )
     return env

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(
         SecretStr(""), description="HMAC key for tokens; generated under data_dir if empty."
     )
+    audit_key: SecretStr = Field(
+        SecretStr(""),
+        description="HMAC key of the audit chain (keep it outside the database and its "
+        "backups); generated under data_dir if empty.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     clinic_name: str = Field("Demo Ketamine Clinic", description="Name of the public clinic.")
@@ -172,6 +177,9 @@ class Settings(BaseSettings):
             )
         if not self.secret_key.get_secret_value():
             object.__setattr__(self, "secret_key", SecretStr(_stored_secret(self.data_dir)))
+        if not self.audit_key.get_secret_value():
+            key = _stored_secret(self.data_dir, "audit_key")
+            object.__setattr__(self, "audit_key", SecretStr(key))
         return self
 
     def masked(self) -> dict[str, str]:
@@ -197,12 +205,12 @@ def _mask_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in creds else url
 
 
-def _stored_secret(data_dir: Path) -> str:
-    """Read the secret key kept under ``data_dir``, creating it (mode 600) on first run."""
-    path = data_dir / "secret_key"
+def _stored_secret(data_dir: Path, name: str = "secret_key") -> str:
+    """Read a key kept under ``data_dir``, creating it (mode 600, directory 700) on first run."""
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     path.touch(mode=0o600)
     path.write_text(key)

@@ -22,6 +22,7 @@ from ketacare.features.assessments.pages import router as assessments_pages
 from ketacare.features.assessments.periodic import PeriodicTask
 from ketacare.features.assessments.public import router as assessments_public
 from ketacare.features.assessments.text_pages import router as text_pages
+from ketacare.features.audit import service as audit_service
 from ketacare.features.audit.pages import router as audit_pages
 from ketacare.features.auth.pages import router as auth_pages
 from ketacare.features.intake.api import router as intake_api
@@ -70,6 +71,7 @@ ROUTERS = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
+    audit_service.use_settings(settings)
     engine = get_engine(settings.database_url)
     writer = ScreeningWriter(settings)
     periodic = PeriodicTask(session_factory(engine), settings)

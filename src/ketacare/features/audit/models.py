@@ -1,15 +1,16 @@
 """The audit log: append-only, hash-chained events, and the chain head.
 
 Each event stores ``seq`` (1, 2, 3, ... with no gaps), the previous event's hash and its own
-hash over its fields and that previous hash, so editing or deleting any event, or truncating
-the log, is detected by ``ketacare audit verify``. No code path updates or deletes an event.
+HMAC (under the audit key, kept outside the database) over its fields and that previous hash;
+``ketacare audit verify`` detects what docs/architecture.md "Audit log" lists. No code path
+updates or deletes an event.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.db.base import Base, UTCDateTime, utcnow
@@ -39,6 +40,8 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(32), default="ok")
     channel: Mapped[str] = mapped_column(String(16), default="page")
     client: Mapped[str] = mapped_column(String(64), default="")
+    #: Every patient a list or search disclosed, as ",1,2,3," (empty for single-patient events).
+    patients: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -51,3 +54,5 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    #: The first event chained with the audit key (HMAC); earlier ones are plain SHA-256.
+    keyed_from: Mapped[int] = mapped_column(default=1)

@@ -8,22 +8,82 @@ happen (a rolled-back SAVEPOINT inside it keeps them: the attempt itself was an 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import getpass
+import weakref
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, select, update
+from sqlalchemy import Engine, Table, event, insert, make_url, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ketacare.db.base import utcnow
+from ketacare.db.engine import normalise_url
 from ketacare.features.audit.chain import FIELDS, ChainReport, event_hash, verify
 from ketacare.features.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
+from ketacare.settings import Settings, get_settings
 
 EVENTS = cast(Table, AuditEvent.__table__)
 HEAD = cast(Table, AuditHead.__table__)
 _PENDING = "ketacare.audit.pending"
+#: Events per INSERT statement: 15 columns each stays far below PostgreSQL's 65,535
+#: parameters per statement (a clinic export of 4,808 patients once exceeded it).
+CHUNK = 1000
+_KEYS: dict[str, bytes] = {}
+_BY_ENGINE: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
+
+
+class AuditKeyMissing(RuntimeError):
+    """No audit key is registered for this database (call ``use_settings`` first)."""
+
+
+def _url_key(url: str) -> str:
+    return make_url(normalise_url(url)).render_as_string(hide_password=False)
+
+
+def register_key(database_url: str, key: bytes) -> None:
+    """Chain the events of ``database_url`` with ``key``."""
+    _KEYS[_url_key(database_url)] = key
+    _BY_ENGINE.clear()
+
+
+def use_settings(settings: Settings) -> None:
+    """Register the audit key of ``settings`` for its database (app start, CLI start)."""
+    register_key(settings.database_url, settings.audit_key.get_secret_value().encode())
+
+
+def audit_key(bind: Engine | Connection) -> bytes:
+    """The audit key registered for the database of ``bind`` (else the environment's)."""
+    engine = bind.engine
+    key = _BY_ENGINE.get(engine)
+    if key is not None:
+        return key
+    url = engine.url.render_as_string(hide_password=False)
+    if url not in _KEYS:
+        settings = get_settings()
+        if _url_key(settings.database_url) != url:
+            raise AuditKeyMissing("no audit key registered for this database")
+        use_settings(settings)
+    key = _BY_ENGINE[engine] = _KEYS[url]
+    return key
+
+
+def cli_actor() -> str:
+    """The operating-system user running a CLI command, as the audit log names it."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        name = "unknown"
+    return f"os:{name}"[:320]
+
+
+def patient_list(ids: Iterable[int]) -> str:
+    """Patient ids as stored in ``audit_event.patients``: ",1,2,3," (sorted, unique)."""
+    unique = sorted({int(i) for i in ids})
+    return f",{','.join(map(str, unique))}," if unique else ""
 
 
 def record(
@@ -37,18 +97,22 @@ def record(
     channel: str = "page",
     client: str = "",
     clinic_id: int | None = None,
+    patients: Iterable[int] = (),
+    actor_name: str = "",
 ) -> None:
     """Queue one event (``action``: read, list, create, update, export, ...) for this commit.
 
     The event belongs to the actor's clinic; ``clinic_id`` names it when there is no actor
     (a CLI command acting for a clinic), else the patient's clinic is used at commit.
+    ``patients`` lists every patient a list, search or export disclosed; ``actor_name``
+    names a non-user actor (``cli_actor()`` for the CLI).
     """
     db.info.setdefault(_PENDING, []).append(
         {
             "at": utcnow(),
             "clinic_id": actor.clinic_id if actor else clinic_id,
             "actor_id": actor.id if actor else None,
-            "actor_email": actor.email if actor else "",
+            "actor_email": actor.email if actor else actor_name[:320],
             "action": action,
             "resource": resource,
             "resource_id": str(resource_id)[:64],
@@ -56,6 +120,7 @@ def record(
             "outcome": outcome,
             "channel": channel,
             "client": client[:64],
+            "patients": patient_list(patients),
         }
     )
 
@@ -66,38 +131,43 @@ def _append_pending(session: Session) -> None:
         return
     # Events without a user (a patient's one-time link, a system job) belong to the clinic of
     # their patient, so that the clinic's admins see them.
-    orphans = {f["patient_id"] for f in pending if f["clinic_id"] is None and f["patient_id"]}
+    orphans = sorted(
+        {f["patient_id"] for f in pending if f["clinic_id"] is None and f["patient_id"]}
+    )
     if orphans:
-        found = session.execute(
-            select(Patient.id, Patient.clinic_id).where(Patient.id.in_(orphans))
-        ).all()
-        clinics = {int(pid): int(cid) for pid, cid in found}
+        clinics: dict[int, int] = {}
+        for i in range(0, len(orphans), CHUNK):
+            found = session.execute(
+                select(Patient.id, Patient.clinic_id).where(Patient.id.in_(orphans[i : i + CHUNK]))
+            ).all()
+            clinics.update({int(pid): int(cid) for pid, cid in found})
         for fields in pending:
             if fields["clinic_id"] is None and fields["patient_id"] in clinics:
                 fields["clinic_id"] = clinics[fields["patient_id"]]
+    key = audit_key(session.get_bind())
     if session.get_bind().dialect.name == "postgresql":
-        _append_postgresql(session, pending)
+        _append_postgresql(session, pending, key)
         return
     head = session.execute(_LOCK_HEAD).one_or_none()
     if head is None:  # created by the migration; recreated here if someone emptied the table
-        session.execute(insert(HEAD).values(id=1, seq=0, hash=GENESIS_HASH))
+        session.execute(insert(HEAD).values(id=1, seq=0, hash=GENESIS_HASH, keyed_from=1))
         seq, prev = 0, GENESIS_HASH
     else:
         seq, prev = int(head.seq), str(head.hash)
-    rows, seq, prev = _chain(pending, seq, prev)
+    rows, seq, prev = _chain(pending, seq, prev, key)
     session.execute(insert(EVENTS), rows)
     session.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=prev))
 
 
 def _chain(
-    pending: list[dict[str, Any]], seq: int, prev: str
+    pending: list[dict[str, Any]], seq: int, prev: str, key: bytes
 ) -> tuple[list[dict[str, Any]], int, str]:
     """The rows to insert after head (seq, prev), and the new head."""
     rows = []
     for fields in pending:
         seq += 1
         fields["seq"] = seq
-        digest = event_hash(fields, prev)
+        digest = event_hash(fields, prev, key)
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
     return rows, seq, prev
@@ -122,25 +192,27 @@ def _insert_sql(n: int) -> str:
     )
 
 
-def _append_postgresql(session: Session, pending: list[dict[str, Any]]) -> None:
+def _append_postgresql(session: Session, pending: list[dict[str, Any]], key: bytes) -> None:
     conn = session.connection()
     head = conn.exec_driver_sql(
         "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
     ).one_or_none()
     if head is None:  # created by the migration; recreated here if someone emptied the table
         conn.exec_driver_sql(
-            "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, %(hash)s)",
+            "INSERT INTO audit_head (id, seq, hash, keyed_from) VALUES (1, 0, %(hash)s, 1)",
             {"hash": GENESIS_HASH},
         )
         seq, prev = 0, GENESIS_HASH
     else:
         seq, prev = int(head[0]), str(head[1])
-    rows, seq, prev = _chain(pending, seq, prev)
-    params: dict[str, Any] = {"head_seq": seq, "head_hash": prev}
-    for i, row in enumerate(rows):
-        for c in _COLUMNS:
-            params[f"{c}_{i}"] = row[c]
-    conn.exec_driver_sql(_insert_sql(len(rows)), params)
+    rows, seq, prev = _chain(pending, seq, prev, key)
+    for start in range(0, len(rows), CHUNK):  # each chunk also moves the head to its end
+        chunk = rows[start : start + CHUNK]
+        params: dict[str, Any] = {"head_seq": chunk[-1]["seq"], "head_hash": chunk[-1]["hash"]}
+        for i, row in enumerate(chunk):
+            for c in _COLUMNS:
+                params[f"{c}_{i}"] = row[c]
+        conn.exec_driver_sql(_insert_sql(len(chunk)), params)
 
 
 @event.listens_for(Session, "before_commit")
@@ -176,8 +248,21 @@ def iter_events(db: Session, batch: int = 5000) -> Iterator[dict[str, object]]:
         last = int(rows[-1]["seq"])
 
 
+def head(db: Session) -> tuple[int, str, int]:
+    """The chain head: (last seq, its hash, first keyed seq)."""
+    row = db.execute(
+        select(AuditHead.seq, AuditHead.hash, AuditHead.keyed_from).where(AuditHead.id == 1)
+    ).one_or_none()
+    return (int(row.seq), str(row.hash), int(row.keyed_from)) if row else (0, GENESIS_HASH, 1)
+
+
 def verify_chain(db: Session) -> ChainReport:
-    """Check the whole chain against the head row."""
-    head = db.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
-    seq, digest = (int(head.seq), str(head.hash)) if head else (0, GENESIS_HASH)
-    return verify(iter_events(db), seq, digest)
+    """Check the whole chain against the head row and the audit key."""
+    seq, digest, keyed_from = head(db)
+    return verify(iter_events(db), seq, digest, audit_key(db.get_bind()), keyed_from)
+
+
+def event_hash_at(db: Session, seq: int) -> str | None:
+    """The stored hash of event ``seq`` (None when there is no such event)."""
+    value = db.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).scalar()
+    return str(value) if value is not None else None

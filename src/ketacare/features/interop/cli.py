@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from contextlib import nullcontext
@@ -17,8 +18,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.files import staged
 from ketacare.features.assessments.service import Actor
-from ketacare.features.audit.service import record
+from ketacare.features.audit.service import cli_actor, record
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.interop.exporter import export_bundle
@@ -53,19 +55,26 @@ def export(
         Path | None, typer.Option("--out", help="File to write (default stdout).")
     ] = None,
 ) -> None:
-    """Export one patient or a whole clinic as an R4 collection Bundle (JSON)."""
+    """Export one patient or a whole clinic as an R4 collection Bundle (JSON).
+
+    The file appears only once the audit event naming every exported patient is committed.
+    """
     settings = load_settings()
-    with unit_of_work(get_engine(settings.database_url)) as db:
+    with (
+        nullcontext(None) if out is None else staged(out) as tmp,
+        unit_of_work(get_engine(settings.database_url)) as db,
+    ):
         clinic_id = _clinic_of(db, patient, clinic)
         base = settings.public_url.rstrip("/") + "/fhir"
         bundle, ids = export_bundle(db, clinic_id, base, patient)
-        for pid in ids:
-            record(db, None, "export", "fhir.Bundle", bundle["id"], pid, channel="cli")
         text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
-        if out is None:
-            sys.stdout.write(text)
-        else:
-            out.write_text(text, encoding="utf-8")
+        if tmp is not None:
+            tmp.write_text(text, encoding="utf-8")
+        record(db, None, "export", "fhir.Bundle", bundle["id"],
+               ids[0] if len(ids) == 1 else None, channel="cli", clinic_id=clinic_id,
+               patients=ids, actor_name=cli_actor())  # fmt: skip
+    if out is None:
+        sys.stdout.write(text)
     typer.echo(f"exported {len(ids)} patient(s), {len(bundle['entry'])} resource(s)", err=True)
 
 
@@ -214,13 +223,20 @@ def research_export(
         raise fail("--kind: must be assessments or sessions")
     settings = load_settings()
     deid = Deidentifier(settings.secret_key.get_secret_value().encode()) if deidentify else None
-    with unit_of_work(get_engine(settings.database_url)) as db:
+    buffer = io.StringIO()
+    with (
+        nullcontext(None) if out is None else staged(out) as tmp,
+        unit_of_work(get_engine(settings.database_url)) as db,
+    ):
         if db.get(Clinic, clinic) is None:
             raise fail(f"--clinic: no clinic {clinic}")
-        ctx: Any = out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)
+        ctx: Any = tmp.open("w", encoding="utf-8", newline="") if tmp else nullcontext(buffer)
         with ctx as fh:
             stream: TextIO = fh
-            n = write_csv(db, clinic, kind, stream, deid)
+            n, patients = write_csv(db, clinic, kind, stream, deid)
         action = "export-deidentified" if deid else "export"
-        record(db, None, action, f"research.{kind}", clinic, None, channel="cli")
+        record(db, None, action, f"research.{kind}", clinic, None, channel="cli",
+               clinic_id=clinic, patients=patients, actor_name=cli_actor())  # fmt: skip
+    if out is None:
+        sys.stdout.write(buffer.getvalue())
     typer.echo(f"wrote {n} row(s)", err=True)

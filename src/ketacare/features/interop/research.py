@@ -117,8 +117,8 @@ def _person(p: Patient, on: date, deid: Deidentifier | None) -> dict[str, Any]:
 
 def rows(
     db: Session, clinic_id: int, kind: str, deid: Deidentifier | None
-) -> Iterator[dict[str, Any]]:
-    """Rows of ``kind`` for the clinic, oldest first within each patient."""
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """Rows of ``kind`` for the clinic (with their patient's id), oldest first per patient."""
     if kind == "assessments":
         for a, p in db.execute(
             select(Assessment, Patient)
@@ -127,17 +127,20 @@ def rows(
             .order_by(Patient.id, Assessment.completed_at, Assessment.id)
         ).all():
             shift = deid.shift(p.id) if deid else timedelta(0)
-            yield {
-                **_person(p, a.completed_at.date(), deid),
-                "instrument": a.instrument_id,
-                "version": a.instrument_version,
-                "total": "" if a.total is None else a.total,
-                "band": a.band or "",
-                "flags": " ".join(a.flags),
-                "source": a.source.value,
-                "imported_total": "yes" if not a.answers else "no",
-                "completed_at": _iso(a.completed_at, shift),
-            }
+            yield (
+                {
+                    **_person(p, a.completed_at.date(), deid),
+                    "instrument": a.instrument_id,
+                    "version": a.instrument_version,
+                    "total": "" if a.total is None else a.total,
+                    "band": a.band or "",
+                    "flags": " ".join(a.flags),
+                    "source": a.source.value,
+                    "imported_total": "yes" if not a.answers else "no",
+                    "completed_at": _iso(a.completed_at, shift),
+                },
+                p.id,
+            )
     elif kind == "sessions":
         current, seq = (
             0,
@@ -153,29 +156,46 @@ def rows(
             if p.id != current:
                 current, seq = p.id, dict[int, int]()
             on = (s.dose_start or s.created_at).date()
-            yield {
-                **_person(p, on, deid),
-                "session": seq.setdefault(s.id, len(seq) + 1) if deid else s.id,
-                "route": s.route,
-                "product": s.product,
-                "planned_dose_mg": "" if s.planned_dose_mg is None else s.planned_dose_mg,
-                "given_dose_mg": "" if s.given_dose_mg is None else s.given_dose_mg,
-                "dose_start": _iso(s.dose_start, shift),
-                "dose_end": _iso(s.dose_end, shift),
-                "status": s.status.value,
-            }
+            yield (
+                {
+                    **_person(p, on, deid),
+                    "session": seq.setdefault(s.id, len(seq) + 1) if deid else s.id,
+                    "route": s.route,
+                    "product": s.product,
+                    "planned_dose_mg": "" if s.planned_dose_mg is None else s.planned_dose_mg,
+                    "given_dose_mg": "" if s.given_dose_mg is None else s.given_dose_mg,
+                    "dose_start": _iso(s.dose_start, shift),
+                    "dose_end": _iso(s.dose_end, shift),
+                    "status": s.status.value,
+                },
+                p.id,
+            )
     else:
         raise ValueError(f"unknown export {kind!r}: assessments or sessions")
 
 
+#: A cell starting with one of these is a formula in Excel, LibreOffice and Google Sheets.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'`` (OWASP CSV
+    injection); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(
     db: Session, clinic_id: int, kind: str, out: TextIO, deid: Deidentifier | None
-) -> int:
-    """Write the CSV; return the number of rows."""
+) -> tuple[int, list[int]]:
+    """Write the CSV; return the number of rows and the ids of the patients in it."""
     writer = csv.DictWriter(out, fieldnames=columns(kind, deid is not None), lineterminator="\n")
     writer.writeheader()
     n = 0
-    for row in rows(db, clinic_id, kind, deid):
-        writer.writerow(row)
+    patients: set[int] = set()
+    for row, patient_id in rows(db, clinic_id, kind, deid):
+        writer.writerow({k: safe_cell(v) for k, v in row.items()})
+        patients.add(patient_id)
         n += 1
-    return n
+    return n, sorted(patients)

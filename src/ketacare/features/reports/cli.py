@@ -18,7 +18,8 @@ from ketacare.domain.analytics import AssessmentTable, PatientTable, SessionTabl
 from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, NotFound
-from ketacare.features.audit.service import record
+from ketacare.features._kit.files import staged
+from ketacare.features.audit.service import cli_actor, record
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.patients.service import get_patient
@@ -45,7 +46,8 @@ def cohort_loader(instrument: str) -> tuple[AssessmentTable, SessionTable, Patie
     with unit_of_work(get_engine(settings.database_url)) as db:
         clinic = _clinic(db, settings.public_clinic)
         cohort = load_cohort(db, clinic.id, instrument)
-        record(db, None, "read", "clinic_outcomes", instrument, channel="cli")
+        record(db, None, "read", "clinic_outcomes", instrument, channel="cli",
+               clinic_id=clinic.id, actor_name=cli_actor())  # fmt: skip
     if cohort.n_synthetic:
         typer.echo(
             f"note: {cohort.n_synthetic} of {cohort.n_treated} patients are synthetic", err=True
@@ -54,8 +56,10 @@ def cohort_loader(instrument: str) -> tuple[AssessmentTable, SessionTable, Patie
 
 
 def _write(out: Path, body: bytes) -> None:
+    """Write the PDF (owner-only) after the transaction that audited it has committed."""
     try:
-        out.write_bytes(body)
+        with staged(out) as tmp:
+            tmp.write_bytes(body)
     except OSError as exc:
         raise fail(f"--pdf: cannot write {out} ({exc.strerror})") from None
 
@@ -86,7 +90,8 @@ def report_patient(
             raise fail(f"ID: no patient {patient_id} in this clinic") from None
         tz = clock.clinic_tz(clinic, settings.timezone).key
         body = pdf.patient_pdf(patient_report(db, patient), clinic.name, tz)
-        record(db, None, "export", "patient_report", patient.id, patient.id, channel="cli")
+        record(db, None, "export", "patient_report", patient.id, patient.id, channel="cli",
+               clinic_id=clinic.id, actor_name=cli_actor())  # fmt: skip
     _write(out, body)
     typer.echo(f"patient report written to {out}")
 
@@ -121,7 +126,8 @@ def report_clinic(
         body = pdf.clinic_pdf(
             result, clinic.name, period, clock.clinic_tz(clinic, settings.timezone).key
         )
-        record(db, None, "export", "clinic_outcomes", instrument, channel="cli")
+        record(db, None, "export", "clinic_outcomes", instrument, channel="cli",
+               clinic_id=clinic.id, actor_name=cli_actor())  # fmt: skip
     _write(out, body)
     n = 0 if result.analysis is None else result.analysis.overall.n_patients
     typer.echo(f"clinic report ({n} patients) written to {out}")

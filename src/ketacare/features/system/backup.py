@@ -8,6 +8,7 @@ of a major version at least the server's.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -15,7 +16,7 @@ from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -26,8 +27,18 @@ class BackupError(RuntimeError):
 
 
 def _libpq_url(engine: Engine) -> str:
-    url = engine.url.set(drivername="postgresql")
+    """The connection URL without its password (``ps`` shows a command line to every user)."""
+    u = engine.url
+    url = URL.create("postgresql", u.username, None, u.host, u.port, u.database, u.query)
     return url.render_as_string(hide_password=False)
+
+
+def _libpq_env(engine: Engine) -> dict[str, str]:
+    """The environment of pg_dump/pg_restore: the password, if any, as PGPASSWORD."""
+    env = dict(os.environ)
+    if engine.url.password:
+        env["PGPASSWORD"] = str(engine.url.password)
+    return env
 
 
 def _tool(name: str) -> str:
@@ -41,7 +52,11 @@ def backup(engine: Engine, out: Path) -> None:
     """Write a consistent snapshot of the database to ``out`` (overwrites nothing)."""
     if out.exists():
         raise BackupError(f"{out} already exists")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:  # owner-only before any byte is written (the tools keep an existing file's mode)
+        os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise BackupError(f"{out} already exists") from None
     if engine.dialect.name == "sqlite":
         source = make_url(str(engine.url)).database or ""
         with sqlite3.connect(source) as src, sqlite3.connect(out) as dst:
@@ -61,6 +76,7 @@ def backup(engine: Engine, out: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env=_libpq_env(engine),
     )
     if result.returncode != 0:
         out.unlink(missing_ok=True)
@@ -117,6 +133,7 @@ def restore(engine: Engine, source: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env=_libpq_env(engine),
     )
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed: {result.stderr.strip()[:500]}")

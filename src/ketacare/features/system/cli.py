@@ -9,9 +9,12 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features.audit.service import cli_actor, record, use_settings
+from ketacare.features.patients.models import Patient
 from ketacare.features.system import backup, demo
 from ketacare.settings import Settings, get_settings
 
@@ -29,11 +32,13 @@ def fail(message: str) -> typer.Exit:
 def load_settings() -> Settings:
     """Settings from the environment, or exit 2 naming the bad variable."""
     try:
-        return get_settings()
+        settings = get_settings()
     except ValidationError as exc:
         err = exc.errors()[0]
         name = "KETACARE_" + str(err["loc"][0]).upper() if err["loc"] else "KETACARE_*"
         raise fail(f"{name}: {err['msg']}") from None
+    use_settings(settings)
+    return settings
 
 
 @config_app.command("show")
@@ -89,9 +94,20 @@ def backup_command(
 ) -> None:
     """Write a consistent online snapshot of the database (SQLite backup API or pg_dump)."""
     settings = load_settings()
+    engine = get_engine(settings.database_url)
+    if out.exists():
+        raise fail(f"OUT: {out} already exists")
+    # Audited (every patient, by OS user) before the snapshot, so the backup holds its event.
+    with unit_of_work(engine) as db:
+        ids = db.execute(select(Patient.id)).scalars().all()
+        record(db, None, "export", "backup", out.name, channel="cli", patients=ids,
+               actor_name=cli_actor())  # fmt: skip
     try:
-        backup.backup(get_engine(settings.database_url), out)
+        backup.backup(engine, out)
     except backup.BackupError as exc:
+        with unit_of_work(engine) as db:
+            record(db, None, "export", "backup", out.name, outcome="failed", channel="cli",
+                   actor_name=cli_actor())  # fmt: skip
         raise fail(f"OUT: {exc}") from None
     typer.echo(f"backup written to {out}")
 
