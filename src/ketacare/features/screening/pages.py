@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.domain import screening as content
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, SettingsDep
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.errors import KetacareError, RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
@@ -17,6 +18,8 @@ from ketacare.features.auth.deps import OptionalPageUser, PageStaff
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.screening import service
 from ketacare.features.screening.api import check_public_rate
+from ketacare.features.screening.submit import store
+from ketacare.features.screening.writer import ScreeningWriter, WriterUnavailable
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -49,6 +52,12 @@ def _require_complete(
     return answered if len(answered) == len(values) else None
 
 
+class _Unavailable(KetacareError):
+    """The database could not store the screening; nothing was stored."""
+
+    status_code = 503
+
+
 def _key(form: dict[str, str]) -> str | None:
     """The form's idempotency key (a double submit or a retry stores once)."""
     key = form.get("idempotency_key", "").strip()
@@ -68,8 +77,12 @@ def screen_form(request: Request) -> Response:
 
 
 @router.post("/screen", response_class=HTMLResponse)
-def screen_submit(request: Request, form: FormFields, db: DbDep, settings: SettingsDep) -> Response:
-    """Score and store the self-screen, or show it again with the problems and answers."""
+async def screen_submit(request: Request, form: FormFields, settings: SettingsDep) -> Response:
+    """Score and store the self-screen, or show it again with the problems and answers.
+
+    Stored through the screening writer, as the API is (``submit.store``): one storage path,
+    and no request transaction waits for the event loop while holding the rate-limit row.
+    """
     phq, problems = _answers(form, "phq9", 9)
     gad, gad_problems = _answers(form, "gad7", 7)
     problems.update(gad_problems)
@@ -89,10 +102,15 @@ def screen_submit(request: Request, form: FormFields, db: DbDep, settings: Setti
             _form_context(kept, problems, form.get("idempotency_key", "")),
             status_code=422,
         )
-    check_public_rate(request, db, settings, "screening")
-    clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
-    row, _ = service.store_screening(db, clinic, phq9, gad7, difficulty, _key(form))
-    return RedirectResponse(f"/screen/result/{row.id}", status_code=303)
+    values = service.row_values(phq9, gad7, difficulty)
+    writer: ScreeningWriter = request.app.state.screening_writer
+    try:
+        outcome = await store(settings, writer, values, _key(form), client_ip(request))
+    except WriterUnavailable:
+        raise _Unavailable("the database is unavailable; nothing was stored") from None
+    if outcome.status == "rate_limited":
+        raise RateLimited()
+    return RedirectResponse(f"/screen/result/{outcome.row['id']}", status_code=303)
 
 
 def _result_context(

@@ -50,34 +50,20 @@ def new_screening_id() -> str:
     return uuid.uuid4().hex
 
 
-def by_idempotency_key(db: Session, clinic_id: int, key: str) -> Screening | None:
-    """The screening stored earlier under this idempotency key, if any."""
-    stmt = select(Screening).where(
-        Screening.idempotency_key == key, Screening.clinic_id == clinic_id
-    )
-    return db.execute(stmt).scalar_one_or_none()
-
-
 def store_screening(
     db: Session,
     clinic: Clinic,
     phq9: Sequence[int] | None,
     gad7: Sequence[int] | None,
     difficulty: int | None = None,
-    idempotency_key: str | None = None,
 ) -> tuple[Screening, bool]:
-    """Score and store a screening; return it and whether it was created now.
+    """Score and store a screening in ``db``'s transaction (seeding and tests only).
 
-    With an ``idempotency_key`` already used, the earlier screening is returned instead.
+    Requests never call this: the self-screen form and the API store through the writer
+    (``submit.store``), where the rate limit and the idempotency look-up are.
     """
-    if idempotency_key:
-        earlier = by_idempotency_key(db, clinic.id, idempotency_key)
-        if earlier is not None:
-            return earlier, False
     values = row_values(phq9, gad7, difficulty)
-    row = Screening(
-        id=new_screening_id(), clinic=clinic, idempotency_key=idempotency_key or None, **values
-    )
+    row = Screening(id=new_screening_id(), clinic=clinic, **values)
     db.add(row)
     db.flush()
     return row, True
