@@ -10,18 +10,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ketacare.domain import screening as content
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import KetacareError, RateLimited
+from ketacare.features._kit.errors import BadRequest, KetacareError, RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
+from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import OptionalPageUser, PageStaff
 from ketacare.features.clinics.repository import get_or_create
-from ketacare.features.screening import service
+from ketacare.features.patients.service import PatientInput
+from ketacare.features.patients.service import validate as validate_patient
+from ketacare.features.screening import convert, service
 from ketacare.features.screening.api import check_public_rate
 from ketacare.features.screening.submit import store
 from ketacare.features.screening.writer import ScreeningWriter, WriterUnavailable
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+PATIENT_FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "phone")
 
 
 def _answers(form: dict[str, str], prefix: str, n: int) -> tuple[list[int | None], dict[str, str]]:
@@ -168,17 +172,58 @@ def leads_page(request: Request, user: PageStaff, db: DbDep) -> Response:
 
 @router.get("/leads/{lead_id}", response_class=HTMLResponse)
 def lead_page(lead_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Response:
-    """One consultation request with its screening."""
+    """One consultation request with its screening, contact history and patient link."""
     lead = service.get_lead(db, user.clinic_id, lead_id)
-    return render(request, "screening/lead.html", {"lead": lead, "c": content})
+    ctx = {"lead": lead, "c": content, "notes": service.lead_notes(db, lead), "errors": {}}
+    return render(request, "screening/lead.html", ctx)
 
 
 @router.post("/leads/{lead_id}/status", response_class=HTMLResponse)
 def lead_status(
     lead_id: RowId, request: Request, form: FormFields, user: PageStaff, db: DbDep
 ) -> Response:
-    """Mark a request contacted or closed."""
-    service.set_lead_status(
-        db, user.clinic_id, lead_id, form.get("status", ""), form.get("note", "")
+    """Set the status and append a note to the contact history (never overwritten)."""
+    lead, entry = service.set_lead_status(
+        db, user, lead_id, form.get("status", ""), form.get("note", "")
     )
-    return RedirectResponse(f"/leads/{lead_id}", status_code=303)
+    record(db, user, "update", "lead", lead.id, client=client_ip(request))
+    return RedirectResponse(f"/leads/{lead_id}#note-{entry.id}", status_code=303)
+
+
+@router.get("/leads/{lead_id}/convert", response_class=HTMLResponse)
+def convert_form(lead_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Response:
+    """The new-patient form, prefilled from the request."""
+    lead = service.get_lead(db, user.clinic_id, lead_id)
+    if lead.patient_id is not None:
+        return RedirectResponse(f"/patients/{lead.patient_id}", status_code=303)
+    ctx = {"lead": lead, "values": convert.prefill(lead), "errors": {}, "consent": False}
+    return render(request, "screening/convert.html", ctx)
+
+
+@router.post("/leads/{lead_id}/convert", response_class=HTMLResponse)
+def convert_submit(
+    lead_id: RowId,
+    request: Request,
+    form: FormFields,
+    user: PageStaff,
+    db: DbDep,
+    settings: SettingsDep,
+) -> Response:
+    """Create the patient from the request, or show the form again with the problems."""
+    lead = service.get_lead(db, user.clinic_id, lead_id)
+    values = {k: form.get(k, "") for k in PATIENT_FIELDS}
+    data = PatientInput(**values)
+    consent = form.get("screening_consent") == "yes"
+    _, problems = validate_patient(data)
+    if not problems:
+        try:
+            done = convert.convert_lead(
+                db, user, lead_id, data, consent, client_ip(request), "page",
+                settings.outcome_baseline,
+            )  # fmt: skip
+        except BadRequest as exc:
+            problems = {exc.field or "form": exc.reason}
+        else:
+            return RedirectResponse(f"/patients/{done.patient.id}", status_code=303)
+    ctx = {"lead": lead, "values": values, "errors": problems, "consent": consent}
+    return render(request, "screening/convert.html", ctx, status_code=422)

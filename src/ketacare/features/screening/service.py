@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from ketacare.db.base import utcnow
 from ketacare.domain.screening import score_gad7, score_phq9
 from ketacare.features._kit.errors import BadRequest, NotFound
+from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
-from ketacare.features.screening.models import Lead, LeadStatus, Screening
+from ketacare.features.screening.models import Lead, LeadNote, LeadStatus, Screening
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^[0-9+()\-. ]{6,40}$")
+MAX_NOTE = 4000
 
 
 def row_values(
@@ -172,15 +175,48 @@ def get_lead(db: Session, clinic_id: int, lead_id: int) -> Lead:
     return lead
 
 
-def set_lead_status(db: Session, clinic_id: int, lead_id: int, status: str, note: str) -> Lead:
-    """Mark a request as contacted or closed, with an optional note."""
-    lead = get_lead(db, clinic_id, lead_id)
+def set_lead_status(
+    db: Session, user: User, lead_id: int, status: str, note: str
+) -> tuple[Lead, LeadNote]:
+    """Set a request's status and append an entry to its contact history (author and time).
+
+    Notes are never overwritten: each save adds a ``LeadNote`` row.
+    """
+    lead = get_lead(db, user.clinic_id, lead_id)
     try:
         new_status = LeadStatus(status)
     except ValueError:
         raise BadRequest("must be one of new, contacted, closed", "status") from None
+    body = note.strip()
+    if len(body) > MAX_NOTE:
+        raise BadRequest(f"must be at most {MAX_NOTE} characters", "note")
+    changed = new_status != lead.status
     lead.status = new_status
-    if note.strip():
-        lead.note = note.strip()[:4000]
+    entry = add_note(db, user, lead, body, new_status.value if changed else "")
+    return lead, entry
+
+
+def add_note(db: Session, user: User | None, lead: Lead, body: str, status: str = "") -> LeadNote:
+    """Append one entry to the lead's contact history."""
+    entry = LeadNote(
+        lead_id=lead.id,
+        clinic_id=lead.clinic_id,
+        author_id=user.id if user else None,
+        author_email=user.email if user else "",
+        status=status,
+        body=body,
+        created_at=utcnow(),
+    )
+    db.add(entry)
     db.flush()
-    return lead
+    return entry
+
+
+def lead_notes(db: Session, lead: Lead) -> list[LeadNote]:
+    """The lead's contact history, oldest first."""
+    stmt = (
+        select(LeadNote)
+        .where(LeadNote.lead_id == lead.id, LeadNote.clinic_id == lead.clinic_id)
+        .order_by(LeadNote.created_at, LeadNote.id)
+    )
+    return list(db.execute(stmt).scalars())
