@@ -60,6 +60,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/leads"):                               "L 403 200 200 200 200",
     ("GET", "/leads/{lead_id}"):                     "L 403 200 200 200 404",
     ("POST", "/leads/{lead_id}/status"):             "L 403 422 422 422 404",
+    ("GET", "/leads/{lead_id}/convert"):             "L 403 200 200 200 404",
+    ("POST", "/leads/{lead_id}/convert"):            "L 403 422 422 422 404",
     ("GET", "/patients"):                            "L 403 200 200 200 200",
     ("GET", "/patients/new"):                        "L 403 200 200 200 200",
     ("POST", "/patients/new"):                       "L 403 422 422 422 422",

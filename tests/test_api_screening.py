@@ -94,6 +94,38 @@ def test_idempotency_key_stores_once(client: TestClient, db: Session) -> None:
     assert count(db, Screening) == 1
 
 
+def test_idempotency_key_replayed_from_another_address_gets_no_result(
+    client: TestClient, db: Session
+) -> None:
+    """Issue 15.19: a key is scoped to the client; another address never sees the result."""
+    headers = {"Idempotency-Key": "shared-key-1"}
+    mine = client.post("/api/v1/screenings", json={"phq9": [3] * 9}, headers=headers)
+    assert mine.status_code == 201
+    transport: Any = client._transport  # the peer address the ASGI scope reports
+    address = transport.client
+    transport.client = ("203.0.113.9", 40000)
+    other = client
+    try:
+        theirs = other.post("/api/v1/screenings", json={"gad7": [0] * 7}, headers=headers)
+        assert theirs.status_code == 201
+        assert theirs.json()["id"] != mine.json()["id"]
+        assert theirs.json()["phq9"] is None  # not the first person's answers
+        # The form path shares the scoping (one storage path): the same address and key
+        # give that address's own screening back.
+        data = {f"phq9_{i}": "0" for i in range(1, 10)} | {"idempotency_key": "shared-key-1"}
+        data["csrf_token"] = other.get("/screen").cookies.get("kc_csrf") or ""
+        r = other.post("/screen", data=data, follow_redirects=False)
+        assert r.status_code == 303
+        assert r.headers["location"] == f"/screen/result/{theirs.json()['id']}"
+    finally:
+        transport.client = address
+    again = client.post("/api/v1/screenings", json={"phq9": [3] * 9}, headers=headers)
+    assert again.status_code == 200 and again.json() == mine.json()
+    assert count(db, Screening) == 2
+    stored = db.execute(select(Screening.idempotency_key)).scalars().all()
+    assert "shared-key-1" not in stored  # only the scoped HMAC is stored
+
+
 def test_public_rate_limit(client: TestClient, settings: Any, db: Session) -> None:
     object.__setattr__(settings, "public_rate_limit", 3)
     codes = [

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain.screening import score_gad7, score_phq9
 from ketacare.features.screening.models import Screening
+from ketacare.features.screening.submit import scoped_key
 from tests.browser import free_port
 
 
@@ -59,6 +60,9 @@ def start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("server did not start")
 
 
+SECRET = "crash-test-secret"
+
+
 def answers(n: int) -> dict[str, list[int]]:
     return {"phq9": [(n + i) % 4 for i in range(9)], "gad7": [(n * 3 + i) % 4 for i in range(7)]}
 
@@ -83,7 +87,7 @@ def test_sigkill_under_load_loses_nothing_acknowledged(
     env.update(
         KETACARE_DATABASE_URL=database_url,
         KETACARE_DATA_DIR=str(tmp_path),
-        KETACARE_SECRET_KEY="crash-test-secret",
+        KETACARE_SECRET_KEY=SECRET,
         KETACARE_PUBLIC_RATE_LIMIT="0",
     )
     port = free_port()
@@ -119,7 +123,9 @@ def test_sigkill_under_load_loses_nothing_acknowledged(
         t.join(timeout=15)
     assert len(acked) > 20, "the load did not get going"
 
-    rows = {r.idempotency_key: r for r in db.execute(select(Screening)).scalars()}
+    # Stored keys are scoped to the client (an HMAC of address and key).
+    stored = {scoped_key(SECRET, "127.0.0.1", k): k for k in sent}
+    rows = {stored[r.idempotency_key]: r for r in db.execute(select(Screening)).scalars()}
     db.commit()
     missing = [k for k in acked if k not in rows]
     assert missing == [], f"{len(missing)} acknowledged screenings lost"

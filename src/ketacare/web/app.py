@@ -17,6 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 import ketacare
 from ketacare.db.engine import get_engine, session_factory
 from ketacare.features._kit.templating import templates
+from ketacare.features.assessments import carry
 from ketacare.features.assessments.api import router as assessments_api
 from ketacare.features.assessments.pages import router as assessments_pages
 from ketacare.features.assessments.periodic import PeriodicTask
@@ -32,6 +33,7 @@ from ketacare.features.patients.api import router as patients_api
 from ketacare.features.patients.pages import router as patients_pages
 from ketacare.features.reports.api import router as reports_api
 from ketacare.features.reports.pages import router as reports_pages
+from ketacare.features.screening import convert
 from ketacare.features.screening.api import router as screening_api
 from ketacare.features.screening.fastpath import ScreeningFastPath
 from ketacare.features.screening.pages import router as screening_pages
@@ -100,6 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.screening_writer = writer
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    # Intake saves carry the intake PHQ-9 into the measurement record (assessments/carry.py).
+    app.state.intake_saved = carry.intake_saved
+    # The patient page links to the consultation request the patient came from.
+    app.state.patient_links = convert.patient_links
     # Added first, so it runs inside SecurityMiddleware (which adds the headers and limits).
     app.add_middleware(ScreeningFastPath)
     app.add_middleware(

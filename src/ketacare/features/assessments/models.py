@@ -20,6 +20,8 @@ class Source(enum.StrEnum):
     clinician = "clinician"
     api = "api"
     imported = "imported"
+    intake = "intake"  # the PHQ-9 of the intake, carried into the record (issue 13.11)
+    self_screen = "self_screen"  # the linked self-screen, with the patient's consent
 
 
 class Recurrence(enum.StrEnum):

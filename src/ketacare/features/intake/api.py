@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from ketacare.domain.assessment import assess_intake, assessment_to_dict
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
@@ -17,9 +18,10 @@ from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import ApiStaff
+from ketacare.features.auth.models import User
 from ketacare.features.intake import pk as planpk
 from ketacare.features.intake import plans, service
-from ketacare.features.intake.models import PlannedSession, TreatmentPlan
+from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
 from ketacare.features.intake.schemas import (
     IntakeOut,
     IntakeVersionOut,
@@ -29,6 +31,7 @@ from ketacare.features.intake.schemas import (
     PlanOut,
 )
 from ketacare.features.patients.deps import ApiPatient
+from ketacare.features.patients.models import Patient
 
 router = APIRouter(prefix="/api/v1/patients", tags=["intake"])
 IntakeBody = Annotated[
@@ -70,6 +73,7 @@ def save_intake(
     rec = service.save_intake(db, user, patient, body, comment)
     action = "create" if rec.version == 1 else "update"
     _audit(request, db, user, action, "intake", rec.id, patient.id)
+    carry_to_record(request, db, user, patient, rec, "api")
     return IntakeOut.of(rec)
 
 
@@ -183,3 +187,16 @@ def plan_pk(
         p50=r(b.p50_ng_per_ml),
         p95=r(b.p95_ng_per_ml),
     )
+
+
+def carry_to_record(
+    request: Request, db: Session, user: User, patient: Patient, record: IntakeRecord, channel: str
+) -> None:
+    """Carry the intake's PHQ-9 into the measurement record (issue 13.11).
+
+    The assessments feature does it (it imports this one, not the other way round); the app
+    hands its function over as ``app.state.intake_saved``. Without it nothing is carried.
+    """
+    hook = getattr(request.app.state, "intake_saved", None)
+    if hook is not None:
+        hook(request, db, user, patient, record, channel)

@@ -25,7 +25,7 @@ from ketacare.features.auth.models import User
 from ketacare.features.intake import form as intake_form
 from ketacare.features.intake import pk as planpk
 from ketacare.features.intake import plans, service
-from ketacare.features.intake.api import ics_response
+from ketacare.features.intake.api import carry_to_record, ics_response
 from ketacare.features.intake.models import PlannedSession
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
@@ -108,6 +108,7 @@ def save_intake(
         else:
             action = "create" if rec.version == 1 else "update"
             _audit(request, db, user, action, "intake", rec.id, patient.id)
+            carry_to_record(request, db, user, patient, rec, "page")
             return RedirectResponse(f"/patients/{patient.id}/assessment", status_code=303)
     return _intake_page(request, db, patient, dict(form), problems, None, status_code=422)
 

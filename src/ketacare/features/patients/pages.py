@@ -59,6 +59,12 @@ def create_patient(request: Request, form: FormFields, user: PageStaff, db: DbDe
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def patient_page(request: Request, patient: PagePatient) -> Response:
-    """The patient's overview, with links to each part of the record."""
-    return render(request, "patients/overview.html", {"patient": patient})
+def patient_page(request: Request, patient: PagePatient, db: DbDep) -> Response:
+    """The patient's overview, with links to each part of the record.
+
+    Features that link records to the patient (the consultation request it came from) hand
+    a function over as ``app.state.patient_links``: this feature cannot import them.
+    """
+    linker = getattr(request.app.state, "patient_links", None)
+    links = linker(db, patient) if linker is not None else []
+    return render(request, "patients/overview.html", {"patient": patient, "links": links})

@@ -62,9 +62,37 @@ class Lead(Base):
     status: Mapped[LeadStatus] = mapped_column(
         Enum(LeadStatus, native_enum=False, length=16), default=LeadStatus.new
     )
+    #: The last note of the old single-note field; notes are now ``LeadNote`` rows (0011 copied
+    #: each non-empty note into ``lead_note``). Nothing writes it any more.
     note: Mapped[str] = mapped_column(Text, default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The patient this request became ("convert to patient"); set once.
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient.id", ondelete="SET NULL"), default=None, index=True
+    )
+    converted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: When the patient agreed that the linked self-screen joins their record (None: not given).
+    screening_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     clinic: Mapped[Clinic] = relationship(lazy="raise")
     screening: Mapped[Screening | None] = relationship(lazy="raise")
+
+
+class LeadNote(Base):
+    """One entry of a consultation request's contact history (append-only: never updated)."""
+
+    __tablename__ = "lead_note"
+    __table_args__ = (Index("ix_lead_note_lead_created", "lead_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"))
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="RESTRICT"))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), default=None
+    )
+    author_email: Mapped[str] = mapped_column(String(320), default="")
+    #: What happened (the status set with the note, if any) and the note itself.
+    status: Mapped[str] = mapped_column(String(16), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -9,16 +9,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.domain import screening as content
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, SettingsDep
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.errors import BadRequest, KetacareError, RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
+from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import OptionalPageUser, PageStaff
 from ketacare.features.clinics.repository import get_or_create
-from ketacare.features.screening import service
+from ketacare.features.patients.service import PatientInput
+from ketacare.features.patients.service import validate as validate_patient
+from ketacare.features.screening import convert, service
 from ketacare.features.screening.api import check_public_rate
+from ketacare.features.screening.submit import store
+from ketacare.features.screening.writer import ScreeningWriter, WriterUnavailable
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+PATIENT_FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "phone")
 
 
 def _answers(form: dict[str, str], prefix: str, n: int) -> tuple[list[int | None], dict[str, str]]:
@@ -49,6 +56,12 @@ def _require_complete(
     return answered if len(answered) == len(values) else None
 
 
+class _Unavailable(KetacareError):
+    """The database could not store the screening; nothing was stored."""
+
+    status_code = 503
+
+
 def _key(form: dict[str, str]) -> str | None:
     """The form's idempotency key (a double submit or a retry stores once)."""
     key = form.get("idempotency_key", "").strip()
@@ -68,8 +81,12 @@ def screen_form(request: Request) -> Response:
 
 
 @router.post("/screen", response_class=HTMLResponse)
-def screen_submit(request: Request, form: FormFields, db: DbDep, settings: SettingsDep) -> Response:
-    """Score and store the self-screen, or show it again with the problems and answers."""
+async def screen_submit(request: Request, form: FormFields, settings: SettingsDep) -> Response:
+    """Score and store the self-screen, or show it again with the problems and answers.
+
+    Stored through the screening writer, as the API is (``submit.store``): one storage path,
+    and no request transaction waits for the event loop while holding the rate-limit row.
+    """
     phq, problems = _answers(form, "phq9", 9)
     gad, gad_problems = _answers(form, "gad7", 7)
     problems.update(gad_problems)
@@ -89,10 +106,15 @@ def screen_submit(request: Request, form: FormFields, db: DbDep, settings: Setti
             _form_context(kept, problems, form.get("idempotency_key", "")),
             status_code=422,
         )
-    check_public_rate(request, db, settings, "screening")
-    clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
-    row, _ = service.store_screening(db, clinic, phq9, gad7, difficulty, _key(form))
-    return RedirectResponse(f"/screen/result/{row.id}", status_code=303)
+    values = service.row_values(phq9, gad7, difficulty)
+    writer: ScreeningWriter = request.app.state.screening_writer
+    try:
+        outcome = await store(settings, writer, values, _key(form), client_ip(request))
+    except WriterUnavailable:
+        raise _Unavailable("the database is unavailable; nothing was stored") from None
+    if outcome.status == "rate_limited":
+        raise RateLimited()
+    return RedirectResponse(f"/screen/result/{outcome.row['id']}", status_code=303)
 
 
 def _result_context(
@@ -150,17 +172,58 @@ def leads_page(request: Request, user: PageStaff, db: DbDep) -> Response:
 
 @router.get("/leads/{lead_id}", response_class=HTMLResponse)
 def lead_page(lead_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Response:
-    """One consultation request with its screening."""
+    """One consultation request with its screening, contact history and patient link."""
     lead = service.get_lead(db, user.clinic_id, lead_id)
-    return render(request, "screening/lead.html", {"lead": lead, "c": content})
+    ctx = {"lead": lead, "c": content, "notes": service.lead_notes(db, lead), "errors": {}}
+    return render(request, "screening/lead.html", ctx)
 
 
 @router.post("/leads/{lead_id}/status", response_class=HTMLResponse)
 def lead_status(
     lead_id: RowId, request: Request, form: FormFields, user: PageStaff, db: DbDep
 ) -> Response:
-    """Mark a request contacted or closed."""
-    service.set_lead_status(
-        db, user.clinic_id, lead_id, form.get("status", ""), form.get("note", "")
+    """Set the status and append a note to the contact history (never overwritten)."""
+    lead, entry = service.set_lead_status(
+        db, user, lead_id, form.get("status", ""), form.get("note", "")
     )
-    return RedirectResponse(f"/leads/{lead_id}", status_code=303)
+    record(db, user, "update", "lead", lead.id, client=client_ip(request))
+    return RedirectResponse(f"/leads/{lead_id}#note-{entry.id}", status_code=303)
+
+
+@router.get("/leads/{lead_id}/convert", response_class=HTMLResponse)
+def convert_form(lead_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Response:
+    """The new-patient form, prefilled from the request."""
+    lead = service.get_lead(db, user.clinic_id, lead_id)
+    if lead.patient_id is not None:
+        return RedirectResponse(f"/patients/{lead.patient_id}", status_code=303)
+    ctx = {"lead": lead, "values": convert.prefill(lead), "errors": {}, "consent": False}
+    return render(request, "screening/convert.html", ctx)
+
+
+@router.post("/leads/{lead_id}/convert", response_class=HTMLResponse)
+def convert_submit(
+    lead_id: RowId,
+    request: Request,
+    form: FormFields,
+    user: PageStaff,
+    db: DbDep,
+    settings: SettingsDep,
+) -> Response:
+    """Create the patient from the request, or show the form again with the problems."""
+    lead = service.get_lead(db, user.clinic_id, lead_id)
+    values = {k: form.get(k, "") for k in PATIENT_FIELDS}
+    data = PatientInput(**values)
+    consent = form.get("screening_consent") == "yes"
+    _, problems = validate_patient(data)
+    if not problems:
+        try:
+            done = convert.convert_lead(
+                db, user, lead_id, data, consent, client_ip(request), "page",
+                settings.outcome_baseline,
+            )  # fmt: skip
+        except BadRequest as exc:
+            problems = {exc.field or "form": exc.reason}
+        else:
+            return RedirectResponse(f"/patients/{done.patient.id}", status_code=303)
+    ctx = {"lead": lead, "values": values, "errors": problems, "consent": consent}
+    return render(request, "screening/convert.html", ctx, status_code=422)

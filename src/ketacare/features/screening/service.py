@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from ketacare.db.base import utcnow
 from ketacare.domain.screening import score_gad7, score_phq9
 from ketacare.features._kit.errors import BadRequest, NotFound
+from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
-from ketacare.features.screening.models import Lead, LeadStatus, Screening
+from ketacare.features.screening.models import Lead, LeadNote, LeadStatus, Screening
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^[0-9+()\-. ]{6,40}$")
+MAX_NOTE = 4000
 
 
 def row_values(
@@ -50,34 +53,20 @@ def new_screening_id() -> str:
     return uuid.uuid4().hex
 
 
-def by_idempotency_key(db: Session, clinic_id: int, key: str) -> Screening | None:
-    """The screening stored earlier under this idempotency key, if any."""
-    stmt = select(Screening).where(
-        Screening.idempotency_key == key, Screening.clinic_id == clinic_id
-    )
-    return db.execute(stmt).scalar_one_or_none()
-
-
 def store_screening(
     db: Session,
     clinic: Clinic,
     phq9: Sequence[int] | None,
     gad7: Sequence[int] | None,
     difficulty: int | None = None,
-    idempotency_key: str | None = None,
 ) -> tuple[Screening, bool]:
-    """Score and store a screening; return it and whether it was created now.
+    """Score and store a screening in ``db``'s transaction (seeding and tests only).
 
-    With an ``idempotency_key`` already used, the earlier screening is returned instead.
+    Requests never call this: the self-screen form and the API store through the writer
+    (``submit.store``), where the rate limit and the idempotency look-up are.
     """
-    if idempotency_key:
-        earlier = by_idempotency_key(db, clinic.id, idempotency_key)
-        if earlier is not None:
-            return earlier, False
     values = row_values(phq9, gad7, difficulty)
-    row = Screening(
-        id=new_screening_id(), clinic=clinic, idempotency_key=idempotency_key or None, **values
-    )
+    row = Screening(id=new_screening_id(), clinic=clinic, **values)
     db.add(row)
     db.flush()
     return row, True
@@ -186,15 +175,48 @@ def get_lead(db: Session, clinic_id: int, lead_id: int) -> Lead:
     return lead
 
 
-def set_lead_status(db: Session, clinic_id: int, lead_id: int, status: str, note: str) -> Lead:
-    """Mark a request as contacted or closed, with an optional note."""
-    lead = get_lead(db, clinic_id, lead_id)
+def set_lead_status(
+    db: Session, user: User, lead_id: int, status: str, note: str
+) -> tuple[Lead, LeadNote]:
+    """Set a request's status and append an entry to its contact history (author and time).
+
+    Notes are never overwritten: each save adds a ``LeadNote`` row.
+    """
+    lead = get_lead(db, user.clinic_id, lead_id)
     try:
         new_status = LeadStatus(status)
     except ValueError:
         raise BadRequest("must be one of new, contacted, closed", "status") from None
+    body = note.strip()
+    if len(body) > MAX_NOTE:
+        raise BadRequest(f"must be at most {MAX_NOTE} characters", "note")
+    changed = new_status != lead.status
     lead.status = new_status
-    if note.strip():
-        lead.note = note.strip()[:4000]
+    entry = add_note(db, user, lead, body, new_status.value if changed else "")
+    return lead, entry
+
+
+def add_note(db: Session, user: User | None, lead: Lead, body: str, status: str = "") -> LeadNote:
+    """Append one entry to the lead's contact history."""
+    entry = LeadNote(
+        lead_id=lead.id,
+        clinic_id=lead.clinic_id,
+        author_id=user.id if user else None,
+        author_email=user.email if user else "",
+        status=status,
+        body=body,
+        created_at=utcnow(),
+    )
+    db.add(entry)
     db.flush()
-    return lead
+    return entry
+
+
+def lead_notes(db: Session, lead: Lead) -> list[LeadNote]:
+    """The lead's contact history, oldest first."""
+    stmt = (
+        select(LeadNote)
+        .where(LeadNote.lead_id == lead.id, LeadNote.clinic_id == lead.clinic_id)
+        .order_by(LeadNote.created_at, LeadNote.id)
+    )
+    return list(db.execute(stmt).scalars())

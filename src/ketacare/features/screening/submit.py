@@ -1,14 +1,23 @@
-"""The anonymous screening submission, as one function over raw bytes.
+"""The anonymous screening submission: one storage path for the API and the self-screen form.
 
-Both the documented FastAPI route and the ASGI fast path (``fastpath.py``) call
-:func:`submit`, so there is one implementation of validation, scoring, rate limiting and
-storage. The fast path exists because this is the public endpoint that takes traffic
+The documented FastAPI route and the ASGI fast path (``fastpath.py``) call :func:`submit`;
+the self-screen form (``pages.py``) validates its fields and calls :func:`store`. Both reach
+the one group-commit writer, so rate limiting and idempotency live in one place, and no
+request transaction holds the screening rate-limit row while waiting for the event loop.
+
+Idempotency keys are scoped to the client (issue 15.19): what is stored is an HMAC of the
+client address and the key under the secret key, so a key replayed from another address
+stores a new screening instead of returning another person's result.
+
+The fast path exists because this is the public endpoint that takes traffic
 spikes (a clinic's campaign link): skipping the framework's routing and dependency
 resolution roughly halves its CPU cost per request (see ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +28,7 @@ from ketacare.features._kit.errors import validation_details
 from ketacare.features.ratelimit.service import counter_key
 from ketacare.features.screening import service
 from ketacare.features.screening.schemas import ScreeningCreate
-from ketacare.features.screening.writer import ScreeningWriter, WriterUnavailable
+from ketacare.features.screening.writer import Outcome, ScreeningWriter, WriterUnavailable
 from ketacare.settings import Settings
 
 MAX_KEY = 128
@@ -44,6 +53,33 @@ def screening_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "phq9": phq9, "gad7": gad7}
 
 
+def scoped_key(secret: str, client: str, key: str | None) -> str | None:
+    """The stored form of a client's idempotency key: ``s1:`` and an HMAC of client and key.
+
+    The same key from another client gives another stored key; nothing reveals the address.
+    """
+    if not key:
+        return None
+    msg = f"screening-idempotency\x00{client}\x00{key}".encode()
+    return "s1:" + hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
+
+
+async def store(
+    settings: Settings,
+    writer: ScreeningWriter,
+    values: dict[str, object],
+    idempotency_key: str | None,
+    client: str,
+) -> Outcome:
+    """Store one scored screening through the writer (rate limit and idempotency included).
+
+    Raises ``WriterUnavailable`` when nothing could be stored.
+    """
+    secret = settings.secret_key.get_secret_value()
+    rate_key = counter_key(secret, "screening", client)
+    return await writer.submit(values, rate_key, scoped_key(secret, client, idempotency_key))
+
+
 async def submit(
     settings: Settings,
     writer: ScreeningWriter,
@@ -60,9 +96,8 @@ async def submit(
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
         return 422, json.dumps({"detail": validation_details(errors)}).encode()
     values = service.row_values(data.phq9, data.gad7, data.phq9_difficulty)
-    rate_key = counter_key(settings.secret_key.get_secret_value(), "screening", client)
     try:
-        outcome = await writer.submit(values, rate_key, idempotency_key or None)
+        outcome = await store(settings, writer, values, idempotency_key, client)
     except WriterUnavailable:
         return _error(503, "", "the database is unavailable; nothing was stored")
     if outcome.status == "rate_limited":

@@ -8,8 +8,13 @@ for every request of the batch and stores none of them (one transaction). If a b
 a constraint (say, two workers racing on one idempotency key), its requests are retried one by
 one so that one bad request cannot fail the others.
 
-The batch runs on the event loop itself: it is short (one transaction of a few statements),
-and running it in a thread cost more in GIL hand-overs than it saved. Why batch at all: a
+The batch's transaction runs on one thread of the writer's own, never on the event loop: a
+transaction can wait for a row lock (PostgreSQL) or the write lock (SQLite) held by a request
+whose commit is itself scheduled by the event loop, so a transaction on the loop can freeze
+the whole server (issue 15.1: the self-screen form upserted the address's rate-limit row on a
+worker thread, waited for the loop to commit, and the writer on the loop waited for that row).
+The self-screen form and the API both store through this writer (``submit.store``), so the
+screening rate limit and the idempotency look-up live in one place. Why batch at all: a
 commit per request costs about 1.4 ms of ORM and SQLite work on one core, which caps a single
 worker at a few hundred stored screenings per second; a batch costs about the same as one
 request, so throughput follows the HTTP layer instead. See ``benchmarks/README.md``.
@@ -21,6 +26,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
@@ -75,10 +81,13 @@ class ScreeningWriter:
         self.settings = settings
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
+        # One thread: batches are written one after another, off the event loop.
+        self._thread: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
         """Start the writer task on the running event loop."""
         self._queue = asyncio.Queue()
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="screening-writer")
         self._task = asyncio.create_task(self._run(), name="screening-writer")
 
     async def stop(self) -> None:
@@ -89,6 +98,9 @@ class ScreeningWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._queue = self._task = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
         self.engine.dispose()
 
     async def submit(
@@ -122,15 +134,17 @@ class ScreeningWriter:
                     queue.task_done()
 
     async def _write_when_free(self, batch: list[_Pending]) -> list[Outcome]:
-        """Write the batch; while SQLite's write lock is taken, yield to the loop and retry.
+        """Write the batch on the writer's thread; while SQLite's write lock is taken, retry.
 
-        Blocking here would block the event loop, and with it the commits of the very
-        requests that hold the lock.
+        The event loop only awaits the thread, so the requests that hold a lock can still
+        commit (their commits are scheduled by the loop) and the server keeps answering.
         """
+        assert self._thread is not None
+        loop = asyncio.get_running_loop()
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
             try:
-                return self._write_or_split(batch)
+                return await loop.run_in_executor(self._thread, self._write_or_split, batch)
             except OperationalError as exc:
                 locked = "locked" in str(exc.orig) or "busy" in str(exc.orig)
                 if not locked or time.monotonic() > deadline:
