@@ -283,6 +283,7 @@ def test_moaas_zero_and_serious_events_notify_clinicians(
 
 def test_tenancy_roles_and_ids(client: TestClient, app: FastAPI, db: Session) -> None:
     w = setup(db)
+    install_clock(app)
     sid = client.post(
         f"/api/v1/patients/{w['patient_id']}/sessions", json={}, headers=w["nurse"]
     ).json()["session"]["id"]

@@ -72,8 +72,14 @@ def _bp(v: Any) -> str:
     return f"{v.systolic}/{v.diastolic}" if v is not None else ""
 
 
-def values(db: Session, st: SessionState, form: RemsForm | None) -> dict[str, Any]:
-    """Every PMF field: derived from the chart, typed ones from the form."""
+def values(
+    db: Session, st: SessionState, form: RemsForm | None, window_min: int = 10
+) -> dict[str, Any]:
+    """Every PMF field: derived from the chart, typed ones from the form.
+
+    The "BP about 40 min" is the reading closest to 40 min within ``window_min`` (the same
+    window as the session page's reminder, ``session_esk_recheck_window_min`` [U]).
+    """
     s, p = st.session, st.patient
     clinic = db.execute(select(Clinic).where(Clinic.id == s.clinic_id)).scalar_one()
     bp = [v for v, _ in st.vitals if v.systolic is not None and v.diastolic is not None]
@@ -82,7 +88,7 @@ def values(db: Session, st: SessionState, form: RemsForm | None) -> dict[str, An
     at40 = None
     if s.dose_start is not None:
         target = s.dose_start + timedelta(minutes=40)
-        near = [v for v in post if abs(v.at - target) <= timedelta(minutes=15)]
+        near = [v for v in post if abs(v.at - target) <= timedelta(minutes=window_min)]
         at40 = min(near, key=lambda v: abs(v.at - target)) if near else None
     end = [v for v in post if s.discharged_at is None or v.at <= s.discharged_at]
     moaas_pre = next(
