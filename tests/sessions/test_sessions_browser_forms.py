@@ -292,3 +292,43 @@ def test_reminders_refresh_and_the_login_stays_alive_only_while_in_use(
         expect(page.locator("#vitals-due li")).to_contain_text("overdue")
         expect(page.locator('#vitals-form [name="heart_rate"]')).to_have_value("72")
         page.close()
+
+
+def test_rems_labels_print_view_and_plan_wording(
+    app: FastAPI, db: Session, browser: Browser
+) -> None:
+    """Issue 13.21: every REMS input has a programmatic label; the printed session page has
+    no navigation or controls; the plan says "56 mg (2 devices)" once and offers only the
+    chosen protocol's variants."""
+    w = _world(db, "esketamine")
+    install_clock(app)
+    with live_server(app) as base:
+        page = browser.new_page()
+        _login(page, base, w["clinician"])
+        _start(page, base, w["patient_id"])
+        unlabelled = page.evaluate(
+            """() => Array.from(document.querySelectorAll('#rems-form input:not([type=hidden]),'
+                + ' #rems-form select')).filter(el => el.labels.length === 0).map(el => el.id)"""
+        )
+        assert unlabelled == []
+        assert page.locator("#rems-form input:not([type=hidden]), #rems-form select").count() >= 14
+        expect(page.get_by_label("Provider telephone")).to_have_count(1)
+
+        page.emulate_media(media="print")
+        expect(page.locator("header nav")).to_be_hidden()
+        expect(page.locator("#vitals-form")).to_be_hidden()
+        expect(page.locator("#save-checklist")).to_be_hidden()
+        expect(page.locator("#vitals-table")).to_be_visible()
+        expect(page.locator("#session-summary")).to_be_visible()
+        page.emulate_media(media="screen")
+
+        page.goto(f"{base}/patients/{w['patient_id']}/plan")
+        assert "56 mg 56 mg" not in " ".join(page.locator("#sessions").inner_text().split())
+        expect(page.locator("#sessions")).to_contain_text("56 mg (2 devices)")
+        page.select_option("#protocol_id", "iv-ketamine-induction")
+        visible = page.evaluate(
+            """() => Array.from(document.querySelectorAll('#variant optgroup'))
+                .filter(g => !g.hidden).map(g => g.getAttribute('data-protocol'))"""
+        )
+        assert visible in ([], ["iv-ketamine-induction"])
+        page.close()

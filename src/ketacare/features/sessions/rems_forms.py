@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -214,6 +215,12 @@ def require_exportable(s: TreatmentSession) -> None:
         raise BadRequest("sign the session before exporting its form", "status")
 
 
+def printed_label(label: str) -> str:
+    """A field's label as printed for the REMS: without ketacare's "[U wording]" marker (a
+    note for staff that the wording is not verified, not part of the form)."""
+    return label.replace(" [U wording]", "").replace("[U wording]", "").strip()
+
+
 def to_csv(vals: dict[str, Any]) -> str:
     """One row per field: field id, label, value."""
     buf = io.StringIO()
@@ -221,7 +228,7 @@ def to_csv(vals: dict[str, Any]) -> str:
     w.writerow(["field", "label", "value"])
     for f in rems.PMF_FIELDS:
         v = vals.get(f.id)
-        w.writerow([f.id, f.label, "" if v is None else v])
+        w.writerow([f.id, printed_label(f.label), "" if v is None else v])
     return buf.getvalue()
 
 
@@ -242,15 +249,15 @@ def to_pdf(vals: dict[str, Any], session_id: int) -> bytes:
         " · submit within 7 days at spravatorems.com or by fax",
         fontsize=7.5,
     )
-    y = 0.92
-    step = 0.88 / len(rems.PMF_FIELDS)
+    y = 0.925
     for f in rems.PMF_FIELDS:
         v = vals.get(f.id)
-        label = f.label if len(f.label) <= 70 else f.label[:67] + "..."
-        text = "" if v is None else str(v)
-        fig.text(0.06, y, label, fontsize=7.5)
-        fig.text(0.62, y, text[:60] or "—", fontsize=8, weight="bold")
-        y -= step
+        label = "\n".join(textwrap.wrap(printed_label(f.label), 78))  # never cut a question
+        text = "\n".join(textwrap.wrap("" if v is None else str(v), 48)) or "—"
+        fig.text(0.06, y, label, fontsize=7.5, verticalalignment="top")
+        fig.text(0.62, y, text, fontsize=8, weight="bold", verticalalignment="top")
+        lines = max(text.count("\n"), label.count("\n")) + 1
+        y -= 0.012 + 0.0115 * lines
     buf = io.BytesIO()
     with _PDF:
         fig.savefig(buf, format="pdf", metadata={"Creator": "ketacare", "Producer": "ketacare"})
