@@ -112,7 +112,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/patients/{patient_id}/schedules/{schedule_id}/stop"): "L 403 303 303 303 404",
     ("GET", "/patients/{patient_id}/trajectories"): "L 403 200 200 200 404",
     # sessions (issue 5)                            anon patient nurse clinician admin other
-    ("POST", "/api/v1/patients/{patient_id}/sessions"): "401 403 201 201 201 404",
+    ("POST", "/api/v1/patients/{patient_id}/sessions"): "401 403 409 409 409 404",  # one open
     ("GET", "/api/v1/patients/{patient_id}/sessions"):  "401 403 200 200 200 404",
     ("GET", "/api/v1/sessions/{session_id}"):           "401 403 200 200 200 404",
     ("PUT", "/api/v1/sessions/{session_id}/checklist"): "401 403 200 200 200 404",
@@ -133,8 +133,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/sessions/{session_id}/rems/submitted"): "401 403 422 422 422 404",
     ("GET", "/api/v1/rems/due"):                        "401 403 200 200 200 200",
     ("GET", "/patients/{patient_id}/sessions"):         "L 403 200 200 200 404",
-    ("POST", "/patients/{patient_id}/sessions"):        "L 403 303 303 303 404",
+    ("POST", "/patients/{patient_id}/sessions"):        "L 403 409 409 409 404",
     ("GET", "/sessions/{session_id}"):                  "L 403 200 200 200 404",
+    ("GET", "/sessions/{session_id}/live"):             "L 403 200 200 200 404",
     ("POST", "/sessions/{session_id}/checklist"):       "L 403 303 303 303 404",
     ("POST", "/sessions/{session_id}/bp-decision"):     "L 403 422 422 422 404",
     ("POST", "/sessions/{session_id}/dose"):            "L 403 422 422 422 404",

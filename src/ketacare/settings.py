@@ -151,6 +151,23 @@ class Settings(BaseSettings):
     session_cadss_resolved_margin: int = Field(
         0, ge=0, description="Dissociation resolved: CADSS at most pre-dose + this [U]."
     )
+    session_rr_min: int = Field(10, ge=1, le=80, description="Flag respiratory rate below [U].")
+    session_rr_max: int = Field(24, ge=1, le=80, description="Flag respiratory rate above [U].")
+    session_esk_recheck_window_min: int = Field(
+        10,
+        ge=1,
+        le=30,
+        description="Esketamine ~40-min BP: reminder and REMS field take a reading this close [U].",
+    )
+    session_link_window_days: int = Field(
+        1,
+        ge=0,
+        le=30,
+        description="A new session links itself to a planned session this many days away [U].",
+    )
+    session_refresh_seconds: int = Field(
+        30, ge=1, le=600, description="Session page: reminders and countdown refresh period."
+    )
     session_pregnancy_test_ages: str = Field(
         "12-55", description="Pregnancy test applies to female patients of these ages [U]."
     )

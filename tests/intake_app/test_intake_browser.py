@@ -13,9 +13,11 @@ from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
+from ketacare.features.intake import service
+from ketacare.features.intake.models import TreatmentPlan
 from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
-from tests.conftest import PASSWORD, make_clinic, make_user
-from tests.intake_app.intake_support import make_patient
+from tests.conftest import PASSWORD, count, make_clinic, make_user
+from tests.intake_app.intake_support import example, make_patient
 
 SCREENSHOT = screenshot_path("treatment-plan.png")
 pytestmark = pytest.mark.browser
@@ -133,6 +135,8 @@ def test_intake_to_plan(app: FastAPI, db: Session, database_url: str, tmp_path: 
         page.fill("#start_date", "2025-03-03")
         expect(page.locator("#weekday_mon")).to_be_checked()
         page.click("#create-plan")
+        expect(page.locator("#plan-confirm")).to_contain_text("6 sessions")
+        page.click("#confirm-plan")
         expect(page.locator("#plan-summary")).to_contain_text("iv-ketamine-induction")
         expect(page.locator("#sessions tbody tr")).to_have_count(6)
         expect(page.locator("#sessions")).to_contain_text("35 mg over 40 min")
@@ -154,3 +158,41 @@ def test_intake_to_plan(app: FastAPI, db: Session, database_url: str, tmp_path: 
         assert target.read_text("utf-8").count("BEGIN:VEVENT") == 6
         browser.close()
     assert csp_errors == []
+
+
+def test_a_plan_needs_confirmation_with_the_reasons_shown(app: FastAPI, db: Session) -> None:
+    """Issue 13.15: an incomplete eligibility and a replaced plan are shown; one click on the
+    prefilled form stores nothing."""
+    chromium = require_chromium()
+    clinic = make_clinic(db)
+    user = make_user(db, clinic, Role.clinician)
+    patient = make_patient(db, clinic)
+    medical = dict(example()["medical"], aneurysmal_vascular_disease=None)  # not asked
+    service.save_intake(db, user, patient, example(medical=medical), "")
+    email, pid = user.email, patient.id
+    db.commit()
+    with live_server(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{base}/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{base}/patients/{pid}/plan")
+        page.fill("#start_date", "2025-03-03")
+        page.click("#create-plan")  # the pre-ticked weekdays, one click
+        expect(page.locator("#confirm-eligibility")).to_contain_text("incomplete")
+        expect(page.locator("#confirm-reasons tbody tr").first).to_be_visible()
+        assert count(db, TreatmentPlan) == 0
+        page.click("#confirm-plan")
+        expect(page.locator("#plan-summary")).to_be_visible()
+        # a second plan: the confirmation says which plan it replaces
+        page.select_option("#protocol_id", "esketamine-trd")
+        page.fill("#start_date", "2025-04-07")
+        page.click("#create-plan")
+        expect(page.locator("#confirm-reasons")).to_contain_text("plan.replaces")
+        assert count(db, TreatmentPlan) == 1
+        page.click("#confirm-plan")
+        expect(page.locator("#plan-summary")).to_contain_text("esketamine-trd")
+        browser.close()
+    assert count(db, TreatmentPlan) == 2

@@ -114,7 +114,10 @@ def test_plan_page_calendar_pk_chart_and_ics(client: TestClient, db: Session) ->
     )
     assert none.status_code == 422 and "choose at least one weekday" in none.text
     assert count(db, TreatmentPlan) == 0
-    r = client.post(f"/patients/{pid}/plan", data=form)
+    review = client.post(f"/patients/{pid}/plan", data=form)  # a confirmation step first
+    assert review.status_code == 200 and 'id="confirm-plan"' in review.text
+    assert count(db, TreatmentPlan) == 0
+    r = client.post(f"/patients/{pid}/plan", data={**form, "confirmed": "yes"})
     assert r.status_code == 303
     resp = client.get(f"/patients/{pid}/plan")
     html = resp.text
@@ -123,7 +126,9 @@ def test_plan_page_calendar_pk_chart_and_ics(client: TestClient, db: Session) ->
     assert "35 mg over 40 min" in html
     chart = html[html.index('<figure id="pk-chart"') : html.index("</figure>")]
     assert "<svg" in chart and 'role="img"' in chart and "not dosing guidance" in chart.lower()
-    assert "style=" not in chart and "<style" not in chart and "<script" not in html
+    assert "style=" not in chart and "<style" not in chart
+    scripts = html.split("<script")[1:]  # CSP: only same-site script files
+    assert all(t.startswith(' src="/static/') for t in scripts)
     assert "Decision support, not dosing guidance." in html
     csp = resp.headers["content-security-policy"]
     assert "style-src 'self'" in csp and "unsafe-inline" not in csp
@@ -160,7 +165,8 @@ def test_unknown_intake_and_esketamine_plan_pages(client: TestClient, db: Sessio
         "esketamine_dose_mg": "84",
         "csrf_token": token,
     }
-    assert client.post(f"/patients/{pid}/plan", data=form).status_code == 303
+    confirmed = {**form, "confirmed": "yes"}
+    assert client.post(f"/patients/{pid}/plan", data=confirmed).status_code == 303
     html = client.get(f"/patients/{pid}/plan").text
     assert html.count('<td class="session"') == 16 and "84 mg (3 devices)" in html
     assert "Weight unknown: 70 kg assumed." in html and "Perez-Ruixo" in html

@@ -59,7 +59,7 @@ def make_session(
     """A charted session (and the plan it needs), committed."""
     user = make_user(db, clinic, Role.nurse)
     make_plan(db, user, patient, drug)
-    s = create_session(db, user, patient, SessionCreate())
+    s = create_session(db, user, patient, SessionCreate(), today=T0.date())
     ensure_form(db, s)
     db.commit()
     return s

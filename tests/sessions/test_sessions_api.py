@@ -283,6 +283,7 @@ def test_moaas_zero_and_serious_events_notify_clinicians(
 
 def test_tenancy_roles_and_ids(client: TestClient, app: FastAPI, db: Session) -> None:
     w = setup(db)
+    install_clock(app)
     sid = client.post(
         f"/api/v1/patients/{w['patient_id']}/sessions", json={}, headers=w["nurse"]
     ).json()["session"]["id"]
@@ -323,3 +324,22 @@ def test_openapi_documents_every_step(client: TestClient) -> None:
         "/api/v1/sessions/{session_id}/rems.csv",
     ):
         assert p in paths, p
+
+
+def test_rems_pdf_prints_whole_questions_without_markers(tmp_path: Path) -> None:
+    """Issue 13.21: no "[U wording]" markers on the PDF or CSV, and no question cut short."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils)")
+    from ketacare.features.sessions.rems_forms import to_csv, to_pdf
+
+    values = {f.id: f"v-{f.id}" for f in PMF_FIELDS}
+    pdf = tmp_path / "form.pdf"
+    pdf.write_bytes(to_pdf(values, 7))
+    out = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    flat = " ".join(out.split())
+    assert "[U wording]" not in out and "..." not in out and "…" not in out
+    assert "would have been ready to leave without the 2-hour minimum" in flat
+    assert all(f"v-{f.id}" in flat for f in PMF_FIELDS)
+    assert "[U wording]" not in to_csv(values)

@@ -80,6 +80,7 @@ def test_nurse_pages_flow(client: TestClient, app: FastAPI, db: Session) -> None
 
 def test_page_tenancy_and_roles(client: TestClient, app: FastAPI, db: Session) -> None:
     w = setup(db)
+    install_clock(app)
     other = make_clinic(db, "other", "Other")
     outsider = make_user(db, other, Role.admin)
     login(client, w["nurse_email"])

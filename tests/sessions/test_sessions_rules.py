@@ -10,11 +10,14 @@ from hypothesis import strategies as st
 from ketacare.domain import rems
 from ketacare.domain.session_discharge import DischargeFacts, ScaleAt, check_discharge
 from ketacare.domain.session_safety import (
+    HIGH_BP_GUIDANCE,
     PreDose,
     SafetyConfig,
     Vitals,
     bp_decision_needed,
+    bp_implausible,
     check_predose,
+    flag_guidance,
     vitals_due,
     vitals_flags,
 )
@@ -142,7 +145,7 @@ def test_vitals_flags_at_their_edges() -> None:
     assert vitals_flags(Vitals(T0, 159, 104), BASE) == []
     assert ids(vitals_flags(Vitals(T0, 160, 105), BASE)) == ["vitals.sbp_rise", "vitals.dbp_rise"]
     flag = vitals_flags(Vitals(T0, 185, 80), BASE)
-    assert all(f.source and "emergency" in f.text for f in flag)
+    assert all(f.source for f in flag) and "emergency" in flag_guidance(flag)[0]
     cfg = SafetyConfig(rise_systolic=30, spo2_min=94)
     assert ids(vitals_flags(Vitals(T0, 150, 80, spo2=93), BASE, cfg)) == [
         "vitals.sbp_rise",
@@ -161,7 +164,11 @@ def test_vitals_due_times_from_the_protocol() -> None:
     esk = vitals_due("esketamine", T0, T0, [], at(minutes=36))
     assert [(d.at, d.status) for d in esk] == [(at(minutes=40), "due")]
     assert vitals_due("esketamine", T0, T0, [at(minutes=41)], at(minutes=50))[0].status == "done"
-    assert vitals_due("esketamine", T0, T0, [], at(minutes=46))[0].status == "overdue"
+    # one window (esk_recheck_window_min [U], default 10) for the reminder and the REMS field
+    assert vitals_due("esketamine", T0, T0, [], at(minutes=50))[0].status == "due"
+    assert vitals_due("esketamine", T0, T0, [], at(minutes=51))[0].status == "overdue"
+    narrow = SafetyConfig(esk_recheck_window_min=5)
+    assert vitals_due("esketamine", T0, T0, [], at(minutes=46), narrow)[0].status == "overdue"
     iv = vitals_due("iv", T0, at(minutes=40), [], T0)
     minutes = [int((d.at - T0).total_seconds() // 60) for d in iv]
     assert minutes == [10, 20, 30, 40, 55, 70, 85, 100]
@@ -266,3 +273,29 @@ def test_rems_fields_completeness_and_deadline() -> None:
     assert ids(rems.missing({**full, "duration_min": 119})) == ["rems.duration_min"]
     assert ids(rems.missing({**full, "conmed_maois": "maybe"})) == ["rems.conmed_maois"]
     assert ids(rems.missing({**full, "first_treatment": "no", "enrolled": ""})) == []
+
+
+def test_one_flagged_reading_gives_its_guidance_once() -> None:
+    flags = vitals_flags(Vitals(T0, 190, 120), BASE)
+    assert len(flags) == 4
+    assert sum(HIGH_BP_GUIDANCE in f.text for f in flags) == 0
+    assert flag_guidance(flags) == [HIGH_BP_GUIDANCE]
+
+
+def test_respiratory_rate_flags_are_configurable() -> None:
+    assert vitals_flags(Vitals(T0, resp_rate=10), None) == []
+    assert vitals_flags(Vitals(T0, resp_rate=24), None) == []
+    low = vitals_flags(Vitals(T0, resp_rate=9), None)
+    assert ids(low) == ["vitals.rr_low"] and "[U]" in low[0].source
+    assert "respiratory depression" in flag_guidance(low)[0]
+    assert ids(vitals_flags(Vitals(T0, resp_rate=25), None)) == ["vitals.rr_high"]
+    cfg = SafetyConfig(rr_min=12, rr_max=20)
+    assert ids(vitals_flags(Vitals(T0, resp_rate=11), None, cfg)) == ["vitals.rr_low"]
+    assert ids(vitals_flags(Vitals(T0, resp_rate=21), None, cfg)) == ["vitals.rr_high"]
+
+
+def test_diastolic_at_or_above_systolic_is_implausible() -> None:
+    assert bp_implausible(120, 80) is None and bp_implausible(None, 80) is None
+    r = bp_implausible(80, 120)
+    assert r is not None and r.rule_id == "vitals.bp_implausible" and r.source
+    assert bp_implausible(100, 100) is not None

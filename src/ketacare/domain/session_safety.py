@@ -32,6 +32,10 @@ LABEL_FASTING = "SPRAVATO label: no food ≥2 h, no liquids ≥30 min before dos
 EMORY = "Emory IV series: BP every 10 min during, every 15 min after infusion (§5.1) [V]"
 CLINIC = "ketacare default, configurable per clinic [U]"
 
+RR_GUIDANCE = (
+    "Assess for respiratory depression (boxed warning): airway, breathing, SpO2; stimulate, "
+    "support breathing and call for help as needed."
+)
 HIGH_BP_GUIDANCE = (
     "If BP stays high, get prompt help from practitioners experienced in BP management. "
     "Chest pain, shortness of breath, sudden severe headache, visual disturbance, seizures, "
@@ -79,6 +83,11 @@ class SafetyConfig:
     iv_every_after_min: int = 15  # Emory series [V]
     iv_after_for_min: int = 60  # [U] how long the 15-min reminders run after the infusion
     esk_recheck_min: int = 40  # label "about 40 min" [V]
+    esk_recheck_window_min: int = (
+        10  # [U] reminder and REMS "BP at ~40 min" take a reading this close
+    )
+    rr_min: int = 10  # [U] flag a respiratory rate below
+    rr_max: int = 24  # [U] flag a respiratory rate above
     due_tolerance_min: int = 5  # [U] a reading this close to a due time satisfies it
     esk_monitor_min: int = 120  # REMS "at least 2 hours" [V]
     iv_discharge_after_end_min: int = 30  # [U]
@@ -277,7 +286,7 @@ def vitals_flags(
         out.append(
             Reason(
                 "vitals.sbp_high",
-                f"Systolic {s} ≥ {config.flag_systolic}. " + HIGH_BP_GUIDANCE,
+                f"Systolic {s} ≥ {config.flag_systolic}.",
                 CLINIC + "; guidance: " + LABEL,
             )
         )
@@ -285,7 +294,7 @@ def vitals_flags(
         out.append(
             Reason(
                 "vitals.dbp_high",
-                f"Diastolic {d} ≥ {config.flag_diastolic}. " + HIGH_BP_GUIDANCE,
+                f"Diastolic {d} ≥ {config.flag_diastolic}.",
                 CLINIC + "; guidance: " + LABEL,
             )
         )
@@ -297,8 +306,7 @@ def vitals_flags(
                     Reason(
                         "vitals.sbp_rise",
                         f"Systolic rose {rise} mmHg from pre-dose "
-                        f"(≥ {config.rise_systolic}). Keep monitoring until BP falls. "
-                        + HIGH_BP_GUIDANCE,
+                        f"(≥ {config.rise_systolic}). Keep monitoring until BP falls.",
                         LABEL_DATA,
                     )
                 )
@@ -309,8 +317,7 @@ def vitals_flags(
                     Reason(
                         "vitals.dbp_rise",
                         f"Diastolic rose {rise} mmHg from pre-dose "
-                        f"(≥ {config.rise_diastolic}). Keep monitoring until BP falls. "
-                        + HIGH_BP_GUIDANCE,
+                        f"(≥ {config.rise_diastolic}). Keep monitoring until BP falls.",
                         LABEL_DATA,
                     )
                 )
@@ -324,7 +331,60 @@ def vitals_flags(
                 CLINIC + "; guidance: " + REMS,
             )
         )
+    rr = reading.resp_rate
+    if rr is not None and rr < config.rr_min:
+        out.append(
+            Reason(
+                "vitals.rr_low",
+                f"Respiratory rate {rr}/min < {config.rr_min}/min.",
+                CLINIC + "; guidance: " + REMS,
+            )
+        )
+    if rr is not None and rr > config.rr_max:
+        out.append(
+            Reason(
+                "vitals.rr_high",
+                f"Respiratory rate {rr}/min > {config.rr_max}/min.",
+                CLINIC,
+            )
+        )
     return out
+
+
+_GUIDANCE = {
+    "vitals.sbp_high": HIGH_BP_GUIDANCE,
+    "vitals.dbp_high": HIGH_BP_GUIDANCE,
+    "vitals.sbp_rise": HIGH_BP_GUIDANCE,
+    "vitals.dbp_rise": HIGH_BP_GUIDANCE,
+    "vitals.rr_low": RR_GUIDANCE,
+}
+
+
+def flag_guidance(flags: Sequence[Reason]) -> list[str]:
+    """The guidance paragraphs of a reading's flags, each once, in flag order.
+
+    >>> t = datetime(2025, 1, 1)
+    >>> r = vitals_flags(Vitals(t, 190, 115), Vitals(t, 120, 70))
+    >>> len(r), flag_guidance(r) == [HIGH_BP_GUIDANCE]
+    (4, True)
+    """
+    out: list[str] = []
+    for f in flags:
+        text = _GUIDANCE.get(f.rule_id)
+        if text is not None and text not in out:
+            out.append(text)
+    return out
+
+
+def bp_implausible(systolic: int | None, diastolic: int | None) -> Reason | None:
+    """A diastolic value at or above the systolic one is a mistyped or swapped reading."""
+    if systolic is None or diastolic is None or diastolic < systolic:
+        return None
+    return Reason(
+        "vitals.bp_implausible",
+        f"must be below systolic ({diastolic} ≥ {systolic}); check the reading (swapped?)",
+        "Physiology: diastolic pressure is below systolic [V]",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,10 +423,12 @@ def vitals_due(
     tol = timedelta(minutes=config.due_tolerance_min)
     times: list[tuple[datetime, str, str]] = []
     if route == "esketamine":
+        tol = timedelta(minutes=config.esk_recheck_window_min)
         times.append(
             (
                 dose_start + timedelta(minutes=config.esk_recheck_min),
-                f"BP about {config.esk_recheck_min} min after the dose",
+                f"BP about {config.esk_recheck_min} min after the dose "
+                f"(± {config.esk_recheck_window_min} min)",
                 LABEL,
             )
         )

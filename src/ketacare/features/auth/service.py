@@ -195,8 +195,12 @@ def resolve(
     kind: TokenKind,
     policy: SessionPolicy | None = None,
     now: datetime | None = None,
+    touch: bool = True,
 ) -> User | None:
-    """The active user behind a live token of ``kind``, or None."""
+    """The active user behind a live token of ``kind``, or None.
+
+    ``touch=False`` checks without counting as activity (a page's automatic refresh must not
+    keep an unattended login alive)."""
     now = now or utcnow()
     found = db.execute(_RESOLVE, {"hash": token_hash(secret, token), "kind": kind})
     row = found.scalar_one_or_none()
@@ -206,7 +210,7 @@ def resolve(
         return None
     if policy is not None and now - row.last_used_at >= policy.idle:
         return None
-    if now - row.last_used_at >= TOUCH_INTERVAL:
+    if touch and now - row.last_used_at >= TOUCH_INTERVAL:
         row.last_used_at = now
     return row.user
 

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.db.base import Base, UTCDateTime, utcnow
@@ -50,7 +50,17 @@ class TreatmentPlan(Base):
     """A planned course: protocol (id and version), start, allowed weekdays, who and when."""
 
     __tablename__ = "treatment_plan"
-    __table_args__ = (Index("ix_treatment_plan_patient_status", "patient_id", "status"),)
+    __table_args__ = (
+        Index("ix_treatment_plan_patient_status", "patient_id", "status"),
+        # One active plan per patient, also under concurrent requests (issue 15.4).
+        Index(
+            "uq_treatment_plan_one_active",
+            "patient_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="RESTRICT"))

@@ -26,7 +26,7 @@ from ketacare.features.intake import form as intake_form
 from ketacare.features.intake import pk as planpk
 from ketacare.features.intake import plans, service
 from ketacare.features.intake.api import carry_to_record, ics_response
-from ketacare.features.intake.models import PlannedSession
+from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
 
@@ -158,6 +158,7 @@ def _plan_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    confirm: dict[str, Any] | None = None,
 ) -> Response:
     rec = service.current_intake(db, patient.id)
     plan = plans.current_plan(db, patient.id)
@@ -192,6 +193,7 @@ def _plan_page(
             "values": values if values is not None else defaults,
             "errors": errors or {},
             "disclaimer": planpk.DISCLAIMER,
+            "confirm": confirm,
         }
     )
     return render(request, "intake/plan.html", ctx, status_code=status_code)
@@ -205,11 +207,54 @@ def plan_page(
     return _plan_page(request, db, user, patient, model)
 
 
+def _confirmation(
+    db: Session,
+    patient: Patient,
+    data: plans.PlanInput,
+    planned: list[PlannedSession],
+    current: TreatmentPlan | None,
+) -> dict[str, Any]:
+    """What the clinician confirms: the course, the plan it replaces, and eligibility."""
+    drug = plans.protocols()[data.protocol_id.strip()].drug
+    warnings: list[dict[str, str]] = []
+    if current is not None:
+        warnings.append(
+            {
+                "rule_id": "plan.replaces",
+                "text": f"This replaces the active plan {current.protocol_id} from "
+                f"{current.start_date} (kept as superseded).",
+                "source": "ketacare",
+            }
+        )
+    rec = service.current_intake(db, patient.id)
+    status = ""
+    if rec is not None:
+        key = ELIGIBILITY_KEY.get(drug)
+        if key is not None:
+            result = getattr(assess_intake(service.intake_of(rec)), key)
+            status = result.status
+            if status != "eligible":
+                warnings.extend(
+                    {"rule_id": r.rule_id, "text": r.text, "source": r.source}
+                    for r in result.reasons
+                )
+    return {
+        "eligibility": status,
+        "warnings": warnings,
+        "sessions": [
+            {"number": p.number, "day": p.day.isoformat(), "dose": p.dose_label} for p in planned
+        ],
+        "weekdays": ", ".join(data.weekdays),
+    }
+
+
 @router.post("/patients/{patient_id}/plan", response_class=HTMLResponse)
 def create_plan(
     request: Request, form: FormFields, patient: PagePatient, user: PageStaff, db: DbDep
 ) -> Response:
-    """Create a plan from the current intake, or show the form again with the problem."""
+    """Create a plan from the current intake after the clinician confirmed it (the first post
+    shows the course, the plan it replaces and any eligibility short of ``eligible`` with its
+    reasons; ``confirmed=yes`` creates it), or show the form again with the problem."""
     data = plans.PlanInput(
         protocol_id=form.get("protocol_id", ""),
         start_date=form.get("start_date", ""),
@@ -218,6 +263,16 @@ def create_plan(
         esketamine_dose_mg=form.get("esketamine_dose_mg", ""),
     )
     try:
+        if form.get("confirmed") != "yes":
+            current = plans.current_plan(db, patient.id)
+            trial = db.begin_nested()  # validate and lay out the course; store nothing
+            try:
+                draft = plans.create_plan(db, user, patient, data)
+                confirm = _confirmation(db, patient, data, plans.sessions_of(db, draft.id), current)
+            finally:
+                trial.rollback()
+            values = {k: v for k, v in form.items() if k not in ("csrf_token", "confirmed")}
+            return _plan_page(request, db, user, patient, None, values, None, 200, confirm)
         plan = plans.create_plan(db, user, patient, data)
     except BadRequest as exc:
         errors = {exc.field or "form": exc.reason}

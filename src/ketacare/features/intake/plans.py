@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.domain.dosing import DoseRuleError, esketamine_dose
@@ -30,7 +31,7 @@ from ketacare.domain.scheduling import (
 from ketacare.domain.scheduling import Session as DomainSession
 from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
-from ketacare.features._kit.errors import BadRequest, NotFound
+from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features.auth.models import User
 from ketacare.features.intake.models import (
     IntakeRecord,
@@ -44,6 +45,12 @@ from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 
 DEFAULT_WEEKDAYS = ("mon", "wed", "fri")
+
+
+class PlanConflict(KetacareError):
+    """Another plan of the patient was created at the same time (one active plan)."""
+
+    status_code = 409
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +164,6 @@ def create_plan(db: Session, user: User, patient: Patient, data: PlanInput) -> T
         mg = _esketamine_doses(p, variant, data.esketamine_dose_mg, len(schedule.sessions))
         doses = [float(x) for x in mg]
         labels = [f"{x} mg ({x // 28} device{'' if x == 28 else 's'})" for x in mg]
-    db.execute(
-        update(TreatmentPlan)
-        .where(TreatmentPlan.patient_id == patient.id, TreatmentPlan.status == PlanStatus.active)
-        .values(status=PlanStatus.superseded)
-    )
     plan = TreatmentPlan(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
@@ -180,8 +182,23 @@ def create_plan(db: Session, user: User, patient: Patient, data: PlanInput) -> T
         created_by_id=user.id,
         created_by_email=user.email,
     )
-    db.add(plan)
-    db.flush()
+    try:
+        with db.begin_nested():  # one active plan per patient: uq_treatment_plan_one_active
+            db.execute(
+                update(TreatmentPlan)
+                .where(
+                    TreatmentPlan.patient_id == patient.id,
+                    TreatmentPlan.status == PlanStatus.active,
+                )
+                .values(status=PlanStatus.superseded)
+            )
+            db.add(plan)
+            db.flush()
+    except IntegrityError:
+        raise PlanConflict(
+            "another plan for this patient was created at the same time; reload and check it",
+            "plan",
+        ) from None
     for s, mg_, label in zip(schedule.sessions, doses, labels, strict=True):
         db.add(
             PlannedSession(

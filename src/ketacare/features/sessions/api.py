@@ -239,7 +239,7 @@ def rems_submitted(s: ApiSession, c: C) -> dict[str, Any]:
 @router.get("/rems/due")
 def rems_due(c: C) -> list[dict[str, Any]]:
     """REMS forms not yet submitted, earliest deadline first (status due or overdue)."""
-    rows = rems_forms.forms_due(c.db, c.user.clinic_id, c.now.date())
+    rows = rems_forms.forms_due(c.db, c.user.clinic_id, c.today())
     c.audit("list", "rems_form", "", None)
     return [
         {

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import ScoreContext, score
-from ketacare.domain.session_safety import SafetyConfig, Vitals, vitals_flags
+from ketacare.domain.session_safety import SafetyConfig, Vitals, bp_implausible, vitals_flags
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.auth.models import Role, User
 from ketacare.features.sessions.models import (
@@ -46,6 +46,9 @@ def add_vitals(
         raise BadRequest("enter at least one value", "systolic")
     if (body.systolic is None) != (body.diastolic is None):
         raise BadRequest("enter systolic and diastolic together", "diastolic")
+    implausible = bp_implausible(body.systolic, body.diastolic)
+    if implausible is not None:
+        raise BadRequest(implausible.text, "diastolic")
     at = check_time(body.at or now, now, "at")
     row = VitalSign(
         session_id=s.id,

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from ketacare.db.base import utcnow
 from ketacare.domain.session_safety import SafetyConfig
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import NotFound
+from ketacare.features._kit.errors import Forbidden, LoginRequired, NotFound
 from ketacare.features._kit.params import RowId
 from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import ApiStaff, PageStaff
-from ketacare.features.auth.models import User
+from ketacare.features.auth import service as auth_service
+from ketacare.features.auth.deps import SESSION_COOKIE, ApiStaff, PageStaff, session_policy
+from ketacare.features.auth.models import TokenKind, User
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
 
@@ -50,6 +51,9 @@ def safety_config(settings: Settings) -> SafetyConfig:
         iv_near_baseline_systolic=settings.session_iv_near_baseline_systolic,
         iv_near_baseline_diastolic=settings.session_iv_near_baseline_diastolic,
         cadss_resolved_margin=settings.session_cadss_resolved_margin,
+        rr_min=settings.session_rr_min,
+        rr_max=settings.session_rr_max,
+        esk_recheck_window_min=settings.session_esk_recheck_window_min,
     )
 
 
@@ -105,7 +109,45 @@ def session_for_page(
     return _read(request, db, user, session_id, "page")
 
 
+def refreshing_staff(request: Request, db: DbDep, settings: SettingsDep) -> User:
+    """Staff behind the session page's periodic refresh.
+
+    ``?active=1`` (the page had input recently) counts as activity and keeps the login alive;
+    without it the refresh does not, so an unattended tablet still logs out when idle.
+    """
+    token = request.cookies.get(SESSION_COOKIE, "")
+    active = request.query_params.get("active") == "1"
+    user = (
+        auth_service.resolve(
+            db,
+            settings.secret_key.get_secret_value(),
+            token,
+            TokenKind.session,
+            session_policy(settings),
+            touch=active,
+        )
+        if token
+        else None
+    )
+    if user is None:
+        raise LoginRequired()
+    if not user.is_staff:
+        raise Forbidden()
+    return user
+
+
+def session_for_refresh(
+    session_id: RowId,
+    request: Request,
+    user: Annotated[User, Depends(refreshing_staff)],
+    db: DbDep,
+) -> TreatmentSession:
+    """The session of the path for the page's refresh (audited as a read)."""
+    return _read(request, db, user, session_id, "page")
+
+
 ApiSession = Annotated[TreatmentSession, Depends(session_for_api)]
+RefreshSession = Annotated[TreatmentSession, Depends(session_for_refresh)]
 PageSession = Annotated[TreatmentSession, Depends(session_for_page)]
 
 

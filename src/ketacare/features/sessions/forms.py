@@ -7,8 +7,9 @@ REMS fields ``rems.<id>``; amendment changes ``change.<field>``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -16,13 +17,35 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 BOOLS = ("transport_arranged", "assessments_reviewed", "serious")
 
 
+def clinic_zone(settings: object) -> tzinfo:
+    """The clinic's time zone for times typed on the tablet (``clinic_timezone`` when the
+    installation has that setting, else UTC). Times are stored in UTC."""
+    name = str(getattr(settings, "clinic_timezone", "") or "")
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def local_time_today(value: str, now: datetime, zone: tzinfo) -> datetime:
+    """``HH:MM`` on the clinic's local date of ``now``, as UTC (ValueError if not a time)."""
+    t = time.fromisoformat(value)
+    day = now.astimezone(zone).date()
+    return datetime.combine(day, t.replace(tzinfo=None), tzinfo=zone).astimezone(UTC)
+
+
 def _error(field: str, msg: str) -> ValidationError:
     detail = InitErrorDetails(type=PydanticCustomError("value_error", msg), loc=(field,), input="")
     return ValidationError.from_exception_data("form", [detail])
 
 
-def parse(schema: type[BaseModel], form: dict[str, str], now: datetime) -> BaseModel:
-    """Build ``schema`` from the posted form (``ValidationError`` names the fields)."""
+def parse(
+    schema: type[BaseModel], form: dict[str, str], now: datetime, zone: tzinfo = UTC
+) -> BaseModel:
+    """Build ``schema`` from the posted form (``ValidationError`` names the fields).
+
+    ``<name>_local`` is a clock time (``HH:MM``) today in the clinic's time ``zone``.
+    """
     data: dict[str, Any] = {}
     answers: dict[str, str] = {}
     rems: dict[str, str] = {}
@@ -50,6 +73,14 @@ def parse(schema: type[BaseModel], form: dict[str, str], now: datetime) -> BaseM
             if not 0 <= minutes <= 24 * 60:
                 raise _error(key, "must be from 0 to 1440 minutes")
             ago[key.removesuffix("_min_ago")] = (now - timedelta(minutes=minutes)).isoformat()
+        elif key.endswith("_local"):
+            if value == "":
+                continue
+            try:
+                at = local_time_today(value, now, zone)
+            except ValueError:
+                raise _error(key, "must be a time HH:MM") from None
+            ago[key.removesuffix("_local")] = at.isoformat()
         elif key in BOOLS or key == "rems_enrolled":
             data[key] = value in ("on", "yes", "true")
         elif value != "":

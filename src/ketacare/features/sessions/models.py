@@ -7,7 +7,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.db.base import Base, UTCDateTime, utcnow
@@ -32,6 +32,23 @@ class TreatmentSession(Base):
     __table_args__ = (
         Index("ix_treatment_session_patient", "patient_id", "created_at"),
         Index("ix_treatment_session_clinic_status", "clinic_id", "status"),
+        # One charted session per planned session (issue 15.4); rows charted twice before
+        # migration 0008 are kept and marked ``legacy_duplicate``.
+        Index(
+            "uq_treatment_session_planned",
+            "planned_session_id",
+            unique=True,
+            postgresql_where=text("legacy_duplicate = false"),
+            sqlite_where=text("legacy_duplicate = 0"),
+        ),
+        # One open session per patient unless a clinician recorded why (issue 13.2).
+        Index(
+            "uq_treatment_session_one_open",
+            "patient_id",
+            unique=True,
+            postgresql_where=text("status = 'open' AND concurrent_reason = ''"),
+            sqlite_where=text("status = 'open' AND concurrent_reason = ''"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +88,11 @@ class TreatmentSession(Base):
     nurse_id: Mapped[int | None] = _user_fk()
     nurse_email: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A clinician's reason for opening this session while another one of the patient is open.
+    concurrent_reason: Mapped[str] = mapped_column(Text, default="")
+    # How the planned session was chosen: "date" (its day matched) or "chosen" (by the user).
+    planned_link: Mapped[str] = mapped_column(String(16), default="")
+    legacy_duplicate: Mapped[bool] = mapped_column(default=False)
 
 
 class VitalSign(Base):
@@ -185,3 +207,18 @@ class RemsForm(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     submitted_by_id: Mapped[int | None] = _user_fk()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SessionRequestKey(Base):
+    """An ``Idempotency-Key`` of a charting step: a retried request stores nothing twice."""
+
+    __tablename__ = "session_request_key"
+    __table_args__ = (UniqueConstraint("session_id", "key", name="uq_session_request_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_session.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    step: Mapped[str] = mapped_column(String(32))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

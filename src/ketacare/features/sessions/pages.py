@@ -14,18 +14,27 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from ketacare.domain.rems import PMF_FIELDS
+from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features._kit.forms import FormFields
-from ketacare.features._kit.templating import render
+from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.auth.deps import PageStaff
-from ketacare.features.intake.models import TreatmentPlan
+from ketacare.features.auth.models import User
+from ketacare.features.intake.models import PlannedSession, TreatmentPlan
+from ketacare.features.intake.plans import current_plan, sessions_of
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions import api, chart, closing, rems_forms, steps
 from ketacare.features.sessions.charting import notifications_for
-from ketacare.features.sessions.context import Config, Now, PageSession
+from ketacare.features.sessions.context import (
+    Config,
+    Now,
+    PageSession,
+    RefreshSession,
+    refreshing_staff,
+)
 from ketacare.features.sessions.forms import parse
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.features.sessions.schemas import (
@@ -54,6 +63,22 @@ async def page_ctx(
 C = Annotated[steps.Ctx, Depends(page_ctx)]
 
 
+async def refresh_ctx(
+    request: Request,
+    db: DbDep,
+    user: Annotated[User, Depends(refreshing_staff)],
+    settings: SettingsDep,
+    cfg: Config,
+    now: Now,
+) -> steps.Ctx:
+    """The context of the page's periodic refresh (does not count as activity by itself)."""
+    return steps.Ctx(request, db, user, settings, cfg, now, "page")
+
+
+def _countdown(st: Any) -> str:
+    return next((r.detail for r in st.discharge.unmet if r.rule_id.endswith(".min_time")), "")
+
+
 def session_page(
     c: steps.Ctx,
     s: TreatmentSession,
@@ -74,6 +99,13 @@ def session_page(
     ctx = {
         "st": st,
         "s": s,
+        "planned": c.db.execute(
+            select(PlannedSession).where(PlannedSession.id == s.planned_session_id)
+        ).scalar_one(),
+        "link_window": c.settings.session_link_window_days,
+        "countdown": _countdown(st),
+        "refresh_ms": c.settings.session_refresh_seconds * 1000,
+        "idle_ms": int(c.settings.session_idle_minutes * 60_000),
         "patient": st.patient,
         "data": state_dict(st),
         "chart": svg,
@@ -99,8 +131,9 @@ def _run(
     action: Callable[[Any], object],
 ) -> Response:
     # A rolled-back SAVEPOINT keeps the queued audit events (audit/service.py), so a refused
-    # step is still recorded.
-    body = parse(schema, form, c.now) if schema is not None else None
+    # step is still recorded. Typed times are read in the clinic's zone.
+    zone = clock.zone(page_tz(c.request))
+    body = parse(schema, form, c.now, zone) if schema is not None else None
     with c.db.begin_nested():
         action(body)
     return RedirectResponse(f"/sessions/{s.id}", status_code=303)
@@ -132,9 +165,13 @@ def run_step(
         )
 
 
-@router.get("/patients/{patient_id}/sessions", response_class=HTMLResponse)
-def sessions_page(patient: PagePatient, c: C) -> Response:
-    """The patient's sessions and a button to start the next planned one."""
+def _list_page(
+    c: steps.Ctx,
+    patient: Any,
+    errors: list[dict[str, str]] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     rows = list(
         c.db.execute(
             select(TreatmentSession)
@@ -142,26 +179,51 @@ def sessions_page(patient: PagePatient, c: C) -> Response:
             .order_by(TreatmentSession.id.desc())
         ).scalars()
     )
-    c.audit("list", "treatment_session", "", patient.id)
-    return render(
-        c.request, "sessions/list.html", {"patient": patient, "sessions": rows, "errors": []}
+    plan = current_plan(c.db, patient.id)
+    charted = {s.planned_session_id for s in rows}
+    planned = (
+        [p for p in sessions_of(c.db, plan.id) if p.id not in charted] if plan is not None else []
     )
+    today = c.today()
+    window = c.settings.session_link_window_days
+    ctx = {
+        "patient": patient,
+        "sessions": rows,
+        "errors": errors or [],
+        "values": values or {},
+        "planned": planned,
+        "today": today,
+        "matching": [p for p in planned if abs((p.day - today).days) <= window],
+        "window": window,
+        "open_sessions": [s for s in rows if s.status.value == "open"],
+    }
+    return render(c.request, "sessions/list.html", ctx, status_code=status)
+
+
+@router.get("/patients/{patient_id}/sessions", response_class=HTMLResponse)
+def sessions_page(patient: PagePatient, c: C) -> Response:
+    """The patient's sessions and a button to start the planned one of today (or one chosen)."""
+    c.audit("list", "treatment_session", "", patient.id)
+    return _list_page(c, patient)
 
 
 @router.post("/patients/{patient_id}/sessions", response_class=HTMLResponse)
 def start_session(patient: PagePatient, c: C, form: FormFields) -> Response:
-    """Start charting the next planned session (or the one chosen)."""
+    """Start charting the planned session of today's date (or the one chosen)."""
     try:
         body = parse(SessionCreate, form, c.now)
         with c.db.begin_nested():
             s = steps.create(c, patient, body)  # type: ignore[arg-type]
     except (ValidationError, KetacareError) as exc:
+        status = 422
         if isinstance(exc, KetacareError):
+            if exc.status_code in (401, 404):
+                raise
             errors = [{"field": exc.field or "", "reason": exc.reason}]
+            status = exc.status_code
         else:
             errors = [{"field": str(e["loc"][0]), "reason": e["msg"]} for e in exc.errors()]
-        ctx = {"patient": patient, "sessions": [], "errors": errors}
-        return render(c.request, "sessions/list.html", ctx, status_code=422)
+        return _list_page(c, patient, errors, dict(form), status)
     return RedirectResponse(f"/sessions/{s.id}", status_code=303)
 
 
@@ -169,6 +231,21 @@ def start_session(patient: PagePatient, c: C, form: FormFields) -> Response:
 def show_session(s: PageSession, c: C) -> Response:
     """The session page."""
     return session_page(c, s)
+
+
+@router.get("/sessions/{session_id}/live", response_class=HTMLResponse)
+def refresh_session(s: RefreshSession, c: Annotated[steps.Ctx, Depends(refresh_ctx)]) -> Response:
+    """The parts of the session page that change with time (reminders, discharge countdown),
+    fetched periodically by ``sessions.js``; ``?active=1`` also keeps the login alive."""
+    st = c.state(s)
+    since = (
+        int((c.now - (s.last_device_at or s.dose_start)).total_seconds() // 60)
+        if s.dose_start
+        else None
+    )
+    ctx = {"st": st, "s": s, "data": state_dict(st), "since_dose": since}
+    ctx["countdown"] = _countdown(st)
+    return render(c.request, "sessions/_live.html", ctx)
 
 
 STEPS: dict[str, tuple[type[BaseModel] | None, Callable[..., object]]] = {
@@ -225,7 +302,7 @@ def today(c: C) -> Response:
         .where(TreatmentSession.clinic_id == c.user.clinic_id, TreatmentSession.created_at >= start)
         .order_by(TreatmentSession.id)
     ).all()
-    due = rems_forms.forms_due(c.db, c.user.clinic_id, c.now.date())
+    due = rems_forms.forms_due(c.db, c.user.clinic_id, c.today())
     notes = notifications_for(c.db, c.user)
     c.audit("list", "treatment_session", "today", None)
     ctx = {"rows": rows, "due": due, "notifications": notes, "now": c.now}

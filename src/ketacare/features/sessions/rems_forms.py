@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -74,10 +75,18 @@ def _bp(v: Any) -> str:
 
 
 def values(
-    db: Session, st: SessionState, form: RemsForm | None, default_tz: str = "UTC"
+    db: Session,
+    st: SessionState,
+    form: RemsForm | None,
+    default_tz: str = "UTC",
+    window_min: int = 10,
 ) -> dict[str, Any]:
     """Every PMF field: derived from the chart, typed ones from the form. The treatment date
-    is the clinic's local date (its zone, else ``default_tz``: KETACARE_TIMEZONE)."""
+    is the clinic's local date (its zone, else ``default_tz``: KETACARE_TIMEZONE).
+
+    The "BP about 40 min" is the reading closest to 40 min within ``window_min`` (the same
+    window as the session page's reminder, ``session_esk_recheck_window_min`` [U]).
+    """
     s, p = st.session, st.patient
     clinic = db.execute(select(Clinic).where(Clinic.id == s.clinic_id)).scalar_one()
     tz = clock.clinic_tz(clinic, default_tz)
@@ -87,7 +96,7 @@ def values(
     at40 = None
     if s.dose_start is not None:
         target = s.dose_start + timedelta(minutes=40)
-        near = [v for v in post if abs(v.at - target) <= timedelta(minutes=15)]
+        near = [v for v in post if abs(v.at - target) <= timedelta(minutes=window_min)]
         at40 = min(near, key=lambda v: abs(v.at - target)) if near else None
     end = [v for v in post if s.discharged_at is None or v.at <= s.discharged_at]
     moaas_pre = next(
@@ -213,6 +222,12 @@ def require_exportable(s: TreatmentSession) -> None:
         raise BadRequest("sign the session before exporting its form", "status")
 
 
+def printed_label(label: str) -> str:
+    """A field's label as printed for the REMS: without ketacare's "[U wording]" marker (a
+    note for staff that the wording is not verified, not part of the form)."""
+    return label.replace(" [U wording]", "").replace("[U wording]", "").strip()
+
+
 def to_csv(vals: dict[str, Any]) -> str:
     """One row per field: field id, label, value."""
     buf = io.StringIO()
@@ -220,7 +235,7 @@ def to_csv(vals: dict[str, Any]) -> str:
     w.writerow(["field", "label", "value"])
     for f in rems.PMF_FIELDS:
         v = vals.get(f.id)
-        w.writerow([f.id, f.label, "" if v is None else v])
+        w.writerow([f.id, printed_label(f.label), "" if v is None else v])
     return buf.getvalue()
 
 
@@ -241,15 +256,15 @@ def to_pdf(vals: dict[str, Any], session_id: int) -> bytes:
         " · submit within 7 days at spravatorems.com or by fax",
         fontsize=7.5,
     )
-    y = 0.92
-    step = 0.88 / len(rems.PMF_FIELDS)
+    y = 0.925
     for f in rems.PMF_FIELDS:
         v = vals.get(f.id)
-        label = f.label if len(f.label) <= 70 else f.label[:67] + "..."
-        text = "" if v is None else str(v)
-        fig.text(0.06, y, label, fontsize=7.5)
-        fig.text(0.62, y, text[:60] or "—", fontsize=8, weight="bold")
-        y -= step
+        label = "\n".join(textwrap.wrap(printed_label(f.label), 78))  # never cut a question
+        text = "\n".join(textwrap.wrap("" if v is None else str(v), 48)) or "—"
+        fig.text(0.06, y, label, fontsize=7.5, verticalalignment="top")
+        fig.text(0.62, y, text, fontsize=8, weight="bold", verticalalignment="top")
+        lines = max(text.count("\n"), label.count("\n")) + 1
+        y -= 0.012 + 0.0115 * lines
     buf = io.BytesIO()
     with _PDF:
         fig.savefig(buf, format="pdf", metadata={"Creator": "ketacare", "Producer": "ketacare"})

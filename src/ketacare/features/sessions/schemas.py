@@ -41,6 +41,11 @@ class SessionCreate(BaseModel):
     route: Route | None = Field(None, description="Default from the plan; im allowed for ketamine.")
     product: str = Field("", max_length=100)
     lot: str = Field("", max_length=64)
+    concurrent_reason: str = Field(
+        "",
+        max_length=2000,
+        description="Clinician only: why a second session is opened while one is open.",
+    )
 
 
 class ChecklistIn(BaseModel):

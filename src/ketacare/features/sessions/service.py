@@ -9,9 +9,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain.session_safety import PreDose, PreDoseResult
+from ketacare.domain.session_safety import PreDose, PreDoseResult, bp_implausible
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
 from ketacare.features.auth.models import Role, User
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
@@ -32,6 +33,12 @@ class SessionLocked(KetacareError):
 
     def __init__(self) -> None:
         super().__init__("the session is signed and read-only; record an amendment", "session")
+
+
+class SessionConflict(KetacareError):
+    """Another session of the patient is open, or the planned session is already charted."""
+
+    status_code = 409
 
 
 def require_open(s: TreatmentSession) -> None:
@@ -56,40 +63,97 @@ def _route_for(plan: TreatmentPlan, wanted: str | None) -> str:
     return route
 
 
+def _open_session(db: Session, patient_id: int) -> TreatmentSession | None:
+    return db.execute(
+        select(TreatmentSession)
+        .where(
+            TreatmentSession.patient_id == patient_id,
+            TreatmentSession.status == SessionStatus.open,
+        )
+        .order_by(TreatmentSession.id)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _choose_planned(
+    db: Session, plan: TreatmentPlan, wanted: int | None, today: date, window_days: int
+) -> tuple[PlannedSession, str]:
+    """The planned session to chart and how it was chosen (``chosen`` or ``date``)."""
+    charted = select(TreatmentSession.planned_session_id).where(TreatmentSession.plan_id == plan.id)
+    stmt = select(PlannedSession).where(PlannedSession.plan_id == plan.id)
+    if wanted is not None:
+        planned = db.execute(stmt.where(PlannedSession.id == wanted)).scalar_one_or_none()
+        if planned is None:
+            raise BadRequest("is not a session of the active plan", "planned_session_id")
+        if db.execute(charted.where(TreatmentSession.planned_session_id == planned.id)).first():
+            raise SessionConflict(
+                f"planned session #{planned.number} ({planned.day}) is already charted",
+                "planned_session_id",
+            )
+        return planned, "chosen"
+    rows = list(
+        db.execute(
+            stmt.where(PlannedSession.id.not_in(charted)).order_by(PlannedSession.number)
+        ).scalars()
+    )
+    if not rows:
+        raise BadRequest("every planned session is already charted", "planned_session_id")
+    near = [p for p in rows if abs((p.day - today).days) <= window_days]
+    if not near:
+        nxt = rows[0]
+        raise BadRequest(
+            f"no uncharted planned session is within {window_days} day(s) of today ({today}); "
+            f"the next is #{nxt.number} planned for {nxt.day}: choose the planned session "
+            "to chart",
+            "planned_session_id",
+        )
+    return min(near, key=lambda p: (abs((p.day - today).days), p.number)), "date"
+
+
 def create_session(
-    db: Session, user: User, patient: Patient, body: SessionCreate
+    db: Session,
+    user: User,
+    patient: Patient,
+    body: SessionCreate,
+    today: date | None = None,
+    window_days: int = 1,
 ) -> TreatmentSession:
-    """Start charting a planned session of the active plan (BadRequest names the field)."""
+    """Start charting a planned session of the active plan.
+
+    The planned session is the one chosen, or else the uncharted one whose day is within
+    ``window_days`` of ``today`` (the link records which). A second open session of the
+    patient needs a clinician's ``concurrent_reason``. Conflicts (also between concurrent
+    requests, through the database's unique indexes) raise :class:`SessionConflict` (409).
+    """
     plan = current_plan(db, patient.id)
     if plan is None:
         raise BadRequest("create a treatment plan before charting a session", "plan")
-    charted = select(TreatmentSession.planned_session_id).where(
-        TreatmentSession.patient_id == patient.id
-    )
-    stmt = select(PlannedSession).where(PlannedSession.plan_id == plan.id)
-    if body.planned_session_id is not None:
-        stmt = stmt.where(PlannedSession.id == body.planned_session_id)
+    route = _route_for(plan, body.route)
+    other = _open_session(db, patient.id)
+    reason = body.concurrent_reason.strip()
+    if other is not None:
+        if not reason:
+            raise SessionConflict(
+                f"session #{other.id} of this patient is still open (started "
+                f"{other.created_at:%Y-%m-%d %H:%M} UTC by {other.nurse_email or 'staff'}); "
+                "discharge it first, or a clinician records why a second session is needed",
+                "concurrent_reason",
+            )
+        if user.role != Role.clinician:
+            raise Forbidden(
+                "only a clinician may open a second session while one is open",
+                "concurrent_reason",
+            )
     else:
-        stmt = stmt.where(PlannedSession.id.not_in(charted)).order_by(PlannedSession.number)
-    planned = db.execute(stmt.limit(1)).scalar_one_or_none()
-    if planned is None:
-        reason = (
-            "is not a session of the active plan"
-            if body.planned_session_id is not None
-            else "every planned session is already charted"
-        )
-        raise BadRequest(reason, "planned_session_id")
-    if (
-        body.planned_session_id is not None
-        and db.execute(charted.where(TreatmentSession.planned_session_id == planned.id)).first()
-    ):
-        raise BadRequest("is already charted", "planned_session_id")
+        reason = ""
+    day = today or date.today()
+    planned, link = _choose_planned(db, plan, body.planned_session_id, day, window_days)
     row = TreatmentSession(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
         plan_id=plan.id,
         planned_session_id=planned.id,
-        route=_route_for(plan, body.route),
+        route=route,
         product=body.product.strip()
         or ("SPRAVATO (esketamine) nasal spray" if plan.drug == "esketamine" else "Ketamine HCl"),
         lot=body.lot.strip(),
@@ -97,9 +161,19 @@ def create_session(
         checklist={},
         nurse_id=user.id,
         nurse_email=user.email,
+        concurrent_reason=reason,
+        planned_link=link,
     )
-    db.add(row)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        raise SessionConflict(
+            "another session of this patient (or of this planned session) was started at the "
+            "same time; reload to see it",
+            "planned_session_id",
+        ) from None
     return row
 
 
@@ -162,6 +236,9 @@ def save_checklist(
     require_open(s)
     if s.dose_start is not None:
         raise BadRequest("the dose is already recorded", "checklist")
+    implausible = bp_implausible(body.systolic, body.diastolic)
+    if implausible is not None:
+        raise BadRequest(implausible.text, "diastolic")
     for name in ("last_food_at", "last_liquid_at"):
         value = getattr(body, name)
         if value is not None:

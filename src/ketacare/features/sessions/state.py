@@ -184,8 +184,12 @@ def build(
         for v in vitals
     ]
     predose = check_predose(predose_of(s, patient, settings, now, alerts), now, cfg)
-    due = vitals_due(
-        s.route, s.dose_start, s.dose_end, [v.at for v in vitals if not v.pre_dose], now, cfg
+    due = (
+        []
+        if s.discharged_at is not None  # discharged or signed: no reminders any more
+        else vitals_due(
+            s.route, s.dose_start, s.dose_end, [v.at for v in vitals if not v.pre_dose], now, cfg
+        )
     )
     gate = check_discharge(discharge_facts(s, vitals, scales), now, cfg)
     return SessionState(

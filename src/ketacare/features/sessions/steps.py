@@ -5,16 +5,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
 from ketacare.domain.session_safety import Reason, SafetyConfig
+from ketacare.features._kit import clock
+from ketacare.features._kit.templating import page_tz
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
-from ketacare.features.sessions import charting, closing, rems_forms, service, state
+from ketacare.features.sessions import charting, closing, idempotency, rems_forms, service, state
 from ketacare.features.sessions.context import audit
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.features.sessions.schemas import (
@@ -62,13 +64,21 @@ class Ctx:
             outcome,
         )
 
+    def today(self) -> date:
+        """Today's date in the clinic's time zone (not UTC's)."""
+        local = clock.to_local(self.now, page_tz(self.request))
+        assert local is not None
+        return local.date()
+
     def state(self, s: TreatmentSession) -> state.SessionState:
         """The session's state now."""
         return state.build(self.db, s, self.settings, self.cfg, self.now)
 
 
 def create(c: Ctx, patient: Patient, body: SessionCreate) -> TreatmentSession:
-    s = service.create_session(c.db, c.user, patient, body)
+    s = service.create_session(
+        c.db, c.user, patient, body, c.today(), c.settings.session_link_window_days
+    )
     rems_forms.ensure_form(c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days)
     c.audit("create", "treatment_session", s.id, s.patient_id)
     return s
@@ -93,26 +103,48 @@ def dose(c: Ctx, s: TreatmentSession, body: DoseIn) -> None:
 
 
 def vitals(c: Ctx, s: TreatmentSession, body: VitalsIn) -> int:
-    row = charting.add_vitals(c.db, s, c.user, body, c.now, c.cfg)
-    c.audit("create", "vital_sign", row.id, s.patient_id)
-    return row.id
+    key = idempotency.key_of(c.request.headers)
+
+    def create() -> int:
+        return charting.add_vitals(c.db, s, c.user, body, c.now, c.cfg).id
+
+    rid, new = idempotency.once(c.db, s, key, "vitals", body, create)
+    if new:
+        c.audit("create", "vital_sign", rid, s.patient_id)
+    return rid
 
 
 def scale(c: Ctx, s: TreatmentSession, body: ScaleIn) -> int:
-    row, event = charting.add_scale(c.db, s, c.user, body, c.now)
-    c.audit("create", "scale_score", row.id, s.patient_id)
-    if event is not None:
-        c.audit("create", "adverse_event", event.id, s.patient_id)
-        c.audit("notify", "adverse_event", event.id, s.patient_id)
-    return row.id
+    key = idempotency.key_of(c.request.headers)
+    events: list[int] = []
+
+    def create() -> int:
+        row, event = charting.add_scale(c.db, s, c.user, body, c.now)
+        if event is not None:
+            events.append(event.id)
+        return row.id
+
+    rid, new = idempotency.once(c.db, s, key, "scales", body, create)
+    if new:
+        c.audit("create", "scale_score", rid, s.patient_id)
+        for eid in events:
+            c.audit("create", "adverse_event", eid, s.patient_id)
+            c.audit("notify", "adverse_event", eid, s.patient_id)
+    return rid
 
 
 def adverse_event(c: Ctx, s: TreatmentSession, body: AdverseEventIn) -> int:
-    event = charting.add_adverse_event(c.db, s, c.user, body, c.now)
-    c.audit("create", "adverse_event", event.id, s.patient_id)
-    if event.serious:
-        c.audit("notify", "adverse_event", event.id, s.patient_id)
-    return event.id
+    key = idempotency.key_of(c.request.headers)
+
+    def create() -> int:
+        return charting.add_adverse_event(c.db, s, c.user, body, c.now).id
+
+    rid, new = idempotency.once(c.db, s, key, "adverse-events", body, create)
+    if new:
+        c.audit("create", "adverse_event", rid, s.patient_id)
+        if body.serious:
+            c.audit("notify", "adverse_event", rid, s.patient_id)
+    return rid
 
 
 def approve(c: Ctx, s: TreatmentSession) -> None:
@@ -132,7 +164,8 @@ def discharge(c: Ctx, s: TreatmentSession) -> None:
 
 def rems_values(c: Ctx, s: TreatmentSession) -> tuple[dict[str, Any], list[Reason]]:
     st = c.state(s)
-    vals = rems_forms.values(c.db, st, closing.rems_form(c.db, s), c.settings.timezone)
+    form = closing.rems_form(c.db, s)
+    vals = rems_forms.values(c.db, st, form, c.settings.timezone, c.cfg.esk_recheck_window_min)
     return vals, list(rems_forms.missing(vals))
 
 
@@ -145,9 +178,9 @@ def sign(c: Ctx, s: TreatmentSession) -> None:
     missing = []
     if s.route == "esketamine":
         st = c.state(s)
-        missing = rems_forms.missing(
-            rems_forms.values(c.db, st, closing.rems_form(c.db, s), c.settings.timezone)
-        )
+        form = closing.rems_form(c.db, s)
+        vals = rems_forms.values(c.db, st, form, c.settings.timezone, c.cfg.esk_recheck_window_min)
+        missing = rems_forms.missing(vals)
     closing.sign(c.db, s, c.user, missing, c.now)
     c.audit("sign", "treatment_session", s.id, s.patient_id)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ketacare.domain.session_safety import flag_guidance
 from ketacare.features.sessions.models import AdverseEvent, ScaleScore, TreatmentSession, VitalSign
 from ketacare.features.sessions.state import SessionState, reason_dicts
 
@@ -54,6 +55,7 @@ def vitals_dict(v: VitalSign, flags: list[Any]) -> dict[str, Any]:
         "spo2": v.spo2,
         "resp_rate": v.resp_rate,
         "flags": reason_dicts(flags),
+        "guidance": flag_guidance(flags),
     }
 
 

@@ -1,0 +1,89 @@
+"""Which planned session a new session charts (issue 13.18), reading times typed as local
+clock times (13.16), and the session page's wording (13.21)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.features.sessions.models import VitalSign
+from tests.conftest import login
+from tests.sessions.support import T0, install_clock, setup
+
+
+def test_a_session_links_by_date_or_by_choice_and_says_which(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    w = setup(db, "iv")
+    clock = install_clock(app)
+    url = f"/api/v1/patients/{w['patient_id']}/sessions"
+    plan = client.get(f"/api/v1/patients/{w['patient_id']}/plan", headers=w["nurse"]).json()
+    first, second = plan["sessions"][0], plan["sessions"][1]
+    assert first["day"] == "2025-03-03" and second["day"] == "2025-03-05"
+
+    # ten days before the course: nothing is within the window, nothing is linked silently
+    clock.now = T0 - timedelta(days=10)
+    r = client.post(url, json={}, headers=w["nurse"])
+    assert r.status_code == 422
+    detail = r.json()["detail"][0]
+    assert (
+        detail["field"] == "planned_session_id" and "#1 planned for 2025-03-03" in detail["reason"]
+    )
+
+    # on the day: linked by date
+    clock.now = T0
+    r = client.post(url, json={}, headers=w["nurse"])
+    assert r.status_code == 201
+    s = r.json()["session"]
+    assert s["planned_session_id"] == first["id"]
+
+    login(client, w["nurse_email"])
+    page = client.get(f"/sessions/{s['id']}")
+    assert "linked automatically" in page.text and "2025-03-03" in page.text
+    assert "started by " + w["nurse_email"] in page.text and "· nurse " not in page.text
+
+
+def test_chosen_planned_session_is_recorded_as_chosen(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    w = setup(db, "iv")
+    install_clock(app)
+    plan = client.get(f"/api/v1/patients/{w['patient_id']}/plan", headers=w["nurse"]).json()
+    third = plan["sessions"][2]
+    r = client.post(
+        f"/api/v1/patients/{w['patient_id']}/sessions",
+        json={"planned_session_id": third["id"]},
+        headers=w["nurse"],
+    )
+    assert r.status_code == 201
+    login(client, w["nurse_email"])
+    page = client.get(f"/sessions/{r.json()['session']['id']}")
+    assert f"Planned session #{third['number']} of {third['day']}" in page.text
+    assert "chosen when the session was started" in page.text
+
+
+def test_a_reading_time_is_typed_as_local_clock_time(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    w = setup(db, "iv")
+    clock = install_clock(app)
+    clock.now = T0 + timedelta(hours=1)  # 10:00 UTC
+    login(client, w["nurse_email"])
+    token = client.cookies.get("kc_csrf") or ""
+    r = client.post(f"/patients/{w['patient_id']}/sessions", data={"csrf_token": token})
+    sid = int(r.headers["location"].rsplit("/", 1)[1])
+    data = {"csrf_token": token, "heart_rate": "70", "at_local": "09:20"}
+    assert client.post(f"/sessions/{sid}/vitals", data=data).status_code == 303
+    at = db.execute(select(VitalSign.at)).scalar_one()
+    db.commit()
+    assert at == T0 + timedelta(minutes=20)
+    later = {"csrf_token": token, "heart_rate": "70", "at_local": "11:30"}
+    r = client.post(f"/sessions/{sid}/vitals", data=later)
+    assert r.status_code == 422 and "must not be in the future" in r.text
+    bad = {"csrf_token": token, "heart_rate": "70", "at_local": "25:00"}
+    r = client.post(f"/sessions/{sid}/vitals", data=bad)
+    assert r.status_code == 422 and "at_local" in r.text
