@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ketacare.features.sessions.models import SessionAmendment, SessionStatus, TreatmentSession
 from tests.conftest import count, csrf, login
-from tests.sessions.support import setup
+from tests.sessions.support import install_clock, setup
 
 
-def test_refused_amendment_keeps_the_typed_values(client: TestClient, db: Session) -> None:
+def test_refused_amendment_keeps_the_typed_values(
+    app: FastAPI, client: TestClient, db: Session
+) -> None:
+    install_clock(app)  # the plan's first session is on the clock's day
     w = setup(db)
     login(client, w["nurse_email"])
     token = csrf(client, f"/patients/{w['patient_id']}")

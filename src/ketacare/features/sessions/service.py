@@ -125,6 +125,10 @@ def create_session(
     patient needs a clinician's ``concurrent_reason``. Conflicts (also between concurrent
     requests, through the database's unique indexes) raise :class:`SessionConflict` (409).
     """
+    # Serialise starts for one patient (PostgreSQL row lock; SQLite's write lock already does):
+    # a start that read "no open session" before another committed would otherwise find its
+    # planned session taken and answer 422 instead of the 409 naming the open session.
+    db.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
     plan = current_plan(db, patient.id)
     if plan is None:
         raise BadRequest("create a treatment plan before charting a session", "plan")
