@@ -147,11 +147,11 @@ def test_overdue_list(client: TestClient, db: Session) -> None:
     assert r.status_code == 201
     page = client.get("/overdue").text
     rows = re.findall(r"<tr><td><a href=\"/patients/(\d+)/assessments\">([^<]+)</a></td>"
-                      r"<td>(\w+)</td>.*?<td>(open|missed)</td>", page, re.S)  # fmt: skip
+                      r"<td>([^<]+)</td>.*?<td>(open|missed)</td>", page, re.S)  # fmt: skip
     assert [(int(p), n, i, s) for p, n, i, s in rows] == [
-        (st.pid, "Example, Robin", "phq9", "missed"),
-        (st.pid, "Example, Robin", "phq9", "missed"),
-        (st.pid, "Example, Robin", "phq9", "open"),
+        (st.pid, "Example, Robin", "PHQ-9", "missed"),
+        (st.pid, "Example, Robin", "PHQ-9", "missed"),
+        (st.pid, "Example, Robin", "PHQ-9", "open"),
     ]
     assert client.get("/api/v1/overdue", headers=other.headers).json() == []
     # Stopping the schedule takes its links off the work queue.

@@ -11,6 +11,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from ketacare.domain.errors import DomainError
+from ketacare.domain.instruments import get_instrument
 from ketacare.features._kit import clock
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -44,6 +46,42 @@ def _tz_label(ctx: Context, dt: Any = None) -> str:
     return clock.tz_label(dt, ctx.get("tz"))
 
 
+#: Words people read instead of stored codes (session timepoints, plan phases, flags).
+CODE_LABELS = {
+    "pre_dose": "pre-dose",
+    "post_dose": "post-dose",
+    "peak": "peak (~40 min)",
+    "discharge": "before discharge",
+    "end_of_induction": "end of induction",
+}
+
+
+def instrument_label(instrument_id: str | None) -> str:
+    """``phq9`` -> ``PHQ-9``, ``cadss6`` -> ``CADSS-6`` (the id itself when unknown)."""
+    if not instrument_id:
+        return ""
+    try:
+        return get_instrument(instrument_id).short_name
+    except (DomainError, KeyError, ValueError):
+        return instrument_id
+
+
+def code_label(code: str | None) -> str:
+    """A stored code as words: ``pre_dose`` -> ``pre-dose``, other ``a_b`` -> ``a b``."""
+    if not code:
+        return ""
+    return CODE_LABELS.get(code, code.replace("_", " "))
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 assessment``, ``2 assessments``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+templates.env.globals["instrument_label"] = instrument_label
+templates.env.filters["instrument_label"] = instrument_label
+templates.env.filters["code_label"] = code_label
+templates.env.globals["plural"] = plural
 templates.env.filters["local"] = _local
 templates.env.filters["local_input"] = _local_input
 templates.env.globals["tz_label"] = _tz_label

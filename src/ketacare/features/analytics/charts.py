@@ -118,7 +118,9 @@ def km_chart(
         risk.text(0, 1.1, "Number at risk", transform=risk.transAxes, fontsize=8, weight="bold")
         for i, (label, km) in enumerate(curves.items()):
             yrow = 0.75 - i * 0.3
-            risk.text(-0.01, yrow, label, transform=risk.transAxes, ha="right", fontsize=7)
+            # Right-aligned well left of day 0, whose count is centred on the axis start:
+            # "all" and "57" must not run together ("all57").
+            risk.text(-0.05, yrow, label, transform=risk.transAxes, ha="right", fontsize=7)
             for d, n in zip(days, km.n_at_risk_at(days).tolist(), strict=True):
                 risk.text(d, yrow, str(n), ha="center", fontsize=7,
                           transform=risk.get_xaxis_transform())  # fmt: skip

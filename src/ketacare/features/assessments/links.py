@@ -20,12 +20,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ketacare.domain.instruments import Instrument
+from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features.assessments.models import Invitation, Recurrence, Schedule
 from ketacare.features.assessments.sessions import SessionSource, planned_sessions
 from ketacare.features.assessments.texts import clinic_instrument
 from ketacare.features.auth.service import token_hash
+from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 
@@ -172,6 +174,7 @@ class Outgoing:
     email: str
     url: str
     expires_at: datetime
+    tz: str = "UTC"  # the clinic's zone, for the times the message shows
 
 
 def _insert_invitation(db: Session, values: dict[str, object]) -> int | None:
@@ -216,7 +219,8 @@ def new_link(
     if new_id is None or missed:
         return None
     url = f"{settings.public_url.rstrip('/')}/a/{token}"
-    return Outgoing(new_id, patient.id, patient.email, url, expires)
+    tz = clock.clinic_tz(db.get(Clinic, patient.clinic_id), settings.timezone).key
+    return Outgoing(new_id, patient.id, patient.email, url, expires, tz)
 
 
 def dispatch_due(

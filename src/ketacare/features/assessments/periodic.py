@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ketacare.db.base import utcnow
+from ketacare.features._kit import clock
 from ketacare.features.assessments.alerting import escalate_due
 from ketacare.features.assessments.links import Outgoing, dispatch_due
 from ketacare.features.assessments.models import Invitation
@@ -40,7 +41,8 @@ def link_message(settings: Settings, out: Outgoing) -> Message:
     """The mail that carries a link: no names, no instrument, no answers."""
     body = (
         f"{settings.clinic_name} asks you to answer a short questionnaire before your next "
-        f"visit.\n\nOpen this link (it works once, until {out.expires_at:%Y-%m-%d %H:%M} UTC):\n"
+        f"visit.\n\nOpen this link (it works once, until "
+        f"{clock.format_local(out.expires_at, out.tz)} {clock.tz_label(out.expires_at, out.tz)}):\n"
         f"{out.url}\n\nIf you did not expect this message, contact the clinic.\n"
     )
     return Message(

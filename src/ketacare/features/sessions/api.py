@@ -14,7 +14,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
+from ketacare.features._kit import clock
 from ketacare.features._kit.deps import DbDep, SettingsDep
+from ketacare.features._kit.templating import page_tz
 from ketacare.features.auth.deps import ApiStaff
 from ketacare.features.patients.deps import ApiPatient
 from ketacare.features.sessions import closing, rems_forms, steps
@@ -239,7 +241,10 @@ def rems_submitted(s: ApiSession, c: C) -> dict[str, Any]:
 @router.get("/rems/due")
 def rems_due(c: C) -> list[dict[str, Any]]:
     """REMS forms not yet submitted, earliest deadline first (status due or overdue)."""
-    rows = rems_forms.forms_due(c.db, c.user.clinic_id, c.today())
+    tz = page_tz(c.request)
+    rows = rems_forms.forms_due(
+        c.db, c.user.clinic_id, clock.local_date(c.now, tz) or c.now.date(), tz
+    )
     c.audit("list", "rems_form", "", None)
     return [
         {

@@ -294,15 +294,17 @@ def rems_pdf(s: PageSession, c: C) -> Response:
 
 @router.get("/today", response_class=HTMLResponse)
 def today(c: C) -> Response:
-    """Today's sessions, REMS forms due, and the user's notifications."""
-    start = c.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    """Today's sessions (the clinic's local day), REMS forms due, and the user's notifications."""
+    tz = page_tz(c.request)
+    local_today = clock.local_date(c.now, tz) or c.now.date()
+    start = clock.local_day_bounds(local_today, tz)[0]
     rows = c.db.execute(
         select(TreatmentSession, Patient)
         .join(Patient, Patient.id == TreatmentSession.patient_id)
         .where(TreatmentSession.clinic_id == c.user.clinic_id, TreatmentSession.created_at >= start)
         .order_by(TreatmentSession.id)
     ).all()
-    due = rems_forms.forms_due(c.db, c.user.clinic_id, c.today())
+    due = rems_forms.forms_due(c.db, c.user.clinic_id, local_today, tz)
     notes = notifications_for(c.db, c.user)
     c.audit("list", "treatment_session", "today", None)
     ctx = {"rows": rows, "due": due, "notifications": notes, "now": c.now}

@@ -171,8 +171,9 @@ class DueForm:
     signed: bool
 
 
-def forms_due(db: Session, clinic_id: int, today: date) -> list[DueForm]:
-    """Unsubmitted forms of dosed esketamine sessions, earliest deadline first."""
+def forms_due(db: Session, clinic_id: int, today: date, tz: str = "UTC") -> list[DueForm]:
+    """Unsubmitted forms of dosed esketamine sessions, earliest deadline first (``today`` and
+    treatment dates in the clinic's zone ``tz``)."""
     rows = db.execute(
         select(RemsForm, TreatmentSession, Patient)
         .join(TreatmentSession, TreatmentSession.id == RemsForm.session_id)
@@ -192,7 +193,7 @@ def forms_due(db: Session, clinic_id: int, today: date) -> list[DueForm]:
                 s.id,
                 p.id,
                 p.display_name,
-                s.dose_start.date() if s.dose_start else None,
+                clock.local_date(s.dose_start, tz),
                 form.deadline,
                 rems.status(form.deadline, None, today),
                 s.status == SessionStatus.signed,

@@ -29,6 +29,9 @@ from ketacare.domain.session_safety import (
     vitals_due,
     vitals_flags,
 )
+from ketacare.features._kit import clock
+from ketacare.features._kit.templating import instrument_label
+from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.charting import as_vitals
 from ketacare.features.sessions.models import (
@@ -41,9 +44,11 @@ from ketacare.features.sessions.models import (
 from ketacare.features.sessions.service import predose_of
 from ketacare.settings import Settings
 
+_CLINIC_TZ = select(Clinic.timezone).where(Clinic.id == bindparam("id"))
+
 
 def todays_assessments(
-    db: Session, patient_id: int, day_start: datetime
+    db: Session, patient_id: int, day_start: datetime, tz: str = "UTC"
 ) -> tuple[list[str], list[str]]:
     """Today's PHQ-9/C-SSRS results and the patient's open alerts, as short lines.
 
@@ -55,8 +60,9 @@ def todays_assessments(
     todays, open_alerts = statements
     rows = db.execute(todays, {"patient_id": patient_id, "day_start": day_start}).scalars()
     results = [
-        f"{a.instrument_id}: total {a.total if a.total is not None else '—'}"
-        f" ({a.band or 'no band'}) at {a.completed_at:%H:%M}"
+        f"{instrument_label(a.instrument_id)}: total {a.total if a.total is not None else '—'}"
+        f" ({(a.band or 'no band').replace('_', ' ')})"
+        f" at {clock.format_local(a.completed_at, tz, '%H:%M')}"
         for a in rows
     ]
     alerts = db.execute(open_alerts, {"patient_id": patient_id}).scalars()
@@ -171,8 +177,12 @@ def build(
     scales: list[ScaleScore] = _rows(db, ScaleScore, s.id)
     events: list[AdverseEvent] = _rows(db, AdverseEvent, s.id)
     amendments: list[SessionAmendment] = _rows(db, SessionAmendment, s.id)
-    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    results, alerts = todays_assessments(db, s.patient_id, day_start)
+    # "Today" is the clinic's local day (features/_kit/clock.py).
+    tz = clock.clinic_tz(
+        db.execute(_CLINIC_TZ, {"id": s.clinic_id}).one_or_none(), settings.timezone
+    ).key
+    day_start = clock.local_day_bounds(clock.local_date(now, tz) or now.date(), tz)[0]
+    results, alerts = todays_assessments(db, s.patient_id, day_start, tz)
     base = next((v for v in vitals if v.pre_dose), None)
     flagged = [
         (

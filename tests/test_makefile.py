@@ -1,0 +1,31 @@
+"""`make run` installs only the runtime dependencies; `make test` adds the dev extra, each with
+its own stamp (issue 13 point 22: `make run` installed the 1.2 GB test toolchain)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def dry_run(tmp_path: Path, target: str) -> str:
+    for name in ("Makefile", "pyproject.toml", "constraints.txt"):
+        shutil.copy(REPO / name, tmp_path / name)
+    out = subprocess.run(
+        ["make", "-n", target], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    return out.stdout
+
+
+def test_make_run_installs_runtime_only_and_test_adds_dev(tmp_path: Path) -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    run = dry_run(tmp_path, "run")
+    assert "pip install --quiet -c constraints.txt -e ." in run
+    assert "[dev]" not in run and ".installed-run" in run
+    test = dry_run(tmp_path, "pytest")
+    assert "-e '.[dev]'" in test and ".installed-dev" in test
