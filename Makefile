@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck pytest clean
+.PHONY: run test install lint typecheck pytest coverage clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Line coverage of the clinical rules (ketacare.domain), with the lines no test reaches.
+coverage: $(STAMP)
+	bash scripts/install-test-extras.sh
+	$(BIN)/pytest --cov=ketacare.domain --cov-report=term-missing $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* .mypy_cache .ruff_cache .pytest_cache
