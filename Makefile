@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install lint typecheck pytest clean
+.PHONY: run test install lint typecheck pytest coverage clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ pytest: $(DEV_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Line coverage of the clinical rules (ketacare.domain), with the lines no test reaches.
+coverage: $(STAMP)
+	bash scripts/install-test-extras.sh
+	$(BIN)/pytest --cov=ketacare.domain --cov-report=term-missing $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* .mypy_cache .ruff_cache .pytest_cache
