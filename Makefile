@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install lint typecheck pytest coverage clean
+.PHONY: run test install lint typecheck pytest coverage clean bench-latest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,21 @@ pytest: $(DEV_STAMP)
 test: lint typecheck pytest
 
 # Line coverage of the clinical rules (ketacare.domain), with the lines no test reaches.
-coverage: $(STAMP)
+coverage: $(DEV_STAMP)
 	bash scripts/install-test-extras.sh
 	$(BIN)/pytest --cov=ketacare.domain --cov-report=term-missing $(PYTEST_ARGS)
+
+# A throwaway venv with the newest dependencies pyproject.toml allows (no constraints.txt),
+# then a short load run: shows what `pip install ketacare` gets today (issue 15.2b).
+LATEST_VENV ?= /tmp/ketacare-bench-latest
+BENCH_ARGS ?= --rate 200 --seconds 15 --patients 50
+bench-latest:
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/pip install --quiet --upgrade pip
+	$(LATEST_VENV)/bin/pip install --quiet . httpx2
+	@$(LATEST_VENV)/bin/pip freeze | grep -iE '^(uvicorn|uvloop|httptools|h11|starlette|fastapi|anyio|sqlalchemy|psycopg|pydantic)=='
+	cd benchmarks && $(LATEST_VENV)/bin/python load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* .mypy_cache .ruff_cache .pytest_cache

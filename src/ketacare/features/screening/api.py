@@ -80,7 +80,9 @@ async def create_screening(
 
     A 201 answer means the screening is committed to the database. Send an
     ``Idempotency-Key`` header (at most 128 characters) to make retries safe: the same key
-    returns the screening stored the first time (status 200) instead of storing it again.
+    from the same client address returns the screening stored the first time (status 200)
+    instead of storing it again. Keys are scoped to the client: the same key from another
+    address stores a new screening and never returns the first one.
     In a running server this route is answered by the ASGI fast path
     (``features/screening/fastpath.py``) with the same code.
     """
