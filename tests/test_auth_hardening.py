@@ -338,3 +338,65 @@ def test_concurrent_failures_are_all_counted(app: Any, db: Session, settings: An
     counted = db.get(LoginFailure, keys.pair)
     assert counted is not None and counted.failures == 16
     db.commit()
+
+
+def test_a_duplicate_mrn_racing_another_is_a_409(db: Session, engine: Any) -> None:
+    """15.13: the second of two concurrent patients with one MRN raised IntegrityError (500)."""
+    import threading
+
+    from ketacare.db.engine import session_factory
+    from ketacare.features.patients import service as patients
+
+    clinic_id = make_clinic(db).id
+    db.commit()
+    data = patients.PatientInput("Ada", "Lovelace", mrn="MRN-RACE-4711")
+    factory = session_factory(engine)
+    first = factory()
+    patients.create_patient(first, clinic_id, data)  # flushed, not committed
+    outcome: list[object] = []
+
+    def second() -> None:
+        with factory() as other:
+            try:
+                patients.create_patient(other, clinic_id, data)
+                other.commit()
+                outcome.append("stored")
+            except Exception as exc:
+                other.rollback()
+                outcome.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=1.0)  # it waits for the first transaction (row or write lock)
+    first.commit()
+    first.close()
+    thread.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], patients.DuplicateMrn)
+    assert outcome[0].status_code == 409
+
+
+def test_concurrent_duplicate_mrns_answer_409_without_logging_it(
+    app: Any, db: Session, caplog: Any
+) -> None:
+    """15.13: a duplicate MRN under concurrency gave 500 and logged the MRN (DETAIL line)."""
+    import logging
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx2 as httpx
+
+    from tests.browser import live_server
+    from tests.conftest import api_token
+
+    token = api_token(db, make_user(db, make_clinic(db), Role.clinician))
+    body = {"given_name": "Ada", "family_name": "Lovelace", "mrn": "MRN-SECRET-0815"}
+
+    def create(base: str) -> int:
+        with httpx.Client(base_url=base, timeout=120) as c:
+            auth = {"Authorization": f"Bearer {token}"}
+            return c.post("/api/v1/patients", json=body, headers=auth).status_code
+
+    caplog.set_level(logging.INFO)
+    with live_server(app) as base, ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(create, [base] * 8))
+    assert codes == [201] + [409] * 7
+    assert "MRN-SECRET-0815" not in caplog.text

@@ -38,17 +38,19 @@ def create_patient(request: Request, form: FormFields, user: PageStaff, db: DbDe
     """Create the patient, or show the form again with the problems."""
     values = {k: form.get(k, "") for k in FIELDS}
     data = service.PatientInput(**values)
+    status = 422
     _, problems = service.validate(data)
     if not problems:
         try:
             patient = service.create_patient(db, user.clinic_id, data)
-        except BadRequest as exc:
+        except (BadRequest, service.DuplicateMrn) as exc:
             problems = {exc.field or "form": exc.reason}
+            status = exc.status_code
         else:
             record(db, user, "create", "patient", patient.id, patient.id, client=client_ip(request))
             return RedirectResponse(f"/patients/{patient.id}", status_code=303)
     ctx = {"values": values, "errors": problems}
-    return render(request, "patients/new.html", ctx, status_code=422)
+    return render(request, "patients/new.html", ctx, status_code=status)
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
