@@ -400,3 +400,28 @@ def test_concurrent_duplicate_mrns_answer_409_without_logging_it(
         codes = sorted(pool.map(create, [base] * 8))
     assert codes == [201] + [409] * 7
     assert "MRN-SECRET-0815" not in caplog.text
+
+
+def test_a_patient_lands_on_a_page_that_works(
+    client: TestClient, db: Session, settings: Any
+) -> None:
+    """13.8: the patient login landed on a 403 (every page but /account was 403)."""
+    from ketacare.db.base import utcnow
+    from ketacare.features.assessments import links
+    from ketacare.features.patients.service import PatientInput, create_patient
+
+    clinic = make_clinic(db)
+    account = make_user(db, clinic, Role.patient)
+    patient = create_patient(db, clinic.id, PatientInput("Pat", "Ient", email=account.email))
+    links.new_link(db, settings, patient, "phq9", utcnow() - timedelta(hours=1), utcnow())
+    db.commit()
+    token = csrf(client, "/login")
+    r = client.post(
+        "/login", data={"email": account.email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/me"
+    page = client.get("/me")
+    assert page.status_code == 200
+    assert "PHQ-9" in page.text and "How to reach the clinic" in page.text
+    # A staff page asked for before login sends a patient to their page too.
+    assert client.get("/login?next=/patients").headers["location"] == "/me"

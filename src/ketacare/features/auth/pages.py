@@ -18,6 +18,7 @@ from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
 from ketacare.features.auth import service, throttle
 from ketacare.features.auth.deps import SESSION_COOKIE, OptionalPageUser, PageUser, session_policy
+from ketacare.features.auth.models import Role, User
 from ketacare.settings import Settings
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -31,11 +32,24 @@ def _safe_next(target: str) -> str:
     return target
 
 
+#: Pages a patient account may open; any other target sends a patient to their own page
+#: (staff pages would answer 403).
+PATIENT_PAGES = ("/me", "/account", "/a/", "/screen")
+
+
+def _landing(user: User, target: str) -> str:
+    """Where ``user`` goes after login: ``target`` if their role can open it."""
+    target = _safe_next(target)
+    if user.role == Role.patient and not target.startswith(PATIENT_PAGES):
+        return "/me"
+    return target
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, user: OptionalPageUser, next: str = "/leads") -> Response:
     """The login page (already logged-in users go straight on)."""
     if user is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
+        return RedirectResponse(_landing(user, next), status_code=303)
     return render(request, "auth/login.html", {"next": _safe_next(next), "email": ""})
 
 
@@ -84,7 +98,7 @@ def login(
         return _refused(request, next, email, None)
     throttle.record_success(db, keys)
     token = service.start_session(db, secret, user, session_policy(settings))
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(_landing(user, next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
