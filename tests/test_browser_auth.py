@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from fastapi import FastAPI
 from playwright.sync_api import Route, expect, sync_playwright
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
+from ketacare.db.base import utcnow
+from ketacare.features.auth.models import LoginFailure, Role
 from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.conftest import PASSWORD, make_clinic, make_user
 
 
 def test_api_docs_render_offline_without_csp_violations(app: FastAPI) -> None:
@@ -32,3 +40,38 @@ def test_api_docs_render_offline_without_csp_violations(app: FastAPI) -> None:
         browser.close()
     assert outside == []
     assert violations == []
+
+
+def test_login_page_in_chromium(app: FastAPI, db: Session, settings: Any) -> None:
+    """13.3 / 13.8: a throttled login keeps the form and the email; the right password then
+    works from the owner's address once the wait is over; a patient lands on their page."""
+    chromium = require_chromium()
+    object.__setattr__(settings, "lockout_threshold", 2)
+    clinic = make_clinic(db)
+    nurse = make_user(db, clinic, Role.nurse)
+    patient = make_user(db, clinic, Role.patient)
+    with live_server(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        for _ in range(3):
+            page.goto(f"{base}/login")
+            page.fill("#email", nurse.email)
+            page.fill("#password", "wrong-password-guess")
+            page.click("button[type=submit]")
+        expect(page.locator("[role=alert]")).to_contain_text("Too many failed logins")
+        expect(page.locator("#email")).to_have_value(nurse.email)
+        # After the wait (shortened here) the owner's right password works.
+        db.execute(update(LoginFailure).values(blocked_until=utcnow() - timedelta(seconds=1)))
+        db.commit()
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("nav")).to_contain_text(nurse.email)
+        page.click("nav button:has-text('Log out')")
+
+        page.goto(f"{base}/login")
+        page.fill("#email", patient.email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Your page")
+        assert page.url == f"{base}/me"
+        browser.close()

@@ -48,7 +48,7 @@ def test_create_and_view_patient_page(client: TestClient, db: Session) -> None:
         "/patients/new",
         data={"given_name": "B", "family_name": "C", "mrn": "A-1", "csrf_token": token},
     )
-    assert dup.status_code == 422 and "already used" in dup.text
+    assert dup.status_code == 409 and "already used" in dup.text
     actions = set(db.execute(select(AuditEvent.action)).scalars())
     db.commit()
     assert {"create", "read", "list"} <= actions

@@ -102,42 +102,8 @@ def test_change_password(client: TestClient, db: Session) -> None:
     login(client, user.email, "violet tram under the bridge")
 
 
-def test_lockout_with_back_off(client: TestClient, db: Session, settings: Any) -> None:
-    object.__setattr__(settings, "lockout_threshold", 3)
-    user = make_user(db, make_clinic(db), Role.nurse)
-    token = csrf(client, "/login")
-
-    def attempt(password: str) -> Any:
-        return client.post(
-            "/login", data={"email": user.email, "password": password, "csrf_token": token}
-        )
-
-    for _ in range(2):
-        assert "Email or password is wrong." in attempt("wrong-password!").text
-    third = attempt("wrong-password!")
-    assert third.status_code == 401 and "locked" in third.text
-    # Even the right password is refused while locked.
-    assert "locked" in attempt(PASSWORD).text
-    locked = scalar_user(db, user.email)
-    first_lock = locked.locked_until
-    assert first_lock is not None
-    assert timedelta(seconds=55) < first_lock - utcnow() <= timedelta(seconds=60)
-    # After the lock runs out, one more failure locks for twice as long.
-    db.execute(
-        update(User).where(User.id == user.id).values(locked_until=utcnow() - timedelta(seconds=1))
-    )
-    db.commit()
-    attempt("wrong-password!")
-    relocked = scalar_user(db, user.email).locked_until
-    assert relocked is not None
-    assert timedelta(seconds=115) < relocked - utcnow() <= timedelta(seconds=120)
-    # Success after the lock resets the counter.
-    db.execute(
-        update(User).where(User.id == user.id).values(locked_until=utcnow() - timedelta(seconds=1))
-    )
-    db.commit()
-    assert attempt(PASSWORD).status_code == 303
-    assert scalar_user(db, user.email).failed_logins == 0
+# Failed-login throttling with back-off (per address and per email and address):
+# tests/test_auth_hardening.py::test_failures_back_off_per_pair_and_per_address.
 
 
 def scalar_user(db: Session, email: str) -> User:

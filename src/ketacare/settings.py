@@ -70,12 +70,16 @@ class Settings(BaseSettings):
         "X-Forwarded-For/-Proto are believed; empty (default) = none, the peer is the client.",
     )
     login_rate_limit: int = Field(
-        10, ge=0, description="Login attempts per window per IP; 0 = off."
+        20, ge=0, description="Failed logins from one address before it waits (back-off); 0 = off."
     )
-    login_rate_window_s: int = Field(300, ge=1)
-    lockout_threshold: int = Field(5, ge=1, description="Failed logins in a row that lock.")
-    lockout_base_s: int = Field(60, ge=1, description="First lock; doubles per further failure.")
-    lockout_max_s: int = Field(3600, ge=1, description="Longest lock.")
+    login_rate_window_s: int = Field(
+        900, ge=1, description="Failed logins are forgotten after this long without one."
+    )
+    lockout_threshold: int = Field(
+        5, ge=1, description="Failed logins for one email from one address before that pair waits."
+    )
+    lockout_base_s: int = Field(60, ge=1, description="First wait; doubles per further failure.")
+    lockout_max_s: int = Field(3600, ge=1, description="Longest wait.")
     public_rate_limit: int = Field(
         60, ge=0, description="Public submissions (screenings, leads) per window per IP; 0 = off."
     )

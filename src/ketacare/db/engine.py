@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -70,7 +70,23 @@ def make_engine(url: str, *, dedicated: bool = False) -> Engine:
     pool = (
         {"pool_size": 1, "max_overflow": 0} if dedicated else {"pool_size": 10, "max_overflow": 30}
     )
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
+    event.listen(engine, "handle_error", scrub_error_detail)
+    return engine
+
+
+def scrub_error_detail(context: ExceptionContext) -> None:
+    """Drop PostgreSQL's DETAIL/HINT lines from driver errors before anything formats them.
+
+    A unique violation's DETAIL quotes the duplicate value (``Key (clinic_id, mrn)=(1, X)``):
+    patient identifiers in a log or an error message. The primary message (with the
+    constraint's name) stays; ``hide_parameters`` already keeps bound values out.
+    """
+    orig = context.original_exception
+    diag = getattr(orig, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if primary and isinstance(orig, Exception) and "\n" in str(orig):
+        orig.args = (primary,)
 
 
 @lru_cache(maxsize=8)

@@ -20,6 +20,7 @@ from ketacare.features._kit.templating import templates
 from ketacare.features.assessments import carry
 from ketacare.features.assessments.api import router as assessments_api
 from ketacare.features.assessments.pages import router as assessments_pages
+from ketacare.features.assessments.patient_home import router as patient_home
 from ketacare.features.assessments.periodic import PeriodicTask
 from ketacare.features.assessments.public import router as assessments_public
 from ketacare.features.assessments.text_pages import router as text_pages
@@ -67,6 +68,7 @@ ROUTERS = (
     fhir_api,
     reports_api,
     reports_pages,
+    patient_home,
 )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacare.features._kit.errors import KetacareError, LoginRequired, validation_details
@@ -72,8 +74,25 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", ctx, status_code=exc.status_code)
 
 
+log = logging.getLogger("ketacare.web")
+
+
+async def integrity_error(request: Request, exc: Exception) -> Response:
+    """A write that a database constraint refused, not caught by its feature (e.g. a race the
+    feature did not foresee): 409, logged by constraint name only (never the values)."""
+    assert isinstance(exc, IntegrityError)
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or "unknown"
+    log.warning("%s %s refused by constraint %s", request.method, request.url.path, constraint)
+    reason = "conflicts with a record stored at the same time; reload and try again"
+    if is_fhir(request) or _is_api(request):
+        return JSONResponse({"detail": [{"field": "", "reason": reason}]}, status_code=409)
+    ctx = {"status": 409, "title": "Conflict", "errors": [{"field": "", "reason": reason}]}
+    return render(request, "error.html", ctx, status_code=409)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(KetacareError, ketacare_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(IntegrityError, integrity_error)

@@ -71,3 +71,19 @@ class AuthToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     user: Mapped[User] = relationship(lazy="raise")
+
+
+class LoginFailure(Base):
+    """Failed logins for one key: an HMAC of an address, or of an (email, address) pair.
+
+    ``blocked_until`` is set once ``failures`` reaches the threshold, for a time that doubles
+    with each further failure (back-off); the count starts again after a quiet window.
+    Successful logins are never counted.
+    """
+
+    __tablename__ = "login_failure"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

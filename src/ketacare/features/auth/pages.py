@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ketacare.db.base import utcnow
 from ketacare.features._kit.csrf import CSRF_COOKIE, verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
-from ketacare.features.auth import service
+from ketacare.features.auth import service, throttle
 from ketacare.features.auth.deps import SESSION_COOKIE, OptionalPageUser, PageUser, session_policy
-from ketacare.features.ratelimit.service import counter_key, hit
+from ketacare.features.auth.models import Role, User
+from ketacare.settings import Settings
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -30,12 +32,48 @@ def _safe_next(target: str) -> str:
     return target
 
 
+#: Pages a patient account may open; any other target sends a patient to their own page
+#: (staff pages would answer 403).
+PATIENT_PAGES = ("/me", "/account", "/a/", "/screen")
+
+
+def _landing(user: User, target: str) -> str:
+    """Where ``user`` goes after login: ``target`` if their role can open it."""
+    target = _safe_next(target)
+    if user.role == Role.patient and not target.startswith(PATIENT_PAGES):
+        return "/me"
+    return target
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, user: OptionalPageUser, next: str = "/leads") -> Response:
     """The login page (already logged-in users go straight on)."""
     if user is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
+        return RedirectResponse(_landing(user, next), status_code=303)
     return render(request, "auth/login.html", {"next": _safe_next(next), "email": ""})
+
+
+def throttle_policy(settings: Settings) -> throttle.ThrottlePolicy:
+    """The failed-login throttling configured for this installation."""
+    return throttle.ThrottlePolicy(
+        address_threshold=settings.login_rate_limit,
+        pair_threshold=settings.lockout_threshold,
+        base=timedelta(seconds=settings.lockout_base_s),
+        maximum=timedelta(seconds=settings.lockout_max_s),
+        quiet=timedelta(seconds=settings.login_rate_window_s),
+    )
+
+
+def _refused(request: Request, next: str, email: str, until: datetime | None) -> Response:
+    """401 for a wrong login, 429 while throttled; the form keeps the email either way."""
+    ctx = {"next": _safe_next(next), "email": email, "error": "Email or password is wrong."}
+    if until is None:
+        return render(request, "auth/login.html", ctx, status_code=401)
+    wait = max(1, math.ceil((until - utcnow()).total_seconds()))
+    ctx["error"] = f"Too many failed logins. Wait {wait} seconds, then try again."
+    response = render(request, "auth/login.html", ctx, status_code=429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -47,31 +85,20 @@ def login(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/leads",
 ) -> Response:
-    """Check credentials (rate-limited per address and per account) and open a session."""
+    """Check credentials and open a session. Only failures count towards throttling
+    (per address, and per email and address, with back-off; see ``auth.throttle``)."""
     secret = settings.secret_key.get_secret_value()
-    window, limit = settings.login_rate_window_s, settings.login_rate_limit
-    by_ip = hit(db, counter_key(secret, "login-ip", client_ip(request)), limit, window)
-    by_email = hit(db, counter_key(secret, "login-email", email.lower()), limit, window)
-    if not (by_ip and by_email):
-        raise RateLimited("too many login attempts; wait a few minutes and try again")
-    policy = service.LockoutPolicy(
-        settings.lockout_threshold,
-        timedelta(seconds=settings.lockout_base_s),
-        timedelta(seconds=settings.lockout_max_s),
-    )
-    outcome = service.authenticate(db, email, password, policy)
-    user = outcome.user
+    keys = throttle.keys(secret, email, client_ip(request))
+    until = throttle.blocked_until(db, keys)
+    if until is not None:
+        return _refused(request, next, email, until)
+    user = service.authenticate(db, email, password, release=db.commit).user
     if user is None:
-        error = "Email or password is wrong."
-        if outcome.locked_until is not None:
-            error = (
-                "This account is locked after repeated failed logins; try again after "
-                f"{outcome.locked_until:%H:%M:%S} UTC."
-            )
-        ctx = {"next": _safe_next(next), "email": email, "error": error}
-        return render(request, "auth/login.html", ctx, status_code=401)
+        throttle.record_failure(db, keys, throttle_policy(settings))
+        return _refused(request, next, email, None)
+    throttle.record_success(db, keys)
     token = service.start_session(db, secret, user, session_policy(settings))
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(_landing(user, next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,

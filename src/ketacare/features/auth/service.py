@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -88,49 +89,33 @@ def user_by_email(db: Session, email: str) -> User | None:
 
 
 @dataclass(frozen=True, slots=True)
-class LockoutPolicy:
-    """Lock an account after ``threshold`` failed logins in a row, for ``base`` doubling with
-    each further failure, at most ``maximum``."""
-
-    threshold: int = 5
-    base: timedelta = timedelta(seconds=60)
-    maximum: timedelta = timedelta(hours=1)
-
-
-@dataclass(frozen=True, slots=True)
 class LoginOutcome:
-    """The user on success; else None, with ``locked_until`` when the account is locked."""
+    """The user on success; else None (unknown email, inactive account or wrong password,
+    never told apart). Throttling is ``ketacare.features.auth.throttle``'s."""
 
     user: User | None
-    locked_until: datetime | None = None
 
 
 def authenticate(
-    db: Session,
-    email: str,
-    password: str,
-    policy: LockoutPolicy | None = None,
-    now: datetime | None = None,
+    db: Session, email: str, password: str, release: Callable[[], None] | None = None
 ) -> LoginOutcome:
-    """Check credentials with lockout and back-off (in constant-ish time for unknown users)."""
-    policy = policy or LockoutPolicy()
-    now = now or utcnow()
+    """Check credentials, in about the same time for unknown and known emails.
+
+    ``release`` (e.g. ``db.commit``) is called after the stored hash is read and before the
+    slow hash check, so no database lock is held while it runs (SQLite's write lock is taken
+    at BEGIN: concurrent logins would otherwise wait on each other's Argon2).
+    """
     user = user_by_email(db, email)
+    user_id = user.id if user is not None and user.is_active else None
+    stored = user.password_hash if user is not None and user_id is not None else dummy_hash()
+    if release is not None:
+        release()
+    ok, new_hash = verify_password(password, stored)
+    if user_id is None or not ok:
+        return LoginOutcome(None)
+    user = db.get(User, user_id)
     if user is None or not user.is_active:
-        verify_password(password, dummy_hash())
         return LoginOutcome(None)
-    if user.locked_until is not None and now < user.locked_until:
-        return LoginOutcome(None, user.locked_until)
-    ok, new_hash = verify_password(password, user.password_hash)
-    if not ok:
-        user.failed_logins += 1
-        over = user.failed_logins - policy.threshold
-        if over >= 0:
-            user.locked_until = now + min(policy.base * (2**over), policy.maximum)
-            return LoginOutcome(None, user.locked_until)
-        return LoginOutcome(None)
-    user.failed_logins = 0
-    user.locked_until = None
     if new_hash:
         user.password_hash = new_hash
     return LoginOutcome(user)

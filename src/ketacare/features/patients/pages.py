@@ -39,9 +39,9 @@ def create_patient(request: Request, form: FormFields, user: PageStaff, db: DbDe
     """Create the patient, or show the form again with the problems."""
     values = {k: form.get(k, "") for k in FIELDS}
     data = service.PatientInput(**values)
+    status = 422
     _, problems = service.validate(data)
     duplicates: list[Patient] = []
-    status = 422
     if not problems:
         try:
             patient = service.create_patient(
@@ -49,8 +49,9 @@ def create_patient(request: Request, form: FormFields, user: PageStaff, db: DbDe
             )
         except service.PossibleDuplicate as exc:
             problems, duplicates, status = {"confirm_duplicate": exc.reason}, exc.matches, 409
-        except BadRequest as exc:
+        except (BadRequest, service.DuplicateMrn) as exc:
             problems = {exc.field or "form": exc.reason}
+            status = exc.status_code
         else:
             record(db, user, "create", "patient", patient.id, patient.id, client=client_ip(request))
             return RedirectResponse(f"/patients/{patient.id}", status_code=303)

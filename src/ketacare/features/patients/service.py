@@ -7,12 +7,22 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features.patients.models import Patient, Sex
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class DuplicateMrn(KetacareError):
+    """Another patient of the clinic has this record number (409; the number is not logged)."""
+
+    status_code = 409
+
+    def __init__(self) -> None:
+        super().__init__("is already used by another patient of this clinic", "mrn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +150,7 @@ def create_patient(
             select(Patient.id).where(Patient.clinic_id == clinic_id, Patient.mrn == clean.mrn)
         ).first()
     ):
-        raise BadRequest("is already used by another patient of this clinic", "mrn")
+        raise DuplicateMrn()
     patient = Patient(
         clinic_id=clinic_id,
         given_name=clean.given_name,
@@ -151,8 +161,13 @@ def create_patient(
         email=clean.email,
         phone=clean.phone,
     )
-    db.add(patient)
-    db.flush()
+    try:
+        # A savepoint: a concurrent request that stored the same number first makes this
+        # insert fail on the unique constraint (PostgreSQL); answer 409, not 500.
+        with db.begin_nested():
+            db.add(patient)
+    except IntegrityError:
+        raise DuplicateMrn() from None
     return patient
 
 
