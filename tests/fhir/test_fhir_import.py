@@ -316,3 +316,36 @@ def test_cli_reports_each_bad_file_and_imports_the_rest(
     assert refused["index"] == phq[0] and "outside" in refused["reason"]
     skipped = report[0]["skipped"]
     assert skipped and all(s["fullUrl"].startswith("urn:uuid:") and s["reason"] for s in skipped)
+
+
+def test_api_import_lists_skipped_and_refused_entries(
+    db: Session, client: Any, engine: Engine
+) -> None:
+    """POST /fhir with a Bundle: the same rule as the CLI. Refused: 422 OperationOutcome, one
+    issue per refused entry naming its fullUrl, nothing stored. Imported: 200 with a summary
+    and one issue per skipped entry (fullUrl and reason)."""
+    from ketacare.features.auth.models import Role
+    from tests.conftest import api_token, make_user
+
+    clinic = make_clinic(db)
+    headers = {"Authorization": f"Bearer {api_token(db, make_user(db, clinic, Role.clinician))}"}
+    db.commit()
+    path = next(p for p in synthea_files() if "196c1186" in p.name)
+    data = load_json(path)
+    phq2 = total_entries(data, "55758-7")
+    bad = copy.deepcopy(data)
+    bad["entry"][phq2[0]]["resource"]["valueQuantity"]["value"] = -1
+    r = client.post("/fhir", json=bad, headers=headers)
+    assert r.status_code == 422, r.text
+    [issue] = r.json()["issue"]
+    assert issue["expression"] == [f"Bundle.entry[{phq2[0]}]"]
+    assert issue["diagnostics"].startswith(data["entry"][phq2[0]]["fullUrl"] + ": ")
+    assert "total -1 is outside" in issue["diagnostics"]
+    assert (count(db, Patient), count(db, Assessment), count(db, ExternalRef)) == (0, 0, 0)
+    r = client.post("/fhir", json=data, headers=headers)
+    assert r.status_code == 200, r.text
+    issues = r.json()["issue"]
+    assert issues[0]["severity"] == "information" and "imported" in issues[0]["diagnostics"]
+    skipped = [i for i in issues if i["code"] == "not-supported"]
+    assert skipped and all(i["diagnostics"].startswith("urn:uuid:") for i in skipped)
+    assert count(db, Patient) == 1 and count(db, Assessment) == 6

@@ -34,6 +34,7 @@ from ketacare.features.interop.exporter import (
     scale_record,
     vital_record,
 )
+from ketacare.features.interop.importer import ImportReport, import_bundle
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import get_patient
 from ketacare.features.sessions.models import ScaleScore, TreatmentSession, VitalSign
@@ -55,7 +56,7 @@ from ketacare.fhir.export import (
     total_observation,
 )
 from ketacare.fhir.medication import scale_observation, vital_observations
-from ketacare.fhir.reader import read_datetime
+from ketacare.fhir.reader import BundleError, EntryNote, read_datetime
 from ketacare.fhir.search import (
     MAX_COUNT,
     MAX_OFFSET,
@@ -503,3 +504,51 @@ def create_response(
     )
     resources = assessment_resources(assessment_record(row))
     return FhirResponse(resources[0], status_code=201)
+
+
+def _issue(severity: str, code: str, note: EntryNote) -> dict[str, Any]:
+    where = ["Bundle"] if note.index is None else [f"Bundle.entry[{note.index}]"]
+    name = note.full_url or note.where()
+    return {"severity": severity, "code": code, "diagnostics": f"{name}: {note.reason}",
+            "expression": where}  # fmt: skip
+
+
+def import_outcome(report: ImportReport) -> dict[str, Any]:
+    """The import report as an OperationOutcome: a summary, then every skipped entry (by
+    ``fullUrl`` and reason) and every warning."""
+    summary = (
+        f"imported {report.added} record(s) ({report.patients_created} patient(s) new, "
+        f"{report.patients_matched} matched, {report.totals} total(s), {report.responses} "
+        f"response(s), {report.diagnoses} diagnos(es)); already imported: "
+        f"{report.already_imported}; skipped: {len(report.skipped_entries)}"
+    )
+    issues = [{"severity": "information", "code": "informational", "diagnostics": summary}]
+    issues += [_issue("warning", "not-supported", n) for n in report.skipped_entries]
+    issues += [
+        {"severity": "warning", "code": "informational", "diagnostics": w} for w in report.warnings
+    ]
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+@router.post("", response_class=FhirResponse)
+def import_bundle_api(
+    body: Annotated[dict[str, Any], Body()],
+    request: Request,
+    user: ApiStaff,
+    db: DbDep,
+) -> FhirResponse:
+    """Import a ``transaction``, ``batch`` or ``collection`` Bundle into the caller's clinic,
+    as ``ketacare fhir import`` does (docs/fhir.md, "Refused or skipped: one rule").
+
+    200: an OperationOutcome with a summary and every skipped entry (``fullUrl``, reason).
+    422: the bundle is refused and nothing is stored; one issue per refused entry.
+    """
+    try:
+        report = import_bundle(
+            db, user.clinic_id, body, "api", Actor(user, "fhir", client_ip(request))
+        )
+    except BundleError as exc:
+        issues = [_issue("error", "invalid", n) for n in exc.problems]
+        outcome = {"resourceType": "OperationOutcome", "issue": issues}
+        return FhirResponse(outcome, status_code=422)
+    return FhirResponse(import_outcome(report))
