@@ -163,6 +163,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/fhir/Observation"):                       "401 403 200 200 200 200",
     ("GET", "/fhir/QuestionnaireResponse"):             "401 403 200 200 200 200",
     ("POST", "/fhir/QuestionnaireResponse"):            "401 403 422 422 422 422",
+    ("POST", "/fhir"):                                  "401 403 422 422 422 422",
 }
 # fmt: on
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from ketacare.features.assessments.models import Alert, Assessment, Source
 from ketacare.features.assessments.service import Actor, store_assessment
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
+from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import PatientInput, create_patient
 from tests.browser import live_server
 from tests.conftest import api_token, count, make_clinic, make_user
@@ -138,7 +139,7 @@ def test_fhirclient_reads_searches_and_writes(db: Session, server: str) -> None:
 
     responses = QuestionnaireResponse.where({"patient": str(pid)}).perform_resources_iter(c.server)
     assert len(list(responses)) == 3
-    later = QuestionnaireResponse.where({"patient": str(pid), "_lastUpdated": "gt2199-01-01"})
+    later = QuestionnaireResponse.where({"patient": str(pid), "_lastUpdated": "gt2150-01-01"})
     assert list(later.perform_resources_iter(c.server)) == []
 
     db.expire_all()
@@ -290,3 +291,115 @@ def test_unicode_digits_and_out_of_range_dates_in_a_body_are_4xx(
     r = client.post("/fhir/QuestionnaireResponse", json=body, headers=headers)
     assert 400 <= r.status_code < 500, r.text
     assert r.json()["issue"][0]["expression"] == [field], r.text
+
+
+def bearer(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def ids_of(body: dict[str, Any]) -> list[str]:
+    return [e["resource"]["id"] for e in body["entry"] if e["search"]["mode"] == "match"]
+
+
+def test_search_by_subject_and_id_never_returns_the_whole_clinic(db: Session, client: Any) -> None:
+    """subject= and _id= filter (they were ignored: every patient of the clinic came back)."""
+    pid, _foreign, token, _other = world(db)
+    clinic_id = db.get(Patient, pid).clinic_id  # type: ignore[union-attr]
+    other = create_patient(db, clinic_id, PatientInput("Cy", "Other", "1990-01-01"))
+    store_assessment(db, other, "phq2", [1, 1], Source.clinician, Actor(None, "test"))
+    db.commit()
+    everyone = client.get("/fhir/Observation", headers=bearer(token)).json()
+    assert len(ids_of(everyone)) == 3
+    for params in ({"subject": f"Patient/{pid}"}, {"subject:Patient": str(pid)}):
+        mine = client.get("/fhir/Observation", params=params, headers=bearer(token)).json()
+        assert len(ids_of(mine)) == 2, params
+        assert {e["resource"]["subject"]["reference"] for e in mine["entry"]} == {f"Patient/{pid}"}
+    r = client.get("/fhir/QuestionnaireResponse", params={"subject": str(other.id)},
+                   headers=bearer(token))  # fmt: skip
+    assert [e["resource"]["subject"] for e in r.json()["entry"]] == [
+        {"reference": f"Patient/{other.id}"}
+    ]
+    first = ids_of(everyone)[0]
+    one = client.get("/fhir/Observation", params={"_id": first}, headers=bearer(token)).json()
+    assert ids_of(one) == [first] and one["total"] == 1
+    none = client.get("/fhir/Observation", params={"_id": "nothing-1"}, headers=bearer(token))
+    assert ids_of(none.json()) == []
+    qr = ids_of(client.get("/fhir/QuestionnaireResponse", headers=bearer(token)).json())[0]
+    got = client.get("/fhir/QuestionnaireResponse", params={"_id": f"{qr},qr-999999"},
+                     headers=bearer(token))  # fmt: skip
+    assert ids_of(got.json()) == [qr]
+    both = {"patient": str(pid), "subject": f"Patient/{other.id}"}  # ANDed: nobody
+    assert ids_of(client.get("/fhir/Observation", params=both, headers=bearer(token)).json()) == []
+    cap = client.get("/fhir/metadata").json()
+    validate_both(cap)
+    for res in cap["rest"][0]["resource"]:
+        if res["type"] in ("Observation", "QuestionnaireResponse"):
+            assert {"subject", "_id"} <= {p["name"] for p in res["searchParam"]}
+    assert "handling" in cap["rest"][0]["documentation"]
+
+
+def test_unknown_search_parameters_follow_prefer_handling(db: Session, client: Any) -> None:
+    """Strict (the default): 400 OperationOutcome naming the parameter. Lenient: ignored,
+    and the result says so in an OperationOutcome entry (search mode 'outcome')."""
+    _pid, _foreign, token, _other = world(db)
+    for path in ("/fhir/Observation", "/fhir/QuestionnaireResponse"):
+        for headers in (bearer(token), bearer(token, Prefer="handling=strict")):
+            r = client.get(path, params={"_include": "Observation:patient"}, headers=headers)
+            assert r.status_code == 400, r.text
+            issue = r.json()["issue"][0]
+            assert r.json()["resourceType"] == "OperationOutcome"
+            assert issue["expression"] == ["_include"] and "lenient" in issue["diagnostics"]
+        lenient = bearer(token, Prefer="handling=lenient")
+        r = client.get(path, params={"_include": "x", "category": "survey"}, headers=lenient)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        validate_both(body)
+        [outcome] = [e for e in body["entry"] if e["search"]["mode"] == "outcome"]
+        assert [i["expression"] for i in outcome["resource"]["issue"]] == [
+            ["_include"],
+            ["category"],
+        ]
+        assert "_include" not in body["link"][0]["url"]
+
+
+def test_search_pages_with_a_next_link_instead_of_cutting_at_1000(db: Session, client: Any) -> None:
+    """1,005 totals: the first page has 1,000 (_count's maximum) and a next link, which
+    gives the last 5; small pages give every result exactly once, in order."""
+    pid, _foreign, token, _other = world(db)
+    patient = db.get(Patient, pid)
+    assert patient is not None
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    db.add_all(
+        Assessment(
+            clinic_id=patient.clinic_id,
+            patient_id=pid,
+            instrument_id="phq2",
+            instrument_version="1.0.0",
+            answers={"1": 0, "2": 1},
+            total=1,
+            complete=True,
+            completed_at=start + timedelta(hours=i),
+            source=Source.clinician,
+            flags=[],
+        )
+        for i in range(1003)
+    )
+    db.commit()
+    r = client.get("/fhir/Observation", params={"_count": "1000"}, headers=bearer(token))
+    body = r.json()
+    assert len(ids_of(body)) == 1000 and "total" not in body
+    [nxt] = [link["url"] for link in body["link"] if link["relation"] == "next"]
+    rest = client.get(nxt, headers=bearer(token)).json()
+    assert len(ids_of(rest)) == 5 and not [x for x in rest["link"] if x["relation"] == "next"]
+    default = client.get("/fhir/Observation", headers=bearer(token)).json()
+    assert len(ids_of(default)) == 100
+    seen: list[str] = []
+    url: str | None = "/fhir/Observation?patient=" + str(pid) + "&_count=97"
+    while url:
+        page = client.get(url, headers=bearer(token)).json()
+        seen += ids_of(page)
+        url = next((x["url"] for x in page["link"] if x["relation"] == "next"), None)
+    assert seen == ids_of(body) + ids_of(rest)
+    for bad in ({"_count": "0"}, {"_count": "1001"}, {"_offset": "-1"}):
+        r = client.get("/fhir/Observation", params=bad, headers=bearer(token))
+        assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome", bad

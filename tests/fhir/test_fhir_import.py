@@ -224,14 +224,14 @@ def test_every_invalid_clinical_value_refuses_the_bundle_and_is_listed(
         assert f"total {value} is outside" in err.value.problems[0].reason
         assert (count(db, Patient), count(db, Assessment)) == (0, 0)
     several = copy.deepcopy(data)
-    bad_values = {phq2[0]: 99, gad7[0]: 2.5}
+    bad_values: dict[int, object] = {phq2[0]: 99, gad7[0]: 2.5}
     if len(phq2) > 1:
         bad_values[phq2[1]] = "x"
-    for index, value in bad_values.items():
-        several["entry"][index]["resource"]["valueQuantity"]["value"] = value
+    for at, bad_value in bad_values.items():
+        several["entry"][at]["resource"]["valueQuantity"]["value"] = bad_value
     with pytest.raises(BundleError) as err, unit_of_work(engine) as s:
         import_bundle(s, cid, several, path.name, Actor(None, "cli"))
-    assert sorted(p.index for p in err.value.problems) == sorted(bad_values)
+    assert sorted(p.index or 0 for p in err.value.problems) == sorted(bad_values)
     assert {p.full_url for p in err.value.problems} == {
         data["entry"][i]["fullUrl"] for i in bad_values
     }
@@ -316,3 +316,36 @@ def test_cli_reports_each_bad_file_and_imports_the_rest(
     assert refused["index"] == phq[0] and "outside" in refused["reason"]
     skipped = report[0]["skipped"]
     assert skipped and all(s["fullUrl"].startswith("urn:uuid:") and s["reason"] for s in skipped)
+
+
+def test_api_import_lists_skipped_and_refused_entries(
+    db: Session, client: Any, engine: Engine
+) -> None:
+    """POST /fhir with a Bundle: the same rule as the CLI. Refused: 422 OperationOutcome, one
+    issue per refused entry naming its fullUrl, nothing stored. Imported: 200 with a summary
+    and one issue per skipped entry (fullUrl and reason)."""
+    from ketacare.features.auth.models import Role
+    from tests.conftest import api_token, make_user
+
+    clinic = make_clinic(db)
+    headers = {"Authorization": f"Bearer {api_token(db, make_user(db, clinic, Role.clinician))}"}
+    db.commit()
+    path = next(p for p in synthea_files() if "196c1186" in p.name)
+    data = load_json(path)
+    phq2 = total_entries(data, "55758-7")
+    bad = copy.deepcopy(data)
+    bad["entry"][phq2[0]]["resource"]["valueQuantity"]["value"] = -1
+    r = client.post("/fhir", json=bad, headers=headers)
+    assert r.status_code == 422, r.text
+    [issue] = r.json()["issue"]
+    assert issue["expression"] == [f"Bundle.entry[{phq2[0]}]"]
+    assert issue["diagnostics"].startswith(data["entry"][phq2[0]]["fullUrl"] + ": ")
+    assert "total -1 is outside" in issue["diagnostics"]
+    assert (count(db, Patient), count(db, Assessment), count(db, ExternalRef)) == (0, 0, 0)
+    r = client.post("/fhir", json=data, headers=headers)
+    assert r.status_code == 200, r.text
+    issues = r.json()["issue"]
+    assert issues[0]["severity"] == "information" and "imported" in issues[0]["diagnostics"]
+    skipped = [i for i in issues if i["code"] == "not-supported"]
+    assert skipped and all(i["diagnostics"].startswith("urn:uuid:") for i in skipped)
+    assert count(db, Patient) == 1 and count(db, Assessment) == 6

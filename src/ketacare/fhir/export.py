@@ -288,12 +288,37 @@ def collection_bundle(
     }
 
 
-def searchset(base: str, self_url: str, resources: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """An R4 ``searchset`` Bundle (every entry a match)."""
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "link": [{"relation": "self", "url": self_url}],
-        "entry": [{**entry(base, r), "search": {"mode": "match"}} for r in resources],
-    }
+def searchset(
+    base: str,
+    self_url: str,
+    resources: Sequence[Mapping[str, Any]],
+    next_url: str | None = None,
+    complete: bool = True,
+    ignored: Sequence[str] = (),
+) -> dict[str, Any]:
+    """An R4 ``searchset`` Bundle (every entry a match). ``next_url``: the next page's link;
+    ``total`` only when ``complete`` (the page is every match). ``ignored``: parameters left
+    out under ``Prefer: handling=lenient``, said in an OperationOutcome entry (mode
+    ``outcome``)."""
+    out: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if complete:
+        out["total"] = len(resources)
+    out["link"] = [{"relation": "self", "url": self_url}]
+    if next_url:
+        out["link"].append({"relation": "next", "url": next_url})
+    out["entry"] = [{**entry(base, r), "search": {"mode": "match"}} for r in resources]
+    if ignored:
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "warning",
+                    "code": "not-supported",
+                    "diagnostics": f"ignored unsupported search parameter {name!r}",
+                    "expression": [name],
+                }
+                for name in ignored
+            ],
+        }
+        out["entry"].append({"resource": outcome, "search": {"mode": "outcome"}})
+    return out

@@ -7,20 +7,34 @@ from typing import Any
 from ketacare.fhir.codes import FHIR_VERSION
 
 #: Date of the CapabilityStatement (changes only when the supported API changes).
-CAPABILITY_DATE = "2026-11-24"
+CAPABILITY_DATE = "2026-12-06"
 FHIR_JSON = "application/fhir+json"
 
+_PATIENT = "The patient (Patient/<id> or <id>); repeated or with subject: ANDed"
+_SUBJECT = "The patient as Patient/<id> (also subject:Patient=<id>); the same as patient"
 _SEARCH: dict[str, list[tuple[str, str, str]]] = {
     "Observation": [
-        ("patient", "reference", "The patient (Patient/<id> or <id>)"),
+        ("patient", "reference", _PATIENT),
+        ("subject", "reference", _SUBJECT),
         ("code", "token", "LOINC or ketacare code, [system|]code, comma-separated"),
         ("date", "date", "effective date with eq, lt, le, gt, ge prefixes; repeatable (ANDed)"),
+        ("_id", "token", "Resource ids (score-<n>, vs-<n>-<kind>, scale-<n>), comma = OR"),
     ],
     "QuestionnaireResponse": [
-        ("patient", "reference", "The patient (Patient/<id> or <id>)"),
+        ("patient", "reference", _PATIENT),
+        ("subject", "reference", _SUBJECT),
         ("_lastUpdated", "date", "When ketacare stored it, with prefixes; repeatable"),
+        ("_id", "token", "Resource ids (qr-<n>), comma = OR"),
     ],
 }
+#: What every search answers besides its parameters (CapabilityStatement documentation).
+SEARCH_RULES = (
+    "Paged: _count (1-1000, default 100) and _offset; a 'next' link while more results "
+    "remain, Bundle.total only when one page holds every match. Unknown parameters "
+    "(_include, _sort, category, ...) follow 'Prefer: handling': strict (the default) answers "
+    "400 with an OperationOutcome naming the parameter; lenient ignores them and lists them "
+    "in an OperationOutcome entry (search mode 'outcome'). _format: json only."
+)
 _INTERACTIONS: dict[str, list[str]] = {
     "Patient": ["read"],
     "Observation": ["search-type"],
@@ -56,6 +70,7 @@ def capability_statement(base_url: str, version: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
+                "documentation": SEARCH_RULES,
                 "security": {
                     "description": "Send a personal API token of a staff account as "
                     "'Authorization: Bearer <token>'; results are limited to the token "

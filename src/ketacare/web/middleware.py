@@ -10,6 +10,7 @@ from http.cookies import SimpleCookie
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ketacare.features._kit.csrf import CSRF_COOKIE
+from ketacare.fhir.server import FHIR_JSON, operation_outcome
 from ketacare.web import nul
 
 CSP = (
@@ -58,7 +59,11 @@ class SecurityMiddleware:
         where = "path" if "\x00" in path else nul.in_query(scope.get("query_string", b""))
         if where is not None:
             await _nul_response(
-                send, where, self.headers(path), html=not path.startswith(("/api/", "/fhir"))
+                send,
+                where,
+                self.headers(path),
+                html=not path.startswith(("/api/", "/fhir")),
+                fhir=is_fhir_path(path),
             )
             return
         raw_type = headers.get(b"content-type", b"").decode("latin-1")
@@ -93,7 +98,9 @@ class SecurityMiddleware:
             # The multipart boundary is case-sensitive: parse with the header as sent.
             field = nul.in_body(body, raw_type if "multipart/" in content_type else content_type)
             if field is not None:
-                await _nul_response(send, field, self.headers(path), html=is_page)
+                await _nul_response(
+                    send, field, self.headers(path), html=is_page, fhir=is_fhir_path(path)
+                )
                 return
             replayed = False
 
@@ -137,8 +144,18 @@ class SecurityMiddleware:
 Headers = list[tuple[bytes, bytes]]
 
 
-async def _nul_response(send: Send, field: str, headers: Headers, html: bool = False) -> None:
-    if html:
+def is_fhir_path(path: str) -> bool:
+    """The FHIR API answers its errors as OperationOutcomes."""
+    return path == "/fhir" or path.startswith("/fhir/")
+
+
+async def _nul_response(
+    send: Send, field: str, headers: Headers, html: bool = False, fhir: bool = False
+) -> None:
+    if fhir:
+        outcome = operation_outcome(422, nul.REASON, field)
+        body, kind = json.dumps(outcome).encode(), FHIR_JSON.encode()
+    elif html:
         text = "<!doctype html><title>Input not accepted</title><h1>Input not accepted</h1>"
         text += f"<p>{escape(field)}: {nul.REASON}. Go back and check what you typed.</p>"
         body, kind = text.encode(), b"text/html; charset=utf-8"

@@ -6,18 +6,20 @@ Every read, search and write is audited with channel ``fhir``. JSON is sent as
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import ketacare
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import BadRequest, NotFound
+from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features._kit.params import RowId
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.assessments.service import Actor, store_assessment
@@ -32,11 +34,20 @@ from ketacare.features.interop.exporter import (
     scale_record,
     vital_record,
 )
+from ketacare.features.interop.importer import ImportReport, import_bundle
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import get_patient
 from ketacare.features.sessions.models import ScaleScore, TreatmentSession, VitalSign
 from ketacare.fhir import answers_from_response, match_questionnaire, to_questionnaire
-from ketacare.fhir.codes import INSTRUMENT_TOTAL_SYSTEM, LOINC
+from ketacare.fhir.codes import (
+    HEART_RATE,
+    INSTRUMENT_TOTAL_SYSTEM,
+    LOINC,
+    OXYGEN_SAT,
+    RESP_RATE,
+    SPO2,
+    VITALS_PANEL_BP,
+)
 from ketacare.fhir.export import (
     assessment_resources,
     patient_resource,
@@ -45,12 +56,25 @@ from ketacare.fhir.export import (
     total_observation,
 )
 from ketacare.fhir.medication import scale_observation, vital_observations
-from ketacare.fhir.reader import read_datetime
-from ketacare.fhir.search import Bound, date_bounds, patient_id, tokens, within
+from ketacare.fhir.reader import BundleError, EntryNote, read_datetime
+from ketacare.fhir.search import (
+    MAX_COUNT,
+    MAX_OFFSET,
+    Bound,
+    SearchRequest,
+    UnknownParameter,
+    date_bounds,
+    id_values,
+    numbered,
+    page_url,
+    patient_id,
+    read_search,
+    tokens,
+    within,
+)
 from ketacare.fhir.server import FHIR_JSON, capability_statement
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
-MAX_RESULTS = 1000
 TOTAL_CODES = {
     get_instrument(i).loinc_total: i for i in instrument_ids() if get_instrument(i).loinc_total
 }
@@ -84,6 +108,12 @@ def _bounds(values: list[str], param: str) -> list[Bound]:
         return date_bounds(values, param)
     except InvalidAnswer as exc:
         raise BadRequest(exc.reason, exc.field) from None
+
+
+class UnsupportedSearch(KetacareError):
+    """An unsupported search parameter under ``Prefer: handling=strict`` (FHIR: 400)."""
+
+    status_code = 400
 
 
 def _patient(db: Session, user: User, value: str | None, param: str = "patient") -> Patient | None:
@@ -140,31 +170,117 @@ def _code_matches(resource: dict[str, Any], codes: list[tuple[str | None, str]])
     return False
 
 
-def _scale_observations(
-    db: Session,
-    clinic_id: int,
-    who: Patient | None,
-    instruments: set[str] | None,
-    bounds: list[Bound],
-) -> list[dict[str, Any]]:
-    """Session CADSS/MOAA-S total Observations, mapped as the export maps them (one query for
-    the scale rows of every matched session; ``instruments`` None: any)."""
-    stmt = (
-        select(ScaleScore, TreatmentSession.patient_id, TreatmentSession.dose_start)
-        .join(TreatmentSession, TreatmentSession.id == ScaleScore.session_id)
-        .where(TreatmentSession.clinic_id == clinic_id)
-    )
-    if who is not None:
-        stmt = stmt.where(TreatmentSession.patient_id == who.id)
-    if instruments is not None:
-        stmt = stmt.where(ScaleScore.instrument_id.in_(instruments))
-    for op, at in bounds:
-        stmt = stmt.where(ScaleScore.at >= at if op == "ge" else ScaleScore.at < at)
-    rows = db.execute(stmt.order_by(ScaleScore.at, ScaleScore.id).limit(MAX_RESULTS)).all()
-    return [
-        scale_observation(scale_record(x, pid, dose_start is not None))
-        for x, pid, dose_start in rows
-    ]
+@dataclass(frozen=True)
+class _Section:
+    """One source of a search's results, in the search's order. ``exact``: one resource per
+    row (so an offset can be skipped in SQL, after one count); otherwise rows are streamed and
+    mapped to any number of resources (``to`` may return none)."""
+
+    stmt: Any  # a Select of the section's rows, ordered
+    to: Callable[[Any], list[dict[str, Any]]]
+    exact: bool
+
+
+def _page(db: Session, sections: list[_Section], offset: int, count: int) -> list[dict[str, Any]]:
+    """Resources ``offset`` .. ``offset + count`` (one more, to know whether a next page
+    exists) of the sections in order; never more than ``count + 1`` mapped."""
+    skip, need = offset, count + 1
+    out: list[dict[str, Any]] = []
+    for section in sections:
+        if need <= 0:
+            break
+        if section.exact:
+            if skip:
+                total = db.execute(
+                    select(func.count()).select_from(section.stmt.order_by(None).subquery())
+                ).scalar_one()
+                if skip >= total:
+                    skip -= total
+                    continue
+            rows = db.execute(section.stmt.offset(skip).limit(need)).all()
+            skip = 0
+            for row in rows:
+                out += section.to(row)
+            need = count + 1 - len(out)
+            continue
+        result = db.execute(section.stmt.execution_options(yield_per=500))
+        try:
+            for row in result:
+                for resource in section.to(row):
+                    if skip:
+                        skip -= 1
+                    elif need > 0:
+                        out.append(resource)
+                        need -= 1
+                if need <= 0:
+                    break
+        finally:
+            result.close()
+    return out
+
+
+def _search(
+    request: Request, known: frozenset[str], prefer: str | None
+) -> tuple[SearchRequest, str]:
+    try:
+        search = read_search(list(request.query_params.multi_items()), known, prefer)
+    except UnknownParameter as exc:
+        raise UnsupportedSearch(exc.reason, exc.field) from None
+    except InvalidAnswer as exc:
+        raise BadRequest(exc.reason, exc.field) from None
+    return search, request.url.path.rsplit("/", 1)[-1]
+
+
+def _answer(
+    request: Request, search: SearchRequest, rtype: str, found: list[dict[str, Any]]
+) -> FhirResponse:
+    base = base_url(request)
+    more = len(found) > search.count
+    page = found[: search.count]
+    next_url = page_url(base, rtype, search, search.offset + search.count) if more else None
+    self_url = page_url(base, rtype, search, search.offset)
+    complete = not more and search.offset == 0
+    return FhirResponse(searchset(base, self_url, page, next_url, complete, search.ignored))
+
+
+def _who(db: Session, user: User, search: SearchRequest) -> tuple[Patient | None, bool]:
+    """The patient named by ``patient`` / ``subject`` (each value checked, ANDed), and False
+    when they name different patients (nothing can match)."""
+    named: dict[int, Patient] = {}
+    for param in ("patient", "subject", "subject:Patient"):
+        for value in search.values(param):
+            who = _patient(db, user, value, param)
+            assert who is not None
+            named[who.id] = who
+    if len(named) > 1:
+        return None, False
+    return next(iter(named.values()), None), True
+
+
+OBSERVATION_PARAMS = frozenset({"patient", "subject", "subject:Patient", "code", "date", "_id"})
+RESPONSE_PARAMS = frozenset({"patient", "subject", "subject:Patient", "_lastUpdated", "_id"})
+_VITAL_CODES = {c[0] for c in (VITALS_PANEL_BP, HEART_RATE, SPO2, OXYGEN_SAT, RESP_RATE)}
+Prefer = Annotated[
+    str | None,
+    Header(
+        description="'handling=strict' (default: an unsupported parameter is a 400 "
+        "OperationOutcome) or 'handling=lenient' (it is ignored and named in an "
+        "OperationOutcome entry of the result)."
+    ),
+]
+Count = Annotated[
+    int | None, Query(alias="_count", ge=1, le=MAX_COUNT, description="Page size (default 100).")
+]
+Offset = Annotated[
+    int | None,
+    Query(alias="_offset", ge=0, le=MAX_OFFSET, description="Matches to skip (see the next link)."),
+]
+IdParam = Annotated[
+    str | None, Query(alias="_id", description="Resource ids, comma-separated (OR).")
+]
+Subject = Annotated[
+    str | None, Query(description="The patient as Patient/<id> (the same as patient).")
+]
 
 
 @router.get("/Observation", response_class=FhirResponse)
@@ -173,47 +289,93 @@ def search_observations(
     user: ApiStaff,
     db: DbDep,
     patient: str | None = None,
+    subject: Subject = None,
     code: str | None = None,
     date: Annotated[list[str] | None, Query()] = None,
+    ids: IdParam = None,
+    count: Count = None,
+    offset: Offset = None,
+    prefer: Prefer = None,
 ) -> FhirResponse:
     """Total-score, vital-sign and session scale (CADSS/MOAA-S) Observations of the clinic's
-    patients: assessment totals, then vital signs, then scale totals, each by time and id."""
-    who = _patient(db, user, patient)
-    bounds = _bounds(date or [], "date")
-    wanted = tokens(code) if code else []
+    patients: assessment totals, then vital signs, then scale totals, each by time and id;
+    paged (``_count``, ``_offset``; the ``next`` link gives the next page)."""
+    search, rtype = _search(request, OBSERVATION_PARAMS, prefer)
+    who, possible = _who(db, user, search)
+    bounds = _bounds(search.values("date"), "date")
+    wanted = [t for value in search.values("code") for t in tokens(value)]
     instruments = _instruments_for(wanted)
-    stmt = select(Assessment).where(Assessment.clinic_id == user.clinic_id)
-    if who is not None:
-        stmt = stmt.where(Assessment.patient_id == who.id)
-    if wanted:
-        stmt = stmt.where(Assessment.instrument_id.in_(instruments))
-    for op, at in bounds:
-        stmt = stmt.where(
-            Assessment.completed_at >= at if op == "ge" else Assessment.completed_at < at
-        )
-    stmt = stmt.order_by(Assessment.completed_at, Assessment.id).limit(MAX_RESULTS)
-    found = [total_observation(assessment_record(a)) for a in db.execute(stmt).scalars()]
-    vstmt = (
-        select(VitalSign, TreatmentSession.patient_id, TreatmentSession.dose_start)
-        .join(TreatmentSession, TreatmentSession.id == VitalSign.session_id)
-        .where(TreatmentSession.clinic_id == user.clinic_id)
+    want_ids = id_values(search.values("_id"))
+    score_ids, vital_ids, scale_ids = (
+        numbered(want_ids, prefix) for prefix in ("score-", "vs-", "scale-")
     )
-    if who is not None:
-        vstmt = vstmt.where(TreatmentSession.patient_id == who.id)
-    for op, at in bounds:
-        vstmt = vstmt.where(VitalSign.at >= at if op == "ge" else VitalSign.at < at)
-    rows = db.execute(vstmt.order_by(VitalSign.at, VitalSign.id).limit(MAX_RESULTS)).all()
-    for v, pid, dose_start in rows:
-        for obs in vital_observations(vital_record(v, pid, dose_start is not None)):
-            if not wanted or _code_matches(obs, wanted):
-                found.append(obs)
-    if len(found) < MAX_RESULTS and (not wanted or instruments):
-        found += _scale_observations(
-            db, user.clinic_id, who, instruments if wanted else None, bounds
+    sections: list[_Section] = []
+    if possible and (not wanted or instruments) and score_ids != set():
+        stmt = select(Assessment).where(Assessment.clinic_id == user.clinic_id)
+        if who is not None:
+            stmt = stmt.where(Assessment.patient_id == who.id)
+        if wanted:
+            stmt = stmt.where(Assessment.instrument_id.in_(instruments))
+        if score_ids is not None:
+            stmt = stmt.where(Assessment.id.in_(score_ids))
+        for op, at in bounds:
+            stmt = stmt.where(
+                Assessment.completed_at >= at if op == "ge" else Assessment.completed_at < at
+            )
+        stmt = stmt.order_by(Assessment.completed_at, Assessment.id)
+        sections.append(
+            _Section(stmt, lambda row: [total_observation(assessment_record(row[0]))], True)
         )
-    found = found[:MAX_RESULTS]
+    vital_wanted = not wanted or any(
+        system in (None, LOINC) and c in _VITAL_CODES for system, c in wanted
+    )
+    if possible and vital_wanted and vital_ids != set():
+        vstmt = (
+            select(VitalSign, TreatmentSession.patient_id, TreatmentSession.dose_start)
+            .join(TreatmentSession, TreatmentSession.id == VitalSign.session_id)
+            .where(TreatmentSession.clinic_id == user.clinic_id)
+        )
+        if who is not None:
+            vstmt = vstmt.where(TreatmentSession.patient_id == who.id)
+        if vital_ids is not None:
+            vstmt = vstmt.where(VitalSign.id.in_(vital_ids))
+        for op, at in bounds:
+            vstmt = vstmt.where(VitalSign.at >= at if op == "ge" else VitalSign.at < at)
+
+        def vitals(row: Any) -> list[dict[str, Any]]:
+            v, pid, dose_start = row
+            return [
+                obs
+                for obs in vital_observations(vital_record(v, pid, dose_start is not None))
+                if (not wanted or _code_matches(obs, wanted))
+                and (want_ids is None or obs["id"] in want_ids)
+            ]
+
+        sections.append(_Section(vstmt.order_by(VitalSign.at, VitalSign.id), vitals, False))
+    if possible and (not wanted or instruments) and scale_ids != set():
+        sstmt = (
+            select(ScaleScore, TreatmentSession.patient_id, TreatmentSession.dose_start)
+            .join(TreatmentSession, TreatmentSession.id == ScaleScore.session_id)
+            .where(TreatmentSession.clinic_id == user.clinic_id)
+        )
+        if who is not None:
+            sstmt = sstmt.where(TreatmentSession.patient_id == who.id)
+        if wanted:
+            sstmt = sstmt.where(ScaleScore.instrument_id.in_(instruments))
+        if scale_ids is not None:
+            sstmt = sstmt.where(ScaleScore.id.in_(scale_ids))
+        for op, at in bounds:
+            sstmt = sstmt.where(ScaleScore.at >= at if op == "ge" else ScaleScore.at < at)
+        sections.append(
+            _Section(
+                sstmt.order_by(ScaleScore.at, ScaleScore.id),
+                lambda row: [scale_observation(scale_record(row[0], row[1], row[2] is not None))],
+                True,
+            )
+        )
+    found = _page(db, sections, search.offset, search.count)
     _audit(db, user, request, "search", "fhir.Observation", code or "", who.id if who else None)
-    return FhirResponse(searchset(base_url(request), str(request.url), found))
+    return _answer(request, search, rtype, found)
 
 
 @router.get("/QuestionnaireResponse", response_class=FhirResponse)
@@ -222,23 +384,49 @@ def search_responses(
     user: ApiStaff,
     db: DbDep,
     patient: str | None = None,
+    subject: Subject = None,
     last_updated: Annotated[list[str] | None, Query(alias="_lastUpdated")] = None,
+    ids: IdParam = None,
+    count: Count = None,
+    offset: Offset = None,
+    prefer: Prefer = None,
 ) -> FhirResponse:
-    """QuestionnaireResponses (assessments with item answers) of the clinic's patients."""
-    who = _patient(db, user, patient)
-    bounds = _bounds(last_updated or [], "_lastUpdated")
-    stmt = select(Assessment).where(Assessment.clinic_id == user.clinic_id)
-    if who is not None:
-        stmt = stmt.where(Assessment.patient_id == who.id)
-    for op, at in bounds:
-        stmt = stmt.where(Assessment.created_at >= at if op == "ge" else Assessment.created_at < at)
-    rows = db.execute(
-        stmt.order_by(Assessment.created_at, Assessment.id).limit(MAX_RESULTS)
-    ).scalars()
-    found = [questionnaire_response(assessment_record(a)) for a in rows if not is_imported_total(a)]
-    found = [r for r in found if within(_parse_instant(r["meta"]["lastUpdated"]), bounds)]
+    """QuestionnaireResponses (assessments with item answers) of the clinic's patients, by
+    time stored and id; paged as Observations are."""
+    search, rtype = _search(request, RESPONSE_PARAMS, prefer)
+    who, possible = _who(db, user, search)
+    bounds = _bounds(search.values("_lastUpdated"), "_lastUpdated")
+    want_ids = id_values(search.values("_id"))
+    row_ids = numbered(want_ids, "qr-")
+    sections: list[_Section] = []
+    if possible and row_ids != set():
+        stmt = select(Assessment).where(Assessment.clinic_id == user.clinic_id)
+        if who is not None:
+            stmt = stmt.where(Assessment.patient_id == who.id)
+        if row_ids is not None:
+            stmt = stmt.where(Assessment.id.in_(row_ids))
+        for op, at in bounds:
+            stmt = stmt.where(
+                Assessment.created_at >= at if op == "ge" else Assessment.created_at < at
+            )
+
+        def response(row: Any) -> list[dict[str, Any]]:
+            a = row[0]
+            if is_imported_total(a):
+                return []
+            qr = questionnaire_response(assessment_record(a))
+            if not within(_parse_instant(qr["meta"]["lastUpdated"]), bounds):
+                return []
+            if want_ids is not None and qr["id"] not in want_ids:
+                return []
+            return [qr]
+
+        sections.append(
+            _Section(stmt.order_by(Assessment.created_at, Assessment.id), response, False)
+        )
+    found = _page(db, sections, search.offset, search.count)
     _audit(db, user, request, "search", "fhir.QuestionnaireResponse", "", who.id if who else None)
-    return FhirResponse(searchset(base_url(request), str(request.url), found))
+    return _answer(request, search, rtype, found)
 
 
 def _parse_instant(value: str) -> Any:
@@ -316,3 +504,51 @@ def create_response(
     )
     resources = assessment_resources(assessment_record(row))
     return FhirResponse(resources[0], status_code=201)
+
+
+def _issue(severity: str, code: str, note: EntryNote) -> dict[str, Any]:
+    where = ["Bundle"] if note.index is None else [f"Bundle.entry[{note.index}]"]
+    name = note.full_url or note.where()
+    return {"severity": severity, "code": code, "diagnostics": f"{name}: {note.reason}",
+            "expression": where}  # fmt: skip
+
+
+def import_outcome(report: ImportReport) -> dict[str, Any]:
+    """The import report as an OperationOutcome: a summary, then every skipped entry (by
+    ``fullUrl`` and reason) and every warning."""
+    summary = (
+        f"imported {report.added} record(s) ({report.patients_created} patient(s) new, "
+        f"{report.patients_matched} matched, {report.totals} total(s), {report.responses} "
+        f"response(s), {report.diagnoses} diagnos(es)); already imported: "
+        f"{report.already_imported}; skipped: {len(report.skipped_entries)}"
+    )
+    issues = [{"severity": "information", "code": "informational", "diagnostics": summary}]
+    issues += [_issue("warning", "not-supported", n) for n in report.skipped_entries]
+    issues += [
+        {"severity": "warning", "code": "informational", "diagnostics": w} for w in report.warnings
+    ]
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+@router.post("", response_class=FhirResponse)
+def import_bundle_api(
+    body: Annotated[dict[str, Any], Body()],
+    request: Request,
+    user: ApiStaff,
+    db: DbDep,
+) -> FhirResponse:
+    """Import a ``transaction``, ``batch`` or ``collection`` Bundle into the caller's clinic,
+    as ``ketacare fhir import`` does (docs/fhir.md, "Refused or skipped: one rule").
+
+    200: an OperationOutcome with a summary and every skipped entry (``fullUrl``, reason).
+    422: the bundle is refused and nothing is stored; one issue per refused entry.
+    """
+    try:
+        report = import_bundle(
+            db, user.clinic_id, body, "api", Actor(user, "fhir", client_ip(request))
+        )
+    except BundleError as exc:
+        issues = [_issue("error", "invalid", n) for n in exc.problems]
+        outcome = {"resourceType": "OperationOutcome", "issue": issues}
+        return FhirResponse(outcome, status_code=422)
+    return FhirResponse(import_outcome(report))

@@ -1,0 +1,85 @@
+"""The OpenAPI document tells the truth: schemathesis checks every operation's answers against
+the documented status codes and response schemas (errors included: the shared ``ErrorResponse``
+of the JSON API, ``OperationOutcome`` under /fhir), with a bounded number of generated cases
+so the run stays well under a minute. The figures (requests, 5xx, mismatches) are printed."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy.orm import Session
+
+from ketacare.features.auth.models import Role
+from tests.conftest import api_token, make_clinic, make_user
+
+pytestmark = pytest.mark.timeout(240)
+
+CHECKS = (
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+)
+EXAMPLES = 4  # per operation and subject (bounded: the run stays well under a minute)
+
+
+@pytest.fixture
+def tokens(db: Session) -> dict[str, dict[str, str]]:
+    user = make_user(db, make_clinic(db, "public"), Role.admin)
+    return {"staff": {"Authorization": f"Bearer {api_token(db, user)}"}, "anonymous": {}}
+
+
+def test_every_answer_matches_the_documented_status_and_schema(
+    app: FastAPI, tokens: dict[str, dict[str, str]]
+) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"the OpenAPI document is invalid: {result}"
+        operations.append(result.ok())
+    figures: Counter[str] = Counter()
+    failures: dict[tuple[str, str], str] = {}
+
+    def fuzz(operation: Any, headers: dict[str, str]) -> None:
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        @given(case=operation.as_strategy())
+        def run(case: Any) -> None:
+            response = case.call(headers=headers)
+            figures["requests"] += 1
+            figures["5xx"] += response.status_code >= 500
+            for check in CHECKS:
+                try:
+                    case.validate_response(response, checks=[check], headers=headers)
+                except BaseExceptionGroup as exc:  # a failed check: record it, run the rest
+                    figures[check.__name__] += 1
+                    key = (operation.label, check.__name__)
+                    failures.setdefault(key, f"{response.status_code}: {exc}"[:300])
+
+        run()
+
+    for operation in operations:
+        for headers in tokens.values():
+            fuzz(operation, headers)
+    sys.stderr.write(f"\nschemathesis: {len(operations)} operations, {dict(figures)}\n")
+    for (label, check), text in sorted(failures.items()):
+        sys.stderr.write(f"  {label} [{check}] {text.splitlines()[0] if text else ''}\n")
+    assert figures["requests"] >= len(operations) * 2
+    assert not failures, f"{len(failures)} operation/check failures (printed above)"
