@@ -226,7 +226,8 @@ def alerts_page(request: Request, user: PageStaff, db: DbDep) -> Response:
     rows = alerting.list_alerts(db, user.clinic_id)
     ids = {a.acknowledged_by_id for a, _ in rows if a.acknowledged_by_id}
     who = dict(db.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
-    record(db, user, "list", "alert", client=client_ip(request))
+    seen = [p.id for _a, p in rows]
+    record(db, user, "list", "alert", client=client_ip(request), patients=seen)
     ctx = {
         "open": [(a, p) for a, p in rows if a.status.value == "open"],
         "done": [(a, p) for a, p in rows if a.status.value != "open"][:50],
@@ -259,5 +260,6 @@ def acknowledge(
 def overdue_page(request: Request, user: PageStaff, db: DbDep, days: DaysQuery = 90) -> Response:
     """Who has not completed what: due, unanswered assessments of the clinic."""
     rows = links.overdue(db, user.clinic_id, utcnow(), max(1, min(days, 3650)))
-    record(db, user, "list", "overdue", client=client_ip(request))
+    seen = [r.patient_id for r in rows]
+    record(db, user, "list", "overdue", client=client_ip(request), patients=seen)
     return render(request, "assessments/overdue.html", {"rows": rows, "days": days})

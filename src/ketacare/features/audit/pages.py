@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep
@@ -30,7 +30,9 @@ def audit_page(
     """Newest events of the admin's clinic first (filters: patient id, user email)."""
     stmt = select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
     if patient is not None:
-        stmt = stmt.where(AuditEvent.patient_id == patient)
+        stmt = stmt.where(
+            or_(AuditEvent.patient_id == patient, AuditEvent.patients.contains(f",{patient},"))
+        )
     if actor.strip():
         stmt = stmt.where(AuditEvent.actor_email == actor.strip().lower())
     events = list(db.execute(stmt.order_by(AuditEvent.seq.desc()).limit(limit)).scalars())

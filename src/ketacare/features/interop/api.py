@@ -75,8 +75,26 @@ def _audit(
     resource: str,
     rid: object,
     patient: int | None,
+    found: list[dict[str, Any]] | None = None,
 ) -> None:
-    record(db, user, action, resource, rid, patient, channel="fhir", client=client_ip(request))
+    """One event; for a search, ``found`` names every patient whose resources were returned."""
+    seen = [] if found is None else subject_ids(found)
+    record(db, user, action, resource, rid, patient, channel="fhir", client=client_ip(request),
+           patients=seen)  # fmt: skip
+
+
+def subject_ids(resources: list[dict[str, Any]]) -> list[int]:
+    """The ids of the patients the resources are about (``subject``/``patient``/Patient)."""
+    out: set[int] = set()
+    for r in resources:
+        if r.get("resourceType") == "Patient" and str(r.get("id", "")).isdigit():
+            out.add(int(r["id"]))
+        for field in ("subject", "patient"):
+            ref = r.get(field)
+            text = str(ref.get("reference", "")) if isinstance(ref, dict) else ""
+            if text.startswith("Patient/") and text[8:].isdigit():
+                out.add(int(text[8:]))
+    return sorted(out)
 
 
 def _bounds(values: list[str], param: str) -> list[Bound]:
@@ -212,7 +230,8 @@ def search_observations(
             db, user.clinic_id, who, instruments if wanted else None, bounds
         )
     found = found[:MAX_RESULTS]
-    _audit(db, user, request, "search", "fhir.Observation", code or "", who.id if who else None)
+    _audit(db, user, request, "search", "fhir.Observation", code or "", who.id if who else None,
+           found)  # fmt: skip
     return FhirResponse(searchset(base_url(request), str(request.url), found))
 
 
@@ -237,7 +256,8 @@ def search_responses(
     ).scalars()
     found = [questionnaire_response(assessment_record(a)) for a in rows if not is_imported_total(a)]
     found = [r for r in found if within(_parse_instant(r["meta"]["lastUpdated"]), bounds)]
-    _audit(db, user, request, "search", "fhir.QuestionnaireResponse", "", who.id if who else None)
+    _audit(db, user, request, "search", "fhir.QuestionnaireResponse", "", who.id if who else None,
+           found)  # fmt: skip
     return FhirResponse(searchset(base_url(request), str(request.url), found))
 
 

@@ -9,10 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.domain import screening as content
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, SettingsDep
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
+from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import OptionalPageUser, PageStaff
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.screening import service
@@ -145,6 +146,8 @@ def home(request: Request, user: OptionalPageUser) -> Response:
 def leads_page(request: Request, user: PageStaff, db: DbDep) -> Response:
     """Consultation requests of the user's clinic, newest first."""
     leads = service.list_leads(db, user.clinic_id)
+    for lead in leads:  # each request holds a person's contact details: one event each
+        record(db, user, "list", "lead", lead.id, client=client_ip(request))
     return render(request, "screening/leads.html", {"leads": leads})
 
 
@@ -152,6 +155,7 @@ def leads_page(request: Request, user: PageStaff, db: DbDep) -> Response:
 def lead_page(lead_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Response:
     """One consultation request with its screening."""
     lead = service.get_lead(db, user.clinic_id, lead_id)
+    record(db, user, "read", "lead", lead.id, client=client_ip(request))
     return render(request, "screening/lead.html", {"lead": lead, "c": content})
 
 
@@ -160,7 +164,8 @@ def lead_status(
     lead_id: RowId, request: Request, form: FormFields, user: PageStaff, db: DbDep
 ) -> Response:
     """Mark a request contacted or closed."""
-    service.set_lead_status(
+    lead = service.set_lead_status(
         db, user.clinic_id, lead_id, form.get("status", ""), form.get("note", "")
     )
+    record(db, user, "update", "lead", lead.id, client=client_ip(request))
     return RedirectResponse(f"/leads/{lead_id}", status_code=303)
