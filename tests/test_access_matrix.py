@@ -111,6 +111,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/patients/{patient_id}/plan.ics"): "L 403 200 200 200 404",
     ("POST", "/patients/{patient_id}/schedules"): "L 403 422 422 422 404",
     ("POST", "/patients/{patient_id}/schedules/{schedule_id}/stop"): "L 403 303 303 303 404",
+    ("POST", "/patients/{patient_id}/links/{invitation_id}/resend"): "L 403 200 200 200 404",
     ("GET", "/patients/{patient_id}/trajectories"): "L 403 200 200 200 404",
     # sessions (issue 5)                            anon patient nurse clinician admin other
     ("POST", "/api/v1/patients/{patient_id}/sessions"): "401 403 409 409 409 404",  # one open
@@ -245,6 +246,7 @@ def world(db: Session, settings: Any, app: FastAPI) -> World:
         "alert_id": str(alert_id),
         "version": "1",
         "token": outgoing.url.rsplit("/", 1)[1],
+        "invitation_id": str(outgoing.invitation_id),
     }
     return World(params, users, tokens)
 

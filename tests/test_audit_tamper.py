@@ -12,12 +12,14 @@ import hashlib
 import hmac
 import json
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from ketacare.features.audit.chain import FIELDS, legacy_hash
+from ketacare.db import migrate
+from ketacare.features.audit.chain import FIELDS, LEGACY_FIELDS, legacy_hash
 from ketacare.features.audit.models import GENESIS_HASH, AuditEvent
 from ketacare.features.audit.service import iter_events, record, verify_chain
 from ketacare.features.auth.models import Role
@@ -136,3 +138,60 @@ def test_one_commit_with_more_events_than_the_parameter_limit(db: Session) -> No
     report = verify_chain(db)
     db.commit()
     assert report.ok and report.checked == n
+
+
+def test_a_chain_from_before_0010_verifies_with_its_switch_point_recorded(
+    engine: Engine, db: Session
+) -> None:
+    db.commit()
+    migrate.downgrade(engine, "0009")
+    try:
+        prev = GENESIS_HASH
+        with engine.begin() as conn:  # three events as the old code wrote them (plain SHA-256)
+            conn.execute(text("DELETE FROM audit_head"))
+            for seq in (1, 2, 3):
+                ev: dict[str, object] = dict.fromkeys(LEGACY_FIELDS, None)
+                ev |= {"seq": seq, "at": f"2026-01-0{seq}T00:00:00+00:00", "actor_email": "",
+                       "action": "read", "resource": "patient", "resource_id": str(seq),
+                       "outcome": "ok", "channel": "page", "client": ""}  # fmt: skip
+                digest = legacy_hash(ev, prev)
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_event (seq, at, actor_email, action, resource, "
+                        "resource_id, outcome, channel, client, prev_hash, hash) VALUES (:seq, "
+                        ":at, '', 'read', 'patient', :rid, 'ok', 'page', '', :prev, :hash)"
+                    ),
+                    {"seq": seq, "at": datetime(2026, 1, seq, tzinfo=UTC), "rid": str(seq),
+                     "prev": prev, "hash": digest},
+                )  # fmt: skip
+                prev = digest
+            conn.execute(
+                text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 3, :h)"), {"h": prev}
+            )
+    finally:
+        migrate.upgrade(engine)
+    _events(db, 2)
+    report = verify_chain(db)
+    db.commit()
+    assert report.ok and report.checked == 5 and report.keyed_from == 4
+    # The unkeyed part is pinned by the first keyed event: rewriting it is detected.
+    _rewrite_legacy_event(engine, db)
+    report = verify_chain(db)
+    db.commit()
+    assert not report.ok and report.first_broken_seq == 4
+
+
+def _rewrite_legacy_event(engine: Engine, db: Session) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET resource_id = 'x' WHERE seq = 2"))
+    events = list(iter_events(db))
+    db.commit()
+    prev = str(events[0]["hash"])
+    with engine.begin() as conn:
+        for ev in events[1:3]:
+            digest = legacy_hash(ev, prev)
+            conn.execute(
+                text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE seq = :s"),
+                {"p": prev, "h": digest, "s": ev["seq"]},
+            )
+            prev = digest

@@ -87,7 +87,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body.")
     # Measurement-based care (features/assessments; docs/measurement-based-care.md).
     public_url: str = Field(
-        "http://127.0.0.1:8000", description="Base URL patients reach; used in assessment links."
+        "",
+        description="Base URL patients reach, used in assessment links; default: the served "
+        "address http://<host>:<port> (set it behind a proxy or when patients use another name).",
+    )
+    console_show_links: bool = Field(
+        False,
+        description="Console notifier: print working one-time links (default: redacted; staff "
+        "see and copy a fresh link on the patient's page).",
     )
     assessment_link_hours: float = Field(
         72.0, gt=0, description="Lifetime of a one-time assessment link (ketacare default)."
@@ -192,6 +199,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
+        if not self.public_url.strip():
+            host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+            host = f"[{host}]" if ":" in host else host
+            object.__setattr__(self, "public_url", f"http://{host}:{self.port}")
         if not self.database_url:
             object.__setattr__(
                 self, "database_url", f"sqlite:///{(self.data_dir / 'ketacare.db').as_posix()}"

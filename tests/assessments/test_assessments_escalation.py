@@ -94,11 +94,17 @@ def test_cli_escalate(client: TestClient, db: Session, database_url: str, tmp_pa
 
 
 def test_console_notifier_prints_only_link_and_patient_id() -> None:
-    out = io.StringIO()
-    ConsoleNotifier(out).send(
-        Message("robin@example.org", "s", "Dear Robin, PHQ-9 total 21", "http://x/a/t", "link", 7)
+    message = Message(
+        "robin@example.org", "s", "Dear Robin, PHQ-9 total 21", "http://x/a/t", "link", 7
     )
+    out = io.StringIO()
+    ConsoleNotifier(out, show_links=True).send(message)
     assert out.getvalue() == "[ketacare link] patient 7: http://x/a/t\n"
+    # By default (15.14) the one-time token never reaches the log.
+    out = io.StringIO()
+    ConsoleNotifier(out).send(message)
+    assert out.getvalue().startswith("[ketacare link] patient 7: http://x/a/<redacted")
+    assert "/a/t\n" not in out.getvalue()
 
 
 def test_periodic_task_in_the_lifespan(

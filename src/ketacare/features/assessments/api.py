@@ -165,7 +165,8 @@ def list_alerts(
 ) -> list[AlertOut]:
     """Alerts of the clinic, open first (``status=open`` for the work queue)."""
     rows = alerting.list_alerts(db, user.clinic_id, status, patient_id)
-    record(db, user, "list", "alert", channel="api", client=client_ip(request))
+    seen = [a.patient_id for a, _ in rows]
+    record(db, user, "list", "alert", channel="api", client=client_ip(request), patients=seen)
     return [AlertOut.model_validate(a) for a, _ in rows]
 
 
@@ -182,5 +183,6 @@ def acknowledge(
 def overdue(request: Request, user: ApiStaff, db: DbDep, days: DaysQuery = 90) -> list[OverdueOut]:
     """Assessments due and not completed in the last ``days`` days, oldest first."""
     rows = links.overdue(db, user.clinic_id, utcnow(), max(1, min(days, 3650)))
-    record(db, user, "list", "overdue", channel="api", client=client_ip(request))
+    seen = [r.patient_id for r in rows]
+    record(db, user, "list", "overdue", channel="api", client=client_ip(request), patients=seen)
     return [OverdueOut.model_validate(r) for r in rows]

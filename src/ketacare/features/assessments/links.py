@@ -282,6 +282,22 @@ def _dispatch_one(
     return out
 
 
+def fresh_link(db: Session, settings: Settings, inv: Invitation, now: datetime) -> Outgoing:
+    """A new token for an open link (the old one stops working), to show staff and resend.
+
+    The database keeps only the token's HMAC, so a link can be shown again only as a new one.
+    """
+    check_open(inv, now)
+    patient = db.get(Patient, inv.patient_id)
+    assert patient is not None
+    token = secrets.token_urlsafe(32)
+    inv.token_hash = token_hash(settings.secret_key.get_secret_value(), token)
+    inv.delivery = "shown"
+    db.flush()
+    url = f"{settings.public_url.rstrip('/')}/a/{token}"
+    return Outgoing(inv.id, patient.id, patient.email, url, inv.expires_at)
+
+
 def find_invitation(db: Session, secret: str, token: str) -> Invitation:
     """The invitation of a link token (NotFound for an unknown token)."""
     if not 20 <= len(token) <= 100:

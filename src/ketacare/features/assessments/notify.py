@@ -1,8 +1,9 @@
 """Delivery of assessment links and alert escalations: a protocol and two adapters.
 
 Messages never carry answers, scores or patient names: a link message says only that the
-clinic asks for a short questionnaire. The console adapter prints the link and the patient id
-(for development and for clinics that send links another way); the SMTP adapter sends mail
+clinic asks for a short questionnaire. The console adapter prints the patient id and the link
+with its token redacted (``KETACARE_CONSOLE_SHOW_LINKS=true`` prints it; staff can show and
+copy a fresh link on the patient's page); the SMTP adapter sends mail
 with :mod:`smtplib` using the ``KETACARE_SMTP_*`` settings.
 """
 
@@ -36,7 +37,13 @@ class Message:
 
 
 class Notifier(Protocol):
-    """Sends one message or raises :class:`DeliveryFailed`."""
+    """Sends one message or raises :class:`DeliveryFailed`.
+
+    ``delivered_as`` is the delivery state recorded when ``send`` returns: ``sent`` when the
+    message left for the patient, ``logged`` when it was only printed to the server log.
+    """
+
+    delivered_as: str
 
     def send(self, message: Message) -> None:
         """Deliver ``message``."""
@@ -44,19 +51,29 @@ class Notifier(Protocol):
 
 
 class ConsoleNotifier:
-    """Prints the link and the patient (or alert) id, nothing else."""
+    """Prints the patient (or alert) id and the URL; a link's one-time token is redacted unless
+    ``show_links`` (a working link in a log is a credential anyone reading the log can use)."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream
+    delivered_as = "logged"
+
+    def __init__(self, stream: TextIO | None = None, show_links: bool = False) -> None:
+        self.stream, self.show_links = stream, show_links
 
     def send(self, message: Message) -> None:
         """Write one line to the stream (stdout by default)."""
         who = f"patient {message.patient_id}" if message.patient_id else f"alert {message.alert_id}"
-        print(f"[ketacare {message.kind}] {who}: {message.url}", file=self.stream or sys.stdout)
+        url = message.url
+        if message.kind == "link" and not self.show_links:
+            url = (
+                url.rsplit("/", 1)[0] + "/<redacted: staff can show the link on the patient's page>"
+            )
+        print(f"[ketacare {message.kind}] {who}: {url}", file=self.stream or sys.stdout)
 
 
 class SmtpNotifier:
     """Sends mail through an SMTP server (STARTTLS, implicit TLS, or plain for a local relay)."""
+
+    delivered_as = "sent"
 
     def __init__(
         self,
@@ -110,4 +127,4 @@ def notifier_from_settings(settings: Settings) -> Notifier:
             settings.smtp_tls,
             settings.smtp_timeout_s,
         )
-    return ConsoleNotifier()
+    return ConsoleNotifier(show_links=settings.console_show_links)

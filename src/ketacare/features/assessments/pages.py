@@ -18,13 +18,13 @@ from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.dates import check_date
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import DaysQuery, RowId
 from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.assessments import alerting, links, service, texts
 from ketacare.features.assessments.chart import Point, trajectory_svg
-from ketacare.features.assessments.models import Source
+from ketacare.features.assessments.models import Invitation, Source
 from ketacare.features.assessments.notify import notifier_from_settings
 from ketacare.features.assessments.periodic import deliver
 from ketacare.features.assessments.sessions import planned_sessions
@@ -36,6 +36,17 @@ from ketacare.features.patients.models import Patient
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 SCHEDULE_FIELDS = ("instrument_id", "recurrence", "start_date", "interval_weeks", "until_date")
+
+
+#: What each delivery state means, as staff read it ("printed to log" is not "sent").
+DELIVERY_LABELS = {
+    "pending": "not sent yet",
+    "sent": "sent by mail",
+    "logged": "not sent: only noted in the server log (use New link to copy it)",
+    "shown": "shown to staff (copied by hand)",
+    "failed": "mail failed",
+    "missed": "not sent (already expired when due)",
+}
 
 
 def _actor(request: Request, user: User) -> service.Actor:
@@ -54,8 +65,11 @@ def _assessments_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    shown: tuple[int, str] | None = None,
 ) -> Response:
     ctx = {
+        "shown": shown,
+        "delivery_labels": DELIVERY_LABELS,
         "patient": patient,
         "assessments": list(reversed(service.list_assessments(db, patient.id))),
         "schedules": links.list_schedules(db, patient.id),
@@ -111,6 +125,36 @@ def create_schedule(
         deliver, request.app.state.sessions, settings, notifier_from_settings(settings), outgoing
     )
     return RedirectResponse(f"/patients/{patient.id}/assessments", status_code=303)
+
+
+@router.post("/patients/{patient_id}/links/{invitation_id}/resend", response_class=HTMLResponse)
+def resend_link(
+    invitation_id: RowId,
+    request: Request,
+    patient: PagePatient,
+    user: PageStaff,
+    db: DbDep,
+    settings: SettingsDep,
+    tasks: BackgroundTasks,
+) -> Response:
+    """Make a fresh link (the old one stops working), show it to staff to copy, and send it."""
+    inv = db.execute(
+        select(Invitation).where(
+            Invitation.id == invitation_id, Invitation.patient_id == patient.id
+        )
+    ).scalar_one_or_none()
+    if inv is None:
+        raise NotFound("no such link")
+    try:
+        out = links.fresh_link(db, settings, inv, utcnow())
+    except links.LinkGone as exc:
+        return _assessments_page(request, db, patient, errors={"link": exc.reason},
+                                 status_code=409)  # fmt: skip
+    service.audit(db, _actor(request, user), "resend", "assessment_link", inv.id, patient.id)
+    notifier = notifier_from_settings(settings)
+    if notifier.delivered_as == "sent":  # a console notifier would only print it: staff have it
+        tasks.add_task(deliver, request.app.state.sessions, settings, notifier, [out])
+    return _assessments_page(request, db, patient, shown=(inv.id, out.url))
 
 
 @router.post("/patients/{patient_id}/schedules/{schedule_id}/stop", response_class=HTMLResponse)
@@ -226,7 +270,8 @@ def alerts_page(request: Request, user: PageStaff, db: DbDep) -> Response:
     rows = alerting.list_alerts(db, user.clinic_id)
     ids = {a.acknowledged_by_id for a, _ in rows if a.acknowledged_by_id}
     who = dict(db.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
-    record(db, user, "list", "alert", client=client_ip(request))
+    seen = [p.id for _a, p in rows]
+    record(db, user, "list", "alert", client=client_ip(request), patients=seen)
     ctx = {
         "open": [(a, p) for a, p in rows if a.status.value == "open"],
         "done": [(a, p) for a, p in rows if a.status.value != "open"][:50],
@@ -259,5 +304,6 @@ def acknowledge(
 def overdue_page(request: Request, user: PageStaff, db: DbDep, days: DaysQuery = 90) -> Response:
     """Who has not completed what: due, unanswered assessments of the clinic."""
     rows = links.overdue(db, user.clinic_id, utcnow(), max(1, min(days, 3650)))
-    record(db, user, "list", "overdue", client=client_ip(request))
+    seen = [r.patient_id for r in rows]
+    record(db, user, "list", "overdue", client=client_ip(request), patients=seen)
     return render(request, "assessments/overdue.html", {"rows": rows, "days": days})

@@ -61,7 +61,8 @@ def deliver(
     notifier: Notifier,
     outgoing: Sequence[Outgoing],
 ) -> dict[int, str]:
-    """Send committed links and record each delivery (sent/failed); return id -> status."""
+    """Send committed links and record each delivery (sent, logged or failed); return id ->
+    status. ``logged``: the console notifier printed it, nobody was sent anything."""
     status: dict[int, str] = {}
     for out in outgoing:
         try:
@@ -71,12 +72,12 @@ def deliver(
                         out.patient_id, exc)  # fmt: skip
             status[out.invitation_id] = "failed"
         else:
-            status[out.invitation_id] = "sent"
+            status[out.invitation_id] = notifier.delivered_as
     if status:
         with sessions() as db:
             now = utcnow()
             for inv_id, value in status.items():
-                sent_at = now if value == "sent" else None
+                sent_at = now if value != "failed" else None
                 db.execute(
                     update(Invitation)
                     .where(Invitation.id == inv_id)

@@ -69,7 +69,12 @@ def audit_page(
         return render(request, "audit/list.html", ctx, status_code=422)
     stmt = select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
     if ids is not None:
-        stmt = stmt.where(AuditEvent.patient_id.in_(ids))
+        stmt = stmt.where(
+            or_(
+                AuditEvent.patient_id.in_(ids),
+                *(AuditEvent.patients.contains(f",{i},") for i in ids[:50]),
+            )
+        )
     if actor.strip():
         stmt = stmt.where(AuditEvent.actor_email == actor.strip().lower())
     ctx["events"] = list(db.execute(stmt.order_by(AuditEvent.seq.desc()).limit(limit)).scalars())

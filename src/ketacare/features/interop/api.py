@@ -99,8 +99,26 @@ def _audit(
     resource: str,
     rid: object,
     patient: int | None,
+    found: list[dict[str, Any]] | None = None,
 ) -> None:
-    record(db, user, action, resource, rid, patient, channel="fhir", client=client_ip(request))
+    """One event; for a search, ``found`` names every patient whose resources were returned."""
+    seen = [] if found is None else subject_ids(found)
+    record(db, user, action, resource, rid, patient, channel="fhir", client=client_ip(request),
+           patients=seen)  # fmt: skip
+
+
+def subject_ids(resources: list[dict[str, Any]]) -> list[int]:
+    """The ids of the patients the resources are about (``subject``/``patient``/Patient)."""
+    out: set[int] = set()
+    for r in resources:
+        if r.get("resourceType") == "Patient" and str(r.get("id", "")).isdigit():
+            out.add(int(r["id"]))
+        for field in ("subject", "patient"):
+            ref = r.get(field)
+            text = str(ref.get("reference", "")) if isinstance(ref, dict) else ""
+            if text.startswith("Patient/") and text[8:].isdigit():
+                out.add(int(text[8:]))
+    return sorted(out)
 
 
 def _bounds(values: list[str], param: str) -> list[Bound]:
@@ -374,7 +392,8 @@ def search_observations(
             )
         )
     found = _page(db, sections, search.offset, search.count)
-    _audit(db, user, request, "search", "fhir.Observation", code or "", who.id if who else None)
+    _audit(db, user, request, "search", "fhir.Observation", code or "", who.id if who else None,
+           found[: search.count])  # fmt: skip
     return _answer(request, search, rtype, found)
 
 
@@ -425,7 +444,8 @@ def search_responses(
             _Section(stmt.order_by(Assessment.created_at, Assessment.id), response, False)
         )
     found = _page(db, sections, search.offset, search.count)
-    _audit(db, user, request, "search", "fhir.QuestionnaireResponse", "", who.id if who else None)
+    _audit(db, user, request, "search", "fhir.QuestionnaireResponse", "", who.id if who else None,
+           found[: search.count])  # fmt: skip
     return _answer(request, search, rtype, found)
 
 

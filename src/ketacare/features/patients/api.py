@@ -18,7 +18,8 @@ router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 def list_patients(request: Request, user: ApiStaff, db: DbDep, q: str = "") -> list[PatientOut]:
     """Patients of the caller's clinic (filter by name or MRN with ``q``)."""
     patients = service.list_patients(db, user.clinic_id, q)
-    record(db, user, "list", "patient", channel="api", client=client_ip(request))
+    seen = [p.id for p in patients]
+    record(db, user, "list", "patient", channel="api", client=client_ip(request), patients=seen)
     return [PatientOut.model_validate(p) for p in patients]
 
 

@@ -24,7 +24,8 @@ FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "pho
 def patients_page(request: Request, user: PageStaff, db: DbDep, q: str = "") -> Response:
     """The clinic's patients."""
     patients = service.list_patients(db, user.clinic_id, q)
-    record(db, user, "list", "patient", client=client_ip(request))
+    seen = [p.id for p in patients]
+    record(db, user, "list", "patient", client=client_ip(request), patients=seen)
     return render(request, "patients/list.html", {"patients": patients, "q": q})
 
 

@@ -167,6 +167,8 @@ def home(request: Request, user: OptionalPageUser) -> Response:
 def leads_page(request: Request, user: PageStaff, db: DbDep) -> Response:
     """Consultation requests of the user's clinic, newest first."""
     leads = service.list_leads(db, user.clinic_id)
+    for lead in leads:  # each request holds a person's contact details: one event each
+        record(db, user, "list", "lead", lead.id, client=client_ip(request))
     return render(request, "screening/leads.html", {"leads": leads})
 
 
@@ -174,6 +176,7 @@ def leads_page(request: Request, user: PageStaff, db: DbDep) -> Response:
 def lead_page(lead_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Response:
     """One consultation request with its screening, contact history and patient link."""
     lead = service.get_lead(db, user.clinic_id, lead_id)
+    record(db, user, "read", "lead", lead.id, client=client_ip(request))
     ctx = {"lead": lead, "c": content, "notes": service.lead_notes(db, lead), "errors": {}}
     return render(request, "screening/lead.html", ctx)
 

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from ketacare.domain.rems import PMF_FIELDS
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, SettingsDep
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import page_tz, render
+from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import PageStaff
 from ketacare.features.auth.models import User
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
@@ -306,6 +307,8 @@ def today(c: C) -> Response:
     ).all()
     due = rems_forms.forms_due(c.db, c.user.clinic_id, local_today, tz)
     notes = notifications_for(c.db, c.user)
-    c.audit("list", "treatment_session", "today", None)
+    seen = [p.id for _s, p in rows] + [d.patient_id for d in due]
+    record(c.db, c.user, "list", "treatment_session", "today", client=client_ip(c.request),
+           patients=seen)  # fmt: skip
     ctx = {"rows": rows, "due": due, "notifications": notes, "now": c.now}
     return render(c.request, "sessions/today.html", ctx)

@@ -136,6 +136,12 @@ def serve(
     engine = get_engine(settings.database_url)
     if migrate.current(engine) != migrate.head():
         raise fail("the database is not migrated; run 'ketacare db upgrade' first")
+    if (host and host != settings.host) or (port and port != settings.port):
+        # The workers (and the default public URL of the links) use the served address.
+        os.environ["KETACARE_HOST"] = host or settings.host
+        os.environ["KETACARE_PORT"] = str(port or settings.port)
+        get_settings.cache_clear()
+        settings = load_settings()
     host = host or settings.host
     port = port or settings.port
     # Freeze the generated secret for the workers (they read the same file anyway).
