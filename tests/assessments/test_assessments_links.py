@@ -53,6 +53,12 @@ def test_link_flow(client: TestClient, db: Session, settings: Settings) -> None:
     assert "Question 5" in bad.text
     assert re.search(r'name="item_9" value="2"\s+checked', bad.text)
     assert count(db, Assessment) == 0
+    # Three left out: every one is named (issue 13.19), not only the first.
+    three = {k: v for k, v in data.items() if k not in ("item_2", "item_5", "item_7")}
+    bad = client.post(f"/a/{token}", data=three)
+    assert bad.status_code == 422
+    assert all(f"Question {n}" in bad.text for n in (2, 5, 7)), bad.text
+    assert count(db, Assessment) == 0
     data["item_5"] = "1"
     ok = client.post(f"/a/{token}", data=data)
     assert ok.status_code == 200 and "Thank you" in ok.text

@@ -47,6 +47,12 @@ def test_schedule_form_and_entry_form(client: TestClient, db: Session) -> None:
                     "csrf_token": token})  # fmt: skip
     assert r.status_code == 422 and "Item 4" in r.text and "must be from 0 to 6" in r.text
     assert count(db, Assessment) == 0
+    partial = {k: v for k, v in answers.items() if k not in ("item_3", "item_8", "item_10")}
+    r = client.post(f"{base}/assessments/new", data={**partial, "instrument": "madrs",
+                    "csrf_token": token})  # fmt: skip
+    assert r.status_code == 422  # every unanswered MADRS item is named (issue 13.19)
+    assert all(f"Item {n}" in r.text for n in (3, 8, 10)), r.text
+    assert count(db, Assessment) == 0
     answers["item_4"] = "6"
     r = client.post(f"{base}/assessments/new", data={**answers, "instrument": "madrs",
                     "csrf_token": token})  # fmt: skip

@@ -179,6 +179,15 @@ def test_failed_saves_say_so_and_keep_the_values(
     with live_server(app) as base:
         context = browser.new_context()
         page = context.new_page()
+        keys: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                keys.append(r.headers.get("idempotency-key", ""))
+                if r.method == "POST" and r.url.endswith("/vitals")
+                else None
+            ),
+        )
         _login(page, base, w["nurse"])
         _start(page, base, w["patient_id"])
 
@@ -199,6 +208,9 @@ def test_failed_saves_say_so_and_keep_the_values(
         context.set_offline(False)
         _step(page, "#add-vitals")
         expect(page.locator("#vitals-table tbody tr")).to_have_count(1)
+        # one key per submission; the retry of the same values after a failure reuses it
+        assert len(keys) == 3 and all(len(k) == 32 for k in keys), keys
+        assert keys[0] != keys[1] and keys[1] == keys[2]
 
         # a non-2xx answer without the page (403: the CSRF cookie is gone)
         csrf = next(c for c in context.cookies() if c["name"] == "kc_csrf")

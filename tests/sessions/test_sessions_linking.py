@@ -87,3 +87,36 @@ def test_a_reading_time_is_typed_as_local_clock_time(
     bad = {"csrf_token": token, "heart_rate": "70", "at_local": "25:00"}
     r = client.post(f"/sessions/{sid}/vitals", data=bad)
     assert r.status_code == 422 and "at_local" in r.text
+
+
+def test_second_open_session_on_the_page_and_the_decided_bp(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    """13.2 on the page: a nurse gets 409 naming the open session; a clinician sees the reason
+    field. 13.21: once a clinician decided on the BP, the nurse's page no longer asks."""
+    w = setup(db, "iv")
+    install_clock(app)
+    login(client, w["nurse_email"])
+    token = client.cookies.get("kc_csrf") or ""
+    url = f"/patients/{w['patient_id']}/sessions"
+    r = client.post(url, data={"csrf_token": token})
+    sid = int(r.headers["location"].rsplit("/", 1)[1])
+    page = client.get(url)
+    assert 'id="open-session-warning"' in page.text and 'name="concurrent_reason"' not in page.text
+    r = client.post(url, data={"csrf_token": token, "lot": "L2"})
+    assert r.status_code == 409 and f"session #{sid} of this patient is still open" in r.text
+    assert 'value="L2"' in r.text  # the typed lot is kept
+
+    clinician = TestClient(app, follow_redirects=False)
+    login(clinician, w["clinician_email"])
+    assert 'name="concurrent_reason"' in clinician.get(url).text
+
+    checklist = {"systolic": 150, "diastolic": 95}
+    base = f"/api/v1/sessions/{sid}"
+    assert client.put(f"{base}/checklist", json=checklist, headers=w["nurse"]).status_code == 200
+    assert "A clinician must record the decision" in client.get(f"/sessions/{sid}").text
+    decision = {"decision": "proceed", "reason": "benefit"}
+    r = client.post(f"{base}/bp-decision", json=decision, headers=w["clinician"])
+    assert r.status_code == 200
+    text = client.get(f"/sessions/{sid}").text
+    assert "A clinician must record the decision" not in text and 'id="bp-decided"' in text

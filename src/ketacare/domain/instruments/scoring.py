@@ -418,3 +418,19 @@ def score(
     'moderate'
     """
     return compiled(instrument_id, config).score(answers, context or _NO_CONTEXT)
+
+
+def missing_items(instrument_id: str, answers: Mapping[str, object]) -> list[str]:
+    """Every required item left blank, in item order (``score`` names only the first one).
+
+    Required items, and items enabled by another answer (e.g. a follow-up asked only after
+    a "yes"). Unknown keys are ignored here (``score`` refuses them).
+
+    >>> missing_items("phq9", {"1": 1, "3": 0})
+    ['2', '4', '5', '6', '7', '8', '9']
+    """
+    c = compiled(instrument_id)
+    vals = [answers.get(i) for i in c.ids]
+    out = {n for n, v in enumerate(vals) if v is None and c.required[n]}
+    out |= {n for n, dep, equals in c.enable if vals[dep] == equals and vals[n] is None}
+    return [c.ids[n] for n in sorted(out)]

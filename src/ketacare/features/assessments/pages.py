@@ -213,6 +213,9 @@ def enter_scores(
     kept = {k: v for k, v in form.items() if k.startswith("item_") or k == "completed_at"}
     try:
         answers = service.parse_form_answers(inst, form)
+        missing = service.missing_errors(inst, answers)
+        if missing:  # name every unanswered item, as the self-screen does
+            return _entry_page(request, db, patient, inst.id, kept, missing, 422)
         when = None
         if form.get("completed_at", "").strip():
             when = _local_time(form["completed_at"], page_tz(request))

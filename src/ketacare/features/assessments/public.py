@@ -97,6 +97,9 @@ def link_submit(
     kept = {k: v for k, v in form.items() if k.startswith("item_")}
     try:
         answers = service.parse_form_answers(inst, form)
+        missing = service.missing_errors(inst, answers)
+        if missing:  # name every unanswered item, as the self-screen does
+            return _form(request, token, inst, kept, missing, key or "", 422)
         service.score_answers(inst.id, answers)
     except (BadRequest, InvalidAnswer) as exc:
         field = exc.field or "form"

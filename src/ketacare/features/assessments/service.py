@@ -20,6 +20,7 @@ from ketacare.db.base import utcnow
 from ketacare.domain.alerts import evaluate_alerts
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import Instrument, ScoreResult, get_instrument, score
+from ketacare.domain.instruments.scoring import missing_items
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments.baseline import history
 from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Source
@@ -61,6 +62,11 @@ def parse_form_answers(inst: Instrument, form: Mapping[str, str]) -> dict[str, i
         except ValueError:
             raise InvalidAnswer(f"{inst.id}.{item.id}", "must be a whole number") from None
     return out
+
+
+def missing_errors(inst: Instrument, answers: Mapping[str, int | None]) -> dict[str, str]:
+    """Every unanswered required item of a form (item id -> reason), not only the first."""
+    return dict.fromkeys(missing_items(inst.id, answers), "is missing")
 
 
 def score_answers(instrument_id: str, answers: object) -> ScoreResult:
