@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from ketacare.domain.dates import EARLIEST, LATEST
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.fhir.reader import MAX_YEAR, MIN_YEAR
 
@@ -66,7 +67,9 @@ def _span(raw: str, param: str) -> tuple[datetime, datetime]:
 
 def _in_range(year: int, raw: str, param: str) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise InvalidAnswer(param, f"{raw!r} is outside the years {MIN_YEAR}-{MAX_YEAR}")
+        raise InvalidAnswer(
+            param, f"{raw!r} must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+        )
 
 
 def date_bounds(values: list[str], param: str = "date") -> list[Bound]:
