@@ -120,3 +120,29 @@ def test_second_open_session_on_the_page_and_the_decided_bp(
     assert r.status_code == 200
     text = client.get(f"/sessions/{sid}").text
     assert "A clinician must record the decision" not in text and 'id="bp-decided"' in text
+
+
+def test_late_charted_pre_dose_vitals_keep_their_measured_time(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    """13.16: the checklist takes the time the pre-dose vitals were measured; a dose may not
+    start before the pre-dose reading."""
+    w = setup(db, "iv")
+    clock = install_clock(app)
+    clock.now = T0 + timedelta(minutes=50)  # charting at 09:50
+    login(client, w["nurse_email"])
+    token = client.cookies.get("kc_csrf") or ""
+    r = client.post(f"/patients/{w['patient_id']}/sessions", data={"csrf_token": token})
+    sid = int(r.headers["location"].rsplit("/", 1)[1])
+    form = {"csrf_token": token, "systolic": "120", "diastolic": "80", "heart_rate": "70",
+            "spo2": "98", "pregnancy_test": "negative", "transport_arranged": "on",
+            "assessments_reviewed": "on", "measured_at_local": "09:05"}  # fmt: skip
+    assert client.post(f"/sessions/{sid}/checklist", data=form).status_code == 303
+    at = db.execute(select(VitalSign.at).where(VitalSign.pre_dose.is_(True))).scalar_one()
+    db.commit()
+    assert at == T0 + timedelta(minutes=5)
+    early = {"csrf_token": token, "given_dose_mg": "35", "dose_start_min_ago": "50"}  # 09:00
+    r = client.post(f"/sessions/{sid}/dose", data=early)
+    assert r.status_code == 422 and "dose_start" in r.text and "pre-dose reading" in r.text
+    ok = {"csrf_token": token, "given_dose_mg": "35", "dose_start_min_ago": "40"}  # 09:10
+    assert client.post(f"/sessions/{sid}/dose", data=ok).status_code == 303

@@ -147,6 +147,7 @@
   function refresh() {
     var current = live();
     if (!current || !current.getAttribute("data-session")) { return; }
+    if (current.getAttribute("data-refresh-ms") === "0") { return; }  // signed: nothing changes
     var idle = Number(current.getAttribute("data-idle-ms")) || 1800000;
     var active = Date.now() - lastInput < idle / 2;
     fetch("/sessions/" + current.getAttribute("data-session") + "/live" + (active ? "?active=1" : ""), {

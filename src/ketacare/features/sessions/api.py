@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
@@ -49,6 +49,14 @@ async def api_ctx(
 
 C = Annotated[steps.Ctx, Depends(api_ctx)]
 State = dict[str, Any]
+# Read by the step from the request (pages send it too); declared here for the OpenAPI schema.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retry-safe: a repeated key returns the first result, nothing stored twice.",
+    ),
+]
 
 
 def _state(c: steps.Ctx, s: TreatmentSession) -> State:
@@ -115,21 +123,25 @@ def record_dose(body: DoseIn, s: ApiSession, c: C) -> State:
 
 
 @router.post("/sessions/{session_id}/vitals", status_code=201)
-def add_vitals(body: VitalsIn, s: ApiSession, c: C) -> State:
+def add_vitals(
+    body: VitalsIn, s: ApiSession, c: C, idempotency_key: IdempotencyKey = None
+) -> State:
     """Add a reading (BP, HR, SpO2, respiratory rate); flags come back with it."""
     steps.vitals(c, s, body)
     return _state(c, s)
 
 
 @router.post("/sessions/{session_id}/scales", status_code=201)
-def add_scale(body: ScaleIn, s: ApiSession, c: C) -> State:
+def add_scale(body: ScaleIn, s: ApiSession, c: C, idempotency_key: IdempotencyKey = None) -> State:
     """Add a CADSS-6, CADSS-23 or MOAA/S rating; MOAA/S 0 is recorded as a serious event."""
     steps.scale(c, s, body)
     return _state(c, s)
 
 
 @router.post("/sessions/{session_id}/adverse-events", status_code=201)
-def add_adverse_event(body: AdverseEventIn, s: ApiSession, c: C) -> State:
+def add_adverse_event(
+    body: AdverseEventIn, s: ApiSession, c: C, idempotency_key: IdempotencyKey = None
+) -> State:
     """Add a coded adverse event; a serious one notifies the clinic's clinicians."""
     steps.adverse_event(c, s, body)
     return _state(c, s)

@@ -62,6 +62,9 @@ class ChecklistIn(BaseModel):
     transport_arranged: bool = False
     assessments_reviewed: bool = False
     rems_enrolled: bool | None = Field(None, description="Esketamine: enrolled in the REMS.")
+    measured_at: AwareDatetime | None = Field(
+        None, description="When the pre-dose BP, HR and SpO2 were measured; default now."
+    )
 
 
 class DecisionIn(BaseModel):

@@ -243,7 +243,7 @@ def save_checklist(
     implausible = bp_implausible(body.systolic, body.diastolic)
     if implausible is not None:
         raise BadRequest(implausible.text, "diastolic")
-    for name in ("last_food_at", "last_liquid_at"):
+    for name in ("last_food_at", "last_liquid_at", "measured_at"):
         value = getattr(body, name)
         if value is not None:
             check_time(value, now, name)
@@ -256,10 +256,16 @@ def save_checklist(
     reading = db.execute(
         select(VitalSign).where(VitalSign.session_id == s.id, VitalSign.pre_dose.is_(True))
     ).scalar_one_or_none()
+    new = reading is None
     if reading is None:
         reading = VitalSign(session_id=s.id, pre_dose=True, flags=[])
         db.add(reading)
-    reading.at = now
+    values = (body.systolic, body.diastolic, body.heart_rate, body.spo2)
+    old_values = (reading.systolic, reading.diastolic, reading.heart_rate, reading.spo2)
+    if body.measured_at is not None:
+        reading.at = body.measured_at
+    elif new or old_values != values:  # unchanged values keep their time
+        reading.at = now
     reading.systolic, reading.diastolic = body.systolic, body.diastolic
     reading.heart_rate, reading.spo2 = body.heart_rate, body.spo2
     reading.entered_by_id = user.id
@@ -296,6 +302,15 @@ def record_dose(
         first = predose.unmet[0]
         raise BadRequest(f"pre-dose checklist incomplete: {first.text}", "checklist")
     start = check_time(body.dose_start or now, now, "dose_start")
+    base = db.execute(
+        select(VitalSign.at).where(VitalSign.session_id == s.id, VitalSign.pre_dose.is_(True))
+    ).scalar_one_or_none()
+    if base is not None and start < base:
+        raise BadRequest(
+            f"must not be before the pre-dose reading ({base:%H:%M} UTC); when the vitals were "
+            "charted late, enter the time they were measured on the checklist",
+            "dose_start",
+        )
     if s.route == "esketamine":
         if body.given_dose_mg not in (28, 56, 84):
             raise BadRequest("must be 28, 56 or 84 mg (28 mg devices)", "given_dose_mg")
