@@ -69,7 +69,10 @@ class Ctx:
 
 def create(c: Ctx, patient: Patient, body: SessionCreate) -> TreatmentSession:
     s = service.create_session(c.db, c.user, patient, body)
-    rems_forms.ensure_form(c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days)
+    rems_forms.ensure_form(
+        c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days,
+        c.settings.timezone,
+    )  # fmt: skip
     c.audit("create", "treatment_session", s.id, s.patient_id)
     return s
 
@@ -88,7 +91,10 @@ def decide(c: Ctx, s: TreatmentSession, body: DecisionIn) -> None:
 def dose(c: Ctx, s: TreatmentSession, body: DoseIn) -> None:
     planned = service.planned_of(c.db, s)
     service.record_dose(c.db, s, body, c.state(s).predose, c.now, planned.infusion_min)
-    rems_forms.ensure_form(c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days)
+    rems_forms.ensure_form(
+        c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days,
+        c.settings.timezone,
+    )  # fmt: skip
     c.audit("update", "session_dose", s.id, s.patient_id)
 
 
