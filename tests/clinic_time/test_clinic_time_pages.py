@@ -50,3 +50,15 @@ def test_rater_form_reads_and_shows_clinic_time_across_dst(client: TestClient, d
     )
     assert r.status_code == 422
     assert "does not exist" in r.text and 'value="2026-03-08T02:30"' in r.text
+
+
+def test_trajectory_labels_are_clinic_days(client: TestClient, db: Session) -> None:
+    w = staff(db)
+    w.clinic.timezone = NY
+    db.commit()
+    login(client, w.email)
+    # 21:30 EDT on 9 March is 01:30 UTC on 10 March.
+    assert _rate(client, w.pid, "2026-03-09T21:30") == 303
+    page = client.get(f"/patients/{w.pid}/trajectories").text
+    assert "<title>2026-03-09: 8" in page and "2026-03-10" not in page
+    assert "1 assessment," in page and "1 assessments" not in page

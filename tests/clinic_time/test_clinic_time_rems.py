@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -31,3 +31,14 @@ def test_rems_treatment_date_is_the_clinic_day(db: Session, settings: Settings) 
     clinic.timezone = None
     assert rems_forms.values(db, st, form, "America/New_York")["treatment_date"] == "2026-03-08"
     db.commit()
+
+
+def test_rems_deadline_counts_from_the_clinic_day(db: Session, settings: Settings) -> None:
+    clinic = make_clinic(db)
+    clinic.timezone = "America/New_York"
+    patient = make_patient(db, clinic)
+    s = make_session(db, clinic, patient)
+    s.dose_start = datetime(2026, 3, 9, 1, 30, tzinfo=UTC)  # Sunday 8 March, 21:30 EDT
+    form = rems_forms.ensure_form(db, s, days=7)
+    db.commit()
+    assert form is not None and form.deadline == date(2026, 3, 15)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from markupsafe import Markup, escape
 
 from ketacare.domain.instruments import Band
+from ketacare.features._kit import clock
 
 WIDTH, HEIGHT = 760, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 120, 12, 30
@@ -64,8 +65,10 @@ def trajectory_svg(
     bands: Sequence[Band],
     value_range: tuple[int, int],
     sessions: Sequence[datetime] = (),
+    tz: str = "UTC",
 ) -> Markup:
-    """An accessible inline SVG of ``points`` over ``bands``, with session markers."""
+    """An accessible inline SVG of ``points`` over ``bands``, with session markers (their
+    labels in the clinic's zone ``tz``)."""
     lo, hi = value_range
     pts = sorted(points, key=lambda p: p.when)
     times = [p.when for p in pts] + list(sessions)
@@ -120,7 +123,7 @@ def trajectory_svg(
         parts.append(
             f'<line class="session" x1="{xs:.1f}" y1="{TOP}" x2="{xs:.1f}" y2="{TOP + ph}" '
             f'stroke="#1f5f8b" stroke-width="1" stroke-dasharray="3 3" opacity="0.7">'
-            f"<title>Treatment session {s:%Y-%m-%d %H:%M}</title></line>"
+            f"<title>Treatment session {clock.format_local(s, tz)}</title></line>"
         )
     parts.append(
         f'<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#d5dbe2"/>'
@@ -133,7 +136,8 @@ def trajectory_svg(
         for p in pts:
             parts.append(
                 f'<circle class="score" cx="{x(p.when):.1f}" cy="{y(p.total):.1f}" r="3" '
-                f'fill="#1d2733"><title>{p.when:%Y-%m-%d}: {p.total}'
+                f'fill="#1d2733"><title>{clock.format_local(p.when, tz, clock.DATE_FORMAT)}: '
+                f"{p.total}"
                 f"{f' ({e(p.band)})' if p.band else ''}</title></circle>"
             )
     parts.append("</svg>")

@@ -21,7 +21,7 @@ from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import DaysQuery, RowId
-from ketacare.features._kit.templating import page_tz, render
+from ketacare.features._kit.templating import page_tz, plural, render
 from ketacare.features.assessments import alerting, links, service, texts
 from ketacare.features.assessments.chart import Point, trajectory_svg
 from ketacare.features.assessments.models import Invitation, Source
@@ -259,8 +259,8 @@ def trajectories(request: Request, patient: PagePatient, user: PageStaff, db: Db
         bands = inst.band_sets[chosen].bands if chosen and chosen in inst.band_sets else inst.bands
         assert inst.range is not None
         svg = trajectory_svg(
-            f"{inst.short_name} totals over time, {len(by_instrument[iid])} assessments",
-            by_instrument[iid], bands, inst.range, sessions,
+            f"{inst.short_name} totals over time, {plural(len(by_instrument[iid]), 'assessment')}",
+            by_instrument[iid], bands, inst.range, sessions, page_tz(request),
         )  # fmt: skip
         charts.append({"inst": inst, "svg": svg, "points": by_instrument[iid]})
     ctx = {"patient": patient, "charts": charts, "sessions": sessions}

@@ -9,22 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 BOOLS = ("transport_arranged", "assessments_reviewed", "serious")
-
-
-def clinic_zone(settings: object) -> tzinfo:
-    """The clinic's time zone for times typed on the tablet (``clinic_timezone`` when the
-    installation has that setting, else UTC). Times are stored in UTC."""
-    name = str(getattr(settings, "clinic_timezone", "") or "")
-    try:
-        return ZoneInfo(name) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 def local_time_today(value: str, now: datetime, zone: tzinfo) -> datetime:

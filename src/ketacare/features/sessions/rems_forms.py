@@ -30,9 +30,14 @@ _PDF = threading.Lock()
 
 
 def ensure_form(
-    db: Session, s: TreatmentSession, address: str = "", days: int = rems.DEADLINE_DAYS
+    db: Session,
+    s: TreatmentSession,
+    address: str = "",
+    days: int = rems.DEADLINE_DAYS,
+    default_tz: str = "UTC",
 ) -> RemsForm | None:
-    """The form row of an esketamine session (created on first use; deadline once dosed)."""
+    """The form row of an esketamine session (created on first use; deadline once dosed,
+    counted from the treatment's local date in the clinic's zone, else ``default_tz``)."""
     if s.route != "esketamine":
         return None
     form = rems_form(db, s)
@@ -43,7 +48,10 @@ def ensure_form(
         )
         db.add(form)
     if s.dose_start is not None:
-        form.deadline = rems.deadline(s.dose_start.date(), days)
+        tz = clock.clinic_tz(db.get(Clinic, s.clinic_id), default_tz)
+        form.deadline = rems.deadline(
+            clock.local_date(s.dose_start, tz) or s.dose_start.date(), days
+        )
     db.flush()
     return form
 

@@ -79,7 +79,10 @@ def create(c: Ctx, patient: Patient, body: SessionCreate) -> TreatmentSession:
     s = service.create_session(
         c.db, c.user, patient, body, c.today(), c.settings.session_link_window_days
     )
-    rems_forms.ensure_form(c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days)
+    rems_forms.ensure_form(
+        c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days,
+        page_tz(c.request),
+    )  # fmt: skip
     c.audit("create", "treatment_session", s.id, s.patient_id)
     return s
 
@@ -98,7 +101,10 @@ def decide(c: Ctx, s: TreatmentSession, body: DecisionIn) -> None:
 def dose(c: Ctx, s: TreatmentSession, body: DoseIn) -> None:
     planned = service.planned_of(c.db, s)
     service.record_dose(c.db, s, body, c.state(s).predose, c.now, planned.infusion_min)
-    rems_forms.ensure_form(c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days)
+    rems_forms.ensure_form(
+        c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days,
+        c.settings.timezone,
+    )  # fmt: skip
     c.audit("update", "session_dose", s.id, s.patient_id)
 
 
