@@ -20,7 +20,7 @@ from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import NotFound
 from ketacare.features._kit.params import RowId
 from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import ApiStaff, PageStaff
+from ketacare.features.auth.deps import ApiStaff, PageStaff, check_role_policy
 from ketacare.features.auth.models import User
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
@@ -78,6 +78,7 @@ def _read(
     request: Request, db: Session, user: User, session_id: int, channel: str
 ) -> TreatmentSession:
     row = get_session(db, user.clinic_id, session_id)
+    check_role_policy(request, user)  # docs/roles.md
     record(
         db,
         user,
