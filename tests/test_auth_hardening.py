@@ -425,3 +425,34 @@ def test_a_patient_lands_on_a_page_that_works(
     assert "PHQ-9" in page.text and "How to reach the clinic" in page.text
     # A staff page asked for before login sends a patient to their page too.
     assert client.get("/login?next=/patients").headers["location"] == "/me"
+
+
+def test_roles_nurse_and_admin_cannot_make_clinical_decisions(
+    client: TestClient, db: Session
+) -> None:
+    """13.14: the admin created intakes, plans and pre-dose checklists; the nurse created the
+    esketamine plan. Clinical decisions are the clinician's, charting the care team's."""
+    from ketacare.features.intake.models import TreatmentPlan
+    from tests.conftest import api_token
+    from tests.intake_app.intake_support import example, make_patient
+
+    clinic = make_clinic(db)
+    patient = make_patient(db, clinic)
+    heads = {
+        role: {"Authorization": f"Bearer {api_token(db, make_user(db, clinic, role))}"}
+        for role in (Role.nurse, Role.admin, Role.clinician)
+    }
+    base = f"/api/v1/patients/{patient.id}"
+    plan = {"protocol_id": "esketamine-trd", "start_date": "2030-03-04"}
+    for role in (Role.nurse, Role.admin):
+        r = client.put(f"{base}/intake", json=example(), headers=heads[role])
+        assert r.status_code == 403 and "clinician" in r.json()["detail"][0]["reason"]
+    assert client.put(f"{base}/intake", json=example(), headers=heads[Role.clinician]).is_success
+    for role in (Role.nurse, Role.admin):
+        assert client.post(f"{base}/plan", json=plan, headers=heads[role]).status_code == 403
+    assert count(db, TreatmentPlan) == 0
+    r = client.post(f"{base}/plan", json=plan, headers=heads[Role.clinician])
+    assert r.status_code == 201, r.text
+    # Charting: the office may not start a session; the nurse may.
+    assert client.post(f"{base}/sessions", json={}, headers=heads[Role.admin]).status_code == 403
+    assert client.post(f"{base}/sessions", json={}, headers=heads[Role.nurse]).status_code == 201

@@ -21,7 +21,7 @@ from tests.conftest import api_token, csrf, login, make_clinic, make_user
 
 @pytest.fixture
 def staff_headers(db: Session) -> dict[str, str]:
-    user = make_user(db, make_clinic(db, "public"), Role.admin)
+    user = make_user(db, make_clinic(db, "public"), Role.clinician)
     return {"Authorization": f"Bearer {api_token(db, user)}"}
 
 

@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 
 from ketacare.features._kit.deps import DbDep, SettingsDep
 from ketacare.features._kit.errors import Forbidden, LoginRequired
-from ketacare.features.auth import service
+from ketacare.features.auth import policy, service
 from ketacare.features.auth.models import Role, TokenKind, User
 from ketacare.settings import Settings
 
@@ -88,6 +88,19 @@ async def page_user(user: OptionalPageUser) -> User:
     if user is None:
         raise LoginRequired()
     return user
+
+
+def check_role_policy(request: Request, user: User) -> None:
+    """Refuse a clinical write that ``user``'s role may not make (``auth.policy``).
+
+    Called by the loaders of the objects such writes act on (patient, treatment session),
+    after the object was found in the caller's clinic: another clinic's staff get 404, as
+    for every other route, and a refused role gets 403 before anything is recorded.
+    """
+    route = request.scope.get("route")
+    reason = policy.refusal(request.method, getattr(route, "path", ""), user.role)
+    if reason is not None:
+        raise Forbidden(reason)
 
 
 async def page_staff(user: Annotated[User, Depends(page_user)]) -> User:

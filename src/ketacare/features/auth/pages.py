@@ -87,6 +87,8 @@ def login(
 ) -> Response:
     """Check credentials and open a session. Only failures count towards throttling
     (per address, and per email and address, with back-off; see ``auth.throttle``)."""
+    if not email.strip() or not password:
+        return _refused(request, next, email, None)  # nothing was guessed: not counted
     secret = settings.secret_key.get_secret_value()
     keys = throttle.keys(secret, email, client_ip(request))
     until = throttle.blocked_until(db, keys)

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from ketacare.features._kit.deps import DbDep, client_ip
 from ketacare.features._kit.params import RowId
 from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import ApiStaff, PageStaff
+from ketacare.features.auth.deps import ApiStaff, PageStaff, check_role_policy
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import get_patient
 
@@ -18,6 +18,7 @@ from ketacare.features.patients.service import get_patient
 def patient_for_page(patient_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Patient:
     """The patient of the path, for staff of its clinic (audited as a read)."""
     patient = get_patient(db, user.clinic_id, patient_id)
+    check_role_policy(request, user)
     record(
         db,
         user,
@@ -34,6 +35,7 @@ def patient_for_page(patient_id: RowId, request: Request, user: PageStaff, db: D
 def patient_for_api(patient_id: RowId, request: Request, user: ApiStaff, db: DbDep) -> Patient:
     """The patient of the path, for a staff API token of its clinic (audited as a read)."""
     patient = get_patient(db, user.clinic_id, patient_id)
+    check_role_policy(request, user)
     record(
         db,
         user,

@@ -21,7 +21,13 @@ from ketacare.features._kit.errors import Forbidden, LoginRequired, NotFound
 from ketacare.features._kit.params import RowId
 from ketacare.features.audit.service import record
 from ketacare.features.auth import service as auth_service
-from ketacare.features.auth.deps import SESSION_COOKIE, ApiStaff, PageStaff, session_policy
+from ketacare.features.auth.deps import (
+    SESSION_COOKIE,
+    ApiStaff,
+    PageStaff,
+    check_role_policy,
+    session_policy,
+)
 from ketacare.features.auth.models import TokenKind, User
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
@@ -82,6 +88,7 @@ def _read(
     request: Request, db: Session, user: User, session_id: int, channel: str
 ) -> TreatmentSession:
     row = get_session(db, user.clinic_id, session_id)
+    check_role_policy(request, user)  # docs/roles.md
     record(
         db,
         user,

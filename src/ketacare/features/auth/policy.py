@@ -1,0 +1,67 @@
+"""Who may do what: the clinical writes each staff role may make (docs/roles.md).
+
+* clinician: the clinical decisions: the intake (from which the eligibility verdict and
+  care pathway are derived), the treatment plan (drug, dose per kg, schedule), the decision
+  on a raised blood pressure and the discharge sign-off;
+* nurse: charting a treatment session (start, pre-dose checklist, dose given, vitals,
+  scales, adverse events, discharge, REMS form, signature, amendments), with the clinician;
+* admin: office and configuration (patients' registration, consultation requests,
+  questionnaire schedules, alerts, the audit log, licensed text); no clinical writes.
+
+Every other staff route is open to the three staff roles (reads, office work); the
+admin-only pages have their own dependency (``PageAdmin``). The table is keyed by method and
+route template and checked (``auth.deps.check_role_policy``) by the loaders of the patient
+and the treatment session these routes act on, once the object is found in the caller's
+clinic: another clinic's staff still get 404, a refused role 403 before the route runs.
+"""
+
+from __future__ import annotations
+
+from ketacare.features.auth.models import Role
+
+CLINICIAN = frozenset({Role.clinician})
+CARE_TEAM = frozenset({Role.clinician, Role.nurse})
+
+#: (method, route path) -> the roles that may call it.
+ROLE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
+    # Clinical decisions: clinician only.
+    ("POST", "/patients/{patient_id}/intake"): CLINICIAN,
+    ("PUT", "/api/v1/patients/{patient_id}/intake"): CLINICIAN,
+    ("POST", "/patients/{patient_id}/plan"): CLINICIAN,
+    ("POST", "/api/v1/patients/{patient_id}/plan"): CLINICIAN,
+    ("POST", "/sessions/{session_id}/bp-decision"): CLINICIAN,
+    ("POST", "/api/v1/sessions/{session_id}/bp-decision"): CLINICIAN,
+    ("POST", "/sessions/{session_id}/discharge-approval"): CLINICIAN,
+    ("POST", "/api/v1/sessions/{session_id}/discharge-approval"): CLINICIAN,
+    # Charting a session: nurse or clinician, never the office.
+    ("POST", "/patients/{patient_id}/sessions"): CARE_TEAM,
+    ("POST", "/api/v1/patients/{patient_id}/sessions"): CARE_TEAM,
+    ("POST", "/sessions/{session_id}/checklist"): CARE_TEAM,
+    ("PUT", "/api/v1/sessions/{session_id}/checklist"): CARE_TEAM,
+    ("POST", "/sessions/{session_id}/dose"): CARE_TEAM,
+    ("POST", "/api/v1/sessions/{session_id}/dose"): CARE_TEAM,
+    ("POST", "/sessions/{session_id}/vitals"): CARE_TEAM,
+    ("POST", "/api/v1/sessions/{session_id}/vitals"): CARE_TEAM,
+    ("POST", "/sessions/{session_id}/scales"): CARE_TEAM,
+    ("POST", "/api/v1/sessions/{session_id}/scales"): CARE_TEAM,
+    ("POST", "/sessions/{session_id}/adverse-events"): CARE_TEAM,
+    ("POST", "/api/v1/sessions/{session_id}/adverse-events"): CARE_TEAM,
+    ("POST", "/sessions/{session_id}/discharge"): CARE_TEAM,
+    ("POST", "/api/v1/sessions/{session_id}/discharge"): CARE_TEAM,
+    ("POST", "/sessions/{session_id}/rems"): CARE_TEAM,
+    ("PUT", "/api/v1/sessions/{session_id}/rems"): CARE_TEAM,
+    ("POST", "/sessions/{session_id}/sign"): CARE_TEAM,
+    ("POST", "/api/v1/sessions/{session_id}/sign"): CARE_TEAM,
+    ("POST", "/sessions/{session_id}/amendments"): CARE_TEAM,
+    ("POST", "/api/v1/sessions/{session_id}/amendments"): CARE_TEAM,
+}
+
+_NAMES = {CLINICIAN: "a clinician", CARE_TEAM: "a nurse or a clinician"}
+
+
+def refusal(method: str, path: str, role: Role) -> str | None:
+    """Why ``role`` may not call ``method path``, or None if it may."""
+    allowed = ROLE_POLICY.get((method, path))
+    if allowed is None or role in allowed:
+        return None
+    return f"only {_NAMES.get(allowed, 'another role')} may do this (your role: {role.value})"
