@@ -265,7 +265,7 @@ def test_long_identifiers_are_never_truncated_into_one_key(db: Session, client: 
 def test_unicode_digits_and_out_of_range_dates_are_4xx(
     db: Session, client: Any, path: str, params: dict[str, str], field: str
 ) -> None:
-    """Unicode digits and dates outside 1800-2199 in a search are a 4xx OperationOutcome
+    """Unicode digits and dates outside 1900-2200 in a search are a 4xx OperationOutcome
     naming the parameter, never a 500."""
     _pid, _foreign, token, _other = world(db)
     r = client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})

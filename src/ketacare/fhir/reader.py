@@ -75,8 +75,9 @@ class BundleError(ValueError):
 
 
 #: Earliest and latest year of any date ketacare imports or searches (a sane range: dates
-#: outside it are typing errors or attacks, and year 1 with a +14:00 offset overflows).
-MIN_YEAR, MAX_YEAR = 1800, 2199
+#: outside it are typing errors or attacks, and year 1 with a +14:00 offset overflows). The
+#: years of the app-wide date rule (1900-01-01 to 2200-12-31).
+MIN_YEAR, MAX_YEAR = 1900, 2200
 #: Deepest JSON nesting read (ketacare's own export nests 7 levels; LHC-Forms a few more).
 MAX_DEPTH = 64
 

@@ -38,7 +38,7 @@ def tokens(value: str) -> list[tuple[str | None, str]]:
 
 
 def _span(raw: str, param: str) -> tuple[datetime, datetime]:
-    """The instants ``[start, end)`` a date or dateTime value covers (years 1800-2199)."""
+    """The instants ``[start, end)`` a date or dateTime value covers (years 1900-2200)."""
     if raw[:4].isascii() and raw[:4].isdigit():
         _in_range(int(raw[:4]), raw, param)
     try:

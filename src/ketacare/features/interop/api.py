@@ -483,7 +483,7 @@ def create_response(
         raise BadRequest(exc.reason, exc.field) from None
     when = None
     if body.get("authored"):
-        try:  # the importer's rule: a time zone, years 1800-2199
+        try:  # the importer's rule: a time zone, years 1900-2200
             when = read_datetime(body["authored"], "authored")
         except ValueError as exc:
             raise BadRequest(str(exc).removeprefix("authored "), "authored") from None
