@@ -83,3 +83,23 @@ def test_every_answer_matches_the_documented_status_and_schema(
         sys.stderr.write(f"  {label} [{check}] {text.splitlines()[0] if text else ''}\n")
     assert figures["requests"] >= len(operations) * 2
     assert not failures, f"{len(failures)} operation/check failures (printed above)"
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:30:00+01:00"]
+)
+def test_api_body_dates_without_a_utc_instant_are_422(
+    app: FastAPI, tokens: dict[str, dict[str, str]], when: str
+) -> None:
+    """A completed_at that has no UTC instant (the year-1 or year-9999 edge with an offset)
+    is a 422 naming the field, never a 500."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        headers = tokens["staff"]
+        person = {"given_name": "A", "family_name": "B", "birth_date": "1980-01-01"}
+        pid = client.post("/api/v1/patients", json=person, headers=headers).json()["id"]
+        body = {"instrument": "phq2", "answers": [0, 0], "completed_at": when}
+        r = client.post(f"/api/v1/patients/{pid}/assessments", json=body, headers=headers)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["field"] == "completed_at"

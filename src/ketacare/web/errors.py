@@ -149,7 +149,8 @@ _ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 _ERROR_TEXT = {
-    400: "Unsupported search parameter (Prefer: handling=strict).",
+    400: "A body that cannot be parsed, or (FHIR searches) an unsupported search parameter "
+    "under Prefer: handling=strict.",
     401: "No valid bearer token.",
     403: "The token's role may not do this.",
     404: "Not found, or not in the caller's clinic.",
@@ -193,7 +194,7 @@ def error_statuses(route: APIRoute, path: str = "", methods: set[str] | None = N
     if in_path or (fhir and token):
         codes.add(404)
     if methods & {"POST", "PUT", "PATCH"}:
-        codes |= {409, 413}
+        codes |= {400, 409, 413}  # 400: a body the JSON parser gives up on (deep nesting)
         if not token:
             codes.add(429)
     if fhir and "GET" in methods and not in_path and token:

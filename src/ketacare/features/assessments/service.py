@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -153,6 +153,10 @@ def store_assessment(
     when = completed_at or now
     if when.tzinfo is None:
         raise BadRequest("must include a time zone", "completed_at")
+    try:  # stored as UTC: 0001-01-01T00:00+14:00 has no UTC instant
+        when.astimezone(UTC)
+    except OverflowError:
+        raise BadRequest("is outside the dates that can be stored", "completed_at") from None
     if when > now + timedelta(minutes=5):
         raise BadRequest("must not be in the future", "completed_at")
     ids = get_instrument(result.instrument_id).item_ids
