@@ -10,6 +10,8 @@ import pytest
 from ketacare.domain.dsm5 import assess_major_depressive_episode
 from ketacare.domain.errors import DomainError, InvalidAnswer
 from ketacare.domain.intake import Dsm5Attestations
+from ketacare.domain.rems import PMF_FIELDS, field_problem
+from ketacare.domain.rems import missing as rems_missing
 from ketacare.domain.screening import score_phq9
 from ketacare.domain.session_discharge import DischargeFacts, check_discharge
 from ketacare.domain.session_safety import PreDose, Reason, check_predose, vitals_due
@@ -73,3 +75,24 @@ def test_iv_discharge_needs_the_end_time_and_blood_pressures() -> None:
     assert not result.allowed
     assert details["discharge.iv.min_time"] == "the dose time is not recorded"
     assert details["discharge.iv.vitals"] == "no pre-dose or post-dose BP"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("enrolled", "maybe", "must be yes or no"),
+        ("duration_min", "two hours", "must be a whole number"),
+        ("duration_min", "1441", "must be from 0 to 1440"),
+        ("treatment_date", "2025-13-01", "must be a date YYYY-MM-DD"),
+        ("monitor_name", "x" * 501, "must be at most 500 characters"),
+        ("monitor_name", "Dr Who", None),
+    ],
+)
+def test_rems_form_field_checks(field: str, value: str, problem: str | None) -> None:
+    f = next(f for f in PMF_FIELDS if f.id == field)
+    assert field_problem(f, value) == problem
+
+
+def test_rems_monitoring_shorter_than_required_is_named() -> None:
+    reasons = {r.rule_id: r.text for r in rems_missing({"duration_min": 90}, monitor_min=120)}
+    assert "at least 120" in reasons["rems.duration_min"]
