@@ -106,3 +106,13 @@ def test_a_bad_stored_row_is_skipped_and_the_run_goes_on(
     assert f"schedule {bad} skipped" in caplog.text
     assert "Robin" not in caplog.text and "robin@example.org" not in caplog.text
     assert count(db, Alert) == 1
+
+
+def test_year_one_at_plus_fourteen_is_out_of_range_not_an_overflow() -> None:
+    """0001-01-01T00:00+14:00 is before Python's first UTC instant: refused, never a 500."""
+    from datetime import datetime, timedelta, timezone
+
+    from ketacare.domain.dates import out_of_range
+
+    early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+    assert out_of_range(early) is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -403,3 +404,24 @@ def test_search_pages_with_a_next_link_instead_of_cutting_at_1000(db: Session, c
     for bad in ({"_count": "0"}, {"_count": "1001"}, {"_offset": "-1"}):
         r = client.get("/fhir/Observation", params=bad, headers=bearer(token))
         assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome", bad
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"linkId": "1", "answer": [{"valueInteger": Infinity}]}', "non-finite"),
+        ('{"linkId": "1", "answer": [{"valueInteger": "abc"}]}', "whole number"),
+        ('{"linkId": "1", "answer": 5}', "must be a list"),
+        ('{"linkId": "1", "answer": [{"valueCoding": "x"}]}', "Coding"),
+        ('{"linkId": "total", "answer": [{"valueDecimal": NaN}]}', "non-finite"),
+    ],
+)
+def test_malformed_answers_are_422_never_500(
+    db: Session, client: Any, text: str, reason: str
+) -> None:
+    pid, _foreign, token, _other = world(db)
+    body = json.dumps({**phq9_response(pid, [0] * 10), "item": ["ITEM"]}).replace('"ITEM"', text)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    r = client.post("/fhir/QuestionnaireResponse", content=body.encode(), headers=headers)
+    assert r.status_code == 422, r.text
+    assert reason in r.json()["issue"][0]["diagnostics"]

@@ -19,7 +19,10 @@ RULE_ID = "dates.range"
 def out_of_range(value: date | datetime) -> str | None:
     """The reason ``value`` is refused, or None when it is within EARLIEST..LATEST."""
     if isinstance(value, datetime):
-        day = value.astimezone(UTC).date() if value.tzinfo is not None else value.date()
+        try:
+            day = value.astimezone(UTC).date() if value.tzinfo is not None else value.date()
+        except OverflowError:  # year 1 at +14:00 is before Python's first instant in UTC
+            return f"must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
     else:
         day = value
     if day < EARLIEST or day > LATEST:

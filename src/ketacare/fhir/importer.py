@@ -15,6 +15,7 @@ answers sum to 10).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -264,7 +265,9 @@ def answers_from_response(
     Raises
     ------
     InvalidAnswer
-        Field ``<instrument>.<item id>`` for an answer code that is not an option.
+        Field ``<instrument>.<item id>`` for an answer that is not an option, a whole number
+        or a Coding; ``item <linkId>`` for an answer that is not a list; ``total`` for a
+        supplied total that is not a finite number.
     """
     if qr.get("resourceType") != "QuestionnaireResponse":
         raise InvalidAnswer("response", "is not a FHIR QuestionnaireResponse resource")
@@ -272,30 +275,44 @@ def answers_from_response(
     supplied: float | None = None
     for it in _walk(qr.get("item")):
         link = str(it.get("linkId", ""))
-        ans = (it.get("answer") or [None])[0]
+        given = it.get("answer")
+        if given is not None and not isinstance(given, list):
+            raise InvalidAnswer(f"item {link}", "answer must be a list")
+        ans = (given or [None])[0]
         if link == match.total_link_id and isinstance(ans, Mapping):
-            for key in ("valueDecimal", "valueInteger"):
-                if key in ans:
-                    supplied = float(ans[key])
-            if "valueQuantity" in ans:
-                supplied = float(ans["valueQuantity"]["value"])
+            value = ans.get("valueDecimal", ans.get("valueInteger"))
+            if isinstance(ans.get("valueQuantity"), Mapping):
+                value = ans["valueQuantity"].get("value")
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise InvalidAnswer("total", "must be a number")
+                if not math.isfinite(value):
+                    raise InvalidAnswer("total", "must be a finite number")
+                supplied = float(value)
             continue
         item_id = match.item_map.get(link)
         if item_id is None or not isinstance(ans, Mapping):
             continue
         field_name = f"{match.instrument_id}.{item_id}"
         if "valueInteger" in ans:
-            answers[item_id] = int(ans["valueInteger"])
+            value = ans["valueInteger"]
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidAnswer(field_name, "valueInteger must be a whole number")
+            answers[item_id] = value
         elif "valueCoding" in ans:
             coding = ans["valueCoding"]
+            if not isinstance(coding, Mapping):
+                raise InvalidAnswer(field_name, "valueCoding must be a Coding")
             akey: AnswerKey = (coding.get("system"), str(coding.get("code", "")))
             amap = match.answer_map[link]
-            value = amap.get(akey)
-            if value is None:  # tolerate a missing system on an otherwise known code
-                value = next((v for (_, c), v in amap.items() if c == akey[1]), None)
-            if value is None:
+            found = amap.get(akey)
+            if found is None:  # tolerate a missing system on an otherwise known code
+                found = next((v for (_, c), v in amap.items() if c == akey[1]), None)
+            if found is None:
                 raise InvalidAnswer(field_name, f"answer code {akey[1]!r} is not an option")
-            answers[item_id] = value
+            answers[item_id] = found
         else:
             raise InvalidAnswer(field_name, "answer must be a coding or an integer")
     return answers, supplied

@@ -88,6 +88,14 @@ def check_year(year: int, what: str) -> None:
         raise ValueError(f"{what} year {year} is outside {MIN_YEAR}-{MAX_YEAR}")
 
 
+def _storable(entry: Any) -> None:
+    """ValueError unless an entry ketacare reads is free of :func:`json_hazard` (checked only
+    for the entries it imports or reads: the others, often large, are skipped unread)."""
+    hazard = json_hazard(entry, MAX_DEPTH - 2)
+    if hazard:
+        raise ValueError(hazard)
+
+
 def json_hazard(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
     """The first value no database can store faithfully, or None: a string with a NUL
     character, a number that is not finite (``Infinity``, ``NaN``), nesting deeper than
@@ -416,14 +424,11 @@ def read_bundle(bundle: Any) -> ParsedBundle:
         rtype = str(resource["resourceType"])
         if rtype == "Patient":  # if refused, references to it are not reported again
             refused_aliases.update(a for a in (full_url, f"Patient/{resource.get('id')}") if a)
-        hazard = json_hazard(ent, MAX_DEPTH - 2)
-        if hazard:
-            problems.append(EntryNote(index, full_url, f"{rtype} {hazard}"))
-            continue
         try:
             key = _key(resource, full_url, rtype)
             if rtype == "Patient":
                 aliases = [a for a in (full_url, f"Patient/{resource.get('id')}") if a]
+                _storable(ent)
                 out.patients.append(
                     replace(_patient(resource, key, aliases), index=index, full_url=full_url)
                 )
@@ -436,6 +441,7 @@ def read_bundle(bundle: Any) -> ParsedBundle:
                 elif resource.get("status") in ("entered-in-error", "cancelled"):
                     out.skip(f"Observation: status {resource.get('status')}", index, full_url)
                 else:
+                    _storable(ent)
                     out.totals.append(
                         replace(_total(resource, key, iid), index=index, full_url=full_url)
                     )
@@ -444,8 +450,10 @@ def read_bundle(bundle: Any) -> ParsedBundle:
                 if cond is None:
                     out.skip("Condition: not a depression or anxiety diagnosis", index, full_url)
                 else:
+                    _storable(ent)
                     out.conditions.append(replace(cond, index=index, full_url=full_url))
             elif rtype == "Questionnaire":
+                _storable(ent)
                 if resource.get("url"):
                     questionnaires[str(resource["url"]).split("|", 1)[0]] = resource
                 questionnaires[full_url] = resource
@@ -465,6 +473,7 @@ def read_bundle(bundle: Any) -> ParsedBundle:
                     full_url,
                 )
                 continue
+            _storable({"fullUrl": full_url, "resource": resource})
             canonical = str(resource.get("questionnaire") or "")
             iid = _ketacare_instrument(canonical)
             questionnaire = questionnaires.get(canonical.split("|", 1)[0])

@@ -56,7 +56,7 @@ from ketacare.fhir.export import (
     total_observation,
 )
 from ketacare.fhir.medication import scale_observation, vital_observations
-from ketacare.fhir.reader import BundleError, EntryNote, read_datetime
+from ketacare.fhir.reader import BundleError, EntryNote, json_hazard, read_datetime
 from ketacare.fhir.search import (
     MAX_COUNT,
     MAX_OFFSET,
@@ -486,6 +486,9 @@ def create_response(
     """
     if body.get("resourceType") != "QuestionnaireResponse":
         raise BadRequest("must be QuestionnaireResponse", "resourceType")
+    hazard = json_hazard(body)  # NaN/Infinity, NUL or deep nesting: refused before reading
+    if hazard:
+        raise BadRequest(hazard, "body")
     if body.get("status") != "completed":
         raise BadRequest("only completed responses are scored and stored", "status")
     subject = body.get("subject") or {}
