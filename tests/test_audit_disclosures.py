@@ -6,12 +6,18 @@ every patient they returned; the admin page finds a list event by any patient in
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketacare.db.base import utcnow
+from ketacare.features.assessments import links
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
+from ketacare.features.patients.models import Patient
+from ketacare.settings import Settings
 from tests.assessments.support import PHQ9_ITEM9_2
 from tests.conftest import api_token, login, make_clinic, make_user
 
@@ -59,7 +65,9 @@ def test_lead_and_screening_reads_and_status_changes_are_audited(
     ]
 
 
-def test_lists_and_searches_name_every_patient_returned(client: TestClient, db: Session) -> None:
+def test_lists_and_searches_name_every_patient_returned(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
     clinic = make_clinic(db)
     clinician = make_user(db, clinic, Role.clinician)
     admin = make_user(db, clinic, Role.admin)
@@ -84,9 +92,18 @@ def test_lists_and_searches_name_every_patient_returned(client: TestClient, db: 
     assert client.get("/api/v1/alerts", headers=headers).status_code == 200
     assert client.get("/fhir/Observation", headers=headers).status_code == 200
     assert client.get("/fhir/QuestionnaireResponse", headers=headers).status_code == 200
+    patient = db.get(Patient, ids[2])
+    assert patient is not None
+    now = utcnow()
+    links.new_link(db, settings, patient, "phq9", now - timedelta(days=1), now)  # overdue
+    db.commit()
     login(client, email)
     assert client.get("/patients").status_code == 200
     assert client.get("/alerts").status_code == 200
+    assert client.get("/overdue").status_code == 200
+    assert client.get("/today").status_code == 200
+    assert [e.patients for e in _events(db, "overdue")] == [f",{ids[2]},"]
+    assert [e.resource_id for e in _events(db, "treatment_session")] == ["today"]
     assert [e.patients for e in _events(db, "patient") if e.action == "list"] == [all_three] * 2
     assert [e.patients for e in _events(db, "alert") if e.action == "list"] == [two] * 2
     assert [e.patients for e in _events(db, "fhir.Observation")] == [two]
