@@ -52,7 +52,8 @@ def test_parallel_plans_leave_one_active_plan(app: FastAPI, db: Session) -> None
     body = {"protocol_id": "iv-ketamine-induction", "start_date": "2025-03-03"}
     with live_server(app) as base:
         answers = _race(
-            base, lambda c: c.post(f"/api/v1/patients/{pid}/plan", json=body, headers=w["nurse"])
+            base,
+            lambda c: c.post(f"/api/v1/patients/{pid}/plan", json=body, headers=w["clinician"]),
         )
     codes = [r.status_code for r in answers]
     assert set(codes) <= {201, 409} and 201 in codes, codes
