@@ -102,7 +102,9 @@ def restore(engine: Engine, source: Path) -> None:
         raise BackupError(f"{source} is not a file")
     sqlite = engine.dialect.name == "sqlite"
     target = (make_url(str(engine.url)).database or "") if sqlite else ""
-    existed = bool(target) and Path(target).exists()
+    # An empty file is what opening the engine created (make_engine creates it 0600): it is
+    # removed again when the restore fails, like a file the restore itself made.
+    existed = bool(target) and Path(target).exists() and Path(target).stat().st_size > 0
     if inspect(engine).get_table_names():
         raise BackupError("the target database is not empty; restore only into a new database")
     head = source.read_bytes()[:16]
