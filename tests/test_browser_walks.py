@@ -15,8 +15,8 @@ to the walks (each walk's comments name the point at the assertion):
 5. expired login: a vitals save says "not saved", keeps the values, re-login restores
    them: ``test_nurse_walk``, ``test_clinician_walk``
 6. clinic time zone (America/New_York): times shown are clinic local time of a stored UTC
-   instant: ``test_nurse_walk``, ``test_clinician_walk`` (vitals, adverse event),
-   ``test_admin_walk`` (session list), ``test_patient_walk`` (due questionnaire)
+   instant: ``test_nurse_walk``, ``test_clinician_walk`` (vitals, adverse event, the
+   409 reason), ``test_admin_walk`` (session list), ``test_patient_walk`` (due link)
 7. a 47.5 mg dose typed and stored: ``test_nurse_walk``, ``test_clinician_walk``
 8. the patient's login lands on a page that works, and its links work: ``test_patient_walk``
 
@@ -285,6 +285,10 @@ def _chart(page: Page, base: str, db: Session, pid: int, email: str) -> None:
     assert answer.value.status == 409
     expect(page.locator("#form-errors")).to_contain_text(f"session #{sid}")
     expect(page.locator("#form-errors")).to_contain_text("still open")
+    # Point 6: the reason gives the open session's stored UTC start in New York time
+    started = scalar(db, select(TreatmentSession.created_at).where(TreatmentSession.id == sid))
+    local_start = started.astimezone(NY).strftime("%Y-%m-%d %H:%M")
+    expect(page.locator("#form-errors")).to_contain_text(f"started {local_start}")
     assert count(db, TreatmentSession) == 1
     _fits(page)
     assert not [u for u in urls if "object" in u.lower()], urls
