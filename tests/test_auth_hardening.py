@@ -453,11 +453,8 @@ def test_roles_nurse_and_admin_cannot_make_clinical_decisions(
     assert count(db, TreatmentPlan) == 0
     r = client.post(f"{base}/plan", json=plan, headers=heads[Role.clinician])
     assert r.status_code == 201, r.text
-    # Charting: the office may not start a session; the nurse may (on the first planned day).
-    from datetime import UTC, datetime
-
-    from tests.sessions.support import install_clock
-
-    install_clock(client.app, datetime(2030, 3, 4, 9, tzinfo=UTC))  # type: ignore[arg-type]
-    assert client.post(f"{base}/sessions", json={}, headers=heads[Role.admin]).status_code == 403
-    assert client.post(f"{base}/sessions", json={}, headers=heads[Role.nurse]).status_code == 201
+    # Charting: the office may not start a session; the nurse may (the plan starts in 2030:
+    # its first planned session is chosen, issue 13.18).
+    first = {"planned_session_id": r.json()["sessions"][0]["id"]}
+    assert client.post(f"{base}/sessions", json=first, headers=heads[Role.admin]).status_code == 403
+    assert client.post(f"{base}/sessions", json=first, headers=heads[Role.nurse]).status_code == 201

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake.models import PlannedSession
 from ketacare.features.sessions.models import TreatmentSession
-from tests.conftest import login
+from tests.conftest import login, scalar
 from tests.sessions.support import install_clock, setup
 
 
@@ -24,10 +24,11 @@ def test_today_is_the_clinic_day(client: TestClient, app: FastAPI, db: Session) 
     db.commit()
     # 23:30 EST on Sunday 1 November 2026 (after the clocks went back) is 04:30 UTC Monday.
     install_clock(app, datetime(2026, 11, 2, 4, 30, tzinfo=UTC))
-    first = db.execute(select(func.min(PlannedSession.id))).scalar_one()
-    db.commit()
-    body = {"planned_session_id": first}  # the plan's dates are in 2025: choose one
+    # the plan starts in 2025: chart its first planned session by choice (issue 13.18)
+    first = scalar(db, select(func.min(PlannedSession.id)))
+    body = {"planned_session_id": first}
     r = client.post(f"/api/v1/patients/{w['patient_id']}/sessions", json=body, headers=w["nurse"])
+    assert r.status_code == 201, r.text
     sid = r.json()["session"]["id"]
     s = db.get(TreatmentSession, sid)
     assert s is not None

@@ -50,11 +50,9 @@ def test_parallel_plans_leave_one_active_plan(app: FastAPI, db: Session) -> None
     w = setup(db, "iv")
     pid = w["patient_id"]
     body = {"protocol_id": "iv-ketamine-induction", "start_date": "2025-03-03"}
+    url = f"/api/v1/patients/{pid}/plan"
     with live_server(app) as base:
-        answers = _race(
-            base,
-            lambda c: c.post(f"/api/v1/patients/{pid}/plan", json=body, headers=w["clinician"]),
-        )
+        answers = _race(base, lambda c: c.post(url, json=body, headers=w["clinician"]))
     codes = [r.status_code for r in answers]
     assert set(codes) <= {201, 409} and 201 in codes, codes
     assert all("plan" in r.text for r in answers if r.status_code == 409)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.domain.session_safety import PreDose, PreDoseResult, bp_implausible
+from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
 from ketacare.features.auth.models import Role, User
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
@@ -117,13 +118,15 @@ def create_session(
     body: SessionCreate,
     today: date | None = None,
     window_days: int = 1,
+    tz: clock.TzLike = None,
 ) -> TreatmentSession:
     """Start charting a planned session of the active plan.
 
     The planned session is the one chosen, or else the uncharted one whose day is within
     ``window_days`` of ``today`` (the link records which). A second open session of the
     patient needs a clinician's ``concurrent_reason``. Conflicts (also between concurrent
-    requests, through the database's unique indexes) raise :class:`SessionConflict` (409).
+    requests, through the database's unique indexes) raise :class:`SessionConflict` (409);
+    its reason gives the open session's start in ``tz`` (the clinic's zone; default UTC).
     """
     # Serialise starts for one patient (PostgreSQL row lock; SQLite's write lock already does):
     # a start that read "no open session" before another committed would otherwise find its
@@ -137,9 +140,11 @@ def create_session(
     reason = body.concurrent_reason.strip()
     if other is not None:
         if not reason:
+            started = clock.format_local(other.created_at, tz, "%Y-%m-%d %H:%M")
+            zone = clock.tz_label(other.created_at, tz)
             raise SessionConflict(
                 f"session #{other.id} of this patient is still open (started "
-                f"{other.created_at:%Y-%m-%d %H:%M} UTC by {other.nurse_email or 'staff'}); "
+                f"{started} {zone} by {other.nurse_email or 'staff'}); "
                 "discharge it first, or a clinician records why a second session is needed",
                 "concurrent_reason",
             )

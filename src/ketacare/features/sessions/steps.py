@@ -77,8 +77,9 @@ class Ctx:
 
 def create(c: Ctx, patient: Patient, body: SessionCreate) -> TreatmentSession:
     s = service.create_session(
-        c.db, c.user, patient, body, c.today(), c.settings.session_link_window_days
-    )
+        c.db, c.user, patient, body, c.today(), c.settings.session_link_window_days,
+        page_tz(c.request),
+    )  # fmt: skip
     rems_forms.ensure_form(
         c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days,
         page_tz(c.request),
