@@ -76,11 +76,15 @@ def setup_clinic(base: str, n_patients: int) -> tuple[str, str, list[int], list[
                 "/api/v1/patients", json={"given_name": f"Load{i}", "family_name": "Test"}
             ).json()["id"]
             c.put(f"/api/v1/patients/{pid}/intake", json=INTAKE).raise_for_status()
-            c.post(
+            plan = c.post(
                 f"/api/v1/patients/{pid}/plan",
                 json={"protocol_id": "iv-ketamine-induction", "start_date": "2030-01-07"},
-            ).raise_for_status()
-            r = c.post(f"/api/v1/patients/{pid}/sessions", json={})
+            )
+            plan.raise_for_status()
+            # The plan is in 2030: chart its first planned session by choice (a start links
+            # itself by date only within a day of today).
+            first = plan.json()["sessions"][0]["id"]
+            r = c.post(f"/api/v1/patients/{pid}/sessions", json={"planned_session_id": first})
             r.raise_for_status()
             patients.append(pid)
             sessions.append(r.json()["session"]["id"] if "session" in r.json() else r.json()["id"])

@@ -85,8 +85,10 @@ def run(url: str, n: int) -> None:
             pids.append(pid.json()["id"])
             c.put(f"{base}/{pids[-1]}/intake", json=INTAKE, headers=auth).raise_for_status()
             plan = {"protocol_id": "iv-ketamine-induction", "start_date": "2030-01-07"}
-            c.post(f"{base}/{pids[-1]}/plan", json=plan, headers=auth).raise_for_status()
-            created = c.post(f"{base}/{pids[-1]}/sessions", json={}, headers=auth).json()
+            made = c.post(f"{base}/{pids[-1]}/plan", json=plan, headers=auth)
+            made.raise_for_status()
+            first = {"planned_session_id": made.json()["sessions"][0]["id"]}  # plan is in 2030
+            created = c.post(f"{base}/{pids[-1]}/sessions", json=first, headers=auth).json()
             sids.append(created.get("session", created)["id"])
     bearer = [(b"authorization", f"Bearer {token}".encode())]
     cookies = [(b"cookie", f"kc_session={cookie}".encode())]
