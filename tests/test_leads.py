@@ -227,3 +227,25 @@ def test_intake_phq9_becomes_the_baseline_assessment(client: TestClient, db: Ses
     assert row.completed_at == datetime(2025, 3, 1, 12, tzinfo=UTC)  # the intake's date
     listed = client.get(f"/api/v1/patients/{patient.id}/assessments", headers=headers)
     assert listed.status_code == 200 and str(sum(phq9)) in listed.text
+
+
+def test_convert_a_possible_duplicate_keeps_the_form_and_asks_to_confirm(
+    client: TestClient, db: Session
+) -> None:
+    """Converting a lead whose person may already be a patient (same name and birth date, no
+    record number) comes back as the form with the warning (409), not an error page; the
+    confirmation then creates the record."""
+    _staff(client, db)
+    _lead(client)
+    lead_id = _lead_id(db)
+    client.get(f"/leads/{lead_id}/convert")
+    token = client.cookies.get("kc_csrf") or ""
+    person = {"given_name": "Robin Q", "family_name": "Example", "birth_date": "1980-05-06"}
+    r = client.post("/patients/new", data={**person, "sex": "female", "csrf_token": token})
+    assert r.status_code == 303, r.text
+    data = {**person, "sex": "female", "csrf_token": token}
+    r = client.post(f"/leads/{lead_id}/convert", data=data)
+    assert r.status_code == 409, r.text
+    assert 'id="duplicate-warning"' in r.text and 'value="Robin Q"' in r.text
+    r = client.post(f"/leads/{lead_id}/convert", data={**data, "confirm_duplicate": "yes"})
+    assert r.status_code == 303, r.text

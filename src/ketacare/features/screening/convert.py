@@ -67,6 +67,7 @@ def convert_lead(
     client: str = "",
     channel: str = "page",
     baseline_rule: OutcomeBaseline = "before_first_dose",
+    confirm_duplicate: bool = False,
 ) -> Converted:
     """Create the patient from the lead, link both, audit; carry the self-screen if consented.
 
@@ -76,7 +77,7 @@ def convert_lead(
     lead = get_lead(db, user.clinic_id, lead_id)
     if lead.patient_id is not None:
         raise AlreadyConverted(f"already converted to patient {lead.patient_id}", "lead")
-    patient = patients.create_patient(db, user.clinic_id, data)
+    patient = patients.create_patient(db, user.clinic_id, data, confirm_duplicate)
     now = utcnow()
     screening = lead.screening if screening_consent else None
     consent = screening is not None

@@ -17,7 +17,8 @@ from ketacare.features._kit.templating import render
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import OptionalPageUser, PageStaff
 from ketacare.features.clinics.repository import get_or_create
-from ketacare.features.patients.service import PatientInput
+from ketacare.features.patients.models import Patient
+from ketacare.features.patients.service import PatientInput, PossibleDuplicate
 from ketacare.features.patients.service import validate as validate_patient
 from ketacare.features.screening import convert, service
 from ketacare.features.screening.api import check_public_rate
@@ -217,16 +218,23 @@ def convert_submit(
     values = {k: form.get(k, "") for k in PATIENT_FIELDS}
     data = PatientInput(**values)
     consent = form.get("screening_consent") == "yes"
+    duplicates: list[Patient] = []
+    status = 422
     _, problems = validate_patient(data)
     if not problems:
         try:
             done = convert.convert_lead(
                 db, user, lead_id, data, consent, client_ip(request), "page",
-                settings.outcome_baseline,
+                settings.outcome_baseline, form.get("confirm_duplicate") == "yes",
             )  # fmt: skip
+        except PossibleDuplicate as exc:
+            problems, duplicates, status = {"confirm_duplicate": exc.reason}, exc.matches, 409
         except BadRequest as exc:
             problems = {exc.field or "form": exc.reason}
         else:
             return RedirectResponse(f"/patients/{done.patient.id}", status_code=303)
-    ctx = {"lead": lead, "values": values, "errors": problems, "consent": consent}
-    return render(request, "screening/convert.html", ctx, status_code=422)
+    ctx = {
+        "lead": lead, "values": values, "errors": problems, "consent": consent,
+        "duplicates": duplicates,
+    }  # fmt: skip
+    return render(request, "screening/convert.html", ctx, status_code=status)
