@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Annotated
 
 import anyio
@@ -10,6 +11,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from ketacare.db.base import utcnow
 from ketacare.settings import Settings
 
 
@@ -53,7 +55,20 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     await anyio.to_thread.run_sync(_commit, session, limiter=_FINISH)
 
 
+async def get_now(request: Request) -> datetime:
+    """The current instant (UTC) from the app's clock: ``app.state.clock`` (tests fix it).
+
+    Every feature takes the time from here (routes) or from its caller (services take
+    ``now``), never from ``datetime.now()`` directly, so that rules at their edges can be
+    tested with a fixed clock.
+    """
+    clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
+    return clock()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+#: The current instant (aware UTC datetime) of this request.
+NowDep = Annotated[datetime, Depends(get_now)]
 # scope="function": commit runs before the response goes out, so a 2xx means it is stored.
 DbDep = Annotated[Session, Depends(get_db, scope="function")]
 

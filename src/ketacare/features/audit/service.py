@@ -8,7 +8,6 @@ happen (a rolled-back SAVEPOINT inside it keeps them: the attempt itself was an 
 
 from __future__ import annotations
 
-import getpass
 import weakref
 from collections.abc import Iterable, Iterator
 from functools import cache
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import normalise_url
+from ketacare.features.audit.actor import Actor, os_user
 from ketacare.features.audit.chain import FIELDS, ChainReport, event_hash, verify
 from ketacare.features.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from ketacare.features.auth.models import User
@@ -73,11 +73,7 @@ def audit_key(bind: Engine | Connection) -> bytes:
 
 def cli_actor() -> str:
     """The operating-system user running a CLI command, as the audit log names it."""
-    try:
-        name = getpass.getuser()
-    except (OSError, KeyError):
-        name = "unknown"
-    return f"os:{name}"[:320]
+    return os_user()
 
 
 def patient_list(ids: Iterable[int]) -> str:
@@ -88,7 +84,7 @@ def patient_list(ids: Iterable[int]) -> str:
 
 def record(
     db: Session,
-    actor: User | None,
+    actor: Actor | User | None,
     action: str,
     resource: str,
     resource_id: object = "",
@@ -102,11 +98,19 @@ def record(
 ) -> None:
     """Queue one event (``action``: read, list, create, update, export, ...) for this commit.
 
+    ``actor`` is an :class:`Actor` (its channel, client, name and clinic are used; the keyword
+    arguments of the same meaning are then ignored). A bare ``User`` or None is the older
+    form, kept while features move to ``Actor``.
+
     The event belongs to the actor's clinic; ``clinic_id`` names it when there is no actor
     (a CLI command acting for a clinic), else the patient's clinic is used at commit.
     ``patients`` lists every patient a list, search or export disclosed; ``actor_name``
     names a non-user actor (``cli_actor()`` for the CLI).
     """
+    if isinstance(actor, Actor):
+        channel, client, actor_name = actor.channel, actor.client, actor.name
+        clinic_id = actor.clinic_id if actor.clinic_id is not None else clinic_id
+        actor = actor.user
     db.info.setdefault(_PENDING, []).append(
         {
             "at": utcnow(),

@@ -17,8 +17,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ketacare.features._kit.deps import DbDep, SettingsDep
+from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import Forbidden, LoginRequired
+from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import policy, service
 from ketacare.features.auth.models import Role, TokenKind, User
 from ketacare.settings import Settings
@@ -142,3 +143,40 @@ PageStaff = Annotated[User, Depends(page_staff)]
 PageAdmin = Annotated[User, Depends(page_admin)]
 ApiUser = Annotated[User, Depends(api_user)]
 ApiStaff = Annotated[User, Depends(api_staff)]
+
+
+# --- Actors: who acts in this request, over which channel, from where (features/audit/actor).
+# Routes that write or read patient data take one of these and pass it to the service, which
+# audits with it. ``async``: built from the already-resolved user, no I/O, no thread hop.
+
+
+async def page_staff_actor(request: Request, user: PageStaff) -> Actor:
+    """The logged-in staff member of a page request."""
+    return Actor.for_user(user, "page", client_ip(request))
+
+
+async def page_user_actor(request: Request, user: PageUser) -> Actor:
+    """The logged-in user (staff or patient) of a page request."""
+    return Actor.for_user(user, "page", client_ip(request))
+
+
+async def page_admin_actor(request: Request, user: PageAdmin) -> Actor:
+    """The logged-in admin of a page request."""
+    return Actor.for_user(user, "page", client_ip(request))
+
+
+async def api_staff_actor(request: Request, user: ApiStaff) -> Actor:
+    """The staff member behind the bearer token of an API request."""
+    return Actor.for_user(user, "api", client_ip(request))
+
+
+async def api_user_actor(request: Request, user: ApiUser) -> Actor:
+    """The user behind the bearer token of an API request."""
+    return Actor.for_user(user, "api", client_ip(request))
+
+
+PageActor = Annotated[Actor, Depends(page_staff_actor)]
+PageUserActor = Annotated[Actor, Depends(page_user_actor)]
+PageAdminActor = Annotated[Actor, Depends(page_admin_actor)]
+ApiActor = Annotated[Actor, Depends(api_staff_actor)]
+ApiUserActor = Annotated[Actor, Depends(api_user_actor)]
