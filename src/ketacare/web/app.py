@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -82,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Blocking work (database calls) runs on this many threads per process: more only
+        # compete with the event loop for the GIL (settings.worker_threads, issue 15.2b).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         await writer.start()
         await periodic.start()
         # Move start-up objects out of the collector's reach: fewer and shorter gen-2 pauses.
