@@ -117,6 +117,19 @@ COMMANDS: dict[str, Lazy] = {
     "clinic": Lazy("Clinics (time zone).", f"{F}.clinics.cli:clinic_app"),
 }
 
+
+def _registered() -> None:
+    """Add the commands that feature packages declare in their ``feature.py``."""
+    from ketacare.features import registry
+
+    for feature in registry.features():
+        for name, command in feature.commands.items():
+            assert name not in COMMANDS, f"two commands named {name!r}"
+            COMMANDS[name] = Lazy(command.help, command.target, group=command.group)
+
+
+_registered()
+
 _loaded: dict[str, _click.Command] = {}
 
 

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -17,6 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import ketacare
 from ketacare.db.engine import get_engine, session_factory
+from ketacare.features import registry
 from ketacare.features._kit.templating import templates
 from ketacare.features.assessments import carry
 from ketacare.features.assessments.api import router as assessments_api
@@ -130,6 +131,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
+    for feature in registry.features():
+        for target in feature.routers:
+            found = registry.resolve(target)
+            assert isinstance(found, APIRouter), target
+            app.include_router(found)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

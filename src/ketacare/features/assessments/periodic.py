@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ketacare.db.base import utcnow
+from ketacare.features import registry
 from ketacare.features._kit import clock
 from ketacare.features.assessments.alerting import escalate_due
 from ketacare.features.assessments.links import Outgoing, dispatch_due
@@ -168,6 +169,13 @@ class PeriodicTask:
                 await anyio.to_thread.run_sync(run_once, self.sessions, self.settings)
             except Exception:
                 log.exception("periodic assessment/alert run failed; retrying next interval")
+            for job in registry.features_jobs():
+                try:
+                    run = registry.resolve(job.target)
+                    assert callable(run), job.target
+                    await anyio.to_thread.run_sync(run, self.sessions, self.settings, utcnow())
+                except Exception:
+                    log.exception("periodic job %s failed; retrying next interval", job.name)
 
     async def start(self) -> None:
         """Start the loop (no-op when the interval is 0)."""

@@ -1,0 +1,71 @@
+"""Feature registry: each feature declares its routers, CLI commands and jobs once.
+
+A feature package holds ``feature.py`` with ``FEATURE = Feature(...)``; its name goes into
+:data:`FEATURE_MODULES`. The app includes the routers, the CLI lists the commands (imported only
+when run) and the periodic runner runs the jobs, by iterating over the features instead of
+hand lists. ``feature.py`` modules import nothing but this module: the CLI reads them at start.
+
+Targets are ``"module:attribute"`` strings so that nothing is imported until it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Command:
+    """A CLI command (``module:function``) or command group (``module:typer_app``)."""
+
+    help: str
+    target: str
+    group: bool = True
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic job: ``target`` is ``f(sessions, settings, now) -> object``.
+
+    The runner calls it every periodic interval in its own thread; the job owns its
+    transactions (one per clinic or per item), logs failures without patient data and goes on.
+    """
+
+    name: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What one feature package plugs into the app, the CLI and the periodic runner."""
+
+    name: str
+    routers: tuple[str, ...] = ()
+    commands: dict[str, Command] = field(default_factory=dict)
+    jobs: tuple[Job, ...] = ()
+
+
+#: Feature packages with a ``feature.py``, in router order (busiest first).
+FEATURE_MODULES: tuple[str, ...] = ()
+
+
+def resolve(target: str) -> object:
+    """Import ``module:attribute`` and return the attribute."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def features() -> list[Feature]:
+    """Every registered feature's declaration (imports only the ``feature.py`` modules)."""
+    found = []
+    for name in FEATURE_MODULES:
+        module = importlib.import_module(f"ketacare.features.{name}.feature")
+        declared = module.FEATURE
+        assert isinstance(declared, Feature), name
+        found.append(declared)
+    return found
+
+
+def features_jobs() -> list[Job]:
+    """Every registered feature's periodic jobs."""
+    return [job for feature in features() for job in feature.jobs]
