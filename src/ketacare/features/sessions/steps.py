@@ -16,6 +16,7 @@ from ketacare.features._kit import clock
 from ketacare.features._kit.templating import page_tz
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
+from ketacare.features.rems import service as rems_gate
 from ketacare.features.sessions import charting, closing, idempotency, rems_forms, service, state
 from ketacare.features.sessions.context import audit
 from ketacare.features.sessions.models import TreatmentSession
@@ -80,6 +81,7 @@ def create(c: Ctx, patient: Patient, body: SessionCreate) -> TreatmentSession:
         c.db, c.user, patient, body, c.today(), c.settings.session_link_window_days,
         page_tz(c.request),
     )  # fmt: skip
+    rems_gate.check_session_open(c.db, c.settings, s, c.now)  # REMS: refuses -> rolls back
     rems_forms.ensure_form(
         c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days,
         page_tz(c.request),
