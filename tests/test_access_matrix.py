@@ -167,6 +167,25 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/fhir/QuestionnaireResponse"):             "401 403 200 200 200 200",
     ("POST", "/fhir/QuestionnaireResponse"):            "401 403 422 422 422 422",
     ("POST", "/fhir"):                                  "401 403 422 422 422 422",
+    # REMS operations (features/rems, docs/rems.md)
+    ("GET", "/api/v1/rems/setting"):                    "401 403 200 200 200 200",
+    ("PUT", "/api/v1/rems/setting"):                    "401 403 403 403 200 200",
+    ("POST", "/api/v1/rems/prescriber-attestations"):   "401 403 422 422 422 422",
+    ("GET", "/api/v1/rems/dashboard"):                  "401 403 200 200 200 200",
+    ("GET", "/api/v1/patients/{patient_id}/rems-enrolment"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/rems-enrolment"): "401 403 422 422 422 404",
+    ("POST", "/api/v1/patients/{patient_id}/rems-enrolment/withdrawal"): "401 403 422 422 422 404",
+    ("GET", "/api/v1/sessions/{session_id}/pmf.pdf"):   "401 403 200 200 200 404",
+    ("GET", "/api/v1/sessions/{session_id}/pmf-submission"): "401 403 404 404 404 404",
+    ("POST", "/api/v1/sessions/{session_id}/pmf-submission"): "401 403 422 422 422 404",
+    ("GET", "/rems"):                                   "L 403 200 200 200 200",
+    ("POST", "/rems/setting"):                          "L 403 403 403 303 303",
+    ("POST", "/rems/attestations"):                     "L 403 422 422 403 403",
+    ("GET", "/patients/{patient_id}/rems"):             "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/rems/enrolment"):  "L 403 403 422 422 404",
+    ("POST", "/patients/{patient_id}/rems/withdrawal"): "L 403 403 422 422 404",
+    ("GET", "/sessions/{session_id}/pmf.pdf"):          "L 403 200 200 200 404",
+    ("POST", "/sessions/{session_id}/pmf-submission"):  "L 403 422 422 403 404",
 }
 # fmt: on
 

@@ -173,7 +173,7 @@ def signed_session(client: TestClient, app: FastAPI, w: dict[str, Any]) -> int:
     ready(client, w)
     r = start(client, w)
     assert r.status_code == 201, r.text
-    sid = r.json()["session"]["id"]
+    sid = int(r.json()["session"]["id"])
     base, nurse = f"/api/v1/sessions/{sid}", w["nurse"]
     assert client.put(f"{base}/checklist", json=CHECKLIST_OK, headers=nurse).status_code == 200
     for instrument, extra in (("moaas", {"answers": {"1": 5}}), ("cadss6", CADSS6_ZERO)):

@@ -9,14 +9,22 @@ from hypothesis import strategies as st
 
 from ketacare.domain import rems_ops
 from ketacare.domain.rems_ops import EnrolmentFacts, GateConfig, SettingFacts, session_gate
+from ketacare.domain.session_safety import Reason
 from ketacare.features._kit import clock
+
+
+def local_day(at: datetime, tz: str) -> date:
+    day = clock.local_date(at, tz)
+    assert day is not None
+    return day
+
 
 DAY = date(2025, 3, 3)
 SETTING = SettingFacts(True, DAY, "Ada Rep", "distributor", True, "outpatient")
 ENROLLED = EnrolmentFacts(DAY, True, True)
 
 
-def ids(reasons: list[rems_ops.Reason]) -> list[str]:
+def ids(reasons: list[Reason]) -> list[str]:
     return [r.rule_id for r in reasons]
 
 
@@ -94,22 +102,22 @@ def test_deadline_across_daylight_saving_changes_counts_local_calendar_days() ->
     ny = "America/New_York"
     # 23:30 EDT on Saturday 1 Nov 2025 is 03:30 UTC on 2 Nov; clocks go back that night.
     dosed = datetime(2025, 11, 2, 3, 30, tzinfo=UTC)
-    day = clock.local_date(dosed, ny)
+    day = local_day(dosed, ny)
     assert day == date(2025, 11, 1)
     due = rems_ops.pmf_deadline(day)
     assert due == date(2025, 11, 8)
     last_minute = datetime(2025, 11, 9, 4, 59, tzinfo=UTC)  # 23:59 EST on 8 Nov
-    assert rems_ops.pmf_status(day, False, clock.local_date(last_minute, ny)) == "due"
+    assert rems_ops.pmf_status(day, False, local_day(last_minute, ny)) == "due"
     after = last_minute + timedelta(minutes=1)  # 00:00 EST on 9 Nov
-    assert rems_ops.pmf_status(day, False, clock.local_date(after, ny)) == "overdue"
+    assert rems_ops.pmf_status(day, False, local_day(after, ny)) == "overdue"
     # Spring forward: 00:30 EST on 8 Mar 2026 (05:30 UTC); due 15 Mar, a 23-hour day in between.
     spring = datetime(2026, 3, 8, 5, 30, tzinfo=UTC)
-    day = clock.local_date(spring, ny)
+    day = local_day(spring, ny)
     assert day == date(2026, 3, 8)
     end_of_due_day = datetime(2026, 3, 16, 3, 59, tzinfo=UTC)  # 23:59 EDT on 15 Mar
-    assert rems_ops.pmf_status(day, False, clock.local_date(end_of_due_day, ny)) == "due"
+    assert rems_ops.pmf_status(day, False, local_day(end_of_due_day, ny)) == "due"
     next_day = end_of_due_day + timedelta(minutes=1)
-    assert rems_ops.pmf_status(day, False, clock.local_date(next_day, ny)) == "overdue"
+    assert rems_ops.pmf_status(day, False, local_day(next_day, ny)) == "overdue"
 
 
 @given(

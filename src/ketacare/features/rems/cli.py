@@ -15,7 +15,10 @@ from ketacare.features.clinics.repository import by_slug
 from ketacare.features.rems import queries, service
 from ketacare.features.system.cli import fail, load_settings
 
-app = typer.Typer(help="SPRAVATO REMS operations (docs/rems.md).", no_args_is_help=True)
+app = typer.Typer(
+    help="SPRAVATO REMS: setting registry, enrolment, PMF dashboard and submission",
+    no_args_is_help=True,
+)
 
 ClinicOpt = Annotated[str | None, typer.Option(help="Clinic slug (default: the public one).")]
 
