@@ -209,6 +209,10 @@ class Settings(BaseSettings):
         "", description="File-drop directory of the PMF fax adapter (empty: no fax channel)."
     )
     rems_fax_number: str = Field("", description="Fax number the PMF is sent to (REMS).")
+    consent_required: bool = Field(
+        True,
+        description="A session needs a valid signed consent covering its route (docs/consent.md).",
+    )
 
     @field_validator("timezone")
     @classmethod

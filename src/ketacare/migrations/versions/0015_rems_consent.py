@@ -1,4 +1,5 @@
-"""REMS operations: setting registry, enrolment, prescriber on site, PMF submissions
+"""REMS operations (setting registry, enrolment, prescriber on site, PMF submissions) and
+consent (versioned templates, signed documents)
 
 Revision ID: 0015
 Revises: 0012
@@ -18,7 +19,30 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create the REMS tables."""
+    """Create the REMS and consent tables."""
+    op.create_table(
+        "consent_template",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("clinic_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("attestation", sa.String(length=500), nullable=False),
+        sa.Column("routes", sa.String(length=64), nullable=False),
+        sa.Column("countersign", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.String(length=320), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("version >= 1", name=op.f("ck_consent_template_version")),
+        sa.ForeignKeyConstraint(
+            ["clinic_id"],
+            ["clinic.id"],
+            name=op.f("fk_consent_template_clinic_id_clinic"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_template")),
+        sa.UniqueConstraint("clinic_id", "key", "version", name="key_version"),
+    )
     op.create_table(
         "rems_attestation",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -70,6 +94,56 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rems_setting")),
         sa.UniqueConstraint("clinic_id", name=op.f("uq_rems_setting_clinic_id")),
+    )
+    op.create_table(
+        "consent_document",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("clinic_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("template_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("supersedes_id", sa.Integer(), nullable=True),
+        sa.Column("patient_typed_name", sa.String(length=200), nullable=False),
+        sa.Column("patient_signature_png", sa.LargeBinary(), nullable=True),
+        sa.Column("signer_name", sa.String(length=200), nullable=False),
+        sa.Column("signer_role", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("pdf", sa.LargeBinary(), nullable=False),
+        sa.Column("pdf_sha256", sa.String(length=64), nullable=False),
+        sa.Column("recorded_by", sa.String(length=320), nullable=False),
+        sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('signed', 'countersigned', 'revoked')", name=op.f("ck_consent_document_kind")
+        ),
+        sa.ForeignKeyConstraint(
+            ["clinic_id"],
+            ["clinic.id"],
+            name=op.f("fk_consent_document_clinic_id_clinic"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patient.id"],
+            name=op.f("fk_consent_document_patient_id_patient"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["supersedes_id"],
+            ["consent_document.id"],
+            name=op.f("fk_consent_document_supersedes_id_consent_document"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["template_id"],
+            ["consent_template.id"],
+            name=op.f("fk_consent_document_template_id_consent_template"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_document")),
+        sa.UniqueConstraint("supersedes_id", name=op.f("uq_consent_document_supersedes_id")),
+    )
+    op.create_index(
+        "ix_consent_document_patient", "consent_document", ["patient_id", "id"], unique=False
     )
     op.create_table(
         "rems_enrolment",
@@ -174,12 +248,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop the REMS tables."""
+    """Drop the REMS and consent tables."""
     op.drop_table("rems_session_cover")
     op.drop_index("ix_rems_pmf_submission_clinic", table_name="rems_pmf_submission")
     op.drop_table("rems_pmf_submission")
     op.drop_index("ix_rems_enrolment_patient", table_name="rems_enrolment")
     op.drop_table("rems_enrolment")
+    op.drop_index("ix_consent_document_patient", table_name="consent_document")
+    op.drop_table("consent_document")
     op.drop_table("rems_setting")
     op.drop_index("ix_rems_attestation_clinic", table_name="rems_attestation")
     op.drop_table("rems_attestation")
+    op.drop_table("consent_template")
