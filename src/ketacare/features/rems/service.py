@@ -337,6 +337,11 @@ def pmf_document(
     vals = rems_forms.values(db, st, form, settings.timezone, cfg.esk_recheck_window_min)
     cover = queries.cover_of(db, s.id)
     vals["prescriber_on_site"] = cover.prescriber_name if cover else ""
+    setting = queries.setting_of(db, s.clinic_id)
+    if setting is not None and setting.name:
+        vals["setting_name"] = setting.name  # the registered setting's name
+    if setting is not None and setting.address and not vals.get("setting_address"):
+        vals["setting_address"] = setting.address
     revision = rems_ops.pmf_revision_for(_session_day(db, s, settings))
     missing = [
         r for r in rems_forms.missing(vals) if r.rule_id[5:] in {f.id for f in revision.fields}
