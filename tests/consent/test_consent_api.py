@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
 from ketacare.features.consent.models import ConsentDocument
+from ketacare.features.interop.exporter import export_bundle
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
 from tests.conftest import api_token, count, make_user
+from tests.fhir.fhir_support import validate_both
 from tests.sessions.support import install_clock, setup
 
 ESK = {
@@ -169,6 +171,16 @@ def test_revocation_is_a_new_document_and_verification_detects_a_changed_byte(
     assert states["states"][0]["state"] == "revoked"
     assert [d["kind"] for d in states["documents"]] == ["revoked", "signed"]
     assert "consent.valid" in start(client, w).json()["detail"][0]["reason"]
+    # The FHIR export carries both documents and the (now inactive) Consent.
+    bundle, _ = export_bundle(db, w["clinic_id"], "https://k.example/fhir", w["patient_id"])
+    db.commit()
+    found = {
+        (e["resource"]["resourceType"], e["resource"]["id"]): e["resource"] for e in bundle["entry"]
+    }
+    assert found[("DocumentReference", f"consent-doc-{doc['id']}")]["status"] == "superseded"
+    consent = next(v for (t, _), v in found.items() if t == "Consent")
+    assert consent["status"] == "inactive"
+    validate_both(consent)
 
 
 def test_other_clinics_documents_are_not_found(
