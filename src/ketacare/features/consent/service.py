@@ -141,11 +141,17 @@ class TemplateInput:
 
 
 def new_version(
-    db: Session, actor: Actor, clinic_id: int, data: TemplateInput, now: datetime
+    db: Session,
+    actor: Actor,
+    clinic_id: int,
+    data: TemplateInput,
+    now: datetime,
+    check_role: bool = True,
 ) -> ConsentTemplate:
-    """Add the next version of template ``key`` (admins); earlier versions stay as they were.
-    Patients who signed an earlier version are flagged for re-consent."""
-    _require(actor, {Role.admin}, "the clinic's admins")
+    """Add the next version of template ``key`` (admins; ``check_role=False`` for the CLI);
+    earlier versions stay as they were. Patients who signed one are flagged for re-consent."""
+    if check_role:
+        _require(actor, {Role.admin}, "the clinic's admins")
     key = _text(data.key, "key", 64).lower()
     if not all(c.isalnum() or c == "-" for c in key):
         raise BadRequest("letters, digits and '-' only", "key")
@@ -179,7 +185,9 @@ def new_version(
     return row
 
 
-def seed_examples(db: Session, actor: Actor, clinic_id: int, now: datetime) -> int:
+def seed_examples(
+    db: Session, actor: Actor, clinic_id: int, now: datetime, check_role: bool = True
+) -> int:
     """Add the example templates the clinic does not have yet; returns how many."""
     have = {t.key for t in latest_templates(db, clinic_id)}
     added = 0
@@ -191,6 +199,7 @@ def seed_examples(db: Session, actor: Actor, clinic_id: int, now: datetime) -> i
                 clinic_id,
                 TemplateInput(key, title, body, ATTESTATION, routes, countersign),
                 now,
+                check_role,
             )
             added += 1
     return added
