@@ -84,5 +84,5 @@ def test_registry_attestation_and_enrolment_through_the_pages(
                                                        "prescriber_signed": "on",
                                                        "prescriber_name": "Dr P"})  # fmt: skip
         assert r.status_code == 303
-        page = c.get(f"/patients/{pid}/rems").text
-        assert "An esketamine session may start now (Dr P on site)" in page
+        text = c.get(f"/patients/{pid}/rems").text
+        assert "An esketamine session may start now (Dr P on site)" in text
