@@ -189,7 +189,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/patients/{patient_id}/rems/enrolment"):  "L 403 403 422 422 404",
     ("POST", "/patients/{patient_id}/rems/withdrawal"): "L 403 403 422 422 404",
     ("GET", "/sessions/{session_id}/pmf.pdf"):          "L 403 200 200 200 404",
-    ("POST", "/sessions/{session_id}/pmf-submission"):  "L 403 422 422 403 404",
+    ("POST", "/sessions/{session_id}/pmf-submission"):  "L 403 422 422 422 404",
     # Consent (features/consent, docs/consent.md)
     ("GET", "/api/v1/consent/templates"):               "401 403 200 200 200 200",
     ("POST", "/api/v1/consent/templates"):              "401 403 422 422 422 422",

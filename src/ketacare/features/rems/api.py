@@ -123,7 +123,7 @@ def submit(
 ) -> dict[str, Any]:
     """Record the signed session's PMF as submitted (portal with its confirmation number, or
     fax through the configured adapter); the PDF and its SHA-256 are kept."""
-    views.require(actor, views.CARE_TEAM)
+    views.require(actor, views.STAFF)
     sender = fax.configured(settings.rems_fax_dir)
     row = service.submit_pmf(db, actor, s, settings, now, body.channel, body.confirmation, sender)
     return views.submission_dict(row)

@@ -257,7 +257,7 @@ def submit(
 ) -> Response:
     """Mark the signed session's PMF submitted (portal confirmation number, or fax)."""
     try:
-        views.require(actor, views.CARE_TEAM)
+        views.require(actor, views.STAFF)
         sender = fax.configured(settings.rems_fax_dir)
         with db.begin_nested():
             service.submit_pmf(

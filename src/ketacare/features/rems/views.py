@@ -19,7 +19,9 @@ from ketacare.settings import Settings
 ADMIN = frozenset({Role.admin})
 CARE_TEAM = frozenset({Role.clinician, Role.nurse})
 ENROLERS = frozenset({Role.clinician, Role.admin})
+STAFF = frozenset({Role.clinician, Role.nurse, Role.admin})
 _NAMES = {
+    STAFF: "staff",
     ADMIN: "an admin",
     CARE_TEAM: "a nurse or a clinician",
     ENROLERS: "a clinician or an admin",
