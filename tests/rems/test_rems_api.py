@@ -240,6 +240,10 @@ def test_pmf_pdf_submission_dashboard_and_verification(
     assert client.post(base, json={"channel": "fax"}, headers=nurse).status_code == 409
     board = client.get("/api/v1/rems/dashboard", headers=nurse).json()
     assert board["counts"] == {"overdue": 0, "due": 0, "submitted": 1}
+    inpatient = SETTING | {"setting_type": "inpatient"}
+    assert client.put("/api/v1/rems/setting", json=inpatient, headers=w["admin"]).status_code == 200
+    board = client.get("/api/v1/rems/dashboard", headers=nurse).json()
+    assert board["inpatient"] is True and board["forms"] == []
     # The hash is in the audit chain; a changed byte of the stored PDF fails verification.
     hashes = {
         e.resource_id

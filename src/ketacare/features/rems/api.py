@@ -147,6 +147,7 @@ def dashboard(actor: ApiActor, db: DbDep, settings: SettingsDep, now: NowDep) ->
     return {
         "setting": board.setting_name,
         "today": board.today.isoformat(),
+        "inpatient": board.inpatient,
         "counts": {k: board.count(k) for k in ("overdue", "due", "submitted")},
         "forms": [
             {

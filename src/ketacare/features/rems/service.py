@@ -442,6 +442,7 @@ class Dashboard:
     setting_name: str
     today: date
     rows: list[DashboardRow]
+    inpatient: bool = False  # inpatient settings submit no PMF (adverse events only)
 
     def count(self, status: str) -> int:
         """How many forms have ``status``."""
@@ -455,6 +456,10 @@ def dashboard(
     tz = _tz(db, clinic_id, settings)
     today = clock.local_date(now, tz) or now.date()
     days = settings.rems_deadline_days
+    setting = queries.setting_of(db, clinic_id)
+    if setting is not None and setting.setting_type == "inpatient":
+        record(db, actor, "list", "rems_pmf_dashboard", "", clinic_id=clinic_id)
+        return Dashboard(setting.name, today, [], inpatient=True)
     rows = []
     for _form, s, p, sub in queries.dosed_forms(db, clinic_id):
         day = clock.local_date(s.dose_start, tz) or today
@@ -471,7 +476,6 @@ def dashboard(
             )
         )
     rows.sort(key=lambda r: ({"overdue": 0, "due": 1}.get(r.status, 2), r.deadline))
-    setting = queries.setting_of(db, clinic_id)
     record(
         db, actor, "list", "rems_pmf_dashboard", "", patients=sorted({r.patient_id for r in rows})
     )
