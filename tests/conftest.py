@@ -107,6 +107,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         clinic_name="Test Clinic",
         public_rate_limit=10_000,
         login_rate_limit=10_000,
+        rems_gate_enforced=False,  # the REMS gate's own tests (tests/rems/) turn it on
+        consent_required=False,  # so does tests/consent/
     )
 
 

@@ -12,6 +12,7 @@ A route without a row, or a row without a route, fails the test.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,12 +21,15 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.features.assessments import links
+from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.models import Role, User
+from ketacare.features.consent import service as consent
 from ketacare.features.patients.service import PatientInput, create_patient
 from ketacare.features.screening.service import LeadInput, create_lead, store_screening
 from tests.conftest import SECRET, make_clinic, make_user
@@ -167,6 +171,43 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/fhir/QuestionnaireResponse"):             "401 403 200 200 200 200",
     ("POST", "/fhir/QuestionnaireResponse"):            "401 403 422 422 422 422",
     ("POST", "/fhir"):                                  "401 403 422 422 422 422",
+    # REMS operations (features/rems, docs/rems.md)
+    ("GET", "/api/v1/rems/setting"):                    "401 403 200 200 200 200",
+    ("PUT", "/api/v1/rems/setting"):                    "401 403 403 403 200 200",
+    ("POST", "/api/v1/rems/prescriber-attestations"):   "401 403 422 422 422 422",
+    ("GET", "/api/v1/rems/dashboard"):                  "401 403 200 200 200 200",
+    ("GET", "/api/v1/patients/{patient_id}/rems-enrolment"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/rems-enrolment"): "401 403 422 422 422 404",
+    ("POST", "/api/v1/patients/{patient_id}/rems-enrolment/withdrawal"): "401 403 422 422 422 404",
+    ("GET", "/api/v1/sessions/{session_id}/pmf.pdf"):   "401 403 200 200 200 404",
+    ("GET", "/api/v1/sessions/{session_id}/pmf-submission"): "401 403 404 404 404 404",
+    ("POST", "/api/v1/sessions/{session_id}/pmf-submission"): "401 403 422 422 422 404",
+    ("GET", "/rems"):                                   "L 403 200 200 200 200",
+    ("POST", "/rems/setting"):                          "L 403 403 403 303 303",
+    ("POST", "/rems/attestations"):                     "L 403 422 422 403 403",
+    ("GET", "/patients/{patient_id}/rems"):             "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/rems/enrolment"):  "L 403 403 422 422 404",
+    ("POST", "/patients/{patient_id}/rems/withdrawal"): "L 403 403 422 422 404",
+    ("GET", "/sessions/{session_id}/pmf.pdf"):          "L 403 200 200 200 404",
+    ("POST", "/sessions/{session_id}/pmf-submission"):  "L 403 422 422 422 404",
+    # Consent (features/consent, docs/consent.md)
+    ("GET", "/api/v1/consent/templates"):               "401 403 200 200 200 200",
+    ("POST", "/api/v1/consent/templates"):              "401 403 422 422 422 422",
+    ("GET", "/api/v1/consent/reconsent"):               "401 403 200 200 200 200",
+    ("GET", "/api/v1/patients/{patient_id}/consents"):  "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/consents"): "401 403 422 422 422 404",
+    ("POST", "/api/v1/consent-documents/{document_id}/countersign"): "401 403 422 422 403 404",
+    ("POST", "/api/v1/consent-documents/{document_id}/revocation"): "401 403 422 422 422 422",
+    ("GET", "/api/v1/consent-documents/{document_id}/verify"): "401 403 200 200 200 404",
+    ("GET", "/api/v1/consent-documents/{document_id}.pdf"): "401 403 200 200 200 404",
+    ("GET", "/consent"):                                "L 403 200 200 200 200",
+    ("POST", "/consent/templates"):                     "L 403 403 403 422 422",
+    ("GET", "/patients/{patient_id}/consent"):          "L 403 200 200 200 404",
+    ("GET", "/patients/{patient_id}/consent/{template_id}/sign"): "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/consent/{template_id}/sign"): "L 403 422 422 422 404",
+    ("POST", "/consent-documents/{document_id}/countersign"): "L 403 422 422 403 404",
+    ("POST", "/consent-documents/{document_id}/revoke"): "L 403 422 422 422 404",
+    ("GET", "/consent-documents/{document_id}.pdf"):    "L 403 200 200 200 404",
 }
 # fmt: on
 
@@ -222,6 +263,7 @@ def world(db: Session, settings: Any, app: FastAPI) -> World:
     session = make_session(db, clinic_a, patient)
     params = {"patient_id": str(patient.id), "lead_id": str(lead.id), "screening_id": screening.id}
     params["session_id"] = str(session.id)
+    params |= consent_objects(db, users, patient)
     params["questionnaire_id"] = "phq9"
     # Measurement-based care objects, made through the API as clinic A's admin.
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
@@ -251,6 +293,20 @@ def world(db: Session, settings: Any, app: FastAPI) -> World:
         "invitation_id": str(outgoing.invitation_id),
     }
     return World(params, users, tokens)
+
+
+def consent_objects(db: Session, users: dict[str, User], patient: Any) -> dict[str, str]:
+    """A consent template (no countersignature) and a document signed by the patient."""
+    now = utcnow()
+    admin = Actor.for_user(users["admin"], "page")
+    data = consent.TemplateInput("matrix", "Matrix consent", "Text.", consent.ATTESTATION, "iv")
+    template = consent.new_version(db, admin, patient.clinic_id, data, now)
+    png = io.BytesIO()
+    Image.new("RGB", (20, 10), "white").save(png, format="PNG")
+    nurse = Actor.for_user(users["nurse"], "page")
+    doc = consent.sign(db, nurse, patient, template, "Pat Ient", True, png.getvalue(), now)
+    db.commit()
+    return {"template_id": str(template.id), "document_id": str(doc.id)}
 
 
 def classify(response: Any) -> str:

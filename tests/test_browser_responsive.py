@@ -79,6 +79,10 @@ def staff_pages(db: Session) -> list[str]:
         "/account",
         "/admin/audit",
         "/admin/instrument-texts",
+        "/rems",
+        f"{p}/rems",
+        "/consent",
+        f"{p}/consent",
     ]
 
 

@@ -197,6 +197,22 @@ class Settings(BaseSettings):
     rems_setting_address: str = Field(
         "", description="Address of the healthcare setting, prefilled on REMS forms."
     )
+    rems_gate_enforced: bool = Field(
+        True,
+        description="Esketamine sessions need a certified setting, an enrolled patient and a "
+        "prescriber on site (docs/rems.md).",
+    )
+    rems_require_prescriber: bool = Field(
+        True, description="The REMS gate asks for a prescriber attested on site (docs/rems.md)."
+    )
+    rems_fax_dir: str = Field(
+        "", description="File-drop directory of the PMF fax adapter (empty: no fax channel)."
+    )
+    rems_fax_number: str = Field("", description="Fax number the PMF is sent to (REMS).")
+    consent_required: bool = Field(
+        True,
+        description="A session needs a valid signed consent covering its route (docs/consent.md).",
+    )
 
     @field_validator("timezone")
     @classmethod

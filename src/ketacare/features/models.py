@@ -5,10 +5,12 @@ from ketacare.features.assessments import models as _assessments  # noqa: F401
 from ketacare.features.audit.models import AuditEvent, AuditHead
 from ketacare.features.auth.models import AuthToken, User
 from ketacare.features.clinics.models import Clinic
+from ketacare.features.consent import models as _consent  # noqa: F401
 from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
 from ketacare.features.interop import models as _interop  # noqa: F401
 from ketacare.features.patients.models import Patient
 from ketacare.features.ratelimit.models import RateCounter
+from ketacare.features.rems import models as _rems  # noqa: F401
 from ketacare.features.screening.models import Lead, Screening
 from ketacare.features.sessions import models as _sessions  # noqa: F401
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.features.assessments.models import Assessment, Source
+from ketacare.features.consent import fhir as consent_fhir
 from ketacare.features.interop.models import Diagnosis, ExternalRef
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.models import AdverseEvent, ScaleScore, TreatmentSession, VitalSign
@@ -253,6 +254,7 @@ def export_resources(db: Session, patients: Sequence[Patient]) -> list[dict[str,
     for a in assessments:
         out += assessment_resources(assessment_record(a))
     out += session_resources(db, ids)
+    out += consent_fhir.resources(db, ids)  # signed consents (features/consent)
     return out
 
 

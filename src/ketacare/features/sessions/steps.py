@@ -15,7 +15,9 @@ from ketacare.domain.session_safety import Reason, SafetyConfig
 from ketacare.features._kit import clock
 from ketacare.features._kit.templating import page_tz
 from ketacare.features.auth.models import User
+from ketacare.features.consent import service as consent
 from ketacare.features.patients.models import Patient
+from ketacare.features.rems import service as rems_gate
 from ketacare.features.sessions import charting, closing, idempotency, rems_forms, service, state
 from ketacare.features.sessions.context import audit
 from ketacare.features.sessions.models import TreatmentSession
@@ -80,6 +82,8 @@ def create(c: Ctx, patient: Patient, body: SessionCreate) -> TreatmentSession:
         c.db, c.user, patient, body, c.today(), c.settings.session_link_window_days,
         page_tz(c.request),
     )  # fmt: skip
+    rems_gate.check_session_open(c.db, c.settings, s, c.now)  # REMS: refuses -> rolls back
+    consent.check_session_open(c.db, c.settings, s)  # a valid consent for the route
     rems_forms.ensure_form(
         c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days,
         page_tz(c.request),

@@ -1,0 +1,1 @@
+"""Consent: versioned templates per clinic, tablet signing, countersignature, revocation."""

@@ -1,0 +1,1 @@
+"""REMS operations: setting registry, enrolment, prescriber on site, PMF documents."""
