@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
-from ketacare.domain.intake_json import intake_from_dict, intake_to_dict
+from ketacare.domain.intake.json_file import intake_from_dict, intake_to_dict
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.intake import form, plans, service
 from ketacare.features.intake import pk as planpk

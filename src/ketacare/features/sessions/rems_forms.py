@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain import rems
-from ketacare.domain.session_safety import Reason
+from ketacare.domain.sessions import rems
+from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.clinics.models import Clinic

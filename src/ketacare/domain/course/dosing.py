@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
+from ketacare.domain.course.protocols.model import Protocol, WeightBasis
 from ketacare.domain.errors import DomainError, InvalidAnswer
-from ketacare.domain.protocols.model import Protocol, WeightBasis
 from ketacare.domain.rules import SRC_ESK_LABEL, SRC_KETACARE_POLICY, Reason
 
 DEVICE_MG: Final = 28
@@ -317,7 +317,7 @@ def iv_ketamine_dose(
 
     Examples
     --------
-    >>> from ketacare.domain.protocols import builtin_protocols
+    >>> from ketacare.domain.course.protocols import builtin_protocols
     >>> d = iv_ketamine_dose(builtin_protocols()["iv-ketamine-induction"], 70,
     ...                      concentration_mg_per_ml=10, volume_ml=100)
     >>> (d.dose_mg, d.duration_min, d.drug_volume_ml, d.rate_ml_per_h)
@@ -454,7 +454,7 @@ def esketamine_dose(
 
     Examples
     --------
-    >>> from ketacare.domain.protocols import builtin_protocols
+    >>> from ketacare.domain.course.protocols import builtin_protocols
     >>> p = builtin_protocols()["esketamine-trd"]
     >>> esketamine_dose(p).dose_mg, esketamine_dose(p, 84, [56]).devices
     (56, 3)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from ketacare.domain.intake import DrugClass
+from ketacare.domain.intake.model import DrugClass
 
 #: Generic name -> drug class (the classes used for Thase-Rush staging, clinical.md §4.3).
 ANTIDEPRESSANTS: Final[dict[str, DrugClass]] = {
