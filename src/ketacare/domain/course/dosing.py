@@ -157,10 +157,6 @@ def round_half_up(x: float | Decimal, step: float | Decimal) -> Decimal:
     return (_dec(x) / q).to_integral_value(ROUND_HALF_UP) * q
 
 
-def _round_half_up(x: float | Decimal, step: float) -> float:
-    return float(round_half_up(x, step))
-
-
 def _positive(value: float, field: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise InvalidAnswer(field, f"must be greater than 0, got {value:g}")

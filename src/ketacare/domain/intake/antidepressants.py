@@ -124,8 +124,3 @@ def normalise_drug(name: str) -> str:
         words.pop()
     text = " ".join(words)
     return BRANDS.get(text, text)
-
-
-def drug_class_of(name: str) -> DrugClass | None:
-    """The class of a known antidepressant (by generic or brand name), else ``None``."""
-    return ANTIDEPRESSANTS.get(normalise_drug(name))

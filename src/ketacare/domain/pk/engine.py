@@ -63,11 +63,6 @@ class LinearSystem:
     rates_per_min: F64
     out_ng_per_ml_per_mg: F64
 
-    @property
-    def n_patients(self) -> int:
-        """Number of patients ``N``."""
-        return int(self.rates_per_min.shape[0])
-
 
 @dataclass(frozen=True, slots=True)
 class Input:
