@@ -29,6 +29,7 @@ from ketacare.domain.instruments import (
     score,
     with_item_texts,
 )
+from ketacare.domain.instruments.loader import load_folder
 from ketacare.domain.instruments.scoring import _config_cache, compiled
 from ketacare.domain.instruments.texts import MAX_TEXT_CHARS
 from ketacare.domain.intake.eligibility import bp_staleness, check_eligibility
@@ -366,3 +367,23 @@ def test_metric_refusals() -> None:
         metric_grid(sol, 10.0, 10.0)
     with pytest.raises(DomainError, match="threshold"):
         exposure(sol, 0.0, 60.0, threshold_ng_per_ml=0.0)
+
+
+def test_a_repeated_eigenvalue_returned_as_a_conjugate_pair_is_split() -> None:
+    """LAPACK may return a repeated eigenvalue as -0.1 +/- 1e-13i; its real eigenvectors
+    coincide (singular), so it is split like any repeated eigenvalue instead of failing."""
+    k = np.array([[[-0.1, 1e-13], [-1e-13, -0.1]]])
+    assert np.iscomplexobj(np.linalg.eigvals(k))
+    sol = solve(LinearSystem(k, np.array([[10.0, 0.0]])), [Input(0.0, np.array([1.0]), 0)])
+    # Compartment 1 drains at 0.1/min and (to 1e-13) receives nothing back: C = 10 e^(-0.1 t).
+    assert sol.conc(np.array([0.0, 10.0]))[0] == pytest.approx(
+        [10.0, 10.0 * np.exp(-1.0)], rel=1e-5
+    )
+
+
+def test_an_instrument_file_must_be_named_after_its_id(tmp_path: Path) -> None:
+    (tmp_path / "phq-9.json").write_text((INSTRUMENTS / "phq9.json").read_text("utf-8"))
+    with pytest.raises(InstrumentDefinitionError, match="does not match"):
+        load_folder(tmp_path)
+    (tmp_path / "phq-9.json").rename(tmp_path / "phq9.json")
+    assert list(load_folder(tmp_path)) == ["phq9"]

@@ -86,10 +86,9 @@ def default_induction_rules() -> Mapping[str, InductionRule]:
             window = float(ph.max_span_days)
         elif ph.per_week:
             window = 7.0 * math.ceil(ph.sessions / ph.per_week)
-        elif ph.interval_days:
+        else:  # a phase has exactly one of per_week and interval_days (protocol file rule)
+            assert ph.interval_days is not None
             window = float(ph.sessions * ph.interval_days)
-        else:
-            continue
         out[pid] = InductionRule(
             ph.sessions, window, f"protocol {pid} v{proto.version}, phase '{ph.name}'"
         )

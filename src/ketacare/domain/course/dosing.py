@@ -221,8 +221,8 @@ def _dosing_weight(
         return actual, None
     ibw = ideal_body_weight(height_cm, sex, basis, config)
     w = ibw if basis == "ideal" else ibw + Decimal("0.4") * (actual - ibw)
-    if w <= 0:  # cannot happen inside the height range; never dose on a non-positive weight
-        raise InvalidAnswer("height_cm", f"{basis} body weight is not positive at {height_cm:g} cm")
+    # Inside the Devine height range IBW >= 45.5 kg, so w > 0 (adjusted = 0.6 IBW + 0.4 actual).
+    assert w > 0, "a dosing weight is never zero or negative"
     if w <= actual:
         return w, None
     text = (
