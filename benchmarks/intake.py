@@ -1,7 +1,7 @@
 """Benchmark: DSM-5 + staging + eligibility + pathway for 100,000 synthetic intakes.
 
 How it is fast: the rules run vectorised with numpy over a columnar table
-(``ketacare.domain.intake_batch.assess_table``), one array per fact, as a database query
+(``intake_batch.assess_table``), one array per fact, as a database query
 would return them. tests/intake/test_batch.py checks every code against the per-intake path
 (``assess_intake``), whose own median per intake is printed for comparison.
 
@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "intake"))
 
-from ketacare.domain.assessment import assess_intake
-from ketacare.domain.intake_batch import FLAGS, Table, assess_table, table_from_intakes
+from intake_batch import FLAGS, Table, assess_table, table_from_intakes
+from ketacare.domain.intake.verdict import assess_intake
 
 N = 100_000
 

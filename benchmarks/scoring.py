@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from fhirpathpy import compile as fp_compile
 
-from ketacare.domain.instruments import score, score_batch
+from ketacare.domain.instruments import score
+from scoring_batch import score_batch
 
 LFORMS = Path(__file__).resolve().parents[1] / "tests" / "data" / "questionnaires"
 LFORMS_PHQ9 = LFORMS / "lforms-phq9-r4.json"

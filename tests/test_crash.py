@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.screening import score_gad7, score_phq9
+from ketacare.domain.mbc.screening import score_gad7, score_phq9
 from ketacare.features.screening.models import Screening
 from ketacare.features.screening.submit import scoped_key
 from tests.browser import free_port

@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ketacare.domain.dsm5 import assess_major_depressive_episode
 from ketacare.domain.errors import DomainError, InvalidAnswer
-from ketacare.domain.intake import Dsm5Attestations
-from ketacare.domain.rems import PMF_FIELDS, field_problem
-from ketacare.domain.rems import missing as rems_missing
-from ketacare.domain.screening import score_phq9
-from ketacare.domain.session_discharge import DischargeFacts, check_discharge
-from ketacare.domain.session_safety import PreDose, Reason, check_predose, vitals_due
-from ketacare.domain.trd import TrdConfig
+from ketacare.domain.intake.dsm5 import assess_major_depressive_episode
+from ketacare.domain.intake.model import Dsm5Attestations
+from ketacare.domain.intake.trd import TrdConfig
+from ketacare.domain.mbc.screening import score_phq9
+from ketacare.domain.sessions.discharge import DischargeFacts, check_discharge
+from ketacare.domain.sessions.rems import PMF_FIELDS, field_problem
+from ketacare.domain.sessions.rems import missing as rems_missing
+from ketacare.domain.sessions.safety import PreDose, Reason, check_predose, vitals_due
 
 T0 = datetime(2025, 1, 1, 9, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ketacare.domain.errors import InvalidAnswer
-from ketacare.domain.screening import (
+from ketacare.domain.mbc.screening import (
     FREQUENCY_OPTIONS,
     GAD7_ITEMS,
     PHQ9_ITEMS,

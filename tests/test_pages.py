@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.screening import PFIZER_ATTRIBUTION, PHQ9_ITEMS
+from ketacare.domain.mbc.screening import PFIZER_ATTRIBUTION, PHQ9_ITEMS
 from ketacare.features.auth.models import Role
 from ketacare.features.screening.models import Lead, Screening
 from tests.conftest import PASSWORD, count, csrf, login, make_clinic, make_user, scalar

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ketacare.domain.analytics import analyse_outcomes
-from ketacare.features.analytics.charts import km_chart, rates_chart, trajectory_chart
+from ketacare.features.charts.outcomes import km_chart, rates_chart
 
 from .analytics_support import hand_tables
 
@@ -41,15 +41,6 @@ def test_rates_chart(result) -> None:  # type: ignore[no-untyped-def]
     assert "end of induction" in svg and "day 28" in svg and "Wilson" in svg
     png = rates_chart(result.overall, result.definitions, fmt="png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_trajectory_chart() -> None:
-    svg = trajectory_chart("phq9", [-3, 0, 7, 14, 28], [22, 20, 12, 9, 4], [0, 2, 4, 7, 9, 11],
-                           baseline=20, title="Patient A")  # fmt: skip
-    ids = _ids(svg)
-    assert {"scores", "sessions", "band-none", "band-severe"} <= ids
-    assert "Patient A" in svg and "PHQ-9 total" in svg
-    assert trajectory_chart("madrs", [0, 7], [30, 12], fmt="png")[:4] == b"\x89PNG"
 
 
 def test_svg_is_deterministic(result) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Clinic analytics on a hand-computed cohort, and agreement with ketacare.domain.outcomes."""
+"""Clinic analytics on a hand-computed cohort, and agreement with ketacare.domain.mbc.outcomes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ketacare.domain.analytics import (
     wilson_interval,
 )
 from ketacare.domain.errors import DomainError
-from ketacare.domain.outcomes import (
+from ketacare.domain.mbc.outcomes import (
     PHQ9_RELAPSE_DEFAULT,
     Assessment,
     detect_relapse,
@@ -145,7 +145,7 @@ def test_empty_assessments() -> None:
     assert r.as_dict()["response_ci"] is None
 
 
-# --- agreement with the per-patient rules of ketacare.domain.outcomes ---------------------
+# --- agreement with the per-patient rules of ketacare.domain.mbc.outcomes ---------------------
 
 
 def _random_clinic(seed: int, n: int = 250, int_ids: bool = False):  # type: ignore[no-untyped-def]

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ketacare.domain.alerts import AlertConfig, evaluate_alerts, shows_crisis_guidance
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import ScoringConfig, score
-from ketacare.domain.outcomes import (
+from ketacare.domain.mbc.alerts import AlertConfig, evaluate_alerts, shows_crisis_guidance
+from ketacare.domain.mbc.outcomes import (
     PHQ9_RELAPSE_DEFAULT,
     SUSTAIN1_MADRS,
     Assessment,

@@ -9,14 +9,13 @@ from hypothesis import strategies as st
 
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import (
-    MISSING,
     ScoreResult,
     get_instrument,
     instrument_ids,
     score,
-    score_batch,
 )
 from ketacare.domain.instruments.scoring import compiled
+from tests.benchmark_code import MISSING, score_batch
 from tests.instruments.instr_support import responses
 
 ALL = instrument_ids()

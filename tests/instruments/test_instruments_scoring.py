@@ -11,8 +11,8 @@ from ketacare.domain.instruments import (
     ScoreContext,
     ScoringConfig,
     score,
-    score_batch,
 )
+from tests.benchmark_code import score_batch
 
 # -- PHQ-9 (§2.1, §8 test cases) ---------------------------------------------------------------
 

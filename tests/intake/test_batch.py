@@ -8,8 +8,17 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from ketacare.domain.assessment import assess_intake
-from ketacare.domain.intake import (
+from tests.benchmark_code import (
+    CONCLUSIONS,
+    FLAGS,
+    PRIMARY,
+    STATUSES,
+    assess_table,
+    table_from_intakes,
+)
+
+from ketacare.domain.intake.json_file import intake_from_dict
+from ketacare.domain.intake.model import (
     CSSRS_LEVELS,
     DRUG_CLASSES,
     MSM_SEVERITIES,
@@ -24,15 +33,7 @@ from ketacare.domain.intake import (
     Screening,
     TreatmentHistory,
 )
-from ketacare.domain.intake_batch import (
-    CONCLUSIONS,
-    FLAGS,
-    PRIMARY,
-    STATUSES,
-    assess_table,
-    table_from_intakes,
-)
-from ketacare.domain.intake_json import intake_from_dict
+from ketacare.domain.intake.verdict import assess_intake
 
 # Several drugs, with repeats under other spellings (TRD counts different drugs, issue 14).
 DRUGS = ("sertraline", "Zoloft", "Sertraline ", "venlafaxine", "Effexor XR", "nortriptyline", "d")

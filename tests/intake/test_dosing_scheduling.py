@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ketacare.domain.dosing import (
+from ketacare.domain.course.dosing import (
     DoseRuleError,
     Override,
     dosing_weight,
@@ -23,27 +23,27 @@ from ketacare.domain.dosing import (
     infusion_rate_ml_per_h,
     iv_ketamine_dose,
 )
-from ketacare.domain.errors import InvalidAnswer
-from ketacare.domain.ics import schedule_to_ics
-from ketacare.domain.protocols import (
+from ketacare.domain.course.ics import schedule_to_ics
+from ketacare.domain.course.protocols import (
     ProtocolError,
     builtin_protocols,
     parse_protocol,
     protocol_schema,
 )
-from ketacare.domain.scheduling import (
+from ketacare.domain.course.scheduling import (
     ScheduleConstraints,
     ScheduleError,
     parse_weekdays,
     plan_course,
     reschedule_missed,
 )
+from ketacare.domain.errors import InvalidAnswer
 from ketacare.features.intake.protocol_files import load_protocols
 
 P = builtin_protocols()
 IND = P["iv-ketamine-induction"]
 ESK = P["esketamine-trd"]
-DATA = Path(__file__).parents[2] / "src/ketacare/domain/protocols/data"
+DATA = Path(__file__).parents[2] / "src/ketacare/domain/course/protocols/data"
 OVERRIDE = Override("Dr A", "documented non-response at 0.5 mg/kg")
 
 

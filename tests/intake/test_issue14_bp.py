@@ -11,10 +11,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from ketacare.domain.assessment import IntakeRulesConfig, assess_intake
-from ketacare.domain.eligibility import EligibilityConfig
-from ketacare.domain.intake import BloodPressure, Intake
-from ketacare.domain.intake_json import intake_from_dict
+from ketacare.domain.intake.eligibility import EligibilityConfig
+from ketacare.domain.intake.json_file import intake_from_dict
+from ketacare.domain.intake.model import BloodPressure, Intake
+from ketacare.domain.intake.verdict import IntakeRulesConfig, assess_intake
 from ketacare.features.intake.cli import eligibility
 
 EXAMPLE = Path(__file__).with_name("example_intake.json")  # assessed on 2025-03-01

@@ -12,15 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ketacare.domain.dosing import (
+from ketacare.domain.course.dosing import (
     DoseRuleError,
     Override,
     dosing_weight,
     esketamine_dose,
     iv_ketamine_dose,
 )
+from ketacare.domain.course.protocols import builtin_protocols
 from ketacare.domain.errors import InvalidAnswer
-from ketacare.domain.protocols import builtin_protocols
 from ketacare.features.intake.cli import dose
 
 P = builtin_protocols()
@@ -199,7 +199,7 @@ def _ideal_protocol() -> Any:
 def test_plans_use_the_same_weight_rules() -> None:
     from datetime import date
 
-    from ketacare.domain.scheduling import plan_course
+    from ketacare.domain.course.scheduling import plan_course
 
     p = _ideal_protocol()
     with pytest.raises(InvalidAnswer) as exc:

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ketacare.domain.protocols import builtin_protocols
-from ketacare.domain.scheduling import (
+from ketacare.domain.course.protocols import builtin_protocols
+from ketacare.domain.course.scheduling import (
     ScheduleConstraints,
     ScheduleError,
     parse_weekdays,

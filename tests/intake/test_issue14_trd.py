@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ketacare.domain.antidepressants import ANTIDEPRESSANTS, BRANDS, normalise_drug
-from ketacare.domain.assessment import IntakeRulesConfig, assess_intake
-from ketacare.domain.intake import AntidepressantTrial, Intake
-from ketacare.domain.intake_json import intake_from_dict
-from ketacare.domain.trd import TrdConfig, assess_trd, thase_rush_stage
+from ketacare.domain.intake.antidepressants import ANTIDEPRESSANTS, BRANDS, normalise_drug
+from ketacare.domain.intake.json_file import intake_from_dict
+from ketacare.domain.intake.model import AntidepressantTrial, Intake
+from ketacare.domain.intake.trd import TrdConfig, assess_trd, thase_rush_stage
+from ketacare.domain.intake.verdict import IntakeRulesConfig, assess_intake
 
 EXAMPLE = Path(__file__).with_name("example_intake.json")
 

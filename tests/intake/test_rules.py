@@ -10,11 +10,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ketacare.domain.assessment import IntakeRulesConfig, assess_intake
-from ketacare.domain.dsm5 import assess_major_depressive_episode
-from ketacare.domain.eligibility import EligibilityConfig
 from ketacare.domain.errors import DomainError, InvalidAnswer
-from ketacare.domain.intake import (
+from ketacare.domain.intake.dsm5 import assess_major_depressive_episode
+from ketacare.domain.intake.eligibility import EligibilityConfig
+from ketacare.domain.intake.json_file import intake_from_dict, intake_schema, intake_to_dict
+from ketacare.domain.intake.model import (
     AntidepressantTrial,
     Dsm5Attestations,
     EpisodeHistory,
@@ -24,14 +24,14 @@ from ketacare.domain.intake import (
     TreatmentHistory,
     completed_months,
 )
-from ketacare.domain.intake_json import intake_from_dict, intake_schema, intake_to_dict
-from ketacare.domain.trd import (
+from ketacare.domain.intake.trd import (
     TrdConfig,
     assess_trd,
     maudsley_stage,
     msm_antidepressant_score,
     thase_rush_stage,
 )
+from ketacare.domain.intake.verdict import IntakeRulesConfig, assess_intake
 
 EXAMPLE = Path(__file__).with_name("example_intake.json")
 ALL_MET = Dsm5Attestations(True, True, True, True)
@@ -307,7 +307,7 @@ def test_benzodiazepine_threshold_is_configurable_and_strict() -> None:
 
 
 def test_raised_blood_pressure_needs_review() -> None:
-    from ketacare.domain.intake import BloodPressure
+    from ketacare.domain.intake.model import BloodPressure
 
     i = dataclasses.replace(example(), blood_pressure=BloodPressure(150, 85, date(2025, 3, 1)))
     a = assess_intake(i)

@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from ketacare.domain.intake_json import intake_from_dict, intake_to_dict
+from ketacare.domain.intake.json_file import intake_from_dict, intake_to_dict
 from ketacare.features.auth.models import Role
 from ketacare.features.intake.form import document_to_values
 from ketacare.features.intake.models import IntakeRecord, TreatmentPlan

@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
-from ketacare.domain.intake_json import intake_from_dict, intake_to_dict
+from ketacare.domain.intake.json_file import intake_from_dict, intake_to_dict
 from ketacare.features._kit.errors import BadRequest
+from ketacare.features.charts.render import page_svg
 from ketacare.features.intake import form, plans, service
 from ketacare.features.intake import pk as planpk
 from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
@@ -102,7 +103,7 @@ def test_chart_svg_is_inline_safe() -> None:
         "<metadata>x</metadata><defs><style>*{a:b}</style></defs>"
         '<path d="M0 0" style="fill: #fff; stroke-width: 0.8"/><use xlink:href="#m1"/></svg>'
     )
-    out = planpk.svg_for_page(raw, "title")
+    out = page_svg(raw, "title")
     assert out.startswith("<svg") and "style" not in out and "metadata" not in out
     assert 'fill="#fff"' in out and 'stroke-width="0.8"' in out and 'aria-label="title"' in out
     assert 'width="10pt"' not in out and 'xlink:href="#m1"' in out

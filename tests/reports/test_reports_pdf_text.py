@@ -1,5 +1,5 @@
-"""The patient PDF prints whole days and clinic-local times; its chart's day axis is whole
-days at least a week long (issue 13 points 6 and 10)."""
+"""The patient PDF prints whole days and clinic-local times (issue 13 points 6 and 10); its
+chart's time axis is tested in tests/test_charts.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.features.analytics.charts import day_axis_limits
 from ketacare.features.patients.models import Patient
 from ketacare.features.reports.patient import patient_report
 from ketacare.features.reports.pdf import clinic_pdf, patient_pdf
@@ -51,12 +50,6 @@ def test_patient_pdf_days_are_whole_and_times_local(
     assert clock.format_local(first, "America/New_York") in ny
     assert clock.format_local(first, "UTC") not in ny
     assert re.search(r"generated \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", ny)
-
-
-def test_day_axis_is_whole_days_and_at_least_a_week() -> None:
-    assert day_axis_limits([0.0, 0.02, 0.05], [0.0]) == (-0.5, 7.5)
-    assert day_axis_limits([0.0, 13.97, 27.5], [0.0, 14.0]) == (-0.5, 28.5)
-    assert day_axis_limits([-3.2, 1.0]) == (-4.5, 3.5)
 
 
 def test_clinic_pdf_keeps_words_whole_and_age_bands_in_order(

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.rems import PMF_FIELDS
+from ketacare.domain.sessions.rems import PMF_FIELDS
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
 from ketacare.features.sessions.models import (

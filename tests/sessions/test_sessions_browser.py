@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy.orm import Session
 
-from ketacare.domain.rems import PMF_FIELDS
+from ketacare.domain.sessions.rems import PMF_FIELDS
 from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
 from tests.conftest import PASSWORD
 from tests.sessions.support import install_clock, setup

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ketacare.domain import rems
-from ketacare.domain.session_discharge import DischargeFacts, ScaleAt, check_discharge
-from ketacare.domain.session_safety import (
+from ketacare.domain.sessions import rems
+from ketacare.domain.sessions.discharge import DischargeFacts, ScaleAt, check_discharge
+from ketacare.domain.sessions.safety import (
     HIGH_BP_GUIDANCE,
     PreDose,
     SafetyConfig,

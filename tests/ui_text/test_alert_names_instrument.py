@@ -3,8 +3,8 @@ said only "Item 10 (suicidal thoughts) ...")."""
 
 from __future__ import annotations
 
-from ketacare.domain.alerts import evaluate_alerts
 from ketacare.domain.instruments import score
+from ketacare.domain.mbc.alerts import evaluate_alerts
 
 
 def test_madrs_item10_alert_names_madrs() -> None:

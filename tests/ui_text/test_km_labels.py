@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ketacare.domain.analytics.stats import kaplan_meier
-from ketacare.features.analytics.charts import km_chart
+from ketacare.features.charts.outcomes import km_chart
 
 
 def test_group_label_does_not_touch_the_first_count() -> None:

@@ -1,6 +1,6 @@
 """Clinic outcome analytics (pure): rates with Wilson intervals, Kaplan–Meier, breakdowns.
 
-Per-patient rules come from :mod:`ketacare.domain.outcomes`; the cohort rules, their sources
+Per-patient rules come from :mod:`ketacare.domain.mbc.outcomes`; the cohort rules, their sources
 and the values tagged [U] are in :mod:`ketacare.domain.analytics.definitions`.
 
 Examples

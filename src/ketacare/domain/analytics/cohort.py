@@ -3,7 +3,8 @@
 The analytics work on plain arrays so that the same code serves an exported CSV file, a
 database query and a synthetic clinic of a million patients. Times are ``datetime64[s]``; a
 date without a time of day is midnight, so an assessment dated on the day of the first
-session counts as before it (the baseline), as in :func:`ketacare.domain.outcomes.select_baseline`.
+session counts as before it (the baseline), as in
+:func:`ketacare.domain.mbc.outcomes.select_baseline`.
 """
 
 from __future__ import annotations

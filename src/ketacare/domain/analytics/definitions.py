@@ -1,7 +1,7 @@
 """Configuration of the clinic analytics and the resolved definitions shown with every figure.
 
 Per-patient rules (baseline, response, remission threshold, relapse rule) come from
-:mod:`ketacare.domain.outcomes` and the instrument definitions; this module adds the cohort
+:mod:`ketacare.domain.mbc.outcomes` and the instrument definitions; this module adds the cohort
 rules: the induction course, the fixed timepoints and their windows, denominators and
 breakdown bands. Values that the clinical reference does not fix are ketacare choices, marked
 [U] in :attr:`Definitions.unverified` and configurable here.
@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
+from ketacare.domain.course.protocols import builtin_protocols
 from ketacare.domain.errors import DomainError
 from ketacare.domain.instruments import get_instrument
-from ketacare.domain.outcomes import (
+from ketacare.domain.mbc.outcomes import (
     DEFAULT_OUTCOME_CONFIG,
     PHQ9_RELAPSE_DEFAULT,
     SUSTAIN1_MADRS,
@@ -26,7 +27,6 @@ from ketacare.domain.outcomes import (
     RelapseRule,
     remission_threshold,
 )
-from ketacare.domain.protocols import builtin_protocols
 
 __all__ = [
     "DEFAULT_AGE_BANDS",
@@ -86,10 +86,9 @@ def default_induction_rules() -> Mapping[str, InductionRule]:
             window = float(ph.max_span_days)
         elif ph.per_week:
             window = 7.0 * math.ceil(ph.sessions / ph.per_week)
-        elif ph.interval_days:
+        else:  # a phase has exactly one of per_week and interval_days (protocol file rule)
+            assert ph.interval_days is not None
             window = float(ph.sessions * ph.interval_days)
-        else:
-            continue
         out[pid] = InductionRule(
             ph.sessions, window, f"protocol {pid} v{proto.version}, phase '{ph.name}'"
         )
@@ -103,7 +102,7 @@ class AnalyticsConfig:
     Attributes
     ----------
     outcome : OutcomeConfig
-        Per-patient rules shared with :mod:`ketacare.domain.outcomes`: response reduction
+        Per-patient rules shared with :mod:`ketacare.domain.mbc.outcomes`: response reduction
         [0.5, V], remission thresholds [instrument default], relapse rules [SUSTAIN-1 for the
         MADRS, V; PHQ-9 >= 10 twice 5-15 days apart, U].
     baseline : {"last_before_first_session", "first_before_first_session"}
@@ -159,7 +158,7 @@ class AnalyticsConfig:
 
 
 def relapse_rule(instrument_id: str, config: OutcomeConfig) -> RelapseRule | None:
-    """The relapse rule for an instrument, chosen as :func:`ketacare.domain.outcomes.outcome`
+    """The relapse rule for an instrument, chosen as :func:`ketacare.domain.mbc.outcomes.outcome`
     does: the clinic's rule, else SUSTAIN-1 for the MADRS or the PHQ-9 default."""
     return config.relapse.get(instrument_id) or {
         "madrs": SUSTAIN1_MADRS,

@@ -1,6 +1,6 @@
 """Vectorised per-patient outcomes over a whole clinic.
 
-The rules are those of :mod:`ketacare.domain.outcomes` (baseline, response, remission,
+The rules are those of :mod:`ketacare.domain.mbc.outcomes` (baseline, response, remission,
 SUSTAIN-1-style relapse), applied to every patient at once: rows are sorted by patient and
 time, and each per-patient quantity is a segment reduction (``np.minimum.reduceat`` ...).
 ``tests/analytics`` checks the result against the per-patient functions of that module.
@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from ketacare.domain.analytics.cohort import AssessmentTable, PatientTable, SessionTable
 from ketacare.domain.analytics.definitions import AnalyticsConfig, age_band_labels, relapse_rule
-from ketacare.domain.outcomes import remission_threshold
+from ketacare.domain.mbc.outcomes import remission_threshold
 
 __all__ = ["PatientOutcomes", "compute_patient_outcomes"]
 

@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-from ketacare.domain.instruments.batch import MISSING, BatchResult, score_batch
 from ketacare.domain.instruments.config import (
     CSSRS_SLV_RECENT_DAYS,
     DEFAULT_CONFIG,
@@ -43,11 +42,9 @@ from ketacare.domain.instruments.texts import with_item_texts
 __all__ = [
     "CSSRS_SLV_RECENT_DAYS",
     "DEFAULT_CONFIG",
-    "MISSING",
     "AnswerOption",
     "Band",
     "BandSet",
-    "BatchResult",
     "FlagRule",
     "Instrument",
     "InstrumentDefinitionError",
@@ -60,6 +57,5 @@ __all__ = [
     "instrument_ids",
     "parse_instrument",
     "score",
-    "score_batch",
     "with_item_texts",
 ]

@@ -177,5 +177,7 @@ def config_from_dict(raw: Mapping[str, object]) -> ScoringConfig:
             variants={k: str(v) for k, v in mapping("variants").items()},
             cssrs_slv_recent_days=int(days),  # type: ignore[call-overload]
         )
+    except InvalidAnswer:
+        raise  # already names its key (``config.<key>``)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidAnswer("config", f"malformed configuration ({exc})") from None

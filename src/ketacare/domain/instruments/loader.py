@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from types import MappingProxyType
 from typing import Any, cast
 
@@ -287,8 +288,12 @@ def parse_instrument(raw: Mapping[str, Any]) -> Instrument:
 
 @cache
 def _registry() -> Mapping[str, Instrument]:
+    return load_folder(resources.files("ketacare.domain.instruments") / "data")
+
+
+def load_folder(folder: Traversable) -> Mapping[str, Instrument]:
+    """Parse every ``<id>.json`` definition in ``folder``; the file name must match the id."""
     out: dict[str, Instrument] = {}
-    folder = resources.files("ketacare.domain.instruments") / "data"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
             inst = parse_instrument(json.loads(entry.read_text(encoding="utf-8")))

@@ -301,13 +301,12 @@ class Compiled:
         if kind == "item_at_least":
             v = vals[self.index[rule.item or ""]]
             return v is not None and v >= thr
-        if total is None:
-            return False
+        # Triage instruments (C-SSRS) have no total: a total rule never fires on them.
         if kind == "total_at_least":
-            return total >= thr
+            return total is not None and total >= thr
         if kind == "total_above":
-            return total > thr
-        return total <= thr  # total_at_most
+            return total is not None and total > thr
+        return total is not None and total <= thr  # total_at_most
 
     def score(
         self, answers: Sequence[object] | Mapping[str, object], context: ScoreContext

@@ -63,11 +63,6 @@ class LinearSystem:
     rates_per_min: F64
     out_ng_per_ml_per_mg: F64
 
-    @property
-    def n_patients(self) -> int:
-        """Number of patients ``N``."""
-        return int(self.rates_per_min.shape[0])
-
 
 @dataclass(frozen=True, slots=True)
 class Input:
@@ -254,34 +249,43 @@ class Solution:
         return out
 
 
-def _eigen(k: F64) -> tuple[F64, F64, F64]:
-    """Eigen-decomposition ``K = V diag(w) V⁻¹`` of stacked real matrices, real parts only."""
+def _eig_real(k: F64) -> tuple[F64, F64]:
+    """Eigenvalues and eigenvectors of stacked real matrices, real parts only.
+
+    A repeated eigenvalue can come out of LAPACK as a conjugate pair with a rounding-size
+    imaginary part; its real eigenvectors then coincide, which :func:`_decompose` sees as a
+    zero gap and splits like any other repeated eigenvalue.
+    """
     w, v = np.linalg.eig(k)
     if np.iscomplexobj(w):
         if np.max(np.abs(w.imag)) > 1e-9 * np.max(np.abs(w.real)):
             raise DomainError("rate matrix has complex eigenvalues; not a compartment model")
         w, v = w.real, v.real
-    return np.asarray(w, np.float64), np.asarray(v, np.float64), np.linalg.inv(v)
+    return np.asarray(w, np.float64), np.asarray(v, np.float64)
 
 
 def _decompose(k: F64) -> tuple[F64, F64, F64]:
-    """Eigen-decompose; split (nearly) coincident eigenvalues, e.g. ka = λ, by a tiny nudge.
+    """Eigen-decompose ``K = V diag(w) V⁻¹``; split (nearly) coincident eigenvalues, e.g.
+    ka = λ, by a tiny nudge.
 
     A repeated eigenvalue makes ``V`` singular. For the affected patients only, the diagonal
     of ``K`` is scaled by ``1 + O(1e-6)`` (distinct per compartment) and re-decomposed.
     """
-    w, v, vinv = _eigen(k)
+    w, v = _eig_real(k)
     n = k.shape[-1]
     if n < 2:
-        return w, v, vinv
+        return w, v, np.asarray(np.linalg.inv(v), np.float64)
     ws = np.sort(w, axis=-1)
     gap = np.min(np.diff(ws, axis=-1) / np.maximum(np.abs(ws[:, 1:]), 1e-300), axis=-1)
-    bad = np.flatnonzero(gap < _DEGENERACY_GAP)
-    if bad.size:
+    bad = gap < _DEGENERACY_GAP
+    vinv = np.empty_like(v)
+    vinv[~bad] = np.linalg.inv(v[~bad])
+    if bad.any():
         kb = k[bad].copy()
         idx = np.arange(n)
         kb[:, idx, idx] *= 1.0 + 10 * _DEGENERACY_GAP * (idx + 1) / n
-        w[bad], v[bad], vinv[bad] = _eigen(kb)
+        wb, vb = _eig_real(kb)
+        w[bad], v[bad], vinv[bad] = wb, vb, np.linalg.inv(vb)
     return w, v, vinv
 
 

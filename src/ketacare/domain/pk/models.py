@@ -8,7 +8,7 @@ Each model turns covariates, between-patient random effects (η) and a list of d
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,8 +189,3 @@ def rate_constant_model(
         q.append(k13 * v1)
         vp.append(k13 * v1 / k31)
     return cls(info, iiv, v1, k10 * v1, tuple(q), tuple(vp), 1.0, 1.0)
-
-
-def registry(models: Sequence[PKModel]) -> Mapping[str, PKModel]:
-    """Models by key, in the given order."""
-    return {m.info.key: m for m in models}

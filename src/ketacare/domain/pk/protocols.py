@@ -1,7 +1,7 @@
 """Dose schedules of the treatment protocols, for PK simulation only.
 
 A small pure mapping so the PK engine does not depend on the protocol data files
-(``ketacare.domain.protocols``). Times are minutes from the first dose; sessions are given at
+(``ketacare.domain.course.protocols``). Times are minutes from the first dose; sessions are given at
 the same clock time on the stated days.
 """
 

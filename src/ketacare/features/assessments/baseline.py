@@ -3,7 +3,7 @@
 The baseline follows ``KETACARE_OUTCOME_BASELINE``:
 
 * ``before_first_dose`` (default): the last score of the instrument at or before the patient's
-  first charted dose, the rule of :func:`ketacare.domain.outcomes.select_baseline` (clinical
+  first charted dose, the rule of :func:`ketacare.domain.mbc.outcomes.select_baseline` (clinical
   reference §6: define the baseline explicitly). Before the first dose, or when no score
   precedes it, the earliest score is used instead.
 * ``earliest``: the earliest stored score (e.g. the screening value, as in Lii 2023).

@@ -23,7 +23,6 @@ from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import DaysQuery, RowId
 from ketacare.features._kit.templating import page_tz, plural, render
 from ketacare.features.assessments import alerting, links, service, texts
-from ketacare.features.assessments.chart import Point, trajectory_svg
 from ketacare.features.assessments.models import Invitation, Source
 from ketacare.features.assessments.notify import notifier_from_settings
 from ketacare.features.assessments.periodic import deliver
@@ -31,6 +30,7 @@ from ketacare.features.assessments.sessions import planned_sessions
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import PageStaff
 from ketacare.features.auth.models import User
+from ketacare.features.charts.trajectory import Point, trajectory_svg
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
 

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ketacare.db.base import utcnow
-from ketacare.domain.alerts import shows_crisis_guidance
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import Instrument
+from ketacare.domain.mbc.alerts import shows_crisis_guidance
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited

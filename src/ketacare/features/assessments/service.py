@@ -1,7 +1,7 @@
 """Scoring and storing assessments, and raising their alerts (flush, never commit).
 
 Every write is audited here (the alert rows are a side effect the routes cannot see); the
-routes audit their reads. Rules come from :func:`ketacare.domain.alerts.evaluate_alerts`,
+routes audit their reads. Rules come from :func:`ketacare.domain.mbc.alerts.evaluate_alerts`,
 against the baseline and previous score of :mod:`ketacare.features.assessments.baseline`.
 """
 
@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.domain.alerts import evaluate_alerts
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import Instrument, ScoreResult, get_instrument, score
 from ketacare.domain.instruments.scoring import missing_items
+from ketacare.domain.mbc.alerts import evaluate_alerts
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments.baseline import history
 from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Source

@@ -25,7 +25,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.session_safety import SafetyConfig, check_predose
+from ketacare.domain.sessions.safety import SafetyConfig, check_predose
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments.models import Source
 from ketacare.features.assessments.service import Actor, store_assessment

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from ketacare.domain.assessment import assess_intake, assessment_to_dict
+from ketacare.domain.intake.verdict import assess_intake, verdict_to_dict
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz
@@ -105,7 +105,7 @@ def read_assessment(
     rec = service.require_intake(db, patient.id)
     _audit(request, db, user, "read", "assessment", rec.id, patient.id)
     config = service.rules_config(settings)
-    result = assessment_to_dict(assess_intake(service.intake_of(rec), config))
+    result = verdict_to_dict(assess_intake(service.intake_of(rec), config))
     return {"patient_id": patient.id, "intake_version": rec.version, **result}
 
 

@@ -14,25 +14,25 @@ from typing import Annotated, Any
 
 import typer
 
-from ketacare.domain.assessment import IntakeRulesConfig, assess_intake, assessment_to_dict
-from ketacare.domain.dosing import (
+from ketacare.domain.course.dosing import (
     Override,
     dosing_weight,
     esketamine_dose,
     iv_ketamine_dose,
     round_half_up,
 )
-from ketacare.domain.eligibility import EligibilityConfig
-from ketacare.domain.errors import DomainError, InvalidAnswer
-from ketacare.domain.ics import schedule_to_ics
-from ketacare.domain.intake_json import intake_from_dict
-from ketacare.domain.protocols import Protocol, ProtocolError
-from ketacare.domain.scheduling import (
+from ketacare.domain.course.ics import schedule_to_ics
+from ketacare.domain.course.protocols import Protocol, ProtocolError
+from ketacare.domain.course.scheduling import (
     ScheduleConstraints,
     ScheduleError,
     parse_weekdays,
     plan_course,
 )
+from ketacare.domain.errors import DomainError, InvalidAnswer
+from ketacare.domain.intake.eligibility import EligibilityConfig
+from ketacare.domain.intake.json_file import intake_from_dict
+from ketacare.domain.intake.verdict import IntakeRulesConfig, assess_intake, verdict_to_dict
 from ketacare.features.intake.protocol_files import load_protocols
 
 ProtocolDir = Annotated[
@@ -273,7 +273,7 @@ def eligibility(
         if bp_max_age_days is not None:
             elig = dataclasses.replace(elig, bp_max_age_days=bp_max_age_days)
         config = IntakeRulesConfig(eligibility=elig)
-        result = assessment_to_dict(assess_intake(intake_from_dict(data), config))
+        result = verdict_to_dict(assess_intake(intake_from_dict(data), config))
     except InvalidAnswer as exc:
         raise _fail(f"--intake: {intake}: {exc.field}: {exc.reason}") from None
     if as_json:

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ketacare.domain.antidepressants import ANTIDEPRESSANTS
-from ketacare.domain.intake import (
+from ketacare.domain.intake.antidepressants import ANTIDEPRESSANTS
+from ketacare.domain.intake.model import (
     CHILD_PUGH,
     CSSRS_LEVELS,
     DRUG_CLASSES,
@@ -22,7 +22,7 @@ from ketacare.domain.intake import (
     SEXES,
     TRIAL_OUTCOMES,
 )
-from ketacare.domain.screening import PHQ9_ITEMS
+from ketacare.domain.mbc.screening import PHQ9_ITEMS
 
 MAX_TRIALS = 12
 TRIAL_KEYS = (
@@ -144,7 +144,7 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
 FIELDS: dict[str, Field] = {f.path: f for _, fs in SECTIONS for f in fs}
 TRIAL_FIELDS: dict[str, Field] = {
     # The names the form suggests (a datalist; any name may be typed). Brand names of these
-    # are mapped to the generic when trials are compared (ketacare.domain.antidepressants).
+    # are mapped to the generic when trials are compared (ketacare.domain.intake.antidepressants).
     "drug": Field("drug", "Drug", "drug", tuple(sorted(ANTIDEPRESSANTS))),
     "drug_class": Field("drug_class", "Class", "choice", DRUG_CLASSES),
     "dose_mg_per_day": Field("dose_mg_per_day", "mg/day", "num"),

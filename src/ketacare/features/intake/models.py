@@ -16,7 +16,7 @@ class IntakeRecord(Base):
     """One saved version of a patient's intake; the highest ``version`` is current.
 
     ``document`` is the intake JSON (``docs/intake.md`` §5), validated by
-    ``ketacare.domain.intake_json`` before it is stored. Rows are never updated: a correction
+    ``ketacare.domain.intake.json_file`` before it is stored. Rows are never updated: a correction
     is a new version. The typed columns copy the facts other features query.
     """
 

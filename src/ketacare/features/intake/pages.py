@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from ketacare.domain.assessment import assess_intake, assessment_to_dict
-from ketacare.domain.scheduling import WEEKDAY_NAMES
+from ketacare.domain.course.scheduling import WEEKDAY_NAMES
+from ketacare.domain.intake.verdict import assess_intake, verdict_to_dict
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest
@@ -123,7 +123,7 @@ def assessment_page(
     if rec is not None:
         _audit(request, db, user, "read", "assessment", rec.id, patient.id)
         config = service.rules_config(settings)
-        result = assessment_to_dict(assess_intake(service.intake_of(rec), config))
+        result = verdict_to_dict(assess_intake(service.intake_of(rec), config))
     ctx = {"patient": patient, "intake": rec, "a": result}
     return render(request, "intake/assessment.html", ctx)
 

@@ -5,21 +5,16 @@ Decision support, not dosing guidance: the typical curve and a 90 % between-pati
 patient's weight and age. Sessions start at the same clock time on their planned days
 (time 0 = start of the first session).
 
-The SVG is drawn by matplotlib (Agg, no pyplot) and rewritten so that it works under the
-page's CSP (``style-src 'self'``): ``style`` attributes become SVG presentation attributes,
-the ``<style>`` element, metadata and XML prolog are dropped.
+The SVG is drawn by matplotlib under the one chart lock and rewritten for the page's CSP by
+:mod:`ketacare.features.charts.render`.
 """
 
 from __future__ import annotations
 
-import io
-import threading
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -34,6 +29,8 @@ from ketacare.domain.pk import (
     predict_band,
 )
 from ketacare.features._kit.errors import BadRequest
+from ketacare.features.charts.render import drawing, page_svg, to_svg
+from ketacare.features.charts.style import BLUE, INK, RED
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 
 DISCLAIMER = "Decision support, not dosing guidance."
@@ -43,9 +40,6 @@ DEFAULT_AGE_YEARS = 45.0
 DEVICE_INTERVAL_MIN = 5.0
 N_SIMULATED = 1000
 SEED = 20240501
-SVG_NS = "http://www.w3.org/2000/svg"
-XLINK_NS = "http://www.w3.org/1999/xlink"
-_RENDER = threading.Lock()  # rcParams are process-global; one chart at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,77 +143,42 @@ def plan_pk(
     return PlanPK(band, m.info.title, m.info.citation, float(weight), age, tuple(notes), doses)
 
 
-def _presentation_attributes(root: ET.Element) -> None:
-    for el in root.iter():
-        style = el.attrib.pop("style", None)
-        if not style:
-            continue
-        for decl in style.split(";"):
-            name, sep, value = decl.partition(":")
-            if sep and name.strip():
-                el.set(name.strip(), value.strip())
-
-
-def _strip(root: ET.Element) -> None:
-    for parent in list(root.iter()):
-        for child in list(parent):
-            if child.tag in (f"{{{SVG_NS}}}metadata", f"{{{SVG_NS}}}style"):
-                parent.remove(child)
-
-
-def svg_for_page(svg: str, title: str) -> str:
-    """Matplotlib SVG rewritten for inline use under ``style-src 'self'``."""
-    ET.register_namespace("", SVG_NS)
-    ET.register_namespace("xlink", XLINK_NS)
-    root = ET.fromstring(svg)
-    _strip(root)
-    _presentation_attributes(root)
-    for attr in ("width", "height"):
-        root.attrib.pop(attr, None)
-    root.set("stroke-linejoin", "round")
-    root.set("stroke-linecap", "butt")
-    root.set("role", "img")
-    root.set("aria-label", title)
-    return ET.tostring(root, encoding="unicode")
-
-
 def chart_svg(pk: PlanPK, sessions: Sequence[PlannedSession]) -> str:
     """The chart as an inline ``<svg>``: the whole course (days) and the first session (hours)."""
-    b = pk.band
-    fig = Figure(figsize=(8.0, 3.9), dpi=100)
-    course, first = fig.subplots(1, 2, gridspec_kw={"width_ratios": (3, 1)}, sharey=True)
-    start = pk.doses[0].time_min
-    window = b.times_min <= start + 240.0
-    for ax, x, mask in (
-        (course, b.times_min / DAY_MIN, slice(None)),
-        (first, (b.times_min[window] - start) / 60.0, window),
-    ):
-        ax.fill_between(
-            x,
-            b.p05_ng_per_ml[mask],
-            b.p95_ng_per_ml[mask],
-            color="#1f5f8b",
-            alpha=0.25,
-            linewidth=0,
-            label="90% band (5th–95th percentile)",
-        )
-        ax.plot(x, b.p50_ng_per_ml[mask], color="#1f5f8b", lw=0.8, ls="--", label="Median")
-        ax.plot(x, b.typical_ng_per_ml[mask], color="#1d2733", lw=1.2, label="Typical patient")
-        ax.grid(alpha=0.3)
-        ax.set_ylim(bottom=0)
-    if sessions:
-        ticks = [(s.day - sessions[0].day).days for s in sessions if s.planned_dose_mg]
-        course.plot(ticks, [0.0] * len(ticks), "^", color="#a4161a", ms=5, label="Session")
-    course.set_xlabel("Days since the first session")
-    course.set_ylabel("Plasma concentration (ng/mL)")
-    course.set_title(f"Planned course: {pk.weight_kg:g} kg, {pk.age_years:g} y", fontsize=9)
-    first.set_xlabel("Hours, first session")
-    first.set_title("First session", fontsize=9)
-    course.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.65, -0.2), ncol=4)
-    fig.text(0.01, 0.01, f"{pk.model_title}. Model prediction. {DISCLAIMER}", fontsize=7)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    buf = io.StringIO()
-    with _RENDER, matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "ketacare"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    with drawing():
+        b = pk.band
+        fig = Figure(figsize=(8.0, 3.9), dpi=100)
+        course, first = fig.subplots(1, 2, gridspec_kw={"width_ratios": (3, 1)}, sharey=True)
+        start = pk.doses[0].time_min
+        window = b.times_min <= start + 240.0
+        for ax, x, mask in (
+            (course, b.times_min / DAY_MIN, slice(None)),
+            (first, (b.times_min[window] - start) / 60.0, window),
+        ):
+            ax.fill_between(
+                x,
+                b.p05_ng_per_ml[mask],
+                b.p95_ng_per_ml[mask],
+                color=BLUE,
+                alpha=0.25,
+                linewidth=0,
+                label="90% band (5th–95th percentile)",
+            )
+            ax.plot(x, b.p50_ng_per_ml[mask], color=BLUE, lw=0.8, ls="--", label="Median")
+            ax.plot(x, b.typical_ng_per_ml[mask], color=INK, lw=1.2, label="Typical patient")
+            ax.grid(alpha=0.3)
+            ax.set_ylim(bottom=0)
+        if sessions:
+            ticks = [(s.day - sessions[0].day).days for s in sessions if s.planned_dose_mg]
+            course.plot(ticks, [0.0] * len(ticks), "^", color=RED, ms=5, label="Session")
+        course.set_xlabel("Days since the first session")
+        course.set_ylabel("Plasma concentration (ng/mL)")
+        course.set_title(f"Planned course: {pk.weight_kg:g} kg, {pk.age_years:g} y", fontsize=9)
+        first.set_xlabel("Hours, first session")
+        first.set_title("First session", fontsize=9)
+        course.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.65, -0.2), ncol=4)
+        fig.text(0.01, 0.01, f"{pk.model_title}. Model prediction. {DISCLAIMER}", fontsize=7)
+        fig.tight_layout(rect=(0, 0.03, 1, 1))
+        svg = to_svg(fig)
     title = f"Predicted concentration over the planned course ({DISCLAIMER.lower()})"
-    return svg_for_page(buf.getvalue(), title)
+    return page_svg(svg, title)

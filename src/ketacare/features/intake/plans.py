@@ -1,9 +1,9 @@
 """Treatment plans: a protocol course placed on the calendar, with planned doses (flush only).
 
-The calendar comes from ``ketacare.domain.scheduling``; IV doses from the dosing rules with the
-weight of the current intake; esketamine doses from the protocol steps (first session the start
-dose, later sessions the chosen step, checked by ``esketamine_dose``). A new plan supersedes the
-active one; plans and sessions are never changed or deleted.
+The calendar comes from ``ketacare.domain.course.scheduling``; IV doses from the dosing rules
+with the weight of the current intake; esketamine doses from the protocol steps (first session
+the start dose, later sessions the chosen step, checked by ``esketamine_dose``). A new plan
+supersedes the active one; plans and sessions are never changed or deleted.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain.dosing import DoseRuleError, esketamine_dose
-from ketacare.domain.errors import DomainError, InvalidAnswer
-from ketacare.domain.ics import schedule_to_ics
-from ketacare.domain.protocols import Protocol, ProtocolError
-from ketacare.domain.scheduling import (
+from ketacare.domain.course.dosing import DoseRuleError, esketamine_dose
+from ketacare.domain.course.ics import schedule_to_ics
+from ketacare.domain.course.protocols import Protocol, ProtocolError
+from ketacare.domain.course.scheduling import (
     WEEKDAY_NAMES,
     Schedule,
     ScheduleConstraints,
@@ -28,7 +27,8 @@ from ketacare.domain.scheduling import (
     parse_weekdays,
     plan_course,
 )
-from ketacare.domain.scheduling import Session as DomainSession
+from ketacare.domain.course.scheduling import Session as DomainSession
+from ketacare.domain.errors import DomainError, InvalidAnswer
 from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound

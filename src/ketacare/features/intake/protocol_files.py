@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ketacare.domain.protocols import Protocol, ProtocolError, merge_protocols, parse_protocol
+from ketacare.domain.course.protocols import (
+    Protocol,
+    ProtocolError,
+    merge_protocols,
+    parse_protocol,
+)
 
 
 def load_protocol_file(path: Path) -> Protocol:

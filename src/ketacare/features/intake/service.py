@@ -1,7 +1,7 @@
 """Saving and reading intake versions (flush, never commit).
 
 Every save adds a version; nothing is overwritten. The document is validated by the pure
-``ketacare.domain.intake_json`` parser and stored in its canonical JSON form, so what is read
+``ketacare.domain.intake.json_file`` parser and stored in its canonical JSON form, so what is read
 back is exactly what the rules assess.
 """
 
@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain.assessment import IntakeRulesConfig
-from ketacare.domain.eligibility import EligibilityConfig
 from ketacare.domain.errors import InvalidAnswer
-from ketacare.domain.intake import Intake
-from ketacare.domain.intake_json import intake_from_dict, intake_to_dict
+from ketacare.domain.intake.eligibility import EligibilityConfig
+from ketacare.domain.intake.json_file import intake_from_dict, intake_to_dict
+from ketacare.domain.intake.model import Intake
+from ketacare.domain.intake.verdict import IntakeRulesConfig
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features.auth.models import User
 from ketacare.features.intake.models import IntakeRecord

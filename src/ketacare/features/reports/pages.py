@@ -1,13 +1,12 @@
 """Clinic analytics page (the clinic outcomes report in HTML), its PDF, and the patient
 progress report (HTML and PDF). Staff of the clinic only; every view and export is audited.
 
-Charts are drawn server-side by :mod:`ketacare.features.analytics.charts` and inlined as SVG
-rewritten for the page CSP (``svg_for_page``: no ``style`` attributes).
+Charts are drawn server-side by :mod:`ketacare.features.charts` and inlined as SVG
+rewritten for the page CSP (``charts.render.page_svg``: no ``style`` attributes).
 """
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from typing import Annotated
 
@@ -21,12 +20,12 @@ from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.deps import DbDep, client_ip
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.analytics.charts import km_chart, rates_chart
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import PageStaff
 from ketacare.features.auth.models import User
+from ketacare.features.charts.outcomes import km_chart, rates_chart
+from ketacare.features.charts.render import page_svg
 from ketacare.features.clinics.models import Clinic
-from ketacare.features.intake.pk import svg_for_page
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.reports import pdf
 from ketacare.features.reports.patient import patient_report, trajectory
@@ -34,7 +33,6 @@ from ketacare.features.reports.pdf import drawable
 from ketacare.features.reports.service import ClinicOutcomes, clinic_outcomes
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
-_CHARTS = threading.Lock()  # matplotlib rcParams are process-global: one chart at a time
 
 InstrumentQuery = Annotated[str, Query(min_length=1, max_length=32)]
 # Dates as text: the filter form sends empty fields, which mean "no bound".
@@ -71,22 +69,21 @@ def clinic_charts(result: ClinicOutcomes) -> dict[str, Markup]:
         return {}
     o, d = a.overall, a.definitions
     days = [float(t.day) for t in o.timepoints if t.day is not None]
-    with _CHARTS:
-        out = {"rates": svg_for_page(rates_chart(o, d), "Response and remission by timepoint")}
-        if drawable(o.time_to_response):
-            out["km"] = svg_for_page(
-                km_chart({"all": o.time_to_response}, risk_days=[0.0, *days]),
-                "Time to response, Kaplan–Meier, with number at risk",
-            )
-        if o.time_to_relapse is not None and drawable(o.time_to_relapse):
-            out["relapse"] = svg_for_page(
-                km_chart(
-                    {"all": o.time_to_relapse},
-                    title="Time to relapse (Kaplan–Meier)",
-                    cumulative=False,
-                ),
-                "Time to relapse, Kaplan–Meier",
-            )
+    out = {"rates": page_svg(rates_chart(o, d), "Response and remission by timepoint")}
+    if drawable(o.time_to_response):
+        out["km"] = page_svg(
+            km_chart({"all": o.time_to_response}, risk_days=[0.0, *days]),
+            "Time to response, Kaplan–Meier, with number at risk",
+        )
+    if o.time_to_relapse is not None and drawable(o.time_to_relapse):
+        out["relapse"] = page_svg(
+            km_chart(
+                {"all": o.time_to_relapse},
+                title="Time to relapse (Kaplan–Meier)",
+                cumulative=False,
+            ),
+            "Time to relapse, Kaplan–Meier",
+        )
     return {k: Markup(v) for k, v in out.items()}
 
 
@@ -185,10 +182,7 @@ def clinic_report_pdf(
         db, user.clinic_id, instrument, start, to,
         include_synthetic=synthetic == "include", tz=page_tz(request),
     )  # fmt: skip
-    with _CHARTS:
-        body = pdf.clinic_pdf(
-            result, clinic_name(db, user), period_label(start, to), page_tz(request)
-        )
+    body = pdf.clinic_pdf(result, clinic_name(db, user), period_label(start, to), page_tz(request))
     record(
         db,
         user,
@@ -211,13 +205,7 @@ def patient_report_page(
     """The patient progress report."""
     report = patient_report(db, patient)
     record(db, user, "read", "patient_report", patient.id, patient.id, client=client_ip(request))
-    with _CHARTS:
-        svg = trajectory(report, "svg")
-    chart = (
-        Markup(svg_for_page(svg, f"{report.instrument_name} trajectory"))
-        if isinstance(svg, str)
-        else None
-    )
+    chart = trajectory(report, page_tz(request))
     ctx = {"report": report, "patient": patient, "chart": chart, "fmt": pdf.fmt_prop}
     return render(request, "reports/patient.html", ctx)
 
@@ -228,8 +216,7 @@ def patient_report_pdf(
 ) -> Response:
     """The patient progress report as a PDF (audited as an export)."""
     report = patient_report(db, patient)
-    with _CHARTS:
-        body = pdf.patient_pdf(report, clinic_name(db, user), page_tz(request))
+    body = pdf.patient_pdf(report, clinic_name(db, user), page_tz(request))
     record(db, user, "export", "patient_report", patient.id, patient.id, client=client_ip(request))
     name = f"patient-{patient.id}-progress.pdf"
     return Response(

@@ -10,20 +10,20 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import numpy as np
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.analytics import Definitions, analyse_outcomes, resolve_definitions
 from ketacare.domain.analytics.definitions import AnalyticsConfig
 from ketacare.domain.instruments import get_instrument
-from ketacare.features.analytics.charts import trajectory_chart
 from ketacare.features.assessments.models import Assessment
+from ketacare.features.charts.trajectory import Point, trajectory_svg
 from ketacare.features.intake.models import IntakeRecord, TreatmentPlan
 from ketacare.features.intake.plans import current_plan
 from ketacare.features.intake.service import current_intake
 from ketacare.features.patients.models import Patient
-from ketacare.features.reports.service import load_cohort, naive_utc
+from ketacare.features.reports.service import load_cohort
 from ketacare.features.sessions.models import TreatmentSession
 
 __all__ = ["Outcome", "PatientReport", "SessionLine", "patient_report", "trajectory"]
@@ -172,24 +172,20 @@ def patient_report(db: Session, patient: Patient, instrument: str = "phq9") -> P
     )
 
 
-def trajectory(report: PatientReport, fmt: str) -> str | bytes | None:
-    """The trajectory chart (SVG text or PNG bytes), or None without scores."""
+def trajectory(report: PatientReport, tz: str = "UTC") -> Markup | None:
+    """The trajectory chart (inline SVG, session times in zone ``tz``), or None without scores.
+
+    The same chart as the patient's assessments page: totals over the severity bands, dosed
+    sessions marked, and the response line at 50% of the baseline.
+    """
     if not report.scores:
         return None
-    origin = report.day0 or naive_utc(report.scores[0][0])
-    days = [(naive_utc(t) - origin).total_seconds() / 86400 for t, _, _ in report.scores]
-    sessions = [
-        (naive_utc(s.when) - origin).total_seconds() / 86400
-        for s in report.sessions
-        if s.when is not None and s.given_dose_mg
-    ]
-    totals = np.array([x for _, x, _ in report.scores], dtype=float)
+    inst = get_instrument(report.instrument_id)
+    bands = inst.band_sets[inst.default_band_set].bands if inst.default_band_set else ()
+    top = max(total for _, total, _ in report.scores)
+    value_range = inst.range if inst.range is not None else (0, max(top, 1))
+    points = [Point(when, total, band) for when, total, band in report.scores]
+    sessions = [s.when for s in report.sessions if s.when is not None and s.given_dose_mg]
     base = report.outcome.baseline if report.outcome else None
     title = f"{report.instrument_name} trajectory"
-    if fmt == "png":
-        return trajectory_chart(
-            report.instrument_id, days, totals, sessions, baseline=base, title=title, fmt="png"
-        )
-    return trajectory_chart(
-        report.instrument_id, days, totals, sessions, baseline=base, title=title
-    )
+    return trajectory_svg(title, points, bands, value_range, sessions, tz=tz, baseline=base)

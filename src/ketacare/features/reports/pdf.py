@@ -24,7 +24,8 @@ from ketacare.domain.analytics import (
     Proportion,
 )
 from ketacare.features._kit import clock
-from ketacare.features.analytics.charts import km_chart, rates_chart
+from ketacare.features.charts.outcomes import km_chart, rates_chart
+from ketacare.features.charts.render import pdf_svg
 from ketacare.features.reports.patient import PatientReport, trajectory
 from ketacare.features.reports.service import ClinicOutcomes
 
@@ -117,6 +118,11 @@ class _Doc(FPDF):
 
     def chart(self, png: bytes, width: float = _W) -> None:
         self.image(io.BytesIO(png), w=width)
+        self.ln(2)
+
+    def svg_chart(self, svg: str, width: float = _W) -> None:
+        """A page SVG chart drawn as vector graphics (the same chart the page shows)."""
+        self.image(io.BytesIO(pdf_svg(svg)), w=width)
         self.ln(2)
 
 
@@ -327,9 +333,9 @@ def patient_pdf(report: PatientReport, clinic_name: str, tz: str = "UTC") -> byt
             ],
             (40, 20, 24, 14, 20, 20, 18, 24),
         )
-    png = trajectory(report, "png")
-    if isinstance(png, bytes):
-        doc.chart(png, 170)
+    svg = trajectory(report, tz)
+    if svg is not None:
+        doc.svg_chart(svg, 170)
     doc.h2("Sessions and doses")
     if report.sessions:
         doc.rows(

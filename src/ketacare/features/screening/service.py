@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ketacare.db.base import utcnow
-from ketacare.domain.screening import score_gad7, score_phq9
+from ketacare.domain.mbc.screening import score_gad7, score_phq9
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic

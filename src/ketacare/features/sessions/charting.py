@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import ScoreContext, score
-from ketacare.domain.session_safety import SafetyConfig, Vitals, bp_implausible, vitals_flags
+from ketacare.domain.sessions.safety import SafetyConfig, Vitals, bp_implausible, vitals_flags
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.auth.models import Role, User
 from ketacare.features.sessions.models import (

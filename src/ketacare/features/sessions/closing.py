@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain import rems
-from ketacare.domain.session_discharge import DischargeResult
-from ketacare.domain.session_safety import Reason
+from ketacare.domain.sessions import rems
+from ketacare.domain.sessions.discharge import DischargeResult
+from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
 from ketacare.features.auth.models import Role, User
 from ketacare.features.sessions.models import (

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.domain.session_safety import SafetyConfig
+from ketacare.domain.sessions.safety import SafetyConfig
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import Forbidden, LoginRequired, NotFound
 from ketacare.features._kit.params import RowId

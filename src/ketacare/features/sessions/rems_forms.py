@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import textwrap
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,18 +14,17 @@ from matplotlib.figure import Figure
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain import rems
-from ketacare.domain.session_safety import Reason
+from ketacare.domain.sessions import rems
+from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest
+from ketacare.features.charts import render
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.closing import rems_form
 from ketacare.features.sessions.models import RemsForm, SessionStatus, TreatmentSession
 from ketacare.features.sessions.service import require_open
 from ketacare.features.sessions.state import SessionState
-
-_PDF = threading.Lock()
 
 
 def ensure_form(
@@ -250,31 +248,29 @@ def to_csv(vals: dict[str, Any]) -> str:
 
 def to_pdf(vals: dict[str, Any], session_id: int) -> bytes:
     """The form as a one-page A4 PDF (matplotlib's PDF backend, no system libraries)."""
-    fig = Figure(figsize=(8.27, 11.69))
-    fig.text(
-        0.06,
-        0.965,
-        "SPRAVATO REMS Patient Monitoring Form: session record",
-        fontsize=13,
-        weight="bold",
-    )
-    fig.text(
-        0.06,
-        0.948,
-        f"ketacare session {session_id} · form fields version {rems.PMF_VERSION}"
-        " · submit within 7 days at spravatorems.com or by fax",
-        fontsize=7.5,
-    )
-    y = 0.925
-    for f in rems.PMF_FIELDS:
-        v = vals.get(f.id)
-        label = "\n".join(textwrap.wrap(printed_label(f.label), 78))  # never cut a question
-        text = "\n".join(textwrap.wrap("" if v is None else str(v), 48)) or "—"
-        fig.text(0.06, y, label, fontsize=7.5, verticalalignment="top")
-        fig.text(0.62, y, text, fontsize=8, weight="bold", verticalalignment="top")
-        lines = max(text.count("\n"), label.count("\n")) + 1
-        y -= 0.012 + 0.0115 * lines
-    buf = io.BytesIO()
-    with _PDF:
-        fig.savefig(buf, format="pdf", metadata={"Creator": "ketacare", "Producer": "ketacare"})
-    return buf.getvalue()
+    with render.drawing():
+        fig = Figure(figsize=(8.27, 11.69))
+        fig.text(
+            0.06,
+            0.965,
+            "SPRAVATO REMS Patient Monitoring Form: session record",
+            fontsize=13,
+            weight="bold",
+        )
+        fig.text(
+            0.06,
+            0.948,
+            f"ketacare session {session_id} · form fields version {rems.PMF_VERSION}"
+            " · submit within 7 days at spravatorems.com or by fax",
+            fontsize=7.5,
+        )
+        y = 0.925
+        for f in rems.PMF_FIELDS:
+            v = vals.get(f.id)
+            label = "\n".join(textwrap.wrap(printed_label(f.label), 78))  # never cut a question
+            text = "\n".join(textwrap.wrap("" if v is None else str(v), 48)) or "—"
+            fig.text(0.06, y, label, fontsize=7.5, verticalalignment="top")
+            fig.text(0.62, y, text, fontsize=8, weight="bold", verticalalignment="top")
+            lines = max(text.count("\n"), label.count("\n")) + 1
+            y -= 0.012 + 0.0115 * lines
+        return render.to_pdf(fig, {"Creator": "ketacare", "Producer": "ketacare"})

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain.session_safety import PreDose, PreDoseResult, bp_implausible
+from ketacare.domain.sessions.safety import PreDose, PreDoseResult, bp_implausible
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
 from ketacare.features.auth.models import Role, User

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.session_discharge import (
+from ketacare.domain.sessions.discharge import (
     DischargeFacts,
     DischargeResult,
     ScaleAt,
     check_discharge,
 )
-from ketacare.domain.session_safety import (
+from ketacare.domain.sessions.safety import (
     Due,
     PreDoseResult,
     Reason,

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from ketacare.domain.session_safety import Reason, SafetyConfig
+from ketacare.domain.sessions.safety import Reason, SafetyConfig
 from ketacare.features._kit import clock
 from ketacare.features._kit.templating import page_tz
 from ketacare.features.auth.models import User

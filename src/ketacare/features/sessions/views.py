@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ketacare.domain.session_safety import flag_guidance
+from ketacare.domain.sessions.safety import flag_guidance
 from ketacare.features.sessions.models import AdverseEvent, ScaleScore, TreatmentSession, VitalSign
 from ketacare.features.sessions.state import SessionState, reason_dicts
 

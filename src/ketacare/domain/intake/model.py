@@ -3,7 +3,7 @@
 Every clinical fact is optional: ``None`` means *unknown / not asked*, which is distinct from
 ``False`` (*asked, and no*). Rules that need an unknown fact report it as missing instead of
 guessing. A database model maps one-to-one onto these classes; the JSON form is read and
-written by :mod:`ketacare.domain.intake_json` and documented in ``docs/intake.md``.
+written by :mod:`ketacare.domain.intake.json_file` and documented in ``docs/intake.md``.
 
 Units: age in whole years, weight in kg, height in cm, doses in mg/day, trial length in weeks,
 blood pressure in mmHg, benzodiazepine dose in mg/day lorazepam equivalents.

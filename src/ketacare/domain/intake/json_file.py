@@ -15,7 +15,7 @@ from typing import Any, Final, TypeVar
 
 from ketacare.domain.dates import out_of_range
 from ketacare.domain.errors import InvalidAnswer
-from ketacare.domain.intake import (
+from ketacare.domain.intake.model import (
     CHILD_PUGH,
     CSSRS_LEVELS,
     DRUG_CLASSES,
@@ -40,7 +40,9 @@ T = TypeVar("T", bound=str)
 
 def intake_schema() -> dict[str, Any]:
     """Return the JSON Schema (draft 2020-12) of the intake file, read from package data."""
-    text = resources.files("ketacare.domain").joinpath("intake.schema.json").read_text("utf-8")
+    text = (
+        resources.files("ketacare.domain.intake").joinpath("intake.schema.json").read_text("utf-8")
+    )
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -193,7 +195,7 @@ def _phq9(value: object) -> tuple[int | None, ...] | None:
 
 
 def intake_from_dict(data: object) -> Intake:
-    """Build an :class:`~ketacare.domain.intake.Intake` from a parsed JSON document.
+    """Build an :class:`~ketacare.domain.intake.model.Intake` from a parsed JSON document.
 
     Raises
     ------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from ketacare.domain.intake import DrugClass
+from ketacare.domain.intake.model import DrugClass
 
 #: Generic name -> drug class (the classes used for Thase-Rush staging, clinical.md §4.3).
 ANTIDEPRESSANTS: Final[dict[str, DrugClass]] = {
@@ -124,8 +124,3 @@ def normalise_drug(name: str) -> str:
         words.pop()
     text = " ".join(words)
     return BRANDS.get(text, text)
-
-
-def drug_class_of(name: str) -> DrugClass | None:
-    """The class of a known antidepressant (by generic or brand name), else ``None``."""
-    return ANTIDEPRESSANTS.get(normalise_drug(name))

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ketacare.domain.session_safety import REMS, Reason
+from ketacare.domain.sessions.safety import REMS, Reason
 
 PMF_VERSION = "2021-11+resp"
 DEADLINE_DAYS = 7  # "submit within 7 days" [V]; configurable

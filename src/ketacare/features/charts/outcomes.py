@@ -1,45 +1,32 @@
-"""Server-side charts of the outcome analytics (matplotlib, Agg; SVG text or PNG bytes).
+"""Charts of the outcome analytics (matplotlib; SVG text for pages, PNG bytes for PDFs).
 
-The one charting module for analytics: reports and pages embed the returned SVG inline (no
+Pages embed the SVG inline after :func:`~ketacare.features.charts.render.page_svg` (no
 JavaScript, no CDN). Text stays text in the SVG (``svg.fonttype = none``) so it is searchable,
 accessible and testable; element ids (``gid``) name the parts: ``km-curve-<label>``,
 ``km-at-risk``, ``bar-response-<timepoint>``, ``bar-remission-<timepoint>``, ``band-<code>``,
-``sessions``, ``scores``.
+Drawn and saved under :func:`~ketacare.features.charts.render.drawing` (one lock around
+matplotlib's global settings).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
-import matplotlib
-
-matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-from numpy.typing import ArrayLike
 
 from ketacare.domain.analytics import Definitions, KaplanMeier, OutcomeSummary
-from ketacare.domain.instruments import get_instrument
+from ketacare.features.charts.render import drawing, to_png, to_svg
+from ketacare.features.charts.style import SERIES as _COLOURS
 
-__all__ = ["km_chart", "rates_chart", "trajectory_chart"]
+__all__ = ["km_chart", "rates_chart"]
 
 Fmt = Literal["svg", "png"]
-_RC: Any = {"svg.fonttype": "none", "svg.hashsalt": "ketacare", "font.size": 9}
-_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-_BAND_COLOURS = ("#e8f5e9", "#fffde7", "#fff3e0", "#ffe0b2", "#ffcdd2", "#ef9a9a")
 
 
 def _render(fig: Figure, fmt: Fmt) -> str | bytes:
-    buf = io.BytesIO()
-    with matplotlib.rc_context(_RC):
-        if fmt == "svg":
-            fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
-            return buf.getvalue().decode("utf-8")
-        fig.savefig(buf, format="png", dpi=120, metadata={"Software": None}, bbox_inches="tight")
-        return buf.getvalue()
+    return to_svg(fig, tight=True) if fmt == "svg" else to_png(fig)
 
 
 def _footnote(fig: Figure, lines: Sequence[str]) -> None:
@@ -78,7 +65,7 @@ def km_chart(
     note : sequence of str
         Definitions printed under the chart.
     """
-    with matplotlib.rc_context(_RC):
+    with drawing():
         fig = Figure(figsize=(7.5, 4.8))
         ax = fig.add_axes((0.1, 0.32, 0.85, 0.6))
         end = max((float(k.time_days[-1]) for k in curves.values() if k.time_days.size), default=1)
@@ -147,7 +134,7 @@ def rates_chart(
     """Response and remission bars per timepoint with Wilson 95% intervals and k/n labels."""
     points = [summary.end_of_induction, *summary.timepoints, summary.ever]
     labels = [p.label.replace("_", " ") for p in points]
-    with matplotlib.rc_context(_RC):
+    with drawing():
         fig = Figure(figsize=(7.5, 4.2))
         ax = fig.add_axes((0.1, 0.22, 0.85, 0.68))
         x = np.arange(len(points))
@@ -173,80 +160,4 @@ def rates_chart(
         _footnote(fig, [f"Response: {definitions.response}",
                         f"Remission: {definitions.remission or 'not defined'}",
                         f"Denominator: {definitions.denominator}"])  # fmt: skip
-        return _render(fig, fmt)
-
-
-def day_axis_limits(*days: ArrayLike) -> tuple[float, float]:
-    """x limits of a days axis: whole days, day 0 included, at least a week long (scores taken
-    hours apart must not stretch to a 0.00-0.05 day axis)."""
-    xs = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in days] + [np.zeros(1)])
-    lo = float(np.floor(np.nanmin(xs)))
-    hi = max(float(np.ceil(np.nanmax(xs))), lo + 7.0)
-    return lo - 0.5, hi + 0.5
-
-
-@overload
-def trajectory_chart(
-    instrument_id: str, days: ArrayLike, totals: ArrayLike, session_days: ArrayLike = ..., *,
-    baseline: float | None = ..., title: str = ..., fmt: Literal["svg"] = ...,
-) -> str: ...  # fmt: skip
-@overload
-def trajectory_chart(
-    instrument_id: str, days: ArrayLike, totals: ArrayLike, session_days: ArrayLike = ..., *,
-    baseline: float | None = ..., title: str = ..., fmt: Literal["png"],
-) -> bytes: ...  # fmt: skip
-def trajectory_chart(
-    instrument_id: str,
-    days: ArrayLike,
-    totals: ArrayLike,
-    session_days: ArrayLike = (),
-    *,
-    baseline: float | None = None,
-    title: str = "",
-    fmt: Fmt = "svg",
-) -> str | bytes:
-    """One patient's scores over time over the instrument's severity bands, with sessions.
-
-    Parameters
-    ----------
-    instrument_id : str
-        Instrument whose default band set shades the background.
-    days, totals : array_like
-        Assessment days since the first session and totals (points).
-    session_days : array_like
-        Session days since the first session (markers along the bottom).
-    baseline : float, optional
-        Baseline total; draws the response line (50% of baseline).
-    """
-    inst = get_instrument(instrument_id)
-    d = np.asarray(days, dtype=np.float64)
-    y = np.asarray(totals, dtype=np.float64)
-    sd = np.asarray(session_days, dtype=np.float64)
-    top = float(inst.range[1]) if inst.range is not None else float(np.nanmax(y, initial=1))
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(7.5, 4.0))
-        ax = fig.add_axes((0.1, 0.15, 0.7, 0.75))
-        bands = inst.band_sets[inst.default_band_set].bands if inst.default_band_set else ()
-        for i, b in enumerate(bands):
-            if b.min is None or b.max is None:
-                continue
-            span = ax.axhspan(b.min - 0.5 if b.min > 0 else 0, b.max + 0.5,
-                              color=_BAND_COLOURS[i % len(_BAND_COLOURS)], zorder=0,
-                              label=b.label)  # fmt: skip
-            span.set_gid(f"band-{b.code}")
-        (line,) = ax.plot(d, y, "o-", color="#263238", lw=1.5, ms=4, zorder=3)
-        line.set_gid("scores")
-        if sd.size:
-            marks = ax.plot(sd, np.zeros_like(sd), "^", color=_COLOURS[0], ms=7, zorder=4,
-                            clip_on=False, label="session")[0]  # fmt: skip
-            marks.set_gid("sessions")
-        if baseline is not None:
-            ax.axhline(baseline * 0.5, color=_COLOURS[1], ls="--", lw=1, label="response (50%)")
-        ax.set_ylim(0, top)
-        ax.set_xlim(*day_axis_limits(d, sd))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("Days since first session")
-        ax.set_ylabel(f"{inst.short_name} total")
-        ax.set_title(title or f"{inst.short_name} trajectory")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
         return _render(fig, fmt)

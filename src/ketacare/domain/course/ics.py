@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from ketacare.domain.scheduling import Schedule
+from ketacare.domain.course.scheduling import Schedule
 
 
 def _escape(text: str) -> str:

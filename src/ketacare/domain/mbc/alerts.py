@@ -24,7 +24,7 @@ from typing import Literal
 
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import ScoreResult, get_instrument
-from ketacare.domain.outcomes import mcid as default_mcid
+from ketacare.domain.mbc.outcomes import mcid as default_mcid
 
 AlertLevel = Literal["critical", "high", "warning"]
 _HANDLED = {("phq9", "item9_positive"), ("*", "risk_high"), ("*", "risk_moderate")}

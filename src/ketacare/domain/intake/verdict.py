@@ -1,7 +1,7 @@
 """One call for the intake rules: DSM-5, TRD staging, eligibility and pathway.
 
 The function composes the pure rules in a fixed order and is what the CLI, the API and the
-benchmark call. ``assessment_to_dict`` gives the JSON form printed by
+benchmark call. ``verdict_to_dict`` gives the JSON form printed by
 ``ketacare eligibility --json``.
 """
 
@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ketacare.domain.dsm5 import Dsm5Result, assess_major_depressive_episode
-from ketacare.domain.eligibility import EligibilityConfig, EligibilityResult, check_eligibility
-from ketacare.domain.intake import Intake
-from ketacare.domain.pathway import PathwayConfig, PathwayResult, recommend_pathway
-from ketacare.domain.rules import Reason
-from ketacare.domain.screening import Phq9Result, score_phq9
-from ketacare.domain.trd import (
+from ketacare.domain.intake.dsm5 import Dsm5Result, assess_major_depressive_episode
+from ketacare.domain.intake.eligibility import (
+    EligibilityConfig,
+    EligibilityResult,
+    check_eligibility,
+)
+from ketacare.domain.intake.model import Intake
+from ketacare.domain.intake.pathway import PathwayConfig, PathwayResult, recommend_pathway
+from ketacare.domain.intake.trd import (
     MsmResult,
     ThaseRushResult,
     TrdConfig,
@@ -24,6 +26,8 @@ from ketacare.domain.trd import (
     maudsley_stage,
     thase_rush_stage,
 )
+from ketacare.domain.mbc.screening import Phq9Result, score_phq9
+from ketacare.domain.rules import Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,7 @@ class IntakeRulesConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class IntakeAssessment:
+class IntakeVerdict:
     """Every intake-rule result for one intake."""
 
     phq9: Phq9Result | None
@@ -52,7 +56,7 @@ class IntakeAssessment:
 _DEFAULT = IntakeRulesConfig()
 
 
-def assess_intake(intake: Intake, config: IntakeRulesConfig = _DEFAULT) -> IntakeAssessment:
+def assess_intake(intake: Intake, config: IntakeRulesConfig = _DEFAULT) -> IntakeVerdict:
     """Run DSM-5, TRD, MSM, Thase-Rush, both eligibility checks and the pathway.
 
     Examples
@@ -72,7 +76,7 @@ def assess_intake(intake: Intake, config: IntakeRulesConfig = _DEFAULT) -> Intak
     ivk = check_eligibility("iv_ketamine", intake, dsm5, trd, config.eligibility)
     esk = check_eligibility("esketamine", intake, dsm5, trd, config.eligibility)
     path = recommend_pathway(intake, phq9, dsm5, trd, ivk, esk, config.pathway)
-    return IntakeAssessment(phq9, dsm5, trd, msm, tr, ivk, esk, path)
+    return IntakeVerdict(phq9, dsm5, trd, msm, tr, ivk, esk, path)
 
 
 def _reasons(rs: tuple[Reason, ...]) -> list[dict[str, str]]:
@@ -90,8 +94,8 @@ def _elig(e: EligibilityResult) -> dict[str, object]:
     }
 
 
-def assessment_to_dict(a: IntakeAssessment) -> dict[str, object]:
-    """Return the JSON-ready form of an :class:`IntakeAssessment`."""
+def verdict_to_dict(a: IntakeVerdict) -> dict[str, object]:
+    """Return the JSON-ready form of an :class:`IntakeVerdict`."""
     return {
         "phq9": None
         if a.phq9 is None

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
+from ketacare.domain.course.protocols.model import Protocol, WeightBasis
 from ketacare.domain.errors import DomainError, InvalidAnswer
-from ketacare.domain.protocols.model import Protocol, WeightBasis
 from ketacare.domain.rules import SRC_ESK_LABEL, SRC_KETACARE_POLICY, Reason
 
 DEVICE_MG: Final = 28
@@ -157,10 +157,6 @@ def round_half_up(x: float | Decimal, step: float | Decimal) -> Decimal:
     return (_dec(x) / q).to_integral_value(ROUND_HALF_UP) * q
 
 
-def _round_half_up(x: float | Decimal, step: float) -> float:
-    return float(round_half_up(x, step))
-
-
 def _positive(value: float, field: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise InvalidAnswer(field, f"must be greater than 0, got {value:g}")
@@ -225,8 +221,8 @@ def _dosing_weight(
         return actual, None
     ibw = ideal_body_weight(height_cm, sex, basis, config)
     w = ibw if basis == "ideal" else ibw + Decimal("0.4") * (actual - ibw)
-    if w <= 0:  # cannot happen inside the height range; never dose on a non-positive weight
-        raise InvalidAnswer("height_cm", f"{basis} body weight is not positive at {height_cm:g} cm")
+    # Inside the Devine height range IBW >= 45.5 kg, so w > 0 (adjusted = 0.6 IBW + 0.4 actual).
+    assert w > 0, "a dosing weight is never zero or negative"
     if w <= actual:
         return w, None
     text = (
@@ -317,7 +313,7 @@ def iv_ketamine_dose(
 
     Examples
     --------
-    >>> from ketacare.domain.protocols import builtin_protocols
+    >>> from ketacare.domain.course.protocols import builtin_protocols
     >>> d = iv_ketamine_dose(builtin_protocols()["iv-ketamine-induction"], 70,
     ...                      concentration_mg_per_ml=10, volume_ml=100)
     >>> (d.dose_mg, d.duration_min, d.drug_volume_ml, d.rate_ml_per_h)
@@ -454,7 +450,7 @@ def esketamine_dose(
 
     Examples
     --------
-    >>> from ketacare.domain.protocols import builtin_protocols
+    >>> from ketacare.domain.course.protocols import builtin_protocols
     >>> p = builtin_protocols()["esketamine-trd"]
     >>> esketamine_dose(p).dose_mg, esketamine_dose(p, 84, [56]).devices
     (56, 3)

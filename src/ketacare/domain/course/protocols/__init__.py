@@ -1,9 +1,9 @@
 """Built-in treatment protocols (package data) and protocol registry helpers.
 
-Built-in files live in ``ketacare/domain/protocols/data/*.json`` and are read with
+Built-in files live in ``ketacare/domain/course/protocols/data/*.json`` and are read with
 :mod:`importlib.resources` (the only I/O the domain does). Clinic files from a directory are
 read by ``ketacare.features.intake.protocol_files`` and validated here by
-:func:`~ketacare.domain.protocols.model.parse_protocol`.
+:func:`~ketacare.domain.course.protocols.model.parse_protocol`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ketacare.domain.protocols.model import (
+from ketacare.domain.course.protocols.model import (
     DoseRule,
     Phase,
     Protocol,
@@ -40,7 +40,7 @@ __all__ = [
 def builtin_protocols() -> Mapping[str, Protocol]:
     """Return the built-in protocols by id (validated once, then cached)."""
     out: dict[str, Protocol] = {}
-    data = resources.files("ketacare.domain.protocols").joinpath("data")
+    data = resources.files("ketacare.domain.course.protocols").joinpath("data")
     for entry in sorted(data.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
             p = parse_protocol(json.loads(entry.read_text("utf-8")), f"builtin:{entry.name}")
@@ -50,7 +50,7 @@ def builtin_protocols() -> Mapping[str, Protocol]:
 
 def protocol_schema() -> dict[str, Any]:
     """Return the JSON Schema (draft 2020-12) of a protocol file."""
-    text = resources.files("ketacare.domain.protocols").joinpath("protocol.schema.json")
+    text = resources.files("ketacare.domain.course.protocols").joinpath("protocol.schema.json")
     schema: dict[str, Any] = json.loads(text.read_text("utf-8"))
     return schema
 

@@ -1,8 +1,11 @@
-"""Server-side SVG trajectory charts: totals over time, severity bands shaded, sessions marked.
+"""The one trajectory chart: a patient's totals over time, severity bands shaded, sessions marked.
 
 Hand-written SVG (no plotting library, no scripts, presentation attributes only, so the page's
 CSP ``style-src 'self'`` holds when it is inlined). Five years of weekly scores for three
-instruments render in a few milliseconds (``benchmarks/chart.py``).
+instruments render in a few milliseconds (``benchmarks/chart.py``). The patient's assessments
+page and progress report show it; the report PDF embeds the same SVG as vector graphics
+(:func:`ketacare.features.charts.render.pdf_svg`). It never touches matplotlib, so it needs
+no lock.
 """
 
 from __future__ import annotations
@@ -15,18 +18,12 @@ from markupsafe import Markup, escape
 
 from ketacare.domain.instruments import Band
 from ketacare.features._kit import clock
+from ketacare.features.charts.style import BLUE, FRAME, INK, MUTED, RED, band_fill
+
+__all__ = ["Point", "trajectory_svg"]
 
 WIDTH, HEIGHT = 760, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 120, 12, 30
-BAND_FILL = {
-    "none": "#e8f4ea",
-    "mild": "#eef5d9",
-    "moderate": "#fcf1d2",
-    "moderately_severe": "#fbe3d3",
-    "severe": "#f7d4d4",
-    "very_severe": "#f1c2c2",
-}
-SEVERE_FILL = "#f7d4d4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +63,11 @@ def trajectory_svg(
     value_range: tuple[int, int],
     sessions: Sequence[datetime] = (),
     tz: str = "UTC",
+    baseline: float | None = None,
 ) -> Markup:
     """An accessible inline SVG of ``points`` over ``bands``, with session markers (their
-    labels in the clinic's zone ``tz``)."""
+    labels in the clinic's zone ``tz``) and, given the ``baseline`` total, the response line
+    at 50% of it. Empty markup when there is nothing to draw."""
     lo, hi = value_range
     pts = sorted(points, key=lambda p: p.when)
     times = [p.when for p in pts] + list(sessions)
@@ -97,46 +96,51 @@ def trajectory_svg(
         b_lo = lo if band.min is None else band.min
         b_hi = hi if band.max is None or i == len(bands) - 1 else band.max + 1
         top, bottom = y(min(b_hi, hi)), y(max(b_lo, lo))
-        fill = BAND_FILL.get(band.code, SEVERE_FILL if band.severe else "#eef1f4")
+        fill = band_fill(band.code, band.severe)
         parts.append(
             f'<rect x="{LEFT}" y="{top:.1f}" width="{pw}" height="{bottom - top:.1f}" '
             f'fill="{fill}"><title>{e(band.label)} ({b_lo}–{band.max})</title></rect>'
         )
         parts.append(
             f'<text x="{LEFT + pw + 6}" y="{(top + bottom) / 2 + 4:.1f}" font-size="11" '
-            f'fill="#5b6775">{e(band.label)}</text>'
+            f'fill="{MUTED}">{e(band.label)}</text>'
         )
     for b in sorted({lo, hi, *(band.min for band in bands if band.min is not None)}):
         parts.append(
             f'<text x="{LEFT - 6}" y="{y(b) + 4:.1f}" font-size="11" text-anchor="end" '
-            f'fill="#5b6775">{b}</text>'
+            f'fill="{MUTED}">{b}</text>'
         )
     for t, label in _ticks(start, end):
         xt = x(t)
         parts.append(
             f'<line x1="{xt:.1f}" y1="{TOP + ph}" x2="{xt:.1f}" y2="{TOP + ph + 4}" '
-            f'stroke="#5b6775"/><text x="{xt:.1f}" y="{TOP + ph + 17}" font-size="11" '
-            f'text-anchor="middle" fill="#5b6775">{e(label)}</text>'
+            f'stroke="{MUTED}"/><text x="{xt:.1f}" y="{TOP + ph + 17}" font-size="11" '
+            f'text-anchor="middle" fill="{MUTED}">{e(label)}</text>'
         )
     for s in sessions:
         xs = x(s)
         parts.append(
             f'<line class="session" x1="{xs:.1f}" y1="{TOP}" x2="{xs:.1f}" y2="{TOP + ph}" '
-            f'stroke="#1f5f8b" stroke-width="1" stroke-dasharray="3 3" opacity="0.7">'
+            f'stroke="{BLUE}" stroke-width="1" stroke-dasharray="3 3" opacity="0.7">'
             f"<title>Treatment session {clock.format_local(s, tz)}</title></line>"
         )
     parts.append(
-        f'<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#d5dbe2"/>'
+        f'<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="{FRAME}"/>'
     )
+    if baseline is not None and lo <= baseline * 0.5 <= hi:
+        yr = y(baseline * 0.5)
+        parts.append(
+            f'<line class="response" x1="{LEFT}" y1="{yr:.1f}" x2="{LEFT + pw}" y2="{yr:.1f}" '
+            f'stroke="{RED}" stroke-width="1" stroke-dasharray="6 3">'
+            f"<title>Response: 50% of baseline ({baseline * 0.5:g})</title></line>"
+        )
     if pts:
         coords = " ".join(f"{x(p.when):.1f},{y(p.total):.1f}" for p in pts)
-        parts.append(
-            f'<polyline points="{coords}" fill="none" stroke="#1d2733" stroke-width="1.5"/>'
-        )
+        parts.append(f'<polyline points="{coords}" fill="none" stroke="{INK}" stroke-width="1.5"/>')
         for p in pts:
             parts.append(
                 f'<circle class="score" cx="{x(p.when):.1f}" cy="{y(p.total):.1f}" r="3" '
-                f'fill="#1d2733"><title>{clock.format_local(p.when, tz, clock.DATE_FORMAT)}: '
+                f'fill="{INK}"><title>{clock.format_local(p.when, tz, clock.DATE_FORMAT)}: '
                 f"{p.total}"
                 f"{f' ({e(p.band)})' if p.band else ''}</title></circle>"
             )

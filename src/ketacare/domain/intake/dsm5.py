@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from ketacare.domain.intake import Dsm5Attestations
+from ketacare.domain.intake.model import Dsm5Attestations
 from ketacare.domain.rules import SRC_DSM5, SRC_PHQ9_DSM, Reason, Status
 
 Conclusion = Literal["meets", "does_not_meet", "cannot_determine"]

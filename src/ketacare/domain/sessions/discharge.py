@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ketacare.domain.session_safety import (
+from ketacare.domain.sessions.safety import (
     CLINIC,
     DEFAULT_SAFETY,
     LABEL,

@@ -33,9 +33,9 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Final
 
-from ketacare.domain.dosing import iv_ketamine_dose
+from ketacare.domain.course.dosing import iv_ketamine_dose
+from ketacare.domain.course.protocols.model import Phase, Protocol
 from ketacare.domain.errors import DomainError
-from ketacare.domain.protocols.model import Phase, Protocol
 
 WEEKDAY_NAMES: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -306,7 +306,7 @@ def plan_course(
 
     Examples
     --------
-    >>> from ketacare.domain.protocols import builtin_protocols
+    >>> from ketacare.domain.course.protocols import builtin_protocols
     >>> p = builtin_protocols()["iv-ketamine-induction"]
     >>> s = plan_course(p, date(2025, 3, 3), ScheduleConstraints(parse_weekdays("mon,wed,fri")))
     >>> [x.day.isoformat() for x in s.sessions][:4]

@@ -8,8 +8,8 @@ Rules (clinical.md §4):
 * TRD: adequate failed trials of at least ``TrdConfig.min_failed_trials`` (default 2)
   *different* antidepressants (EU SmPC 4.1: "at least two different antidepressant
   treatments"; clinical.md §4.1). Drugs are compared by
-  :func:`ketacare.domain.antidepressants.normalise_drug` (case, spacing, release form, brand ->
-  generic), so two trials of sertraline (or "Sertraline " and "Zoloft") count once.
+  :func:`ketacare.domain.intake.antidepressants.normalise_drug` (case, spacing, release form,
+  brand -> generic), so two trials of sertraline (or "Sertraline " and "Zoloft") count once.
 * Maudsley Staging Method (MSM): duration 1-3 + severity 1-5 + antidepressant failures 1-5 +
   augmentation 0-1 + ECT 0-1; total 3-15; bands mild 3-6, moderate 7-10, severe 11-15 [V].
   Failures are counted as different medications, as above.
@@ -29,15 +29,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from ketacare.domain.antidepressants import normalise_drug
 from ketacare.domain.errors import DomainError
-from ketacare.domain.intake import (
+from ketacare.domain.intake.antidepressants import normalise_drug
+from ketacare.domain.intake.model import (
     FAILED_OUTCOMES,
     AntidepressantTrial,
     Intake,
     MsmSeverity,
     completed_months,
 )
+from ketacare.domain.mbc.screening import Band
 from ketacare.domain.rules import (
     SRC_KETACARE_POLICY,
     SRC_MSM,
@@ -46,7 +47,6 @@ from ketacare.domain.rules import (
     SRC_TRD_WEEKS,
     Reason,
 )
-from ketacare.domain.screening import Band
 
 MsmBand = Literal["mild", "moderate", "severe"]
 ThaseRushReading = Literal["strict", "loose"]
@@ -188,7 +188,7 @@ def assess_trd(intake: Intake, config: TrdConfig = TrdConfig()) -> TrdResult:
 
     Examples
     --------
-    >>> from ketacare.domain.intake import TreatmentHistory as TH
+    >>> from ketacare.domain.intake.model import TreatmentHistory as TH
     >>> t = AntidepressantTrial("sertraline", "ssri", 150, 8, True, "no_response")
     >>> u = AntidepressantTrial("venlafaxine", "snri", 225, 5, True, "no_response")
     >>> assess_trd(Intake(treatment=TH(antidepressant_trials=(t, u)))).trd
@@ -359,7 +359,7 @@ def thase_rush_stage(
 
     Examples
     --------
-    >>> from ketacare.domain.intake import TreatmentHistory as TH
+    >>> from ketacare.domain.intake.model import TreatmentHistory as TH
     >>> ssri = AntidepressantTrial("sertraline", "ssri", 150, 8, True, "no_response")
     >>> tca = AntidepressantTrial("nortriptyline", "tca", 100, 8, True, "no_response")
     >>> i = Intake(treatment=TH(antidepressant_trials=(ssri, tca)))

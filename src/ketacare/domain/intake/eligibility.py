@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final, Literal
 
-from ketacare.domain.dsm5 import Dsm5Result
-from ketacare.domain.intake import BloodPressure, Intake
+from ketacare.domain.intake.dsm5 import Dsm5Result
+from ketacare.domain.intake.model import BloodPressure, Intake
+from ketacare.domain.intake.trd import TrdResult
 from ketacare.domain.rules import (
     SRC_DSM5,
     SRC_ESK_AGE,
@@ -41,7 +42,6 @@ from ketacare.domain.rules import (
     SRC_TRD,
     Reason,
 )
-from ketacare.domain.trd import TrdResult
 
 Treatment = Literal["iv_ketamine", "esketamine"]
 EligibilityStatus = Literal["eligible", "not_eligible", "needs_review", "incomplete"]
@@ -346,9 +346,9 @@ def check_eligibility(
     treatment : {"iv_ketamine", "esketamine"}
     intake : Intake
     dsm5 : Dsm5Result
-        From :func:`ketacare.domain.dsm5.assess_major_depressive_episode`.
+        From :func:`ketacare.domain.intake.dsm5.assess_major_depressive_episode`.
     trd : TrdResult
-        From :func:`ketacare.domain.trd.assess_trd`.
+        From :func:`ketacare.domain.intake.trd.assess_trd`.
     config : EligibilityConfig
 
     Returns

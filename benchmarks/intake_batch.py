@@ -1,6 +1,6 @@
 """Vectorised intake rules for many intakes at once (status codes only, no reason texts).
 
-Same rules and configuration as :func:`ketacare.domain.assessment.assess_intake`, computed
+Same rules and configuration as :func:`ketacare.domain.intake.verdict.assess_intake`, computed
 with numpy over a columnar table (one array per fact; ``-1`` = unknown). Used for cohort
 analytics and the benchmark; tests check that every code agrees with the per-intake path.
 Reasons are not produced here: call ``assess_intake`` for the intake a clinician opens.
@@ -14,15 +14,15 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from ketacare.domain.assessment import IntakeRulesConfig
-from ketacare.domain.eligibility import bp_staleness
-from ketacare.domain.intake import Intake, completed_months
-from ketacare.domain.trd import (
+from ketacare.domain.intake.eligibility import bp_staleness
+from ketacare.domain.intake.model import Intake, completed_months
+from ketacare.domain.intake.trd import (
     DEFAULT_SEVERITY_FROM_PHQ9,
     MSM_SEVERITY_SCORE,
     classify_trials,
     thase_rush_class_stage,
 )
+from ketacare.domain.intake.verdict import IntakeRulesConfig
 
 I8 = npt.NDArray[np.int8]
 Table = dict[str, npt.NDArray[Any]]

@@ -23,9 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from ketacare.domain.dsm5 import Dsm5Result
-from ketacare.domain.eligibility import EligibilityResult
-from ketacare.domain.intake import Intake
+from ketacare.domain.intake.dsm5 import Dsm5Result
+from ketacare.domain.intake.eligibility import EligibilityResult
+from ketacare.domain.intake.model import Intake
+from ketacare.domain.intake.trd import TrdResult
+from ketacare.domain.mbc.screening import Phq9Result
 from ketacare.domain.rules import (
     SRC_CSSRS,
     SRC_KETACARE_POLICY,
@@ -33,8 +35,6 @@ from ketacare.domain.rules import (
     SRC_PHQ9_ITEM9,
     Reason,
 )
-from ketacare.domain.screening import Phq9Result
-from ketacare.domain.trd import TrdResult
 
 PathwayCode = Literal[
     "urgent_evaluation",

@@ -1,0 +1,6 @@
+"""The course of treatment: protocols, doses, the session schedule and its calendar file.
+
+``protocols`` (versioned protocol definitions), ``dosing`` (IV mg/kg and esketamine device
+steps), ``scheduling`` (planned sessions from a protocol) and ``ics`` (RFC 5545 calendar).
+See ``docs/intake.md`` "Dosing" and "Schedule".
+"""
