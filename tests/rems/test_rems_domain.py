@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from ketacare.domain import rems_ops
 from ketacare.domain.rems_ops import EnrolmentFacts, GateConfig, SettingFacts, session_gate
-from ketacare.domain.session_safety import Reason
+from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 
 

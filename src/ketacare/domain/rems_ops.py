@@ -29,8 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ketacare.domain.rems import PMF_FIELDS, PmfField
-from ketacare.domain.session_safety import Reason
+from ketacare.domain.sessions.rems import PMF_FIELDS, PmfField
+from ketacare.domain.sessions.safety import Reason
 
 SOURCE = "SPRAVATO REMS #386, modified 12/31/2024: outpatient healthcare setting requirements [V]"
 SOURCE_ENROL = "SPRAVATO REMS #386: enrol each outpatient before the first treatment [V]"

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain.session_safety import Reason
+from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError, NotFound
 from ketacare.features.audit.actor import Actor

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain import rems_ops
 from ketacare.domain.dates import out_of_range
-from ketacare.domain.session_safety import Reason
+from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, KetacareError
 from ketacare.features.audit.actor import Actor
