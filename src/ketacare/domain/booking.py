@@ -263,7 +263,11 @@ def check(
 
 def _ratio_ok(floor: Floor, rules: FloorRules, start: datetime, end: datetime, any_: int) -> bool:
     """At every instant of [start, end): patients (this one included) <= ratio x nurses."""
-    nurses = [s for s in floor.shifts if s.role is StaffRole.nurse and _overlaps(s.start, s.end, start, end)]
+    nurses = [
+        s
+        for s in floor.shifts
+        if s.role is StaffRole.nurse and _overlaps(s.start, s.end, start, end)
+    ]
     if not nurses:
         return False
     if any_ + 1 <= rules.nurse_ratio * _min_count(nurses, start, end):
@@ -291,7 +295,9 @@ def _min_count(shifts: Sequence[Shift], start: datetime, end: datetime) -> int:
     return min(sum(1 for s in shifts if s.start <= p < s.end) for p in points)
 
 
-def _starts(floor: Floor, rules: FloorRules, kind: Kind, day: date, window: Window) -> list[datetime]:
+def _starts(
+    floor: Floor, rules: FloorRules, kind: Kind, day: date, window: Window
+) -> list[datetime]:
     """Candidate starts (UTC) of one local day, every ``step_min`` from opening."""
     hours = floor.hours.get(day.weekday())
     if hours is None or day in floor.closures or day.weekday() not in window.weekdays:
@@ -313,7 +319,12 @@ def _starts(floor: Floor, rules: FloorRules, kind: Kind, day: date, window: Wind
 
 
 def day_slots(
-    floor: Floor, rules: FloorRules, kind: Kind, patient_id: int, day: date, window: Window = Window()
+    floor: Floor,
+    rules: FloorRules,
+    kind: Kind,
+    patient_id: int,
+    day: date,
+    window: Window = Window(),
 ) -> list[Slot]:
     """Every bookable (chair, start) of local ``day`` for ``patient_id``, by start then chair."""
     length = timedelta(minutes=rules.chair_time(kind).total_min)
@@ -408,7 +419,9 @@ def find_course(floor: Floor, rules: FloorRules, request: CourseRequest) -> list
         if slot is None:
             if not refusals:
                 refusals.append(
-                    Refusal("BOOK-HOURS", "no opening hours within the allowed delay", SOURCE_POLICY)
+                    Refusal(
+                        "BOOK-HOURS", "no opening hours within the allowed delay", SOURCE_POLICY
+                    )
                 )
             raise BookingError(f"targets[{index}]", refusals)
         placed.append(slot)
@@ -445,13 +458,17 @@ def shift_later(
         day = max(start.astimezone(tz).date(), (previous + spacing).astimezone(tz).date())
         targets.append(day)
         previous = max(start, previous + spacing)
-    request = CourseRequest(kind, patient_id, tuple(targets), min_spacing_hours, window, max_delay_days)
+    request = CourseRequest(
+        kind, patient_id, tuple(targets), min_spacing_hours, window, max_delay_days
+    )
     # The moved session is a booking of the patient; spacing starts from it.
     anchor = Slot(-1, moved, moved + timedelta(minutes=rules.chair_time(kind).total_min))
     return _course_after(floor, rules, request, anchor)
 
 
-def _course_after(floor: Floor, rules: FloorRules, request: CourseRequest, anchor: Slot) -> list[Slot]:
+def _course_after(
+    floor: Floor, rules: FloorRules, request: CourseRequest, anchor: Slot
+) -> list[Slot]:
     spacing = timedelta(hours=request.min_spacing_hours)
     tz = ZoneInfo(floor.tz)
     prefer = anchor.start.astimezone(tz).time()

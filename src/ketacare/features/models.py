@@ -9,6 +9,7 @@ from ketacare.features.intake.models import IntakeRecord, PlannedSession, Treatm
 from ketacare.features.interop import models as _interop  # noqa: F401
 from ketacare.features.patients.models import Patient
 from ketacare.features.ratelimit.models import RateCounter
+from ketacare.features.scheduling import models as _scheduling  # noqa: F401
 from ketacare.features.screening.models import Lead, Screening
 from ketacare.features.sessions import models as _sessions  # noqa: F401
 
