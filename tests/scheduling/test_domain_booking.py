@@ -264,9 +264,9 @@ def test_course_slots_obey_every_rule(
         assert (day - target).days >= 0 or slot is course[0]
         # Every rule holds against the floor plus the earlier sessions of the course.
         assert check(placed, rules, kind, 99, slot.chair_id, slot.start) is None
-        for b in placed.bookings:
-            if b.start < slot.end and slot.start < b.end:
-                assert b.chair_id != slot.chair_id and b.patient_id != 99
+        for other in placed.bookings:
+            if other.start < slot.end and slot.start < other.end:
+                assert other.chair_id != slot.chair_id and other.patient_id != 99
         placed = placed.with_booking(Busy(slot.chair_id, 99, slot.start, slot.end, kind))
     for a, b in itertools.pairwise(course):
         assert b.start - a.start >= timedelta(hours=spacing)

@@ -1,0 +1,66 @@
+"""Shared set-up of the scheduling tests: a clinic in New York time with one site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from ketacare.domain.booking import StaffRole
+from ketacare.features.audit.actor import Actor
+from ketacare.features.patients.models import Patient
+from ketacare.features.scheduling import service
+from tests.conftest import make_clinic
+
+NY = ZoneInfo("America/New_York")
+MON = date(2030, 3, 4)  # a Monday, in the future of any test clock
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    """Local New York wall time as UTC."""
+    return datetime.combine(day, time(hh, mm), tzinfo=NY).astimezone(UTC)
+
+
+@dataclass
+class World:
+    clinic_id: int
+    site_id: int
+    chairs: list[int]
+    patients: list[int]
+
+
+def world(
+    db: Session, chairs: int = 3, patients: int = 4, nurses: int = 2, days: int = 28,
+    slug: str = "public", prescriber: bool = True,
+) -> World:  # fmt: skip
+    """A clinic (New York time), a REMS-certified site open Mon-Fri 08:00-18:00, chairs,
+    patients and staff shifts 08:00-18:00 every weekday of ``days`` from MON; committed."""
+    clinic = make_clinic(db, slug)
+    clinic.timezone = "America/New_York"
+    actor = Actor.cli(clinic.id)
+    site = service.create_site(db, actor, clinic.id, "Main", "mon-fri 08:00-18:00", True)
+    chair_ids = [service.add_chair(db, actor, site, f"Chair {i + 1}").id for i in range(chairs)]
+    for d in range(days):
+        day = MON + timedelta(days=d)
+        if day.weekday() >= 5:
+            continue
+        for n in range(nurses):
+            service.add_shift(
+                db, actor, site, f"Nurse {n}", StaffRole.nurse, at(day, 8), at(day, 18)
+            )
+        if prescriber:
+            service.add_shift(
+                db, actor, site, "Dr P", StaffRole.prescriber, at(day, 8), at(day, 18)
+            )
+    pats = []
+    for i in range(patients):
+        p = Patient(
+            clinic_id=clinic.id, given_name=f"P{i}", family_name="Test", email=f"p{i}@x.example"
+        )
+        db.add(p)
+        db.flush()
+        pats.append(p.id)
+    db.commit()
+    return World(clinic.id, site.id, chair_ids, pats)
