@@ -32,9 +32,14 @@ class World:
 
 
 def world(
-    db: Session, chairs: int = 3, patients: int = 4, nurses: int = 2, days: int = 28,
-    slug: str = "public", prescriber: bool = True,
-) -> World:  # fmt: skip
+    db: Session,
+    chairs: int = 3,
+    patients: int = 4,
+    nurses: int = 2,
+    days: int = 28,
+    slug: str = "public",
+    prescriber: bool = True,
+) -> World:
     """A clinic (New York time), a REMS-certified site open Mon-Fri 08:00-18:00, chairs,
     patients and staff shifts 08:00-18:00 every weekday of ``days`` from MON; committed."""
     clinic = make_clinic(db, slug)

@@ -133,21 +133,50 @@ def test_cancel_no_show_and_waitlist_offer(db: Session) -> None:
 def test_database_refuses_overlap_without_the_service(db: Session) -> None:
     w = world(db)
     common = {"clinic_id": w.clinic_id, "site_id": w.site_id, "kind": Kind.iv}
-    db.add(Booking(chair_id=w.chairs[0], patient_id=w.patients[0], starts_at=at(MON, 9),
-                   ends_at=at(MON, 11), **common))  # fmt: skip
+    db.add(
+        Booking(
+            chair_id=w.chairs[0],
+            patient_id=w.patients[0],
+            starts_at=at(MON, 9),
+            ends_at=at(MON, 11),
+            **common,
+        )
+    )
     db.commit()
     for chair, patient in ((w.chairs[0], w.patients[1]), (w.chairs[1], w.patients[0])):
-        db.add(Booking(chair_id=chair, patient_id=patient, starts_at=at(MON, 10, 59),
-                       ends_at=at(MON, 12), **common))  # fmt: skip
+        db.add(
+            Booking(
+                chair_id=chair,
+                patient_id=patient,
+                starts_at=at(MON, 10, 59),
+                ends_at=at(MON, 12),
+                **common,
+            )
+        )
         with pytest.raises(IntegrityError):
             db.flush()
         db.rollback()
     # Touching is not overlapping; a cancelled row does not hold.
-    db.add(Booking(chair_id=w.chairs[0], patient_id=w.patients[1], starts_at=at(MON, 11),
-                   ends_at=at(MON, 12), **common))  # fmt: skip
-    db.add(Booking(chair_id=w.chairs[0], patient_id=w.patients[2], starts_at=at(MON, 9),
-                   ends_at=at(MON, 10), holds=False, status=BookingStatus.cancelled,
-                   **common))  # fmt: skip
+    db.add(
+        Booking(
+            chair_id=w.chairs[0],
+            patient_id=w.patients[1],
+            starts_at=at(MON, 11),
+            ends_at=at(MON, 12),
+            **common,
+        )
+    )
+    db.add(
+        Booking(
+            chair_id=w.chairs[0],
+            patient_id=w.patients[2],
+            starts_at=at(MON, 9),
+            ends_at=at(MON, 10),
+            holds=False,
+            status=BookingStatus.cancelled,
+            **common,
+        )
+    )
     db.flush()
     db.commit()
     # An update into an overlap is refused too.
@@ -180,12 +209,30 @@ def test_concurrent_clients_never_double_book(
                 if through_service:
                     patient = s.get(Patient, patient_id)
                     assert patient is not None
-                    service.book_one(s, Actor.cli(w.clinic_id), NOW, patient, w.site_id, Kind.iv,
-                                     chair, start, RULES, "UTC")  # fmt: skip
+                    service.book_one(
+                        s,
+                        Actor.cli(w.clinic_id),
+                        NOW,
+                        patient,
+                        w.site_id,
+                        Kind.iv,
+                        chair,
+                        start,
+                        RULES,
+                        "UTC",
+                    )
                 else:
-                    s.add(Booking(clinic_id=w.clinic_id, site_id=w.site_id, chair_id=chair,
-                                  patient_id=patient_id, kind=Kind.iv, starts_at=start,
-                                  ends_at=start + timedelta(minutes=125)))  # fmt: skip
+                    s.add(
+                        Booking(
+                            clinic_id=w.clinic_id,
+                            site_id=w.site_id,
+                            chair_id=chair,
+                            patient_id=patient_id,
+                            kind=Kind.iv,
+                            starts_at=start,
+                            ends_at=start + timedelta(minutes=125),
+                        )
+                    )
                 s.commit()
                 results[i] = "ok"
             except (KetacareError, IntegrityError) as error:

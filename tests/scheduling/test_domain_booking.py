@@ -151,8 +151,12 @@ def test_dst_change_days_keep_local_hours() -> None:
         assert all(s.end - s.start == timedelta(minutes=125) for s in slots)
     # A course across the spring change keeps its 09:00 local time.
     sat = date(2026, 3, 7)
-    f = Floor(NY, {5: (time(8), time(18)), 6: (time(8), time(18)), 0: (time(8), time(18))}, (1,),
-              shifts=staffed(sat, 1, days=3))  # fmt: skip
+    f = Floor(
+        NY,
+        {5: (time(8), time(18)), 6: (time(8), time(18)), 0: (time(8), time(18))},
+        (1,),
+        shifts=staffed(sat, 1, days=3),
+    )
     w = Window(earliest=time(9, 0))
     course = find_course(
         f, RULES, CourseRequest(Kind.iv, 7, (sat, sat + timedelta(days=2)), 24.0, w)
@@ -210,19 +214,29 @@ def test_first_slot_prefers_time() -> None:
 
 busy_st = st.builds(
     lambda chair, patient, day, minute, length: Busy(
-        chair, patient, at(MON + timedelta(days=day), 8) + timedelta(minutes=15 * minute),
+        chair,
+        patient,
+        at(MON + timedelta(days=day), 8) + timedelta(minutes=15 * minute),
         at(MON + timedelta(days=day), 8) + timedelta(minutes=15 * minute + length),
     ),
-    st.integers(1, 4), st.integers(1, 6), st.integers(0, 13), st.integers(0, 40),
+    st.integers(1, 4),
+    st.integers(1, 6),
+    st.integers(0, 13),
+    st.integers(0, 40),
     st.sampled_from([125, 160]),
-)  # fmt: skip
+)
 shift_st = st.builds(
     lambda role, day, h0, dur: Shift(
-        0, role, at(MON + timedelta(days=day), h0),
+        0,
+        role,
+        at(MON + timedelta(days=day), h0),
         at(MON + timedelta(days=day), h0) + timedelta(hours=dur),
     ),
-    st.sampled_from(list(StaffRole)), st.integers(0, 13), st.integers(7, 14), st.integers(1, 10),
-)  # fmt: skip
+    st.sampled_from(list(StaffRole)),
+    st.integers(0, 13),
+    st.integers(7, 14),
+    st.integers(1, 10),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -237,12 +251,25 @@ shift_st = st.builds(
     n=st.integers(1, 6),
 )
 def test_course_slots_obey_every_rule(
-    bookings: list[Busy], shifts: list[Shift], kind: Kind, ratio: int, closures: set[int],
-    spacing: float, weekdays: set[int], n: int,
-) -> None:  # fmt: skip
+    bookings: list[Busy],
+    shifts: list[Shift],
+    kind: Kind,
+    ratio: int,
+    closures: set[int],
+    spacing: float,
+    weekdays: set[int],
+    n: int,
+) -> None:
     rules = FloorRules(nurse_ratio=ratio)
-    f = Floor(NY, HOURS, (1, 2, 3, 4), frozenset(MON + timedelta(days=c) for c in closures),
-              tuple(shifts), tuple(bookings), rems_certified=True)  # fmt: skip
+    f = Floor(
+        NY,
+        HOURS,
+        (1, 2, 3, 4),
+        frozenset(MON + timedelta(days=c) for c in closures),
+        tuple(shifts),
+        tuple(bookings),
+        rems_certified=True,
+    )
     targets = tuple(MON + timedelta(days=2 * i) for i in range(n))
     request = CourseRequest(kind, 99, targets, spacing, Window(weekdays=frozenset(weekdays)))
     refused: BookingError | None

@@ -410,9 +410,15 @@ def find_course(floor: Floor, rules: FloorRules, request: CourseRequest) -> list
             if (candidate - target).days > request.max_delay_days:
                 break
             slot, found = first_slot(
-                floor, rules, request.kind, request.patient_id, candidate, request.window,
-                not_before, prefer,
-            )  # fmt: skip
+                floor,
+                rules,
+                request.kind,
+                request.patient_id,
+                candidate,
+                request.window,
+                not_before,
+                prefer,
+            )
             refusals += [r for r in found if r not in refusals]
             if slot is not None:
                 break
@@ -480,9 +486,15 @@ def _course_after(
         refusals: list[Refusal] = []
         for delay in range(request.max_delay_days + 1):
             slot, found = first_slot(
-                floor, rules, request.kind, request.patient_id, target + timedelta(days=delay),
-                request.window, not_before, prefer,
-            )  # fmt: skip
+                floor,
+                rules,
+                request.kind,
+                request.patient_id,
+                target + timedelta(days=delay),
+                request.window,
+                not_before,
+                prefer,
+            )
             refusals += [r for r in found if r not in refusals]
             if slot is not None:
                 break

@@ -36,13 +36,18 @@ class SchedulingSettings(BaseSettings):
     def rules(self) -> FloorRules:
         """The domain rules these settings describe (raises DomainError when out of range)."""
         return FloorRules(
-            iv=ChairTime(self.iv_setup_min, self.iv_infusion_min, self.iv_recovery_min,
-                         self.turnover_min),
-            esketamine=ChairTime(self.esk_setup_min, self.esk_administration_min,
-                                 self.esk_monitoring_min, self.turnover_min),
+            iv=ChairTime(
+                self.iv_setup_min, self.iv_infusion_min, self.iv_recovery_min, self.turnover_min
+            ),
+            esketamine=ChairTime(
+                self.esk_setup_min,
+                self.esk_administration_min,
+                self.esk_monitoring_min,
+                self.turnover_min,
+            ),
             nurse_ratio=self.nurse_ratio,
             step_min=self.step_min,
-        )  # fmt: skip
+        )
 
     def reminder_offsets(self) -> tuple[int, ...]:
         """Reminder offsets in hours before the booking, largest first."""

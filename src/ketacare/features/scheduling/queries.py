@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain.booking import Busy, Floor, Shift
 from ketacare.features._kit.errors import NotFound
+from ketacare.features.intake.models import PlanStatus, TreatmentPlan
 from ketacare.features.scheduling.models import (
     Booking,
     Chair,
@@ -101,10 +102,15 @@ def load_floor(
         at_site = at_site | (Booking.patient_id == patient_id)
     rows = db.execute(
         select(
-            Booking.id, Booking.chair_id, Booking.patient_id, Booking.starts_at,
-            Booking.ends_at, Booking.kind, Booking.site_id,
+            Booking.id,
+            Booking.chair_id,
+            Booking.patient_id,
+            Booking.starts_at,
+            Booking.ends_at,
+            Booking.kind,
+            Booking.site_id,
         ).where(at_site, Booking.holds, Booking.ends_at > start, Booking.starts_at < end)
-    ).all()  # fmt: skip
+    ).all()
     bookings = []
     for row in rows:
         if row.id in exclude:
@@ -152,3 +158,11 @@ def later_bookings(db: Session, booking: Booking) -> Sequence[Booking]:
     if booking.plan_id is not None:
         stmt = stmt.where(Booking.plan_id == booking.plan_id)
     return db.scalars(stmt.order_by(Booking.starts_at)).all()
+
+
+def active_plans(db: Session, patient_id: int) -> Sequence[TreatmentPlan]:
+    """The patient's active treatment plan(s)."""
+    stmt = select(TreatmentPlan).where(
+        TreatmentPlan.patient_id == patient_id, TreatmentPlan.status == PlanStatus.active
+    )
+    return db.scalars(stmt).all()

@@ -56,6 +56,7 @@ from ketacare.features.scheduling.models import (
     WaitlistEntry,
     WaitStatus,
 )
+from ketacare.settings import Settings
 
 
 class BookingConflict(KetacareError):
@@ -120,8 +121,9 @@ def create_site(
         raise BadRequest("1 to 100 characters", "name")
     if db.scalars(select(Site.id).where(Site.clinic_id == clinic_id, Site.name == name)).first():
         raise BadRequest("a site of this name exists", "name")
-    site = Site(clinic_id=clinic_id, name=name, hours=parse_hours(hours),
-                rems_certified=rems_certified)  # fmt: skip
+    site = Site(
+        clinic_id=clinic_id, name=name, hours=parse_hours(hours), rems_certified=rems_certified
+    )
     db.add(site)
     db.flush()
     record(db, actor, "create", "sched_site", site.id, clinic_id=clinic_id)
@@ -206,8 +208,15 @@ class CourseAsk:
     planned_session_ids: tuple[int, ...] = ()
 
 
-def plan_course(db: Session, clinic_id: int, patient: Patient, plan_id: int, site_id: int,
-                window: Window, from_day: date | None = None) -> CourseAsk:  # fmt: skip
+def plan_course(
+    db: Session,
+    clinic_id: int,
+    patient: Patient,
+    plan_id: int,
+    site_id: int,
+    window: Window,
+    from_day: date | None = None,
+) -> CourseAsk:
     """The course ask of a treatment plan: its planned days from ``from_day`` on, its drug
     and the protocol's spacing (48 h for every built-in protocol)."""
     plan = db.scalars(
@@ -230,21 +239,41 @@ def plan_course(db: Session, clinic_id: int, patient: Patient, plan_id: int, sit
     protocol = builtin_protocols().get(plan.protocol_id)
     spacing = protocol.min_spacing_hours if protocol is not None else 48.0
     kind = Kind.esketamine if plan.drug == "esketamine" else Kind.iv
-    return CourseAsk(site_id, kind, tuple(p.day for p in planned), spacing, window, plan.id,
-                     tuple(p.id for p in planned))  # fmt: skip
+    return CourseAsk(
+        site_id,
+        kind,
+        tuple(p.day for p in planned),
+        spacing,
+        window,
+        plan.id,
+        tuple(p.id for p in planned),
+    )
 
 
-def _floor_for(db: Session, site: Site, tz: str, days: Sequence[date], patient_id: int,
-               max_delay: int, exclude: Sequence[int] = ()) -> Floor:  # fmt: skip
+def _floor_for(
+    db: Session,
+    site: Site,
+    tz: str,
+    days: Sequence[date],
+    patient_id: int,
+    max_delay: int,
+    exclude: Sequence[int] = (),
+) -> Floor:
     start, _ = local_day_bounds(min(days) - timedelta(days=1), tz)
     _, end = local_day_bounds(max(days) + timedelta(days=max_delay + 8), tz)
     return queries.load_floor(db, site, tz, start, end, exclude, patient_id)
 
 
 def find_course_slots(
-    db: Session, clinic_id: int, patient_id: int, ask: CourseAsk, rules: FloorRules,
-    default_tz: str, max_delay_days: int = 3, lock: bool = False,
-) -> list[Slot]:  # fmt: skip
+    db: Session,
+    clinic_id: int,
+    patient_id: int,
+    ask: CourseAsk,
+    rules: FloorRules,
+    default_tz: str,
+    max_delay_days: int = 3,
+    lock: bool = False,
+) -> list[Slot]:
     """Slots for every session of ``ask`` (422 naming the first session that cannot go)."""
     for index, day in enumerate(ask.targets):
         if (why := dates.out_of_range(day)) is not None:
@@ -254,16 +283,25 @@ def find_course_slots(
     site = queries.get_site(db, clinic_id, ask.site_id, lock=lock)
     tz = zone_name(db, clinic_id, default_tz)
     floor = _floor_for(db, site, tz, ask.targets, patient_id, max_delay_days)
-    request = CourseRequest(ask.kind, patient_id, ask.targets, ask.min_spacing_hours,
-                            ask.window, max_delay_days)  # fmt: skip
+    request = CourseRequest(
+        ask.kind, patient_id, ask.targets, ask.min_spacing_hours, ask.window, max_delay_days
+    )
     try:
         return find_course(floor, rules, request)
     except BookingError as error:
         raise refused(error) from None
 
 
-def free_slots(db: Session, clinic_id: int, site_id: int, kind: Kind, patient_id: int,
-               day: date, rules: FloorRules, default_tz: str) -> list[Slot]:  # fmt: skip
+def free_slots(
+    db: Session,
+    clinic_id: int,
+    site_id: int,
+    kind: Kind,
+    patient_id: int,
+    day: date,
+    rules: FloorRules,
+    default_tz: str,
+) -> list[Slot]:
     """Every bookable (chair, start) of one local day."""
     if (why := dates.out_of_range(day)) is not None:
         raise BadRequest(why, "day")
@@ -294,25 +332,38 @@ def _insert(db: Session, rows: Sequence[Booking]) -> None:
 
 
 def book_course(
-    db: Session, actor: Actor, now: datetime, patient: Patient, ask: CourseAsk,
-    rules: FloorRules, default_tz: str, max_delay_days: int = 3,
-) -> list[Booking]:  # fmt: skip
+    db: Session,
+    actor: Actor,
+    now: datetime,
+    patient: Patient,
+    ask: CourseAsk,
+    rules: FloorRules,
+    default_tz: str,
+    max_delay_days: int = 3,
+) -> list[Booking]:
     """Book every session of ``ask`` in this transaction (all or nothing)."""
-    slots = find_course_slots(db, patient.clinic_id, patient.id, ask, rules, default_tz,
-                              max_delay_days, lock=True)  # fmt: skip
+    slots = find_course_slots(
+        db, patient.clinic_id, patient.id, ask, rules, default_tz, max_delay_days, lock=True
+    )
     if slots and slots[0].start < now:
         raise BadRequest("the first session would be in the past", "targets[0]")
     site = queries.get_site(db, patient.clinic_id, ask.site_id)
     rows = [
         Booking(
-            clinic_id=patient.clinic_id, site_id=site.id, chair_id=slot.chair_id,
-            patient_id=patient.id, plan_id=ask.plan_id,
+            clinic_id=patient.clinic_id,
+            site_id=site.id,
+            chair_id=slot.chair_id,
+            patient_id=patient.id,
+            plan_id=ask.plan_id,
             planned_session_id=(ask.planned_session_ids[i] if ask.planned_session_ids else None),
-            kind=ask.kind, starts_at=slot.start, ends_at=slot.end, created_by_email=actor.label,
+            kind=ask.kind,
+            starts_at=slot.start,
+            ends_at=slot.end,
+            created_by_email=actor.label,
             created_at=now,
         )
         for i, slot in enumerate(slots)
-    ]  # fmt: skip
+    ]
     _insert(db, rows)
     for row in rows:
         record(db, actor, "create", "sched_booking", row.id, patient_id=patient.id)
@@ -320,9 +371,17 @@ def book_course(
 
 
 def book_one(
-    db: Session, actor: Actor, now: datetime, patient: Patient, site_id: int, kind: Kind,
-    chair_id: int, starts_at: datetime, rules: FloorRules, default_tz: str,
-) -> Booking:  # fmt: skip
+    db: Session,
+    actor: Actor,
+    now: datetime,
+    patient: Patient,
+    site_id: int,
+    kind: Kind,
+    chair_id: int,
+    starts_at: datetime,
+    rules: FloorRules,
+    default_tz: str,
+) -> Booking:
     """Book one chair time, after every rule passes."""
     if (why := dates.out_of_range(starts_at)) is not None:
         raise BadRequest(why, "starts_at")
@@ -336,11 +395,16 @@ def book_one(
     if refusal is not None:
         raise BadRequest(f"{refusal.rule}: {refusal.reason}", "starts_at")
     row = Booking(
-        clinic_id=patient.clinic_id, site_id=site.id, chair_id=chair_id, patient_id=patient.id,
-        kind=kind, starts_at=starts_at,
+        clinic_id=patient.clinic_id,
+        site_id=site.id,
+        chair_id=chair_id,
+        patient_id=patient.id,
+        kind=kind,
+        starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=rules.chair_time(kind).total_min),
-        created_by_email=actor.label, created_at=now,
-    )  # fmt: skip
+        created_by_email=actor.label,
+        created_at=now,
+    )
     _insert(db, [row])
     record(db, actor, "create", "sched_booking", row.id, patient_id=patient.id)
     return row
@@ -355,10 +419,17 @@ class MoveProposal:
 
 
 def reschedule(
-    db: Session, actor: Actor, now: datetime, booking: Booking, starts_at: datetime,
-    rules: FloorRules, default_tz: str, move_later: bool = False,
-    min_spacing_hours: float = 48.0, chair_id: int | None = None,
-) -> MoveProposal:  # fmt: skip
+    db: Session,
+    actor: Actor,
+    now: datetime,
+    booking: Booking,
+    starts_at: datetime,
+    rules: FloorRules,
+    default_tz: str,
+    move_later: bool = False,
+    min_spacing_hours: float = 48.0,
+    chair_id: int | None = None,
+) -> MoveProposal:
     """Move ``booking`` to ``starts_at`` (its chair, else ``chair_id``, else any free one).
 
     The later sessions of its course that no longer keep ``min_spacing_hours`` are proposed
@@ -375,8 +446,9 @@ def reschedule(
     later = list(queries.later_bookings(db, booking))
     day = starts_at.astimezone(clinic_tz(None, tz)).date()
     days = [day] + [b.starts_at.astimezone(clinic_tz(None, tz)).date() for b in later]
-    floor = _floor_for(db, site, tz, days, booking.patient_id, 14,
-                       exclude=[booking.id] + [b.id for b in later])  # fmt: skip
+    floor = _floor_for(
+        db, site, tz, days, booking.patient_id, 14, exclude=[booking.id] + [b.id for b in later]
+    )
     chairs = [chair_id] if chair_id else [booking.chair_id, *floor.chairs]
     refusal: Refusal | None = None
     for chair in chairs:
@@ -400,8 +472,15 @@ def reschedule(
         for b in kept:
             floor = floor.with_booking(_busy(b))
         try:
-            slots = shift_later(floor, rules, booking.kind, booking.patient_id, starts_at,
-                                [b.starts_at for b in to_move], min_spacing_hours)  # fmt: skip
+            slots = shift_later(
+                floor,
+                rules,
+                booking.kind,
+                booking.patient_id,
+                starts_at,
+                [b.starts_at for b in to_move],
+                min_spacing_hours,
+            )
         except BookingError as error:
             raise refused(error) from None
         moves = [(b.id, s) for b, s in zip(to_move, slots, strict=True)]
@@ -434,9 +513,13 @@ def _busy(b: Booking) -> Busy:
 
 
 def cancel(
-    db: Session, actor: Actor, now: datetime, booking: Booking, reason: str,
+    db: Session,
+    actor: Actor,
+    now: datetime,
+    booking: Booking,
+    reason: str,
     no_show: bool = False,
-) -> Booking:  # fmt: skip
+) -> Booking:
     """Cancel a booking (or record a no-show) with a reason; the chair time is freed and the
     waitlist offered it."""
     reason = reason.strip()
@@ -459,8 +542,15 @@ def cancel(
 # --- waitlist -----------------------------------------------------------------------------
 
 
-def join_waitlist(db: Session, actor: Actor, patient: Patient, site_id: int, kind: Kind,
-                  earliest: date, latest: date) -> WaitlistEntry:  # fmt: skip
+def join_waitlist(
+    db: Session,
+    actor: Actor,
+    patient: Patient,
+    site_id: int,
+    kind: Kind,
+    earliest: date,
+    latest: date,
+) -> WaitlistEntry:
     """Put ``patient`` on the site's waitlist between two local dates."""
     for name_, value in (("earliest", earliest), ("latest", latest)):
         if (why := dates.out_of_range(value)) is not None:
@@ -468,8 +558,14 @@ def join_waitlist(db: Session, actor: Actor, patient: Patient, site_id: int, kin
     if latest < earliest:
         raise BadRequest("must be on or after earliest", "latest")
     queries.get_site(db, patient.clinic_id, site_id)
-    entry = WaitlistEntry(clinic_id=patient.clinic_id, site_id=site_id, patient_id=patient.id,
-                          kind=kind, earliest=earliest, latest=latest)  # fmt: skip
+    entry = WaitlistEntry(
+        clinic_id=patient.clinic_id,
+        site_id=site_id,
+        patient_id=patient.id,
+        kind=kind,
+        earliest=earliest,
+        latest=latest,
+    )
     db.add(entry)
     db.flush()
     record(db, actor, "create", "sched_waitlist", entry.id, patient_id=patient.id)
@@ -532,8 +628,15 @@ def booking_by_token(db: Session, secret: str, token: str) -> Booking:
     return found
 
 
-def answer_link(db: Session, actor: Actor, now: datetime, booking: Booking, confirm: bool,
-                reschedule_request: bool, instructions: bool) -> Booking:  # fmt: skip
+def answer_link(
+    db: Session,
+    actor: Actor,
+    now: datetime,
+    booking: Booking,
+    confirm: bool,
+    reschedule_request: bool,
+    instructions: bool,
+) -> Booking:
     """Record the patient's answer: confirm, ask to reschedule, acknowledge instructions."""
     if booking.status is not BookingStatus.booked or booking.starts_at < now:
         raise BadRequest("this booking can no longer be confirmed", "booking")
@@ -548,3 +651,50 @@ def answer_link(db: Session, actor: Actor, now: datetime, booking: Booking, conf
     db.flush()
     record(db, actor, "update", "sched_booking", booking.id, patient_id=booking.patient_id)
     return booking
+
+
+# --- the floor: check-in and opening the session -----------------------------------------
+
+
+def check_in(db: Session, actor: Actor, booking: Booking) -> Booking:
+    """The patient has arrived."""
+    if booking.status is not BookingStatus.booked:
+        raise BadRequest(f"a {booking.status.value} booking cannot be checked in", "booking_id")
+    booking.status = BookingStatus.checked_in
+    db.flush()
+    record(db, actor, "update", "sched_booking", booking.id, patient_id=booking.patient_id)
+    return booking
+
+
+def open_session(db: Session, actor: Actor, booking: Booking, settings: Settings) -> int:
+    """Open (or return) the treatment session of ``booking`` and link the two.
+
+    The one call into the sessions feature: its charting rules (planned session choice,
+    one open session per patient, role policy) stay there. The planned session is the
+    booking's, else the one of the booking's local day.
+    """
+    from ketacare.features.sessions import rems_forms
+    from ketacare.features.sessions.schemas import SessionCreate
+    from ketacare.features.sessions.service import create_session
+
+    if booking.session_id is not None:
+        return booking.session_id
+    if booking.status not in (BookingStatus.booked, BookingStatus.checked_in):
+        raise BadRequest(f"a {booking.status.value} booking cannot start a session", "booking_id")
+    patient = db.get(Patient, booking.patient_id)
+    assert patient is not None and actor.user is not None
+    tz = zone_name(db, booking.clinic_id, settings.timezone)
+    body = SessionCreate(planned_session_id=booking.planned_session_id)
+    today = booking.starts_at.astimezone(clinic_tz(None, tz)).date()
+    session = create_session(
+        db, actor.user, patient, body, today, settings.session_link_window_days, tz
+    )
+    rems_forms.ensure_form(
+        db, session, settings.rems_setting_address, settings.rems_deadline_days, tz
+    )
+    record(db, actor, "create", "treatment_session", session.id, patient_id=patient.id)
+    booking.session_id = session.id
+    booking.status = BookingStatus.checked_in
+    db.flush()
+    record(db, actor, "update", "sched_booking", booking.id, patient_id=booking.patient_id)
+    return session.id
