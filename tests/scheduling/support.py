@@ -69,3 +69,30 @@ def world(
         pats.append(p.id)
     db.commit()
     return World(clinic.id, site.id, chair_ids, pats)
+
+
+def scheduling_objects(db: Session, clinic_id: int, patient_id: int) -> dict[str, str]:
+    """A site, a chair and a booking of ``patient_id`` in the clinic (for the access
+    matrix); their ids as path parameters."""
+    from ketacare.domain.booking import Kind
+    from ketacare.features.scheduling.models import Booking
+    from ketacare.features.scheduling.queries import get_site
+
+    actor = Actor.cli(clinic_id)
+    site = service.create_site(db, actor, clinic_id, "Matrix site", "mon-fri 08:00-18:00", True)
+    chair = service.add_chair(db, actor, site, "Chair 1")
+    booking = Booking(
+        clinic_id=clinic_id,
+        site_id=site.id,
+        chair_id=chair.id,
+        patient_id=patient_id,
+        kind=Kind.iv,
+        starts_at=at(MON, 9),
+        ends_at=at(MON, 11),
+    )
+    db.add(booking)
+    db.commit()
+    get_site(db, clinic_id, site.id)
+    out = {"site_id": str(site.id), "booking_id": str(booking.id)}
+    db.commit()
+    return out

@@ -41,15 +41,20 @@ def floor_setup(db: Session, client: TestClient) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     site_id = r.json()["id"]
     for name in ("Chair 1", "Chair 2"):
-        r = client.post(f"/api/v1/scheduling/sites/{site_id}/chairs", json={"name": name},
-                        headers=w["admin"])  # fmt: skip
+        r = client.post(
+            f"/api/v1/scheduling/sites/{site_id}/chairs", json={"name": name}, headers=w["admin"]
+        )
         assert r.status_code == 201
     r = client.post(
         f"/api/v1/scheduling/sites/{site_id}/shifts",
-        json={"staff_name": "N", "role": "nurse", "starts_at": at(START, 8).isoformat(),
-              "ends_at": at(START, 18).isoformat()},
+        json={
+            "staff_name": "N",
+            "role": "nurse",
+            "starts_at": at(START, 8).isoformat(),
+            "ends_at": at(START, 18).isoformat(),
+        },
         headers=w["admin"],
-    )  # fmt: skip
+    )
     assert r.status_code == 201, r.text
     site = queries.get_site(db, w["clinic_id"], site_id)
     actor = Actor.cli(w["clinic_id"])
@@ -101,33 +106,49 @@ def test_course_from_plan_book_reschedule_cancel(
 
     assert {datetime.fromisoformat(b["starts_at"]).astimezone(NY).hour for b in booked} == {9}
     # The same course again: the patient is already booked then -> 422 naming the session.
-    r = client.post(f"/api/v1/scheduling/patients/{pid}/courses",
-                    json={**body, "latest_start": "09:00"}, headers=w["nurse"])  # fmt: skip
+    r = client.post(
+        f"/api/v1/scheduling/patients/{pid}/courses",
+        json={**body, "latest_start": "09:00"},
+        headers=w["nurse"],
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["field"].startswith("targets[")
     # Reading the patient's bookings is audited with the patient.
     r = client.get(f"/api/v1/scheduling/patients/{pid}/bookings", headers=w["nurse"])
     assert r.status_code == 200 and len(r.json()) == len(planned)
-    ev = db.scalars(select(AuditEvent).where(AuditEvent.action == "list",
-                                             AuditEvent.resource == "sched_booking")).all()  # fmt: skip
+    ev = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "list", AuditEvent.resource == "sched_booking"
+        )
+    ).all()
     assert ev and f",{pid}," in ev[-1].patients
     db.commit()
     # Reschedule the first session one day later: the next ones are proposed, not moved.
     first = booked[0]
     new = datetime.fromisoformat(first["starts_at"]) + timedelta(days=1)
-    r = client.post(f"/api/v1/scheduling/bookings/{first['id']}/reschedule",
-                    json={"starts_at": new.isoformat()}, headers=w["nurse"])  # fmt: skip
+    r = client.post(
+        f"/api/v1/scheduling/bookings/{first['id']}/reschedule",
+        json={"starts_at": new.isoformat()},
+        headers=w["nurse"],
+    )
     assert r.status_code == 200, r.text
     assert r.json()["later"] and not r.json()["moved_later"]
     # Cancel with a reason; no reason is a 422 naming it.
-    r = client.post(f"/api/v1/scheduling/bookings/{booked[-1]['id']}/cancel", json={"reason": ""},
-                    headers=w["nurse"])  # fmt: skip
+    r = client.post(
+        f"/api/v1/scheduling/bookings/{booked[-1]['id']}/cancel",
+        json={"reason": ""},
+        headers=w["nurse"],
+    )
     assert r.status_code == 422
-    r = client.post(f"/api/v1/scheduling/bookings/{booked[-1]['id']}/cancel",
-                    json={"reason": "travelling"}, headers=w["nurse"])  # fmt: skip
+    r = client.post(
+        f"/api/v1/scheduling/bookings/{booked[-1]['id']}/cancel",
+        json={"reason": "travelling"},
+        headers=w["nurse"],
+    )
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     # Day and board.
-    r = client.get(f"/api/v1/scheduling/sites/{site_id}/day", params={"day": "2025-03-03"},
-                   headers=w["nurse"])  # fmt: skip
+    r = client.get(
+        f"/api/v1/scheduling/sites/{site_id}/day", params={"day": "2025-03-03"}, headers=w["nurse"]
+    )
     assert r.status_code == 200
     r = client.get(f"/api/v1/scheduling/sites/{site_id}/board", headers=w["nurse"])
     assert r.status_code == 200 and len(r.json()) == 2
@@ -154,7 +175,7 @@ def test_pages_book_course_and_patient_link(app: FastAPI, client: TestClient, db
     assert r.json()["slots"][0]["start"] == "10:00"
     r = client.post(f"/patients/{pid}/bookings/course", data=form)
     assert r.status_code == 303, r.text
-    r = client.get("/scheduling/sites/%d/day?day=2025-03-03" % site_id)
+    r = client.get(f"/scheduling/sites/{site_id}/day?day=2025-03-03")
     assert r.status_code == 200 and "not confirmed" in r.text
     booking = queries.patient_bookings(db, w["clinic_id"], pid)[0]
     db.commit()

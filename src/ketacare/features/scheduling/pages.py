@@ -180,9 +180,9 @@ def open_session(
     booking_id: RowId, request: Request, actor: PageActor, db: DbDep, settings: SettingsDep
 ) -> Response:
     """Open the treatment session of the booking (nurse or clinician) and go to it."""
+    row = _booking(db, actor, booking_id)
     if actor.user is None or actor.user.role not in (Role.nurse, Role.clinician):
         raise Forbidden("only a nurse or a clinician may open a session")
-    row = _booking(db, actor, booking_id)
     session_id = service.open_session(db, actor, row, settings)
     return RedirectResponse(f"/sessions/{session_id}", status_code=303)
 
