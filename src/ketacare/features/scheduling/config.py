@@ -30,6 +30,10 @@ class SchedulingSettings(BaseSettings):
     step_min: int = 15
     #: Hours before a booking at which reminders are sent (comma-separated).
     reminder_hours: str = "48,24"
+    #: Reminder delivery: console (log only), smtp (e-mail; SMS through the webhook), webhook.
+    notifier: str = "console"
+    #: URL that receives reminders as JSON POSTs (SMS gateway or relay); empty: none.
+    webhook_url: str = ""
     #: Days a course session may move after its plan day before the course is refused [U].
     max_delay_days: int = 3
 

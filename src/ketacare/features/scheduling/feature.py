@@ -1,6 +1,6 @@
 """Scheduling and the treatment floor (issue 17): routers, CLI, jobs."""
 
-from ketacare.features.registry import Feature
+from ketacare.features.registry import Feature, Job
 
 FEATURE = Feature(
     name="scheduling",
@@ -9,4 +9,5 @@ FEATURE = Feature(
         "ketacare.features.scheduling.pages:router",
         "ketacare.features.scheduling.public:router",
     ),
+    jobs=(Job("scheduling-reminders", "ketacare.features.scheduling.reminders:run"),),
 )

@@ -192,13 +192,13 @@ class ReminderStatus(enum.StrEnum):
 
 
 class Reminder(Base):
-    """One reminder of one booking over one channel, due at ``due_at``."""
+    """One reminder of one booking over one channel, due at ``due_at`` (moved on by a retry).
+
+    Sent at most once by the claim of the job (row lock), not by a unique key: a booking
+    moved twice plans the same offsets again."""
 
     __tablename__ = "sched_reminder"
-    __table_args__ = (
-        UniqueConstraint("booking_id", "channel", "due_at", name="uq_sched_reminder_once"),
-        Index("ix_sched_reminder_status_due", "status", "due_at"),
-    )
+    __table_args__ = (Index("ix_sched_reminder_status_due", "status", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="RESTRICT"))

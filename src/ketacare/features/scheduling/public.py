@@ -31,8 +31,9 @@ INSTRUCTIONS = {
 }
 
 
-def _page(request: Request, db: DbDep, booking: Booking, settings: SettingsDep, token: str,
-          done: str = "") -> Response:  # fmt: skip
+def _page(
+    request: Request, db: DbDep, booking: Booking, settings: SettingsDep, token: str, done: str = ""
+) -> Response:
     site = db.get(Site, booking.site_id)
     clinic = db.get(Clinic, booking.clinic_id)
     tz = clock.clinic_tz(clinic, settings.timezone)
@@ -65,11 +66,16 @@ def answer(
     action = form.get("action", "")
     actor = Actor.anonymous("link", client_ip(request))
     service.answer_link(
-        db, actor, now, booking, confirm=action == "confirm",
-        reschedule_request=action == "reschedule", instructions=form.get("instructions") == "yes",
-    )  # fmt: skip
-    done = {"confirm": "Thank you: your visit is confirmed.",
-            "reschedule": "Thank you: the clinic will call you to find another time."}.get(
-        action, "Saved."
-    )  # fmt: skip
+        db,
+        actor,
+        now,
+        booking,
+        confirm=action == "confirm",
+        reschedule_request=action == "reschedule",
+        instructions=form.get("instructions") == "yes",
+    )
+    done = {
+        "confirm": "Thank you: your visit is confirmed.",
+        "reschedule": "Thank you: the clinic will call you to find another time.",
+    }.get(action, "Saved.")
     return _page(request, db, booking, settings, token, done)

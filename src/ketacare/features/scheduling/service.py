@@ -51,6 +51,8 @@ from ketacare.features.scheduling.models import (
     BookingStatus,
     Chair,
     Closure,
+    Reminder,
+    ReminderStatus,
     Site,
     StaffShift,
     WaitlistEntry,
@@ -365,6 +367,7 @@ def book_course(
         for i, slot in enumerate(slots)
     ]
     _insert(db, rows)
+    _remind(db, rows, now)
     for row in rows:
         record(db, actor, "create", "sched_booking", row.id, patient_id=patient.id)
     return rows
@@ -406,6 +409,7 @@ def book_one(
         created_at=now,
     )
     _insert(db, [row])
+    _remind(db, [row], now)
     record(db, actor, "create", "sched_booking", row.id, patient_id=patient.id)
     return row
 
@@ -503,6 +507,7 @@ def reschedule(
         raise BookingConflict(
             "the new time was booked meanwhile; search again", "starts_at"
         ) from None
+    _remind(db, moving, now)
     for b in moving:
         record(db, actor, "update", "sched_booking", b.id, patient_id=b.patient_id)
     return MoveProposal(tuple(moves))
@@ -532,6 +537,12 @@ def cancel(
     booking.status = BookingStatus.no_show if no_show else BookingStatus.cancelled
     booking.holds = False
     booking.reason = reason
+    for pending in db.scalars(
+        select(Reminder).where(
+            Reminder.booking_id == booking.id, Reminder.status == ReminderStatus.pending
+        )
+    ):
+        pending.status = ReminderStatus.cancelled
     db.flush()
     record(db, actor, "update", "sched_booking", booking.id, patient_id=booking.patient_id)
     if not no_show:
@@ -698,3 +709,45 @@ def open_session(db: Session, actor: Actor, booking: Booking, settings: Settings
     db.flush()
     record(db, actor, "update", "sched_booking", booking.id, patient_id=booking.patient_id)
     return session.id
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+
+def plan_reminders(
+    db: Session, booking: Booking, patient: Patient, now: datetime, offsets_h: tuple[int, ...]
+) -> list[Reminder]:
+    """Pending reminders of ``booking`` (one per offset and channel the patient has),
+    only those still in the future; earlier pending ones are cancelled."""
+    for old in db.scalars(
+        select(Reminder).where(
+            Reminder.booking_id == booking.id, Reminder.status == ReminderStatus.pending
+        )
+    ):
+        old.status = ReminderStatus.cancelled
+    channels = [c for c, ok in (("email", patient.email), ("sms", patient.phone)) if ok]
+    rows = []
+    for hours in offsets_h:
+        due = booking.starts_at - timedelta(hours=hours)
+        if due <= now:
+            continue
+        for channel in channels:
+            rows.append(
+                Reminder(
+                    clinic_id=booking.clinic_id, booking_id=booking.id, channel=channel, due_at=due
+                )
+            )
+    db.add_all(rows)
+    db.flush()
+    return rows
+
+
+def _remind(db: Session, rows: Sequence[Booking], now: datetime) -> None:
+    """Plan the reminders of freshly booked or moved ``rows``."""
+    from ketacare.features.scheduling.config import scheduling_settings
+
+    offsets = scheduling_settings().reminder_offsets()
+    for row in rows:
+        patient = db.get(Patient, row.patient_id)
+        assert patient is not None
+        plan_reminders(db, row, patient, now, offsets)

@@ -354,7 +354,6 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sched_reminder")),
-        sa.UniqueConstraint("booking_id", "channel", "due_at", name="uq_sched_reminder_once"),
     )
     op.create_index(
         "ix_sched_reminder_status_due", "sched_reminder", ["status", "due_at"], unique=False
