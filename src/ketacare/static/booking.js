@@ -7,7 +7,7 @@
   if (!form) { return; }
   var find = document.getElementById("find-slots");
   var out = document.getElementById("proposal");
-  var book = document.getElementById("book-course-button");
+  var book = document.getElementById("book-row");
   find.addEventListener("click", function () {
     out.textContent = "Searching…";
     book.hidden = true;

@@ -38,15 +38,15 @@ PHASES = (
 )
 
 
-def _phase(booking: Booking, s: TreatmentSession | None, st: Any) -> str:
+def _phase(booking: Booking, s: TreatmentSession | None, st: Any, now: datetime) -> str:
     if s is None:
         return "checked in" if booking.status is BookingStatus.checked_in else "booked"
     if s.discharged_at is not None:
         return "discharged"
     if s.dose_start is None:
         return "pre-dose checks"
-    if s.route == "iv" and s.dose_end is None:
-        return "dosing"
+    if s.route != "esketamine" and (s.dose_end is None or now < s.dose_end):
+        return "dosing"  # the infusion is running
     if st is not None and st.discharge.allowed:
         return "ready for discharge"
     return "monitoring"
@@ -102,7 +102,7 @@ def chair_board(
                 booking_id=current.id,
                 patient_id=current.patient_id,
                 patient=f"{patient.given_name} {patient.family_name}" if patient else "",
-                phase=_phase(current, s, st),
+                phase=_phase(current, s, st, now),
                 confirmed=current.confirmed_at is not None,
                 instructions_ack=current.instructions_ack_at is not None,
                 session_id=current.session_id,
@@ -114,7 +114,10 @@ def chair_board(
             if current.reschedule_requested_at is not None:
                 alerts.append("asked to reschedule")
             if st is not None:
-                pending = [d for d in st.due if d.status in ("due", "overdue", "upcoming")]
+                # Next: what is due now, else the next upcoming; overdue ones are alerts.
+                pending = [d for d in st.due if d.status == "due"] or [
+                    d for d in st.due if d.status == "upcoming"
+                ]
                 if pending:
                     row["next_due"] = f"{pending[0].label} ({pending[0].status})"
                     row["next_due_at"] = pending[0].at
