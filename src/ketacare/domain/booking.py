@@ -318,6 +318,20 @@ def _starts(
     return out
 
 
+def _day_floor(floor: Floor, day: date) -> Floor:
+    """``floor`` with only the bookings and shifts that touch local ``day`` (and its
+    neighbours: a booking never spans more than a day), so each check scans a day, not the
+    whole horizon."""
+    tz = ZoneInfo(floor.tz)
+    lo = datetime.combine(day - timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    hi = datetime.combine(day + timedelta(days=2), time(0), tzinfo=tz).astimezone(UTC)
+    return replace(
+        floor,
+        bookings=tuple(b for b in floor.bookings if b.end > lo and b.start < hi),
+        shifts=tuple(s for s in floor.shifts if s.end > lo and s.start < hi),
+    )
+
+
 def day_slots(
     floor: Floor,
     rules: FloorRules,
@@ -329,6 +343,7 @@ def day_slots(
     """Every bookable (chair, start) of local ``day`` for ``patient_id``, by start then chair."""
     length = timedelta(minutes=rules.chair_time(kind).total_min)
     out = []
+    floor = _day_floor(floor, day)
     for start in _starts(floor, rules, kind, day, window):
         for chair in floor.chairs:
             if check(floor, rules, kind, patient_id, chair, start) is None:
@@ -354,6 +369,7 @@ def first_slot(
     if day in floor.closures:
         refusals.append(Refusal("BOOK-CLOSURE", f"closed on {day.isoformat()}", SOURCE_POLICY))
     starts = _starts(floor, rules, kind, day, window)
+    floor = _day_floor(floor, day)
     if prefer is not None:
         tz = ZoneInfo(floor.tz)
         starts.sort(key=lambda s: (s.astimezone(tz).time() != prefer, s))

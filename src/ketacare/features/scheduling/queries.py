@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import Busy, Floor, Shift
+from ketacare.domain.booking import Busy, Floor, Shift, StaffRole
 from ketacare.features._kit.errors import NotFound
 from ketacare.features.intake.models import PlanStatus, TreatmentPlan
 from ketacare.features.scheduling.models import (
@@ -87,10 +87,11 @@ def load_floor(
             )
         ).all()
     )
+    # Plain rows, not ORM objects: a month of a 15-person roster is hundreds of shifts.
     shifts = tuple(
-        Shift(row.id, row.role, row.starts_at, row.ends_at)
-        for row in db.scalars(
-            select(StaffShift).where(
+        Shift(row.id, StaffRole(row.role), row.starts_at, row.ends_at)
+        for row in db.execute(
+            select(StaffShift.id, StaffShift.role, StaffShift.starts_at, StaffShift.ends_at).where(
                 StaffShift.site_id == site.id,
                 StaffShift.ends_at > start,
                 StaffShift.starts_at < end,

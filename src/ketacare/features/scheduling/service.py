@@ -261,8 +261,9 @@ def _floor_for(
     max_delay: int,
     exclude: Sequence[int] = (),
 ) -> Floor:
+    # The days searched (a session may move max_delay days, then the next one's spacing).
     start, _ = local_day_bounds(min(days) - timedelta(days=1), tz)
-    _, end = local_day_bounds(max(days) + timedelta(days=max_delay + 8), tz)
+    _, end = local_day_bounds(max(days) + timedelta(days=2 * max_delay + 3), tz)
     return queries.load_floor(db, site, tz, start, end, exclude, patient_id)
 
 
