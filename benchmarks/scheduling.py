@@ -92,7 +92,7 @@ def seed(db: Session, bookings: int) -> tuple[int, int, list[int], list[int]]:
                 },
             )
     # Five 125-minute slots per chair per day (07:00, 09:15, 11:30, 13:45, 16:00): 60 a day.
-    rows = []
+    rows: list[dict[str, object]] = []
     for day in days:
         for k in range(5):
             for chair in chairs:
