@@ -198,6 +198,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/patients/{patient_id}/bookings"):                  "L 403 200 200 200 404",
     ("POST", "/patients/{patient_id}/bookings/search"):          "L 403 422 422 422 404",
     ("POST", "/patients/{patient_id}/bookings/course"):          "L 403 422 422 422 404",
+    ("POST", "/api/v1/scheduling/feeds"):                        "401 403 201 201 201 201",
+    ("GET", "/api/v1/scheduling/feeds"):                         "401 403 200 200 200 200",
+    ("POST", "/api/v1/scheduling/feeds/{feed_id}/revoke"):       "401 403 200 200 200 404",
+    ("GET", "/cal/{token}.ics"):                                 "404 404 404 404 404 404",
     ("GET", "/b/{token}"):                                       "404 404 404 404 404 404",
     ("POST", "/b/{token}"):                                      "404 404 404 404 404 404",
 }

@@ -97,7 +97,12 @@ def scheduling_objects(db: Session, clinic_id: int, patient_id: int) -> dict[str
     db.add(booking)
     db.commit()
     get_site(db, clinic_id, site.id)
-    out = {"site_id": str(site.id), "booking_id": str(booking.id)}
+    from ketacare.features.scheduling.models import CalendarFeed
+
+    feed = CalendarFeed(clinic_id=clinic_id, site_id=site.id, token_hash="0" * 64)
+    db.add(feed)
+    db.flush()
+    out = {"site_id": str(site.id), "booking_id": str(booking.id), "feed_id": str(feed.id)}
     db.commit()
     return out
 

@@ -20,7 +20,7 @@ from ketacare.features.auth.deps import ApiActor
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.deps import ApiPatient
 from ketacare.features.patients.models import Patient
-from ketacare.features.scheduling import board, queries, service
+from ketacare.features.scheduling import board, calendar, queries, service
 from ketacare.features.scheduling.config import scheduling_settings
 from ketacare.features.scheduling.schemas import (
     BoardChair,
@@ -31,6 +31,8 @@ from ketacare.features.scheduling.schemas import (
     ChairOut,
     ClosureIn,
     CourseIn,
+    FeedIn,
+    FeedOut,
     IdOut,
     MoveOut,
     RescheduleIn,
@@ -295,3 +297,49 @@ def chair_board(
     """The live chair board of the site (today, clinic time)."""
     rows = board.board_for(db, actor, site_id, settings, now)
     return [BoardChair.model_validate(r) for r in rows]
+
+
+@router.post("/feeds", response_model=FeedOut, status_code=201)
+def create_feed(body: FeedIn, actor: ApiActor, db: DbDep, settings: SettingsDep) -> FeedOut:
+    """A private ICS feed of a site's bookings or of your shifts; the URL is shown once."""
+    feed, token = calendar.create_feed(
+        db, actor, settings.secret_key.get_secret_value(), body.site_id
+    )
+    db.flush()
+    url = f"{settings.public_url.rstrip('/')}/cal/{token}.ics"
+    return FeedOut(
+        id=feed.id,
+        site_id=feed.site_id,
+        user_id=feed.user_id,
+        created_at=feed.created_at,
+        revoked_at=None,
+        url=url,
+    )
+
+
+@router.get("/feeds", response_model=list[FeedOut])
+def list_feeds(actor: ApiActor, db: DbDep) -> list[FeedOut]:
+    """Your feeds (admins: the clinic's), without their URLs."""
+    return [
+        FeedOut(
+            id=f.id,
+            site_id=f.site_id,
+            user_id=f.user_id,
+            created_at=f.created_at,
+            revoked_at=f.revoked_at,
+        )
+        for f in calendar.list_feeds(db, actor)
+    ]
+
+
+@router.post("/feeds/{feed_id}/revoke", response_model=FeedOut)
+def revoke_feed(feed_id: RowId, actor: ApiActor, db: DbDep, now: NowDep) -> FeedOut:
+    """Revoke a feed: its URL answers 404 from now on."""
+    f = calendar.revoke_feed(db, actor, feed_id, now)
+    return FeedOut(
+        id=f.id,
+        site_id=f.site_id,
+        user_id=f.user_id,
+        created_at=f.created_at,
+        revoked_at=f.revoked_at,
+    )

@@ -13,7 +13,7 @@ from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
 from ketacare.features.audit.actor import Actor
 from ketacare.features.clinics.models import Clinic
-from ketacare.features.scheduling import service
+from ketacare.features.scheduling import calendar, service
 from ketacare.features.scheduling.models import Booking, Site
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -79,3 +79,16 @@ def answer(
         "reschedule": "Thank you: the clinic will call you to find another time.",
     }.get(action, "Saved.")
     return _page(request, db, booking, settings, token, done)
+
+
+@router.get("/cal/{token}.ics")
+def calendar_feed(token: str, db: DbDep, settings: SettingsDep, now: NowDep) -> Response:
+    """A private calendar feed (text/calendar; 404 when unknown or revoked)."""
+    body = calendar.render_feed(
+        db, settings.secret_key.get_secret_value(), token, now, settings.public_url.rstrip("/")
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"cache-control": "private, max-age=300"},
+    )

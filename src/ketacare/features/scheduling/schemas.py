@@ -196,4 +196,22 @@ class BoardChair(BaseModel):
     starts_at: datetime | None = None
 
 
+class FeedIn(BaseModel):
+    """A calendar feed: a site's bookings (``site_id``), else the caller's own shifts."""
+
+    model_config = ConfigDict(extra="forbid")
+    site_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+
+
+class FeedOut(BaseModel):
+    """A calendar feed; ``url`` (with its private token) only when it is created."""
+
+    id: int
+    site_id: int | None
+    user_id: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+    url: str = ""
+
+
 SiteOut.model_rebuild()
