@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from ketacare.domain import dates
 from ketacare.domain.booking import Kind, Window
 from ketacare.features._kit.clock import local_day_bounds
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
@@ -282,6 +283,8 @@ def day(
 ) -> list[BookingOut]:
     """The site's bookings of one local day (every state)."""
     site = queries.get_site(db, _cid(actor), site_id)
+    if (why := dates.out_of_range(day)) is not None:
+        raise BadRequest(why, "day")
     start, end = local_day_bounds(day, service.zone_name(db, _cid(actor), settings.timezone))
     rows = queries.bookings_between(db, _cid(actor), site.id, start, end)
     record(

@@ -43,7 +43,10 @@ def create_feed(
     (shown once)."""
     assert actor.clinic_id is not None
     if site_id is not None:
-        queries.get_site(db, actor.clinic_id, site_id)
+        try:
+            queries.get_site(db, actor.clinic_id, site_id)
+        except NotFound:
+            raise BadRequest("no such site in your clinic", "site_id") from None
         user_id = None
     else:
         if actor.user is None:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from ketacare.domain import dates
 from ketacare.domain.booking import Window
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
@@ -50,9 +51,12 @@ def _day_param(value: str, request: Request, now: datetime) -> date:
     if not value:
         return clock.local_date(now, page_tz(request)) or now.date()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise BadRequest("a date like 2030-03-04", "day") from None
+    if (why := dates.out_of_range(day)) is not None:
+        raise BadRequest(why, "day")
+    return day
 
 
 @router.get("/scheduling/sites/{site_id}/day", response_class=HTMLResponse)
