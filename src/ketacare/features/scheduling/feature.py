@@ -1,6 +1,6 @@
 """Scheduling and the treatment floor (issue 17): routers, CLI, jobs."""
 
-from ketacare.features.registry import Feature, Job
+from ketacare.features.registry import Command, Feature, Job
 
 FEATURE = Feature(
     name="scheduling",
@@ -9,5 +9,11 @@ FEATURE = Feature(
         "ketacare.features.scheduling.pages:router",
         "ketacare.features.scheduling.public:router",
     ),
+    commands={
+        "scheduling": Command(
+            "Scheduling: sites, chairs, closures, staff shifts, reminders.",
+            "ketacare.features.scheduling.cli:scheduling_app",
+        )
+    },
     jobs=(Job("scheduling-reminders", "ketacare.features.scheduling.reminders:run"),),
 )
