@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -102,8 +102,6 @@ def test_course_from_plan_book_reschedule_cancel(
     booked = r.json()
     assert [b["starts_at"] for b in booked] == [s["starts_at"] for s in slots]
     # Across the DST change (2025-03-09) every session stays at 09:00 New York time.
-    from datetime import datetime
-
     assert {datetime.fromisoformat(b["starts_at"]).astimezone(NY).hour for b in booked} == {9}
     # The same course again: the patient is already booked then -> 422 naming the session.
     r = client.post(
@@ -194,3 +192,72 @@ def test_pages_book_course_and_patient_link(app: FastAPI, client: TestClient, db
     assert got.confirmed_at is not None and got.instructions_ack_at is not None
     db.commit()
     assert client.get("/b/not-a-valid-token-xyz").status_code == 404
+
+
+def test_board_follows_an_esketamine_session_to_the_40_min_bp(
+    app: FastAPI, client: TestClient, db: Session, settings: Any
+) -> None:
+    from ketacare.features.auth.models import User
+    from ketacare.features.patients.models import Patient
+    from tests.sessions.support import CADSS6_ZERO, CHECKLIST_OK, make_plan
+
+    clock = install_clock(app, T0)
+    w = floor_setup(db, client)
+    site = queries.get_site(db, w["clinic_id"], w["site_id"])
+    for d in range(35):
+        day = START + timedelta(days=d)
+        service.add_shift(
+            db,
+            Actor.cli(w["clinic_id"]),
+            site,
+            "Dr P",
+            StaffRole.prescriber,
+            at(day, 8),
+            at(day, 18),
+        )
+    patient = db.get(Patient, w["patient_id"])
+    clinician = db.get(User, w["clinician_user"].id)
+    assert patient is not None and clinician is not None
+    make_plan(db, clinician, patient, "esketamine")  # supersedes the IV plan
+    plan_id = db.scalars(select(PlannedSession.plan_id).order_by(PlannedSession.id.desc())).first()
+    db.commit()
+    assert plan_id is not None
+    # One session on the plan's first day (the session it opens is that planned session).
+    body = {
+        "site_id": w["site_id"],
+        "kind": "esketamine",
+        "targets": ["2025-03-03"],
+        "earliest": "09:00",
+    }
+    r = client.post(
+        f"/api/v1/scheduling/patients/{patient.id}/courses", json=body, headers=w["nurse"]
+    )
+    assert r.status_code == 201, r.text
+    first = r.json()[0]
+    assert first["kind"] == "esketamine"
+    start = datetime.fromisoformat(first["starts_at"])
+    assert datetime.fromisoformat(first["ends_at"]) - start == timedelta(minutes=160)
+    board = client.get(f"/api/v1/scheduling/sites/{w['site_id']}/board", headers=w["nurse"]).json()
+    row = next(c for c in board if c["booking_id"] == first["id"])
+    assert row["phase"] == "booked" and "not confirmed" in row["alerts"]
+    # The nurse opens the session from the booking and doses.
+    booking = queries.get_booking(db, w["clinic_id"], first["id"])
+    nurse = db.get(User, w["nurse_user"].id)
+    assert nurse is not None
+    sid = service.open_session(db, Actor.for_user(nurse, "page"), booking, settings)
+    db.commit()
+    base = f"/api/v1/sessions/{sid}"
+    assert client.put(f"{base}/checklist", json=CHECKLIST_OK, headers=w["nurse"]).status_code == 200
+    for instrument, extra in (("moaas", {"answers": {"1": 5}}), ("cadss6", CADSS6_ZERO)):
+        scale = {"instrument": instrument, "timepoint": "pre_dose", **extra}
+        assert client.post(f"{base}/scales", json=scale, headers=w["nurse"]).status_code == 201
+    assert (
+        client.post(f"{base}/dose", json={"given_dose_mg": 56}, headers=w["nurse"]).status_code
+        == 200
+    )
+    clock.set(minutes=40)
+    board = client.get(f"/api/v1/scheduling/sites/{w['site_id']}/board", headers=w["nurse"]).json()
+    row = next(c for c in board if c["booking_id"] == first["id"])
+    assert row["phase"] == "monitoring" and row["session_id"] == sid
+    assert row["next_due"].startswith("BP about 40 min after the dose")
+    assert "(due)" in row["next_due"]
