@@ -297,3 +297,11 @@ def test_course_slots_obey_every_rule(
         placed = placed.with_booking(Busy(slot.chair_id, 99, slot.start, slot.end, kind))
     for a, b in itertools.pairwise(course):
         assert b.start - a.start >= timedelta(hours=spacing)
+
+
+def test_course_never_starts_before_now() -> None:
+    now = at(MON, 12, 5)
+    request = CourseRequest(Kind.iv, 7, (MON, MON + timedelta(days=2)), 48.0, not_before=now)
+    course = find_course(floor(), RULES, request)
+    assert course[0].start == at(MON, 12, 15)  # the next step after now, same day
+    assert course[1].start - course[0].start >= timedelta(hours=48)

@@ -400,6 +400,8 @@ class CourseRequest:
     min_spacing_hours: float = 48.0
     window: Window = field(default_factory=Window)
     max_delay_days: int = 3
+    #: No session before this instant (the search's "now"); None: no bound.
+    not_before: datetime | None = None
 
 
 def find_course(floor: Floor, rules: FloorRules, request: CourseRequest) -> list[Slot]:
@@ -415,7 +417,7 @@ def find_course(floor: Floor, rules: FloorRules, request: CourseRequest) -> list
     prefer: time | None = None
     tz = ZoneInfo(floor.tz)
     for index, target in enumerate(request.targets):
-        not_before = placed[-1].start + spacing if placed else None
+        not_before = placed[-1].start + spacing if placed else request.not_before
         day = target
         if not_before is not None:
             day = max(day, not_before.astimezone(tz).date())

@@ -4,14 +4,14 @@ chair board. Every read of a patient's bookings is audited with the patients it 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from ketacare.domain import dates
 from ketacare.domain.booking import Kind, Window
-from ketacare.features._kit.clock import local_day_bounds
+from ketacare.features._kit.clock import local_date, local_day_bounds
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest, Forbidden
 from ketacare.features._kit.params import RowId
@@ -64,14 +64,19 @@ def _window(body: CourseIn) -> Window:
     )
 
 
-def course_ask(db: DbDep, actor: Actor, patient_id: int, body: CourseIn) -> service.CourseAsk:
+def course_ask(
+    db: DbDep, actor: Actor, patient_id: int, body: CourseIn, now: datetime, default_tz: str
+) -> service.CourseAsk:
     """The course of a request body: the plan's sessions, or the explicit targets."""
     window = _window(body)
     if body.plan_id is not None:
         patient = db.get(Patient, patient_id)
         assert patient is not None
+        # From today (clinic time) unless asked: the plan's past days are not booked.
+        tz = service.zone_name(db, _cid(actor), default_tz)
+        from_day = body.from_day or local_date(now, tz)
         return service.plan_course(
-            db, _cid(actor), patient, body.plan_id, body.site_id, window, body.from_day
+            db, _cid(actor), patient, body.plan_id, body.site_id, window, from_day
         )
     if body.kind is None or not body.targets:
         raise BadRequest("give plan_id, or kind and targets", "plan_id")
@@ -156,13 +161,25 @@ def day_slots(
 
 @router.post("/patients/{patient_id}/course-search", response_model=list[SlotOut])
 def course_search(
-    body: CourseIn, patient: ApiPatient, actor: ApiActor, db: DbDep, settings: SettingsDep
+    body: CourseIn,
+    patient: ApiPatient,
+    actor: ApiActor,
+    db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> list[SlotOut]:
-    """Slots for a whole course (nothing is booked)."""
+    """Slots for a whole course from now on (nothing is booked)."""
     sched = scheduling_settings()
-    ask = course_ask(db, actor, patient.id, body)
+    ask = course_ask(db, actor, patient.id, body, now, settings.timezone)
     slots = service.find_course_slots(
-        db, _cid(actor), patient.id, ask, sched.rules(), settings.timezone, sched.max_delay_days
+        db,
+        _cid(actor),
+        patient.id,
+        ask,
+        sched.rules(),
+        settings.timezone,
+        sched.max_delay_days,
+        not_before=now,
     )
     return [SlotOut(chair_id=s.chair_id, starts_at=s.start, ends_at=s.end) for s in slots]
 
@@ -178,7 +195,7 @@ def book_course(
 ) -> list[BookingOut]:
     """Book a whole course in one transaction (all sessions or none)."""
     sched = scheduling_settings()
-    ask = course_ask(db, actor, patient.id, body)
+    ask = course_ask(db, actor, patient.id, body, now, settings.timezone)
     rows = service.book_course(
         db, actor, now, patient, ask, sched.rules(), settings.timezone, sched.max_delay_days
     )

@@ -222,7 +222,9 @@ def patient_page(request: Request, patient: PagePatient, actor: PageActor, db: D
     return _patient_page(request, db, actor, patient, [], {})
 
 
-def _ask(db: DbDep, actor: Actor, patient: Patient, form: dict[str, str]) -> service.CourseAsk:
+def _ask(
+    db: DbDep, actor: Actor, patient: Patient, form: dict[str, str], today: date
+) -> service.CourseAsk:
     def number(name: str) -> int:
         try:
             return int(form.get(name, ""))
@@ -245,7 +247,7 @@ def _ask(db: DbDep, actor: Actor, patient: Patient, form: dict[str, str]) -> ser
         clock_time("latest_start", time(23, 59)),
     )
     return service.plan_course(
-        db, _cid(actor), patient, number("plan_id"), number("site_id"), window
+        db, _cid(actor), patient, number("plan_id"), number("site_id"), window, today
     )
 
 
@@ -257,13 +259,23 @@ def search_course(
     settings: SettingsDep,
     form: FormFields,
     request: Request,
+    now: NowDep,
 ) -> JSONResponse:
-    """The slots a course would take (JSON for the form's script; nothing is booked)."""
+    """The slots a course would take from now on (JSON for the form's script; nothing is
+    booked)."""
     sched = scheduling_settings()
+    today = clock.local_date(now, page_tz(request)) or now.date()
     try:
-        ask = _ask(db, actor, patient, dict(form))
+        ask = _ask(db, actor, patient, dict(form), today)
         slots = service.find_course_slots(
-            db, _cid(actor), patient.id, ask, sched.rules(), settings.timezone, sched.max_delay_days
+            db,
+            _cid(actor),
+            patient.id,
+            ask,
+            sched.rules(),
+            settings.timezone,
+            sched.max_delay_days,
+            not_before=now,
         )
     except KetacareError as exc:
         if exc.status_code == 404 and exc.field is None:
@@ -301,7 +313,8 @@ def book_course(
     sched = scheduling_settings()
     try:
         with db.begin_nested():
-            ask = _ask(db, actor, patient, values)
+            today = clock.local_date(now, page_tz(request)) or now.date()
+            ask = _ask(db, actor, patient, values, today)
             service.book_course(
                 db,
                 actor,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain import dates
 from ketacare.domain.booking import (
+    SOURCE_POLICY,
     BookingError,
     Busy,
     CourseRequest,
@@ -276,6 +277,7 @@ def find_course_slots(
     default_tz: str,
     max_delay_days: int = 3,
     lock: bool = False,
+    not_before: datetime | None = None,
 ) -> list[Slot]:
     """Slots for every session of ``ask`` (422 naming the first session that cannot go)."""
     for index, day in enumerate(ask.targets):
@@ -287,7 +289,13 @@ def find_course_slots(
     tz = zone_name(db, clinic_id, default_tz)
     floor = _floor_for(db, site, tz, ask.targets, patient_id, max_delay_days)
     request = CourseRequest(
-        ask.kind, patient_id, ask.targets, ask.min_spacing_hours, ask.window, max_delay_days
+        ask.kind,
+        patient_id,
+        ask.targets,
+        ask.min_spacing_hours,
+        ask.window,
+        max_delay_days,
+        not_before,
     )
     try:
         return find_course(floor, rules, request)
@@ -346,7 +354,15 @@ def book_course(
 ) -> list[Booking]:
     """Book every session of ``ask`` in this transaction (all or nothing)."""
     slots = find_course_slots(
-        db, patient.clinic_id, patient.id, ask, rules, default_tz, max_delay_days, lock=True
+        db,
+        patient.clinic_id,
+        patient.id,
+        ask,
+        rules,
+        default_tz,
+        max_delay_days,
+        lock=True,
+        not_before=now,
     )
     if slots and slots[0].start < now:
         raise BadRequest("the first session would be in the past", "targets[0]")
@@ -455,7 +471,8 @@ def reschedule(
         db, site, tz, days, booking.patient_id, 14, exclude=[booking.id] + [b.id for b in later]
     )
     chairs = [chair_id] if chair_id else [booking.chair_id, *floor.chairs]
-    refusal: Refusal | None = None
+    refusal: Refusal | None = Refusal("BOOK-CHAIR", "the site has no chair", SOURCE_POLICY)
+    chosen = booking.chair_id
     for chair in chairs:
         refusal = check(floor, rules, booking.kind, booking.patient_id, chair, starts_at)
         if refusal is None:
