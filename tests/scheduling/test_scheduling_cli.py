@@ -102,3 +102,18 @@ def test_setup_commands_and_errors(
     db.commit()
     r = run_cli(env, "scheduling", "remind")
     assert r.returncode == 0 and "reminders sent: 0" in r.stdout
+
+
+def test_demo_seed_makes_a_floor_once(
+    database_url: str, tmp_path: Path, db: Session, engine: object
+) -> None:
+    env = cli_env(database_url, tmp_path)
+    for _ in range(2):  # idempotent
+        r = run_cli(env, "demo", "seed")
+        assert r.returncode == 0, r.stderr
+    assert [s.name for s in db.scalars(select(Site))] == ["Main floor"]
+    assert len(db.scalars(select(Chair)).all()) == 6
+    shifts = db.scalars(select(StaffShift)).all()
+    assert {s.role.value for s in shifts} == {"nurse", "prescriber"}
+    assert any(s.user_id is not None for s in shifts)
+    db.commit()
