@@ -244,8 +244,25 @@ def test_board_follows_an_esketamine_session_to_the_40_min_bp(
     booking = queries.get_booking(db, w["clinic_id"], first["id"])
     nurse = db.get(User, w["nurse_user"].id)
     assert nurse is not None
+    token = service.issue_link(db, settings.secret_key.get_secret_value(), booking)
+    db.commit()
+    page = client.get(f"/b/{token}")
+    assert "No food for 2 hours" in page.text
+    answer = {
+        "csrf_token": client.cookies.get("kc_csrf"),
+        "action": "confirm",
+        "instructions": "yes",
+    }
+    assert client.post(f"/b/{token}", data=answer).status_code == 200
+    booking = queries.get_booking(db, w["clinic_id"], first["id"])
     sid = service.open_session(db, Actor.for_user(nurse, "page"), booking, settings)
     db.commit()
+    # The session page shows the patient's answers as patient-reported, to verify.
+    login(client, w["nurse_email"])
+    page = client.get(f"/sessions/{sid}")
+    assert page.status_code == 200
+    reported = page.text.split('id="patient-reported"')[1].split("</div>")[0]
+    assert "confirmed the visit" in reported and "no liquids for 30 min" in reported
     base = f"/api/v1/sessions/{sid}"
     assert client.put(f"{base}/checklist", json=CHECKLIST_OK, headers=w["nurse"]).status_code == 200
     for instrument, extra in (("moaas", {"answers": {"1": 5}}), ("cadss6", CADSS6_ZERO)):

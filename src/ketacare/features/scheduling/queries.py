@@ -167,3 +167,25 @@ def active_plans(db: Session, patient_id: int) -> Sequence[TreatmentPlan]:
         TreatmentPlan.patient_id == patient_id, TreatmentPlan.status == PlanStatus.active
     )
     return db.scalars(stmt).all()
+
+
+def patient_reported(db: Session, session_id: int) -> list[tuple[str, datetime]]:
+    """What the patient reported through the booking link of the session's booking (to show
+    in the session's pre-dose checklist as patient-reported; the nurse still verifies)."""
+    booking = db.scalars(select(Booking).where(Booking.session_id == session_id)).first()
+    if booking is None:
+        return []
+    out = []
+    if booking.confirmed_at is not None:
+        out.append(("confirmed the visit", booking.confirmed_at))
+    if booking.instructions_ack_at is not None:
+        what = (
+            "no food for 2 h and no liquids for 30 min before; a ride home; no driving until "
+            "the next day"
+            if booking.kind.value == "esketamine"
+            else "the clinic's fasting advice; a ride home"
+        )
+        out.append(
+            (f"acknowledged the pre-visit instructions ({what})", booking.instructions_ack_at)
+        )
+    return out
