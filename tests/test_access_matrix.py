@@ -33,6 +33,7 @@ from ketacare.features.consent import service as consent
 from ketacare.features.patients.service import PatientInput, create_patient
 from ketacare.features.screening.service import LeadInput, create_lead, store_screening
 from tests.conftest import SECRET, make_clinic, make_user
+from tests.scheduling.support import scheduling_objects
 from tests.sessions.support import make_session
 
 SUBJECTS = ("anonymous", "patient", "nurse", "clinician", "admin", "other")
@@ -208,6 +209,42 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/consent-documents/{document_id}/countersign"): "L 403 422 422 403 404",
     ("POST", "/consent-documents/{document_id}/revoke"): "L 403 422 422 422 404",
     ("GET", "/consent-documents/{document_id}.pdf"):    "L 403 200 200 200 404",
+    # scheduling and the treatment floor (issue 17): setup by admins, bookings by staff,
+    # opening a session by the care team; /b/{token} is the patient's booking link
+    #                                               anon patient nurse clinician admin other
+    ("GET", "/api/v1/scheduling/sites"):                         "401 403 200 200 200 200",
+    ("POST", "/api/v1/scheduling/sites"):                        "401 403 422 422 422 422",
+    ("POST", "/api/v1/scheduling/sites/{site_id}/chairs"):       "401 403 422 422 422 422",
+    ("POST", "/api/v1/scheduling/sites/{site_id}/closures"):     "401 403 422 422 422 422",
+    ("POST", "/api/v1/scheduling/sites/{site_id}/shifts"):       "401 403 422 422 422 422",
+    ("GET", "/api/v1/scheduling/sites/{site_id}/day"):           "401 403 422 422 422 422",
+    ("GET", "/api/v1/scheduling/sites/{site_id}/board"):         "401 403 200 200 200 404",
+    ("GET", "/api/v1/scheduling/patients/{patient_id}/slots"):   "401 403 422 422 422 404",
+    ("POST", "/api/v1/scheduling/patients/{patient_id}/course-search"): "401 403 422 422 422 404",
+    ("POST", "/api/v1/scheduling/patients/{patient_id}/courses"):  "401 403 422 422 422 404",
+    ("POST", "/api/v1/scheduling/patients/{patient_id}/bookings"): "401 403 422 422 422 404",
+    ("GET", "/api/v1/scheduling/patients/{patient_id}/bookings"):  "401 403 200 200 200 404",
+    ("POST", "/api/v1/scheduling/patients/{patient_id}/waitlist"): "401 403 422 422 422 404",
+    ("GET", "/api/v1/scheduling/bookings/{booking_id}"):         "401 403 200 200 200 404",
+    ("POST", "/api/v1/scheduling/bookings/{booking_id}/reschedule"): "401 403 422 422 422 422",
+    ("POST", "/api/v1/scheduling/bookings/{booking_id}/cancel"):  "401 403 422 422 422 422",
+    ("GET", "/scheduling"):                                      "L 403 200 200 200 200",
+    ("GET", "/scheduling/sites/{site_id}/day"):                  "L 403 200 200 200 404",
+    ("GET", "/scheduling/sites/{site_id}/board"):                "L 403 200 200 200 404",
+    ("GET", "/scheduling/sites/{site_id}/board.json"):           "L 403 200 200 200 404",
+    ("POST", "/scheduling/bookings/{booking_id}/check-in"):      "L 403 303 422 422 404",
+    ("POST", "/scheduling/bookings/{booking_id}/cancel"):        "L 403 422 422 422 404",
+    ("POST", "/scheduling/bookings/{booking_id}/link"):          "L 403 200 200 200 404",
+    ("POST", "/scheduling/bookings/{booking_id}/session"):       "L 403 409 409 403 404",
+    ("GET", "/patients/{patient_id}/bookings"):                  "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/bookings/search"):          "L 403 422 422 422 404",
+    ("POST", "/patients/{patient_id}/bookings/course"):          "L 403 422 422 422 404",
+    ("POST", "/api/v1/scheduling/feeds"):                        "401 403 201 201 201 201",
+    ("GET", "/api/v1/scheduling/feeds"):                         "401 403 200 200 200 200",
+    ("POST", "/api/v1/scheduling/feeds/{feed_id}/revoke"):       "401 403 200 200 200 404",
+    ("GET", "/cal/{token}.ics"):                                 "404 404 404 404 404 404",
+    ("GET", "/b/{token}"):                                       "404 404 404 404 404 404",
+    ("POST", "/b/{token}"):                                      "404 404 404 404 404 404",
 }
 # fmt: on
 
@@ -292,6 +329,7 @@ def world(db: Session, settings: Any, app: FastAPI) -> World:
         "token": outgoing.url.rsplit("/", 1)[1],
         "invitation_id": str(outgoing.invitation_id),
     }
+    params |= scheduling_objects(db, clinic_a.id, patient.id)
     return World(params, users, tokens)
 
 

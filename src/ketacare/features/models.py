@@ -11,6 +11,7 @@ from ketacare.features.interop import models as _interop  # noqa: F401
 from ketacare.features.patients.models import Patient
 from ketacare.features.ratelimit.models import RateCounter
 from ketacare.features.rems import models as _rems  # noqa: F401
+from ketacare.features.scheduling import models as _scheduling  # noqa: F401
 from ketacare.features.screening.models import Lead, Screening
 from ketacare.features.sessions import models as _sessions  # noqa: F401
 

@@ -121,6 +121,10 @@ def session_page(
         ),
         "timedelta": timedelta,
     }
+    # Patient-reported answers from the booking link (features/scheduling, issue 17.4).
+    from ketacare.features.scheduling.queries import patient_reported
+
+    ctx["patient_reported"] = patient_reported(c.db, s.id)
     return render(c.request, "sessions/session.html", ctx, status_code=status)
 
 

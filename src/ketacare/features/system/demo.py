@@ -30,4 +30,9 @@ def seed(db: Session, settings: Settings) -> list[tuple[str, str, str]]:
             # The demo password is published (README) and fails the policy on purpose: the
             # demo accounts alone may have it. Never seed a real installation this way.
             accounts.create_user(db, clinic, email, role, DEMO_PASSWORD, demo_password=True)
+    # The scheduling feature's demo floor: a site, chairs, 8 weeks of shifts (issue 17).
+    from ketacare.db.base import utcnow
+    from ketacare.features.scheduling.demo import seed_floor
+
+    seed_floor(db, clinic, settings.timezone, utcnow())
     return [(email, role.value, DEMO_PASSWORD) for email, role in DEMO_USERS]

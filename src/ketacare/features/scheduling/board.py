@@ -1,0 +1,148 @@
+"""The chair board: per chair, who is in it, the phase, what is due next and when, alerts.
+
+Read-only. The phase comes from the booking and, once a session is opened from it, from the
+session's own charting rules (``sessions.state.build``: due vitals such as the BP at ~40 min,
+the discharge gate); nothing here re-implements them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.features._kit import clock
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
+from ketacare.features.clinics.models import Clinic
+from ketacare.features.patients.models import Patient
+from ketacare.features.scheduling import queries
+from ketacare.features.scheduling.models import HOLDING, Booking, BookingStatus, Site
+from ketacare.features.sessions import state as session_state
+from ketacare.features.sessions.context import safety_config
+from ketacare.features.sessions.models import TreatmentSession
+from ketacare.settings import Settings
+
+#: Phases in floor order.
+PHASES = (
+    "free",
+    "booked",
+    "checked in",
+    "pre-dose checks",
+    "dosing",
+    "monitoring",
+    "ready for discharge",
+    "discharged",
+)
+
+
+def _phase(booking: Booking, s: TreatmentSession | None, st: Any, now: datetime) -> str:
+    if s is None:
+        return "checked in" if booking.status is BookingStatus.checked_in else "booked"
+    if s.discharged_at is not None:
+        return "discharged"
+    if s.dose_start is None:
+        return "pre-dose checks"
+    if s.route != "esketamine" and (s.dose_end is None or now < s.dose_end):
+        return "dosing"  # the infusion is running
+    if st is not None and st.discharge.allowed:
+        return "ready for discharge"
+    return "monitoring"
+
+
+def chair_board(
+    db: Session,
+    site: Site,
+    day_start: datetime,
+    day_end: datetime,
+    now: datetime,
+    settings: Settings,
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """One row per chair (the booking in it now, else its next one today); and the patients
+    shown (for the audit)."""
+    chairs = queries.list_chairs(db, site.id)
+    rows = db.scalars(
+        select(Booking)
+        .where(
+            Booking.site_id == site.id,
+            Booking.status.in_(HOLDING),
+            Booking.starts_at >= day_start,
+            Booking.starts_at < day_end,
+        )
+        .order_by(Booking.starts_at)
+    ).all()
+    cfg = safety_config(settings)
+    out: list[dict[str, Any]] = []
+    shown: list[int] = []
+    for chair in chairs:
+        mine = [b for b in rows if b.chair_id == chair.id]
+        sessions = {
+            b.id: db.get(TreatmentSession, b.session_id) for b in mine if b.session_id is not None
+        }
+        current = next(
+            (b for b in mine if (s := sessions.get(b.id)) is not None and s.discharged_at is None),
+            None,
+        ) or next((b for b in mine if b.ends_at > now and b.id not in sessions), None)
+        row: dict[str, Any] = {
+            "chair_id": chair.id,
+            "chair": chair.name,
+            "phase": "free",
+            "alerts": [],
+            "next_due": "",
+            "next_due_at": None,
+        }
+        if current is not None:
+            s = sessions.get(current.id)
+            st = session_state.build(db, s, settings, cfg, now) if s is not None else None
+            patient = db.get(Patient, current.patient_id)
+            shown.append(current.patient_id)
+            row.update(
+                booking_id=current.id,
+                patient_id=current.patient_id,
+                patient=f"{patient.given_name} {patient.family_name}" if patient else "",
+                phase=_phase(current, s, st, now),
+                confirmed=current.confirmed_at is not None,
+                instructions_ack=current.instructions_ack_at is not None,
+                session_id=current.session_id,
+                starts_at=current.starts_at,
+            )
+            alerts: list[str] = []
+            if current.confirmed_at is None:
+                alerts.append("not confirmed")
+            if current.reschedule_requested_at is not None:
+                alerts.append("asked to reschedule")
+            if st is not None:
+                # Next: what is due now, else the next upcoming; overdue ones are alerts.
+                pending = [d for d in st.due if d.status == "due"] or [
+                    d for d in st.due if d.status == "upcoming"
+                ]
+                if pending:
+                    row["next_due"] = f"{pending[0].label} ({pending[0].status})"
+                    row["next_due_at"] = pending[0].at
+                alerts += [f"{d.label} overdue" for d in st.due if d.status == "overdue"]
+                alerts += list(st.alerts)
+            elif s is None:
+                row["next_due"] = "check-in and pre-dose checks"
+                row["next_due_at"] = current.starts_at
+                if now > current.starts_at + timedelta(minutes=15):
+                    alerts.append("late: not checked in")
+            row["alerts"] = alerts
+        out.append(row)
+    return out, shown
+
+
+def board_for(
+    db: Session, actor: Actor, site_id: int, settings: Settings, now: datetime
+) -> list[dict[str, Any]]:
+    """The board of a site of the actor's clinic today (clinic time), audited with the
+    patients it shows."""
+    assert actor.clinic_id is not None
+    tz = clock.clinic_tz(db.get(Clinic, actor.clinic_id), settings.timezone).key
+    site = queries.get_site(db, actor.clinic_id, site_id)
+    today = clock.local_date(now, tz) or now.date()
+    start, end = clock.local_day_bounds(today, tz)
+    rows, shown = chair_board(db, site, start, end, now, settings)
+    record(db, actor, "list", "sched_booking", f"board:{site.id}", patients=sorted(set(shown)))
+    return rows

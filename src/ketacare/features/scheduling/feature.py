@@ -1,0 +1,19 @@
+"""Scheduling and the treatment floor (issue 17): routers, CLI, jobs."""
+
+from ketacare.features.registry import Command, Feature, Job
+
+FEATURE = Feature(
+    name="scheduling",
+    routers=(
+        "ketacare.features.scheduling.api:router",
+        "ketacare.features.scheduling.pages:router",
+        "ketacare.features.scheduling.public:router",
+    ),
+    commands={
+        "scheduling": Command(
+            "Scheduling: sites, chairs, closures, staff shifts, reminders.",
+            "ketacare.features.scheduling.cli:scheduling_app",
+        )
+    },
+    jobs=(Job("scheduling-reminders", "ketacare.features.scheduling.reminders:run"),),
+)

@@ -1,0 +1,191 @@
+"""Scheduling queries (plain functions): sites, floors, bookings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.domain.booking import Busy, Floor, Shift, StaffRole
+from ketacare.features._kit.errors import NotFound
+from ketacare.features.intake.models import PlanStatus, TreatmentPlan
+from ketacare.features.scheduling.models import (
+    Booking,
+    Chair,
+    Closure,
+    Site,
+    StaffShift,
+)
+
+
+def get_site(db: Session, clinic_id: int, site_id: int, lock: bool = False) -> Site:
+    """The site in the clinic (404 otherwise); ``lock``: hold its row until commit."""
+    stmt = select(Site).where(Site.id == site_id, Site.clinic_id == clinic_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    site = db.scalars(stmt).one_or_none()
+    if site is None:
+        raise NotFound("no such site", "site_id")
+    return site
+
+
+def list_sites(db: Session, clinic_id: int) -> Sequence[Site]:
+    """The clinic's sites by name."""
+    return db.scalars(select(Site).where(Site.clinic_id == clinic_id).order_by(Site.name)).all()
+
+
+def list_chairs(db: Session, site_id: int) -> Sequence[Chair]:
+    """The site's active chairs by name."""
+    stmt = (
+        select(Chair).where(Chair.site_id == site_id, Chair.active).order_by(Chair.name, Chair.id)
+    )
+    return db.scalars(stmt).all()
+
+
+def get_booking(db: Session, clinic_id: int, booking_id: int, lock: bool = False) -> Booking:
+    """The booking in the clinic (404 otherwise)."""
+    stmt = select(Booking).where(Booking.id == booking_id, Booking.clinic_id == clinic_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    booking = db.scalars(stmt).one_or_none()
+    if booking is None:
+        raise NotFound("no such booking", "booking_id")
+    return booking
+
+
+def site_hours(site: Site) -> dict[int, tuple[time, time]]:
+    """The stored opening hours as weekday -> (opens, closes)."""
+    out = {}
+    for day, (opens, closes) in site.hours.items():
+        out[int(day)] = (time.fromisoformat(opens), time.fromisoformat(closes))
+    return out
+
+
+def load_floor(
+    db: Session,
+    site: Site,
+    tz: str,
+    start: datetime,
+    end: datetime,
+    exclude: Sequence[int] = (),
+    patient_id: int | None = None,
+) -> Floor:
+    """The site's floor between ``start`` and ``end``: chairs, closures, shifts, bookings.
+
+    The patient's holding bookings at any site count too (a patient is in one place at a
+    time); ``exclude`` leaves bookings out (those being moved).
+    """
+    chairs = tuple(c.id for c in list_chairs(db, site.id))
+    closures = frozenset(
+        db.scalars(
+            select(Closure.day).where(
+                Closure.site_id == site.id,
+                Closure.day >= start.date() - timedelta(days=1),
+                Closure.day <= end.date() + timedelta(days=1),
+            )
+        ).all()
+    )
+    # Plain rows, not ORM objects: a month of a 15-person roster is hundreds of shifts.
+    shifts = tuple(
+        Shift(row.id, StaffRole(row.role), row.starts_at, row.ends_at)
+        for row in db.execute(
+            select(StaffShift.id, StaffShift.role, StaffShift.starts_at, StaffShift.ends_at).where(
+                StaffShift.site_id == site.id,
+                StaffShift.ends_at > start,
+                StaffShift.starts_at < end,
+            )
+        )
+    )
+    at_site = Booking.site_id == site.id
+    if patient_id is not None:
+        at_site = at_site | (Booking.patient_id == patient_id)
+    rows = db.execute(
+        select(
+            Booking.id,
+            Booking.chair_id,
+            Booking.patient_id,
+            Booking.starts_at,
+            Booking.ends_at,
+            Booking.kind,
+            Booking.site_id,
+        ).where(at_site, Booking.holds, Booking.ends_at > start, Booking.starts_at < end)
+    ).all()
+    bookings = []
+    for row in rows:
+        if row.id in exclude:
+            continue
+        # Another site's booking of the patient: a chair id no chair here has.
+        chair = row.chair_id if row.site_id == site.id else -row.id
+        bookings.append(Busy(chair, row.patient_id, row.starts_at, row.ends_at, row.kind))
+    return Floor(
+        tz=tz,
+        hours=site_hours(site),
+        chairs=chairs,
+        closures=closures,
+        shifts=shifts,
+        bookings=tuple(bookings),
+        rems_certified=site.rems_certified,
+    )
+
+
+def bookings_between(
+    db: Session, clinic_id: int, site_id: int | None, start: datetime, end: datetime
+) -> Sequence[Booking]:
+    """The clinic's bookings (all states) starting in [start, end), by start and chair."""
+    stmt = select(Booking).where(
+        Booking.clinic_id == clinic_id, Booking.starts_at >= start, Booking.starts_at < end
+    )
+    if site_id is not None:
+        stmt = stmt.where(Booking.site_id == site_id)
+    return db.scalars(stmt.order_by(Booking.starts_at, Booking.chair_id)).all()
+
+
+def patient_bookings(db: Session, clinic_id: int, patient_id: int) -> Sequence[Booking]:
+    """A patient's bookings (all states) by start."""
+    stmt = select(Booking).where(Booking.clinic_id == clinic_id, Booking.patient_id == patient_id)
+    return db.scalars(stmt.order_by(Booking.starts_at)).all()
+
+
+def later_bookings(db: Session, booking: Booking) -> Sequence[Booking]:
+    """The patient's holding bookings of the same plan after ``booking``."""
+    stmt = select(Booking).where(
+        Booking.patient_id == booking.patient_id,
+        Booking.holds,
+        Booking.starts_at > booking.starts_at,
+        Booking.id != booking.id,
+    )
+    if booking.plan_id is not None:
+        stmt = stmt.where(Booking.plan_id == booking.plan_id)
+    return db.scalars(stmt.order_by(Booking.starts_at)).all()
+
+
+def active_plans(db: Session, patient_id: int) -> Sequence[TreatmentPlan]:
+    """The patient's active treatment plan(s)."""
+    stmt = select(TreatmentPlan).where(
+        TreatmentPlan.patient_id == patient_id, TreatmentPlan.status == PlanStatus.active
+    )
+    return db.scalars(stmt).all()
+
+
+def patient_reported(db: Session, session_id: int) -> list[tuple[str, datetime]]:
+    """What the patient reported through the booking link of the session's booking (to show
+    in the session's pre-dose checklist as patient-reported; the nurse still verifies)."""
+    booking = db.scalars(select(Booking).where(Booking.session_id == session_id)).first()
+    if booking is None:
+        return []
+    out = []
+    if booking.confirmed_at is not None:
+        out.append(("confirmed the visit", booking.confirmed_at))
+    if booking.instructions_ack_at is not None:
+        what = (
+            "no food for 2 h and no liquids for 30 min before; a ride home; no driving until "
+            "the next day"
+            if booking.kind.value == "esketamine"
+            else "the clinic's fasting advice; a ride home"
+        )
+        out.append(
+            (f"acknowledged the pre-visit instructions ({what})", booking.instructions_ack_at)
+        )
+    return out
