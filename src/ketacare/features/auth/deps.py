@@ -175,8 +175,14 @@ async def api_user_actor(request: Request, user: ApiUser) -> Actor:
     return Actor.for_user(user, "api", client_ip(request))
 
 
+async def fhir_actor(request: Request, user: ApiStaff) -> Actor:
+    """The staff member behind the bearer token of a FHIR API request (channel ``fhir``)."""
+    return Actor.for_user(user, "fhir", client_ip(request))
+
+
 PageActor = Annotated[Actor, Depends(page_staff_actor)]
 PageUserActor = Annotated[Actor, Depends(page_user_actor)]
 PageAdminActor = Annotated[Actor, Depends(page_admin_actor)]
 ApiActor = Annotated[Actor, Depends(api_staff_actor)]
 ApiUserActor = Annotated[Actor, Depends(api_user_actor)]
+FhirActor = Annotated[Actor, Depends(fhir_actor)]
