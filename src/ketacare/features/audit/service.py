@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import normalise_url
-from ketacare.features.audit.actor import Actor, os_user
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.chain import FIELDS, ChainReport, event_hash, verify
 from ketacare.features.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from ketacare.features.audit.queries import patient_clinics
 from ketacare.features.auth.models import User
-from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings, get_settings
 
 EVENTS = cast(Table, AuditEvent.__table__)
@@ -71,11 +71,6 @@ def audit_key(bind: Engine | Connection) -> bytes:
     return key
 
 
-def cli_actor() -> str:
-    """The operating-system user running a CLI command, as the audit log names it."""
-    return os_user()
-
-
 def patient_list(ids: Iterable[int]) -> str:
     """Patient ids as stored in ``audit_event.patients``: ",1,2,3," (sorted, unique)."""
     unique = sorted({int(i) for i in ids})
@@ -105,7 +100,7 @@ def record(
     The event belongs to the actor's clinic; ``clinic_id`` names it when there is no actor
     (a CLI command acting for a clinic), else the patient's clinic is used at commit.
     ``patients`` lists every patient a list, search or export disclosed; ``actor_name``
-    names a non-user actor (``cli_actor()`` for the CLI).
+    names a non-user actor (``Actor.cli()`` does it for the CLI).
     """
     if isinstance(actor, Actor):
         channel, client, actor_name = actor.channel, actor.client, actor.name
@@ -141,10 +136,7 @@ def _append_pending(session: Session) -> None:
     if orphans:
         clinics: dict[int, int] = {}
         for i in range(0, len(orphans), CHUNK):
-            found = session.execute(
-                select(Patient.id, Patient.clinic_id).where(Patient.id.in_(orphans[i : i + CHUNK]))
-            ).all()
-            clinics.update({int(pid): int(cid) for pid, cid in found})
+            clinics.update(patient_clinics(session, orphans[i : i + CHUNK]))
         for fields in pending:
             if fields["clinic_id"] is None and fields["patient_id"] in clinics:
                 fields["clinic_id"] = clinics[fields["patient_id"]]

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.features.audit.service import cli_actor, record, use_settings
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record, use_settings
 from ketacare.features.patients.models import Patient
 from ketacare.features.system import backup, demo
 from ketacare.settings import Settings, get_settings
@@ -100,14 +101,12 @@ def backup_command(
     # Audited (every patient, by OS user) before the snapshot, so the backup holds its event.
     with unit_of_work(engine) as db:
         ids = db.execute(select(Patient.id)).scalars().all()
-        record(db, None, "export", "backup", out.name, channel="cli", patients=ids,
-               actor_name=cli_actor())  # fmt: skip
+        record(db, Actor.cli(), "export", "backup", out.name, patients=ids)
     try:
         backup.backup(engine, out)
     except backup.BackupError as exc:
         with unit_of_work(engine) as db:
-            record(db, None, "export", "backup", out.name, outcome="failed", channel="cli",
-                   actor_name=cli_actor())  # fmt: skip
+            record(db, Actor.cli(), "export", "backup", out.name, outcome="failed")
         raise fail(f"OUT: {exc}") from None
     typer.echo(f"backup written to {out}")
 
