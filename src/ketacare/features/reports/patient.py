@@ -19,6 +19,8 @@ from ketacare.domain.analytics.definitions import AnalyticsConfig
 from ketacare.domain.instruments import get_instrument
 from ketacare.features.analytics.charts import trajectory_chart
 from ketacare.features.assessments.models import Assessment
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.intake.models import IntakeRecord, TreatmentPlan
 from ketacare.features.intake.plans import current_plan
 from ketacare.features.intake.service import current_intake
@@ -170,6 +172,15 @@ def patient_report(db: Session, patient: Patient, instrument: str = "phq9") -> P
         resolve_definitions(inst.id, cfg),
         day0,
     )
+
+
+def patient_progress(
+    db: Session, actor: Actor, patient: Patient, action: str = "read"
+) -> PatientReport:
+    """:func:`patient_report`, audited (``read`` for the page, ``export`` for a PDF)."""
+    report = patient_report(db, patient)
+    record(db, actor, action, "patient_report", patient.id, patient.id)
+    return report
 
 
 def trajectory(report: PatientReport, fmt: str) -> str | bytes | None:
