@@ -1,1 +1,4 @@
-"""Clinic outcome analytics: CSV loading, the ``ketacare analytics`` commands and charts."""
+"""Outcome charts (matplotlib) only; the outcome analytics live in ``features/reports``.
+
+``charts.py`` stays here until the charts package (issue 16.6) takes it over.
+"""

@@ -1,4 +1,4 @@
-"""Operator commands: serve, config, db and demo."""
+"""Operator commands: serve, config, db, backup and restore."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record, use_settings
 from ketacare.features.patients.models import Patient
-from ketacare.features.system import backup, demo
+from ketacare.features.system import backup
 from ketacare.settings import Settings, get_settings
 
 config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
-demo_app = typer.Typer(help="Demo clinic.", no_args_is_help=True)
 
 
 def fail(message: str) -> typer.Exit:
@@ -77,17 +76,6 @@ def db_current() -> None:
     settings = load_settings()
     typer.echo(f"current: {migrate.current(get_engine(settings.database_url))}")
     typer.echo(f"head:    {migrate.head()}")
-
-
-@demo_app.command("seed")
-def demo_seed() -> None:
-    """Create the demo clinic and its users (idempotent) and print the logins."""
-    settings = load_settings()
-    with unit_of_work(get_engine(settings.database_url)) as db:
-        logins = demo.seed(db, settings)
-    typer.echo(f"Demo clinic '{settings.clinic_name}' is ready. Logins (demo only):")
-    for email, role, password in logins:
-        typer.echo(f"  {role:<10} {email}  password: {password}")
 
 
 def backup_command(
