@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.demo import seed as demo_seed_data
 from ketacare.features.demo.generate import GeneratorError, generate, status_line
 from ketacare.features.demo.trajectories import CALIBRATION
-from ketacare.features.system.cli import fail, load_settings
 
 demo_app = typer.Typer(help="Demo clinic.", no_args_is_help=True)
 

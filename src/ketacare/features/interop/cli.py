@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.files import staged
 from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
@@ -27,7 +28,6 @@ from ketacare.features.interop.exporter import export_bundle
 from ketacare.features.interop.importer import ImportReport, import_bundle, refused_report
 from ketacare.features.interop.research import Deidentifier, write_csv
 from ketacare.features.patients.models import Patient
-from ketacare.features.system.cli import fail, load_settings
 from ketacare.fhir.reader import BundleError
 
 fhir_app = typer.Typer(help="FHIR R4 export and import.", no_args_is_help=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.domain.analytics import AssessmentTable, PatientTable, SessionTable
 from ketacare.features._kit import clock
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features._kit.files import staged
@@ -27,7 +28,6 @@ from ketacare.features.patients.service import get_patient
 from ketacare.features.reports import pdf
 from ketacare.features.reports.patient import patient_progress
 from ketacare.features.reports.service import clinic_outcomes_for, load_cohort
-from ketacare.features.system.cli import fail, load_settings
 
 report_app = typer.Typer(
     help="Patient progress and clinic outcomes reports (PDF).", no_args_is_help=True

@@ -8,37 +8,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from sqlalchemy import select
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.cli import fail as fail  # re-exported for older imports
+from ketacare.features._kit.cli import load_settings as load_settings  # re-exported
 from ketacare.features.audit.actor import Actor
-from ketacare.features.audit.service import record, use_settings
+from ketacare.features.audit.service import record
 from ketacare.features.patients.models import Patient
 from ketacare.features.system import backup
-from ketacare.settings import Settings, get_settings
+from ketacare.settings import get_settings
 
 config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
-
-
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` to stderr and return an exit-2 signal to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def load_settings() -> Settings:
-    """Settings from the environment, or exit 2 naming the bad variable."""
-    try:
-        settings = get_settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = "KETACARE_" + str(err["loc"][0]).upper() if err["loc"] else "KETACARE_*"
-        raise fail(f"{name}: {err['msg']}") from None
-    use_settings(settings)
-    return settings
 
 
 @config_app.command("show")
