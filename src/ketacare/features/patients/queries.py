@@ -62,3 +62,8 @@ def mrn_taken(db: Session, clinic_id: int, mrn: str) -> bool:
     """Whether a patient of the clinic has this record number."""
     stmt = select(Patient.id).where(Patient.clinic_id == clinic_id, Patient.mrn == mrn)
     return db.execute(stmt).first() is not None
+
+
+def all_patient_ids(db: Session) -> list[int]:
+    """Every patient id of every clinic (a backup discloses them all)."""
+    return [int(i) for i in db.execute(select(Patient.id)).scalars()]

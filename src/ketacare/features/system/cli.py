@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
@@ -16,7 +15,7 @@ from ketacare.features._kit.cli import fail as fail  # re-exported for older imp
 from ketacare.features._kit.cli import load_settings as load_settings  # re-exported
 from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
-from ketacare.features.patients.models import Patient
+from ketacare.features.patients.queries import all_patient_ids
 from ketacare.features.system import backup
 from ketacare.settings import get_settings
 
@@ -71,7 +70,7 @@ def backup_command(
         raise fail(f"OUT: {out} already exists")
     # Audited (every patient, by OS user) before the snapshot, so the backup holds its event.
     with unit_of_work(engine) as db:
-        ids = db.execute(select(Patient.id)).scalars().all()
+        ids = all_patient_ids(db)
         record(db, Actor.cli(), "export", "backup", out.name, patients=ids)
     try:
         backup.backup(engine, out)
