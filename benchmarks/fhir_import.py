@@ -19,7 +19,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.features.assessments.service import Actor
+from ketacare.features.audit.actor import Actor
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.interop.importer import import_bundle
 
@@ -43,7 +43,7 @@ def main() -> None:
             start = time.perf_counter()
             for name, blob in blobs:
                 with unit_of_work(engine) as db:
-                    import_bundle(db, clinic_id, json.loads(blob), name, Actor(None, "cli"))
+                    import_bundle(db, clinic_id, json.loads(blob), name, Actor.cli(clinic_id))
             best_import = min(best_import, time.perf_counter() - start)
         engine.dispose()
     best_parse = float("inf")

@@ -30,7 +30,7 @@ from starlette.routing import Match
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features.auth import service as accounts
-from ketacare.features.system import demo
+from ketacare.features.demo import seed as demo
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
 

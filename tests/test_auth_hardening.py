@@ -182,7 +182,7 @@ def test_password_policy_accepts_passphrases() -> None:
 
 def test_only_the_demo_seed_may_use_the_demo_password(db: Session, settings: Any) -> None:
     from ketacare.features.auth import service
-    from ketacare.features.system import demo
+    from ketacare.features.demo import seed as demo
 
     clinic = make_clinic(db)
     with pytest.raises(service.AccountError, match="too common"):

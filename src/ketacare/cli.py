@@ -10,7 +10,6 @@ lines written here; tests/test_cli_lazy.py checks that they match the real comma
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,26 +25,11 @@ class Lazy:
     help: str
     target: str
     group: bool = True
-    setup: Callable[[typer.Typer], None] | None = None
 
 
 def _resolve(target: str) -> object:
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
-
-
-def _add_demo_generate(demo_app: typer.Typer) -> None:
-    from ketacare.features.demo.cli import demo_generate
-
-    if not any(c.name == "generate" for c in demo_app.registered_commands):
-        demo_app.command("generate")(demo_generate)
-
-
-def _analytics_app() -> typer.Typer:
-    from ketacare.features.analytics.cli import make_analytics_app
-    from ketacare.features.reports.cli import cohort_loader
-
-    return make_analytics_app(db_loader=cohort_loader)
 
 
 F = "ketacare.features"
@@ -91,7 +75,7 @@ COMMANDS: dict[str, Lazy] = {
     ),
     "config": Lazy("Show the configuration.", f"{F}.system.cli:config_app"),
     "db": Lazy("Database migrations.", f"{F}.system.cli:db_app"),
-    "demo": Lazy("Demo clinic.", f"{F}.system.cli:demo_app", setup=_add_demo_generate),
+    "demo": Lazy("Demo clinic.", f"{F}.demo.cli:demo_app"),
     "user": Lazy("User accounts.", f"{F}.auth.cli:user_app"),
     "token": Lazy("Personal API tokens.", f"{F}.auth.cli:token_app"),
     "audit": Lazy("The tamper-evident audit log.", f"{F}.audit.cli:audit_app"),
@@ -108,7 +92,7 @@ COMMANDS: dict[str, Lazy] = {
     ),
     "analytics": Lazy(
         "Clinic outcome analytics (response, remission, Kaplan–Meier).",
-        "ketacare.cli:_analytics_app",
+        f"{F}.reports.outcomes_cli:analytics_app",
     ),
     "report": Lazy(
         "Patient progress and clinic outcomes reports (PDF).", f"{F}.reports.cli:report_app"
@@ -149,8 +133,6 @@ def load(name: str) -> _click.Command:
         if entry.group:
             sub = found() if callable(found) and not isinstance(found, typer.Typer) else found
             assert isinstance(sub, typer.Typer), entry.target
-            if entry.setup is not None:
-                entry.setup(sub)
             parent.add_typer(sub, name=name)
         else:
             assert callable(found), entry.target

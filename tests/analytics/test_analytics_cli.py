@@ -9,8 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from ketacare.cli import app
-from ketacare.domain.analytics import PatientTable
-from ketacare.features.analytics.cli import make_analytics_app
 
 from .analytics_support import (
     HAND_ASSESSMENTS,
@@ -18,7 +16,6 @@ from .analytics_support import (
     HAND_SESSIONS,
     PUBLISHED,
     day,
-    hand_tables,
 )
 
 runner = CliRunner()
@@ -132,21 +129,3 @@ def test_missing_file_and_sessions(files: dict[str, Path], tmp_path: Path) -> No
     assert code == 2 and "none.csv" in err
     code, _, err = _run(["--assessments", str(files["a"])])
     assert code == 2 and "--sessions" in err
-
-
-def test_database_mode_without_loader_exits_2() -> None:
-    # ``ketacare analytics`` itself now has the database loader (tests/reports); without one:
-    res = runner.invoke(make_analytics_app(), ["outcomes", "--json"])
-    assert res.exit_code == 2 and "database mode: not yet available" in res.stderr
-
-
-def test_database_mode_with_loader() -> None:
-    def loader(instrument: str):  # type: ignore[no-untyped-def]
-        a, s, p = hand_tables()
-        assert instrument == "phq9"
-        return a, s, p
-
-    res = runner.invoke(make_analytics_app(db_loader=loader), ["outcomes", "--json"])
-    assert res.exit_code == 0, res.stderr
-    assert json.loads(res.stdout)["n_patients"] == 4
-    assert isinstance(hand_tables()[2], PatientTable)

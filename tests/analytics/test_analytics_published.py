@@ -15,7 +15,7 @@ from ketacare.domain.analytics import (
     wilson_interval,
 )
 from ketacare.domain.errors import DomainError
-from ketacare.features.analytics.files import CohortFileError, load_published_rates
+from ketacare.features.reports.files import CohortFileError, load_published_rates
 
 from .analytics_support import PUBLISHED, day, hand_tables
 

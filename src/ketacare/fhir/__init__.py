@@ -5,7 +5,7 @@ Produces and reads plain JSON-ready dicts; it never imports the database or web 
 
 from __future__ import annotations
 
-from ketacare.fhir.importer import (
+from ketacare.fhir.match import (
     ImportedScore,
     QuestionnaireMatch,
     answers_from_response,

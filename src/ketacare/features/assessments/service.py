@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -24,21 +23,13 @@ from ketacare.domain.mbc.alerts import evaluate_alerts
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments.baseline import history
 from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Source
+from ketacare.features.audit.actor import Actor as Actor  # re-exported until callers move
 from ketacare.features.audit.service import record
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline
 
 MAX_ANSWERS = 64
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is writing (None for a patient's link or the system), over which channel."""
-
-    user: User | None
-    channel: str = "page"
-    client: str = ""
 
 
 def instrument(instrument_id: str) -> Instrument:

@@ -19,13 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.files import staged
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.chain import FIELDS, anchor_mac
 from ketacare.features.audit.models import AuditEvent
-from ketacare.features.audit.service import cli_actor, event_hash_at, head, record, verify_chain
-from ketacare.features.system.cli import fail, load_settings
+from ketacare.features.audit.service import event_hash_at, head, record, verify_chain
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 COLUMNS = (*FIELDS, "prev_hash", "hash")
@@ -213,8 +214,7 @@ def audit_export(
                 patients.update(int(i) for i in str(row["patients"]).strip(",").split(",") if i)
                 n += 1
             # The export discloses which patients' records were accessed: audited, by OS user.
-            record(db, None, "export", "audit_log", f"{start}..{end}", channel="cli",
-                   patients=patients, actor_name=cli_actor())  # fmt: skip
+            record(db, Actor.cli(), "export", "audit_log", f"{start}..{end}", patients=patients)
     if out:
         typer.echo(f"wrote {n} events to {out}")
     else:

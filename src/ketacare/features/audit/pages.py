@@ -6,15 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, or_, select
 
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep
 from ketacare.features._kit.params import MAX_ID
 from ketacare.features._kit.templating import render
-from ketacare.features.audit.models import AuditEvent
+from ketacare.features.audit import queries
 from ketacare.features.auth.deps import PageAdmin
-from ketacare.features.patients.models import Patient
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -32,22 +30,7 @@ def _patient_ids(db: DbDep, clinic_id: int, text: str) -> tuple[list[int] | None
         return [number], ""
     if len(value) < 2:
         return [], "type at least 2 letters of the name, or the patient id"
-    like = f"%{value.lower().replace('%', '').replace('_', '')}%"
-    stmt = (
-        select(Patient.id)
-        .where(
-            Patient.clinic_id == clinic_id,
-            or_(
-                func.lower(Patient.family_name).like(like),
-                func.lower(Patient.given_name).like(like),
-                func.lower(Patient.given_name + " " + Patient.family_name).like(like),
-                func.lower(Patient.mrn).like(like),
-            ),
-        )
-        .order_by(Patient.id)
-        .limit(100)
-    )
-    ids = [int(x) for x in db.execute(stmt).scalars()]
+    ids = queries.patients_named(db, clinic_id, value)
     return ids, "" if ids else f"no patient matches '{value}'"
 
 
@@ -67,15 +50,5 @@ def audit_page(
     if error:
         ctx |= {"events": [], "errors": {"patient": error}}
         return render(request, "audit/list.html", ctx, status_code=422)
-    stmt = select(AuditEvent).where(AuditEvent.clinic_id == user.clinic_id)
-    if ids is not None:
-        stmt = stmt.where(
-            or_(
-                AuditEvent.patient_id.in_(ids),
-                *(AuditEvent.patients.contains(f",{i},") for i in ids[:50]),
-            )
-        )
-    if actor.strip():
-        stmt = stmt.where(AuditEvent.actor_email == actor.strip().lower())
-    ctx["events"] = list(db.execute(stmt.order_by(AuditEvent.seq.desc()).limit(limit)).scalars())
+    ctx["events"] = queries.clinic_events(db, user.clinic_id, ids, actor.strip().lower(), limit)
     return render(request, "audit/list.html", ctx)

@@ -8,23 +8,23 @@ happen (a rolled-back SAVEPOINT inside it keeps them: the attempt itself was an 
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, event, insert, make_url, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
+from ketacare.db.audit_keys import AuditKeyMissing as AuditKeyMissing  # re-exported
+from ketacare.db.audit_keys import audit_key
+from ketacare.db.audit_keys import register_key as register_key  # re-exported
+from ketacare.db.audit_keys import use_settings as use_settings  # re-exported
 from ketacare.db.base import utcnow
-from ketacare.db.engine import normalise_url
-from ketacare.features.audit.actor import Actor, os_user
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.chain import FIELDS, ChainReport, event_hash, verify
 from ketacare.features.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from ketacare.features.audit.queries import patient_clinics
 from ketacare.features.auth.models import User
-from ketacare.features.patients.models import Patient
-from ketacare.settings import Settings, get_settings
 
 EVENTS = cast(Table, AuditEvent.__table__)
 HEAD = cast(Table, AuditHead.__table__)
@@ -32,48 +32,6 @@ _PENDING = "ketacare.audit.pending"
 #: Events per INSERT statement: 15 columns each stays far below PostgreSQL's 65,535
 #: parameters per statement (a clinic export of 4,808 patients once exceeded it).
 CHUNK = 1000
-_KEYS: dict[str, bytes] = {}
-_BY_ENGINE: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
-
-
-class AuditKeyMissing(RuntimeError):
-    """No audit key is registered for this database (call ``use_settings`` first)."""
-
-
-def _url_key(url: str) -> str:
-    return make_url(normalise_url(url)).render_as_string(hide_password=False)
-
-
-def register_key(database_url: str, key: bytes) -> None:
-    """Chain the events of ``database_url`` with ``key``."""
-    _KEYS[_url_key(database_url)] = key
-    _BY_ENGINE.clear()
-
-
-def use_settings(settings: Settings) -> None:
-    """Register the audit key of ``settings`` for its database (app start, CLI start)."""
-    register_key(settings.database_url, settings.audit_key.get_secret_value().encode())
-
-
-def audit_key(bind: Engine | Connection) -> bytes:
-    """The audit key registered for the database of ``bind`` (else the environment's)."""
-    engine = bind.engine
-    key = _BY_ENGINE.get(engine)
-    if key is not None:
-        return key
-    url = engine.url.render_as_string(hide_password=False)
-    if url not in _KEYS:
-        settings = get_settings()
-        if _url_key(settings.database_url) != url:
-            raise AuditKeyMissing("no audit key registered for this database")
-        use_settings(settings)
-    key = _BY_ENGINE[engine] = _KEYS[url]
-    return key
-
-
-def cli_actor() -> str:
-    """The operating-system user running a CLI command, as the audit log names it."""
-    return os_user()
 
 
 def patient_list(ids: Iterable[int]) -> str:
@@ -105,7 +63,7 @@ def record(
     The event belongs to the actor's clinic; ``clinic_id`` names it when there is no actor
     (a CLI command acting for a clinic), else the patient's clinic is used at commit.
     ``patients`` lists every patient a list, search or export disclosed; ``actor_name``
-    names a non-user actor (``cli_actor()`` for the CLI).
+    names a non-user actor (``Actor.cli()`` does it for the CLI).
     """
     if isinstance(actor, Actor):
         channel, client, actor_name = actor.channel, actor.client, actor.name
@@ -141,10 +99,7 @@ def _append_pending(session: Session) -> None:
     if orphans:
         clinics: dict[int, int] = {}
         for i in range(0, len(orphans), CHUNK):
-            found = session.execute(
-                select(Patient.id, Patient.clinic_id).where(Patient.id.in_(orphans[i : i + CHUNK]))
-            ).all()
-            clinics.update({int(pid): int(cid) for pid, cid in found})
+            clinics.update(patient_clinics(session, orphans[i : i + CHUNK]))
         for fields in pending:
             if fields["clinic_id"] is None and fields["patient_id"] in clinics:
                 fields["clinic_id"] = clinics[fields["patient_id"]]

@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features.auth import service
 from ketacare.features.auth.models import Role
 from ketacare.features.clinics.repository import get_or_create
-from ketacare.features.system.cli import fail, load_settings
 
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)

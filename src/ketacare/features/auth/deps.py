@@ -17,7 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import Forbidden, LoginRequired
 from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import policy, service
@@ -51,13 +51,16 @@ def session_policy(settings: Settings) -> service.SessionPolicy:
     )
 
 
-def optional_page_user(request: Request, db: DbDep, settings: SettingsDep) -> User | None:
+def optional_page_user(
+    request: Request, db: DbDep, settings: SettingsDep, now: NowDep
+) -> User | None:
     """The user of the session cookie, or None."""
     token = request.cookies.get(SESSION_COOKIE)
     user = None
     if token:
         secret = settings.secret_key.get_secret_value()
-        user = service.resolve(db, secret, token, TokenKind.session, session_policy(settings))
+        policy = session_policy(settings)
+        user = service.resolve(db, secret, token, TokenKind.session, policy, now)
     _remember(request, user)
     return user
 
@@ -111,13 +114,14 @@ async def page_staff(user: Annotated[User, Depends(page_user)]) -> User:
     return user
 
 
-def api_user(request: Request, db: DbDep, settings: SettingsDep) -> User:
+def api_user(request: Request, db: DbDep, settings: SettingsDep, now: NowDep) -> User:
     """The user of a valid bearer token."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise LoginRequired("send a personal API token as 'Authorization: Bearer <token>'")
-    user = service.resolve(db, settings.secret_key.get_secret_value(), token.strip(), TokenKind.api)
+    secret = settings.secret_key.get_secret_value()
+    user = service.resolve(db, secret, token.strip(), TokenKind.api, now=now)
     if user is None:
         raise LoginRequired("the API token is invalid or revoked")
     _remember(request, user)
@@ -175,8 +179,14 @@ async def api_user_actor(request: Request, user: ApiUser) -> Actor:
     return Actor.for_user(user, "api", client_ip(request))
 
 
+async def fhir_actor(request: Request, user: ApiStaff) -> Actor:
+    """The staff member behind the bearer token of a FHIR API request (channel ``fhir``)."""
+    return Actor.for_user(user, "fhir", client_ip(request))
+
+
 PageActor = Annotated[Actor, Depends(page_staff_actor)]
 PageUserActor = Annotated[Actor, Depends(page_user_actor)]
 PageAdminActor = Annotated[Actor, Depends(page_admin_actor)]
 ApiActor = Annotated[Actor, Depends(api_staff_actor)]
 ApiUserActor = Annotated[Actor, Depends(api_user_actor)]
+FhirActor = Annotated[Actor, Depends(fhir_actor)]

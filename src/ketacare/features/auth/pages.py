@@ -11,9 +11,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ketacare.db.base import utcnow
 from ketacare.features._kit.csrf import CSRF_COOKIE, verify_csrf
-from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
 from ketacare.features.auth import service, throttle
@@ -64,12 +63,14 @@ def throttle_policy(settings: Settings) -> throttle.ThrottlePolicy:
     )
 
 
-def _refused(request: Request, next: str, email: str, until: datetime | None) -> Response:
+def _refused(
+    request: Request, next: str, email: str, until: datetime | None, now: datetime
+) -> Response:
     """401 for a wrong login, 429 while throttled; the form keeps the email either way."""
     ctx = {"next": _safe_next(next), "email": email, "error": "Email or password is wrong."}
     if until is None:
         return render(request, "auth/login.html", ctx, status_code=401)
-    wait = max(1, math.ceil((until - utcnow()).total_seconds()))
+    wait = max(1, math.ceil((until - now).total_seconds()))
     ctx["error"] = f"Too many failed logins. Wait {wait} seconds, then try again."
     response = render(request, "auth/login.html", ctx, status_code=429)
     response.headers["Retry-After"] = str(wait)
@@ -81,6 +82,7 @@ def login(
     request: Request,
     db: DbDep,
     settings: SettingsDep,
+    now: NowDep,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/leads",
@@ -88,18 +90,18 @@ def login(
     """Check credentials and open a session. Only failures count towards throttling
     (per address, and per email and address, with back-off; see ``auth.throttle``)."""
     if not email.strip() or not password:
-        return _refused(request, next, email, None)  # nothing was guessed: not counted
+        return _refused(request, next, email, None, now)  # nothing was guessed: not counted
     secret = settings.secret_key.get_secret_value()
     keys = throttle.keys(secret, email, client_ip(request))
-    until = throttle.blocked_until(db, keys)
+    until = throttle.blocked_until(db, keys, now)
     if until is not None:
-        return _refused(request, next, email, until)
+        return _refused(request, next, email, until, now)
     user = service.authenticate(db, email, password, release=db.commit).user
     if user is None:
-        throttle.record_failure(db, keys, throttle_policy(settings))
-        return _refused(request, next, email, None)
+        throttle.record_failure(db, keys, throttle_policy(settings), now)
+        return _refused(request, next, email, None, now)
     throttle.record_success(db, keys)
-    token = service.start_session(db, secret, user, session_policy(settings))
+    token = service.start_session(db, secret, user, session_policy(settings), now)
     response = RedirectResponse(_landing(user, next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -123,11 +125,11 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, db: DbDep, settings: SettingsDep) -> Response:
+def logout(request: Request, db: DbDep, settings: SettingsDep, now: NowDep) -> Response:
     """Close this session."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        service.revoke(db, settings.secret_key.get_secret_value(), token)
+        service.revoke(db, settings.secret_key.get_secret_value(), token, now)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -163,9 +165,9 @@ def change_password(
 
 
 @router.post("/account/logout-all")
-def logout_everywhere(user: PageUser, db: DbDep) -> Response:
+def logout_everywhere(user: PageUser, db: DbDep, now: NowDep) -> Response:
     """Close every session of this account (shared workstations, lost devices)."""
-    service.revoke_all_sessions(db, user)
+    service.revoke_all_sessions(db, user, now=now)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -148,10 +148,14 @@ def _issue(db: Session, secret: str, user: User, kind: TokenKind, token: str, **
     db.flush()
 
 
-def start_session(db: Session, secret: str, user: User, policy: SessionPolicy) -> str:
-    """Open a login session; return the opaque token for the cookie."""
+def start_session(
+    db: Session, secret: str, user: User, policy: SessionPolicy, now: datetime | None = None
+) -> str:
+    """Open a login session at ``now`` (default: the current time); return the opaque token
+    for the cookie."""
     token = secrets.token_urlsafe(32)
-    _issue(db, secret, user, TokenKind.session, token, expires_at=utcnow() + policy.max_age)
+    expires = (now or utcnow()) + policy.max_age
+    _issue(db, secret, user, TokenKind.session, token, expires_at=expires)
     return token
 
 
@@ -200,18 +204,20 @@ def resolve(
     return row.user
 
 
-def revoke(db: Session, secret: str, token: str) -> None:
-    """Revoke one token (logout)."""
+def revoke(db: Session, secret: str, token: str, now: datetime | None = None) -> None:
+    """Revoke one token (logout) at ``now`` (default: the current time)."""
     db.execute(
         update(AuthToken)
         .where(AuthToken.token_hash == token_hash(secret, token), AuthToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now or utcnow())
     )
 
 
-def revoke_all_sessions(db: Session, user: User, except_hash: str | None = None) -> int:
-    """Log ``user`` out everywhere (but the session ``except_hash``); return how many
-    sessions were closed."""
+def revoke_all_sessions(
+    db: Session, user: User, except_hash: str | None = None, now: datetime | None = None
+) -> int:
+    """Log ``user`` out everywhere (but the session ``except_hash``) at ``now`` (default:
+    the current time); return how many sessions were closed."""
     stmt = update(AuthToken).where(
         AuthToken.user_id == user.id,
         AuthToken.kind == TokenKind.session,
@@ -219,7 +225,7 @@ def revoke_all_sessions(db: Session, user: User, except_hash: str | None = None)
     )
     if except_hash is not None:
         stmt = stmt.where(AuthToken.token_hash != except_hash)
-    result = db.execute(stmt.values(revoked_at=utcnow()))
+    result = db.execute(stmt.values(revoked_at=now or utcnow()))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit import clock
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug
-from ketacare.features.system.cli import fail, load_settings
 
 clinic_app = typer.Typer(help="Clinics (time zone).", no_args_is_help=True)
 

@@ -1,4 +1,5 @@
-"""``ketacare demo generate``: a seeded synthetic clinic (labelled synthetic everywhere)."""
+"""``ketacare demo seed`` (the demo clinic and its logins) and ``ketacare demo generate`` (a
+seeded synthetic clinic, labelled synthetic everywhere)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,27 @@ from typing import Annotated
 import typer
 
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features.clinics.repository import get_or_create
+from ketacare.features.demo import seed as demo_seed_data
 from ketacare.features.demo.generate import GeneratorError, generate, status_line
 from ketacare.features.demo.trajectories import CALIBRATION
-from ketacare.features.system.cli import fail, load_settings
+
+demo_app = typer.Typer(help="Demo clinic.", no_args_is_help=True)
 
 
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Create the demo clinic and its users (idempotent) and print the logins."""
+    settings = load_settings()
+    with unit_of_work(get_engine(settings.database_url)) as db:
+        logins = demo_seed_data.seed(db, settings)
+    typer.echo(f"Demo clinic '{settings.clinic_name}' is ready. Logins (demo only):")
+    for email, role, password in logins:
+        typer.echo(f"  {role:<10} {email}  password: {password}")
+
+
+@demo_app.command("generate")
 def demo_generate(
     patients: Annotated[int, typer.Option("--patients", help="How many patients (1-5000).")] = 60,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same clinic).")] = 1,

@@ -18,16 +18,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.files import staged
-from ketacare.features.assessments.service import Actor
-from ketacare.features.audit.service import cli_actor, record
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.interop.exporter import export_bundle
 from ketacare.features.interop.importer import ImportReport, import_bundle, refused_report
 from ketacare.features.interop.research import Deidentifier, write_csv
 from ketacare.features.patients.models import Patient
-from ketacare.features.system.cli import fail, load_settings
 from ketacare.fhir.reader import BundleError
 
 fhir_app = typer.Typer(help="FHIR R4 export and import.", no_args_is_help=True)
@@ -70,9 +70,8 @@ def export(
         text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
         if tmp is not None:
             tmp.write_text(text, encoding="utf-8")
-        record(db, None, "export", "fhir.Bundle", bundle["id"],
-               ids[0] if len(ids) == 1 else None, channel="cli", clinic_id=clinic_id,
-               patients=ids, actor_name=cli_actor())  # fmt: skip
+        record(db, Actor.cli(clinic_id), "export", "fhir.Bundle", bundle["id"],
+               ids[0] if len(ids) == 1 else None, patients=ids)  # fmt: skip
     if out is None:
         sys.stdout.write(text)
     typer.echo(f"exported {len(ids)} patient(s), {len(bundle['entry'])} resource(s)", err=True)
@@ -96,7 +95,7 @@ def import_file(engine: Engine, clinic_id: int, path: Path) -> ImportReport:
         raise BundleError(f"cannot read JSON: {exc}") from None
     try:
         with unit_of_work(engine) as db:
-            return import_bundle(db, clinic_id, data, path.name, Actor(None, "cli"))
+            return import_bundle(db, clinic_id, data, path.name, Actor.cli(clinic_id))
     except SQLAlchemyError as exc:
         raise BundleError(f"the database refused it ({type(exc).__name__})") from None
     except (RecursionError, OverflowError) as exc:
@@ -235,8 +234,7 @@ def research_export(
             stream: TextIO = fh
             n, patients = write_csv(db, clinic, kind, stream, deid)
         action = "export-deidentified" if deid else "export"
-        record(db, None, action, f"research.{kind}", clinic, None, channel="cli",
-               clinic_id=clinic, patients=patients, actor_name=cli_actor())  # fmt: skip
+        record(db, Actor.cli(clinic), action, f"research.{kind}", clinic, patients=patients)
     if out is None:
         sys.stdout.write(buffer.getvalue())
     typer.echo(f"wrote {n} row(s)", err=True)

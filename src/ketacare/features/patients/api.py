@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from ketacare.features._kit.deps import DbDep, client_ip
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import ApiStaff
+from ketacare.features._kit.deps import DbDep, NowDep
+from ketacare.features.auth.deps import ApiActor
 from ketacare.features.patients import service
 from ketacare.features.patients.deps import ApiPatient
 from ketacare.features.patients.schemas import PatientCreate, PatientOut
@@ -15,16 +14,14 @@ router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 
 
 @router.get("", response_model=list[PatientOut])
-def list_patients(request: Request, user: ApiStaff, db: DbDep, q: str = "") -> list[PatientOut]:
+def list_patients(actor: ApiActor, db: DbDep, q: str = "") -> list[PatientOut]:
     """Patients of the caller's clinic (filter by name or MRN with ``q``)."""
-    patients = service.list_patients(db, user.clinic_id, q)
-    seen = [p.id for p in patients]
-    record(db, user, "list", "patient", channel="api", client=client_ip(request), patients=seen)
+    patients = service.find_patients(db, actor, q)
     return [PatientOut.model_validate(p) for p in patients]
 
 
 @router.post("", response_model=PatientOut, status_code=201)
-def create_patient(body: PatientCreate, request: Request, user: ApiStaff, db: DbDep) -> PatientOut:
+def create_patient(body: PatientCreate, actor: ApiActor, db: DbDep, now: NowDep) -> PatientOut:
     """Create a patient in the caller's clinic."""
     data = service.PatientInput(
         given_name=body.given_name,
@@ -35,19 +32,7 @@ def create_patient(body: PatientCreate, request: Request, user: ApiStaff, db: Db
         email=body.email,
         phone=body.phone,
     )
-    patient = service.create_patient(
-        db, user.clinic_id, data, confirm_duplicate=body.confirm_duplicate
-    )
-    record(
-        db,
-        user,
-        "create",
-        "patient",
-        patient.id,
-        patient.id,
-        channel="api",
-        client=client_ip(request),
-    )
+    patient = service.add_patient(db, actor, data, now, confirm_duplicate=body.confirm_duplicate)
     return PatientOut.model_validate(patient)
 
 

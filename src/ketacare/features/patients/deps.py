@@ -1,5 +1,5 @@
 """Access rule shared by every patient-scoped route: the patient, in the caller's clinic,
-read access audited. Another clinic's patient is a 404."""
+read access audited (by ``service.open_patient``). Another clinic's patient is a 404."""
 
 from __future__ import annotations
 
@@ -7,46 +7,31 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.deps import DbDep
 from ketacare.features._kit.params import RowId
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import ApiStaff, PageStaff, check_role_policy
+from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.deps import ApiActor, PageActor, check_role_policy
 from ketacare.features.patients.models import Patient
-from ketacare.features.patients.service import get_patient
+from ketacare.features.patients.service import open_patient
 
 
-def patient_for_page(patient_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Patient:
+def _open(db: DbDep, request: Request, actor: Actor, patient_id: int) -> Patient:
+    patient = open_patient(db, actor, patient_id)
+    assert actor.user is not None  # staff actors carry their user
+    # A refused role gets 403 after the 404 check; the request rolls back, and with it the
+    # read event queued above.
+    check_role_policy(request, actor.user)
+    return patient
+
+
+def patient_for_page(patient_id: RowId, request: Request, actor: PageActor, db: DbDep) -> Patient:
     """The patient of the path, for staff of its clinic (audited as a read)."""
-    patient = get_patient(db, user.clinic_id, patient_id)
-    check_role_policy(request, user)
-    record(
-        db,
-        user,
-        "read",
-        "patient",
-        patient.id,
-        patient.id,
-        channel="page",
-        client=client_ip(request),
-    )
-    return patient
+    return _open(db, request, actor, patient_id)
 
 
-def patient_for_api(patient_id: RowId, request: Request, user: ApiStaff, db: DbDep) -> Patient:
+def patient_for_api(patient_id: RowId, request: Request, actor: ApiActor, db: DbDep) -> Patient:
     """The patient of the path, for a staff API token of its clinic (audited as a read)."""
-    patient = get_patient(db, user.clinic_id, patient_id)
-    check_role_policy(request, user)
-    record(
-        db,
-        user,
-        "read",
-        "patient",
-        patient.id,
-        patient.id,
-        channel="api",
-        client=client_ip(request),
-    )
-    return patient
+    return _open(db, request, actor, patient_id)
 
 
 PagePatient = Annotated[Patient, Depends(patient_for_page)]

@@ -6,12 +6,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.deps import DbDep, NowDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import PageStaff
+from ketacare.features.auth.deps import PageActor, PageStaff
 from ketacare.features.patients import service
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
@@ -21,11 +20,9 @@ FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "pho
 
 
 @router.get("/patients", response_class=HTMLResponse)
-def patients_page(request: Request, user: PageStaff, db: DbDep, q: str = "") -> Response:
+def patients_page(request: Request, actor: PageActor, db: DbDep, q: str = "") -> Response:
     """The clinic's patients."""
-    patients = service.list_patients(db, user.clinic_id, q)
-    seen = [p.id for p in patients]
-    record(db, user, "list", "patient", client=client_ip(request), patients=seen)
+    patients = service.find_patients(db, actor, q)
     return render(request, "patients/list.html", {"patients": patients, "q": q})
 
 
@@ -36,17 +33,19 @@ def new_patient_form(request: Request, user: PageStaff) -> Response:
 
 
 @router.post("/patients/new", response_class=HTMLResponse)
-def create_patient(request: Request, form: FormFields, user: PageStaff, db: DbDep) -> Response:
+def create_patient(
+    request: Request, form: FormFields, actor: PageActor, db: DbDep, now: NowDep
+) -> Response:
     """Create the patient, or show the form again with the problems."""
     values = {k: form.get(k, "") for k in FIELDS}
     data = service.PatientInput(**values)
     status = 422
-    _, problems = service.validate(data)
+    _, problems = service.validate(data, now.date())
     duplicates: list[Patient] = []
     if not problems:
         try:
-            patient = service.create_patient(
-                db, user.clinic_id, data, confirm_duplicate=form.get("confirm_duplicate") == "yes"
+            patient = service.add_patient(
+                db, actor, data, now, confirm_duplicate=form.get("confirm_duplicate") == "yes"
             )
         except service.PossibleDuplicate as exc:
             problems, duplicates, status = {"confirm_duplicate": exc.reason}, exc.matches, 409
@@ -54,7 +53,6 @@ def create_patient(request: Request, form: FormFields, user: PageStaff, db: DbDe
             problems = {exc.field or "form": exc.reason}
             status = exc.status_code
         else:
-            record(db, user, "create", "patient", patient.id, patient.id, client=client_ip(request))
             return RedirectResponse(f"/patients/{patient.id}", status_code=303)
     ctx = {"values": values, "errors": problems, "duplicates": duplicates}
     return render(request, "patients/new.html", ctx, status_code=status)

@@ -1,17 +1,27 @@
-"""Creating, finding and changing patient records (flush, never commit)."""
+"""Creating, finding and changing patient records (flush, never commit).
+
+The use cases that staff call (``find_patients``, ``open_patient``, ``add_patient``) take the
+:class:`~ketacare.features.audit.actor.Actor` and audit themselves; ``create_patient`` is the
+unaudited step other features (lead conversion, demo data) build on. Queries live in
+:mod:`ketacare.features.patients.queries`.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
+from ketacare.features._kit.errors import BadRequest, KetacareError
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.patients.models import Patient, Sex
+from ketacare.features.patients.queries import get_patient as get_patient  # re-exported
+from ketacare.features.patients.queries import list_patients as list_patients  # re-exported
+from ketacare.features.patients.queries import mrn_taken, same_person
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -117,26 +127,20 @@ def possible_duplicates(db: Session, clinic_id: int, clean: CleanPatient) -> lis
     record has a record number of its own or no birth date."""
     if clean.mrn or clean.birth_date is None:
         return []
-    stmt = (
-        select(Patient)
-        .where(
-            Patient.clinic_id == clinic_id,
-            Patient.birth_date == clean.birth_date,
-            func.lower(Patient.given_name) == clean.given_name.lower(),
-            func.lower(Patient.family_name) == clean.family_name.lower(),
-        )
-        .order_by(Patient.id)
-        .limit(10)
-    )
-    return list(db.execute(stmt).scalars())
+    return same_person(db, clinic_id, clean.given_name, clean.family_name, clean.birth_date)
 
 
 def create_patient(
-    db: Session, clinic_id: int, data: PatientInput, confirm_duplicate: bool = False
+    db: Session,
+    clinic_id: int,
+    data: PatientInput,
+    confirm_duplicate: bool = False,
+    today: date | None = None,
 ) -> Patient:
     """Store a new patient in the clinic (BadRequest names the first bad field;
-    PossibleDuplicate, 409, unless ``confirm_duplicate``, when the same person may exist)."""
-    clean, problems = validate(data)
+    PossibleDuplicate, 409, unless ``confirm_duplicate``, when the same person may exist).
+    Not audited: the caller's use case is (``add_patient``, a lead's conversion)."""
+    clean, problems = validate(data, today)
     if clean is None:
         field, reason = next(iter(problems.items()))
         raise BadRequest(reason, field)
@@ -144,12 +148,7 @@ def create_patient(
         matches = possible_duplicates(db, clinic_id, clean)
         if matches:
             raise PossibleDuplicate(matches)
-    if (
-        clean.mrn
-        and db.execute(
-            select(Patient.id).where(Patient.clinic_id == clinic_id, Patient.mrn == clean.mrn)
-        ).first()
-    ):
+    if clean.mrn and mrn_taken(db, clinic_id, clean.mrn):
         raise DuplicateMrn()
     patient = Patient(
         clinic_id=clinic_id,
@@ -171,31 +170,31 @@ def create_patient(
     return patient
 
 
-_GET = select(Patient).where(
-    Patient.id == bindparam("id"), Patient.clinic_id == bindparam("clinic")
-)
+def _clinic(actor: Actor) -> int:
+    if actor.clinic_id is None:
+        raise ValueError("the actor acts for no clinic")
+    return actor.clinic_id
 
 
-def get_patient(db: Session, clinic_id: int, patient_id: int) -> Patient:
-    """A patient of this clinic, or NotFound (also for another clinic's patients)."""
-    patient = db.execute(_GET, {"id": patient_id, "clinic": clinic_id}).scalar_one_or_none()
-    if patient is None:
-        raise NotFound("no such patient")
+def add_patient(
+    db: Session, actor: Actor, data: PatientInput, now: datetime, confirm_duplicate: bool = False
+) -> Patient:
+    """``create_patient`` in the actor's clinic, audited as a create."""
+    patient = create_patient(db, _clinic(actor), data, confirm_duplicate, today=now.date())
+    record(db, actor, "create", "patient", patient.id, patient.id)
     return patient
 
 
-def list_patients(db: Session, clinic_id: int, query: str = "", limit: int = 500) -> list[Patient]:
-    """Patients of the clinic by name, optionally filtered by name or MRN."""
-    stmt = select(Patient).where(Patient.clinic_id == clinic_id)
-    q = query.strip()
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(
-            or_(
-                Patient.family_name.ilike(like),
-                Patient.given_name.ilike(like),
-                Patient.mrn.ilike(like),
-            )
-        )
-    stmt = stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit)
-    return list(db.execute(stmt).scalars())
+def open_patient(db: Session, actor: Actor, patient_id: int) -> Patient:
+    """A patient of the actor's clinic (NotFound otherwise), audited as a read."""
+    patient = get_patient(db, _clinic(actor), patient_id)
+    record(db, actor, "read", "patient", patient.id, patient.id)
+    return patient
+
+
+def find_patients(db: Session, actor: Actor, query: str = "") -> list[Patient]:
+    """Patients of the actor's clinic (``query``: part of a name or the record number),
+    audited as a list naming every patient shown."""
+    patients = list_patients(db, _clinic(actor), query)
+    record(db, actor, "list", "patient", patients=[p.id for p in patients])
+    return patients

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from ketacare.features._kit.dates import SaneDate
-from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.deps import DbDep
 from ketacare.features._kit.templating import page_tz
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import ApiStaff
-from ketacare.features.reports.service import clinic_outcomes
+from ketacare.features.auth.deps import ApiActor
+from ketacare.features.reports.service import clinic_outcomes_for
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
@@ -19,7 +18,7 @@ router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 @router.get("/outcomes")
 def outcomes(
     request: Request,
-    user: ApiStaff,
+    actor: ApiActor,
     db: DbDep,
     instrument: Annotated[str, Query(min_length=1, max_length=32)] = "phq9",
     start: Annotated[SaneDate | None, Query(alias="from")] = None,
@@ -31,19 +30,10 @@ def outcomes(
     patients are synthetic. ``from``/``to``: patients whose first session is in the period
     (clinic-local days). Synthetic (generated) patients are left out unless
     ``include_synthetic=true``; ``n_synthetic_excluded`` says how many."""
-    result = clinic_outcomes(
-        db, user.clinic_id, instrument, start, to,
+    result = clinic_outcomes_for(
+        db, actor, instrument, start, to,
         include_synthetic=include_synthetic, tz=page_tz(request),
     )  # fmt: skip
-    record(
-        db,
-        user,
-        "read",
-        "clinic_outcomes",
-        result.cohort.assessments.instrument,
-        channel="api",
-        client=client_ip(request),
-    )
     body: dict[str, Any] = (
         {"n_patients": 0} if result.analysis is None else dict(result.analysis.as_dict())
     )

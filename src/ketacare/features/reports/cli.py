@@ -16,17 +16,18 @@ from sqlalchemy.orm import Session
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.domain.analytics import AssessmentTable, PatientTable, SessionTable
 from ketacare.features._kit import clock
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features._kit.files import staged
-from ketacare.features.audit.service import cli_actor, record
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.patients.service import get_patient
 from ketacare.features.reports import pdf
-from ketacare.features.reports.patient import patient_report
-from ketacare.features.reports.service import clinic_outcomes, load_cohort
-from ketacare.features.system.cli import fail, load_settings
+from ketacare.features.reports.patient import patient_progress
+from ketacare.features.reports.service import clinic_outcomes_for, load_cohort
 
 report_app = typer.Typer(
     help="Patient progress and clinic outcomes reports (PDF).", no_args_is_help=True
@@ -46,8 +47,7 @@ def cohort_loader(instrument: str) -> tuple[AssessmentTable, SessionTable, Patie
     with unit_of_work(get_engine(settings.database_url)) as db:
         clinic = _clinic(db, settings.public_clinic)
         cohort = load_cohort(db, clinic.id, instrument)
-        record(db, None, "read", "clinic_outcomes", instrument, channel="cli",
-               clinic_id=clinic.id, actor_name=cli_actor())  # fmt: skip
+        record(db, Actor.cli(clinic.id), "read", "clinic_outcomes", instrument)
     if cohort.n_synthetic:
         typer.echo(
             f"note: {cohort.n_synthetic} of {cohort.n_treated} patients are synthetic", err=True
@@ -89,9 +89,8 @@ def report_patient(
         except NotFound:
             raise fail(f"ID: no patient {patient_id} in this clinic") from None
         tz = clock.clinic_tz(clinic, settings.timezone).key
-        body = pdf.patient_pdf(patient_report(db, patient), clinic.name, tz)
-        record(db, None, "export", "patient_report", patient.id, patient.id, channel="cli",
-               clinic_id=clinic.id, actor_name=cli_actor())  # fmt: skip
+        report = patient_progress(db, Actor.cli(clinic.id), patient, "export")
+        body = pdf.patient_pdf(report, clinic.name, tz)
     _write(out, body)
     typer.echo(f"patient report written to {out}")
 
@@ -115,7 +114,9 @@ def report_clinic(
     with unit_of_work(get_engine(settings.database_url)) as db:
         clinic = _clinic(db, settings.public_clinic)
         try:
-            result = clinic_outcomes(db, clinic.id, instrument, lo, hi)
+            result = clinic_outcomes_for(
+                db, Actor.cli(clinic.id), instrument, lo, hi, action="export"
+            )
         except BadRequest as exc:
             raise fail(f"--{exc.field}: {exc.reason}") from None
         period = (
@@ -126,8 +127,6 @@ def report_clinic(
         body = pdf.clinic_pdf(
             result, clinic.name, period, clock.clinic_tz(clinic, settings.timezone).key
         )
-        record(db, None, "export", "clinic_outcomes", instrument, channel="cli",
-               clinic_id=clinic.id, actor_name=cli_actor())  # fmt: skip
     _write(out, body)
     n = 0 if result.analysis is None else result.analysis.overall.n_patients
     typer.echo(f"clinic report ({n} patients) written to {out}")

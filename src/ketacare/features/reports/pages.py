@@ -13,24 +13,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.dates import parse_day
-from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.deps import DbDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import PageStaff
-from ketacare.features.auth.models import User
+from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.deps import PageActor
 from ketacare.features.charts.outcomes import km_chart, rates_chart
 from ketacare.features.charts.render import page_svg
-from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.deps import PagePatient
-from ketacare.features.reports import pdf
-from ketacare.features.reports.patient import patient_report, trajectory
+from ketacare.features.reports import pdf, queries
+from ketacare.features.reports.patient import patient_progress, trajectory
 from ketacare.features.reports.pdf import drawable
-from ketacare.features.reports.service import ClinicOutcomes, clinic_outcomes
+from ketacare.features.reports.service import ClinicOutcomes, clinic_outcomes_for
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -49,10 +46,9 @@ def day(field: str, text: str) -> date | None:
     return parse_day(text, field)
 
 
-def clinic_name(db: Session, user: User) -> str:
+def clinic_name(db: DbDep, actor: Actor) -> str:
     """The caller's clinic name."""
-    clinic = db.get(Clinic, user.clinic_id)
-    return clinic.name if clinic is not None else ""
+    return queries.clinic_name(db, actor.clinic_id)
 
 
 def period_label(start: date | None, end: date | None) -> str:
@@ -109,7 +105,7 @@ def _period(from_: str, to_: str) -> tuple[date | None, date | None, dict[str, s
 @router.get("/analytics", response_class=HTMLResponse)
 def analytics_page(
     request: Request,
-    user: PageStaff,
+    actor: PageActor,
     db: DbDep,
     instrument: InstrumentQuery = "phq9",
     from_: FromQuery = "",
@@ -127,29 +123,20 @@ def analytics_page(
         "end": to_ if errors else (to or ""),
         "include_synthetic": include,
         "fmt": pdf.fmt_prop,
-        "clinic_name": clinic_name(db, user),
+        "clinic_name": clinic_name(db, actor),
         "errors": errors,
     }
     if errors:
         ctx |= {"result": None, "a": None, "charts": {}, "period": "", "query": ""}
         return render(request, "reports/clinic.html", ctx, status_code=422)
     try:
-        result = clinic_outcomes(
-            db, user.clinic_id, instrument, start, to,
-            include_synthetic=include, tz=page_tz(request),
-        )  # fmt: skip
+        result = clinic_outcomes_for(
+            db, actor, instrument, start, to, include_synthetic=include, tz=page_tz(request)
+        )
     except BadRequest as exc:
         ctx |= {"result": None, "a": None, "charts": {}, "period": "", "query": ""}
         ctx["errors"] = {exc.field or "instrument": exc.reason}
         return render(request, "reports/clinic.html", ctx, status_code=422)
-    record(
-        db,
-        user,
-        "read",
-        "clinic_outcomes",
-        result.cohort.assessments.instrument,
-        client=client_ip(request),
-    )
     query = f"instrument={result.cohort.assessments.instrument}"
     query += f"&from={start}" if start else ""
     query += f"&to={to}" if to else ""
@@ -168,7 +155,7 @@ def analytics_page(
 @router.get("/analytics/report.pdf")
 def clinic_report_pdf(
     request: Request,
-    user: PageStaff,
+    actor: PageActor,
     db: DbDep,
     instrument: InstrumentQuery = "phq9",
     from_: FromQuery = "",
@@ -178,19 +165,11 @@ def clinic_report_pdf(
     """The clinic outcomes report as a PDF (audited as an export); synthetic patients are
     left out unless ``synthetic=include``."""
     start, to = day("from", from_), day("to", to_)
-    result = clinic_outcomes(
-        db, user.clinic_id, instrument, start, to,
-        include_synthetic=synthetic == "include", tz=page_tz(request),
+    result = clinic_outcomes_for(
+        db, actor, instrument, start, to,
+        include_synthetic=synthetic == "include", tz=page_tz(request), action="export",
     )  # fmt: skip
-    body = pdf.clinic_pdf(result, clinic_name(db, user), period_label(start, to), page_tz(request))
-    record(
-        db,
-        user,
-        "export",
-        "clinic_outcomes",
-        result.cohort.assessments.instrument,
-        client=client_ip(request),
-    )
+    body = pdf.clinic_pdf(result, clinic_name(db, actor), period_label(start, to), page_tz(request))
     return Response(
         body,
         media_type="application/pdf",
@@ -200,11 +179,10 @@ def clinic_report_pdf(
 
 @router.get("/patients/{patient_id}/report", response_class=HTMLResponse)
 def patient_report_page(
-    request: Request, patient: PagePatient, user: PageStaff, db: DbDep
+    request: Request, patient: PagePatient, actor: PageActor, db: DbDep
 ) -> Response:
     """The patient progress report."""
-    report = patient_report(db, patient)
-    record(db, user, "read", "patient_report", patient.id, patient.id, client=client_ip(request))
+    report = patient_progress(db, actor, patient)
     chart = trajectory(report, page_tz(request))
     ctx = {"report": report, "patient": patient, "chart": chart, "fmt": pdf.fmt_prop}
     return render(request, "reports/patient.html", ctx)
@@ -212,12 +190,11 @@ def patient_report_page(
 
 @router.get("/patients/{patient_id}/report.pdf")
 def patient_report_pdf(
-    request: Request, patient: PagePatient, user: PageStaff, db: DbDep
+    request: Request, patient: PagePatient, actor: PageActor, db: DbDep
 ) -> Response:
     """The patient progress report as a PDF (audited as an export)."""
-    report = patient_report(db, patient)
-    body = pdf.patient_pdf(report, clinic_name(db, user), page_tz(request))
-    record(db, user, "export", "patient_report", patient.id, patient.id, client=client_ip(request))
+    report = patient_progress(db, actor, patient, "export")
+    body = pdf.patient_pdf(report, clinic_name(db, actor), page_tz(request))
     name = f"patient-{patient.id}-progress.pdf"
     return Response(
         body,

@@ -18,6 +18,8 @@ from ketacare.domain.analytics import Definitions, analyse_outcomes, resolve_def
 from ketacare.domain.analytics.definitions import AnalyticsConfig
 from ketacare.domain.instruments import get_instrument
 from ketacare.features.assessments.models import Assessment
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.charts.trajectory import Point, trajectory_svg
 from ketacare.features.intake.models import IntakeRecord, TreatmentPlan
 from ketacare.features.intake.plans import current_plan
@@ -170,6 +172,15 @@ def patient_report(db: Session, patient: Patient, instrument: str = "phq9") -> P
         resolve_definitions(inst.id, cfg),
         day0,
     )
+
+
+def patient_progress(
+    db: Session, actor: Actor, patient: Patient, action: str = "read"
+) -> PatientReport:
+    """:func:`patient_report`, audited (``read`` for the page, ``export`` for a PDF)."""
+    report = patient_report(db, patient)
+    record(db, actor, action, "patient_report", patient.id, patient.id)
+    return report
 
 
 def trajectory(report: PatientReport, tz: str = "UTC") -> Markup | None:

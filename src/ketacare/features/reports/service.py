@@ -40,6 +40,8 @@ from ketacare.domain.instruments import get_instrument
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments.models import Assessment
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.intake.models import TreatmentPlan
 from ketacare.features.patients.models import Patient, Sex
 from ketacare.features.reports.published import published_rates
@@ -253,3 +255,25 @@ def clinic_outcomes(
         published=published_rates(),
     )
     return ClinicOutcomes(cohort, analysis)
+
+
+def clinic_outcomes_for(
+    db: Session,
+    actor: Actor,
+    instrument: str = "phq9",
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    include_synthetic: bool = True,
+    tz: str = "UTC",
+    action: str = "read",
+) -> ClinicOutcomes:
+    """:func:`clinic_outcomes` of the actor's clinic, audited (``action``: ``read`` for a
+    page or the API, ``export`` for a PDF) under the instrument analysed."""
+    if actor.clinic_id is None:
+        raise ValueError("the actor acts for no clinic")
+    result = clinic_outcomes(
+        db, actor.clinic_id, instrument, start, end, include_synthetic=include_synthetic, tz=tz
+    )
+    record(db, actor, action, "clinic_outcomes", result.cohort.assessments.instrument)
+    return result

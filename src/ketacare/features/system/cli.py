@@ -1,4 +1,4 @@
-"""Operator commands: serve, config, db and demo."""
+"""Operator commands: serve, config, db, backup and restore."""
 
 from __future__ import annotations
 
@@ -8,37 +8,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy import select
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.features.audit.service import cli_actor, record, use_settings
-from ketacare.features.patients.models import Patient
-from ketacare.features.system import backup, demo
-from ketacare.settings import Settings, get_settings
+from ketacare.features._kit.cli import fail as fail  # re-exported for older imports
+from ketacare.features._kit.cli import load_settings as load_settings  # re-exported
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
+from ketacare.features.patients.queries import all_patient_ids
+from ketacare.features.system import backup
+from ketacare.settings import get_settings
 
 config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
-demo_app = typer.Typer(help="Demo clinic.", no_args_is_help=True)
-
-
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` to stderr and return an exit-2 signal to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def load_settings() -> Settings:
-    """Settings from the environment, or exit 2 naming the bad variable."""
-    try:
-        settings = get_settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = "KETACARE_" + str(err["loc"][0]).upper() if err["loc"] else "KETACARE_*"
-        raise fail(f"{name}: {err['msg']}") from None
-    use_settings(settings)
-    return settings
 
 
 @config_app.command("show")
@@ -78,17 +60,6 @@ def db_current() -> None:
     typer.echo(f"head:    {migrate.head()}")
 
 
-@demo_app.command("seed")
-def demo_seed() -> None:
-    """Create the demo clinic and its users (idempotent) and print the logins."""
-    settings = load_settings()
-    with unit_of_work(get_engine(settings.database_url)) as db:
-        logins = demo.seed(db, settings)
-    typer.echo(f"Demo clinic '{settings.clinic_name}' is ready. Logins (demo only):")
-    for email, role, password in logins:
-        typer.echo(f"  {role:<10} {email}  password: {password}")
-
-
 def backup_command(
     out: Annotated[Path, typer.Argument(help="Backup file to create.")],
 ) -> None:
@@ -99,15 +70,13 @@ def backup_command(
         raise fail(f"OUT: {out} already exists")
     # Audited (every patient, by OS user) before the snapshot, so the backup holds its event.
     with unit_of_work(engine) as db:
-        ids = db.execute(select(Patient.id)).scalars().all()
-        record(db, None, "export", "backup", out.name, channel="cli", patients=ids,
-               actor_name=cli_actor())  # fmt: skip
+        ids = all_patient_ids(db)
+        record(db, Actor.cli(), "export", "backup", out.name, patients=ids)
     try:
         backup.backup(engine, out)
     except backup.BackupError as exc:
         with unit_of_work(engine) as db:
-            record(db, None, "export", "backup", out.name, outcome="failed", channel="cli",
-                   actor_name=cli_actor())  # fmt: skip
+            record(db, Actor.cli(), "export", "backup", out.name, outcome="failed")
         raise fail(f"OUT: {exc}") from None
     typer.echo(f"backup written to {out}")
 

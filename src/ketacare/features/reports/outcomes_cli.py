@@ -1,16 +1,17 @@
-"""``ketacare analytics outcomes``: clinic outcomes from exported files (or a plugged-in loader).
+"""``ketacare analytics outcomes``: clinic outcomes from exported files or the database.
 
 File mode reads ``--assessments`` (``patient_id, date, instrument, total``), ``--sessions``
 (``patient_id, date, protocol``) and optionally ``--patients`` (``patient_id, sex, age``).
-Without ``--assessments`` the command asks the loader given to :func:`make_analytics_app`
-(database mode). Bad input exits with status 2 and a message naming file, line and column.
+Without ``--assessments`` the command reads the installation's clinic from the database
+(:func:`ketacare.features.reports.cli.cohort_loader`, audited; imported only then, so file
+mode loads no database code). Bad input exits with status 2 and a message naming file, line
+and column.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal
@@ -34,7 +35,7 @@ from ketacare.domain.analytics import (
 )
 from ketacare.domain.errors import DomainError
 from ketacare.domain.instruments import get_instrument
-from ketacare.features.analytics.files import (
+from ketacare.features.reports.files import (
     CohortFileError,
     load_published_rates,
     read_assessments,
@@ -42,10 +43,7 @@ from ketacare.features.analytics.files import (
     read_sessions,
 )
 
-__all__ = ["CohortLoader", "make_analytics_app", "render_table"]
-
-#: Database-mode loader: instrument id -> (assessments, sessions, patients or None).
-CohortLoader = Callable[[str], tuple[AssessmentTable, SessionTable, PatientTable | None]]
+__all__ = ["analytics_app", "render_table"]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -163,117 +161,115 @@ def render_table(result: OutcomeAnalysis, console: Console) -> None:
         )
 
 
-def make_analytics_app(db_loader: CohortLoader | None = None) -> typer.Typer:
-    """Build the ``analytics`` command group; ``db_loader`` serves database mode."""
-    app = typer.Typer(
-        name="analytics",
-        help="Clinic outcome analytics (response, remission, Kaplan–Meier).",
-        no_args_is_help=True,
-        pretty_exceptions_enable=False,
-        add_completion=False,
+analytics_app = typer.Typer(
+    name="analytics",
+    help="Clinic outcome analytics (response, remission, Kaplan–Meier).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _database_tables(instrument: str) -> tuple[AssessmentTable, SessionTable, PatientTable | None]:
+    from ketacare.features.reports.cli import cohort_loader  # the database, only when asked
+
+    return cohort_loader(instrument)
+
+
+@analytics_app.callback()
+def _group() -> None:
+    """Clinic outcome analytics (response, remission, Kaplan–Meier)."""
+
+
+@analytics_app.command("outcomes")
+def outcomes(
+    assessments: Annotated[
+        Path | None,
+        typer.Option("--assessments", help="CSV: patient_id, date, instrument, total."),
+    ] = None,
+    sessions: Annotated[
+        Path | None, typer.Option("--sessions", help="CSV: patient_id, date, protocol.")
+    ] = None,
+    patients: Annotated[
+        Path | None, typer.Option("--patients", help="Optional CSV: patient_id, sex, age.")
+    ] = None,
+    instrument: Annotated[
+        str, typer.Option("--instrument", help="Instrument id, e.g. phq9, madrs.")
+    ] = "phq9",
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help="Breakdown: protocol, sex or age-band (repeatable)."),
+    ] = None,
+    timepoints: Annotated[
+        str, typer.Option("--timepoints", help="Days after the first session.")
+    ] = "14,28,42",
+    window_days: Annotated[
+        float, typer.Option("--window-days", min=0.0, help="± days around each timepoint.")
+    ] = 7.0,
+    remission_threshold: Annotated[
+        float | None,
+        typer.Option("--remission-threshold", help="Remission: total at or below this."),
+    ] = None,
+    response_reduction: Annotated[
+        float,
+        typer.Option("--response-reduction", min=0.01, max=1.0, help="Fraction, 0.5 = 50%."),
+    ] = 0.5,
+    baseline: Annotated[
+        str, typer.Option("--baseline", help="last (before first session) or first.")
+    ] = "last",
+    missing_as_failure: Annotated[
+        bool, typer.Option("--missing-as-failure", help="No assessment counts as not met.")
+    ] = False,
+    published: Annotated[
+        Path | None,
+        typer.Option("--published", help="Directory of published tables to compare with."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Response, remission, Kaplan–Meier and breakdowns for one instrument."""
+    inst = instrument.strip().lower()
+    try:
+        get_instrument(inst)
+    except DomainError as exc:
+        raise _fail(f"--instrument: {exc}") from None
+    keys: list[BreakdownKey] = []
+    for key in by or []:
+        if key not in ("protocol", "sex", "age-band"):
+            raise _fail(f"--by: {key!r} is not one of protocol, sex, age-band")
+        keys.append(key)  # type: ignore[arg-type]
+    if baseline not in ("last", "first"):
+        raise _fail("--baseline: give last or first")
+    base_rule: Literal["last_before_first_session", "first_before_first_session"] = (
+        "last_before_first_session" if baseline == "last" else "first_before_first_session"
     )
-
-    @app.callback()
-    def _group() -> None:
-        """Clinic outcome analytics (response, remission, Kaplan–Meier)."""
-
-    @app.command("outcomes")
-    def outcomes(
-        assessments: Annotated[
-            Path | None,
-            typer.Option("--assessments", help="CSV: patient_id, date, instrument, total."),
-        ] = None,
-        sessions: Annotated[
-            Path | None, typer.Option("--sessions", help="CSV: patient_id, date, protocol.")
-        ] = None,
-        patients: Annotated[
-            Path | None, typer.Option("--patients", help="Optional CSV: patient_id, sex, age.")
-        ] = None,
-        instrument: Annotated[
-            str, typer.Option("--instrument", help="Instrument id, e.g. phq9, madrs.")
-        ] = "phq9",
-        by: Annotated[
-            list[str] | None,
-            typer.Option("--by", help="Breakdown: protocol, sex or age-band (repeatable)."),
-        ] = None,
-        timepoints: Annotated[
-            str, typer.Option("--timepoints", help="Days after the first session.")
-        ] = "14,28,42",
-        window_days: Annotated[
-            float, typer.Option("--window-days", min=0.0, help="± days around each timepoint.")
-        ] = 7.0,
-        remission_threshold: Annotated[
-            float | None,
-            typer.Option("--remission-threshold", help="Remission: total at or below this."),
-        ] = None,
-        response_reduction: Annotated[
-            float,
-            typer.Option("--response-reduction", min=0.01, max=1.0, help="Fraction, 0.5 = 50%."),
-        ] = 0.5,
-        baseline: Annotated[
-            str, typer.Option("--baseline", help="last (before first session) or first.")
-        ] = "last",
-        missing_as_failure: Annotated[
-            bool, typer.Option("--missing-as-failure", help="No assessment counts as not met.")
-        ] = False,
-        published: Annotated[
-            Path | None,
-            typer.Option("--published", help="Directory of published tables to compare with."),
-        ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    ) -> None:
-        """Response, remission, Kaplan–Meier and breakdowns for one instrument."""
-        inst = instrument.strip().lower()
-        try:
-            get_instrument(inst)
-        except DomainError as exc:
-            raise _fail(f"--instrument: {exc}") from None
-        keys: list[BreakdownKey] = []
-        for key in by or []:
-            if key not in ("protocol", "sex", "age-band"):
-                raise _fail(f"--by: {key!r} is not one of protocol, sex, age-band")
-            keys.append(key)  # type: ignore[arg-type]
-        if baseline not in ("last", "first"):
-            raise _fail("--baseline: give last or first")
-        base_rule: Literal["last_before_first_session", "first_before_first_session"] = (
-            "last_before_first_session" if baseline == "last" else "first_before_first_session"
+    cfg = AnalyticsConfig(
+        baseline=base_rule,
+        timepoints_days=_days(timepoints),
+        timepoint_window_days=window_days,
+        missing_as_failure=missing_as_failure,
+    )
+    remission = dict(cfg.outcome.remission)
+    if remission_threshold is not None:
+        remission[inst] = remission_threshold
+    cfg = replace(
+        cfg,
+        outcome=replace(cfg.outcome, remission=remission, response_reduction=response_reduction),
+    )
+    try:
+        if assessments is None:
+            a, s, p = _database_tables(inst)
+        else:
+            if sessions is None:
+                raise _fail("--sessions is required with --assessments")
+            a, s = read_assessments(assessments, inst), read_sessions(sessions)
+            p = read_patients(patients) if patients is not None else None
+        rates: list[PublishedRate] = (
+            load_published_rates(published) if published is not None else []
         )
-        cfg = AnalyticsConfig(
-            baseline=base_rule,
-            timepoints_days=_days(timepoints),
-            timepoint_window_days=window_days,
-            missing_as_failure=missing_as_failure,
-        )
-        remission = dict(cfg.outcome.remission)
-        if remission_threshold is not None:
-            remission[inst] = remission_threshold
-        cfg = replace(
-            cfg,
-            outcome=replace(
-                cfg.outcome, remission=remission, response_reduction=response_reduction
-            ),
-        )
-        try:
-            if assessments is None:
-                if db_loader is None:
-                    raise _fail(
-                        "database mode: not yet available; give --assessments and --sessions"
-                    )
-                a, s, p = db_loader(inst)
-            else:
-                if sessions is None:
-                    raise _fail("--sessions is required with --assessments")
-                a, s = read_assessments(assessments, inst), read_sessions(sessions)
-                p = read_patients(patients) if patients is not None else None
-            rates: list[PublishedRate] = (
-                load_published_rates(published) if published is not None else []
-            )
-            result = analyse_outcomes(a, s, p, config=cfg, by=keys, published=rates)
-        except (CohortFileError, DomainError) as exc:
-            raise _fail(str(exc)) from None
-        if as_json:
-            print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, allow_nan=False))
-            return
-        render_table(result, Console(width=140))
-
-    return app
+        result = analyse_outcomes(a, s, p, config=cfg, by=keys, published=rates)
+    except (CohortFileError, DomainError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, allow_nan=False))
+        return
+    render_table(result, Console(width=140))

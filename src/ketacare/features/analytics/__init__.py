@@ -1,1 +1,0 @@
-"""Clinic outcome analytics: CSV loading, the ``ketacare analytics`` commands and charts."""

@@ -1,0 +1,69 @@
+"""Patient queries (plain functions; the per-request look-up is prebuilt)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import Session
+
+from ketacare.features._kit.errors import NotFound
+from ketacare.features.patients.models import Patient
+
+_GET = select(Patient).where(
+    Patient.id == bindparam("id"), Patient.clinic_id == bindparam("clinic")
+)
+
+
+def get_patient(db: Session, clinic_id: int, patient_id: int) -> Patient:
+    """A patient of this clinic, or NotFound (also for another clinic's patients)."""
+    patient = db.execute(_GET, {"id": patient_id, "clinic": clinic_id}).scalar_one_or_none()
+    if patient is None:
+        raise NotFound("no such patient")
+    return patient
+
+
+def list_patients(db: Session, clinic_id: int, query: str = "", limit: int = 500) -> list[Patient]:
+    """Patients of the clinic by name, optionally filtered by name or MRN."""
+    stmt = select(Patient).where(Patient.clinic_id == clinic_id)
+    q = query.strip()
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                Patient.family_name.ilike(like),
+                Patient.given_name.ilike(like),
+                Patient.mrn.ilike(like),
+            )
+        )
+    stmt = stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit)
+    return list(db.execute(stmt).scalars())
+
+
+def same_person(
+    db: Session, clinic_id: int, given_name: str, family_name: str, birth_date: date
+) -> list[Patient]:
+    """Patients of the clinic with this name (any case) and birth date (at most 10)."""
+    stmt = (
+        select(Patient)
+        .where(
+            Patient.clinic_id == clinic_id,
+            Patient.birth_date == birth_date,
+            func.lower(Patient.given_name) == given_name.lower(),
+            func.lower(Patient.family_name) == family_name.lower(),
+        )
+        .order_by(Patient.id)
+        .limit(10)
+    )
+    return list(db.execute(stmt).scalars())
+
+
+def mrn_taken(db: Session, clinic_id: int, mrn: str) -> bool:
+    """Whether a patient of the clinic has this record number."""
+    stmt = select(Patient.id).where(Patient.clinic_id == clinic_id, Patient.mrn == mrn)
+    return db.execute(stmt).first() is not None
+
+
+def all_patient_ids(db: Session) -> list[int]:
+    """Every patient id of every clinic (a backup discloses them all)."""
+    return [int(i) for i in db.execute(select(Patient.id)).scalars()]
