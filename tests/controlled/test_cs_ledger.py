@@ -1,4 +1,4 @@
-"""Registrations, receiving and the container ledger, on SQLite and PostgreSQL (issue 18.1-18.3, 18.5)."""
+"""Registrations, receiving, the container ledger and witnesses (issue 18.1-18.3, 18.5)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_bad_receipt_names_the_field_and_writes_nothing(
 ) -> None:
     site = make_site(db)
     with pytest.raises(BadRequest) as err:
-        service.receive(db, site.actor(), CS, T0, receipt_in(site.reg_id, **{field: value}))
+        service.receive(db, site.actor(), CS, T0, receipt_in(site.reg_id, 5, **{field: value}))
     assert err.value.field == field
     db.rollback()
     assert db.execute(select(CsContainer)).first() is None
@@ -160,8 +160,9 @@ def test_transfer_moves_the_remaining_stock_to_another_registration(db: Session)
     site = make_site(db)
     (vial,) = stock(db, site, containers=1)
     other = service.create_registration(
-        db, site.actor("clinician"), CS, T0, site_name="Annex", dea_number=valid_dea("AB", "123457"),
-        address="2 Side St", registrant="Dr A. Smith", expires_on=date(2028, 1, 31),
+        db, site.actor("clinician"), CS, T0, site_name="Annex",
+        dea_number=valid_dea("AB", "123457"), address="2 Side St", registrant="Dr A. Smith",
+        expires_on=date(2028, 1, 31),
     )  # fmt: skip
     draw = service.append(db, site.actor(), CS, T0, vial.id, "draw", 100_000)
     with pytest.raises(service.LedgerRefused):
