@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Final, Literal
@@ -47,6 +48,7 @@ __all__ = [
     "apply",
     "check",
     "delta",
+    "loss_deadlines",
     "mg_to_ug",
     "session_sign_reasons",
 ]
@@ -374,3 +376,29 @@ def session_sign_reasons(
                    f"{fmt_mg(ledger.administered)} administered for this session", src)
         )  # fmt: skip
     return out
+
+
+# --- theft or significant loss (21 CFR 1301.76(b), 2023 Form 106 rule) -------------------------
+
+SRC_LOSS: Final = (
+    "21 CFR 1301.76(b): written notice to the DEA Field Division within one business day of "
+    "discovery; DEA Form 106 within 45 days (controlled-substances.md §7)"
+)
+
+
+def next_business_day(day: date) -> date:
+    """The first weekday after ``day`` (federal holidays are not skipped: [U], check them).
+
+    >>> next_business_day(date(2026, 3, 6)).isoformat()  # a Friday
+    '2026-03-09'
+    """
+    nxt = day + timedelta(days=1)
+    while nxt.weekday() >= 5:
+        nxt += timedelta(days=1)
+    return nxt
+
+
+def loss_deadlines(discovered: date) -> tuple[date, date]:
+    """(notice due, Form 106 due) for a theft or significant loss discovered on ``discovered``
+    (the clinic's local date)."""
+    return next_business_day(discovered), discovered + timedelta(days=45)
