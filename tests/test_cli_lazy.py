@@ -28,7 +28,8 @@ def test_importing_the_cli_imports_no_feature() -> None:
         f"heavy = {HEAVY!r}\n"
         "light = ('ketacare.features', 'ketacare.features.registry')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)\n"
-        "             and m not in light and not m.endswith('.feature')))\n"
+        "             and m not in light and not m.endswith('.feature')\n"
+        "             and m + '.feature' not in sys.modules))\n"
     )
     r = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60

@@ -103,3 +103,21 @@ def witness_of(db: Session, site: Site, who: str = "clinician") -> service.Witne
 
 
 __all__ = ["CS", "T0", "CsRegistration", "Site", "make_site", "receipt_in", "stock", "witness_of"]
+
+
+def matrix_params(db: Session, clinician: User, nurse: User) -> dict[str, str]:
+    """Clinic objects for the access matrix: a container, a discrepancy case, an inventory."""
+    from ketacare.features.controlled import records
+
+    boss, staff = Actor.for_user(clinician, "page"), Actor.for_user(nurse, "page")
+    reg = service.create_registration(
+        db, boss, CS, T0, site_name="Main", dea_number=DEA, address="1 Main St",
+        registrant="Dr A", expires_on=date(2028, 1, 31),
+    )  # fmt: skip
+    receipt = service.receive(db, staff, CS, T0, receipt_in(reg.id, 1))
+    (c,) = db.query(CsContainer).filter(CsContainer.receipt_id == receipt.id).all()
+    count = records.record_count(db, staff, CS, T0, "UTC", c.id, 499_000)
+    inv = records.take_inventory(db, boss, CS, T0, reg.id, "initial", "opening")
+    params = {"container_id": str(c.id), "case_id": str(count.case_id), "inventory_id": str(inv.id)}
+    db.commit()
+    return params
