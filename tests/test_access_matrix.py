@@ -183,6 +183,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cs/log"):                       "401 403 422 422 422 422",
     ("GET", "/cs"):                                  "L 403 200 200 200 200",
     ("GET", "/cs/log"):                              "L 403 422 422 422 422",
+    ("POST", "/cs/receipts"):                        "L 403 422 422 422 422",
+    ("GET", "/cs/containers/{container_id}"):        "L 403 200 200 200 404",
+    ("POST", "/cs/containers/{container_id}/events"): "L 403 422 422 422 404",
 }
 # fmt: on
 

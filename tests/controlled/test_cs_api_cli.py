@@ -170,3 +170,37 @@ def test_cli_receive_count_inventory_log(database_url: str, db: Session, tmp_pat
     db.expire_all()
     assert len(db.execute(select(CsEvent)).all()) == 2
     db.commit()
+
+
+def test_pages_receive_and_waste_with_a_witness(client: TestClient, db: Session) -> None:
+    w = _world(db)
+    client.post("/api/v1/cs/registrations", headers=w["clinician"], json={
+        "site_name": "Main", "dea_number": DEA, "address": "1 Main St", "registrant": "Dr A",
+        "expires_on": "2028-01-31"})  # fmt: skip
+    login(client, w["nurse_email"])
+    token = client.cookies.get("kc_csrf")
+    form = {k: str(v) for k, v in RECEIPT.items()} | {"csrf_token": token or ""}
+    form["received_at"] = "2026-12-01T10:00"
+    form["registration_id"] = str(
+        client.get("/api/v1/cs/registrations", headers=w["nurse"]).json()[0]["id"]
+    )
+    bad = client.post("/cs/receipts", data={**form, "ndc": "12"})
+    assert bad.status_code == 422 and "ndc" in bad.text
+    r = client.post("/cs/receipts", data=form)
+    assert r.status_code == 303, r.text
+    vial = client.get("/api/v1/cs/containers", headers=w["nurse"]).json()[0]
+    page = f"/cs/containers/{vial['id']}"
+    assert client.get(page).status_code == 200
+    r = client.post(f"{page}/events", data={"csrf_token": token, "kind": "draw", "qty_mg": "10"})
+    assert r.status_code == 303
+    draw_id = client.get(f"/api/v1/cs/containers/{vial['id']}/events", headers=w["nurse"]).json()[
+        -1
+    ]["id"]
+    waste = {"csrf_token": token, "kind": "waste", "qty_mg": "10", "draw_id": str(draw_id),
+             "method": "Rx Destroyer"}  # fmt: skip
+    r = client.post(f"{page}/events", data=waste)
+    assert r.status_code == 422 and "CS-WIT" in r.text
+    r = client.post(f"{page}/events", data={**waste, "witness_email": w["clinician_email"],
+                                             "witness_password": PASSWORD})  # fmt: skip
+    assert r.status_code == 303
+    assert "490.0 mg" in client.get(page).text

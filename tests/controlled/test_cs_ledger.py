@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -49,8 +50,9 @@ def test_bad_receipt_names_the_field_and_writes_nothing(
     db: Session, field: str, value: object
 ) -> None:
     site = make_site(db)
+    kw: dict[str, Any] = {field: value}
     with pytest.raises(BadRequest) as err:
-        service.receive(db, site.actor(), CS, T0, receipt_in(site.reg_id, 5, **{field: value}))
+        service.receive(db, site.actor(), CS, T0, receipt_in(site.reg_id, **kw))
     assert err.value.field == field
     db.rollback()
     assert db.execute(select(CsContainer)).first() is None

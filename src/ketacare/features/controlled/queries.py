@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import NotFound
-from ketacare.features.controlled.models import CsContainer, CsRegistration
+from ketacare.features.controlled.models import CsContainer, CsDraw, CsRegistration
 from ketacare.features.sessions.models import TreatmentSession
 
 
@@ -42,3 +42,19 @@ def session_of(
     if s is None or s.clinic_id != clinic_id:
         raise NotFound("no such session", "session_id")
     return s
+
+
+def container(db: Session, clinic_id: int | None, container_id: int) -> CsContainer:
+    """A container of the clinic (else 404)."""
+    c = db.get(CsContainer, container_id)
+    if c is None or c.clinic_id != clinic_id:
+        raise NotFound("no such container", "container_id")
+    return c
+
+
+def open_draws(db: Session, container_id: int) -> list[CsDraw]:
+    """The container's draws not yet fully administered, wasted or returned."""
+    stmt = select(CsDraw).where(
+        CsDraw.container_id == container_id, CsDraw.settled.is_(False), CsDraw.void.is_(False)
+    )
+    return list(db.execute(stmt.order_by(CsDraw.id)).scalars())
