@@ -30,6 +30,7 @@ from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.models import Base
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
+from tests.cs_guards import guards_lifted
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get(
@@ -90,7 +91,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng = get_engine(database_url)
     register_key(database_url, AUDIT_KEY.encode())
     yield eng
-    with eng.begin() as conn:
+    with eng.begin() as conn, guards_lifted(conn):
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
 

@@ -33,6 +33,7 @@ from ketacare.features.consent import service as consent
 from ketacare.features.patients.service import PatientInput, create_patient
 from ketacare.features.screening.service import LeadInput, create_lead, store_screening
 from tests.conftest import SECRET, make_clinic, make_user
+from tests.controlled.support import matrix_params as cs_matrix_params
 from tests.scheduling.support import scheduling_objects
 from tests.sessions.support import make_session
 
@@ -245,6 +246,24 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/cal/{token}.ics"):                                 "404 404 404 404 404 404",
     ("GET", "/b/{token}"):                                       "404 404 404 404 404 404",
     ("POST", "/b/{token}"):                                      "404 404 404 404 404 404",
+    # controlled substances (issue 18): roles per KETACARE_CS_*_ROLES, checked in the service
+    ("GET", "/api/v1/cs/registrations"):             "401 403 200 200 200 200",
+    ("POST", "/api/v1/cs/registrations"):            "401 403 422 422 422 422",
+    ("POST", "/api/v1/cs/receipts"):                 "401 403 422 422 422 422",
+    ("GET", "/api/v1/cs/containers"):                "401 403 200 200 200 200",
+    ("GET", "/api/v1/cs/containers/{container_id}/events"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/cs/containers/{container_id}/events"): "401 403 422 422 422 422",
+    ("POST", "/api/v1/cs/counts"):                   "401 403 422 422 422 422",
+    ("GET", "/api/v1/cs/cases"):                     "401 403 200 200 200 200",
+    ("POST", "/api/v1/cs/cases/{case_id}"):          "401 403 403 200 200 404",
+    ("POST", "/api/v1/cs/inventories"):              "401 403 422 422 422 422",
+    ("GET", "/api/v1/cs/inventories/{inventory_id}"): "401 403 200 200 200 404",
+    ("GET", "/api/v1/cs/log"):                       "401 403 422 422 422 422",
+    ("GET", "/cs"):                                  "L 403 200 200 200 200",
+    ("GET", "/cs/log"):                              "L 403 422 422 422 422",
+    ("POST", "/cs/receipts"):                        "L 403 422 422 422 422",
+    ("GET", "/cs/containers/{container_id}"):        "L 403 200 200 200 404",
+    ("POST", "/cs/containers/{container_id}/events"): "L 403 422 422 422 404",
 }
 # fmt: on
 
@@ -301,6 +320,7 @@ def world(db: Session, settings: Any, app: FastAPI) -> World:
     params = {"patient_id": str(patient.id), "lead_id": str(lead.id), "screening_id": screening.id}
     params["session_id"] = str(session.id)
     params |= consent_objects(db, users, patient)
+    params |= cs_matrix_params(db, users["clinician"], users["nurse"])
     params["questionnaire_id"] = "phq9"
     # Measurement-based care objects, made through the API as clinic A's admin.
     admin = {"Authorization": f"Bearer {tokens['admin']}"}

@@ -6,6 +6,7 @@ from ketacare.features.audit.models import AuditEvent, AuditHead
 from ketacare.features.auth.models import AuthToken, User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.consent import models as _consent  # noqa: F401
+from ketacare.features.controlled import models as _controlled  # noqa: F401
 from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
 from ketacare.features.interop import models as _interop  # noqa: F401
 from ketacare.features.patients.models import Patient

@@ -237,7 +237,7 @@ def plan_course(
     planned = db.scalars(stmt.order_by(PlannedSession.number)).all()
     if not planned:
         raise BadRequest("the plan has no planned sessions from this day", "plan_id")
-    from ketacare.domain.protocols import builtin_protocols
+    from ketacare.domain.course.protocols import builtin_protocols
 
     protocol = builtin_protocols().get(plan.protocol_id)
     spacing = protocol.min_spacing_hours if protocol is not None else 48.0

@@ -1,0 +1,1 @@
+"""Controlled-substance records (DEA Schedule III ketamine and esketamine)."""

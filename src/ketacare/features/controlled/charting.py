@@ -1,0 +1,73 @@
+"""The charting link (issue 18.4): a session is signed only when the controlled-substance
+ledger agrees with its chart. Called once from the sessions sign path (``sessions/closing.py``).
+
+The check applies to clinics that keep their controlled-substance records in ketacare (at
+least one DEA registration recorded); other clinics sign as before.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ketacare.domain import controlled as rules
+from ketacare.domain.sessions.safety import Reason
+from ketacare.features.controlled.models import CsContainer, CsDraw, CsEvent, CsRegistration
+from ketacare.features.sessions.models import TreatmentSession
+
+
+def session_ledger(db: Session, session_id: int) -> rules.SessionLedger:
+    """What the ledger holds for a session: drawn, administered, open draws, device lots."""
+    drawn, unsettled = db.execute(
+        select(
+            func.coalesce(func.sum(CsDraw.drawn_ug), 0),
+            func.count().filter(CsDraw.settled.is_(False)),
+        ).where(CsDraw.session_id == session_id, CsDraw.void.is_(False))
+    ).one()
+    administered = db.execute(
+        select(func.coalesce(func.sum(CsDraw.administered_ug), 0)).where(
+            CsDraw.session_id == session_id
+        )
+    ).scalar_one()
+    devices = db.execute(
+        select(CsContainer.lot, func.count(func.distinct(CsContainer.id)))
+        .join(CsDraw, CsDraw.container_id == CsContainer.id)
+        .where(
+            CsDraw.session_id == session_id,
+            CsDraw.administered_ug > 0,
+            CsContainer.form == "device",
+        )
+        .group_by(CsContainer.lot)
+    ).all()
+    return rules.SessionLedger(
+        drawn=int(drawn),
+        administered=int(administered),
+        unsettled_draws=int(unsettled),
+        device_lots=tuple(sorted(lot for lot, _ in devices)),
+        devices=sum(int(n) for _, n in devices),
+    )
+
+
+def uses_ledger(db: Session, clinic_id: int) -> bool:
+    """Whether the clinic keeps controlled-substance records here (has a registration)."""
+    found = db.execute(
+        select(CsRegistration.id).where(CsRegistration.clinic_id == clinic_id).limit(1)
+    ).first()
+    return found is not None
+
+
+def sign_reasons(db: Session, s: TreatmentSession) -> list[Reason]:
+    """Why the ledger keeps ``s`` from being signed (empty: it agrees with the chart)."""
+    if not uses_ledger(db, s.clinic_id):
+        return []
+    ledger = session_ledger(db, s.id)
+    found = rules.session_sign_reasons(s.route, s.given_dose_mg, s.devices, s.lot, ledger)
+    return [Reason(r.rule_id, r.text, r.source) for r in found]
+
+
+def session_lots(db: Session, session_id: int) -> str:
+    """The lots of the devices the ledger shows administered in a session (REMS form's lot)."""
+    return ", ".join(session_ledger(db, session_id).device_lots)
+
+
+__all__ = ["CsEvent", "session_ledger", "session_lots", "sign_reasons", "uses_ledger"]

@@ -1,0 +1,17 @@
+"""Controlled-substance records: API, pages and the ``ketacare cs`` commands."""
+
+from ketacare.features.registry import Command, Feature
+
+FEATURE = Feature(
+    name="controlled",
+    routers=(
+        "ketacare.features.controlled.api:router",
+        "ketacare.features.controlled.pages:router",
+    ),
+    commands={
+        "cs": Command(
+            "Controlled-substance records (DEA Schedule III).",
+            "ketacare.features.controlled.cli:cs_app",
+        )
+    },
+)

@@ -1,0 +1,215 @@
+"""Controlled-substance pages: the dashboard (stock, open cases with the DEA timers) and the
+administration log with its CSV and PDF downloads (every export audited)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from ketacare.domain import controlled as rules
+from ketacare.features._kit import clock
+from ketacare.features._kit.csrf import verify_csrf
+from ketacare.features._kit.deps import DbDep, NowDep
+from ketacare.features._kit.errors import BadRequest, KetacareError
+from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.params import RowId
+from ketacare.features._kit.templating import render
+from ketacare.features.auth.deps import PageActor
+from ketacare.features.controlled import exports, queries, records, service
+from ketacare.features.controlled.deps import CsSettingsDep, TzDep
+from ketacare.features.controlled.schemas import ReceiptBody
+
+RECEIPT_FIELDS = (
+    "registration_id", "invoice_number", "supplier_name", "supplier_address", "supplier_dea",
+    "received_at", "ndc", "drug", "product", "form", "container_mg", "concentration_mg_ml",
+    "lot", "expiry", "containers", "witness_email", "witness_password",
+)  # fmt: skip
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+
+def _dashboard(
+    request: Request,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    tz: TzDep,
+    errors: list[dict[str, str]] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    today = now.astimezone(exports.zone(tz)).date()
+    context = {
+        "errors": errors or [],
+        "values": values or {},
+        "registrations": queries.registrations(db, actor.clinic_id),
+        "containers": [exports.container_out(c) for c in queries.containers(db, actor.clinic_id)],
+        "cases": records.open_cases(db, actor.clinic_id, today),
+        "today": today,
+        "week_ago": today - timedelta(days=6),
+    }
+    return render(request, "controlled/dashboard.html", context, status_code=status)
+
+
+@router.get("/cs", response_class=HTMLResponse)
+def dashboard(request: Request, actor: PageActor, db: DbDep, now: NowDep, tz: TzDep) -> Response:
+    """Registrations, containers on hand with their balances, open discrepancy cases."""
+    return _dashboard(request, actor, db, now, tz)
+
+
+def _errors(exc: ValidationError | KetacareError) -> list[dict[str, str]]:
+    if isinstance(exc, ValidationError):
+        return [
+            {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
+        ]
+    reasons = getattr(exc, "reasons", None)
+    if reasons:
+        return [{"field": exc.field or "", "reason": f"{r.rule_id}: {r.text}"} for r in reasons]
+    return [{"field": exc.field or "", "reason": exc.reason}]
+
+
+@router.post("/cs/receipts", response_class=HTMLResponse)
+def receive_form(
+    request: Request,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    tz: TzDep,
+    settings: CsSettingsDep,
+    form: FormFields,
+) -> Response:
+    """Record a receipt from the dashboard's form (received at: clinic time)."""
+    values = {k: form.get(k, "").strip() for k in RECEIPT_FIELDS}
+    try:
+        raw: dict[str, object] = {k: v for k, v in values.items() if v != ""}
+        if values["received_at"]:
+            raw["received_at"] = clock.parse_local(values["received_at"], tz)
+        body = ReceiptBody.model_validate(raw)
+        witnessed = None
+        if body.witness_email or body.witness_password:
+            witnessed = service.witness(
+                db, actor, settings, body.witness_email, body.witness_password, now
+            )
+        fields = body.model_dump(exclude={"witness_email", "witness_password"})
+        with db.begin_nested():
+            service.receive(db, actor, settings, now, service.ReceiptIn(**fields), witnessed)
+    except (ValidationError, clock.TimeError) as exc:
+        if isinstance(exc, clock.TimeError):
+            exc = BadRequest(str(exc), "received_at")  # type: ignore[assignment]
+        values.pop("witness_password", None)
+        return _dashboard(request, actor, db, now, tz, _errors(exc), values, 422)  # type: ignore[arg-type]
+    except KetacareError as exc:
+        if exc.status_code in (401, 403, 404):
+            raise
+        values.pop("witness_password", None)
+        return _dashboard(request, actor, db, now, tz, _errors(exc), values, exc.status_code)
+    return RedirectResponse("/cs", status_code=303)
+
+
+def _container_page(
+    request: Request,
+    actor: PageActor,
+    db: DbDep,
+    container_id: int,
+    errors: list[dict[str, str]] | None = None,
+    status: int = 200,
+) -> Response:
+    events = service.events_of(db, actor.clinic_id, container_id)
+    c = queries.container(db, actor.clinic_id, container_id)
+    context = {
+        "c": exports.container_out(c),
+        "events": [exports.event_out(e) for e in events],
+        "open_draws": queries.open_draws(db, container_id),
+        "errors": errors or [],
+    }
+    return render(request, "controlled/container.html", context, status_code=status)
+
+
+@router.get("/cs/containers/{container_id}", response_class=HTMLResponse)
+def container_page(request: Request, container_id: RowId, actor: PageActor, db: DbDep) -> Response:
+    """One container: its balance, its ledger and the form to append an event."""
+    return _container_page(request, actor, db, container_id)
+
+
+@router.post("/cs/containers/{container_id}/events", response_class=HTMLResponse)
+def event_form(
+    request: Request,
+    container_id: RowId,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    settings: CsSettingsDep,
+    form: FormFields,
+) -> Response:
+    """Append a ledger event from the container page (waste: the witness signs here)."""
+    queries.container(db, actor.clinic_id, container_id)  # 404 before anything else
+    try:
+        kind = form.get("kind", "")
+        if not kind:
+            raise BadRequest("choose what happened", "kind")
+        qty = rules.mg_to_ug(form.get("qty_mg", "0") or "0")
+        draw_id = _int(form.get("draw_id", ""), "draw_id")
+        session = queries.session_of(
+            db, actor.clinic_id, _int(form.get("session_id", ""), "session_id")
+        )
+        witnessed = None
+        if form.get("witness_email", "").strip() or form.get("witness_password", ""):
+            witnessed = service.witness(
+                db, actor, settings, form.get("witness_email", ""),
+                form.get("witness_password", ""), now,
+            )  # fmt: skip
+        with db.begin_nested():
+            service.append(
+                db, actor, settings, now, container_id, kind, qty, draw_id=draw_id,
+                corrects=_int(form.get("corrects", ""), "corrects"), session=session,
+                witnessed_by=witnessed, method=form.get("method", ""), note=form.get("note", ""),
+            )  # fmt: skip
+    except ValueError as exc:
+        errors = [{"field": "qty_mg", "reason": str(exc)}]
+        return _container_page(request, actor, db, container_id, errors, 422)
+    except KetacareError as exc:
+        if exc.status_code in (401, 403):
+            raise
+        return _container_page(request, actor, db, container_id, _errors(exc), exc.status_code)
+    return RedirectResponse(f"/cs/containers/{container_id}", status_code=303)
+
+
+def _int(text: str, field: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
+        raise BadRequest("a record number", field)
+    return int(text)
+
+
+@router.get("/cs/log", response_class=HTMLResponse)
+def log_page(
+    request: Request,
+    actor: PageActor,
+    db: DbDep,
+    tz: TzDep,
+    registration_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    start: Annotated[date, Query()],
+    end: Annotated[date, Query()],
+    format: Literal["html", "csv", "pdf"] = "html",
+) -> Response:
+    """The log of one registration for a date range (clinic days)."""
+    try:
+        service.check_date(start, "start")
+        service.check_date(end, "end")
+        rows = records.administration_log(db, actor, tz, registration_id, start, end)
+    except KetacareError as exc:
+        if exc.status_code in (401, 403, 404):
+            raise
+        return render(request, "controlled/log.html", {"rows": [], "error": exc.reason,
+                      "registration_id": registration_id, "start": start, "end": end},
+                      status_code=exc.status_code)  # fmt: skip
+    if format != "html":
+        return exports.log_file(db, actor, registration_id, start, end, rows, format, tz)
+    context = {"rows": rows, "registration_id": registration_id, "start": start, "end": end}
+    return render(request, "controlled/log.html", context)
