@@ -371,3 +371,73 @@ def _iv(facts: SessionFacts, payer: PayerPolicy, config: BillingConfig) -> Sugge
     if line is not None:
         lines.append(line)
     return Suggestion(tuple(lines), tuple(notes))
+
+
+# --- prior authorisation: units used and alerts ----------------------------------------------
+
+SRC_PRIOR_AUTH: Final = (
+    "[S] payers approve units over a date range; clinics track units used and expiry "
+    "(rems-billing.md §5; OpenEMR requests #6044, #9030)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthWindow:
+    """What a prior authorisation approved (None: not set yet)."""
+
+    codes: frozenset[str]
+    approved_units: int | None
+    start: date | None
+    end: date | None
+    status: str = "approved"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthAlertConfig:
+    """Lead times of the renewal alerts [U: clinic choice]."""
+
+    expiry_lead_days: int = 14
+    units_lead: int = 2
+
+
+def units_used(window: AuthWindow, sessions: list[tuple[date, tuple[tuple[str, int], ...]]]) -> int:
+    """Units of the covered codes billed on sessions inside the window.
+
+    ``sessions``: one (service date, ((code, units), ...)) per signed session; cancelled
+    (never signed) sessions are simply not passed.
+    """
+    total = 0
+    for day, lines in sessions:
+        if window.start is not None and day < window.start:
+            continue
+        if window.end is not None and day > window.end:
+            continue
+        total += sum(units for code, units in lines if code in window.codes)
+    return total
+
+
+def auth_alerts(
+    window: AuthWindow, used: int, today: date, config: AuthAlertConfig | None = None
+) -> tuple[Reason, ...]:
+    """Expiry and renewal alerts of an approved authorisation on ``today``."""
+    config = config or AuthAlertConfig()
+    if window.status != "approved":
+        return ()
+    out: list[Reason] = []
+    if window.end is not None:
+        left = (window.end - today).days
+        if left < 0:
+            out.append(Reason("AUTH-EXPIRED", f"Expired on {window.end.isoformat()}.",
+                              SRC_PRIOR_AUTH))  # fmt: skip
+        elif left <= config.expiry_lead_days:
+            out.append(Reason("AUTH-EXPIRING", f"Expires on {window.end.isoformat()} "
+                              f"({left} days): request a renewal.", SRC_PRIOR_AUTH))  # fmt: skip
+    if window.approved_units is not None:
+        remaining = window.approved_units - used
+        if remaining <= 0:
+            out.append(Reason("AUTH-UNITS-USED", f"All {window.approved_units} approved units "
+                              f"are used ({used}).", SRC_PRIOR_AUTH))  # fmt: skip
+        elif remaining <= config.units_lead:
+            text = f"{remaining} of {window.approved_units} approved units left: request a renewal."
+            out.append(Reason("AUTH-UNITS-LOW", text, SRC_PRIOR_AUTH))
+    return tuple(out)
