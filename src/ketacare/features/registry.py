@@ -46,7 +46,7 @@ class Feature:
 
 
 #: Feature packages with a ``feature.py``, in router order (busiest first).
-FEATURE_MODULES: tuple[str, ...] = ()
+FEATURE_MODULES: tuple[str, ...] = ("billing",)
 
 
 def resolve(target: str) -> object:

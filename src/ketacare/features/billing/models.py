@@ -49,6 +49,9 @@ class BillingProfile(Base):
     receiver_name: Mapped[str] = mapped_column(String(60), default="")
     #: Fee per code in cents, e.g. {"G2082": 90600}: the clinic's schedule, never built in.
     fees: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Prior-authorisation alerts: days before the end date, units before the last [U].
+    auth_expiry_lead_days: Mapped[int] = mapped_column(default=14)
+    auth_units_lead: Mapped[int] = mapped_column(default=2)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

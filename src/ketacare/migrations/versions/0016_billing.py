@@ -53,6 +53,8 @@ def upgrade() -> None:
         sa.Column("receiver_id", sa.String(length=15), nullable=False),
         sa.Column("receiver_name", sa.String(length=60), nullable=False),
         sa.Column("fees", sa.JSON(), nullable=False),
+        sa.Column("auth_expiry_lead_days", sa.Integer(), nullable=False),
+        sa.Column("auth_units_lead", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["clinic_id"],
