@@ -181,6 +181,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/billing/patients/{patient_id}/claims"):  "L 403 403 422 403 404",
     ("GET", "/billing/patients/{patient_id}/superbill.pdf"): "L 403 403 422 422 404",
     ("GET", "/billing/patients/{patient_id}/statement.pdf"): "L 403 403 200 200 404",
+    ("GET", "/billing/patients/{patient_id}/prior-auth-packet.pdf"): "L 403 403 200 200 404",
     ("GET", "/api/v1/billing/sessions/{session_id}"):   "401 403 403 200 200 404",
     ("POST", "/api/v1/billing/sessions/{session_id}/confirm"): "401 403 403 422 403 404",
     ("GET", "/api/v1/billing/patients/{patient_id}"):   "401 403 403 200 200 404",

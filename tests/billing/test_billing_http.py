@@ -137,3 +137,26 @@ def test_pages_confirm_superbill_and_statement(
         assert backwards.status_code == 422
         listing = c.get("/billing")
         assert "confirmed" in listing.text
+
+
+def test_prior_auth_packet(app: FastAPI, db: Session, fixed: None, tmp_path: Path) -> None:
+    w = world(db)
+    signed(db, w, date(2025, 3, 3), 56)
+    headers = {"Authorization": f"Bearer {api_token(db, w.clinician)}"}
+    email, pid = w.billing.email, w.patient.id
+    with TestClient(app, follow_redirects=False) as c:
+        for answers in ([3, 3, 3, 3, 2, 2, 2, 2, 1], [1, 1, 1, 1, 1, 1, 0, 0, 0]):
+            r = c.post(f"/api/v1/patients/{pid}/assessments", headers=headers,
+                       json={"instrument": "phq9", "answers": answers})  # fmt: skip
+            assert r.status_code == 201, r.text
+        login(c, email)
+        packet = c.get(f"/billing/patients/{pid}/prior-auth-packet.pdf?dx=F33.2")
+        assert packet.status_code == 200
+        bad = c.get(f"/billing/patients/{pid}/prior-auth-packet.pdf?dx=not%20a%20code%21")
+        assert bad.status_code == 422
+    text = pdf_text(packet.content, tmp_path)
+    for expected in ("F33.2", "sertraline", "TRD:", "phq9: baseline 21", "current 6",
+                     "Planned regimen", "REMS"):  # fmt: skip
+        assert expected in text, text
+    events = db.scalars(select(AuditEvent).where(AuditEvent.resource == "prior_auth_packet"))
+    assert [e.patient_id for e in events] == [pid]

@@ -18,7 +18,7 @@ from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.models import TreatmentSession
 
 
-def _provider(db: Session, clinic_id: int) -> pdf.Party:
+def provider(db: Session, clinic_id: int) -> pdf.Party:
     p = queries.profile(db, clinic_id)
     if p is None:
         return pdf.Party("(billing profile not set)", ())
@@ -26,7 +26,7 @@ def _provider(db: Session, clinic_id: int) -> pdf.Party:
     return pdf.Party(p.billing_name, (p.address, place, f"NPI {p.npi} · Tax id {p.tax_id}"))
 
 
-def _patient(db: Session, patient: Patient) -> pdf.Party:
+def patient_party(db: Session, patient: Patient) -> pdf.Party:
     born = patient.birth_date.isoformat() if patient.birth_date else "not recorded"
     lines = [f"Born {born}", f"Account KC{patient.id}"]
     for cov in queries.coverages(db, patient.id)[:1]:
@@ -57,7 +57,12 @@ def superbill(
     record(db, actor, "export", "superbill", session.id if session else "", patient.id)
     printed = clock.format_local(now, tz)
     return pdf.superbill_pdf(
-        _provider(db, patient.clinic_id), _patient(db, patient), period, rows, diagnoses, printed
+        provider(db, patient.clinic_id),
+        patient_party(db, patient),
+        period,
+        rows,
+        diagnoses,
+        printed,
     )
 
 
@@ -67,6 +72,6 @@ def statement(db: Session, actor: Actor, patient: Patient, now: datetime, tz: Zo
     rows = [pdf.Row(e.on_date, e.kind, e.memo, None, service.balance([e])) for e in entries]
     record(db, actor, "export", "billing_statement", patient.id, patient.id)
     return pdf.statement_pdf(
-        _provider(db, patient.clinic_id), _patient(db, patient), rows, service.balance(entries),
+        provider(db, patient.clinic_id), patient_party(db, patient), rows, service.balance(entries),
         clock.format_local(now, tz),
     )  # fmt: skip

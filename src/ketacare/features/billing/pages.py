@@ -15,7 +15,7 @@ from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
 from ketacare.features.audit.service import record
-from ketacare.features.billing import claims, documents, queries, service, views
+from ketacare.features.billing import claims, documents, packet, queries, service, views
 from ketacare.features.billing.access import (
     BillingPagePatient,
     BillingPageSession,
@@ -220,3 +220,14 @@ def statement(
     """The patient's statement."""
     body = documents.statement(db, actor, patient, now, views.tz_of(actor, settings))
     return _pdf(body, f"statement-{patient.id}.pdf")
+
+
+@router.get("/billing/patients/{patient_id}/prior-auth-packet.pdf", response_class=Response)
+def prior_auth_packet(
+    patient: BillingPagePatient, actor: PageBillingActor, db: DbDep, settings: SettingsDep,
+    now: NowDep, dx: str = "",
+) -> Response:  # fmt: skip
+    """The prior-authorisation packet (diagnosis, trials, TRD stage, scores, REMS, regimen)."""
+    tz = views.tz_of(actor, settings)
+    body = packet.packet_pdf(db, actor, patient, _dx(dx), now, tz, settings)
+    return _pdf(body, f"prior-auth-packet-{patient.id}.pdf")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import NotFound
+from ketacare.features.assessments.models import Assessment
 from ketacare.features.billing.models import (
     BillingLine,
     BillingProfile,
@@ -156,3 +157,35 @@ def recent_signed(db: Session, clinic_id: int, limit: int = 100) -> list[Treatme
         .limit(limit)
     )
     return list(db.scalars(stmt))
+
+
+def scores(db: Session, patient_id: int) -> dict[str, list[tuple[datetime, int]]]:
+    """Scored assessments (a total was computed) of the patient by instrument, oldest first."""
+    stmt = (
+        select(Assessment.instrument_id, Assessment.completed_at, Assessment.total)
+        .where(
+            Assessment.patient_id == patient_id,
+            Assessment.total.is_not(None),
+        )
+        .order_by(Assessment.completed_at, Assessment.id)
+    )
+    out: dict[str, list[tuple[datetime, int]]] = {}
+    for instrument_id, at, total in db.execute(stmt):
+        if total is not None:
+            out.setdefault(instrument_id, []).append((at, int(total)))
+    return out
+
+
+def latest_rems_enrolment(db: Session, patient_id: int) -> str:
+    """The REMS enrolment answer of the patient's latest charted checklist ("" if none)."""
+    stmt = (
+        select(TreatmentSession.checklist)
+        .where(TreatmentSession.patient_id == patient_id)
+        .order_by(TreatmentSession.created_at.desc(), TreatmentSession.id.desc())
+        .limit(5)
+    )
+    for checklist in db.scalars(stmt):
+        value = (checklist or {}).get("rems_enrolled")
+        if value:
+            return str(value)
+    return ""
