@@ -264,6 +264,27 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/cs/receipts"):                        "L 403 422 422 422 422",
     ("GET", "/cs/containers/{container_id}"):        "L 403 200 200 200 404",
     ("POST", "/cs/containers/{container_id}/events"): "L 403 422 422 422 404",
+    # billing (issue 20): billing role, clinicians and admins read; billing role and clinicians
+    # write (the billing role's own column: tests/billing/test_billing_access.py). The matrix
+    # session is not signed: confirming it is a 409.
+    #                                               anon patient nurse clinician admin other
+    ("GET", "/billing"):                                "L 403 403 200 200 200",
+    ("GET", "/billing/sessions/{session_id}"):          "L 403 403 200 200 404",
+    ("POST", "/billing/sessions/{session_id}/confirm"): "L 403 403 409 403 404",
+    ("GET", "/billing/sessions/{session_id}/superbill.pdf"): "L 403 403 200 200 404",
+    ("GET", "/billing/patients/{patient_id}"):          "L 403 403 200 200 404",
+    ("POST", "/billing/patients/{patient_id}/prior-auths"): "L 403 403 422 403 404",
+    ("POST", "/billing/patients/{patient_id}/ledger"):  "L 403 403 422 403 404",
+    ("POST", "/billing/patients/{patient_id}/claims"):  "L 403 403 422 403 404",
+    ("GET", "/billing/patients/{patient_id}/superbill.pdf"): "L 403 403 422 422 404",
+    ("GET", "/billing/patients/{patient_id}/statement.pdf"): "L 403 403 200 200 404",
+    ("GET", "/billing/patients/{patient_id}/prior-auth-packet.pdf"): "L 403 403 200 200 404",
+    ("GET", "/api/v1/billing/sessions/{session_id}"):   "401 403 403 200 200 404",
+    ("POST", "/api/v1/billing/sessions/{session_id}/confirm"): "401 403 403 422 403 404",
+    ("GET", "/api/v1/billing/patients/{patient_id}"):   "401 403 403 200 200 404",
+    ("POST", "/api/v1/billing/patients/{patient_id}/prior-auths"): "401 403 403 422 403 404",
+    ("POST", "/api/v1/billing/patients/{patient_id}/ledger"): "401 403 403 422 403 404",
+    ("POST", "/api/v1/billing/patients/{patient_id}/claims"): "401 403 403 422 403 404",
 }
 # fmt: on
 

@@ -22,7 +22,8 @@ def _env() -> dict[str, str]:
 
 
 def test_importing_the_cli_imports_no_feature() -> None:
-    # Only the registry and the features' declarations (feature.py: strings only) are read.
+    # Only the registry and the features' declarations (feature.py: strings only) are read;
+    # a feature's package ``__init__`` is imported with its feature.py (keep it empty).
     code = (
         "import sys, ketacare.cli\n"
         f"heavy = {HEAVY!r}\n"

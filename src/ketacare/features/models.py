@@ -4,6 +4,7 @@ from ketacare.db.base import Base
 from ketacare.features.assessments import models as _assessments  # noqa: F401
 from ketacare.features.audit.models import AuditEvent, AuditHead
 from ketacare.features.auth.models import AuthToken, User
+from ketacare.features.billing import models as _billing  # noqa: F401
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.consent import models as _consent  # noqa: F401
 from ketacare.features.controlled import models as _controlled  # noqa: F401

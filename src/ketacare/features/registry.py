@@ -46,7 +46,7 @@ class Feature:
 
 
 #: Feature packages with a ``feature.py``, in router order (busiest first).
-FEATURE_MODULES: tuple[str, ...] = ("scheduling", "controlled", "rems", "consent")
+FEATURE_MODULES: tuple[str, ...] = ("scheduling", "controlled", "rems", "consent", "billing")
 
 
 def resolve(target: str) -> object:

@@ -19,6 +19,8 @@ class Role(enum.StrEnum):
     clinician = "clinician"
     nurse = "nurse"
     patient = "patient"
+    #: Billing office: billing data and demographics, no clinical pages (docs/roles.md).
+    billing = "billing"
 
 
 STAFF_ROLES = frozenset({Role.admin, Role.clinician, Role.nurse})

@@ -41,6 +41,8 @@ def _landing(user: User, target: str) -> str:
     target = _safe_next(target)
     if user.role == Role.patient and not target.startswith(PATIENT_PAGES):
         return "/me"
+    if user.role == Role.billing and not target.startswith(("/billing", "/account")):
+        return "/billing"
     return target
 
 

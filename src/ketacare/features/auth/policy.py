@@ -56,7 +56,28 @@ ROLE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/sessions/{session_id}/amendments"): CARE_TEAM,
 }
 
-_NAMES = {CLINICIAN: "a clinician", CARE_TEAM: "a nurse or a clinician"}
+#: Billing (features/billing, issue 20): the billing pages are open to these roles; the
+#: ``billing`` role is not staff, so every clinical page and API refuses it (403).
+BILLING_READERS = frozenset({Role.billing, Role.admin, Role.clinician})
+#: Confirming suggested codes, claims, prior authorisations and the ledger.
+BILLING_WRITERS = frozenset({Role.billing, Role.clinician})
+for _method, _path in (
+    ("POST", "/billing/sessions/{session_id}/confirm"),
+    ("POST", "/api/v1/billing/sessions/{session_id}/confirm"),
+    ("POST", "/billing/patients/{patient_id}/claims"),
+    ("POST", "/api/v1/billing/patients/{patient_id}/claims"),
+    ("POST", "/billing/patients/{patient_id}/prior-auths"),
+    ("POST", "/api/v1/billing/patients/{patient_id}/prior-auths"),
+    ("POST", "/billing/patients/{patient_id}/ledger"),
+    ("POST", "/api/v1/billing/patients/{patient_id}/ledger"),
+):
+    ROLE_POLICY[(_method, _path)] = BILLING_WRITERS
+
+_NAMES = {
+    CLINICIAN: "a clinician",
+    CARE_TEAM: "a nurse or a clinician",
+    BILLING_WRITERS: "a billing user or a clinician",
+}
 
 
 def refusal(method: str, path: str, role: Role) -> str | None:

@@ -1,0 +1,78 @@
+"""The billing role's column of the access matrix (tests/test_access_matrix.py): on billing
+routes it may do what a clinician may; every other staff page and API refuses it like a
+patient account (no clinical notes), and it lands on /billing after login."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from ketacare.features.auth import service as accounts
+from ketacare.features.auth.models import Role
+from ketacare.features.clinics.models import Clinic
+from tests.conftest import SECRET, make_user
+from tests.test_access_matrix import MATRIX, SUBJECTS, World, classify, world  # noqa: F401
+
+POLICY = accounts.SessionPolicy(max_age=timedelta(hours=1), idle=timedelta(hours=1))
+CLINICIAN, PATIENT = SUBJECTS.index("clinician"), SUBJECTS.index("patient")
+
+#: Where the billing role differs from a patient account outside billing.
+NOT_LIKE_PATIENT = {
+    ("GET", "/me"): "303",  # patients' own page: other roles are sent on
+}
+
+
+def expected(method: str, path: str) -> str:
+    row = MATRIX[(method, path)].split()
+    if path.startswith(("/billing", "/api/v1/billing")):
+        return row[CLINICIAN]
+    return NOT_LIKE_PATIENT.get((method, path), row[PATIENT])
+
+
+def test_billing_role_column(app: FastAPI, db: Session, world: World) -> None:  # noqa: F811
+    clinic = db.get(Clinic, world.users["admin"].clinic_id)
+    assert clinic is not None
+    user = make_user(db, clinic, Role.billing)
+    token = accounts.create_api_token(db, SECRET, user, "matrix")
+    db.commit()
+    failures = []
+    for (method, path), _ in sorted(MATRIX.items()):
+        url = path.format(**world.params)
+        with TestClient(app, follow_redirects=False) as client:
+            client.cookies.set("kc_csrf", "matrix-csrf")
+            headers = {"x-csrf-token": "matrix-csrf"}
+            session = accounts.start_session(db, SECRET, user, POLICY)
+            db.commit()
+            client.cookies.set("kc_session", session)
+            if path.startswith(("/api/", "/fhir")):
+                headers["Authorization"] = f"Bearer {token}"
+            response: Any
+            if method == "GET":
+                response = client.get(url, headers=headers)
+            elif path.startswith(("/api/", "/fhir")):
+                response = client.request(method, url, json={}, headers=headers)
+            else:
+                response = client.request(
+                    method, url, data={"csrf_token": "matrix-csrf"}, headers=headers
+                )
+        got, want = classify(response), expected(method, path)
+        if got != want:
+            failures.append(f"{method} {path}: expected {want}, got {got}")
+    assert failures == [], "\n".join(failures)
+
+
+def test_billing_user_lands_on_billing(app: FastAPI, db: Session, world: World) -> None:  # noqa: F811
+    clinic = db.get(Clinic, world.users["admin"].clinic_id)
+    assert clinic is not None
+    user = make_user(db, clinic, Role.billing)
+    session = accounts.start_session(db, SECRET, user, POLICY)
+    db.commit()
+    with TestClient(app, follow_redirects=False) as client:
+        client.cookies.set("kc_session", session)
+        assert client.get("/login?next=/patients").headers["location"] == "/billing"
+        page = client.get("/billing")
+        assert page.status_code == 200 and 'href="/patients"' not in page.text
