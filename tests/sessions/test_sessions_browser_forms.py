@@ -15,7 +15,6 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ketacare.db.base import utcnow
 from ketacare.features.auth.models import AuthToken, Role, TokenKind
 from ketacare.features.intake import plans, service
 from ketacare.features.sessions.models import AdverseEvent, TreatmentSession, VitalSign
@@ -221,11 +220,12 @@ def test_failed_saves_say_so_and_keep_the_values(
         expect(page.locator('#ae-form [name="action"]')).to_have_value("cold flannel")
         context.add_cookies([csrf])  # type: ignore[list-item]
 
-        # the login expired while the page was open: re-login returns with the values
+        # the login expired while the page was open: re-login returns with the values (the
+        # app's clock, which login and token checks use too, stands at T0)
         db.execute(
             update(AuthToken)
             .where(AuthToken.kind == TokenKind.session)
-            .values(last_used_at=utcnow() - timedelta(hours=2))
+            .values(last_used_at=T0 - timedelta(hours=2))
         )
         db.commit()
         page.select_option("#f-term", "headache")
@@ -283,11 +283,12 @@ def test_reminders_refresh_and_the_login_stays_alive_only_while_in_use(
                 timeout=10_000,
             )
 
-        # no input: the refresh updates the reminder but does not extend the login
-        old = utcnow() - timedelta(seconds=90)
+        # no input: the refresh updates the reminder but does not extend the login (login
+        # and token checks use the app's clock too)
+        clock.set(minutes=41)
+        old = clock.now - timedelta(seconds=90)
         db.execute(update(AuthToken).values(last_used_at=old))
         db.commit()
-        clock.set(minutes=41)
         wait_refresh()
         expect(page.locator("#vitals-due li")).to_contain_text("due")
         expect(page.locator("#since-dose")).to_have_text("41 min")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.domain.sessions.safety import SafetyConfig
-from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import Forbidden, LoginRequired, NotFound
 from ketacare.features._kit.params import RowId
 from ketacare.features.audit.service import record
@@ -116,7 +116,7 @@ def session_for_page(
     return _read(request, db, user, session_id, "page")
 
 
-def refreshing_staff(request: Request, db: DbDep, settings: SettingsDep) -> User:
+def refreshing_staff(request: Request, db: DbDep, settings: SettingsDep, now: NowDep) -> User:
     """Staff behind the session page's periodic refresh.
 
     ``?active=1`` (the page had input recently) counts as activity and keeps the login alive;
@@ -131,6 +131,7 @@ def refreshing_staff(request: Request, db: DbDep, settings: SettingsDep) -> User
             token,
             TokenKind.session,
             session_policy(settings),
+            now=now,
             touch=active,
         )
         if token
