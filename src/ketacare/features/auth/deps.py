@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ketacare.db.base import utcnow
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import Forbidden, LoginRequired
 from ketacare.features.audit.actor import Actor
@@ -79,9 +80,10 @@ def remember_viewer(request: Request) -> None:
         return
     settings: Settings = request.app.state.settings
     with request.app.state.sessions() as db:
+        now = getattr(request.app.state, "clock", utcnow)()  # the app's clock, as login's
         user = service.resolve(
             db, settings.secret_key.get_secret_value(), token, TokenKind.session,
-            session_policy(settings),
+            session_policy(settings), now,
         )  # fmt: skip
         _remember(request, user)
         db.rollback()
