@@ -22,7 +22,8 @@ from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features._kit.params import RowId
 from ketacare.features.assessments.models import Assessment, Source
-from ketacare.features.assessments.service import Actor, store_assessment
+from ketacare.features.assessments.service import store_assessment
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import ApiStaff
 from ketacare.features.auth.models import User

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.files import staged
-from ketacare.features.assessments.service import Actor
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import cli_actor, record
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import get_or_create

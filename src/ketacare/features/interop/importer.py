@@ -25,7 +25,9 @@ from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features.assessments.models import Assessment, Source
-from ketacare.features.assessments.service import Actor, audit, store_assessment
+from ketacare.features.assessments.service import store_assessment
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.interop.exporter import IMPORTED_TOTAL
 from ketacare.features.interop.models import Diagnosis, ExternalRef
 from ketacare.features.patients.models import Patient, Sex
@@ -364,6 +366,6 @@ def _import(
             )
         )
     for patient in {p.id: p for p in patients.values()}.values():
-        audit(db, actor, "import", "patient", patient.id, patient.id)
+        record(db, actor, "import", "patient", patient.id, patient.id)
     db.flush()
     return report

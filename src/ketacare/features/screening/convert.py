@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ketacare.db.base import utcnow
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features.assessments.carry import carry_self_screen
-from ketacare.features.assessments.service import Actor
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
 from ketacare.features.auth.models import User
 from ketacare.features.patients import service as patients
