@@ -2,7 +2,8 @@
 
 Every write and every read is audited here, with the caller's
 :class:`~ketacare.features.audit.actor.Actor` (routes do not audit). Rules come from
-:func:`ketacare.domain.alerts.evaluate_alerts`, against the baseline and previous score of :mod:`ketacare.features.assessments.baseline`.
+:func:`ketacare.domain.alerts.evaluate_alerts`, against the baseline and previous score of
+:mod:`ketacare.features.assessments.baseline`.
 """
 
 from __future__ import annotations
