@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,12 +12,13 @@ from markupsafe import Markup
 
 from ketacare.domain.assessment import assess_intake, assessment_to_dict
 from ketacare.domain.scheduling import WEEKDAY_NAMES
+from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import OptionalRowIdQuery
-from ketacare.features._kit.templating import render
+from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.audit.actor import Actor
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.intake import form as intake_form
@@ -62,6 +63,7 @@ def intake_page(
     patient: PagePatient,
     actor: PageActor,
     db: DbDep,
+    now: NowDep,
     version: OptionalRowIdQuery = None,
 ) -> Response:
     """The intake form, filled with the current version (or ``?version=N``)."""
@@ -70,7 +72,7 @@ def intake_page(
         values = intake_form.document_to_values(rec.document)
     else:
         values = {"demographics.sex": patient.sex.value if patient.sex.value != "unknown" else ""}
-        age = patient.age_on(date.today())
+        age = patient.age_on(clock.local_date(now, page_tz(request)) or now.date())
         values["demographics.age_years"] = "" if age is None else str(age)
     return _intake_page(request, db, patient, values, {}, rec.version if rec else None)
 
@@ -144,6 +146,8 @@ def _plan_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     confirm: dict[str, Any] | None = None,
+    *,
+    now: datetime,
 ) -> Response:
     rec = service.current_intake(db, patient.id)
     plan = plans.shown_plan(db, actor, patient.id)
@@ -165,7 +169,8 @@ def _plan_page(
             )
             key = ELIGIBILITY_KEY.get(plan.drug)
             ctx["eligibility"] = getattr(a, key).status if key else None
-    start = date.today() + timedelta(days=(7 - date.today().weekday()) % 7 or 7)
+    today = clock.local_date(now, page_tz(request)) or now.date()
+    start = today + timedelta(days=(7 - today.weekday()) % 7 or 7)  # next Monday
     defaults = {"start_date": start.isoformat(), "protocol_id": "iv-ketamine-induction"}
     defaults.update({f"weekday_{d}": "on" for d in plans.DEFAULT_WEEKDAYS})
     ctx.update(
@@ -184,10 +189,15 @@ def _plan_page(
 
 @router.get("/patients/{patient_id}/plan", response_class=HTMLResponse)
 def plan_page(
-    request: Request, patient: PagePatient, actor: PageActor, db: DbDep, model: str | None = None
+    request: Request,
+    patient: PagePatient,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    model: str | None = None,
 ) -> Response:
     """The active plan: calendar, planned doses, PK chart; and the form for a new plan."""
-    return _plan_page(request, db, actor, patient, model)
+    return _plan_page(request, db, actor, patient, model, now=now)
 
 
 def _confirmation(
@@ -233,7 +243,12 @@ def _confirmation(
 
 @router.post("/patients/{patient_id}/plan", response_class=HTMLResponse)
 def create_plan(
-    request: Request, form: FormFields, patient: PagePatient, actor: PageActor, db: DbDep
+    request: Request,
+    form: FormFields,
+    patient: PagePatient,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
 ) -> Response:
     """Create a plan from the current intake after the clinician confirmed it (the first post
     shows the course, the plan it replaces and any eligibility short of ``eligible`` with its
@@ -255,11 +270,13 @@ def create_plan(
                 ),
             )  # fmt: skip
             values = {k: v for k, v in form.items() if k not in ("csrf_token", "confirmed")}
-            return _plan_page(request, db, actor, patient, None, values, None, 200, confirm)
+            return _plan_page(
+                request, db, actor, patient, None, values, None, 200, confirm, now=now
+            )
         plans.make_plan(db, actor, patient, data)
     except BadRequest as exc:
         errors = {exc.field or "form": exc.reason}
-        return _plan_page(request, db, actor, patient, None, dict(form), errors, 422)
+        return _plan_page(request, db, actor, patient, None, dict(form), errors, 422, now=now)
     return RedirectResponse(f"/patients/{patient.id}/plan", status_code=303)
 
 
