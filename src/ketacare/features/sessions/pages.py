@@ -22,7 +22,7 @@ from ketacare.features.intake.plans import current_plan, sessions_of
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.sessions import api, chart, closing, idempotency, queries, service, steps
 from ketacare.features.sessions.context import PageCtx, PageSession, RefreshCtx, RefreshSession
-from ketacare.features.sessions.forms import parse
+from ketacare.features.sessions.form_input import parse
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.features.sessions.schemas import (
     AdverseEventIn,

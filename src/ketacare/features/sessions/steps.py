@@ -20,10 +20,10 @@ from ketacare.features.audit.service import record
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions import (
-    charting,
     closing,
     idempotency,
     queries,
+    recording,
     rems_forms,
     service,
     state,
@@ -121,7 +121,7 @@ def vitals(c: Ctx, s: TreatmentSession, body: VitalsIn, key: str = "") -> int:
     """Add a reading once per idempotency ``key`` ('' for none)."""
 
     def create() -> int:
-        return charting.add_vitals(c.db, s, c.user, body, c.now, c.cfg).id
+        return recording.add_vitals(c.db, s, c.user, body, c.now, c.cfg).id
 
     rid, new = idempotency.once(c.db, s, key, "vitals", body, create)
     if new:
@@ -133,7 +133,7 @@ def scale(c: Ctx, s: TreatmentSession, body: ScaleIn, key: str = "") -> int:
     events: list[int] = []
 
     def create() -> int:
-        row, event = charting.add_scale(c.db, s, c.user, body, c.now)
+        row, event = recording.add_scale(c.db, s, c.user, body, c.now)
         if event is not None:
             events.append(event.id)
         return row.id
@@ -151,7 +151,7 @@ def adverse_event(c: Ctx, s: TreatmentSession, body: AdverseEventIn, key: str = 
     """Add an adverse event once per idempotency ``key`` ('' for none)."""
 
     def create() -> int:
-        return charting.add_adverse_event(c.db, s, c.user, body, c.now).id
+        return recording.add_adverse_event(c.db, s, c.user, body, c.now).id
 
     rid, new = idempotency.once(c.db, s, key, "adverse-events", body, create)
     if new:
@@ -256,7 +256,7 @@ def today(c: Ctx) -> Today:
     start = clock.local_day_bounds(local_today, c.tz)[0]
     rows = queries.sessions_since(c.db, c.user.clinic_id, start)
     due = rems_forms.forms_due(c.db, c.user.clinic_id, local_today, c.tz)
-    notes = charting.notifications_for(c.db, c.user)
+    notes = recording.notifications_for(c.db, c.user)
     seen = [p.id for _s, p in rows] + [d.patient_id for d in due]
     record(c.db, c.actor, "list", "treatment_session", "today", patients=seen)
     return Today(rows, due, notes)
