@@ -23,7 +23,8 @@ from ketacare.db import migrate
 from ketacare.db.engine import get_engine, session_factory
 from ketacare.domain.instruments import get_instrument
 from ketacare.features.assessments.models import Source
-from ketacare.features.assessments.service import Actor, store_assessment
+from ketacare.features.assessments.service import store_assessment
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import register_key
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.models import Role

@@ -332,7 +332,9 @@ def test_clinician_walk(
         expect(page.locator("#concurrent_reason")).to_be_visible()
 
         # Point 4: a questionnaire link: staff see it (copy button) and the delivery does
-        # not read "sent" when the console notifier only printed it to the log
+        # not read "sent" when the console notifier only printed it to the log (today: the
+        # app's one clock leaves the sessions' T0)
+        walk_app.state.clock.now = utcnow()
         page.goto(f"{base}/patients/{pid}/assessments")
         _fits(page)
         page.select_option("#instrument_id", "phq9")
@@ -443,6 +445,7 @@ def test_patient_walk(
     db.commit()
     assert scalar(db, select(func.count()).select_from(Invitation)) == 1
     colleagues = _colleagues(db, clinic)
+    walk_app.state.clock.now = utcnow()  # the app's one clock: the link is due by now
     with live_server(walk_app) as base:
         _colleagues_log_in(base, colleagues)
         context, page = _new_page(browser, viewport)

@@ -18,7 +18,8 @@ from ketacare.db.base import utcnow
 from ketacare.features.assessments import links
 from ketacare.features.assessments.baseline import history
 from ketacare.features.assessments.models import Alert, Source
-from ketacare.features.assessments.service import Actor, store_assessment
+from ketacare.features.assessments.service import store_assessment
+from ketacare.features.audit.actor import Actor
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline, Settings
 from ketacare.web.app import create_app
@@ -41,7 +42,7 @@ PHQ9 = {
 
 def start_session(client: TestClient, app: FastAPI, w: dict[str, Any]) -> str:
     """An esketamine session charted up to its pre-dose checks; returns its API path."""
-    install_clock(app)
+    w["clock"] = install_clock(app)
     nurse = w["nurse"]
     r = client.post(
         f"/api/v1/patients/{w['patient_id']}/sessions", json={"lot": "L1"}, headers=nurse
@@ -65,11 +66,17 @@ def give_dose(client: TestClient, base: str, w: dict[str, Any]) -> None:
 def phq9(client: TestClient, w: dict[str, Any], total: int, days: float) -> dict[str, str]:
     """Store a PHQ-9 of ``total`` ``days`` after DOSE through the API; its alerts' reasons."""
     when = (DOSE + timedelta(days=days)).isoformat()
+    clock = w.get("clock")
+    held = clock.now if clock is not None else None
+    if clock is not None:  # the app's one clock: entered a year later, dated ``when``
+        clock.now = DOSE + timedelta(days=365)
     r = client.post(
         f"/api/v1/patients/{w['patient_id']}/assessments",
         json={"instrument": "phq9", "answers": PHQ9[total], "completed_at": when},
         headers=w["clinician"],
     )
+    if clock is not None:
+        clock.now = held
     assert r.status_code == 201, r.text
     assert r.json()["total"] == total
     return {a["rule_id"]: a["reason"] for a in r.json()["alerts"]}
@@ -152,6 +159,7 @@ def test_every_storing_route_passes_the_rule(
         give_dose(client, start_session(client, app, w), w)
         phq9(client, w, 20, -90)
         phq9(client, w, 14, -7)
+        w["clock"].now = utcnow()  # the app's clock: the rest is entered today
         # A 19 after the dose through each other route: worse than 14, not than 20.
         login(client, w["clinician_email"])
         form = {f"item_{i}": str(v) for i, v in enumerate(PHQ9[19], start=1)}

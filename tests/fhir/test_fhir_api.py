@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features.assessments.models import Alert, Assessment, Source
-from ketacare.features.assessments.service import Actor, store_assessment
+from ketacare.features.assessments.service import store_assessment
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.models import Patient

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.features.assessments.service import Actor
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.interop.importer import import_bundle
 from ketacare.features.interop.research import Deidentifier, write_csv

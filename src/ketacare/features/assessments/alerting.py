@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.assessments.models import Alert, AlertAction, AlertStatus
 from ketacare.features.assessments.notify import Message
-from ketacare.features.assessments.service import Actor, audit, log_action
+from ketacare.features.assessments.service import log_action
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.auth.models import Role, User
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
@@ -41,6 +43,16 @@ def list_alerts(
     is_open = case((Alert.status == AlertStatus.open, 0), else_=1)
     stmt = stmt.order_by(is_open, LEVEL_ORDER, Alert.created_at, Alert.id)
     return list(db.execute(stmt.limit(min(limit, 1000))).all())
+
+
+def alerts_for(
+    db: Session, actor: Actor, status: str = "", patient_id: int | None = None
+) -> list[tuple[Alert, Patient]]:
+    """The actor's clinic's alerts (see :func:`list_alerts`), audited as a list of patients."""
+    assert actor.user is not None
+    rows = list_alerts(db, actor.user.clinic_id, status, patient_id)
+    record(db, actor, "list", "alert", patients=[p.id for _a, p in rows])
+    return rows
 
 
 def get_alert(db: Session, clinic_id: int, alert_id: int) -> Alert:
@@ -78,7 +90,7 @@ def acknowledge(db: Session, actor: Actor, alert_id: int, note: str, now: dateti
         raise BadRequest("is already acknowledged", "alert")
     db.refresh(alert)
     log_action(db, alert, "acknowledged", user, note, now)
-    audit(db, actor, "acknowledge", "alert", alert.id, alert.patient_id)
+    record(db, actor, "acknowledge", "alert", alert.id, alert.patient_id)
     db.flush()
     return alert
 
@@ -92,13 +104,18 @@ class Escalation:
 
 
 def escalate_due(
-    db: Session, settings: Settings, now: datetime, clinic_id: int | None = None
+    db: Session,
+    settings: Settings,
+    now: datetime,
+    clinic_id: int | None = None,
+    actor: Actor | None = None,
 ) -> Escalation:
     """Escalate alerts open longer than the configured time; return them and the admin mails.
 
     Each alert is escalated once, by whichever worker's UPDATE changes it. ``clinic_id``
-    limits the run to one clinic.
+    limits the run to one clinic. ``actor`` is who runs it (default: the periodic job).
     """
+    actor = actor or Actor.job("periodic", clinic_id)
     cutoff = now - timedelta(minutes=settings.alert_escalate_minutes)
     where = [
         Alert.status == AlertStatus.open,
@@ -128,7 +145,7 @@ def escalate_due(
                 at=now,
             )
         )
-        audit(db, Actor(None, "system"), "escalate", "alert", alert_id, patient_id)
+        record(db, actor, "escalate", "alert", alert_id, patient_id)
         if clinic_id not in admins:
             admins[clinic_id] = list(
                 db.execute(

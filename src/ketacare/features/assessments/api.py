@@ -7,9 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Header, Request, Response
 from fastapi.responses import JSONResponse
 
-from ketacare.db.base import utcnow
-from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.params import DaysQuery, OptionalRowIdQuery, RowId
 from ketacare.features.assessments import alerting, links, service
 from ketacare.features.assessments.models import Source
@@ -25,17 +23,11 @@ from ketacare.features.assessments.schemas import (
     ScheduleOut,
     ScheduleUpdate,
 )
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import ApiStaff
-from ketacare.features.auth.models import User
+from ketacare.features.auth.deps import ApiActor
 from ketacare.features.patients.deps import ApiPatient
 
 router = APIRouter(prefix="/api/v1", tags=["assessments"])
 P = "/patients/{patient_id}"
-
-
-def _actor(request: Request, user: User) -> service.Actor:
-    return service.Actor(user, "api", client_ip(request))
 
 
 @router.get(P + "/schedules", response_model=list[ScheduleOut])
@@ -49,10 +41,11 @@ def create_schedule(
     body: ScheduleCreate,
     request: Request,
     patient: ApiPatient,
-    user: ApiStaff,
+    actor: ApiActor,
     db: DbDep,
     settings: SettingsDep,
     tasks: BackgroundTasks,
+    now: NowDep,
 ) -> ScheduleOut:
     """Create a schedule; links already due are created now and sent after the commit."""
     data = links.ScheduleInput(
@@ -62,9 +55,8 @@ def create_schedule(
         body.interval_weeks,
         body.until_date.isoformat() if body.until_date else "",
     )
-    row = links.create_schedule(db, patient, data, user.id)
-    service.audit(db, _actor(request, user), "create", "assessment_schedule", row.id, patient.id)
-    outgoing = links.dispatch_due(db, settings, utcnow(), [row.id])
+    row = links.add_schedule(db, actor, patient, data)
+    outgoing = links.dispatch_due(db, settings, now, [row.id])
     tasks.add_task(
         deliver, request.app.state.sessions, settings, notifier_from_settings(settings), outgoing
     )
@@ -81,42 +73,34 @@ def read_schedule(schedule_id: RowId, patient: ApiPatient, db: DbDep) -> Schedul
 def update_schedule(
     schedule_id: RowId,
     body: ScheduleUpdate,
-    request: Request,
     patient: ApiPatient,
-    user: ApiStaff,
+    actor: ApiActor,
     db: DbDep,
+    now: NowDep,
 ) -> ScheduleOut:
     """Change the end date (null: no end) or stop the schedule."""
     row = links.get_schedule(db, patient.id, schedule_id)
-    if "until_date" in body.model_fields_set:
-        if body.until_date is not None and body.until_date < row.start_date:
-            raise BadRequest("must not be before the start date", "until_date")
-        row.until_date = body.until_date
-    if body.active is False:
-        links.stop_schedule(db, row, utcnow())
-    db.flush()
-    service.audit(db, _actor(request, user), "update", "assessment_schedule", row.id, patient.id)
+    until = body.until_date if "until_date" in body.model_fields_set else False
+    links.change_schedule(db, actor, row, now, until=until, stop=body.active is False)
     return ScheduleOut.model_validate(row)
 
 
 @router.delete(P + "/schedules/{schedule_id}", status_code=204)
 def delete_schedule(
-    schedule_id: RowId, request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep
+    schedule_id: RowId, patient: ApiPatient, actor: ApiActor, db: DbDep, now: NowDep
 ) -> Response:
     """Stop the schedule (kept for the record); its unanswered links stop working."""
     row = links.get_schedule(db, patient.id, schedule_id)
-    links.stop_schedule(db, row, utcnow())
-    service.audit(db, _actor(request, user), "delete", "assessment_schedule", row.id, patient.id)
+    links.change_schedule(db, actor, row, now, stop=True, action="delete")
     return Response(status_code=204)
 
 
 @router.get(P + "/assessments", response_model=list[AssessmentOut])
 def list_assessments(
-    request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep, instrument: str = ""
+    patient: ApiPatient, actor: ApiActor, db: DbDep, instrument: str = ""
 ) -> list[AssessmentOut]:
     """The patient's assessments, oldest first (optionally one instrument)."""
-    rows = service.list_assessments(db, patient.id, instrument or None)
-    service.audit(db, _actor(request, user), "list", "assessment", "", patient.id)
+    rows = service.patient_assessments(db, actor, patient.id, instrument or None)
     return [AssessmentOut.model_validate(r) for r in rows]
 
 
@@ -128,11 +112,11 @@ def list_assessments(
 )
 def create_assessment(
     body: AssessmentCreate,
-    request: Request,
     patient: ApiPatient,
-    user: ApiStaff,
+    actor: ApiActor,
     db: DbDep,
     settings: SettingsDep,
+    now: NowDep,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Response:
     """Score and store an assessment and raise its alerts (422 names the bad item)."""
@@ -142,10 +126,11 @@ def create_assessment(
         body.instrument,
         body.answers,
         Source(body.source),
-        _actor(request, user),
+        actor,
         body.completed_at,
         idempotency_key,
         settings.outcome_baseline,
+        now=now,
     )
     if not created:
         alerts = [a for a, _ in alerting.list_alerts(db, patient.clinic_id, "", patient.id)]
@@ -157,32 +142,27 @@ def create_assessment(
 
 @router.get("/alerts", response_model=list[AlertOut])
 def list_alerts(
-    request: Request,
-    user: ApiStaff,
+    actor: ApiActor,
     db: DbDep,
     status: str = "",
     patient_id: OptionalRowIdQuery = None,
 ) -> list[AlertOut]:
     """Alerts of the clinic, open first (``status=open`` for the work queue)."""
-    rows = alerting.list_alerts(db, user.clinic_id, status, patient_id)
-    seen = [a.patient_id for a, _ in rows]
-    record(db, user, "list", "alert", channel="api", client=client_ip(request), patients=seen)
+    rows = alerting.alerts_for(db, actor, status, patient_id)
     return [AlertOut.model_validate(a) for a, _ in rows]
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
 def acknowledge(
-    alert_id: RowId, body: AcknowledgeBody, request: Request, user: ApiStaff, db: DbDep
+    alert_id: RowId, body: AcknowledgeBody, actor: ApiActor, db: DbDep, now: NowDep
 ) -> AlertOut:
     """Acknowledge an open alert with a note (who and when are recorded)."""
-    alert = alerting.acknowledge(db, _actor(request, user), alert_id, body.note, utcnow())
+    alert = alerting.acknowledge(db, actor, alert_id, body.note, now)
     return AlertOut.model_validate(alert)
 
 
 @router.get("/overdue", response_model=list[OverdueOut])
-def overdue(request: Request, user: ApiStaff, db: DbDep, days: DaysQuery = 90) -> list[OverdueOut]:
+def overdue(actor: ApiActor, db: DbDep, now: NowDep, days: DaysQuery = 90) -> list[OverdueOut]:
     """Assessments due and not completed in the last ``days`` days, oldest first."""
-    rows = links.overdue(db, user.clinic_id, utcnow(), max(1, min(days, 3650)))
-    seen = [r.patient_id for r in rows]
-    record(db, user, "list", "overdue", channel="api", client=client_ip(request), patients=seen)
+    rows = links.overdue_for(db, actor, now, days)
     return [OverdueOut.model_validate(r) for r in rows]

@@ -19,17 +19,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy.orm import Session
 
-from ketacare.db.base import utcnow
-from ketacare.features._kit.deps import client_ip
 from ketacare.features.assessments.models import Assessment, Source
-from ketacare.features.assessments.service import Actor, store_assessment
-from ketacare.features.auth.models import User
+from ketacare.features.assessments.service import store_assessment
+from ketacare.features.audit.actor import Actor
 from ketacare.features.intake.models import IntakeRecord
 from ketacare.features.patients.models import Patient
-from ketacare.settings import OutcomeBaseline
+from ketacare.settings import OutcomeBaseline, Settings
 
 
 def _phq9(answers: Sequence[object], difficulty: object | None) -> dict[str, int] | None:
@@ -54,6 +51,8 @@ def carry_intake_phq9(
     recorded_at: datetime,
     actor: Actor,
     baseline_rule: OutcomeBaseline = "before_first_dose",
+    *,
+    now: datetime,
 ) -> Assessment | None:
     """Store the intake's PHQ-9 as an assessment dated ``assessed_on`` (None if incomplete).
 
@@ -63,11 +62,11 @@ def carry_intake_phq9(
     answers = _phq9(screening.get("phq9") or [], screening.get("phq9_difficulty"))
     if answers is None:
         return None
-    when = _taken_on(assessed_on, utcnow()) if assessed_on else recorded_at
+    when = _taken_on(assessed_on, now) if assessed_on else recorded_at
     digest = "".join(str(answers[str(i)]) for i in range(1, 10))
     key = f"intake-phq9:{when.date().isoformat()}:{digest}"
     row, _, _ = store_assessment(
-        db, patient, "phq9", answers, Source.intake, actor, when, key, baseline_rule
+        db, patient, "phq9", answers, Source.intake, actor, when, key, baseline_rule, now=now
     )
     return row
 
@@ -103,16 +102,20 @@ def carry_self_screen(
 
 
 def intake_saved(
-    request: Request, db: Session, user: User, patient: Patient, record: IntakeRecord, channel: str
+    db: Session,
+    actor: Actor,
+    settings: Settings,
+    patient: Patient,
+    record: IntakeRecord,
+    now: datetime,
 ) -> None:
-    """After an intake version is saved by a request: carry its PHQ-9 (``app.state`` hook).
+    """After an intake version is saved: carry its PHQ-9 (the intake feature's
+    :data:`~ketacare.features.intake.service.SavedHook`).
 
     The intake feature cannot import this one (assessments import intake), so the app hands
     this function to the intake routes as ``app.state.intake_saved``.
     """
-    settings = request.app.state.settings
-    actor = Actor(user, channel, client_ip(request))
     carry_intake_phq9(
         db, patient, record.document, record.assessed_on, record.created_at, actor,
-        settings.outcome_baseline,
+        settings.outcome_baseline, now=now,
     )  # fmt: skip

@@ -23,13 +23,22 @@ from ketacare.domain.instruments import Instrument
 from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
-from ketacare.features.assessments.models import Invitation, Recurrence, Schedule
+from ketacare.features.assessments.models import (
+    Assessment,
+    Invitation,
+    Recurrence,
+    Schedule,
+    Source,
+)
+from ketacare.features.assessments.service import store_assessment
 from ketacare.features.assessments.sessions import SessionSource, planned_sessions
 from ketacare.features.assessments.texts import clinic_instrument
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.auth.service import token_hash
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
-from ketacare.settings import Settings
+from ketacare.settings import OutcomeBaseline, Settings
 
 MAX_OCCURRENCES = 1000
 log = logging.getLogger("ketacare.assessments")
@@ -103,6 +112,37 @@ def create_schedule(db: Session, patient: Patient, data: ScheduleInput, user_id:
     )
     db.add(row)
     db.flush()
+    return row
+
+
+def add_schedule(db: Session, actor: Actor, patient: Patient, data: ScheduleInput) -> Schedule:
+    """Store a schedule made by ``actor`` (a staff member) and audit it."""
+    assert actor.user is not None
+    row = create_schedule(db, patient, data, actor.user.id)
+    record(db, actor, "create", "assessment_schedule", row.id, patient.id)
+    return row
+
+
+def change_schedule(
+    db: Session,
+    actor: Actor,
+    row: Schedule,
+    now: datetime,
+    *,
+    until: date | bool | None = False,
+    stop: bool = False,
+    action: str = "update",
+) -> Schedule:
+    """Set the end date (``until``: a day, None for no end, False to keep it) and/or stop the
+    schedule; audited as ``action`` (``update``, or ``delete`` for the API's DELETE)."""
+    if until is not False:
+        if isinstance(until, date) and until < row.start_date:
+            raise BadRequest("must not be before the start date", "until_date")
+        row.until_date = until if isinstance(until, date) else None
+    if stop:
+        stop_schedule(db, row, now)
+    db.flush()
+    record(db, actor, action, "assessment_schedule", row.id, row.patient_id)
     return row
 
 
@@ -298,6 +338,27 @@ def fresh_link(db: Session, settings: Settings, inv: Invitation, now: datetime) 
     return Outgoing(inv.id, patient.id, patient.email, url, inv.expires_at)
 
 
+def get_invitation(db: Session, patient_id: int, invitation_id: int) -> Invitation:
+    """A link of this patient (the caller has checked the patient's clinic), or NotFound."""
+    row = db.execute(
+        select(Invitation).where(
+            Invitation.id == invitation_id, Invitation.patient_id == patient_id
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("no such link")
+    return row
+
+
+def resend(
+    db: Session, actor: Actor, settings: Settings, inv: Invitation, now: datetime
+) -> Outgoing:
+    """:func:`fresh_link`, audited as a resend by ``actor``."""
+    out = fresh_link(db, settings, inv, now)
+    record(db, actor, "resend", "assessment_link", inv.id, inv.patient_id)
+    return out
+
+
 def find_invitation(db: Session, secret: str, token: str) -> Invitation:
     """The invitation of a link token (NotFound for an unknown token)."""
     if not 20 <= len(token) <= 100:
@@ -377,7 +438,38 @@ def overdue(db: Session, clinic_id: int, now: datetime, days: int = 90) -> list[
     ]
 
 
+def overdue_for(db: Session, actor: Actor, now: datetime, days: int = 90) -> list[OverdueRow]:
+    """:func:`overdue` of the actor's clinic (``days`` clamped to 1..3650), audited as a list."""
+    assert actor.user is not None
+    rows = overdue(db, actor.user.clinic_id, now, max(1, min(days, 3650)))
+    record(db, actor, "list", "overdue", patients=[r.patient_id for r in rows])
+    return rows
+
+
 def pending_links(db: Session, patient_id: int) -> list[Invitation]:
     """The patient's links, newest due first."""
     stmt = select(Invitation).where(Invitation.patient_id == patient_id)
     return list(db.execute(stmt.order_by(Invitation.due_at.desc()).limit(200)).scalars())
+
+
+def answer_link(
+    db: Session,
+    actor: Actor,
+    inv: Invitation,
+    instrument_id: str,
+    answers: object,
+    idempotency_key: str | None,
+    now: datetime,
+    baseline_rule: OutcomeBaseline = "before_first_dose",
+) -> Assessment:
+    """Claim a one-time link (LinkGone if used meanwhile) and store its answers."""
+    claim(db, inv, now)
+    patient = db.get(Patient, inv.patient_id)
+    assert patient is not None
+    row, _, _ = store_assessment(
+        db, patient, instrument_id, answers, Source.link, actor, now, idempotency_key,
+        baseline_rule, now=now,
+    )  # fmt: skip
+    inv.assessment_id = row.id
+    db.flush()
+    return row

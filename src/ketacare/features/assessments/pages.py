@@ -8,28 +8,23 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ketacare.db.base import utcnow
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.dates import check_date
-from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import BadRequest, NotFound
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
+from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import DaysQuery, RowId
 from ketacare.features._kit.templating import page_tz, plural, render
-from ketacare.features.assessments import alerting, links, service, texts
-from ketacare.features.assessments.models import Invitation, Source
+from ketacare.features.assessments import alerting, links, queries, service, texts
+from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.assessments.notify import notifier_from_settings
 from ketacare.features.assessments.periodic import deliver
 from ketacare.features.assessments.sessions import planned_sessions
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import PageStaff
-from ketacare.features.auth.models import User
+from ketacare.features.auth.deps import PageActor
 from ketacare.features.charts.trajectory import Point, trajectory_svg
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
@@ -49,11 +44,7 @@ DELIVERY_LABELS = {
 }
 
 
-def _actor(request: Request, user: User) -> service.Actor:
-    return service.Actor(user, "page", client_ip(request))
-
-
-def _instruments(db: Session, clinic_id: int) -> dict[str, list[Any]]:
+def _instruments(db: DbDep, clinic_id: int) -> dict[str, list[Any]]:
     all_ = texts.clinic_instruments(db, clinic_id)
     return {"linkable": [i for i in all_ if links.linkable(i)], "all": all_}
 
@@ -66,18 +57,23 @@ def _assessments_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     shown: tuple[int, str] | None = None,
+    *,
+    now: datetime,
+    rows: list[Assessment] | None = None,
 ) -> Response:
+    if rows is None:
+        rows = service.list_assessments(db, patient.id)
     ctx = {
         "shown": shown,
         "delivery_labels": DELIVERY_LABELS,
         "patient": patient,
-        "assessments": list(reversed(service.list_assessments(db, patient.id))),
+        "assessments": list(reversed(rows)),
         "schedules": links.list_schedules(db, patient.id),
         "links": links.pending_links(db, patient.id),
         "instruments": _instruments(db, patient.clinic_id),
         "values": values or {"recurrence": "weekly", "interval_weeks": "2"},
         "errors": errors or {},
-        "now": utcnow(),
+        "now": now,
         "get_instrument": get_instrument,
     }
     return render(request, "assessments/patient.html", ctx, status_code=status_code)
@@ -85,11 +81,11 @@ def _assessments_page(
 
 @router.get("/patients/{patient_id}/assessments", response_class=HTMLResponse)
 def assessments_page(
-    request: Request, patient: PagePatient, user: PageStaff, db: DbDep
+    request: Request, patient: PagePatient, actor: PageActor, db: DbDep, now: NowDep
 ) -> Response:
     """The patient's scores, schedules and links."""
-    service.audit(db, _actor(request, user), "list", "assessment", "", patient.id)
-    return _assessments_page(request, db, patient)
+    rows = service.patient_assessments(db, actor, patient.id)
+    return _assessments_page(request, db, patient, now=now, rows=rows)
 
 
 @router.post("/patients/{patient_id}/schedules", response_class=HTMLResponse)
@@ -97,10 +93,11 @@ def create_schedule(
     request: Request,
     form: FormFields,
     patient: PagePatient,
-    user: PageStaff,
+    actor: PageActor,
     db: DbDep,
     settings: SettingsDep,
     tasks: BackgroundTasks,
+    now: NowDep,
 ) -> Response:
     """Create a schedule; links already due are created now and sent after the commit."""
     values = {k: form.get(k, "").strip() for k in SCHEDULE_FIELDS}
@@ -108,19 +105,19 @@ def create_schedule(
         weeks = int(values["interval_weeks"] or "1")
     except ValueError:
         return _assessments_page(
-            request, db, patient, values, {"interval_weeks": "must be a whole number"}, 422
-        )
+            request, db, patient, values, {"interval_weeks": "must be a whole number"}, 422,
+            now=now,
+        )  # fmt: skip
     data = links.ScheduleInput(
         values["instrument_id"], values["recurrence"], values["start_date"], weeks,
         values["until_date"],
     )  # fmt: skip
     try:
-        row = links.create_schedule(db, patient, data, user.id)
+        row = links.add_schedule(db, actor, patient, data)
     except BadRequest as exc:
         errors = {exc.field or "form": exc.reason}
-        return _assessments_page(request, db, patient, values, errors, 422)
-    service.audit(db, _actor(request, user), "create", "assessment_schedule", row.id, patient.id)
-    outgoing = links.dispatch_due(db, settings, utcnow(), [row.id])
+        return _assessments_page(request, db, patient, values, errors, 422, now=now)
+    outgoing = links.dispatch_due(db, settings, now, [row.id])
     tasks.add_task(
         deliver, request.app.state.sessions, settings, notifier_from_settings(settings), outgoing
     )
@@ -132,45 +129,38 @@ def resend_link(
     invitation_id: RowId,
     request: Request,
     patient: PagePatient,
-    user: PageStaff,
+    actor: PageActor,
     db: DbDep,
     settings: SettingsDep,
     tasks: BackgroundTasks,
+    now: NowDep,
 ) -> Response:
     """Make a fresh link (the old one stops working), show it to staff to copy, and send it."""
-    inv = db.execute(
-        select(Invitation).where(
-            Invitation.id == invitation_id, Invitation.patient_id == patient.id
-        )
-    ).scalar_one_or_none()
-    if inv is None:
-        raise NotFound("no such link")
+    inv = links.get_invitation(db, patient.id, invitation_id)
     try:
-        out = links.fresh_link(db, settings, inv, utcnow())
+        out = links.resend(db, actor, settings, inv, now)
     except links.LinkGone as exc:
         return _assessments_page(request, db, patient, errors={"link": exc.reason},
-                                 status_code=409)  # fmt: skip
-    service.audit(db, _actor(request, user), "resend", "assessment_link", inv.id, patient.id)
+                                 status_code=409, now=now)  # fmt: skip
     notifier = notifier_from_settings(settings)
     if notifier.delivered_as == "sent":  # a console notifier would only print it: staff have it
         tasks.add_task(deliver, request.app.state.sessions, settings, notifier, [out])
-    return _assessments_page(request, db, patient, shown=(inv.id, out.url))
+    return _assessments_page(request, db, patient, shown=(inv.id, out.url), now=now)
 
 
 @router.post("/patients/{patient_id}/schedules/{schedule_id}/stop", response_class=HTMLResponse)
 def stop_schedule(
-    schedule_id: RowId, request: Request, patient: PagePatient, user: PageStaff, db: DbDep
+    schedule_id: RowId, patient: PagePatient, actor: PageActor, db: DbDep, now: NowDep
 ) -> Response:
     """Stop a schedule; its unanswered links stop working."""
     row = links.get_schedule(db, patient.id, schedule_id)
-    links.stop_schedule(db, row, utcnow())
-    service.audit(db, _actor(request, user), "update", "assessment_schedule", row.id, patient.id)
+    links.change_schedule(db, actor, row, now, stop=True)
     return RedirectResponse(f"/patients/{patient.id}/assessments", status_code=303)
 
 
 def _entry_page(
     request: Request,
-    db: Session,
+    db: DbDep,
     patient: Patient,
     instrument_id: str,
     answers: dict[str, str],
@@ -203,9 +193,10 @@ def enter_scores(
     request: Request,
     form: FormFields,
     patient: PagePatient,
-    user: PageStaff,
+    actor: PageActor,
     db: DbDep,
     settings: SettingsDep,
+    now: NowDep,
 ) -> Response:
     """Score and store clinician-entered answers, or show the form again naming the item."""
     iid = form.get("instrument", "")
@@ -220,8 +211,8 @@ def enter_scores(
         if form.get("completed_at", "").strip():
             when = _local_time(form["completed_at"], page_tz(request))
         service.store_assessment(
-            db, patient, inst.id, answers, Source.clinician, _actor(request, user), when,
-            form.get("idempotency_key") or None, settings.outcome_baseline,
+            db, patient, inst.id, answers, Source.clinician, actor, when,
+            form.get("idempotency_key") or None, settings.outcome_baseline, now=now,
         )  # fmt: skip
     except (BadRequest, InvalidAnswer) as exc:
         field = exc.field or "form"
@@ -239,12 +230,11 @@ def _local_time(raw: str, tz: str) -> datetime:
 
 
 @router.get("/patients/{patient_id}/trajectories", response_class=HTMLResponse)
-def trajectories(request: Request, patient: PagePatient, user: PageStaff, db: DbDep) -> Response:
+def trajectories(request: Request, patient: PagePatient, actor: PageActor, db: DbDep) -> Response:
     """Each instrument's totals over time, severity bands shaded, sessions marked."""
-    service.audit(db, _actor(request, user), "list", "assessment", "trajectories", patient.id)
     by_instrument: dict[str, list[Point]] = {}
     band_set: dict[str, str | None] = {}
-    for row in service.list_assessments(db, patient.id):
+    for row in service.patient_assessments(db, actor, patient.id, view="trajectories"):
         if row.total is None:
             continue
         by_instrument.setdefault(row.instrument_id, []).append(
@@ -268,13 +258,10 @@ def trajectories(request: Request, patient: PagePatient, user: PageStaff, db: Db
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts_page(request: Request, user: PageStaff, db: DbDep) -> Response:
+def alerts_page(request: Request, actor: PageActor, db: DbDep) -> Response:
     """Open alerts first (most urgent, oldest), then recently acknowledged ones."""
-    rows = alerting.list_alerts(db, user.clinic_id)
-    ids = {a.acknowledged_by_id for a, _ in rows if a.acknowledged_by_id}
-    who = dict(db.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
-    seen = [p.id for _a, p in rows]
-    record(db, user, "list", "alert", client=client_ip(request), patients=seen)
+    rows = alerting.alerts_for(db, actor)
+    who = queries.user_emails(db, (a.acknowledged_by_id for a, _ in rows if a.acknowledged_by_id))
     ctx = {
         "open": [(a, p) for a, p in rows if a.status.value == "open"],
         "done": [(a, p) for a, p in rows if a.status.value != "open"][:50],
@@ -286,13 +273,14 @@ def alerts_page(request: Request, user: PageStaff, db: DbDep) -> Response:
 
 @router.post("/alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
 def acknowledge(
-    alert_id: RowId, request: Request, form: FormFields, user: PageStaff, db: DbDep
+    alert_id: RowId, request: Request, form: FormFields, actor: PageActor, db: DbDep, now: NowDep
 ) -> Response:
     """Acknowledge with a note; without a note the dashboard comes back with the problem."""
     try:
-        alerting.acknowledge(db, _actor(request, user), alert_id, form.get("note", ""), utcnow())
+        alerting.acknowledge(db, actor, alert_id, form.get("note", ""), now)
     except BadRequest as exc:
-        rows = alerting.list_alerts(db, user.clinic_id)
+        assert actor.user is not None
+        rows = alerting.list_alerts(db, actor.user.clinic_id)
         ctx = {
             "open": [(a, p) for a, p in rows if a.status.value == "open"],
             "done": [(a, p) for a, p in rows if a.status.value != "open"][:50],
@@ -304,9 +292,9 @@ def acknowledge(
 
 
 @router.get("/overdue", response_class=HTMLResponse)
-def overdue_page(request: Request, user: PageStaff, db: DbDep, days: DaysQuery = 90) -> Response:
+def overdue_page(
+    request: Request, actor: PageActor, db: DbDep, now: NowDep, days: DaysQuery = 90
+) -> Response:
     """Who has not completed what: due, unanswered assessments of the clinic."""
-    rows = links.overdue(db, user.clinic_id, utcnow(), max(1, min(days, 3650)))
-    seen = [r.patient_id for r in rows]
-    record(db, user, "list", "overdue", client=client_ip(request), patients=seen)
+    rows = links.overdue_for(db, actor, now, days)
     return render(request, "assessments/overdue.html", {"rows": rows, "days": days})

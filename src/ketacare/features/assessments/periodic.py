@@ -31,7 +31,8 @@ from ketacare.features.assessments.notify import (
     Notifier,
     notifier_from_settings,
 )
-from ketacare.features.assessments.service import Actor, audit
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.clinics.models import Clinic
 from ketacare.settings import Settings
 
@@ -85,8 +86,8 @@ def deliver(
                     .values(delivery=value, sent_at=sent_at)
                 )
                 patient = next(o.patient_id for o in outgoing if o.invitation_id == inv_id)
-                audit(db, Actor(None, "system"), f"send_{value}", "assessment_link", inv_id,
-                      patient)  # fmt: skip
+                record(db, Actor.job("periodic"), f"send_{value}", "assessment_link", inv_id,
+                       patient)  # fmt: skip
             db.commit()
     return status
 

@@ -12,18 +12,17 @@ import secrets
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ketacare.db.base import utcnow
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import Instrument
 from ketacare.domain.mbc.alerts import shows_crisis_guidance
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
 from ketacare.features.assessments import links, service, texts
-from ketacare.features.assessments.models import Assessment, Source
-from ketacare.features.patients.models import Patient
+from ketacare.features.assessments.models import Assessment
+from ketacare.features.audit.actor import Actor
 from ketacare.features.ratelimit.service import counter_key, hit
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -54,12 +53,12 @@ def _thanks(request: Request, row: Assessment) -> Response:
 
 
 @router.get("/a/{token}", response_class=HTMLResponse)
-def link_form(token: str, request: Request, db: DbDep) -> Response:
+def link_form(token: str, request: Request, db: DbDep, now: NowDep) -> Response:
     """The questionnaire of a valid link (phone-friendly, no login)."""
     secret = request.app.state.settings.secret_key.get_secret_value()
     try:
         inv = links.find_invitation(db, secret, token)
-        links.check_open(inv, utcnow())
+        links.check_open(inv, now)
     except (NotFound, links.LinkGone) as exc:
         return _gone(request, exc.reason, exc.status_code)
     inst = texts.clinic_instrument(db, inv.clinic_id, inv.instrument_id)
@@ -70,14 +69,13 @@ def link_form(token: str, request: Request, db: DbDep) -> Response:
 
 @router.post("/a/{token}", response_class=HTMLResponse)
 def link_submit(
-    token: str, request: Request, form: FormFields, db: DbDep, settings: SettingsDep
+    token: str, request: Request, form: FormFields, db: DbDep, settings: SettingsDep, now: NowDep
 ) -> Response:
     """Score and store the answers once; 422 keeps the answers and names the question."""
     rate_key = counter_key(settings.secret_key.get_secret_value(), "assessment_link",
                            client_ip(request))  # fmt: skip
     if not hit(db, rate_key, settings.public_rate_limit, settings.public_rate_window_s):
         raise RateLimited()
-    now = utcnow()
     try:
         inv = links.find_invitation(db, settings.secret_key.get_secret_value(), token)
     except NotFound as exc:
@@ -105,16 +103,11 @@ def link_submit(
         field = exc.field or "form"
         item = field.split(".", 1)[1] if field.startswith(inst.id + ".") else field
         return _form(request, token, inst, kept, {item: exc.reason}, key or "", 422)
+    actor = Actor.anonymous("link", client_ip(request))
     try:
-        links.claim(db, inv, now)
+        row = links.answer_link(
+            db, actor, inv, inst.id, answers, key, now, settings.outcome_baseline
+        )
     except links.LinkGone as exc:
         return _gone(request, exc.reason, 410)
-    patient = db.get(Patient, inv.patient_id)
-    assert patient is not None
-    actor = service.Actor(None, "link", client_ip(request))
-    row, _, _ = service.store_assessment(
-        db, patient, inst.id, answers, Source.link, actor, now, key, settings.outcome_baseline
-    )
-    inv.assessment_id = row.id
-    db.flush()
     return _thanks(request, row)

@@ -1,14 +1,16 @@
 """Scoring and storing assessments, and raising their alerts (flush, never commit).
 
-Every write is audited here (the alert rows are a side effect the routes cannot see); the
-routes audit their reads. Rules come from :func:`ketacare.domain.mbc.alerts.evaluate_alerts`,
-against the baseline and previous score of :mod:`ketacare.features.assessments.baseline`.
+Every write and every read is audited here, with the caller's
+:class:`~ketacare.features.audit.actor.Actor` (routes do not audit). Rules come from
+:func:`ketacare.domain.mbc.alerts.evaluate_alerts`, against the baseline and previous score of
+:mod:`ketacare.features.assessments.baseline`.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -21,11 +23,13 @@ from ketacare.domain.instruments import Instrument, ScoreResult, get_instrument,
 from ketacare.domain.instruments.scoring import missing_items
 from ketacare.domain.mbc.alerts import evaluate_alerts
 from ketacare.features._kit.errors import BadRequest
+from ketacare.features.assessments import queries
 from ketacare.features.assessments.baseline import history
-from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Source
-from ketacare.features.audit.actor import Actor as Actor  # re-exported until callers move
+from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Invitation, Source
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
 from ketacare.features.auth.models import User
+from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline
 
@@ -127,12 +131,16 @@ def store_assessment(
     completed_at: datetime | None = None,
     idempotency_key: str | None = None,
     baseline_rule: OutcomeBaseline = "before_first_dose",
+    *,
+    now: datetime | None = None,
 ) -> tuple[Assessment, list[Alert], bool]:
     """Score and store one assessment and raise its alerts; return it, them, and created.
 
     A repeated ``idempotency_key`` returns the assessment stored the first time (created
     False). Imported history raises no alerts. BadRequest names the first bad item; nothing
     is stored then. ``baseline_rule`` is ``KETACARE_OUTCOME_BASELINE`` (the routes pass it).
+    ``now`` is the request's clock (``NowDep``); None only for callers without one (imports,
+    demo data), which get the current time.
     """
     key = scoped_key(patient.id, idempotency_key) if idempotency_key else None
     if key is not None:
@@ -140,7 +148,7 @@ def store_assessment(
         if earlier is not None:
             return earlier, [], False
     result = score_answers(instrument_id, answers)
-    now = utcnow()
+    now = now or utcnow()
     when = completed_at or now
     if when.tzinfo is None:
         raise BadRequest("must include a time zone", "completed_at")
@@ -180,7 +188,7 @@ def store_assessment(
             if earlier is None:
                 raise
             return earlier, [], False
-    audit(db, actor, "create", "assessment", row.id, patient.id)
+    record(db, actor, "create", "assessment", row.id, patient.id)
     alerts: list[Alert] = []
     if source != Source.imported:
         past = history(db, patient.id, result.instrument_id, when, baseline_rule)
@@ -206,24 +214,8 @@ def store_assessment(
         db.flush()
         for alert in alerts:
             log_action(db, alert, "created", actor.user, "", now)
-            audit(db, actor, "create", "alert", alert.id, patient.id)
+            record(db, actor, "create", "alert", alert.id, patient.id)
     return row, alerts, True
-
-
-def audit(
-    db: Session, actor: Actor, action: str, resource: str, rid: object, patient_id: int | None
-) -> None:
-    """One audit event for ``actor``."""
-    record(
-        db,
-        actor.user,
-        action,
-        resource,
-        rid,
-        patient_id,
-        channel=actor.channel,
-        client=actor.client,
-    )
 
 
 def log_action(
@@ -252,3 +244,33 @@ def list_assessments(
         stmt = stmt.where(Assessment.instrument_id == instrument_id)
     stmt = stmt.order_by(Assessment.completed_at, Assessment.id).limit(limit)
     return list(db.execute(stmt).scalars())
+
+
+def patient_assessments(
+    db: Session, actor: Actor, patient_id: int, instrument_id: str | None = None, view: str = ""
+) -> list[Assessment]:
+    """A patient's assessments, oldest first, audited as a list (``view`` names the page)."""
+    rows = list_assessments(db, patient_id, instrument_id)
+    record(db, actor, "list", "assessment", view, patient_id)
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class PatientHome:
+    """What a patient account's home page shows: its record and its open links."""
+
+    clinic: Clinic | None
+    patient: Patient | None
+    links: list[Invitation]
+
+
+def patient_home(db: Session, actor: Actor, now: datetime) -> PatientHome:
+    """The actor's (a patient account's) record and open links; a found record is audited."""
+    assert actor.user is not None
+    clinic = db.get(Clinic, actor.user.clinic_id)
+    patient = queries.account_patient(db, actor.user)
+    if patient is None:
+        return PatientHome(clinic, None, [])
+    found = queries.open_links(db, patient.id, now)
+    record(db, actor, "read", "patient_home", patient.id, patient.id)
+    return PatientHome(clinic, patient, found)

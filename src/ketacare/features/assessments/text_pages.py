@@ -14,20 +14,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, client_ip
+from ketacare.features._kit.deps import DbDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
-from ketacare.features.assessments import texts
+from ketacare.features.assessments import queries, texts
 from ketacare.features.assessments.links import linkable
 from ketacare.features.assessments.service import instrument
-from ketacare.features.auth.deps import PageAdmin
-from ketacare.features.auth.models import User
+from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.deps import PageAdminActor
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 PATH = "/admin/instrument-texts"
@@ -38,11 +36,11 @@ def _withheld() -> list[str]:
     return [i for i in instrument_ids() if get_instrument(i).licence.item_text == "withheld"]
 
 
-def _rows(db: Session, clinic_id: int) -> list[dict[str, Any]]:
+def _rows(db: DbDep, clinic_id: int) -> list[dict[str, Any]]:
     """One row per withheld-text instrument: what is loaded, never the text."""
     stored = {r.instrument_id: r for r in texts.loaded(db, clinic_id)}
-    ids = {r.loaded_by_id for r in stored.values() if r.loaded_by_id is not None}
-    who = dict(db.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
+    ids = (r.loaded_by_id for r in stored.values() if r.loaded_by_id is not None)
+    who = queries.user_emails(db, ids)
     out = []
     for iid in _withheld():
         inst = get_instrument(iid)
@@ -63,15 +61,16 @@ def _rows(db: Session, clinic_id: int) -> list[dict[str, Any]]:
 
 def _page(
     request: Request,
-    db: Session,
-    user: User,
+    db: DbDep,
+    actor: Actor,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     done: str = "",
     status_code: int = 200,
 ) -> Response:
+    assert actor.clinic_id is not None
     ctx = {
-        "rows": _rows(db, user.clinic_id),
+        "rows": _rows(db, actor.clinic_id),
         "values": values or {},
         "errors": errors or {},
         "done": done,
@@ -82,18 +81,18 @@ def _page(
 
 @router.get(PATH, response_class=HTMLResponse)
 def texts_page(
-    request: Request, user: PageAdmin, db: DbDep, loaded: str = "", removed: str = ""
+    request: Request, actor: PageAdminActor, db: DbDep, loaded: str = "", removed: str = ""
 ) -> Response:
     """The withheld-text instruments and what the admin's clinic has loaded for each."""
     done = ""
     for kind, iid in (("loaded", loaded), ("removed", removed)):
         if iid in _withheld():
             done = DONE[kind].format(get_instrument(iid).short_name)
-    return _page(request, db, user, done=done)
+    return _page(request, db, actor, done=done)
 
 
 @router.post(PATH, response_class=HTMLResponse)
-def load(request: Request, form: FormFields, user: PageAdmin, db: DbDep) -> Response:
+def load(request: Request, form: FormFields, actor: PageAdminActor, db: DbDep) -> Response:
     """Load (or replace) one instrument's text; a bad entry comes back naming the field."""
     values = {k: form.get(k, "") for k in ("instrument", "texts", "licence")}
     try:
@@ -101,25 +100,24 @@ def load(request: Request, form: FormFields, user: PageAdmin, db: DbDep) -> Resp
             raw = json.loads(values["texts"])
         except json.JSONDecodeError as exc:
             raise BadRequest(f"is not valid JSON ({exc.msg}, line {exc.lineno})", "texts") from None
+        assert actor.clinic_id is not None
         row = texts.load_text(
-            db, user.clinic_id, values["instrument"], raw, values["licence"], user,
-            channel="page", client=client_ip(request),
-        )  # fmt: skip
+            db, actor.clinic_id, values["instrument"], raw, values["licence"], actor
+        )
     except BadRequest as exc:
-        return _page(request, db, user, values, {exc.field or "form": exc.reason}, "", 422)
+        return _page(request, db, actor, values, {exc.field or "form": exc.reason}, "", 422)
     return RedirectResponse(f"{PATH}?loaded={row.instrument_id}", status_code=303)
 
 
 @router.post(PATH + "/remove", response_class=HTMLResponse)
-def remove(request: Request, form: FormFields, user: PageAdmin, db: DbDep) -> Response:
+def remove(request: Request, form: FormFields, actor: PageAdminActor, db: DbDep) -> Response:
     """Remove one instrument's text: its links stop being sent, labels only again."""
     try:
         iid = instrument(form.get("instrument", "")).id
-        gone = texts.unload_text(
-            db, user.clinic_id, iid, user, channel="page", client=client_ip(request)
-        )
+        assert actor.clinic_id is not None
+        gone = texts.unload_text(db, actor.clinic_id, iid, actor)
         if not gone:
             raise BadRequest(f"this clinic has no text loaded for {iid}", "instrument")
     except BadRequest as exc:
-        return _page(request, db, user, None, {exc.field or "form": exc.reason}, "", 422)
+        return _page(request, db, actor, None, {exc.field or "form": exc.reason}, "", 422)
     return RedirectResponse(f"{PATH}?removed={iid}", status_code=303)

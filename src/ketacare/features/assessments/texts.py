@@ -22,8 +22,8 @@ from ketacare.domain.instruments import Instrument, get_instrument, instrument_i
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments.models import InstrumentText
 from ketacare.features.assessments.service import instrument
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
-from ketacare.features.auth.models import User
 
 log = logging.getLogger(__name__)
 MAX_NOTE_CHARS = 500
@@ -77,16 +77,16 @@ def load_text(
     instrument_id: str,
     texts: object,
     licence_note: str,
-    actor: User | None = None,
+    actor: Actor | None = None,
     now: datetime | None = None,
-    channel: str = "cli",
-    client: str = "",
 ) -> InstrumentText:
     """Store (or replace) the clinic's text for one instrument; BadRequest names the field.
 
     Refused for an instrument whose text ships with ketacare, for an empty mapping, and
-    without a licence note (who granted the licence, or its reference).
+    without a licence note (who granted the licence, or its reference). Audited under
+    ``actor`` (default: the CLI's operating-system user).
     """
+    actor = actor or Actor.cli(clinic_id)
     inst = instrument(instrument_id)
     if inst.licence.item_text != "withheld":
         raise BadRequest(
@@ -118,13 +118,10 @@ def load_text(
         db.add(row)
     row.texts = stored
     row.licence_note = note
-    row.loaded_by_id = actor.id if actor is not None else None
+    row.loaded_by_id = actor.user_id
     row.loaded_at = now or utcnow()
     db.flush()
-    record(
-        db, actor, action, "instrument_text", f"{clinic_id}:{inst.id}", channel=channel,
-        client=client, clinic_id=clinic_id,
-    )  # fmt: skip
+    record(db, actor, action, "instrument_text", f"{clinic_id}:{inst.id}", clinic_id=clinic_id)
     return row
 
 
@@ -132,11 +129,11 @@ def unload_text(
     db: Session,
     clinic_id: int,
     instrument_id: str,
-    actor: User | None = None,
-    channel: str = "cli",
-    client: str = "",
+    actor: Actor | None = None,
 ) -> bool:
-    """Delete the clinic's text for one instrument; False when none was loaded."""
+    """Delete the clinic's text for one instrument; False when none was loaded (audited under
+    ``actor``, default the CLI's operating-system user)."""
+    actor = actor or Actor.cli(clinic_id)
     inst = instrument(instrument_id)
     result = db.execute(
         delete(InstrumentText).where(
@@ -146,8 +143,7 @@ def unload_text(
     gone = bool(getattr(result, "rowcount", 0))
     if gone:
         record(
-            db, actor, "delete", "instrument_text", f"{clinic_id}:{inst.id}", channel=channel,
-            client=client, clinic_id=clinic_id,
-        )  # fmt: skip
+            db, actor, "delete", "instrument_text", f"{clinic_id}:{inst.id}", clinic_id=clinic_id
+        )
     db.flush()
     return gone

@@ -3,7 +3,7 @@
 Every record goes through the same service as a clinician's entry, so the same rules apply:
 patients (``patients.service.create_patient``, then flagged ``synthetic``), intake versions
 (``intake.service.save_intake``), treatment plans (``intake.plans.create_plan``), sessions
-(``sessions.service``: create, pre-dose checklist, dose; ``sessions.charting``: vitals and
+(``sessions.service``: create, pre-dose checklist, dose; ``sessions.recording``: vitals and
 MOAA/S / CADSS; ``sessions.closing``: clinician approval, discharge through the real gate,
 signature for IV sessions) and PHQ-9 assessments (``assessments.service.store_assessment``,
 source ``imported``: history raises no alerts). The clinic's data are written in batches of
@@ -39,7 +39,7 @@ from ketacare.features.intake.models import PlannedSession
 from ketacare.features.intake.service import save_intake
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import PatientInput, create_patient
-from ketacare.features.sessions import charting, closing, service, state
+from ketacare.features.sessions import closing, recording, service, state
 from ketacare.features.sessions.context import safety_config
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.features.sessions.schemas import ChecklistIn, DoseIn, ScaleIn, SessionCreate, VitalsIn
@@ -236,7 +236,7 @@ class _Writer:
                 spo2=98,
                 resp_rate=14,
             )
-            charting.add_vitals(db, s, nurse, body, at, self.cfg)
+            recording.add_vitals(db, s, nurse, body, at, self.cfg)
         done = (
             (s.last_device_at or t) + timedelta(minutes=125) if esk else end + timedelta(minutes=35)
         )
@@ -259,7 +259,7 @@ class _Writer:
         body = ScaleIn.model_validate(
             {"instrument": inst, "timepoint": timepoint, "answers": answers, "at": at}
         )
-        charting.add_scale(self.db, s, self.nurse, body, at)
+        recording.add_scale(self.db, s, self.nurse, body, at)
 
 
 _CADSS0 = dict.fromkeys(("1", "2", "6", "7", "15", "22"), 0)

@@ -25,6 +25,7 @@ from ketacare.domain.instruments import (
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments import texts as clinic_texts
 from ketacare.features.assessments.links import linkable
+from ketacare.features.audit.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug
@@ -138,6 +139,14 @@ def _user(db: Session, clinic: Clinic, email: str | None) -> User | None:
     return user
 
 
+def _actor(db: Session, clinic: Clinic, email: str | None) -> Actor:
+    """The CLI actor: the ``--by`` user over the CLI, else the operating-system user."""
+    user = _user(db, clinic, email)
+    if user is None:
+        return Actor.cli(clinic.id)
+    return Actor(user=user, channel="cli", clinic_id=clinic.id)
+
+
 @instruments_app.command("load-text")
 def load_text(
     instrument_id: Annotated[str, typer.Argument(metavar="ID", help="Instrument id.")],
@@ -159,7 +168,7 @@ def load_text(
         owner = _clinic(db, clinic)
         try:
             row = clinic_texts.load_text(
-                db, owner.id, instrument_id, raw, licence, _user(db, owner, by)
+                db, owner.id, instrument_id, raw, licence, _actor(db, owner, by)
             )
         except BadRequest as exc:
             raise fail(str(exc)) from None

@@ -10,18 +10,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from ketacare.domain.intake.verdict import assess_intake, verdict_to_dict
-from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import ApiStaff
-from ketacare.features.auth.models import User
+from ketacare.features.auth.deps import ApiActor
 from ketacare.features.intake import pk as planpk
 from ketacare.features.intake import plans, service
-from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
+from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.intake.schemas import (
     IntakeOut,
     IntakeVersionOut,
@@ -31,7 +28,6 @@ from ketacare.features.intake.schemas import (
     PlanOut,
 )
 from ketacare.features.patients.deps import ApiPatient
-from ketacare.features.patients.models import Patient
 
 router = APIRouter(prefix="/api/v1/patients", tags=["intake"])
 IntakeBody = Annotated[
@@ -40,23 +36,19 @@ IntakeBody = Annotated[
 ]
 
 
-def _audit(
-    request: Request,
-    db: DbDep,
-    user: ApiStaff,
-    action: str,
-    resource: str,
-    rid: object,
-    patient_id: int,
-) -> None:
-    record(db, user, action, resource, rid, patient_id, channel="api", client=client_ip(request))
+def saved_hook(request: Request) -> service.SavedHook | None:
+    """The app's after-save hook (``app.state.intake_saved``: carry the intake's PHQ-9 into the
+    measurement record, issue 13.11), or None. The assessments feature provides it (it
+    imports this one, not the other way round)."""
+    hook: service.SavedHook | None = getattr(request.app.state, "intake_saved", None)
+    return hook
 
 
 @router.get("/{patient_id}/intake", response_model=IntakeOut)
-def read_intake(request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep) -> IntakeOut:
+def read_intake(patient: ApiPatient, actor: ApiActor, db: DbDep) -> IntakeOut:
     """The current (newest) intake version."""
-    rec = service.require_intake(db, patient.id)
-    _audit(request, db, user, "read", "intake", rec.id, patient.id)
+    rec = service.open_intake(db, actor, patient.id)
+    assert rec is not None
     return IntakeOut.of(rec)
 
 
@@ -65,63 +57,54 @@ def save_intake(
     body: IntakeBody,
     request: Request,
     patient: ApiPatient,
-    user: ApiStaff,
+    actor: ApiActor,
     db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
     comment: str = "",
 ) -> IntakeOut:
     """Save the intake as a new version (earlier versions are kept)."""
-    rec = service.save_intake(db, user, patient, body, comment)
-    action = "create" if rec.version == 1 else "update"
-    _audit(request, db, user, action, "intake", rec.id, patient.id)
-    carry_to_record(request, db, user, patient, rec, "api")
+    hook = saved_hook(request)
+    rec = service.record_intake(db, actor, patient, body, comment, now, settings, hook)
     return IntakeOut.of(rec)
 
 
 @router.get("/{patient_id}/intake/versions", response_model=list[IntakeVersionOut])
-def list_versions(
-    request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep
-) -> list[IntakeVersionOut]:
+def list_versions(patient: ApiPatient, actor: ApiActor, db: DbDep) -> list[IntakeVersionOut]:
     """Every saved version, newest first (who and when)."""
-    records = service.intake_versions(db, patient.id)
-    _audit(request, db, user, "list", "intake", "", patient.id)
-    return [IntakeVersionOut.of(r) for r in records]
+    return [IntakeVersionOut.of(r) for r in service.list_intake(db, actor, patient.id)]
 
 
 @router.get("/{patient_id}/intake/versions/{version}", response_model=IntakeOut)
-def read_version(
-    version: RowId, request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep
-) -> IntakeOut:
+def read_version(version: RowId, patient: ApiPatient, actor: ApiActor, db: DbDep) -> IntakeOut:
     """One saved version."""
-    rec = service.intake_version(db, patient.id, version)
-    _audit(request, db, user, "read", "intake", rec.id, patient.id)
+    rec = service.open_intake(db, actor, patient.id, version)
+    assert rec is not None
     return IntakeOut.of(rec)
 
 
 @router.get("/{patient_id}/assessment")
 def read_assessment(
-    request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep, settings: SettingsDep
+    patient: ApiPatient, actor: ApiActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """DSM-5, TRD staging, eligibility and care pathway of the current intake, with reasons."""
-    rec = service.require_intake(db, patient.id)
-    _audit(request, db, user, "read", "assessment", rec.id, patient.id)
+    rec = service.open_assessment(db, actor, patient.id)
+    assert rec is not None
     config = service.rules_config(settings)
     result = verdict_to_dict(assess_intake(service.intake_of(rec), config))
     return {"patient_id": patient.id, "intake_version": rec.version, **result}
 
 
 @router.get("/{patient_id}/plan", response_model=PlanOut)
-def read_plan(request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep) -> PlanOut:
+def read_plan(patient: ApiPatient, actor: ApiActor, db: DbDep) -> PlanOut:
     """The active treatment plan with its sessions."""
-    plan = plans.require_plan(db, patient.id)
-    _audit(request, db, user, "read", "treatment_plan", plan.id, patient.id)
+    plan = plans.open_plan(db, actor, patient.id)
     version = plans.intake_version_of(db, plan)
     return PlanOut.of(plan, plans.sessions_of(db, plan.id), version)
 
 
 @router.post("/{patient_id}/plan", response_model=PlanOut, status_code=201)
-def create_plan(
-    body: PlanCreate, request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep
-) -> PlanOut:
+def create_plan(body: PlanCreate, patient: ApiPatient, actor: ApiActor, db: DbDep) -> PlanOut:
     """Plan a course from the current intake; the previous plan is superseded (kept)."""
     data = plans.PlanInput(
         protocol_id=body.protocol_id,
@@ -130,17 +113,15 @@ def create_plan(
         variant=body.variant or "",
         esketamine_dose_mg="" if body.esketamine_dose_mg is None else str(body.esketamine_dose_mg),
     )
-    plan = plans.create_plan(db, user, patient, data)
-    _audit(request, db, user, "create", "treatment_plan", plan.id, patient.id)
+    plan = plans.make_plan(db, actor, patient, data)
     version = plans.intake_version_of(db, plan)
     return PlanOut.of(plan, plans.sessions_of(db, plan.id), version)
 
 
 @router.get("/{patient_id}/plan.ics", response_class=Response)
-def plan_calendar(request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep) -> Response:
+def plan_calendar(request: Request, patient: ApiPatient, actor: ApiActor, db: DbDep) -> Response:
     """The active plan as an iCalendar file (timed events at the clinic, no patient data)."""
-    plan = plans.require_plan(db, patient.id)
-    _audit(request, db, user, "export", "treatment_plan", plan.id, patient.id)
+    plan = plans.open_plan(db, actor, patient.id, "export")
     return ics_response(request, plan, plans.sessions_of(db, plan.id))
 
 
@@ -154,15 +135,12 @@ def ics_response(request: Request, plan: TreatmentPlan, sessions: list[PlannedSe
 
 
 @router.get("/{patient_id}/plan/pk", response_model=PkOut)
-def plan_pk(
-    request: Request, patient: ApiPatient, user: ApiStaff, db: DbDep, model: str | None = None
-) -> PkOut:
+def plan_pk(patient: ApiPatient, actor: ApiActor, db: DbDep, model: str | None = None) -> PkOut:
     """Predicted concentration over the planned course with a 90 % band (decision support,
     not dosing guidance)."""
     plan = plans.require_plan(db, patient.id)
     sessions = plans.sessions_of(db, plan.id)
-    result = planpk.plan_pk(plan, sessions, model)
-    _audit(request, db, user, "read", "plan_pk", plan.id, patient.id)
+    result = planpk.audited_plan_pk(db, actor, plan, sessions, model)
     b = result.band
 
     def r(xs: Any) -> list[float]:
@@ -187,16 +165,3 @@ def plan_pk(
         p50=r(b.p50_ng_per_ml),
         p95=r(b.p95_ng_per_ml),
     )
-
-
-def carry_to_record(
-    request: Request, db: Session, user: User, patient: Patient, record: IntakeRecord, channel: str
-) -> None:
-    """Carry the intake's PHQ-9 into the measurement record (issue 13.11).
-
-    The assessments feature does it (it imports this one, not the other way round); the app
-    hands its function over as ``app.state.intake_saved``. Without it nothing is carried.
-    """
-    hook = getattr(request.app.state, "intake_saved", None)
-    if hook is not None:
-        hook(request, db, user, patient, record, channel)

@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
 from ketacare.domain.course.scheduling import WEEKDAY_NAMES
 from ketacare.domain.intake.verdict import assess_intake, verdict_to_dict
+from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import OptionalRowIdQuery
-from ketacare.features._kit.templating import render
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import PageStaff
-from ketacare.features.auth.models import User
+from ketacare.features._kit.templating import page_tz, render
+from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.deps import PageActor
 from ketacare.features.intake import form as intake_form
 from ketacare.features.intake import pk as planpk
 from ketacare.features.intake import plans, service
-from ketacare.features.intake.api import carry_to_record, ics_response
+from ketacare.features.intake.api import ics_response, saved_hook
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
@@ -34,21 +33,9 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 ELIGIBILITY_KEY = {"ketamine": "iv_ketamine", "esketamine": "esketamine"}
 
 
-def _audit(
-    request: Request,
-    db: Session,
-    user: User,
-    action: str,
-    resource: str,
-    rid: object,
-    patient_id: int,
-) -> None:
-    record(db, user, action, resource, rid, patient_id, client=client_ip(request))
-
-
 def _intake_page(
     request: Request,
-    db: Session,
+    db: DbDep,
     patient: Patient,
     values: dict[str, str],
     errors: dict[str, str],
@@ -74,54 +61,54 @@ def _intake_page(
 def intake_page(
     request: Request,
     patient: PagePatient,
-    user: PageStaff,
+    actor: PageActor,
     db: DbDep,
+    now: NowDep,
     version: OptionalRowIdQuery = None,
 ) -> Response:
     """The intake form, filled with the current version (or ``?version=N``)."""
-    rec = (
-        service.intake_version(db, patient.id, version)
-        if version is not None
-        else service.current_intake(db, patient.id)
-    )
+    rec = service.open_intake(db, actor, patient.id, version, required=False)
     if rec is not None:
-        _audit(request, db, user, "read", "intake", rec.id, patient.id)
         values = intake_form.document_to_values(rec.document)
     else:
         values = {"demographics.sex": patient.sex.value if patient.sex.value != "unknown" else ""}
-        age = patient.age_on(date.today())
+        age = patient.age_on(clock.local_date(now, page_tz(request)) or now.date())
         values["demographics.age_years"] = "" if age is None else str(age)
     return _intake_page(request, db, patient, values, {}, rec.version if rec else None)
 
 
 @router.post("/patients/{patient_id}/intake", response_class=HTMLResponse)
 def save_intake(
-    request: Request, form: FormFields, patient: PagePatient, user: PageStaff, db: DbDep
+    request: Request,
+    form: FormFields,
+    patient: PagePatient,
+    actor: PageActor,
+    db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> Response:
     """Save a new intake version, or show the form again with the problems."""
     doc, problems, rows = intake_form.form_to_document(form)
     if not problems:
         try:
-            rec = service.save_intake(db, user, patient, doc, form.get("comment", ""))
+            comment = form.get("comment", "")
+            hook = saved_hook(request)
+            service.record_intake(db, actor, patient, doc, comment, now, settings, hook)
         except BadRequest as exc:
             problems = {intake_form.form_field(exc.field or "form", rows): exc.reason}
         else:
-            action = "create" if rec.version == 1 else "update"
-            _audit(request, db, user, action, "intake", rec.id, patient.id)
-            carry_to_record(request, db, user, patient, rec, "page")
             return RedirectResponse(f"/patients/{patient.id}/assessment", status_code=303)
     return _intake_page(request, db, patient, dict(form), problems, None, status_code=422)
 
 
 @router.get("/patients/{patient_id}/assessment", response_class=HTMLResponse)
 def assessment_page(
-    request: Request, patient: PagePatient, user: PageStaff, db: DbDep, settings: SettingsDep
+    request: Request, patient: PagePatient, actor: PageActor, db: DbDep, settings: SettingsDep
 ) -> Response:
     """DSM-5 criteria, TRD staging, eligibility and pathway, each with its reasons."""
-    rec = service.current_intake(db, patient.id)
+    rec = service.open_assessment(db, actor, patient.id, required=False)
     result: dict[str, Any] | None = None
     if rec is not None:
-        _audit(request, db, user, "read", "assessment", rec.id, patient.id)
         config = service.rules_config(settings)
         result = verdict_to_dict(assess_intake(service.intake_of(rec), config))
     ctx = {"patient": patient, "intake": rec, "a": result}
@@ -151,29 +138,29 @@ def month_grids(sessions: list[PlannedSession]) -> list[dict[str, Any]]:
 
 def _plan_page(
     request: Request,
-    db: Session,
-    user: User,
+    db: DbDep,
+    actor: Actor,
     patient: Patient,
     model: str | None,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     confirm: dict[str, Any] | None = None,
+    *,
+    now: datetime,
 ) -> Response:
     rec = service.current_intake(db, patient.id)
-    plan = plans.current_plan(db, patient.id)
+    plan = plans.shown_plan(db, actor, patient.id)
     sessions = plans.sessions_of(db, plan.id) if plan else []
     ctx: dict[str, Any] = {"patient": patient, "intake": rec, "plan": plan, "sessions": sessions}
     if plan is not None:
-        _audit(request, db, user, "read", "treatment_plan", plan.id, patient.id)
         ctx["months"] = month_grids(sessions)
         ctx["models"] = planpk.compatible_models(plan.drug, plan.route)
         try:
-            pk = planpk.plan_pk(plan, sessions, model)
+            pk = planpk.audited_plan_pk(db, actor, plan, sessions, model)
         except BadRequest as exc:
             ctx["pk_error"] = f"{exc.field}: {exc.reason}"
         else:
-            _audit(request, db, user, "read", "plan_pk", plan.id, patient.id)
             ctx["pk"] = pk
             ctx["pk_svg"] = Markup(planpk.chart_svg(pk, sessions))  # our own SVG, sanitised
         if rec is not None:
@@ -182,7 +169,8 @@ def _plan_page(
             )
             key = ELIGIBILITY_KEY.get(plan.drug)
             ctx["eligibility"] = getattr(a, key).status if key else None
-    start = date.today() + timedelta(days=(7 - date.today().weekday()) % 7 or 7)
+    today = clock.local_date(now, page_tz(request)) or now.date()
+    start = today + timedelta(days=(7 - today.weekday()) % 7 or 7)  # next Monday
     defaults = {"start_date": start.isoformat(), "protocol_id": "iv-ketamine-induction"}
     defaults.update({f"weekday_{d}": "on" for d in plans.DEFAULT_WEEKDAYS})
     ctx.update(
@@ -201,14 +189,19 @@ def _plan_page(
 
 @router.get("/patients/{patient_id}/plan", response_class=HTMLResponse)
 def plan_page(
-    request: Request, patient: PagePatient, user: PageStaff, db: DbDep, model: str | None = None
+    request: Request,
+    patient: PagePatient,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    model: str | None = None,
 ) -> Response:
     """The active plan: calendar, planned doses, PK chart; and the form for a new plan."""
-    return _plan_page(request, db, user, patient, model)
+    return _plan_page(request, db, actor, patient, model, now=now)
 
 
 def _confirmation(
-    db: Session,
+    db: DbDep,
     patient: Patient,
     data: plans.PlanInput,
     planned: list[PlannedSession],
@@ -250,7 +243,12 @@ def _confirmation(
 
 @router.post("/patients/{patient_id}/plan", response_class=HTMLResponse)
 def create_plan(
-    request: Request, form: FormFields, patient: PagePatient, user: PageStaff, db: DbDep
+    request: Request,
+    form: FormFields,
+    patient: PagePatient,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
 ) -> Response:
     """Create a plan from the current intake after the clinician confirmed it (the first post
     shows the course, the plan it replaces and any eligibility short of ``eligible`` with its
@@ -265,25 +263,25 @@ def create_plan(
     try:
         if form.get("confirmed") != "yes":
             current = plans.current_plan(db, patient.id)
-            trial = db.begin_nested()  # validate and lay out the course; store nothing
-            try:
-                draft = plans.create_plan(db, user, patient, data)
-                confirm = _confirmation(db, patient, data, plans.sessions_of(db, draft.id), current)
-            finally:
-                trial.rollback()
+            confirm = plans.preview_plan(
+                db, actor, patient, data,
+                lambda draft: _confirmation(
+                    db, patient, data, plans.sessions_of(db, draft.id), current
+                ),
+            )  # fmt: skip
             values = {k: v for k, v in form.items() if k not in ("csrf_token", "confirmed")}
-            return _plan_page(request, db, user, patient, None, values, None, 200, confirm)
-        plan = plans.create_plan(db, user, patient, data)
+            return _plan_page(
+                request, db, actor, patient, None, values, None, 200, confirm, now=now
+            )
+        plans.make_plan(db, actor, patient, data)
     except BadRequest as exc:
         errors = {exc.field or "form": exc.reason}
-        return _plan_page(request, db, user, patient, None, dict(form), errors, 422)
-    _audit(request, db, user, "create", "treatment_plan", plan.id, patient.id)
+        return _plan_page(request, db, actor, patient, None, dict(form), errors, 422, now=now)
     return RedirectResponse(f"/patients/{patient.id}/plan", status_code=303)
 
 
 @router.get("/patients/{patient_id}/plan.ics")
-def plan_calendar(request: Request, patient: PagePatient, user: PageStaff, db: DbDep) -> Response:
+def plan_calendar(request: Request, patient: PagePatient, actor: PageActor, db: DbDep) -> Response:
     """Download the active plan as an iCalendar file."""
-    plan = plans.require_plan(db, patient.id)
-    _audit(request, db, user, "export", "treatment_plan", plan.id, patient.id)
+    plan = plans.open_plan(db, actor, patient.id, "export")
     return ics_response(request, plan, plans.sessions_of(db, plan.id))

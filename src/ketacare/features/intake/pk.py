@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 from matplotlib.figure import Figure
+from sqlalchemy.orm import Session
 
 from ketacare.domain.errors import DomainError
 from ketacare.domain.pk import (
@@ -29,6 +30,8 @@ from ketacare.domain.pk import (
     predict_band,
 )
 from ketacare.features._kit.errors import BadRequest
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.charts.render import drawing, page_svg, to_svg
 from ketacare.features.charts.style import BLUE, INK, RED
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
@@ -141,6 +144,19 @@ def plan_pk(
     except DomainError as exc:
         raise BadRequest(str(exc), "model") from None
     return PlanPK(band, m.info.title, m.info.citation, float(weight), age, tuple(notes), doses)
+
+
+def audited_plan_pk(
+    db: Session,
+    actor: Actor,
+    plan: TreatmentPlan,
+    sessions: Sequence[PlannedSession],
+    model: str | None = None,
+) -> PlanPK:
+    """:func:`plan_pk`, audited as a read of the plan's PK (only when it was computed)."""
+    result = plan_pk(plan, sessions, model)
+    record(db, actor, "read", "plan_pk", plan.id, plan.patient_id)
+    return result
 
 
 def chart_svg(pk: PlanPK, sessions: Sequence[PlannedSession]) -> str:

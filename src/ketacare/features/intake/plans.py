@@ -8,9 +8,10 @@ supersedes the active one; plans and sessions are never changed or deleted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,8 @@ from ketacare.domain.errors import DomainError, InvalidAnswer
 from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record as audit
 from ketacare.features.auth.models import User
 from ketacare.features.intake.models import (
     IntakeRecord,
@@ -45,6 +48,7 @@ from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 
 DEFAULT_WEEKDAYS = ("mon", "wed", "fri")
+T = TypeVar("T")
 
 
 class PlanConflict(KetacareError):
@@ -292,3 +296,43 @@ def intake_version_of(db: Session, plan: TreatmentPlan) -> int:
     """The intake version number the plan was made from."""
     stmt = select(IntakeRecord.version).where(IntakeRecord.id == plan.intake_id)
     return int(db.execute(stmt).scalar_one())
+
+
+def make_plan(db: Session, actor: Actor, patient: Patient, data: PlanInput) -> TreatmentPlan:
+    """:func:`create_plan` by ``actor`` (staff), audited as a create."""
+    assert actor.user is not None
+    plan = create_plan(db, actor.user, patient, data)
+    audit(db, actor, "create", "treatment_plan", plan.id, patient.id)
+    return plan
+
+
+def open_plan(db: Session, actor: Actor, patient_id: int, action: str = "read") -> TreatmentPlan:
+    """The active plan (NotFound without one), audited as ``action`` (read or export)."""
+    plan = require_plan(db, patient_id)
+    audit(db, actor, action, "treatment_plan", plan.id, patient_id)
+    return plan
+
+
+def shown_plan(db: Session, actor: Actor, patient_id: int) -> TreatmentPlan | None:
+    """The active plan or None; a plan shown is audited as a read."""
+    plan = current_plan(db, patient_id)
+    if plan is not None:
+        audit(db, actor, "read", "treatment_plan", plan.id, patient_id)
+    return plan
+
+
+def preview_plan(
+    db: Session,
+    actor: Actor,
+    patient: Patient,
+    data: PlanInput,
+    inspect: Callable[[TreatmentPlan], T],
+) -> T:
+    """Validate and lay out the course in a savepoint that is rolled back (nothing is stored,
+    nothing audited) and return what ``inspect`` makes of the draft plan."""
+    assert actor.user is not None
+    trial = db.begin_nested()
+    try:
+        return inspect(create_plan(db, actor.user, patient, data))
+    finally:
+        trial.rollback()

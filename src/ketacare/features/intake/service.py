@@ -1,5 +1,8 @@
 """Saving and reading intake versions (flush, never commit).
 
+The use cases that take an ``actor`` (``record_intake``, ``open_intake``, ...) audit
+themselves; the plain functions below them are for callers that audit elsewhere (tests, CLI).
+
 Every save adds a version; nothing is overwritten. The document is validated by the pure
 ``ketacare.domain.intake.json_file`` parser and stored in its canonical JSON form, so what is read
 back is exactly what the rules assess.
@@ -7,8 +10,8 @@ back is exactly what the rules assess.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +23,8 @@ from ketacare.domain.intake.json_file import intake_from_dict, intake_to_dict
 from ketacare.domain.intake.model import Intake
 from ketacare.domain.intake.verdict import IntakeRulesConfig
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record as audit
 from ketacare.features.auth.models import User
 from ketacare.features.intake.models import IntakeRecord
 from ketacare.features.patients.models import Patient
@@ -151,3 +156,60 @@ def intake_version(db: Session, patient_id: int, version: int) -> IntakeRecord:
     if record is None:
         raise NotFound(f"the intake has no version {version}", "version")
     return record
+
+
+#: Called after a version is saved: ``(db, actor, settings, patient, record, now)`` (the
+#: measurement record's PHQ-9 carry, handed over by the app as ``app.state.intake_saved``).
+SavedHook = Callable[[Session, Actor, Settings, Patient, IntakeRecord, datetime], None]
+
+
+def record_intake(
+    db: Session,
+    actor: Actor,
+    patient: Patient,
+    data: object,
+    comment: str,
+    now: datetime,
+    settings: Settings,
+    saved: SavedHook | None = None,
+) -> IntakeRecord:
+    """:func:`save_intake` by ``actor``, audited (create or update), then ``saved`` runs."""
+    assert actor.user is not None
+    rec = save_intake(db, actor.user, patient, data, comment)
+    audit(db, actor, "create" if rec.version == 1 else "update", "intake", rec.id, patient.id)
+    if saved is not None:
+        saved(db, actor, settings, patient, rec, now)
+    return rec
+
+
+def open_intake(
+    db: Session, actor: Actor, patient_id: int, version: int | None = None, required: bool = True
+) -> IntakeRecord | None:
+    """The current intake (or ``version``), audited as a read; None only when not
+    ``required`` and no intake was recorded (NotFound otherwise)."""
+    if version is not None:
+        rec: IntakeRecord | None = intake_version(db, patient_id, version)
+    elif required:
+        rec = require_intake(db, patient_id)
+    else:
+        rec = current_intake(db, patient_id)
+    if rec is not None:
+        audit(db, actor, "read", "intake", rec.id, patient_id)
+    return rec
+
+
+def list_intake(db: Session, actor: Actor, patient_id: int) -> list[IntakeRecord]:
+    """Every version, newest first, audited as a list."""
+    records = intake_versions(db, patient_id)
+    audit(db, actor, "list", "intake", "", patient_id)
+    return records
+
+
+def open_assessment(
+    db: Session, actor: Actor, patient_id: int, required: bool = True
+) -> IntakeRecord | None:
+    """The intake the assessment is made from, audited as a read of the assessment."""
+    rec = require_intake(db, patient_id) if required else current_intake(db, patient_id)
+    if rec is not None:
+        audit(db, actor, "read", "assessment", rec.id, patient_id)
+    return rec

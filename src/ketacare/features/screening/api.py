@@ -9,8 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited
 from ketacare.features._kit.params import RowId
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import ApiStaff
+from ketacare.features.auth.deps import ApiActor
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.ratelimit.service import counter_key, hit
 from ketacare.features.screening import service
@@ -117,25 +116,21 @@ def create_lead(
 
 
 @router.get("/screenings/{screening_id}", response_model=ScreeningOut)
-def read_screening(screening_id: str, request: Request, user: ApiStaff, db: DbDep) -> ScreeningOut:
+def read_screening(screening_id: str, actor: ApiActor, db: DbDep) -> ScreeningOut:
     """A screening of the caller's clinic (staff only)."""
-    row = service.get_screening(db, user.clinic_id, screening_id)
-    record(db, user, "read", "screening", row.id, channel="api", client=client_ip(request))
+    row = service.open_screening(db, actor, screening_id)
     return screening_out(row)
 
 
 @router.get("/leads", response_model=list[LeadOut])
-def read_leads(request: Request, user: ApiStaff, db: DbDep) -> list[LeadOut]:
+def read_leads(actor: ApiActor, db: DbDep) -> list[LeadOut]:
     """The caller's clinic's consultation requests, newest first (staff only)."""
-    leads = service.list_leads(db, user.clinic_id)
-    for lead in leads:  # each request holds a person's contact details: one event each
-        record(db, user, "list", "lead", lead.id, channel="api", client=client_ip(request))
+    leads = service.leads_for(db, actor)  # one audit event each: they hold contact details
     return [lead_out(lead) for lead in leads]
 
 
 @router.get("/leads/{lead_id}", response_model=LeadOut)
-def read_lead(lead_id: RowId, request: Request, user: ApiStaff, db: DbDep) -> LeadOut:
+def read_lead(lead_id: RowId, actor: ApiActor, db: DbDep) -> LeadOut:
     """One consultation request of the caller's clinic (staff only)."""
-    lead = service.get_lead(db, user.clinic_id, lead_id)
-    record(db, user, "read", "lead", lead.id, channel="api", client=client_ip(request))
+    lead = service.open_lead(db, actor, lead_id)
     return lead_out(lead)

@@ -13,17 +13,16 @@ measurement record as assessments dated when it was taken (``assessments/carry.p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from ketacare.db.base import utcnow
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features.assessments.carry import carry_self_screen
-from ketacare.features.assessments.service import Actor
+from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
-from ketacare.features.auth.models import User
 from ketacare.features.patients import service as patients
 from ketacare.features.patients.models import Patient
 from ketacare.features.screening.models import Lead
@@ -60,12 +59,11 @@ class Converted:
 
 def convert_lead(
     db: Session,
-    user: User,
+    actor: Actor,
     lead_id: int,
     data: patients.PatientInput,
     screening_consent: bool,
-    client: str = "",
-    channel: str = "page",
+    now: datetime,
     baseline_rule: OutcomeBaseline = "before_first_dose",
     confirm_duplicate: bool = False,
 ) -> Converted:
@@ -74,11 +72,12 @@ def convert_lead(
     Raises ``AlreadyConverted`` (409, naming the patient) and ``BadRequest`` (naming the
     field); nothing is stored then (the caller's transaction rolls back).
     """
+    user = actor.user
+    assert user is not None
     lead = get_lead(db, user.clinic_id, lead_id)
     if lead.patient_id is not None:
         raise AlreadyConverted(f"already converted to patient {lead.patient_id}", "lead")
     patient = patients.create_patient(db, user.clinic_id, data, confirm_duplicate)
-    now = utcnow()
     screening = lead.screening if screening_consent else None
     consent = screening is not None
     stmt = (
@@ -96,18 +95,16 @@ def convert_lead(
     body = f"Converted to patient {patient.id}"
     if consent:
         body += "; the patient consented to add the self-screen to the record"
-    add_note(db, user, lead, body, "converted")
-    record(db, user, "create", "patient", patient.id, patient.id, channel=channel, client=client)
-    record(db, user, "convert", "lead", lead.id, patient.id, channel=channel, client=client)
+    add_note(db, user, lead, body, "converted", now)
+    record(db, actor, "create", "patient", patient.id, patient.id)
+    record(db, actor, "convert", "lead", lead.id, patient.id)
     carried = 0
     if screening is not None:
         rows = carry_self_screen(
             db, patient, screening.id, screening.created_at, screening.phq9_answers,
-            screening.phq9_difficulty, screening.gad7_answers, Actor(user, channel, client),
-            baseline_rule,
+            screening.phq9_difficulty, screening.gad7_answers, actor, baseline_rule,
         )  # fmt: skip
-        record(db, user, "link", "screening", screening.id, patient.id, channel=channel,
-               client=client)  # fmt: skip
+        record(db, actor, "link", "screening", screening.id, patient.id)
         carried = len(rows)
     return Converted(patient, carried)
 

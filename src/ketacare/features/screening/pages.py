@@ -9,13 +9,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.domain.mbc import screening as content
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, KetacareError, RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import OptionalPageUser, PageStaff
+from ketacare.features.auth.deps import OptionalPageUser, PageActor, PageStaff
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import PatientInput, PossibleDuplicate
@@ -165,32 +164,28 @@ def home(request: Request, user: OptionalPageUser) -> Response:
 
 
 @router.get("/leads", response_class=HTMLResponse)
-def leads_page(request: Request, user: PageStaff, db: DbDep) -> Response:
+def leads_page(request: Request, actor: PageActor, db: DbDep) -> Response:
     """Consultation requests of the user's clinic, newest first."""
-    leads = service.list_leads(db, user.clinic_id)
-    for lead in leads:  # each request holds a person's contact details: one event each
-        record(db, user, "list", "lead", lead.id, client=client_ip(request))
+    leads = service.leads_for(db, actor)  # one audit event each: they hold contact details
     return render(request, "screening/leads.html", {"leads": leads})
 
 
 @router.get("/leads/{lead_id}", response_class=HTMLResponse)
-def lead_page(lead_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Response:
+def lead_page(lead_id: RowId, request: Request, actor: PageActor, db: DbDep) -> Response:
     """One consultation request with its screening, contact history and patient link."""
-    lead = service.get_lead(db, user.clinic_id, lead_id)
-    record(db, user, "read", "lead", lead.id, client=client_ip(request))
+    lead = service.open_lead(db, actor, lead_id)
     ctx = {"lead": lead, "c": content, "notes": service.lead_notes(db, lead), "errors": {}}
     return render(request, "screening/lead.html", ctx)
 
 
 @router.post("/leads/{lead_id}/status", response_class=HTMLResponse)
 def lead_status(
-    lead_id: RowId, request: Request, form: FormFields, user: PageStaff, db: DbDep
+    lead_id: RowId, form: FormFields, actor: PageActor, db: DbDep, now: NowDep
 ) -> Response:
     """Set the status and append a note to the contact history (never overwritten)."""
-    lead, entry = service.set_lead_status(
-        db, user, lead_id, form.get("status", ""), form.get("note", "")
+    _lead, entry = service.set_lead_status(
+        db, actor, lead_id, form.get("status", ""), form.get("note", ""), now
     )
-    record(db, user, "update", "lead", lead.id, client=client_ip(request))
     return RedirectResponse(f"/leads/{lead_id}#note-{entry.id}", status_code=303)
 
 
@@ -209,12 +204,14 @@ def convert_submit(
     lead_id: RowId,
     request: Request,
     form: FormFields,
-    user: PageStaff,
+    actor: PageActor,
     db: DbDep,
     settings: SettingsDep,
+    now: NowDep,
 ) -> Response:
     """Create the patient from the request, or show the form again with the problems."""
-    lead = service.get_lead(db, user.clinic_id, lead_id)
+    assert actor.user is not None
+    lead = service.get_lead(db, actor.user.clinic_id, lead_id)
     values = {k: form.get(k, "") for k in PATIENT_FIELDS}
     data = PatientInput(**values)
     consent = form.get("screening_consent") == "yes"
@@ -224,8 +221,8 @@ def convert_submit(
     if not problems:
         try:
             done = convert.convert_lead(
-                db, user, lead_id, data, consent, client_ip(request), "page",
-                settings.outcome_baseline, form.get("confirm_duplicate") == "yes",
+                db, actor, lead_id, data, consent, now, settings.outcome_baseline,
+                form.get("confirm_duplicate") == "yes",
             )  # fmt: skip
         except PossibleDuplicate as exc:
             problems, duplicates, status = {"confirm_duplicate": exc.reason}, exc.matches, 409

@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session, joinedload
 from ketacare.db.base import utcnow
 from ketacare.domain.mbc.screening import score_gad7, score_phq9
 from ketacare.features._kit.errors import BadRequest, NotFound
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.screening.models import Lead, LeadNote, LeadStatus, Screening
@@ -175,13 +178,41 @@ def get_lead(db: Session, clinic_id: int, lead_id: int) -> Lead:
     return lead
 
 
+def leads_for(db: Session, actor: Actor) -> list[Lead]:
+    """The actor's clinic's newest requests; each is audited (it holds contact details)."""
+    assert actor.user is not None
+    leads = list_leads(db, actor.user.clinic_id)
+    for lead in leads:
+        record(db, actor, "list", "lead", lead.id)
+    return leads
+
+
+def open_lead(db: Session, actor: Actor, lead_id: int) -> Lead:
+    """A request of the actor's clinic (NotFound otherwise), audited as a read."""
+    assert actor.user is not None
+    lead = get_lead(db, actor.user.clinic_id, lead_id)
+    record(db, actor, "read", "lead", lead.id)
+    return lead
+
+
+def open_screening(db: Session, actor: Actor, screening_id: str) -> Screening:
+    """A screening of the actor's clinic (NotFound otherwise), audited as a read."""
+    assert actor.user is not None
+    row = get_screening(db, actor.user.clinic_id, screening_id)
+    record(db, actor, "read", "screening", row.id)
+    return row
+
+
 def set_lead_status(
-    db: Session, user: User, lead_id: int, status: str, note: str
+    db: Session, actor: Actor, lead_id: int, status: str, note: str, now: datetime
 ) -> tuple[Lead, LeadNote]:
-    """Set a request's status and append an entry to its contact history (author and time).
+    """Set a request's status and append an entry to its contact history (author and time),
+    audited as an update.
 
     Notes are never overwritten: each save adds a ``LeadNote`` row.
     """
+    user = actor.user
+    assert user is not None
     lead = get_lead(db, user.clinic_id, lead_id)
     try:
         new_status = LeadStatus(status)
@@ -192,11 +223,19 @@ def set_lead_status(
         raise BadRequest(f"must be at most {MAX_NOTE} characters", "note")
     changed = new_status != lead.status
     lead.status = new_status
-    entry = add_note(db, user, lead, body, new_status.value if changed else "")
+    entry = add_note(db, user, lead, body, new_status.value if changed else "", now)
+    record(db, actor, "update", "lead", lead.id)
     return lead, entry
 
 
-def add_note(db: Session, user: User | None, lead: Lead, body: str, status: str = "") -> LeadNote:
+def add_note(
+    db: Session,
+    user: User | None,
+    lead: Lead,
+    body: str,
+    status: str = "",
+    now: datetime | None = None,
+) -> LeadNote:
     """Append one entry to the lead's contact history."""
     entry = LeadNote(
         lead_id=lead.id,
@@ -205,7 +244,7 @@ def add_note(db: Session, user: User | None, lead: Lead, body: str, status: str 
         author_email=user.email if user else "",
         status=status,
         body=body,
-        created_at=utcnow(),
+        created_at=now or utcnow(),
     )
     db.add(entry)
     db.flush()

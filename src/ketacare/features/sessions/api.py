@@ -10,17 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 
-from ketacare.features._kit import clock
-from ketacare.features._kit.deps import DbDep, SettingsDep
-from ketacare.features._kit.templating import page_tz
-from ketacare.features.auth.deps import ApiStaff
 from ketacare.features.patients.deps import ApiPatient
-from ketacare.features.sessions import closing, rems_forms, steps
-from ketacare.features.sessions.context import ApiSession, Config, Now
+from ketacare.features.sessions import closing, idempotency, rems_forms, steps
+from ketacare.features.sessions.context import ApiCtx, ApiSession
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.features.sessions.schemas import (
     AdverseEventIn,
@@ -40,16 +35,8 @@ from ketacare.features.sessions.views import session_dict, state_dict
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
 
 
-async def api_ctx(
-    request: Request, db: DbDep, user: ApiStaff, settings: SettingsDep, cfg: Config, now: Now
-) -> steps.Ctx:
-    """The step context of an API call."""
-    return steps.Ctx(request, db, user, settings, cfg, now, "api")
-
-
-C = Annotated[steps.Ctx, Depends(api_ctx)]
+C = ApiCtx
 State = dict[str, Any]
-# Read by the step from the request (pages send it too); declared here for the OpenAPI schema.
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -86,13 +73,7 @@ def create_session(body: SessionCreate, patient: ApiPatient, c: C) -> State:
 @router.get("/patients/{patient_id}/sessions")
 def list_sessions(patient: ApiPatient, c: C) -> list[dict[str, Any]]:
     """The patient's charted sessions, newest first."""
-    rows = c.db.execute(
-        select(TreatmentSession)
-        .where(TreatmentSession.patient_id == patient.id)
-        .order_by(TreatmentSession.id.desc())
-    ).scalars()
-    c.audit("list", "treatment_session", "", patient.id)
-    return [session_dict(s) for s in rows]
+    return [session_dict(s) for s in steps.list_sessions(c, patient.id)]
 
 
 @router.get("/sessions/{session_id}")
@@ -127,14 +108,14 @@ def add_vitals(
     body: VitalsIn, s: ApiSession, c: C, idempotency_key: IdempotencyKey = None
 ) -> State:
     """Add a reading (BP, HR, SpO2, respiratory rate); flags come back with it."""
-    steps.vitals(c, s, body)
+    steps.vitals(c, s, body, idempotency.check_key(idempotency_key))
     return _state(c, s)
 
 
 @router.post("/sessions/{session_id}/scales", status_code=201)
 def add_scale(body: ScaleIn, s: ApiSession, c: C, idempotency_key: IdempotencyKey = None) -> State:
     """Add a CADSS-6, CADSS-23 or MOAA/S rating; MOAA/S 0 is recorded as a serious event."""
-    steps.scale(c, s, body)
+    steps.scale(c, s, body, idempotency.check_key(idempotency_key))
     return _state(c, s)
 
 
@@ -143,7 +124,7 @@ def add_adverse_event(
     body: AdverseEventIn, s: ApiSession, c: C, idempotency_key: IdempotencyKey = None
 ) -> State:
     """Add a coded adverse event; a serious one notifies the clinic's clinicians."""
-    steps.adverse_event(c, s, body)
+    steps.adverse_event(c, s, body, idempotency.check_key(idempotency_key))
     return _state(c, s)
 
 
@@ -179,9 +160,7 @@ def discharge(s: ApiSession, c: C) -> State | JSONResponse:
 @router.get("/sessions/{session_id}/rems")
 def read_rems(s: ApiSession, c: C) -> dict[str, Any]:
     """The REMS Patient Monitoring Form: every field's value and what is still missing."""
-    vals, missing = steps.rems_values(c, s)
-    form = closing.rems_form(c.db, s)
-    c.audit("read", "rems_form", s.id, s.patient_id)
+    vals, missing, form = steps.read_rems(c, s)
     return {
         "session_id": s.id,
         "form_version": form.form_version if form else None,
@@ -230,9 +209,7 @@ def rems_pdf(s: ApiSession, c: C) -> Response:
 
 def export(c: steps.Ctx, s: TreatmentSession, kind: str) -> Response:
     """The form as a download (audited as an export)."""
-    rems_forms.require_exportable(s)
-    vals, _ = steps.rems_values(c, s)
-    c.audit("export", "rems_form", s.id, s.patient_id)
+    vals = steps.export_rems(c, s)
     name = f"rems-pmf-session-{s.id}.{kind}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if kind == "csv":
@@ -245,19 +222,13 @@ def export(c: steps.Ctx, s: TreatmentSession, kind: str) -> Response:
 @router.post("/sessions/{session_id}/rems/submitted")
 def rems_submitted(s: ApiSession, c: C) -> dict[str, Any]:
     """Record that the signed session's form was submitted to the REMS."""
-    rems_forms.mark_submitted(c.db, s, c.user.id, c.now)
-    c.audit("submit", "rems_form", s.id, s.patient_id)
+    steps.submit_rems(c, s)
     return read_rems(s, c)
 
 
 @router.get("/rems/due")
 def rems_due(c: C) -> list[dict[str, Any]]:
     """REMS forms not yet submitted, earliest deadline first (status due or overdue)."""
-    tz = page_tz(c.request)
-    rows = rems_forms.forms_due(
-        c.db, c.user.clinic_id, clock.local_date(c.now, tz) or c.now.date(), tz
-    )
-    c.audit("list", "rems_form", "", None)
     return [
         {
             "session_id": r.session_id,
@@ -268,5 +239,5 @@ def rems_due(c: C) -> list[dict[str, Any]]:
             "status": r.status,
             "signed": r.signed,
         }
-        for r in rows
+        for r in steps.rems_due(c)
     ]

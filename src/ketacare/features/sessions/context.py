@@ -1,45 +1,36 @@
-"""Clock, configuration and access rule shared by the session API and pages.
+"""Dependencies shared by the session API and pages: configuration, the session of the path
+(clinic-scoped, role-checked, audited as a read) and the step context (``steps.Ctx``).
 
-The clock is injectable: ``app.state.clock`` (a callable returning an aware UTC datetime) is
-used when set, so tests control time without sleeping; otherwise the real UTC time.
+The clock is the app's one clock (``NowDep``: ``app.state.clock`` when tests set it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ketacare.db.base import utcnow
 from ketacare.domain.sessions.safety import SafetyConfig
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import Forbidden, LoginRequired, NotFound
+from ketacare.features._kit.errors import Forbidden, LoginRequired
 from ketacare.features._kit.params import RowId
-from ketacare.features.audit.service import record
+from ketacare.features._kit.templating import page_tz
+from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import service as auth_service
 from ketacare.features.auth.deps import (
     SESSION_COOKIE,
-    ApiStaff,
-    PageStaff,
+    ApiActor,
+    PageActor,
     check_role_policy,
     session_policy,
 )
 from ketacare.features.auth.models import TokenKind, User
+from ketacare.features.sessions import service
 from ketacare.features.sessions.models import TreatmentSession
+from ketacare.features.sessions.steps import Ctx
 from ketacare.settings import Settings
-
-
-async def current_time(request: Request) -> datetime:
-    """Now: the app's injected clock if any, else the real UTC time."""
-    clock: Callable[[], datetime] | None = getattr(request.app.state, "clock", None)
-    return clock() if clock is not None else utcnow()
-
-
-Now = Annotated[datetime, Depends(current_time)]
 
 
 def safety_config(settings: Settings) -> SafetyConfig:
@@ -71,49 +62,26 @@ async def config_dep(settings: SettingsDep) -> SafetyConfig:
 Config = Annotated[SafetyConfig, Depends(config_dep)]
 
 
-_GET = select(TreatmentSession).where(
-    TreatmentSession.id == bindparam("id"), TreatmentSession.clinic_id == bindparam("clinic")
-)
-
-
-def get_session(db: Session, clinic_id: int, session_id: int) -> TreatmentSession:
-    """A session of this clinic, or NotFound (also for another clinic's sessions)."""
-    row = db.execute(_GET, {"id": session_id, "clinic": clinic_id}).scalar_one_or_none()
-    if row is None:
-        raise NotFound("no such session")
-    return row
-
-
-def _read(
-    request: Request, db: Session, user: User, session_id: int, channel: str
-) -> TreatmentSession:
-    row = get_session(db, user.clinic_id, session_id)
-    check_role_policy(request, user)  # docs/roles.md
-    record(
-        db,
-        user,
-        "read",
-        "treatment_session",
-        row.id,
-        row.patient_id,
-        channel=channel,
-        client=client_ip(request),
-    )
+def _read(request: Request, db: Session, actor: Actor, session_id: int) -> TreatmentSession:
+    row = service.open_session(db, actor, session_id)
+    # After the audited read: a refused role (403) rolls the request back, event included.
+    assert actor.user is not None
+    check_role_policy(request, actor.user)  # docs/roles.md
     return row
 
 
 def session_for_api(
-    session_id: RowId, request: Request, user: ApiStaff, db: DbDep
+    session_id: RowId, request: Request, actor: ApiActor, db: DbDep
 ) -> TreatmentSession:
     """The session of the path for a staff token of its clinic (audited as a read)."""
-    return _read(request, db, user, session_id, "api")
+    return _read(request, db, actor, session_id)
 
 
 def session_for_page(
-    session_id: RowId, request: Request, user: PageStaff, db: DbDep
+    session_id: RowId, request: Request, actor: PageActor, db: DbDep
 ) -> TreatmentSession:
     """The session of the path for logged-in staff of its clinic (audited as a read)."""
-    return _read(request, db, user, session_id, "page")
+    return _read(request, db, actor, session_id)
 
 
 def refreshing_staff(request: Request, db: DbDep, settings: SettingsDep, now: NowDep) -> User:
@@ -144,14 +112,21 @@ def refreshing_staff(request: Request, db: DbDep, settings: SettingsDep, now: No
     return user
 
 
+async def refreshing_actor(
+    request: Request, user: Annotated[User, Depends(refreshing_staff)]
+) -> Actor:
+    """The staff member behind the page's periodic refresh, as an actor."""
+    return Actor.for_user(user, "page", client_ip(request))
+
+
+RefreshActor = Annotated[Actor, Depends(refreshing_actor)]
+
+
 def session_for_refresh(
-    session_id: RowId,
-    request: Request,
-    user: Annotated[User, Depends(refreshing_staff)],
-    db: DbDep,
+    session_id: RowId, request: Request, actor: RefreshActor, db: DbDep
 ) -> TreatmentSession:
     """The session of the path for the page's refresh (audited as a read)."""
-    return _read(request, db, user, session_id, "page")
+    return _read(request, db, actor, session_id)
 
 
 ApiSession = Annotated[TreatmentSession, Depends(session_for_api)]
@@ -159,26 +134,37 @@ RefreshSession = Annotated[TreatmentSession, Depends(session_for_refresh)]
 PageSession = Annotated[TreatmentSession, Depends(session_for_page)]
 
 
-def audit(
+def _ctx(request: Request, db: Session, actor: Actor, settings: Settings, cfg: SafetyConfig,
+         now: datetime) -> Ctx:  # fmt: skip
+    return Ctx(db, actor, settings, cfg, now, page_tz(request))
+
+
+async def page_ctx(
+    request: Request, db: DbDep, actor: PageActor, settings: SettingsDep, cfg: Config, now: NowDep
+) -> Ctx:
+    """The step context of a page request."""
+    return _ctx(request, db, actor, settings, cfg, now)
+
+
+async def refresh_ctx(
     request: Request,
-    db: Session,
-    user: User,
-    action: str,
-    resource: str,
-    rid: object,
-    patient_id: int | None,
-    channel: str,
-    outcome: str = "ok",
-) -> None:
-    """Record one session event in the audit chain."""
-    record(
-        db,
-        user,
-        action,
-        resource,
-        rid,
-        patient_id,
-        outcome=outcome,
-        channel=channel,
-        client=client_ip(request),
-    )
+    db: DbDep,
+    actor: RefreshActor,
+    settings: SettingsDep,
+    cfg: Config,
+    now: NowDep,
+) -> Ctx:
+    """The context of the page's periodic refresh (does not count as activity by itself)."""
+    return _ctx(request, db, actor, settings, cfg, now)
+
+
+async def api_ctx(
+    request: Request, db: DbDep, actor: ApiActor, settings: SettingsDep, cfg: Config, now: NowDep
+) -> Ctx:
+    """The step context of an API call."""
+    return _ctx(request, db, actor, settings, cfg, now)
+
+
+PageCtx = Annotated[Ctx, Depends(page_ctx)]
+RefreshCtx = Annotated[Ctx, Depends(refresh_ctx)]
+ApiCtx = Annotated[Ctx, Depends(api_ctx)]

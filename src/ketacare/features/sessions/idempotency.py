@@ -26,7 +26,12 @@ _TIMES = {"at", "onset_at"}  # "minutes ago" on the page: a retry computes them 
 
 def key_of(headers: Mapping[str, str]) -> str:
     """The request's key ('' without one); BadRequest for an unusable key (never truncated)."""
-    raw = (headers.get(HEADER) or "").strip()
+    return check_key(headers.get(HEADER))
+
+
+def check_key(value: str | None) -> str:
+    """An ``Idempotency-Key`` header's value ('' for none); BadRequest if unusable."""
+    raw = (value or "").strip()
     if len(raw) > MAX_KEY or any(not (32 < ord(ch) < 127) for ch in raw):
         raise BadRequest(f"must be 1 to {MAX_KEY} visible ASCII characters", "Idempotency-Key")
     return raw

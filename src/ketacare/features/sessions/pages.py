@@ -6,37 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 
 from ketacare.domain.sessions.rems import PMF_FIELDS
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features._kit.forms import FormFields
-from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.audit.service import record
-from ketacare.features.auth.deps import PageStaff
-from ketacare.features.auth.models import User
-from ketacare.features.intake.models import PlannedSession, TreatmentPlan
+from ketacare.features._kit.templating import render
 from ketacare.features.intake.plans import current_plan, sessions_of
 from ketacare.features.patients.deps import PagePatient
-from ketacare.features.patients.models import Patient
-from ketacare.features.sessions import api, chart, closing, rems_forms, steps
-from ketacare.features.sessions.charting import notifications_for
-from ketacare.features.sessions.context import (
-    Config,
-    Now,
-    PageSession,
-    RefreshSession,
-    refreshing_staff,
-)
-from ketacare.features.sessions.forms import parse
+from ketacare.features.sessions import api, chart, closing, idempotency, queries, service, steps
+from ketacare.features.sessions.context import PageCtx, PageSession, RefreshCtx, RefreshSession
+from ketacare.features.sessions.form_input import parse
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.features.sessions.schemas import (
     AdverseEventIn,
@@ -54,26 +40,7 @@ from ketacare.features.sessions.views import state_dict
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
-async def page_ctx(
-    request: Request, db: DbDep, user: PageStaff, settings: SettingsDep, cfg: Config, now: Now
-) -> steps.Ctx:
-    """The step context of a page request."""
-    return steps.Ctx(request, db, user, settings, cfg, now, "page")
-
-
-C = Annotated[steps.Ctx, Depends(page_ctx)]
-
-
-async def refresh_ctx(
-    request: Request,
-    db: DbDep,
-    user: Annotated[User, Depends(refreshing_staff)],
-    settings: SettingsDep,
-    cfg: Config,
-    now: Now,
-) -> steps.Ctx:
-    """The context of the page's periodic refresh (does not count as activity by itself)."""
-    return steps.Ctx(request, db, user, settings, cfg, now, "page")
+C = PageCtx
 
 
 def _countdown(st: Any) -> str:
@@ -81,6 +48,7 @@ def _countdown(st: Any) -> str:
 
 
 def session_page(
+    request: Request,
     c: steps.Ctx,
     s: TreatmentSession,
     errors: list[dict[str, str]] | None = None,
@@ -89,7 +57,7 @@ def session_page(
 ) -> Response:
     """Render the session page (with errors of a refused step and the values it posted)."""
     st = c.state(s)
-    plan = c.db.execute(select(TreatmentPlan).where(TreatmentPlan.id == s.plan_id)).scalar_one()
+    plan = queries.plan_of(c.db, s)
     svg = chart.chart_svg(
         s, [v for v, _ in st.vitals], chart.predicted(s, plan.weight_kg, plan.age_years)
     )
@@ -100,9 +68,7 @@ def session_page(
     ctx = {
         "st": st,
         "s": s,
-        "planned": c.db.execute(
-            select(PlannedSession).where(PlannedSession.id == s.planned_session_id)
-        ).scalar_one(),
+        "planned": service.planned_of(c.db, s),
         "link_window": c.settings.session_link_window_days,
         "countdown": _countdown(st),
         "refresh_ms": c.settings.session_refresh_seconds * 1000,
@@ -125,65 +91,47 @@ def session_page(
     from ketacare.features.scheduling.queries import patient_reported
 
     ctx["patient_reported"] = patient_reported(c.db, s.id)
-    return render(c.request, "sessions/session.html", ctx, status_code=status)
-
-
-def _run(
-    c: steps.Ctx,
-    s: TreatmentSession,
-    form: dict[str, str],
-    schema: type[BaseModel] | None,
-    action: Callable[[Any], object],
-) -> Response:
-    # A rolled-back SAVEPOINT keeps the queued audit events (audit/service.py), so a refused
-    # step is still recorded. Typed times are read in the clinic's zone.
-    zone = clock.zone(page_tz(c.request))
-    body = parse(schema, form, c.now, zone) if schema is not None else None
-    with c.db.begin_nested():
-        action(body)
-    return RedirectResponse(f"/sessions/{s.id}", status_code=303)
+    return render(request, "sessions/session.html", ctx, status_code=status)
 
 
 def run_step(
+    request: Request,
     c: steps.Ctx,
     s: TreatmentSession,
     form: dict[str, str],
     schema: type[BaseModel] | None,
     action: Callable[[Any], object],
 ) -> Response:
-    """Parse the form, run the step in a savepoint; 303 back, or the page with the problems."""
+    """Parse the form (typed times in the clinic's zone), run the step in a savepoint
+    (``steps.attempt``); 303 back, or the page with the problems."""
     try:
-        return _run(c, s, form, schema, action)
+        body = parse(schema, form, c.now, clock.zone(c.tz)) if schema is not None else None
+        steps.attempt(c, lambda: action(body))
     except ValidationError as exc:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
         ]
-        return session_page(c, s, errors, 422, form)
+        return session_page(request, c, s, errors, 422, form)
     except closing.Refused as exc:
         errors = [{"field": r.rule_id, "reason": r.text, "detail": r.detail} for r in exc.reasons]
-        return session_page(c, s, errors, 422, form)
+        return session_page(request, c, s, errors, 422, form)
     except KetacareError as exc:
         if exc.status_code in (401, 403, 404):
             raise
-        return session_page(
-            c, s, [{"field": exc.field or "", "reason": exc.reason}], exc.status_code, form
-        )
+        problem = [{"field": exc.field or "", "reason": exc.reason}]
+        return session_page(request, c, s, problem, exc.status_code, form)
+    return RedirectResponse(f"/sessions/{s.id}", status_code=303)
 
 
 def _list_page(
+    request: Request,
     c: steps.Ctx,
     patient: Any,
+    rows: list[TreatmentSession],
     errors: list[dict[str, str]] | None = None,
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    rows = list(
-        c.db.execute(
-            select(TreatmentSession)
-            .where(TreatmentSession.patient_id == patient.id)
-            .order_by(TreatmentSession.id.desc())
-        ).scalars()
-    )
     plan = current_plan(c.db, patient.id)
     charted = {s.planned_session_id for s in rows}
     planned = (
@@ -202,23 +150,21 @@ def _list_page(
         "window": window,
         "open_sessions": [s for s in rows if s.status.value == "open"],
     }
-    return render(c.request, "sessions/list.html", ctx, status_code=status)
+    return render(request, "sessions/list.html", ctx, status_code=status)
 
 
 @router.get("/patients/{patient_id}/sessions", response_class=HTMLResponse)
-def sessions_page(patient: PagePatient, c: C) -> Response:
+def sessions_page(request: Request, patient: PagePatient, c: C) -> Response:
     """The patient's sessions and a button to start the planned one of today (or one chosen)."""
-    c.audit("list", "treatment_session", "", patient.id)
-    return _list_page(c, patient)
+    return _list_page(request, c, patient, steps.list_sessions(c, patient.id))
 
 
 @router.post("/patients/{patient_id}/sessions", response_class=HTMLResponse)
-def start_session(patient: PagePatient, c: C, form: FormFields) -> Response:
+def start_session(request: Request, patient: PagePatient, c: C, form: FormFields) -> Response:
     """Start charting the planned session of today's date (or the one chosen)."""
     try:
         body = parse(SessionCreate, form, c.now)
-        with c.db.begin_nested():
-            s = steps.create(c, patient, body)  # type: ignore[arg-type]
+        s = steps.attempt(c, lambda: steps.create(c, patient, body))  # type: ignore[arg-type]
     except (ValidationError, KetacareError) as exc:
         status = 422
         if isinstance(exc, KetacareError):
@@ -228,18 +174,19 @@ def start_session(patient: PagePatient, c: C, form: FormFields) -> Response:
             status = exc.status_code
         else:
             errors = [{"field": str(e["loc"][0]), "reason": e["msg"]} for e in exc.errors()]
-        return _list_page(c, patient, errors, dict(form), status)
+        rows = queries.patient_sessions(c.db, patient.id)
+        return _list_page(request, c, patient, rows, errors, dict(form), status)
     return RedirectResponse(f"/sessions/{s.id}", status_code=303)
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
-def show_session(s: PageSession, c: C) -> Response:
+def show_session(request: Request, s: PageSession, c: C) -> Response:
     """The session page."""
-    return session_page(c, s)
+    return session_page(request, c, s)
 
 
 @router.get("/sessions/{session_id}/live", response_class=HTMLResponse)
-def refresh_session(s: RefreshSession, c: Annotated[steps.Ctx, Depends(refresh_ctx)]) -> Response:
+def refresh_session(request: Request, s: RefreshSession, c: RefreshCtx) -> Response:
     """The parts of the session page that change with time (reminders, discharge countdown),
     fetched periodically by ``sessions.js``; ``?active=1`` also keeps the login alive."""
     st = c.state(s)
@@ -250,14 +197,14 @@ def refresh_session(s: RefreshSession, c: Annotated[steps.Ctx, Depends(refresh_c
     )
     ctx = {"st": st, "s": s, "data": state_dict(st), "since_dose": since}
     ctx["countdown"] = _countdown(st)
-    return render(c.request, "sessions/_live.html", ctx)
+    return render(request, "sessions/_live.html", ctx)
 
 
 STEPS: dict[str, tuple[type[BaseModel] | None, Callable[..., object]]] = {
     "checklist": (ChecklistIn, steps.checklist),
     "bp-decision": (DecisionIn, steps.decide),
     "dose": (DoseIn, steps.dose),
-    "vitals": (VitalsIn, steps.vitals),
+    "vitals": (VitalsIn, steps.vitals),  # these three take the Idempotency-Key too
     "scales": (ScaleIn, steps.scale),
     "adverse-events": (AdverseEventIn, steps.adverse_event),
     "discharge-approval": (None, lambda c, s, _b: steps.approve(c, s)),
@@ -268,11 +215,21 @@ STEPS: dict[str, tuple[type[BaseModel] | None, Callable[..., object]]] = {
 }
 
 
+KEYED = ("vitals", "scales", "adverse-events")
+
+
 def _step_route(name: str) -> None:
     schema, fn = STEPS[name]
 
-    def handler(s: PageSession, c: C, form: FormFields) -> Response:
-        return run_step(c, s, form, schema, lambda body: fn(c, s, body))
+    keyed = name in KEYED
+
+    def handler(request: Request, s: PageSession, c: C, form: FormFields) -> Response:
+        def action(body: Any) -> object:
+            if keyed:
+                return fn(c, s, body, idempotency.key_of(request.headers))
+            return fn(c, s, body)
+
+        return run_step(request, c, s, form, schema, action)
 
     handler.__name__ = f"post_{name.replace('-', '_')}"
     handler.__doc__ = f"Session step: {name}."
@@ -298,21 +255,8 @@ def rems_pdf(s: PageSession, c: C) -> Response:
 
 
 @router.get("/today", response_class=HTMLResponse)
-def today(c: C) -> Response:
+def today(request: Request, c: C) -> Response:
     """Today's sessions (the clinic's local day), REMS forms due, and the user's notifications."""
-    tz = page_tz(c.request)
-    local_today = clock.local_date(c.now, tz) or c.now.date()
-    start = clock.local_day_bounds(local_today, tz)[0]
-    rows = c.db.execute(
-        select(TreatmentSession, Patient)
-        .join(Patient, Patient.id == TreatmentSession.patient_id)
-        .where(TreatmentSession.clinic_id == c.user.clinic_id, TreatmentSession.created_at >= start)
-        .order_by(TreatmentSession.id)
-    ).all()
-    due = rems_forms.forms_due(c.db, c.user.clinic_id, local_today, tz)
-    notes = notifications_for(c.db, c.user)
-    seen = [p.id for _s, p in rows] + [d.patient_id for d in due]
-    record(c.db, c.user, "list", "treatment_session", "today", client=client_ip(c.request),
-           patients=seen)  # fmt: skip
-    ctx = {"rows": rows, "due": due, "notifications": notes, "now": c.now}
-    return render(c.request, "sessions/today.html", ctx)
+    day = steps.today(c)
+    ctx = {"rows": day.rows, "due": day.due, "notifications": day.notifications, "now": c.now}
+    return render(request, "sessions/today.html", ctx)

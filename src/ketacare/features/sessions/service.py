@@ -15,10 +15,13 @@ from sqlalchemy.orm import Session
 from ketacare.domain.sessions.safety import PreDose, PreDoseResult, bp_implausible
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
+from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
 from ketacare.features.auth.models import Role, User
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.intake.plans import current_plan
 from ketacare.features.patients.models import Patient, Sex
+from ketacare.features.sessions import queries
 from ketacare.features.sessions.models import SessionStatus, TreatmentSession, VitalSign
 from ketacare.features.sessions.schemas import ChecklistIn, DecisionIn, DoseIn, SessionCreate
 from ketacare.settings import Settings
@@ -340,3 +343,11 @@ def record_dose(
         s.lot = body.lot.strip()
     s.checklist_complete = True
     db.flush()
+
+
+def open_session(db: Session, actor: Actor, session_id: int) -> TreatmentSession:
+    """A session of the actor's clinic (NotFound otherwise), audited as a read."""
+    assert actor.user is not None
+    row = queries.get_session(db, actor.user.clinic_id, session_id)
+    record(db, actor, "read", "treatment_session", row.id, row.patient_id)
+    return row

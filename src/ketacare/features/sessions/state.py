@@ -33,7 +33,6 @@ from ketacare.features._kit import clock
 from ketacare.features._kit.templating import instrument_label
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
-from ketacare.features.sessions.charting import as_vitals
 from ketacare.features.sessions.models import (
     AdverseEvent,
     ScaleScore,
@@ -41,6 +40,7 @@ from ketacare.features.sessions.models import (
     TreatmentSession,
     VitalSign,
 )
+from ketacare.features.sessions.recording import as_vitals
 from ketacare.features.sessions.service import predose_of
 from ketacare.settings import Settings
 

@@ -1,0 +1,55 @@
+"""Read queries of the session routes (plain functions; route modules import no SQLAlchemy)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from ketacare.features._kit.errors import NotFound
+from ketacare.features.intake.models import TreatmentPlan
+from ketacare.features.patients.models import Patient
+from ketacare.features.sessions.models import TreatmentSession
+
+# Built once: the session lookup runs on every session request (and the page's refresh).
+_GET = select(TreatmentSession).where(
+    TreatmentSession.id == bindparam("id"), TreatmentSession.clinic_id == bindparam("clinic")
+)
+_PLAN = select(TreatmentPlan).where(TreatmentPlan.id == bindparam("id"))
+
+
+def get_session(db: Session, clinic_id: int, session_id: int) -> TreatmentSession:
+    """A session of this clinic, or NotFound (also for another clinic's sessions)."""
+    row = db.execute(_GET, {"id": session_id, "clinic": clinic_id}).scalar_one_or_none()
+    if row is None:
+        raise NotFound("no such session")
+    return row
+
+
+def plan_of(db: Session, s: TreatmentSession) -> TreatmentPlan:
+    """The treatment plan the session belongs to."""
+    return db.execute(_PLAN, {"id": s.plan_id}).scalar_one()
+
+
+def patient_sessions(db: Session, patient_id: int) -> list[TreatmentSession]:
+    """The patient's charted sessions, newest first."""
+    stmt = (
+        select(TreatmentSession)
+        .where(TreatmentSession.patient_id == patient_id)
+        .order_by(TreatmentSession.id.desc())
+    )
+    return list(db.execute(stmt).scalars())
+
+
+def sessions_since(
+    db: Session, clinic_id: int, start: datetime
+) -> list[tuple[TreatmentSession, Patient]]:
+    """The clinic's sessions created at or after ``start`` with their patients, in order."""
+    stmt = (
+        select(TreatmentSession, Patient)
+        .join(Patient, Patient.id == TreatmentSession.patient_id)
+        .where(TreatmentSession.clinic_id == clinic_id, TreatmentSession.created_at >= start)
+        .order_by(TreatmentSession.id)
+    )
+    return [(s, p) for s, p in db.execute(stmt).all()]
