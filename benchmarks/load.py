@@ -176,10 +176,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument(
-        "--threads",
+        "--concurrency",
         type=int,
         default=None,
-        help="KETACARE_WORKER_THREADS of the served app (default: the setting's default, 6)",
+        help="KETACARE_WORKER_CONCURRENCY of the served app (default: the setting's, 6)",
     )
     opts = parser.parse_args()
     name = f"ketacare_load_{uuid.uuid4().hex[:8]}"
@@ -197,10 +197,10 @@ def main() -> None:
                 KETACARE_LOGIN_RATE_LIMIT="0",
                 KETACARE_SESSION_IDLE_MINUTES="600",
             )
-            if opts.threads is not None:
-                ENV["KETACARE_WORKER_THREADS"] = str(opts.threads)
-            threads = ENV.get("KETACARE_WORKER_THREADS", "default (6)")
-            print(f"worker threads per process: {threads}")
+            if opts.concurrency is not None:
+                ENV["KETACARE_WORKER_CONCURRENCY"] = str(opts.concurrency)
+            admitted = ENV.get("KETACARE_WORKER_CONCURRENCY", "default (6)")
+            print(f"requests admitted at once per worker: {admitted}")
             subprocess.run([KETACARE, "db", "upgrade"], env=ENV, check=True, capture_output=True)
             subprocess.run([KETACARE, "demo", "seed"], env=ENV, check=True, capture_output=True)
             proc, port = serve(["ketacare.web.app:app_from_env", "--factory"], ENV, HERE, 2)

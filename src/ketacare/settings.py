@@ -85,14 +85,13 @@ class Settings(BaseSettings):
     )
     public_rate_window_s: int = Field(60, ge=1)
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body.")
-    worker_threads: int = Field(
+    worker_concurrency: int = Field(
         6,
         ge=1,
-        le=256,
-        description="Threads per worker process for blocking work (database calls). More threads "
-        "than the database needs only compete with the event loop for the GIL: at 40 (the "
-        "default of the framework) the load benchmark's p99 rose from ~50 ms to seconds "
-        "(benchmarks/README.md, 15.2b).",
+        le=1024,
+        description="Requests one worker process works on at once; more wait in its event loop "
+        "before they touch the database. Without a limit a burst starts every request at once "
+        "and the worker falls seconds behind (benchmarks/README.md, issue 15.2b).",
     )
     # Measurement-based care (features/assessments; docs/measurement-based-care.md).
     public_url: str = Field(

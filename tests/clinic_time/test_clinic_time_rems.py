@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from ketacare.features.sessions import closing, rems_forms, state
-from ketacare.features.sessions.context import safety_config
+from ketacare.features.sessions.config import safety_config
 from ketacare.settings import Settings
 from tests.assessments.support import make_patient
 from tests.conftest import make_clinic

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -45,7 +44,7 @@ from ketacare.features.sessions.api import router as sessions_api
 from ketacare.features.sessions.pages import router as sessions_pages
 from ketacare.settings import Settings, get_settings
 from ketacare.web import errors
-from ketacare.web.middleware import SecurityMiddleware
+from ketacare.web.middleware import AdmissionLimit, SecurityMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -84,9 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Blocking work (database calls) runs on this many threads per process: more only
-        # compete with the event loop for the GIL (settings.worker_threads, issue 15.2b).
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         await writer.start()
         await periodic.start()
         # Move start-up objects out of the collector's reach: fewer and shorter gen-2 pauses.
@@ -120,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         secure_cookies=settings.secure_cookies,
     )
+    # Outside the rest: a request waits for admission before it touches anything.
+    app.add_middleware(AdmissionLimit, limit=settings.worker_concurrency)
     if settings.trusted_proxies.strip():
         # Outermost: the client address that rate limits and the audit see is the real one.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

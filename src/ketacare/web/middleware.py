@@ -1,9 +1,11 @@
-"""Pure ASGI middleware: body-size limit, security headers and the CSRF cookie."""
+"""Pure ASGI middleware: body-size limit, security headers, the CSRF cookie, admission."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+import weakref
 from html import escape
 from http.cookies import SimpleCookie
 
@@ -171,3 +173,36 @@ async def _plain(send: Send, status: int, body: bytes, headers: Headers) -> None
     kind = [(b"content-type", b"text/plain; charset=utf-8")]
     await send({"type": "http.response.start", "status": status, "headers": kind + headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class AdmissionLimit:
+    """Let at most ``limit`` requests per worker process work at once; the rest wait here.
+
+    A waiting request has done nothing yet (no database connection, no lock, no thread), so
+    the ones admitted always find a free thread and can finish; they never wait for a thread
+    held by a request that waits for their lock. Without it, a burst starts every request at
+    once: their threads compete with the event loop for the GIL and queue on the audit
+    chain's head lock, and the worker falls seconds behind (issue 15.2b; benchmarks/README.md).
+    Limiting the thread pool instead would deadlock: a request that holds a lock between two
+    thread hops could wait forever for a thread held by a request waiting for that lock.
+    ``/healthz`` is never held back.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        # One semaphore per event loop (tests run an app in several loops).
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(self.limit)
+        async with gate:
+            await self.app(scope, receive, send)

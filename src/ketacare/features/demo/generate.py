@@ -40,7 +40,7 @@ from ketacare.features.intake.service import save_intake
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import PatientInput, create_patient
 from ketacare.features.sessions import closing, recording, service, state
-from ketacare.features.sessions.context import safety_config
+from ketacare.features.sessions.config import safety_config
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.features.sessions.schemas import ChecklistIn, DoseIn, ScaleIn, SessionCreate, VitalsIn
 from ketacare.settings import Settings

@@ -34,7 +34,7 @@ from ketacare.features.rems.models import (
 )
 from ketacare.features.rems.pmf_pdf import render_pmf
 from ketacare.features.sessions import closing, rems_forms
-from ketacare.features.sessions.context import safety_config
+from ketacare.features.sessions.config import safety_config
 from ketacare.features.sessions.models import SessionStatus, TreatmentSession
 from ketacare.features.sessions.state import build
 from ketacare.settings import Settings

@@ -21,7 +21,7 @@ from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import queries
 from ketacare.features.scheduling.models import HOLDING, Booking, BookingStatus, Site
 from ketacare.features.sessions import state as session_state
-from ketacare.features.sessions.context import safety_config
+from ketacare.features.sessions.config import safety_config
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
 
