@@ -11,7 +11,7 @@ from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.demo.generate import GeneratorError, generate, status_line
 from ketacare.features.demo.trajectories import CALIBRATION
-from ketacare.features.system.cli import fail, load_settings
+from ketacare.features.system.cli import demo_app, fail, load_settings
 
 
 def demo_generate(
@@ -40,3 +40,10 @@ def demo_generate(
         f"calibrated to {CALIBRATION['study']}: about {CALIBRATION['response']:.0%} response "
         f"and {CALIBRATION['remission']:.0%} remission on the PHQ-9 {CALIBRATION['timepoint']}"
     )
+
+
+def demo_group() -> typer.Typer:
+    """``ketacare demo``: ``seed`` (the operator's ``demo_app``) plus ``generate``."""
+    if not any(c.name == "generate" for c in demo_app.registered_commands):
+        demo_app.command("generate")(demo_generate)
+    return demo_app
