@@ -41,6 +41,9 @@ class Feature:
 
     name: str
     routers: tuple[str, ...] = ()
+    #: The routers of ``routers`` that take the load: the app includes every feature's busy
+    #: routers first (in ``FEATURE_MODULES`` order), then the others.
+    busy: tuple[str, ...] = ()
     commands: dict[str, Command] = field(default_factory=dict)
     jobs: tuple[Job, ...] = ()
 
@@ -87,8 +90,12 @@ def features() -> list[Feature]:
 
 
 def routers() -> list[object]:
-    """Every registered router, in :data:`FEATURE_MODULES` order (imports the features)."""
-    return [resolve(target) for feature in features() for target in feature.routers]
+    """Every registered router: the busy ones first, each group in :data:`FEATURE_MODULES`
+    order (imports the features)."""
+    found = features()
+    busy = [t for f in found for t in f.routers if t in f.busy]
+    rest = [t for f in found for t in f.routers if t not in f.busy]
+    return [resolve(target) for target in busy + rest]
 
 
 def features_jobs() -> list[Job]:

@@ -12,6 +12,7 @@ FEATURE = Feature(
         f"{M}.text_pages:router",
         f"{M}.patient_home:router",
     ),
+    busy=(f"{M}.api:router", f"{M}.public:router", f"{M}.pages:router"),
     commands={
         "alerts": Command(
             "Measurement-based care jobs: alert escalation and assessment links.",

@@ -5,4 +5,5 @@ from ketacare.features.registry import Feature
 FEATURE = Feature(
     name="screening",
     routers=("ketacare.features.screening.api:router", "ketacare.features.screening.pages:router"),
+    busy=("ketacare.features.screening.api:router",),
 )

@@ -5,4 +5,5 @@ from ketacare.features.registry import Feature
 FEATURE = Feature(
     name="sessions",
     routers=("ketacare.features.sessions.api:router", "ketacare.features.sessions.pages:router"),
+    busy=("ketacare.features.sessions.api:router",),
 )
