@@ -85,7 +85,10 @@ def test_app_includes_exactly_the_registered_routers_in_registry_order(tmp_path:
     )
     ordered = routers()
     assert len(ordered) == sum(len(f.routers) for f in registry.features())
-    # The busiest route (the public screening API) is tried first.
+    # Busy routers first (the old hand order's head), the public screening API before all.
+    first = ("screening.api", "sessions.api", "assessments.api")
+    head = [registry.resolve(f"ketacare.features.{m}:router") for m in first]
+    assert ordered[:3] == head
     assert ordered[0] is registry.resolve("ketacare.features.screening.api:router")
     # FastAPI >= 0.165 keeps each included router as one entry (``original_router``).
     included = [getattr(r, "original_router", None) for r in create_app(settings).routes]
