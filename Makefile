@@ -37,9 +37,13 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
+# pytest-xdist workers: one per core by default (each has its own SQLite file and PostgreSQL
+# database); `make test PYTEST_JOBS=0` runs in one process. loadfile keeps a file's tests (and
+# its module fixtures, e.g. live servers) on one worker.
+PYTEST_JOBS ?= auto
 pytest: $(DEV_STAMP)
 	bash scripts/install-test-extras.sh
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -47,7 +51,7 @@ test: lint typecheck pytest
 # fails below 100% (issue 16.9).
 coverage: $(DEV_STAMP)
 	bash scripts/install-test-extras.sh
-	$(BIN)/pytest --cov=ketacare.domain --cov-report=term-missing --cov-fail-under=100 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_JOBS) --dist loadfile --cov=ketacare.domain --cov-report=term-missing --cov-fail-under=100 $(PYTEST_ARGS)
 
 # A throwaway venv with the newest dependencies pyproject.toml allows (no constraints.txt),
 # then a short load run: shows what `pip install ketacare` gets today (issue 15.2b).

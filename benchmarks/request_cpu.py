@@ -151,7 +151,7 @@ def route_match_us(app: FastAPI, method: str, path: str, n: int = 2000) -> float
     """Microseconds for one pass of the framework's route matching to ``path``.
 
     FastAPI tries its routers in turn (and matches twice per request), so this is what the
-    router order in ``ketacare.web.app.ROUTERS`` saves or costs.
+    router order (``FEATURE_MODULES`` in ``ketacare.features.registry``) saves or costs.
     """
     scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
     start = time.perf_counter()

@@ -17,12 +17,15 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Engine, Select, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, session_factory
 from ketacare.features.audit.service import register_key
+from ketacare.features.auth import passwords
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.models import Role, User
 from ketacare.features.clinics.models import Clinic
@@ -40,6 +43,22 @@ SECRET = "test-secret-key-not-for-production"
 AUDIT_KEY = "test-audit-key-not-for-production"
 PASSWORD = "correct-horse-battery"
 REPO = Path(__file__).resolve().parent.parent
+
+
+#: Argon2id with the cheapest parameters (1 pass over 1 MiB, about 1 ms) for the test
+#: users: the production parameters (pwdlib's defaults, 64 MiB and 3 passes) cost 0.1-0.5 s per
+#: hash and per login, several times in most page tests: the biggest single cost of the suite
+#: (benchmarks/README.md, "Suite"). The algorithm, the library and the code paths stay the same;
+#: tests/test_suite_setup.py checks the product keeps its own. A server that a test
+#: starts in a subprocess hashes with the real ones.
+FAST_HASHER = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+PRODUCT_HASHER = passwords._hasher
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Use the cheap Argon2id parameters in this process (each xdist worker runs this too)."""
+    passwords._hasher = lambda: FAST_HASHER  # type: ignore[assignment]  # a cached function
+    passwords.dummy_hash.cache_clear()
 
 
 def _postgres_database() -> Iterator[str]:

@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
@@ -123,3 +124,27 @@ def test_event_without_a_user_belongs_to_the_patients_clinic(db: Session) -> Non
     event = db.execute(select(AuditEvent)).scalar_one()
     db.commit()
     assert event.clinic_id == clinic.id and event.actor_email == ""
+
+
+def test_the_append_listens_on_ketacare_sessions_only(engine: Engine, db: Session) -> None:
+    """The commit listener is registered on ketacare's session class (db/engine.py), not on
+    every SQLAlchemy Session in the process; recording on another session is refused."""
+    from sqlalchemy import event as sa_event
+
+    from ketacare.db.engine import KetacareSession, session_factory
+    from ketacare.features.audit import service
+
+    assert isinstance(db, KetacareSession)
+    assert sa_event.contains(KetacareSession, "before_commit", service._before_commit)
+    assert not sa_event.contains(Session, "before_commit", service._before_commit)
+    with Session(engine) as other:  # another library's session: no audit work at its commit
+        other.info["ketacare.audit.pending"] = [{"not": "an event"}]
+        other.commit()
+        with pytest.raises(TypeError, match="session_factory"):
+            record(other, None, "read", "patient", 1)
+    with session_factory(engine)() as ours:
+        record(ours, None, "read", "clinic", 1, clinic_id=None)
+        ours.commit()
+    assert (
+        verify_chain(db).ok and db.execute(text("SELECT count(*) FROM audit_event")).scalar() == 1
+    )

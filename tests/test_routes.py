@@ -1,8 +1,9 @@
 """No path can be served by routes of two different routers.
 
-The app includes its routers busiest first (``ketacare.web.app.ROUTERS``): the framework tries
-them in turn. That order is free only if no request path matches routes of two routers; this
-test checks every route's own sample paths against every route of the other routers.
+The app includes its routers in feature-registry order, busiest first
+(``ketacare.web.app.routers()``, ``FEATURE_MODULES``): the framework tries them in turn. That
+order is free only if no request path matches routes of two routers; this test checks every
+route's own sample paths against every route of the other routers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from fastapi.routing import APIRoute
 from starlette.routing import Match
 
-from ketacare.web.app import ROUTERS
+from ketacare.web.app import routers
 
 PARAM = re.compile(r"{[^}]+}")
 
@@ -25,7 +26,7 @@ def samples(path: str) -> list[str]:
 def test_no_path_matches_routes_of_two_routers() -> None:
     routes = [
         (i, route)
-        for i, router in enumerate(ROUTERS)
+        for i, router in enumerate(routers())
         for route in router.routes
         if isinstance(route, APIRoute)
     ]

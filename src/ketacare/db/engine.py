@@ -95,9 +95,19 @@ def get_engine(url: str) -> Engine:
     return make_engine(url)
 
 
+class KetacareSession(Session):
+    """ketacare's session class. Session listeners (the audit append at commit,
+    ``features/audit/service.py``) are registered on this class, not on SQLAlchemy's ``Session``:
+    they fire for ketacare's units of work only, never for another library's sessions in the
+    same process."""
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A factory of sessions that keep loaded attributes after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    """A factory of ketacare sessions that keep loaded attributes after commit."""
+    maker: sessionmaker[Session] = sessionmaker(
+        bind=engine, class_=KetacareSession, expire_on_commit=False, autoflush=False
+    )
+    return maker
 
 
 @contextmanager

@@ -11,7 +11,10 @@ Targets are ``"module:attribute"`` strings so that nothing is imported until it 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,48 @@ class Feature:
 
     name: str
     routers: tuple[str, ...] = ()
+    #: The routers of ``routers`` that take the load: the app includes every feature's busy
+    #: routers first (in ``FEATURE_MODULES`` order), then the others.
+    busy: tuple[str, ...] = ()
     commands: dict[str, Command] = field(default_factory=dict)
     jobs: tuple[Job, ...] = ()
+    #: Checks other features add to the treatment-session steps (``module:function``):
+    #: ``session_open``: ``f(db, settings, session, now)`` raises a refusal to open a session
+    #: (REMS, consent); ``session_sign``: ``f(db, session)`` returns ``(field, reasons)`` that
+    #: keep it from being signed (the controlled-substance ledger); ``session_page``:
+    #: ``f(db, session_id)`` returns extra context for the session page (scheduling).
+    session_open: tuple[str, ...] = ()
+    session_sign: tuple[str, ...] = ()
+    session_page: tuple[str, ...] = ()
 
 
-#: Feature packages with a ``feature.py``, in router order (busiest first).
-FEATURE_MODULES: tuple[str, ...] = ("scheduling", "controlled", "rems", "consent", "billing")
+#: Feature packages with a ``feature.py``, in router order: the app includes routers in this
+#: order and the framework tries them in turn, so the busiest come first
+#: (benchmarks/request_cpu.py prints the matching time; tests/test_routes.py proves no path
+#: matches routes of two routers, so the order changes nothing else). Features without
+#: routers follow; ``ketacare --help`` lists single commands first, then groups, in this order.
+FEATURE_MODULES: tuple[str, ...] = (
+    "screening",
+    "sessions",
+    "assessments",
+    "patients",
+    "auth",
+    "intake",
+    "audit",
+    "interop",
+    "reports",
+    "scheduling",
+    "controlled",
+    "rems",
+    "consent",
+    "billing",
+    "system",
+    "instruments",
+    "pk",
+    "clinics",
+    "demo",
+    "jobs",
+)
 
 
 def resolve(target: str) -> object:
@@ -66,6 +105,31 @@ def features() -> list[Feature]:
     return found
 
 
+def routers() -> list[object]:
+    """Every registered router: the busy ones first, each group in :data:`FEATURE_MODULES`
+    order (imports the features)."""
+    found = features()
+    busy = [t for f in found for t in f.routers if t in f.busy]
+    rest = [t for f in found for t in f.routers if t not in f.busy]
+    return [resolve(target) for target in busy + rest]
+
+
 def features_jobs() -> list[Job]:
     """Every registered feature's periodic jobs."""
     return [job for feature in features() for job in feature.jobs]
+
+
+@cache
+def session_hooks(kind: str) -> tuple[Callable[..., Any], ...]:
+    """The registered ``session_open``, ``session_sign`` or ``session_page`` functions.
+
+    The sessions feature calls these instead of importing the features above it, so the
+    feature order stays a one-way street (the "Feature order" import-linter contract).
+    """
+    found: list[Callable[..., Any]] = []
+    for feature in features():
+        for target in getattr(feature, kind):
+            hook = resolve(target)
+            assert callable(hook), target
+            found.append(cast(Callable[..., Any], hook))
+    return tuple(found)

@@ -19,58 +19,24 @@ from ketacare.db.engine import get_engine, session_factory
 from ketacare.features import registry
 from ketacare.features._kit.templating import templates
 from ketacare.features.assessments import carry
-from ketacare.features.assessments.api import router as assessments_api
-from ketacare.features.assessments.pages import router as assessments_pages
-from ketacare.features.assessments.patient_home import router as patient_home
-from ketacare.features.assessments.periodic import PeriodicTask
-from ketacare.features.assessments.public import router as assessments_public
-from ketacare.features.assessments.text_pages import router as text_pages
 from ketacare.features.audit import service as audit_service
-from ketacare.features.audit.pages import router as audit_pages
-from ketacare.features.auth.pages import router as auth_pages
-from ketacare.features.intake.api import router as intake_api
-from ketacare.features.intake.pages import router as intake_pages
-from ketacare.features.interop.api import router as fhir_api
-from ketacare.features.patients.api import router as patients_api
-from ketacare.features.patients.pages import router as patients_pages
-from ketacare.features.reports.api import router as reports_api
-from ketacare.features.reports.pages import router as reports_pages
+from ketacare.features.jobs.runner import PeriodicTask
 from ketacare.features.screening import convert
-from ketacare.features.screening.api import router as screening_api
 from ketacare.features.screening.fastpath import ScreeningFastPath
-from ketacare.features.screening.pages import router as screening_pages
 from ketacare.features.screening.writer import ScreeningWriter
-from ketacare.features.sessions.api import router as sessions_api
-from ketacare.features.sessions.pages import router as sessions_pages
 from ketacare.settings import Settings, get_settings
 from ketacare.web import errors
 from ketacare.web.middleware import AdmissionLimit, SecurityMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
-# The framework tries each router in turn until one matches (twice per request), so the busiest
-# come first: benchmarks/request_cpu.py prints the matching time per request type. No path can
-# match routes of two routers (tests/test_routes.py), so the order changes nothing else.
-ROUTERS = (
-    screening_api,
-    sessions_api,
-    assessments_api,
-    assessments_public,
-    assessments_pages,
-    sessions_pages,
-    patients_pages,
-    patients_api,
-    screening_pages,
-    auth_pages,
-    intake_api,
-    intake_pages,
-    audit_pages,
-    text_pages,
-    fhir_api,
-    reports_api,
-    reports_pages,
-    patient_home,
-)
+
+def routers() -> list[APIRouter]:
+    """The features' routers in registry order (busiest first: ``FEATURE_MODULES``)."""
+    found = registry.routers()
+    for router in found:
+        assert isinstance(router, APIRouter), router
+    return [r for r in found if isinstance(r, APIRouter)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -127,13 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     swagger_dir = Path(str(resources.files("fastapi_offline") / "static"))
     app.mount("/static/swagger-ui", StaticFiles(directory=swagger_dir), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in ROUTERS:
+    for router in routers():
         app.include_router(router)
-    for feature in registry.features():
-        for target in feature.routers:
-            found = registry.resolve(target)
-            assert isinstance(found, APIRouter), target
-            app.include_router(found)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

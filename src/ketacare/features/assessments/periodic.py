@@ -1,26 +1,23 @@
 """The periodic work: send due assessment links and escalate unacknowledged alerts.
 
-Runs in the app lifespan every ``KETACARE_PERIODIC_INTERVAL_S`` seconds (0 = off) and from
-cron through ``ketacare alerts dispatch`` / ``ketacare alerts escalate``. Both steps are safe
-under several workers: links are unique per schedule and due time, escalation is a
+Registered as the job ``links-and-alerts`` (``feature.py``): the app's job runner
+(``features/jobs``) runs it every ``KETACARE_PERIODIC_INTERVAL_S`` seconds (0 = off), and cron
+through ``ketacare jobs run --once`` or ``ketacare alerts dispatch`` / ``alerts escalate``. Both
+steps are safe under several workers: links are unique per schedule and due time, escalation is a
 conditional UPDATE. Messages are sent only after the transaction that created them commits.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import anyio.to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ketacare.db.base import utcnow
-from ketacare.features import registry
 from ketacare.features._kit import clock
 from ketacare.features.assessments.alerting import escalate_due
 from ketacare.features.assessments.links import Outgoing, dispatch_due
@@ -155,38 +152,6 @@ def run_once(
     return RunReport(len(outgoing), len(escalated))
 
 
-class PeriodicTask:
-    """Runs :func:`run_once` every ``settings.periodic_interval_s`` in the app's event loop."""
-
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
-        self.sessions, self.settings = sessions, settings
-        self._task: asyncio.Task[None] | None = None
-
-    async def _loop(self) -> None:
-        interval = self.settings.periodic_interval_s
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await anyio.to_thread.run_sync(run_once, self.sessions, self.settings)
-            except Exception:
-                log.exception("periodic assessment/alert run failed; retrying next interval")
-            for job in registry.features_jobs():
-                try:
-                    run = registry.resolve(job.target)
-                    assert callable(run), job.target
-                    await anyio.to_thread.run_sync(run, self.sessions, self.settings, utcnow())
-                except Exception:
-                    log.exception("periodic job %s failed; retrying next interval", job.name)
-
-    async def start(self) -> None:
-        """Start the loop (no-op when the interval is 0)."""
-        if self.settings.periodic_interval_s > 0:
-            self._task = asyncio.create_task(self._loop())
-
-    async def stop(self) -> None:
-        """Cancel the loop and wait for it."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+def run_job(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> RunReport:
+    """The registered periodic job (``feature.py``): dispatch due links, escalate alerts."""
+    return run_once(sessions, settings, now=now)

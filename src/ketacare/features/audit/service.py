@@ -20,6 +20,7 @@ from ketacare.db.audit_keys import audit_key
 from ketacare.db.audit_keys import register_key as register_key  # re-exported
 from ketacare.db.audit_keys import use_settings as use_settings  # re-exported
 from ketacare.db.base import utcnow
+from ketacare.db.engine import KetacareSession
 from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.chain import FIELDS, ChainReport, event_hash, verify
 from ketacare.features.audit.models import GENESIS_HASH, AuditEvent, AuditHead
@@ -65,6 +66,8 @@ def record(
     ``patients`` lists every patient a list, search or export disclosed; ``actor_name``
     names a non-user actor (``Actor.cli()`` does it for the CLI).
     """
+    if not isinstance(db, KetacareSession):  # its commit would not append the event
+        raise TypeError("audit.record needs a session of ketacare.db.engine.session_factory")
     if isinstance(actor, Actor):
         channel, client, actor_name = actor.channel, actor.client, actor.name
         clinic_id = actor.clinic_id if actor.clinic_id is not None else clinic_id
@@ -103,10 +106,15 @@ def _append_pending(session: Session) -> None:
         for fields in pending:
             if fields["clinic_id"] is None and fields["patient_id"] in clinics:
                 fields["clinic_id"] = clinics[fields["patient_id"]]
-    key = audit_key(session.get_bind())
-    if session.get_bind().dialect.name == "postgresql":
-        _append_postgresql(session, pending, key)
-        return
+    bind = session.get_bind()
+    # The one dialect switch: PostgreSQL appends with prebuilt driver SQL (two round trips),
+    # every other database through SQLAlchemy Core.
+    append = _append_postgresql if bind.dialect.name == "postgresql" else _append_core
+    append(session, pending, audit_key(bind))
+
+
+def _append_core(session: Session, pending: list[dict[str, Any]], key: bytes) -> None:
+    """Lock the head, chain ``pending`` after it and insert them (SQLAlchemy Core)."""
     head = session.execute(_LOCK_HEAD).one_or_none()
     if head is None:  # created by the migration; recreated here if someone emptied the table
         session.execute(insert(HEAD).values(id=1, seq=0, hash=GENESIS_HASH, keyed_from=1))
@@ -152,6 +160,7 @@ def _insert_sql(n: int) -> str:
 
 
 def _append_postgresql(session: Session, pending: list[dict[str, Any]], key: bytes) -> None:
+    """As :func:`_append_core`, in prebuilt driver SQL (benchmarks/audit_append.py)."""
     conn = session.connection()
     head = conn.exec_driver_sql(
         "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
@@ -174,7 +183,9 @@ def _append_postgresql(session: Session, pending: list[dict[str, Any]], key: byt
         conn.exec_driver_sql(_insert_sql(len(chunk)), params)
 
 
-@event.listens_for(Session, "before_commit")
+# Registered on ketacare's own session class (``db.engine.session_factory``), not on every
+# SQLAlchemy Session in the process.
+@event.listens_for(KetacareSession, "before_commit")
 def _before_commit(session: Session) -> None:
     # Also fired when a SAVEPOINT is released: chain only at the real commit, once.
     if session.in_nested_transaction():
@@ -182,7 +193,7 @@ def _before_commit(session: Session) -> None:
     _append_pending(session)
 
 
-@event.listens_for(Session, "after_transaction_end")
+@event.listens_for(KetacareSession, "after_transaction_end")
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     # The outermost transaction ended without commit: its events go with it. A rolled-back
     # SAVEPOINT keeps them (a refused step is still an access worth recording).

@@ -11,4 +11,5 @@ FEATURE = Feature(
             "ketacare.features.consent.cli:app",
         )
     },
+    session_open=("ketacare.features.consent.service:session_open_check",),
 )

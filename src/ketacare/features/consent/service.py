@@ -566,3 +566,13 @@ class ConsentRefused(Refused):
     def __init__(self, reasons: list[Reason]) -> None:
         super().__init__("consent", reasons)
         self.reason = " ".join(f"{r.text} [{r.rule_id}]" for r in reasons)
+
+
+def session_open_check(
+    db: Session,
+    settings: Settings,
+    s: TreatmentSession,
+    now: datetime,  # noqa: ARG001
+) -> None:
+    """The registered ``session_open`` hook (features/registry.py): :func:`check_session_open`."""
+    check_session_open(db, settings, s)

@@ -14,4 +14,5 @@ FEATURE = Feature(
             "ketacare.features.controlled.cli:cs_app",
         )
     },
+    session_sign=("ketacare.features.controlled.charting:session_sign_check",),
 )

@@ -11,4 +11,5 @@ FEATURE = Feature(
             "ketacare.features.rems.cli:app",
         )
     },
+    session_open=("ketacare.features.rems.service:check_session_open",),
 )

@@ -16,4 +16,5 @@ FEATURE = Feature(
         )
     },
     jobs=(Job("scheduling-reminders", "ketacare.features.scheduling.reminders:run"),),
+    session_page=("ketacare.features.scheduling.queries:session_page_context",),
 )

@@ -189,3 +189,8 @@ def patient_reported(db: Session, session_id: int) -> list[tuple[str, datetime]]
             (f"acknowledged the pre-visit instructions ({what})", booking.instructions_ack_at)
         )
     return out
+
+
+def session_page_context(db: Session, session_id: int) -> dict[str, object]:
+    """The registered ``session_page`` hook: the booking link's patient-reported answers."""
+    return {"patient_reported": patient_reported(db, session_id)}

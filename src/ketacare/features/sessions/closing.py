@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from ketacare.domain.sessions import rems
 from ketacare.domain.sessions.discharge import DischargeResult
 from ketacare.domain.sessions.safety import Reason
+from ketacare.features import registry
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
 from ketacare.features.auth.models import Role, User
-from ketacare.features.controlled import charting as controlled_charting
 from ketacare.features.sessions.models import (
     RemsForm,
     SessionAmendment,
@@ -68,9 +68,10 @@ def sign(
         raise BadRequest("discharge the patient before signing", "status")
     if s.route == "esketamine" and rems_missing:
         raise Refused("rems", rems_missing)
-    ledger = controlled_charting.sign_reasons(db, s)  # issue 18.4: the CS ledger agrees
-    if ledger:
-        raise Refused("controlled_substances", ledger)
+    for check in registry.session_hooks("session_sign"):  # e.g. the CS ledger agrees (18.4)
+        field, reasons = check(db, s)
+        if reasons:
+            raise Refused(field, reasons)
     s.status = SessionStatus.signed
     s.signed_at, s.signed_by_id, s.signed_by_email = now, user.id, user.email
     db.flush()

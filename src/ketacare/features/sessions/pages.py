@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from ketacare.domain.sessions.rems import PMF_FIELDS
+from ketacare.features import registry
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.errors import KetacareError
@@ -87,10 +88,10 @@ def session_page(
         ),
         "timedelta": timedelta,
     }
-    # Patient-reported answers from the booking link (features/scheduling, issue 17.4).
-    from ketacare.features.scheduling.queries import patient_reported
-
-    ctx["patient_reported"] = patient_reported(c.db, s.id)
+    # Other features' additions (the booking link's patient-reported answers, issue 17.4).
+    ctx.setdefault("patient_reported", [])
+    for extra in registry.session_hooks("session_page"):
+        ctx.update(extra(c.db, s.id))
     return render(request, "sessions/session.html", ctx, status_code=status)
 
 

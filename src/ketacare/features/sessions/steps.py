@@ -14,13 +14,12 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from ketacare.domain.sessions.safety import Reason, SafetyConfig
+from ketacare.features import registry
 from ketacare.features._kit import clock
 from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
 from ketacare.features.auth.models import User
-from ketacare.features.consent import service as consent
 from ketacare.features.patients.models import Patient
-from ketacare.features.rems import service as rems_gate
 from ketacare.features.sessions import (
     closing,
     idempotency,
@@ -90,8 +89,10 @@ def create(c: Ctx, patient: Patient, body: SessionCreate) -> TreatmentSession:
         c.db, c.user, patient, body, c.today(), c.settings.session_link_window_days,
         c.tz,
     )  # fmt: skip
-    rems_gate.check_session_open(c.db, c.settings, s, c.now)  # REMS: refuses -> rolls back
-    consent.check_session_open(c.db, c.settings, s)  # a valid consent for the route
+    # Other features' gates (REMS setting, enrolment, prescriber on site; a valid consent):
+    # a refusal raises, and the request rolls back.
+    for check in registry.session_hooks("session_open"):
+        check(c.db, c.settings, s, c.now)
     rems_forms.ensure_form(
         c.db, s, c.settings.rems_setting_address, c.settings.rems_deadline_days,
         c.tz,

@@ -1,0 +1,23 @@
+"""Measurement-based care: assessments, patient links, alerts and their periodic job."""
+
+from ketacare.features.registry import Command, Feature, Job
+
+M = "ketacare.features.assessments"
+FEATURE = Feature(
+    name="assessments",
+    routers=(
+        f"{M}.api:router",
+        f"{M}.public:router",
+        f"{M}.pages:router",
+        f"{M}.text_pages:router",
+        f"{M}.patient_home:router",
+    ),
+    busy=(f"{M}.api:router", f"{M}.public:router", f"{M}.pages:router"),
+    commands={
+        "alerts": Command(
+            "Measurement-based care jobs: alert escalation and assessment links.",
+            f"{M}.cli:alerts_app",
+        ),
+    },
+    jobs=(Job("links-and-alerts", f"{M}.periodic:run_job"),),
+)

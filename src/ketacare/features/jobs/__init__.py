@@ -1,0 +1,1 @@
+"""Runs every feature's registered periodic jobs: in the app and from ``ketacare jobs run``."""

@@ -1,0 +1,18 @@
+"""Patient and clinic reports, the outcomes API and pages, and ``ketacare analytics``."""
+
+from ketacare.features.registry import Command, Feature
+
+M = "ketacare.features.reports"
+FEATURE = Feature(
+    name="reports",
+    routers=(f"{M}.api:router", f"{M}.pages:router"),
+    commands={
+        "analytics": Command(
+            "Clinic outcome analytics (response, remission, Kaplan–Meier).",
+            f"{M}.cli:analytics_group",
+        ),
+        "report": Command(
+            "Patient progress and clinic outcomes reports (PDF).", f"{M}.cli:report_app"
+        ),
+    },
+)
