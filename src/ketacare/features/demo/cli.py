@@ -56,10 +56,3 @@ def demo_generate(
         f"calibrated to {CALIBRATION['study']}: about {CALIBRATION['response']:.0%} response "
         f"and {CALIBRATION['remission']:.0%} remission on the PHQ-9 {CALIBRATION['timepoint']}"
     )
-
-
-def demo_group() -> typer.Typer:
-    """``ketacare demo``: ``seed`` (the operator's ``demo_app``) plus ``generate``."""
-    if not any(c.name == "generate" for c in demo_app.registered_commands):
-        demo_app.command("generate")(demo_generate)
-    return demo_app

@@ -4,5 +4,5 @@ from ketacare.features.registry import Command, Feature
 
 FEATURE = Feature(
     name="demo",
-    commands={"demo": Command("Demo clinic.", "ketacare.features.demo.cli:demo_group")},
+    commands={"demo": Command("Demo clinic.", "ketacare.features.demo.cli:demo_app")},
 )

@@ -130,10 +130,3 @@ def report_clinic(
     _write(out, body)
     n = 0 if result.analysis is None else result.analysis.overall.n_patients
     typer.echo(f"clinic report ({n} patients) written to {out}")
-
-
-def analytics_group() -> typer.Typer:
-    """``ketacare analytics``: outcome analytics reading the clinic's cohort from the database."""
-    from ketacare.features.analytics.cli import make_analytics_app
-
-    return make_analytics_app(db_loader=cohort_loader)

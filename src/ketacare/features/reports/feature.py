@@ -9,7 +9,7 @@ FEATURE = Feature(
     commands={
         "analytics": Command(
             "Clinic outcome analytics (response, remission, Kaplan–Meier).",
-            f"{M}.cli:analytics_group",
+            f"{M}.outcomes_cli:analytics_app",
         ),
         "report": Command(
             "Patient progress and clinic outcomes reports (PDF).", f"{M}.cli:report_app"
