@@ -249,10 +249,11 @@ def _chart(page: Page, base: str, db: Session, pid: int, email: str) -> None:
 
     # Point 5: the login expires while the page is open: a vitals save says it was not
     # saved and keeps the values; logging in again comes back with them
+    # (two hours before the app's clock, which login and token checks use)
     db.execute(
         update(AuthToken)
         .where(AuthToken.kind == TokenKind.session)
-        .values(last_used_at=utcnow() - timedelta(hours=2))
+        .values(last_used_at=T0 - timedelta(hours=2))
     )
     db.commit()
     page.fill('#vitals-form [name="systolic"]', "118")
@@ -335,6 +336,12 @@ def test_clinician_walk(
         # not read "sent" when the console notifier only printed it to the log (today: the
         # app's one clock leaves the sessions' T0)
         walk_app.state.clock.now = utcnow()
+        # the login began at T0 on the same clock, so it has expired: log in again
+        page.goto(f"{base}/login")
+        page.fill("#email", clinician)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
         page.goto(f"{base}/patients/{pid}/assessments")
         _fits(page)
         page.select_option("#instrument_id", "phq9")
