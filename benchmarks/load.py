@@ -196,6 +196,10 @@ def main() -> None:
                 KETACARE_PUBLIC_RATE_LIMIT="0",
                 KETACARE_LOGIN_RATE_LIMIT="0",
                 KETACARE_SESSION_IDLE_MINUTES="600",
+                # The mix charts vitals on sessions opened during set-up; the consent and REMS
+                # gates (issue 19) guard the opening, which is not measured here.
+                KETACARE_CONSENT_REQUIRED="false",
+                KETACARE_REMS_GATE_ENFORCED="false",
             )
             if opts.concurrency is not None:
                 ENV["KETACARE_WORKER_CONCURRENCY"] = str(opts.concurrency)

@@ -66,6 +66,7 @@ def run(url: str, n: int) -> None:
     settings = Settings(
         database_url=url, data_dir=Path(tempfile.mkdtemp()), public_rate_limit=0,
         secret_key="benchmark-secret-key-benchmark-secret-key",
+        consent_required=False, rems_gate_enforced=False,  # set-up opens sessions unmeasured
     )  # fmt: skip
     secret = settings.secret_key.get_secret_value()
     with unit_of_work(get_engine(url)) as db:
