@@ -19,11 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ketacare.db.base import Base, UTCDateTime, utcnow
-
-
-def _user_fk() -> Mapped[int | None]:
-    return mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"), default=None)
+from ketacare.db.base import Base, UTCDateTime, user_fk, utcnow
 
 
 class BillingProfile(Base):
@@ -127,7 +123,7 @@ class BillingLine(Base):
     place_of_service: Mapped[str] = mapped_column(String(2))
     charge_cents: Mapped[int] = mapped_column(default=0)
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    confirmed_by_id: Mapped[int | None] = _user_fk()
+    confirmed_by_id: Mapped[int | None] = user_fk()
     confirmed_by_email: Mapped[str] = mapped_column(String(320), default="")
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -153,7 +149,7 @@ class Claim(Base):
     total_cents: Mapped[int]
     content: Mapped[str] = mapped_column(Text)
     delivered_to: Mapped[str] = mapped_column(String(300), default="")
-    created_by_id: Mapped[int | None] = _user_fk()
+    created_by_id: Mapped[int | None] = user_fk()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -196,7 +192,7 @@ class PriorAuthEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="")
     note: Mapped[str] = mapped_column(Text, default="")
-    by_id: Mapped[int | None] = _user_fk()
+    by_id: Mapped[int | None] = user_fk()
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -220,5 +216,5 @@ class LedgerEntry(Base):
     billing_line_id: Mapped[int | None] = mapped_column(
         ForeignKey("billing_line.id", ondelete="SET NULL"), default=None
     )
-    by_id: Mapped[int | None] = _user_fk()
+    by_id: Mapped[int | None] = user_fk()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

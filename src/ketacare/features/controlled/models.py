@@ -23,11 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ketacare.db.base import Base, UTCDateTime, utcnow
-
-
-def _user_fk() -> Mapped[int | None]:
-    return mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"), default=None)
+from ketacare.db.base import Base, UTCDateTime, user_fk, utcnow
 
 
 class CsRegistration(Base):
@@ -78,9 +74,9 @@ class CsReceipt(Base):
     lot: Mapped[str] = mapped_column(String(64))
     expiry: Mapped[date] = mapped_column(Date)
     containers: Mapped[int] = mapped_column()
-    receiver_id: Mapped[int | None] = _user_fk()
+    receiver_id: Mapped[int | None] = user_fk()
     receiver_email: Mapped[str] = mapped_column(String(320))
-    witness_id: Mapped[int | None] = _user_fk()
+    witness_id: Mapped[int | None] = user_fk()
     witness_email: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -171,9 +167,9 @@ class CsEvent(Base):
     )
     method: Mapped[str] = mapped_column(String(100), default="")
     note: Mapped[str] = mapped_column(Text, default="")
-    by_id: Mapped[int | None] = _user_fk()
+    by_id: Mapped[int | None] = user_fk()
     by_email: Mapped[str] = mapped_column(String(320))
-    witness_id: Mapped[int | None] = _user_fk()
+    witness_id: Mapped[int | None] = user_fk()
     witness_email: Mapped[str] = mapped_column(String(320), default="")
     witnessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -228,7 +224,7 @@ class CsCount(Base):
     expected_ug: Mapped[int] = mapped_column(BigInteger)
     counted_ug: Mapped[int] = mapped_column(BigInteger)
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    by_id: Mapped[int | None] = _user_fk()
+    by_id: Mapped[int | None] = user_fk()
     by_email: Mapped[str] = mapped_column(String(320))
     witness_email: Mapped[str] = mapped_column(String(320), default="")
     case_id: Mapped[int | None] = mapped_column(
@@ -284,5 +280,5 @@ class CsInventory(Base):
     timing: Mapped[str] = mapped_column(String(16))
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    signed_by_id: Mapped[int | None] = _user_fk()
+    signed_by_id: Mapped[int | None] = user_fk()
     signed_by_email: Mapped[str] = mapped_column(String(320))

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ketacare.db.base import Base, UTCDateTime, utcnow
+from ketacare.db.base import Base, UTCDateTime, user_fk, utcnow
 
 
 class SessionStatus(enum.StrEnum):
@@ -19,10 +19,6 @@ class SessionStatus(enum.StrEnum):
     open = "open"
     discharged = "discharged"
     signed = "signed"
-
-
-def _user_fk() -> Mapped[int | None]:
-    return mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"), default=None)
 
 
 class TreatmentSession(Base):
@@ -71,21 +67,21 @@ class TreatmentSession(Base):
     checklist_complete: Mapped[bool] = mapped_column(default=False)
     bp_decision: Mapped[str] = mapped_column(String(16), default="")
     bp_decision_reason: Mapped[str] = mapped_column(Text, default="")
-    bp_decision_by_id: Mapped[int | None] = _user_fk()
+    bp_decision_by_id: Mapped[int | None] = user_fk()
     bp_decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    clinician_approved_by_id: Mapped[int | None] = _user_fk()
+    clinician_approved_by_id: Mapped[int | None] = user_fk()
     clinician_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     discharged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    discharged_by_id: Mapped[int | None] = _user_fk()
+    discharged_by_id: Mapped[int | None] = user_fk()
     status: Mapped[SessionStatus] = mapped_column(
         Enum(SessionStatus, native_enum=False, length=16), default=SessionStatus.open
     )
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    signed_by_id: Mapped[int | None] = _user_fk()
+    signed_by_id: Mapped[int | None] = user_fk()
     signed_by_email: Mapped[str] = mapped_column(String(320), default="")
     version: Mapped[int] = mapped_column(default=1)
     notes: Mapped[str] = mapped_column(Text, default="")
-    nurse_id: Mapped[int | None] = _user_fk()
+    nurse_id: Mapped[int | None] = user_fk()
     nurse_email: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # A clinician's reason for opening this session while another one of the patient is open.
@@ -111,7 +107,7 @@ class VitalSign(Base):
     spo2: Mapped[int | None] = mapped_column(default=None)
     resp_rate: Mapped[int | None] = mapped_column(default=None)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    entered_by_id: Mapped[int | None] = _user_fk()
+    entered_by_id: Mapped[int | None] = user_fk()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -130,7 +126,7 @@ class ScaleScore(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     total: Mapped[int] = mapped_column()
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    entered_by_id: Mapped[int | None] = _user_fk()
+    entered_by_id: Mapped[int | None] = user_fk()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -150,7 +146,7 @@ class AdverseEvent(Base):
     outcome: Mapped[str] = mapped_column(String(32), default="")
     onset_at: Mapped[datetime] = mapped_column(UTCDateTime())
     origin: Mapped[str] = mapped_column(String(32), default="entered")
-    entered_by_id: Mapped[int | None] = _user_fk()
+    entered_by_id: Mapped[int | None] = user_fk()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -186,7 +182,7 @@ class SessionAmendment(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
     before: Mapped[dict[str, Any]] = mapped_column(JSON)
     after: Mapped[dict[str, Any]] = mapped_column(JSON)
-    by_id: Mapped[int | None] = _user_fk()
+    by_id: Mapped[int | None] = user_fk()
     by_email: Mapped[str] = mapped_column(String(320), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -205,7 +201,7 @@ class RemsForm(Base):
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     deadline: Mapped[date | None] = mapped_column(Date, default=None)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    submitted_by_id: Mapped[int | None] = _user_fk()
+    submitted_by_id: Mapped[int | None] = user_fk()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
