@@ -130,6 +130,9 @@ def test_dashboard_and_log_pages(client: TestClient, db: Session) -> None:
     login(client, w["nurse_email"])
     r = client.get("/cs")
     assert r.status_code == 200 and "DEA " + DEA in r.text
+    # the receive form is in the page once, not also inside <title>
+    title = r.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<form" not in title and r.text.count('id="receive-form"') == 1
 
 
 def test_cli_receive_count_inventory_log(database_url: str, db: Session, tmp_path: Path) -> None:
