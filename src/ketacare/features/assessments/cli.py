@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from ketacare.db.engine import get_engine, session_factory
+from ketacare.features._kit.cli import load_settings
 from ketacare.features.assessments.periodic import run_once
-from ketacare.features.system.cli import load_settings
 
 alerts_app = typer.Typer(
     help="Measurement-based care jobs: alert escalation and assessment links.",

@@ -8,10 +8,10 @@ import typer
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features.audit.actor import Actor
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.consent import service
-from ketacare.features.system.cli import fail, load_settings
 
 app = typer.Typer(
     help="Consent templates: add the examples (docs/consent.md)", no_args_is_help=True

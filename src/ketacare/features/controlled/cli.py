@@ -21,6 +21,7 @@ from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.domain import controlled as rules
 from ketacare.features._kit import clock
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features._kit.files import staged
 from ketacare.features.audit.actor import Actor, os_user
@@ -31,7 +32,6 @@ from ketacare.features.controlled.config import CsSettings
 from ketacare.features.controlled.models import CsRegistration
 from ketacare.features.controlled.queries import receipt_containers
 from ketacare.features.controlled.schemas import ReceiptBody
-from ketacare.features.system.cli import fail, load_settings
 
 cs_app = typer.Typer(help="Controlled-substance records (DEA Schedule III).", no_args_is_help=True)
 AsOpt = Annotated[str, typer.Option("--as", help="Email of the staff member who acts.")]

@@ -22,6 +22,7 @@ from ketacare.domain.instruments import (
     instrument_ids,
     with_item_texts,
 )
+from ketacare.features._kit.cli import load_settings
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments import texts as clinic_texts
 from ketacare.features.assessments.links import linkable
@@ -30,7 +31,6 @@ from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.instruments.score_cli import _instrument, _read_json, fail, score
-from ketacare.features.system.cli import load_settings
 from ketacare.fhir import match_questionnaire, score_response, to_questionnaire
 
 __all__ = ["fail", "instruments_app", "score"]

@@ -9,8 +9,8 @@ import typer
 
 from ketacare.db.engine import get_engine, session_factory
 from ketacare.features import registry
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features.jobs.runner import run_all
-from ketacare.features.system.cli import fail, load_settings
 
 jobs_app = typer.Typer(
     help="Periodic jobs of every feature (links, alerts, ...).", no_args_is_help=True

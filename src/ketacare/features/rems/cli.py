@@ -9,11 +9,11 @@ import typer
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.rems import queries, service
-from ketacare.features.system.cli import fail, load_settings
 
 app = typer.Typer(
     help="SPRAVATO REMS: setting registry, enrolment, PMF dashboard and submission",

@@ -12,12 +12,12 @@ from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, session_factory, unit_of_work
 from ketacare.domain.booking import StaffRole
 from ketacare.features._kit import clock
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features.audit.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.scheduling import queries, reminders, service
-from ketacare.features.system.cli import fail, load_settings
 
 scheduling_app = typer.Typer(
     help="Scheduling: sites, chairs, closures, staff shifts, reminders.", no_args_is_help=True

@@ -11,8 +11,7 @@ import typer
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.features._kit.cli import fail as fail  # re-exported for older imports
-from ketacare.features._kit.cli import load_settings as load_settings  # re-exported
+from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
 from ketacare.features.patients.queries import all_patient_ids
