@@ -38,6 +38,26 @@ class Job:
     target: str
 
 
+#: Navigation groups, by task, in the order the header shows them.
+NAV_GROUPS: tuple[str, ...] = ("Today", "Patients", "Measurement", "Compliance", "Billing", "Admin")
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """One link in the header navigation, shown only to ``roles`` (role values).
+
+    ``group`` is one of :data:`NAV_GROUPS`; links sort by ``order`` within their group.
+    ``badge`` names a count shown beside the link (a key of the nav-badge endpoint).
+    """
+
+    group: str
+    label: str
+    href: str
+    roles: tuple[str, ...]
+    order: int = 50
+    badge: str | None = None
+
+
 @dataclass(frozen=True)
 class Feature:
     """What one feature package plugs into the app, the CLI and the periodic runner."""
@@ -57,6 +77,8 @@ class Feature:
     session_open: tuple[str, ...] = ()
     session_sign: tuple[str, ...] = ()
     session_page: tuple[str, ...] = ()
+    #: Header navigation links this feature contributes (see :class:`NavLink`).
+    nav: tuple[NavLink, ...] = ()
 
 
 #: Feature packages with a ``feature.py``, in router order: the app includes routers in this
@@ -133,3 +155,20 @@ def session_hooks(kind: str) -> tuple[Callable[..., Any], ...]:
             assert callable(hook), target
             found.append(cast(Callable[..., Any], hook))
     return tuple(found)
+
+
+@cache
+def nav_links(role: str) -> tuple[tuple[str, tuple[NavLink, ...]], ...]:
+    """The navigation a role sees: ``(group, links)`` pairs in :data:`NAV_GROUPS` order,
+    empty groups left out, links in ``order`` then label order."""
+    links = [link for f in features() for link in f.nav if role in link.roles]
+    for link in links:
+        assert link.group in NAV_GROUPS, link
+    grouped = []
+    for group in NAV_GROUPS:
+        members = sorted(
+            (lk for lk in links if lk.group == group), key=lambda lk: (lk.order, lk.label)
+        )
+        if members:
+            grouped.append((group, tuple(members)))
+    return tuple(grouped)

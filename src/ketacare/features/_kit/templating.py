@@ -92,6 +92,31 @@ def page_tz(request: Request) -> str:
     return getattr(request.state, "tz", None) or str(request.app.state.settings.timezone)
 
 
+def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
+    """The header navigation for ``user`` (grouped by task, only links the role may use),
+    each link marked ``current`` when ``path`` is its page or below it."""
+    if user is None:
+        return []
+    from ketacare.features.registry import nav_links
+
+    role = getattr(user.role, "value", str(user.role))
+    return [
+        {
+            "group": group,
+            "links": [
+                {
+                    "label": link.label,
+                    "href": link.href,
+                    "badge": link.badge,
+                    "current": path == link.href or path.startswith(link.href.rstrip("/") + "/"),
+                }
+                for link in links
+            ],
+        }
+        for group, links in nav_links(role)
+    ]
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
@@ -104,5 +129,6 @@ def render(
         "settings": settings,
         "tz": page_tz(request),
     }
+    ctx["nav"] = nav_for(ctx["user"], request.url.path)
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)

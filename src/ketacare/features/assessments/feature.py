@@ -1,10 +1,16 @@
 """Measurement-based care: assessments, patient links, alerts and their periodic job."""
 
-from ketacare.features.registry import Command, Feature, Job
+from ketacare.features.registry import Command, Feature, Job, NavLink
 
 M = "ketacare.features.assessments"
 FEATURE = Feature(
     name="assessments",
+    nav=(
+        NavLink("Measurement", "Alerts", "/alerts", ("admin", "clinician", "nurse"), order=10),
+        NavLink("Measurement", "Overdue", "/overdue", ("admin", "clinician", "nurse"), order=20),
+        NavLink("Patients", "Your page", "/me", ("patient",), order=10),
+        NavLink("Admin", "Licensed text", "/admin/instrument-texts", ("admin",), order=20),
+    ),
     routers=(
         f"{M}.api:router",
         f"{M}.public:router",

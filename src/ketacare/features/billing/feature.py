@@ -1,9 +1,10 @@
 """Billing (issue 20): codes, superbills, 837P claims, prior authorisation, patient balance."""
 
-from ketacare.features.registry import Command, Feature, Job
+from ketacare.features.registry import Command, Feature, Job, NavLink
 
 FEATURE = Feature(
     name="billing",
+    nav=(NavLink("Billing", "Billing", "/billing", ("billing", "admin", "clinician"), order=10),),
     routers=("ketacare.features.billing.api:router", "ketacare.features.billing.pages:router"),
     commands={
         "billing": Command(

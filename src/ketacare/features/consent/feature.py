@@ -1,9 +1,10 @@
 """Consent: versioned templates, tablet signing, countersignature, revocation."""
 
-from ketacare.features.registry import Command, Feature
+from ketacare.features.registry import Command, Feature, NavLink
 
 FEATURE = Feature(
     name="consent",
+    nav=(NavLink("Compliance", "Consent", "/consent", ("admin", "clinician", "nurse"), order=20),),
     routers=("ketacare.features.consent.api:router", "ketacare.features.consent.pages:router"),
     commands={
         "consent": Command(

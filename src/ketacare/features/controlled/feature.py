@@ -1,9 +1,14 @@
 """Controlled-substance records: API, pages and the ``ketacare cs`` commands."""
 
-from ketacare.features.registry import Command, Feature
+from ketacare.features.registry import Command, Feature, NavLink
 
 FEATURE = Feature(
     name="controlled",
+    nav=(
+        NavLink(
+            "Compliance", "Controlled substances", "/cs", ("admin", "clinician", "nurse"), order=30
+        ),
+    ),
     routers=(
         "ketacare.features.controlled.api:router",
         "ketacare.features.controlled.pages:router",

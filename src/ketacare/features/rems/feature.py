@@ -1,9 +1,10 @@
 """REMS operations: setting registry, enrolment, prescriber on site, PMF documents."""
 
-from ketacare.features.registry import Command, Feature
+from ketacare.features.registry import Command, Feature, NavLink
 
 FEATURE = Feature(
     name="rems",
+    nav=(NavLink("Compliance", "REMS", "/rems", ("admin", "clinician", "nurse"), order=10),),
     routers=("ketacare.features.rems.api:router", "ketacare.features.rems.pages:router"),
     commands={
         "rems": Command(

@@ -1,10 +1,13 @@
 """Patient and clinic reports, the outcomes API and pages, and ``ketacare analytics``."""
 
-from ketacare.features.registry import Command, Feature
+from ketacare.features.registry import Command, Feature, NavLink
 
 M = "ketacare.features.reports"
 FEATURE = Feature(
     name="reports",
+    nav=(
+        NavLink("Measurement", "Outcomes", "/analytics", ("admin", "clinician", "nurse"), order=30),
+    ),
     routers=(f"{M}.api:router", f"{M}.pages:router"),
     commands={
         "analytics": Command(

@@ -1,9 +1,10 @@
 """Scheduling and the treatment floor (issue 17): routers, CLI, jobs."""
 
-from ketacare.features.registry import Command, Feature, Job
+from ketacare.features.registry import Command, Feature, Job, NavLink
 
 FEATURE = Feature(
     name="scheduling",
+    nav=(NavLink("Today", "Schedule", "/scheduling", ("admin", "clinician", "nurse"), order=20),),
     routers=(
         "ketacare.features.scheduling.api:router",
         "ketacare.features.scheduling.pages:router",
