@@ -16,9 +16,12 @@ from ketacare.domain.booking import StaffRole
 from ketacare.features.audit.actor import Actor
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import service
+from ketacare.settings import Settings
 from tests.conftest import make_clinic
 
 NY = ZoneInfo("America/New_York")
+#: Settings for service calls whose REMS gate is not under test (tests/rems tests it).
+GATE_OFF = Settings(rems_gate_enforced=False)
 MON = date(2030, 3, 4)  # a Monday, in the future of any test clock
 
 

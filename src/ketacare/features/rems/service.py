@@ -280,6 +280,21 @@ def gate_reasons(
     return reasons, attestation
 
 
+def booking_reasons(
+    db: Session, clinic_id: int, patient_id: int, day: date, settings: Settings
+) -> list[Reason]:
+    """Every unmet REMS requirement for booking an esketamine session on the clinic's local
+    ``day`` (the setting registry and the patient's enrolment); empty when the gate is off."""
+    if not settings.rems_gate_enforced:
+        return []
+    return rems_ops.booking_gate(
+        setting_facts(queries.setting_of(db, clinic_id)),
+        enrolment_facts(queries.enrolment_of(db, patient_id)),
+        day,
+        gate_config(settings),
+    )
+
+
 def check_session_open(db: Session, settings: Settings, s: TreatmentSession, now: datetime) -> None:
     """The call site of the sessions feature: refuse an esketamine session the REMS does not
     allow (:class:`RemsRefused`, 409, the request rolls back), else record who is on site."""

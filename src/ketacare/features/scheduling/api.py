@@ -197,7 +197,15 @@ def book_course(
     sched = scheduling_settings()
     ask = course_ask(db, actor, patient.id, body, now, settings.timezone)
     rows = service.book_course(
-        db, actor, now, patient, ask, sched.rules(), settings.timezone, sched.max_delay_days
+        db,
+        actor,
+        now,
+        patient,
+        ask,
+        sched.rules(),
+        settings.timezone,
+        sched.max_delay_days,
+        settings=settings,
     )
     return [BookingOut.model_validate(r) for r in rows]
 
@@ -223,6 +231,7 @@ def book_one(
         body.starts_at,
         scheduling_settings().rules(),
         settings.timezone,
+        settings=settings,
     )
     return BookingOut.model_validate(row)
 

@@ -324,6 +324,7 @@ def book_course(
                 sched.rules(),
                 settings.timezone,
                 sched.max_delay_days,
+                settings=settings,
             )
     except KetacareError as exc:
         if exc.status_code == 404 and exc.field is None:

@@ -46,6 +46,7 @@ from ketacare.features.audit.service import record
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.patients.models import Patient
+from ketacare.features.rems import service as rems_service
 from ketacare.features.scheduling import queries
 from ketacare.features.scheduling.models import (
     Booking,
@@ -325,6 +326,17 @@ def free_slots(
 # --- booking ----------------------------------------------------------------------------------
 
 
+def rems_gate(db: Session, settings: Settings, patient: Patient, kind: Kind, day: date) -> None:
+    """Refuse (409, every reason) an esketamine booking for the clinic-local ``day`` that the
+    REMS does not allow: the clinic's setting is not certified or the patient is not enrolled
+    by then (issue 19.1/19.2). Off with ``KETACARE_REMS_GATE_ENFORCED=false``."""
+    if kind != Kind.esketamine:
+        return
+    reasons = rems_service.booking_reasons(db, patient.clinic_id, patient.id, day, settings)
+    if reasons:
+        raise rems_service.RemsRefused(reasons)
+
+
 def _insert(db: Session, rows: Sequence[Booking]) -> None:
     """Add and flush ``rows``; an overlap refused by the database is a 409."""
     db.add_all(rows)
@@ -351,8 +363,13 @@ def book_course(
     rules: FloorRules,
     default_tz: str,
     max_delay_days: int = 3,
+    *,
+    settings: Settings,
 ) -> list[Booking]:
-    """Book every session of ``ask`` in this transaction (all or nothing)."""
+    """Book every session of ``ask`` in this transaction (all or nothing); an esketamine
+    course first passes the REMS gate (setting certified, patient enrolled by its first day)."""
+    if ask.targets:
+        rems_gate(db, settings, patient, ask.kind, min(ask.targets))
     slots = find_course_slots(
         db,
         patient.clinic_id,
@@ -401,8 +418,10 @@ def book_one(
     starts_at: datetime,
     rules: FloorRules,
     default_tz: str,
+    *,
+    settings: Settings,
 ) -> Booking:
-    """Book one chair time, after every rule passes."""
+    """Book one chair time, after every rule passes (and, for esketamine, the REMS gate)."""
     if (why := dates.out_of_range(starts_at)) is not None:
         raise BadRequest(why, "starts_at")
     if starts_at < now:
@@ -410,6 +429,7 @@ def book_one(
     site = queries.get_site(db, patient.clinic_id, site_id, lock=True)
     tz = zone_name(db, patient.clinic_id, default_tz)
     day = starts_at.astimezone(clinic_tz(None, tz)).date()
+    rems_gate(db, settings, patient, kind, day)
     floor = _floor_for(db, site, tz, [day], patient.id, 0)
     refusal = check(floor, rules, kind, patient.id, chair_id, starts_at)
     if refusal is not None:
