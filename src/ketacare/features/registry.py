@@ -77,6 +77,9 @@ class Feature:
     session_open: tuple[str, ...] = ()
     session_sign: tuple[str, ...] = ()
     session_page: tuple[str, ...] = ()
+    #: ``booking_flags``: ``f(db, clinic_id, bookings, now, tz)`` returns ``{booking id:
+    #: [reason, ...]}`` shown on the scheduling day view (billing: beyond approved units).
+    booking_flags: tuple[str, ...] = ()
     #: Header navigation links this feature contributes (see :class:`NavLink`).
     nav: tuple[NavLink, ...] = ()
 

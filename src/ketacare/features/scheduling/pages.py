@@ -104,6 +104,7 @@ def day_page(
         "patients": patients,
         "closed": hours is None,
         "unconfirmed": sum(1 for b in bookings if b.holds and b.confirmed_at is None),
+        "flags": service.booking_flags(db, _cid(actor), bookings, now, tz),
     }
     return render(request, "scheduling/day.html", ctx)
 

@@ -39,6 +39,7 @@ from ketacare.domain.booking import (
     find_course,
     shift_later,
 )
+from ketacare.features import registry
 from ketacare.features._kit.clock import clinic_tz, local_day_bounds
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features.audit.actor import Actor
@@ -335,6 +336,18 @@ def rems_gate(db: Session, settings: Settings, patient: Patient, kind: Kind, day
     reasons = rems_service.booking_reasons(db, patient.clinic_id, patient.id, day, settings)
     if reasons:
         raise rems_service.RemsRefused(reasons)
+
+
+def booking_flags(
+    db: Session, clinic_id: int, bookings: Sequence[Booking], now: datetime, tz: str
+) -> dict[int, list[str]]:
+    """Other features' flags on the bookings of a day view (``registry`` hook
+    ``booking_flags``: billing flags bookings beyond the approved prior-authorisation units)."""
+    out: dict[int, list[str]] = {}
+    for hook in registry.session_hooks("booking_flags"):
+        for key, reasons in hook(db, clinic_id, list(bookings), now, tz).items():
+            out.setdefault(key, []).extend(reasons)
+    return out
 
 
 def _insert(db: Session, rows: Sequence[Booking]) -> None:
