@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketacare.features._kit.deps import DbDep, NowDep
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz
@@ -100,19 +100,29 @@ def add_version(body: TemplateIn, actor: ApiActor, db: DbDep, now: NowDep) -> di
 
 
 @router.get("/consent/reconsent")
-def reconsent(actor: ApiActor, db: DbDep) -> list[dict[str, Any]]:
-    """Patients whose newest consent is of an older template version (audited list)."""
+def reconsent(actor: ApiActor, db: DbDep, settings: SettingsDep) -> list[dict[str, Any]]:
+    """Patients who must re-consent: an older template version or a changed protocol
+    (audited list)."""
     assert actor.clinic_id is not None
-    rows = service.reconsent_due(db, actor.clinic_id)
+    rows = service.reconsent_due(db, actor.clinic_id, settings.consent_reconsent_on_protocol_change)
     record(db, actor, "list", "consent_reconsent", "", patients=[r[0] for r in rows])
     return [
-        {"patient_id": p, "patient_name": n, "key": k, "signed_version": v, "current_version": c}
-        for p, n, k, v, c in rows
+        {
+            "patient_id": p,
+            "patient_name": n,
+            "key": k,
+            "signed_version": v,
+            "current_version": c,
+            "why": why or "newer template version",
+        }
+        for p, n, k, v, c, why in rows
     ]
 
 
 @router.get("/patients/{patient_id}/consents")
-def patient_consents(patient: ApiPatient, actor: ApiActor, db: DbDep) -> dict[str, Any]:
+def patient_consents(
+    patient: ApiPatient, actor: ApiActor, db: DbDep, settings: SettingsDep
+) -> dict[str, Any]:
     """The patient's state under each template and every consent document."""
     record(db, actor, "list", "consent_document", "", patient_id=patient.id)
     return {
@@ -122,9 +132,10 @@ def patient_consents(patient: ApiPatient, actor: ApiActor, db: DbDep) -> dict[st
                 "current_version": s.template.version,
                 "signed_version": s.document_version,
                 "state": s.state,
+                "why": s.why,
                 "document_id": s.document.id if s.document else None,
             }
-            for s in service.states(db, patient)
+            for s in service.states(db, patient, settings.consent_reconsent_on_protocol_change)
         ],
         "documents": [document_dict(d) for d, _ in service.patient_documents(db, patient.id)],
     }

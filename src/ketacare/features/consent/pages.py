@@ -36,7 +36,8 @@ def _clinic_page(
     status: int = 200,
 ) -> Response:  # fmt: skip
     assert actor.clinic_id is not None
-    due = service.reconsent_due(db, actor.clinic_id)
+    check = request.app.state.settings.consent_reconsent_on_protocol_change
+    due = service.reconsent_due(db, actor.clinic_id, check)
     record(db, actor, "list", "consent_reconsent", "", patients=[r[0] for r in due])
     ctx: dict[str, Any] = {
         "templates": service.latest_templates(db, actor.clinic_id),
@@ -82,7 +83,9 @@ def _patient_page(
     record(db, actor, "list", "consent_document", "", patient_id=patient.id)
     ctx = {
         "patient": patient,
-        "states": service.states(db, patient),
+        "states": service.states(
+            db, patient, request.app.state.settings.consent_reconsent_on_protocol_change
+        ),
         "documents": service.patient_documents(db, patient.id),
         "errors": errors or [],
     }
