@@ -14,7 +14,6 @@ from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz
-from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import ApiActor
 from ketacare.features.consent import service
 from ketacare.features.consent.models import ConsentDocument, ConsentTemplate
@@ -103,9 +102,7 @@ def add_version(body: TemplateIn, actor: ApiActor, db: DbDep, now: NowDep) -> di
 def reconsent(actor: ApiActor, db: DbDep, settings: SettingsDep) -> list[dict[str, Any]]:
     """Patients who must re-consent: an older template version or a changed protocol
     (audited list)."""
-    assert actor.clinic_id is not None
-    rows = service.reconsent_due(db, actor.clinic_id, settings.consent_reconsent_on_protocol_change)
-    record(db, actor, "list", "consent_reconsent", "", patients=[r[0] for r in rows])
+    rows = service.reconsent_list(db, actor, settings.consent_reconsent_on_protocol_change)
     return [
         {
             "patient_id": p,
@@ -124,7 +121,9 @@ def patient_consents(
     patient: ApiPatient, actor: ApiActor, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """The patient's state under each template and every consent document."""
-    record(db, actor, "list", "consent_document", "", patient_id=patient.id)
+    shown = service.patient_consents(
+        db, actor, patient, settings.consent_reconsent_on_protocol_change
+    )
     return {
         "states": [
             {
@@ -135,9 +134,9 @@ def patient_consents(
                 "why": s.why,
                 "document_id": s.document.id if s.document else None,
             }
-            for s in service.states(db, patient, settings.consent_reconsent_on_protocol_change)
+            for s in shown.states
         ],
-        "documents": [document_dict(d) for d, _ in service.patient_documents(db, patient.id)],
+        "documents": [document_dict(d) for d, _ in shown.documents],
     }
 
 

@@ -564,6 +564,39 @@ def reconsent_due(
     return out
 
 
+def reconsent_list(
+    db: Session, actor: Actor, protocol_check: bool = True
+) -> list[tuple[int, str, str, int, int, str]]:
+    """:func:`reconsent_due` for the actor's clinic, audited with the patients it lists."""
+    assert actor.clinic_id is not None
+    rows = reconsent_due(db, actor.clinic_id, protocol_check)
+    record(db, actor, "list", "consent_reconsent", "", patients=[r[0] for r in rows])
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class PatientConsents:
+    """A patient's state under each template and every document (newest first)."""
+
+    states: list[ConsentState]
+    documents: list[tuple[ConsentDocument, ConsentTemplate]]
+
+
+def patient_consents(
+    db: Session, actor: Actor, patient: Patient, protocol_check: bool = True
+) -> PatientConsents:
+    """What the patient's consent page and API show (audited with the patient)."""
+    record(db, actor, "list", "consent_document", "", patient_id=patient.id)
+    return PatientConsents(states(db, patient, protocol_check), patient_documents(db, patient.id))
+
+
+def document_patient(db: Session, doc: ConsentDocument) -> Patient:
+    """The patient a document belongs to."""
+    patient = db.get(Patient, doc.patient_id)
+    assert patient is not None
+    return patient
+
+
 def session_reasons(
     db: Session, patient: Patient, route: str, protocol_check: bool = True
 ) -> list[Reason]:

@@ -338,6 +338,68 @@ def rems_gate(db: Session, settings: Settings, patient: Patient, kind: Kind, day
         raise rems_service.RemsRefused(reasons)
 
 
+@dataclass(frozen=True, slots=True)
+class DayView:
+    """One local day of a site: its chairs, the bookings (with their patients) and the other
+    features' flags on them."""
+
+    site: Site
+    chairs: Sequence[Chair]
+    bookings: Sequence[Booking]
+    patients: dict[int, Patient]
+    hours: tuple[time, time] | None
+    flags: dict[int, list[str]]
+
+
+def day_view(db: Session, actor: Actor, site_id: int, day: date, tz: str, now: datetime) -> DayView:
+    """The day view of ``site_id`` on the local ``day`` (audited with every patient shown)."""
+    assert actor.clinic_id is not None
+    site = queries.get_site(db, actor.clinic_id, site_id)
+    start, end = local_day_bounds(day, tz)
+    bookings = queries.bookings_between(db, actor.clinic_id, site.id, start, end)
+    patients = queries.patients_by_id(db, actor.clinic_id, sorted({b.patient_id for b in bookings}))
+    record(db, actor, "list", "sched_booking", site.id, patients=sorted(patients))
+    return DayView(
+        site,
+        queries.list_chairs(db, site.id),
+        bookings,
+        patients,
+        queries.site_hours(site).get(day.weekday()),
+        booking_flags(db, actor.clinic_id, bookings, now, tz),
+    )
+
+
+def day_bookings(
+    db: Session, actor: Actor, site_id: int, day: date, default_tz: str
+) -> Sequence[Booking]:
+    """The site's bookings of one clinic-local day, every state (audited with the patients)."""
+    assert actor.clinic_id is not None
+    if (why := dates.out_of_range(day)) is not None:
+        raise BadRequest(why, "day")
+    site = queries.get_site(db, actor.clinic_id, site_id)
+    start, end = local_day_bounds(day, zone_name(db, actor.clinic_id, default_tz))
+    rows = queries.bookings_between(db, actor.clinic_id, site.id, start, end)
+    record(
+        db, actor, "list", "sched_booking", site.id, patients=sorted({r.patient_id for r in rows})
+    )
+    return rows
+
+
+def patient_bookings(db: Session, actor: Actor, patient: Patient) -> Sequence[Booking]:
+    """The patient's bookings, every state (audited with the patient)."""
+    rows = queries.patient_bookings(db, patient.clinic_id, patient.id)
+    record(db, actor, "list", "sched_booking", patient_id=patient.id, patients=[patient.id])
+    return rows
+
+
+def read_booking(db: Session, actor: Actor, booking_id: int) -> Booking:
+    """One booking of the actor's clinic (audited with its patient)."""
+    assert actor.clinic_id is not None
+    row = queries.get_booking(db, actor.clinic_id, booking_id)
+    record(db, actor, "read", "sched_booking", row.id, patient_id=row.patient_id)
+    return row
+
+
 def booking_flags(
     db: Session, clinic_id: int, bookings: Sequence[Booking], now: datetime, tz: str
 ) -> dict[int, list[str]]:
@@ -668,6 +730,13 @@ def offer_freed(db: Session, actor: Actor, now: datetime, freed: Booking) -> Wai
 def token_hash(secret: str, token: str) -> str:
     """HMAC-SHA256 of a confirmation token under the secret key (what is stored)."""
     return hmac.new(secret.encode(), f"sched:{token}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue_link_for(db: Session, actor: Actor, secret: str, booking: Booking) -> str:
+    """:func:`issue_link` asked by staff (audited as an update of the booking)."""
+    token = issue_link(db, secret, booking)
+    record(db, actor, "update", "sched_booking", booking.id, patient_id=booking.patient_id)
+    return token
 
 
 def issue_link(db: Session, secret: str, booking: Booking) -> str:
