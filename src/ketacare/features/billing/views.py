@@ -101,7 +101,9 @@ def patient_view(db: Session, patient: Patient, today: date, tz: ZoneInfo) -> Pa
 
 def work_list(
     db: Session, actor: Actor, tz: ZoneInfo, today: date
-) -> tuple[list[tuple[TreatmentSession, Patient, date, str]], list[tuple[Patient, service.AuthUsage]]]:
+) -> tuple[
+    list[tuple[TreatmentSession, Patient, date, str]], list[tuple[Patient, service.AuthUsage]]
+]:
     """The billing work list: recently signed sessions with their billing state, and the prior
     authorisations with alerts (audited with every patient shown)."""
     assert actor.clinic_id is not None
