@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.engine import session_factory
 from ketacare.domain.booking import FloorRules, Kind
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import reminders, service
 from ketacare.features.scheduling.models import Reminder, ReminderStatus

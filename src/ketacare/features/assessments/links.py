@@ -33,8 +33,8 @@ from ketacare.features.assessments.models import (
 from ketacare.features.assessments.service import store_assessment
 from ketacare.features.assessments.sessions import SessionSource, planned_sessions
 from ketacare.features.assessments.texts import clinic_instrument
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.service import token_hash
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient

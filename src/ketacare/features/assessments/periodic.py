@@ -28,8 +28,8 @@ from ketacare.features.assessments.notify import (
     Notifier,
     notifier_from_settings,
 )
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.settings import Settings
 

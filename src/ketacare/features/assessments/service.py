@@ -1,7 +1,7 @@
 """Scoring and storing assessments, and raising their alerts (flush, never commit).
 
 Every write and every read is audited here, with the caller's
-:class:`~ketacare.features.audit.actor.Actor` (routes do not audit). Rules come from
+:class:`~ketacare.features.auth.actor.Actor` (routes do not audit). Rules come from
 :func:`ketacare.domain.mbc.alerts.evaluate_alerts`, against the baseline and previous score of
 :mod:`ketacare.features.assessments.baseline`.
 """
@@ -26,8 +26,8 @@ from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments import queries
 from ketacare.features.assessments.baseline import history
 from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Invitation, Source
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient

@@ -24,7 +24,7 @@ from ketacare.features._kit.templating import render
 from ketacare.features.assessments import queries, texts
 from ketacare.features.assessments.links import linkable
 from ketacare.features.assessments.service import instrument
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageAdminActor
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)

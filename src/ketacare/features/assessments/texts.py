@@ -22,8 +22,8 @@ from ketacare.domain.instruments import Instrument, get_instrument, instrument_i
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments.models import InstrumentText
 from ketacare.features.assessments.service import instrument
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 
 log = logging.getLogger(__name__)
 MAX_NOTE_CHARS = 500

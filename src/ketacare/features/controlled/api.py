@@ -12,7 +12,7 @@ from ketacare.domain import controlled as rules
 from ketacare.features._kit.deps import DbDep, NowDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.params import RowId
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiActor
 from ketacare.features.controlled import exports, queries, records, service
 from ketacare.features.controlled.deps import CsSettingsDep, TzDep

@@ -20,7 +20,7 @@ from ketacare.domain import controlled as rules
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.audit import service as audit
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.controlled.config import CsSettings
 from ketacare.features.controlled.models import (
     CsCase,

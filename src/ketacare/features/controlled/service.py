@@ -22,8 +22,8 @@ from ketacare.domain.dates import out_of_range
 from ketacare.domain.rules import Reason
 from ketacare.features._kit.errors import BadRequest, Forbidden, NotFound
 from ketacare.features.audit import service as audit
-from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import service as accounts
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.controlled.config import CsSettings
 from ketacare.features.controlled.models import (

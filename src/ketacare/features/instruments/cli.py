@@ -26,7 +26,7 @@ from ketacare.features._kit.cli import load_settings
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments import texts as clinic_texts
 from ketacare.features.assessments.links import linkable
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug

@@ -30,8 +30,8 @@ from ketacare.domain.pk import (
     predict_band,
 )
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.charts.render import drawing, page_svg, to_svg
 from ketacare.features.charts.style import BLUE, INK, RED
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan

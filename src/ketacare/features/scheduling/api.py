@@ -15,8 +15,8 @@ from ketacare.features._kit.clock import local_date, local_day_bounds
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest, Forbidden
 from ketacare.features._kit.params import RowId
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiActor
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.deps import ApiPatient

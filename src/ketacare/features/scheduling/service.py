@@ -41,8 +41,8 @@ from ketacare.domain.booking import (
 )
 from ketacare.features._kit.clock import clinic_tz, local_day_bounds
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.patients.models import Patient
