@@ -30,18 +30,11 @@ from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
+from ketacare.features.instruments.texts import instrument
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline
 
 MAX_ANSWERS = 64
-
-
-def instrument(instrument_id: str) -> Instrument:
-    """The instrument, or BadRequest naming ``instrument``."""
-    try:
-        return get_instrument(instrument_id)
-    except InvalidAnswer as exc:
-        raise BadRequest(exc.reason, exc.field) from None
 
 
 def parse_form_answers(inst: Instrument, form: Mapping[str, str]) -> dict[str, int | None]:
