@@ -21,13 +21,13 @@ from ketacare.features._kit.params import DaysQuery, RowId
 from ketacare.features._kit.templating import page_tz, plural, render
 from ketacare.features.assessments import alerting, links, service
 from ketacare.features.assessments.models import Assessment, Source
-from ketacare.features.assessments.notify import notifier_from_settings
 from ketacare.features.assessments.periodic import deliver
 from ketacare.features.assessments.sessions import planned_sessions
 from ketacare.features.auth import queries as auth_queries
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.charts.trajectory import Point, trajectory_svg
 from ketacare.features.instruments import texts
+from ketacare.features.outreach.notify import notifier_from_settings
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
 
