@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import session_factory
-from ketacare.domain.billing import AuthAlertConfig
+from ketacare.domain.billing.codes import AuthAlertConfig
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.actor import Actor

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import session_factory
-from ketacare.domain.booking import FloorRules, Kind, Window
+from ketacare.domain.course.booking import FloorRules, Kind, Window
 from ketacare.features._kit.errors import BadRequest, KetacareError
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.actor import Actor

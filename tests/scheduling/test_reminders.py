@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import session_factory
-from ketacare.domain.booking import FloorRules, Kind
+from ketacare.domain.course.booking import FloorRules, Kind
 from ketacare.features.auth.actor import Actor
 from ketacare.features.outreach.notify import SmtpNotifier, WebhookNotifier
 from ketacare.features.patients.models import Patient

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import StaffRole
+from ketacare.domain.course.booking import StaffRole
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain import billing as rules
+from ketacare.domain.billing import codes as rules
 from ketacare.domain.rules import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, KetacareError

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from ketacare.domain.billing import AuthAlertConfig
+from ketacare.domain.billing.codes import AuthAlertConfig
 from ketacare.features._kit import clock
 from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import queries, service

@@ -8,7 +8,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Response
 
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit.deps import DbDep, NowDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.params import RowId

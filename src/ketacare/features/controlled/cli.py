@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit import clock
 from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.errors import KetacareError

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Response
 from sqlalchemy.orm import Session
 
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit import clock
 from ketacare.features.audit import service as audit
 from ketacare.features.auth.actor import Actor

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain import rems_ops
+from ketacare.domain.compliance import rems_ops
 from ketacare.domain.dates import out_of_range
 from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock

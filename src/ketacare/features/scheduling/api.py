@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ketacare.domain import dates
-from ketacare.domain.booking import Kind, Window
+from ketacare.domain.course.booking import Kind, Window
 from ketacare.features._kit.clock import local_date, local_day_bounds
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest, Forbidden

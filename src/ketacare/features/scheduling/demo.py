@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import StaffRole
+from ketacare.domain.course.booking import StaffRole
 from ketacare.features._kit import clock
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ketacare.domain import dates
-from ketacare.domain.booking import Window
+from ketacare.domain.course.booking import Window
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.domain import dates
-from ketacare.domain.booking import (
+from ketacare.domain.course.booking import (
     SOURCE_POLICY,
     BookingError,
     Busy,
