@@ -32,9 +32,9 @@ from sqlalchemy.orm import Session
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, session_factory
-from ketacare.domain.booking import FloorRules, Kind, StaffRole, Window
-from ketacare.features.audit.actor import Actor
+from ketacare.domain.course.booking import FloorRules, Kind, StaffRole, Window
 from ketacare.features.audit.service import register_key
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import service

@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from ketacare.domain.billing import AuthWindow, PlannedVisit, booking_auth_flags
-from ketacare.domain.booking import Kind
+from ketacare.domain.billing.codes import AuthWindow, PlannedVisit, booking_auth_flags
+from ketacare.domain.course.booking import Kind
 from ketacare.domain.rules import Reason
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import service as billing
 from ketacare.features.billing.service import AuthInput
 from ketacare.features.scheduling import service as scheduling

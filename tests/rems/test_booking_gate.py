@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import FloorRules, Kind, Window
-from ketacare.features.audit.actor import Actor
+from ketacare.domain.course.booking import FloorRules, Kind, Window
+from ketacare.features.auth.actor import Actor
 from ketacare.features.patients.models import Patient
 from ketacare.features.rems import service as rems
 from ketacare.features.scheduling import service

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import session_factory
-from ketacare.domain.booking import FloorRules, Kind, Window
+from ketacare.domain.course.booking import FloorRules, Kind, Window
 from ketacare.features._kit.errors import BadRequest, KetacareError
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.actor import Actor
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import service
 from ketacare.features.scheduling.models import Booking, BookingStatus, WaitStatus

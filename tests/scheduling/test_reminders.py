@@ -13,12 +13,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import session_factory
-from ketacare.domain.booking import FloorRules, Kind
-from ketacare.features.audit.actor import Actor
+from ketacare.domain.course.booking import FloorRules, Kind
+from ketacare.features.auth.actor import Actor
+from ketacare.features.outreach.notify import SmtpNotifier, WebhookNotifier
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import reminders, service
 from ketacare.features.scheduling.models import Reminder, ReminderStatus
-from ketacare.features.scheduling.notify import SmtpNotifier, WebhookNotifier
 from ketacare.settings import Settings
 from tests.scheduling.support import GATE_OFF, MON, at, smtp_server, world
 

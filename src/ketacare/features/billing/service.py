@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain import billing as rules
+from ketacare.domain.billing import codes as rules
 from ketacare.domain.rules import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, KetacareError
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import queries
 from ketacare.features.billing.models import (
     BillingLine,

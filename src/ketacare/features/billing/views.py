@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from ketacare.domain.billing import AuthAlertConfig
+from ketacare.domain.billing.codes import AuthAlertConfig
 from ketacare.features._kit import clock
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import queries, service
 from ketacare.features.billing.models import BillingLine, LedgerEntry
 from ketacare.features.billing.schemas import (

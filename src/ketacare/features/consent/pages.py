@@ -16,7 +16,7 @@ from ketacare.features._kit.errors import BadRequest, KetacareError
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.consent import service
 from ketacare.features.patients.deps import PagePatient

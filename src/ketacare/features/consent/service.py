@@ -23,8 +23,8 @@ from ketacare.domain.course.consent import PlanFact, protocol_change
 from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError, NotFound
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.consent.models import ConsentDocument, ConsentTemplate
 from ketacare.features.intake.models import PlanStatus, TreatmentPlan

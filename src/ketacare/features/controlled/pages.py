@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep

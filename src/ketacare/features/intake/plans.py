@@ -32,8 +32,8 @@ from ketacare.domain.errors import DomainError, InvalidAnswer
 from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record as audit
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.intake.calendar import schedule_to_ics
 from ketacare.features.intake.models import (

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain import rems_ops
+from ketacare.domain.compliance import rems_ops
 from ketacare.domain.dates import out_of_range
 from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, KetacareError
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.features.rems import queries

@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ketacare.domain.booking import Kind, Window
+from ketacare.domain.course.booking import Kind, Window
 from ketacare.features._kit.clock import local_date
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest, Forbidden
 from ketacare.features._kit.params import RowId
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiActor
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.deps import ApiPatient

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ketacare.domain import dates
-from ketacare.domain.booking import Window
+from ketacare.domain.course.booking import Window
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
@@ -18,7 +18,7 @@ from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.deps import PagePatient

@@ -11,7 +11,7 @@ from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.scheduling import calendar, queries, service
 from ketacare.features.scheduling.models import Booking
 

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import Busy, Floor, Shift, StaffRole
+from ketacare.domain.course.booking import Busy, Floor, Shift, StaffRole
 from ketacare.features._kit.errors import NotFound
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake.models import PlanStatus, TreatmentPlan

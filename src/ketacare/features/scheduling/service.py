@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.domain import dates
-from ketacare.domain.booking import (
+from ketacare.domain.course.booking import (
     SOURCE_POLICY,
     BookingError,
     Busy,
@@ -42,8 +42,8 @@ from ketacare.domain.booking import (
 from ketacare.features import registry
 from ketacare.features._kit.clock import clinic_tz, local_day_bounds
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.patients.models import Patient
