@@ -246,6 +246,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/cal/{token}.ics"):                                 "404 404 404 404 404 404",
     ("GET", "/b/{token}"):                                       "404 404 404 404 404 404",
     ("POST", "/b/{token}"):                                      "404 404 404 404 404 404",
+    ("GET", "/w/{token}"):                                       "404 404 404 404 404 404",
+    ("POST", "/w/{token}"):                                      "404 404 404 404 404 404",
     # controlled substances (issue 18): roles per KETACARE_CS_*_ROLES, checked in the service
     ("GET", "/api/v1/cs/registrations"):             "401 403 200 200 200 200",
     ("POST", "/api/v1/cs/registrations"):            "401 403 422 422 422 422",
@@ -264,6 +266,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/cs/receipts"):                        "L 403 422 422 422 422",
     ("GET", "/cs/containers/{container_id}"):        "L 403 200 200 200 404",
     ("POST", "/cs/containers/{container_id}/events"): "L 403 422 422 422 404",
+    ("POST", "/cs/containers/{container_id}/counts"): "L 403 422 422 422 404",
+    ("POST", "/cs/cases/{case_id}"):                 "L 403 403 303 303 404",
+    ("POST", "/cs/inventories"):                     "L 403 422 422 422 422",
+    ("GET", "/cs/inventories/{inventory_id}"):       "L 403 200 200 200 404",
+    ("POST", "/cs/registrations"):                   "L 403 422 422 422 422",
     # billing (issue 20): billing role, clinicians and admins read; billing role and clinicians
     # write (the billing role's own column: tests/billing/test_billing_access.py). The matrix
     # session is not signed: confirming it is a 409.

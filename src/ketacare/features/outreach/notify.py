@@ -45,7 +45,7 @@ class Message:
     subject: str
     body: str
     url: str
-    kind: str  # "link", "escalation" or "reminder"
+    kind: str  # "link", "escalation", "reminder" or "offer" (reminder_id: the waitlist entry)
     patient_id: int | None = None
     alert_id: int | None = None
     channel: str = "email"
@@ -78,8 +78,10 @@ class ConsoleNotifier:
 
     def send(self, message: Message) -> None:
         """Write one line to the stream (stdout by default); a reminder to the log."""
-        if message.kind == "reminder":
-            log.info("reminder %s (%s) printed to log", message.reminder_id, message.channel)
+        if message.kind in ("reminder", "offer"):
+            # Both links act for the patient: logged by record id and channel only.
+            log.info("%s %s (%s) printed to log", message.kind, message.reminder_id,
+                     message.channel)  # fmt: skip
             return
         who = f"patient {message.patient_id}" if message.patient_id else f"alert {message.alert_id}"
         url = message.url

@@ -16,6 +16,9 @@ FEATURE = Feature(
             "ketacare.features.scheduling.cli:scheduling_app",
         )
     },
-    jobs=(Job("scheduling-reminders", "ketacare.features.scheduling.reminders:run"),),
+    jobs=(
+        Job("scheduling-reminders", "ketacare.features.scheduling.reminders:run"),
+        Job("waitlist-offers", "ketacare.features.scheduling.offers:run"),
+    ),
     session_page=("ketacare.features.scheduling.queries:session_page_context",),
 )

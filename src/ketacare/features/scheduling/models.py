@@ -180,6 +180,11 @@ class WaitlistEntry(Base):
     offered_start: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The offer message (issue 17.2): HMAC of the link token, when it was sent, the tries.
+    offer_token_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    offer_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    offer_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    offer_error: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class ReminderStatus(enum.StrEnum):

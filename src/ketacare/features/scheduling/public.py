@@ -1,5 +1,6 @@
-"""The patient's booking link (``/b/{token}``, no account): see the time and place, confirm
-or ask to reschedule, acknowledge the pre-visit instructions. Shows no clinical data."""
+"""The patient's links (no account; no clinical data): the booking link (``/b/{token}``: see
+the time and place, confirm or ask to reschedule, acknowledge the pre-visit instructions) and
+the waitlist offer link (``/w/{token}``: take a freed time or say no)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
 from ketacare.features.auth.actor import Actor
 from ketacare.features.scheduling import calendar, queries, service
-from ketacare.features.scheduling.models import Booking
+from ketacare.features.scheduling.config import scheduling_settings
+from ketacare.features.scheduling.models import Booking, WaitlistEntry, WaitStatus
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -90,3 +92,59 @@ def calendar_feed(token: str, db: DbDep, settings: SettingsDep, now: NowDep) -> 
         media_type="text/calendar; charset=utf-8",
         headers={"cache-control": "private, max-age=300"},
     )
+
+
+OFFER_ANSWERS = {
+    "taken": "Done: the time is yours. You will get the usual reminder before the visit.",
+    "gone": "Sorry: someone was faster. You keep your place on the waitlist.",
+    "declined": "Thank you: the time goes to the next patient. You keep your place on the list.",
+}
+
+
+def _offer_page(
+    request: Request,
+    db: DbDep,
+    entry: WaitlistEntry,
+    settings: SettingsDep,
+    token: str,
+    done: str = "",
+    status: int = 200,
+) -> Response:
+    site, clinic = queries.place_of(db, entry.site_id, entry.clinic_id)
+    tz = clock.clinic_tz(clinic, settings.timezone)
+    ctx = {
+        "when": clock.format_local(entry.offered_start, tz, "%A %d %B %Y, %H:%M")
+        if entry.offered_start
+        else "",
+        "tz": tz.key,
+        "place": site.name if site else "",
+        "clinic": clinic.name if clinic else "",
+        "open": entry.status is WaitStatus.offered and not done,
+        "token": token,
+        "done": done,
+    }
+    return render(request, "scheduling/offer.html", ctx, status_code=status)
+
+
+@router.get("/w/{token}", response_class=HTMLResponse)
+def show_offer(token: str, request: Request, db: DbDep, settings: SettingsDep) -> Response:
+    """A freed chair time offered to the patient: take it or say no."""
+    entry = service.offer_by_token(db, settings.secret_key.get_secret_value(), token)
+    return _offer_page(request, db, entry, settings, token)
+
+
+@router.post("/w/{token}", response_class=HTMLResponse)
+def answer_offer(
+    token: str, request: Request, db: DbDep, settings: SettingsDep, now: NowDep, form: FormFields
+) -> Response:
+    """Take the offered time (booked through every rule) or say no (offered to the next)."""
+    entry = service.offer_by_token(db, settings.secret_key.get_secret_value(), token)
+    action = form.get("action", "")
+    if action not in ("take", "decline"):
+        return _offer_page(request, db, entry, settings, token, "", 422)
+    sched = scheduling_settings()
+    outcome = service.answer_offer(
+        db, Actor.anonymous("link", client_ip(request)), now, entry, action == "take",
+        sched.rules(), settings.timezone, settings,
+    )  # fmt: skip
+    return _offer_page(request, db, entry, settings, token, OFFER_ANSWERS[outcome])

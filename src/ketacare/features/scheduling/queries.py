@@ -208,4 +208,9 @@ def patients_by_id(db: Session, clinic_id: int, ids: Sequence[int]) -> dict[int,
 
 def booking_place(db: Session, booking: Booking) -> tuple[Site | None, Clinic | None]:
     """The site and clinic of a booking (the patient's link page)."""
-    return db.get(Site, booking.site_id), db.get(Clinic, booking.clinic_id)
+    return place_of(db, booking.site_id, booking.clinic_id)
+
+
+def place_of(db: Session, site_id: int, clinic_id: int) -> tuple[Site | None, Clinic | None]:
+    """A site and its clinic (the patient's link pages)."""
+    return db.get(Site, site_id), db.get(Clinic, clinic_id)

@@ -698,30 +698,122 @@ def join_waitlist(
 
 def offer_freed(db: Session, actor: Actor, now: datetime, freed: Booking) -> WaitlistEntry | None:
     """Offer a freed chair time to the longest-waiting patient whose window contains it
-    (same site and kind); the offer is recorded on the entry, staff book it."""
-    day = freed.starts_at.date()
-    entry = db.scalars(
+    (same site and kind); the offer is recorded on the entry and the offers job sends it."""
+    return offer_slot(
+        db, actor, now, freed.site_id, freed.kind, freed.chair_id, freed.starts_at,
+        exclude=(freed.patient_id,),
+    )  # fmt: skip
+
+
+def offer_slot(
+    db: Session,
+    actor: Actor,
+    now: datetime,
+    site_id: int,
+    kind: Kind,
+    chair_id: int,
+    start: datetime,
+    exclude: Sequence[int] = (),
+) -> WaitlistEntry | None:
+    """Offer one chair time to the longest-waiting patient of the site whose window contains
+    its day (patients in ``exclude`` left out: the freed booking's, one who said no)."""
+    day = start.date()
+    stmt = (
         select(WaitlistEntry)
         .where(
-            WaitlistEntry.site_id == freed.site_id,
-            WaitlistEntry.kind == freed.kind,
+            WaitlistEntry.site_id == site_id,
+            WaitlistEntry.kind == kind,
             WaitlistEntry.status == WaitStatus.waiting,
             WaitlistEntry.earliest <= day + timedelta(days=1),
             WaitlistEntry.latest >= day - timedelta(days=1),
-            WaitlistEntry.patient_id != freed.patient_id,
         )
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
         .limit(1)
-    ).first()
+    )
+    if exclude:
+        stmt = stmt.where(WaitlistEntry.patient_id.not_in(list(exclude)))
+    entry = db.scalars(stmt).first()
     if entry is None:
         return None
     entry.status = WaitStatus.offered
-    entry.offered_chair_id = freed.chair_id
-    entry.offered_start = freed.starts_at
+    entry.offered_chair_id = chair_id
+    entry.offered_start = start
     entry.offered_at = now
+    entry.offer_token_hash, entry.offer_sent_at = None, None
+    entry.offer_attempts, entry.offer_error = 0, ""
     db.flush()
     record(db, actor, "update", "sched_waitlist", entry.id, patient_id=entry.patient_id)
     return entry
+
+
+def issue_offer_link(db: Session, secret: str, entry: WaitlistEntry) -> str:
+    """A new link token for the entry's offer (only its HMAC is stored)."""
+    token = secrets.token_urlsafe(24)
+    entry.offer_token_hash = token_hash(secret, f"offer:{token}")
+    db.flush()
+    return token
+
+
+def offer_by_token(db: Session, secret: str, token: str) -> WaitlistEntry:
+    """The waitlist entry of an offer link (404 for an unknown or replaced one)."""
+    if not 10 <= len(token) <= 100:
+        raise NotFound("this link is not valid")
+    found = db.scalars(
+        select(WaitlistEntry).where(
+            WaitlistEntry.offer_token_hash == token_hash(secret, f"offer:{token}")
+        )
+    ).one_or_none()
+    if found is None:
+        raise NotFound("this link is not valid")
+    return found
+
+
+def answer_offer(
+    db: Session,
+    actor: Actor,
+    now: datetime,
+    entry: WaitlistEntry,
+    take: bool,
+    rules: FloorRules,
+    default_tz: str,
+    settings: Settings,
+) -> str:
+    """The patient's answer to an offer: ``taken`` (booked through every booking rule),
+    ``gone`` (someone else was faster or a rule refuses: the patient keeps their place on the
+    waitlist) or ``declined`` (the time is offered to the next patient)."""
+    start, chair = entry.offered_start, entry.offered_chair_id
+    if entry.status is not WaitStatus.offered or start is None or chair is None or start <= now:
+        raise BadRequest("this offer has ended", "offer")
+    patient = db.get(Patient, entry.patient_id)
+    assert patient is not None
+    entry.offer_token_hash = None  # one answer per link
+    if not take:
+        _back_to_waiting(entry)
+        db.flush()
+        record(db, actor, "update", "sched_waitlist", entry.id, patient_id=entry.patient_id)
+        offer_slot(db, actor, now, entry.site_id, entry.kind, chair, start, (entry.patient_id,))
+        return "declined"
+    try:
+        with db.begin_nested():
+            book_one(
+                db, actor, now, patient, entry.site_id, entry.kind, chair, start, rules,
+                default_tz, settings=settings,
+            )  # fmt: skip
+    except KetacareError:
+        _back_to_waiting(entry)
+        db.flush()
+        record(db, actor, "update", "sched_waitlist", entry.id, patient_id=entry.patient_id)
+        return "gone"
+    entry.status = WaitStatus.booked
+    db.flush()
+    record(db, actor, "update", "sched_waitlist", entry.id, patient_id=entry.patient_id)
+    return "taken"
+
+
+def _back_to_waiting(entry: WaitlistEntry) -> None:
+    entry.status = WaitStatus.waiting
+    entry.offered_chair_id = entry.offered_start = entry.offered_at = None
+    entry.offer_token_hash = entry.offer_sent_at = None
 
 
 # --- patient links (confirm, ask to reschedule, acknowledge instructions) -------------------
