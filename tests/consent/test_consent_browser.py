@@ -88,6 +88,8 @@ def test_tablet_consent_unblocks_the_first_session_and_the_pmf_is_submitted(
         page.goto(f"{base}/patients/{w['patient_id']}/consent")
         page.click("#sign-esketamine")
         expect(page.locator("h1")).to_contain_text("esketamine")
+        # The box is the vendored signature_pad component (static/vendor/), not hand-drawn.
+        assert page.evaluate("typeof window.SignaturePad") == "function"
         page.check("#attested")
         page.fill("#typed_name", "Pat Ient")
         page.click("#sign")  # nothing drawn yet: the page asks for a signature

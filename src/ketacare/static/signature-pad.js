@@ -1,77 +1,60 @@
-// ketacare signature pad (part of ketacare, same licence): draw a signature with a finger, pen
-// or mouse on <canvas id="signature-pad">; on submit the drawing goes into the hidden field
-// "signature" as a PNG data URL. No inline script, no CDN (CSP: script-src 'self').
+// ketacare's consent signing box (part of ketacare, same licence), on the maintained
+// signature_pad component (static/vendor/, MIT): draw a signature with a finger, pen or mouse
+// on <canvas id="signature-pad">; on submit the drawing goes into the hidden field "signature"
+// as a PNG data URL. No inline script, no CDN (CSP: script-src 'self').
 "use strict";
 (function () {
   var canvas = document.getElementById("signature-pad");
-  if (!canvas) { return; }
+  if (!canvas || typeof window.SignaturePad !== "function") { return; }
   var form = canvas.closest("form");
   var field = document.getElementById("signature");
   var status = document.getElementById("signature-status");
-  var ctx = canvas.getContext("2d");
-  var drawing = false, drawn = false, last = null;
+  var pad = new window.SignaturePad(canvas, {
+    backgroundColor: "rgb(255, 255, 255)",
+    penColor: "rgb(17, 17, 17)",
+    minWidth: 1,
+    maxWidth: 2.8,
+  });
 
+  function say(text) { if (status) { status.textContent = text; } }
+
+  // The drawing surface follows the box's size and the screen's pixel ratio; a resize clears
+  // it (the component's documented behaviour), and the patient is told so.
   function fit() {
-    var ratio = window.devicePixelRatio || 1;
-    var rect = canvas.getBoundingClientRect();
-    canvas.width = Math.round(rect.width * ratio);
-    canvas.height = Math.round(rect.height * ratio);
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.fillStyle = "#fff";
-    ctx.fillRect(0, 0, rect.width, rect.height);
-    ctx.lineWidth = 2.2;
-    ctx.lineCap = "round";
-    ctx.lineJoin = "round";
-    ctx.strokeStyle = "#111";
-    drawn = false;
+    var ratio = Math.max(window.devicePixelRatio || 1, 1);
+    canvas.width = Math.round(canvas.offsetWidth * ratio);
+    canvas.height = Math.round(canvas.offsetHeight * ratio);
+    canvas.getContext("2d").scale(ratio, ratio);
+    pad.clear();
     field.value = "";
   }
-  function point(e) {
-    var rect = canvas.getBoundingClientRect();
-    return { x: e.clientX - rect.left, y: e.clientY - rect.top };
-  }
-  canvas.addEventListener("pointerdown", function (e) {
-    e.preventDefault();
-    canvas.setPointerCapture(e.pointerId);
-    drawing = true;
-    last = point(e);
-    ctx.beginPath();
-    ctx.arc(last.x, last.y, 1.1, 0, 2 * Math.PI);
-    ctx.fillStyle = "#111";
-    ctx.fill();
+  var lastWidth = canvas.offsetWidth;
+  window.addEventListener("resize", function () {
+    if (canvas.offsetWidth === lastWidth) { return; }
+    lastWidth = canvas.offsetWidth;
+    var had = !pad.isEmpty();
+    fit();
+    if (had) { say("The screen turned: please sign again."); }
   });
-  canvas.addEventListener("pointermove", function (e) {
-    if (!drawing) { return; }
-    e.preventDefault();
-    var p = point(e);
-    ctx.beginPath();
-    ctx.moveTo(last.x, last.y);
-    ctx.lineTo(p.x, p.y);
-    ctx.stroke();
-    last = p;
-    drawn = true;
+
+  pad.addEventListener("endStroke", function () {
+    field.value = pad.toDataURL("image/png");
+    say("Signature captured.");
   });
-  function stop() {
-    drawing = false;
-    if (drawn) {
-      field.value = canvas.toDataURL("image/png");
-      if (status) { status.textContent = "Signature captured."; }
-    }
-  }
-  canvas.addEventListener("pointerup", stop);
-  canvas.addEventListener("pointercancel", stop);
   var clear = document.getElementById("signature-clear");
   if (clear) {
     clear.addEventListener("click", function () {
       fit();
-      if (status) { status.textContent = "Cleared: sign again."; }
+      say("Cleared: sign again.");
     });
   }
   form.addEventListener("submit", function (e) {
-    if (!drawn) {
+    if (pad.isEmpty()) {
       e.preventDefault();
-      if (status) { status.textContent = "Please sign in the box first."; }
+      say("Please sign in the box first.");
+      return;
     }
+    field.value = pad.toDataURL("image/png");
   });
   fit();
 })();
