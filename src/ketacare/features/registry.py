@@ -71,9 +71,10 @@ class Feature:
     jobs: tuple[Job, ...] = ()
     #: Checks other features add to the treatment-session steps (``module:function``):
     #: ``session_open``: ``f(db, settings, session, now)`` raises a refusal to open a session
-    #: (REMS, consent); ``session_sign``: ``f(db, session)`` returns ``(field, reasons)`` that
-    #: keep it from being signed (the controlled-substance ledger); ``session_page``:
-    #: ``f(db, session_id)`` returns extra context for the session page (scheduling).
+    #: (REMS, consent); ``session_sign``: ``f(db, settings, session)`` returns
+    #: ``(field, reasons)`` that keep it from being signed (the controlled-substance ledger, the
+    #: REMS prescriber cover); ``session_page``: ``f(db, session_id)`` returns extra context for
+    #: the session page (scheduling).
     session_open: tuple[str, ...] = ()
     session_sign: tuple[str, ...] = ()
     session_page: tuple[str, ...] = ()
@@ -84,6 +85,10 @@ class Feature:
     #: charted dose, or None (measurement-based care's alert baseline; declared by sessions so
     #: that assessments, below it, does not import it).
     session_first_dose: tuple[str, ...] = ()
+    #: ``prescriber_cover``: ``f(db, clinic_id, start, end)`` returns ``[(start, end, name)]``
+    #: of prescribers rostered on site between the two instants (scheduling's staff shifts),
+    #: which the REMS gate counts beside the attestations.
+    prescriber_cover: tuple[str, ...] = ()
     #: Header navigation links this feature contributes (see :class:`NavLink`).
     nav: tuple[NavLink, ...] = ()
 

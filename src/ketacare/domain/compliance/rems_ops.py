@@ -27,7 +27,7 @@ cannot start (docs/rems.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from ketacare.domain.sessions.rems import PMF_FIELDS, PmfField
 from ketacare.domain.sessions.safety import Reason
@@ -237,3 +237,59 @@ def pmf_status(treatment_day: date, submitted: bool, today: date, days: int = DE
     if submitted:
         return "submitted"
     return "overdue" if today > pmf_deadline(treatment_day, days) else "due"
+
+
+def uncovered(
+    cover: list[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The parts of ``[start, end)`` that no interval of ``cover`` contains, in order.
+
+    >>> from datetime import UTC
+    >>> h = lambda x: datetime(2026, 1, 5, x, tzinfo=UTC)
+    >>> [(a.hour, b.hour) for a, b in uncovered([(h(9), h(11)), (h(12), h(14))], h(10), h(15))]
+    [(11, 12), (14, 15)]
+    """
+    gaps: list[tuple[datetime, datetime]] = []
+    at = start
+    for a, b in sorted(cover):
+        if b <= at:
+            continue
+        if a >= end:
+            break
+        if a > at:
+            gaps.append((at, a))
+        at = max(at, b)
+        if at >= end:
+            break
+    if at < end:
+        gaps.append((at, end))
+    return gaps
+
+
+def monitoring_reasons(
+    cover: list[tuple[datetime, datetime]],
+    start: datetime,
+    end: datetime,
+    tz: tzinfo | None = None,
+) -> list[Reason]:
+    """Why a prescriber was not on site for all of an esketamine session's administration and
+    monitoring (``start``: first device, ``end``: discharge), given the intervals a prescriber
+    was attested or rostered on site (REMS since 12/2024; issue 19.3). Gaps are written as
+    ``HH:MM`` in ``tz`` (the clinic's zone).
+
+    >>> from datetime import UTC
+    >>> h = lambda x: datetime(2026, 1, 5, x, tzinfo=UTC)
+    >>> monitoring_reasons([(h(9), h(12))], h(10), h(12))
+    []
+    >>> monitoring_reasons([(h(9), h(11))], h(10), h(12))[0].text[:60]
+    'No prescriber was on site during part of administration and '
+    """
+    gaps = uncovered(cover, start, end)
+    if not gaps:
+        return []
+    spans = ", ".join(f"{a.astimezone(tz):%H:%M}–{b.astimezone(tz):%H:%M}" for a, b in gaps)
+    text = (
+        f"No prescriber was on site during part of administration and monitoring ({spans}): "
+        "record who was on site (attestation or roster) before signing."
+    )
+    return [Reason("rems.prescriber.monitoring", text, SOURCE_PRESCRIBER)]

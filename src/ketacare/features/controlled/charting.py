@@ -73,6 +73,10 @@ def session_lots(db: Session, session_id: int) -> str:
 __all__ = ["CsEvent", "session_ledger", "session_lots", "sign_reasons", "uses_ledger"]
 
 
-def session_sign_check(db: Session, s: TreatmentSession) -> tuple[str, list[Reason]]:
+def session_sign_check(
+    db: Session,
+    settings: object,  # noqa: ARG001
+    s: TreatmentSession,
+) -> tuple[str, list[Reason]]:
     """The registered ``session_sign`` hook: the field and why the ledger keeps ``s`` unsigned."""
     return "controlled_substances", sign_reasons(db, s)

@@ -248,7 +248,7 @@ class _Writer:
         if gate.allowed:
             closing.discharge(db, s, nurse, gate, done + timedelta(minutes=1))
             if not esk:
-                closing.sign(db, s, self.clinician, [], done + timedelta(minutes=5))
+                closing.sign(db, s, self.clinician, [], done + timedelta(minutes=5), self.settings)
         status = s.status.value
         self.result.status[status] = self.result.status.get(status, 0) + 1
         self.result.sessions += 1

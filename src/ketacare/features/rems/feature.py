@@ -13,4 +13,5 @@ FEATURE = Feature(
         )
     },
     session_open=("ketacare.features.rems.service:check_session_open",),
+    session_sign=("ketacare.features.rems.service:check_session_sign",),
 )

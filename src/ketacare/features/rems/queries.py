@@ -60,6 +60,21 @@ def attestation_at(db: Session, clinic_id: int, at: datetime) -> PrescriberAttes
     ).scalar_one_or_none()
 
 
+def attestations_between(
+    db: Session, clinic_id: int, start: datetime, end: datetime
+) -> list[PrescriberAttestation]:
+    """The clinic's attestations overlapping ``[start, end)``."""
+    return list(
+        db.execute(
+            select(PrescriberAttestation).where(
+                PrescriberAttestation.clinic_id == clinic_id,
+                PrescriberAttestation.starts_at < end,
+                PrescriberAttestation.ends_at > start,
+            )
+        ).scalars()
+    )
+
+
 def attestations(db: Session, clinic_id: int, since: datetime) -> list[PrescriberAttestation]:
     """The clinic's attestations that end after ``since``, newest first."""
     return list(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ketacare.domain.compliance import rems_ops
 from ketacare.domain.dates import out_of_range
 from ketacare.domain.sessions.safety import Reason
+from ketacare.features import registry
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, KetacareError
 from ketacare.features.audit.service import record
@@ -263,21 +264,55 @@ def gate_config(settings: Settings) -> rems_ops.GateConfig:
     return rems_ops.GateConfig(require_prescriber=settings.rems_require_prescriber)
 
 
+@dataclass(frozen=True, slots=True)
+class OnSite:
+    """Who is on site as the prescriber: from an attestation (its id) or the roster (None)."""
+
+    name: str
+    attestation_id: int | None
+
+
+def prescriber_cover(
+    db: Session, clinic_id: int, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, str]]:
+    """Every interval a prescriber was on site between ``start`` and ``end``: the clinic's
+    attestations and the roster's prescriber shifts (``prescriber_cover`` registry hooks)."""
+    cover = [
+        (a.starts_at, a.ends_at, a.prescriber_name)
+        for a in queries.attestations_between(db, clinic_id, start, end)
+    ]
+    for hook in registry.session_hooks("prescriber_cover"):
+        cover += hook(db, clinic_id, start, end)
+    return cover
+
+
+def on_site(db: Session, clinic_id: int, at: datetime) -> OnSite | None:
+    """The prescriber on site at the instant ``at``: the newest attestation covering it, else a
+    prescriber rostered then (issue 19.3), else None."""
+    attestation = queries.attestation_at(db, clinic_id, at)
+    if attestation is not None:
+        return OnSite(attestation.prescriber_name, attestation.id)
+    for hook in registry.session_hooks("prescriber_cover"):
+        for _start, _end, name in hook(db, clinic_id, at, at + timedelta(seconds=1)):
+            return OnSite(name, None)
+    return None
+
+
 def gate_reasons(
     db: Session, clinic_id: int, patient_id: int, now: datetime, settings: Settings
-) -> tuple[list[Reason], PrescriberAttestation | None]:
+) -> tuple[list[Reason], OnSite | None]:
     """Every unmet REMS requirement for an esketamine session of the patient starting ``now``,
-    and the prescriber attestation covering ``now``."""
+    and the prescriber on site now (attested or rostered)."""
     day = clock.local_date(now, _tz(db, clinic_id, settings)) or now.date()
-    attestation = queries.attestation_at(db, clinic_id, now)
+    present = on_site(db, clinic_id, now)
     reasons = rems_ops.session_gate(
         setting_facts(queries.setting_of(db, clinic_id)),
         enrolment_facts(queries.enrolment_of(db, patient_id)),
-        attestation.prescriber_name if attestation else None,
+        present.name if present else None,
         day,
         gate_config(settings),
     )
-    return reasons, attestation
+    return reasons, present
 
 
 def booking_reasons(
@@ -300,7 +335,7 @@ def check_session_open(db: Session, settings: Settings, s: TreatmentSession, now
     allow (:class:`RemsRefused`, 409, the request rolls back), else record who is on site."""
     if s.route != "esketamine" or not settings.rems_gate_enforced:
         return
-    reasons, attestation = gate_reasons(db, s.clinic_id, s.patient_id, now, settings)
+    reasons, present = gate_reasons(db, s.clinic_id, s.patient_id, now, settings)
     if reasons:
         raise RemsRefused(reasons)
     setting = queries.setting_of(db, s.clinic_id)
@@ -308,13 +343,32 @@ def check_session_open(db: Session, settings: Settings, s: TreatmentSession, now
         RemsSessionCover(
             clinic_id=s.clinic_id,
             session_id=s.id,
-            attestation_id=attestation.id if attestation else None,
-            prescriber_name=attestation.prescriber_name if attestation else "",
+            attestation_id=present.attestation_id if present else None,
+            prescriber_name=present.name if present else "",
             setting_name=setting.name if setting else "",
             recorded_at=now,
         )
     )
     db.flush()
+
+
+def check_session_sign(
+    db: Session, settings: Settings, s: TreatmentSession
+) -> tuple[str, list[Reason]]:
+    """The registered ``session_sign`` hook: an esketamine session is signed only when a
+    prescriber was on site (attested or rostered) from the first device to the discharge
+    (issue 19.3; the REMS requires it during administration and monitoring)."""
+    if (
+        s.route != "esketamine"
+        or not settings.rems_gate_enforced
+        or not settings.rems_require_prescriber
+        or s.discharged_at is None
+    ):
+        return "prescriber", []
+    start = s.dose_start or s.created_at
+    cover = [(a, b) for a, b, _ in prescriber_cover(db, s.clinic_id, start, s.discharged_at)]
+    zone = clock.zone(_tz(db, s.clinic_id, settings))
+    return "prescriber", rems_ops.monitoring_reasons(cover, start, s.discharged_at, zone)
 
 
 # --- The PMF document ------------------------------------------------------------------------

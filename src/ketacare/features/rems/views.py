@@ -76,13 +76,13 @@ def patient_status(
     """The patient's enrolment history and what the gate says for a session now (audited)."""
     record(db, actor, "read", "rems_enrolment", patient.id, patient_id=patient.id)
     history = queries.enrolment_history(db, patient.id)
-    reasons, attestation = service.gate_reasons(db, patient.clinic_id, patient.id, now, settings)
+    reasons, present = service.gate_reasons(db, patient.clinic_id, patient.id, now, settings)
     current = history[-1] if history else None
     return {
         "patient_id": patient.id,
         "enrolled": current is not None and current.kind == "enrolled",
         "history": [enrolment_dict(r) for r in history],
-        "prescriber_on_site": attestation.prescriber_name if attestation else None,
+        "prescriber_on_site": present.name if present else None,
         "esketamine_session_allowed": not reasons,
         "reasons": [r.to_dict() for r in reasons],
     }

@@ -16,6 +16,7 @@ FEATURE = Feature(
             "ketacare.features.scheduling.cli:scheduling_app",
         )
     },
+    prescriber_cover=("ketacare.features.scheduling.service:prescriber_cover",),
     jobs=(
         Job("scheduling-reminders", "ketacare.features.scheduling.reminders:run"),
         Job("waitlist-offers", "ketacare.features.scheduling.offers:run"),

@@ -214,3 +214,16 @@ def booking_place(db: Session, booking: Booking) -> tuple[Site | None, Clinic | 
 def place_of(db: Session, site_id: int, clinic_id: int) -> tuple[Site | None, Clinic | None]:
     """A site and its clinic (the patient's link pages)."""
     return db.get(Site, site_id), db.get(Clinic, clinic_id)
+
+
+def prescriber_shifts(
+    db: Session, clinic_id: int, start: datetime, end: datetime
+) -> Sequence[StaffShift]:
+    """The clinic's prescriber shifts overlapping ``[start, end)``."""
+    stmt = select(StaffShift).where(
+        StaffShift.clinic_id == clinic_id,
+        StaffShift.role == StaffRole.prescriber,
+        StaffShift.starts_at < end,
+        StaffShift.ends_at > start,
+    )
+    return db.scalars(stmt.order_by(StaffShift.starts_at)).all()

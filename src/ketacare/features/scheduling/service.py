@@ -963,3 +963,12 @@ def _remind(db: Session, rows: Sequence[Booking], now: datetime) -> None:
         patient = db.get(Patient, row.patient_id)
         assert patient is not None
         plan_reminders(db, row, patient, now, offsets)
+
+
+def prescriber_cover(
+    db: Session, clinic_id: int, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, str]]:
+    """The registered ``prescriber_cover`` hook: prescribers rostered on any of the clinic's
+    sites between ``start`` and ``end`` (the REMS "prescriber on site" requirement)."""
+    rows = queries.prescriber_shifts(db, clinic_id, start, end)
+    return [(r.starts_at, r.ends_at, r.staff_name) for r in rows]

@@ -21,6 +21,7 @@ from ketacare.features.sessions.models import (
     TreatmentSession,
 )
 from ketacare.features.sessions.service import SessionLocked, require_open
+from ketacare.settings import Settings
 
 
 class Refused(KetacareError):
@@ -60,7 +61,12 @@ def discharge(
 
 
 def sign(
-    db: Session, s: TreatmentSession, user: User, rems_missing: list[Reason], now: datetime
+    db: Session,
+    s: TreatmentSession,
+    user: User,
+    rems_missing: list[Reason],
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """Sign the discharged session (esketamine: the REMS form must be complete); read-only after."""
     require_open(s)
@@ -69,7 +75,7 @@ def sign(
     if s.route == "esketamine" and rems_missing:
         raise Refused("rems", rems_missing)
     for check in registry.session_hooks("session_sign"):  # e.g. the CS ledger agrees (18.4)
-        field, reasons = check(db, s)
+        field, reasons = check(db, settings, s)
         if reasons:
             raise Refused(field, reasons)
     s.status = SessionStatus.signed

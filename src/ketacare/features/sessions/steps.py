@@ -200,7 +200,7 @@ def sign(c: Ctx, s: TreatmentSession) -> None:
         form = closing.rems_form(c.db, s)
         vals = rems_forms.values(c.db, st, form, c.settings.timezone, c.cfg.esk_recheck_window_min)
         missing = rems_forms.missing(vals)
-    closing.sign(c.db, s, c.user, missing, c.now)
+    closing.sign(c.db, s, c.user, missing, c.now, c.settings)
     record(c.db, c.actor, "sign", "treatment_session", s.id, s.patient_id)
 
 
