@@ -101,6 +101,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "rems",
     "consent",
     "billing",
+    "notes",
     "system",
     "instruments",
     "pk",
