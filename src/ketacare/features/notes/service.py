@@ -420,6 +420,7 @@ def session_note(
     """A nursing note of a treatment session (the clinic's ``nursing-note`` template, its
     first section holding ``text``), signed at once when ``sign``."""
     template = find_template(db, patient.clinic_id, NURSING_TEMPLATE)
+    _require_writer(actor, template.kind)
     first = template.sections[0].id
     if not _text(text, "text"):
         raise BadRequest("write the note first", "text")
