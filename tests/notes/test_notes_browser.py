@@ -27,6 +27,17 @@ def login(page: Page, base: str, email: str) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def axe_serious(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page (issue 21.5), when the
+    ``axe-playwright-python`` test dependency is installed; else none are checked."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:  # pragma: no cover - the accessibility extra is not installed
+        return []
+    found = Axe().run(page).response["violations"]
+    return [f"{page.url}: {v['id']}" for v in found if v["impact"] in ("serious", "critical")]
+
+
 def no_overflow(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], width  # type: ignore[index]
@@ -62,12 +73,14 @@ def test_write_sign_and_addend_notes_through_the_pages(
         page.click("#new-note")
         expect(page.locator("#f-measures")).to_have_value("PHQ-9: 12 (Moderate) on 2025-03-03")
         expect(page.locator("#f-intake")).to_contain_text("IV ketamine:")
+        violations = axe_serious(page)
         page.fill("#f-interval", "Sleeping better; no dissociation after the last dose.")
         page.fill("#f-plan", "Continue the induction course.")
         page.keyboard.press("Tab")
         page.click("#save-and-sign")
         expect(page.locator("h1")).to_contain_text("Sign: Progress note")
         expect(page.locator("#note-document")).to_contain_text("Sleeping better")
+        violations += axe_serious(page)
         page.screenshot(path=str(screenshot_path("notes-sign-820.png")), full_page=True)
         page.click("#confirm-sign")
         signature = page.locator(".note-signature")
@@ -75,6 +88,7 @@ def test_write_sign_and_addend_notes_through_the_pages(
         expect(signature).to_contain_text("2025-03-03")
         expect(page.locator(".note-hash")).to_contain_text("…")
         expect(page.locator("#note-form")).to_have_count(0)  # never editable again
+        violations += axe_serious(page)
         page.click("#add-addendum")
         page.fill("#f-addendum", "Blood pressure at discharge 128/80.")
         page.click("#save-and-sign")
@@ -85,6 +99,7 @@ def test_write_sign_and_addend_notes_through_the_pages(
         expect(page.locator("#addenda")).to_contain_text("signed")
         page.goto(f"{base}/patients/{pid}/notes")
         expect(page.locator("#notes tbody tr[data-status=signed]")).to_have_count(2)
+        violations += axe_serious(page)
         ctx.close()
 
         # A nurse on a phone: the session page's nursing note, saved and signed at once.
@@ -106,10 +121,12 @@ def test_write_sign_and_addend_notes_through_the_pages(
         page.click("#session-note-list a")
         expect(page.locator(".note-signature")).to_contain_text(w["nurse_email"])
         no_overflow(page)
+        violations += axe_serious(page)
         page.screenshot(path=str(screenshot_path("notes-nursing-390.png")), full_page=True)
         phone.close()
         browser.close()
     assert errors == []
+    assert violations == []
     rows = db.execute(select(ClinicalNote.kind, ClinicalNote.status)).all()
     db.commit()
     assert sorted(rows) == [("nursing", "signed"), ("progress", "signed"), ("progress", "signed")]
