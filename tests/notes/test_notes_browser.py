@@ -31,7 +31,7 @@ def axe_serious(page: Page) -> list[str]:
     """axe-core's serious and critical violations on the page (issue 21.5), when the
     ``axe-playwright-python`` test dependency is installed; else none are checked."""
     try:
-        from axe_playwright_python.sync_playwright import Axe
+        from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - the accessibility extra is not installed
         return []
     found = Axe().run(page).response["violations"]
