@@ -24,9 +24,9 @@ from ketacare.db.engine import get_engine, session_factory
 from ketacare.domain.instruments import get_instrument
 from ketacare.features.assessments.models import Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import register_key
 from ketacare.features.auth import service as accounts
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.charts.trajectory import Point, trajectory_svg
 from ketacare.features.clinics.repository import get_or_create

@@ -35,9 +35,9 @@ from sqlalchemy import create_engine, text
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, session_factory
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import register_key
 from ketacare.features.auth import service as accounts
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.controlled import queries, records, service

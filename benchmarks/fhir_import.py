@@ -19,7 +19,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.interop.importer import import_bundle
 

@@ -32,12 +32,13 @@ from sqlalchemy.orm import Session
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, session_factory
-from ketacare.domain.booking import FloorRules, Kind, StaffRole, Window
-from ketacare.features.audit.actor import Actor
+from ketacare.domain.course.booking import FloorRules, Kind, StaffRole, Window
 from ketacare.features.audit.service import register_key
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import service
+from ketacare.settings import Settings
 
 ADMIN = os.environ.get(
     "KETACARE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -46,6 +47,7 @@ NY = ZoneInfo("America/New_York")
 START = date(2030, 3, 4)  # Monday
 RULES = FloorRules()
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
+GATE_OFF = Settings(rems_gate_enforced=False)  # iv bookings: the REMS gate does not apply
 
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
@@ -251,6 +253,7 @@ def concurrent(
                                 start,
                                 RULES,
                                 "UTC",
+                                settings=GATE_OFF,
                             )
                         else:
                             db.execute(

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.features.assessments import links
-from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import service as accounts
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.consent import service as consent
 from ketacare.features.patients.service import PatientInput, create_patient

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import StaffRole
-from ketacare.features.audit.actor import Actor
+from ketacare.domain.course.booking import StaffRole
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.scheduling import service

@@ -20,7 +20,8 @@ from ketacare.domain.pk import PKBand
 from ketacare.features.charts.outcomes import km_chart, rates_chart
 from ketacare.features.charts.render import drawing, pdf_svg
 from ketacare.features.charts.trajectory import Point, trajectory_svg
-from ketacare.features.sessions.chart import _band, chart_svg
+from ketacare.features.pk.plan import session_band as _band
+from ketacare.features.sessions.chart import chart_svg
 from ketacare.features.sessions.models import TreatmentSession, VitalSign
 from tests.analytics.analytics_support import hand_tables
 

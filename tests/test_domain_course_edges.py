@@ -18,7 +18,6 @@ from ketacare.domain.course.dosing import (
     ideal_body_weight,
     iv_ketamine_dose,
 )
-from ketacare.domain.course.ics import schedule_to_ics
 from ketacare.domain.course.protocols import ProtocolError, builtin_protocols, parse_protocol
 from ketacare.domain.course.scheduling import (
     ScheduleConstraints,
@@ -29,6 +28,7 @@ from ketacare.domain.course.scheduling import (
 )
 from ketacare.domain.dates import EARLIEST, LATEST, out_of_range
 from ketacare.domain.errors import InvalidAnswer
+from ketacare.features.intake.calendar import schedule_to_ics
 
 DATA = Path(__file__).resolve().parents[1] / "src/ketacare/domain/course/protocols/data"
 MONDAY = date(2025, 3, 3)

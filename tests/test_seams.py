@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.patients import service
 from tests.conftest import api_token, make_clinic, make_user

@@ -212,6 +212,11 @@ class Settings(BaseSettings):
         True,
         description="A session needs a valid signed consent covering its route (docs/consent.md).",
     )
+    consent_reconsent_on_protocol_change: bool = Field(
+        True,
+        description="A consent given for another protocol (or version) than the active plan's "
+        "must be signed again [U] (docs/consent.md).",
+    )
 
     @field_validator("timezone")
     @classmethod

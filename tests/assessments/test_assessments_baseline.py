@@ -19,7 +19,7 @@ from ketacare.features.assessments import links
 from ketacare.features.assessments.baseline import history
 from ketacare.features.assessments.models import Alert, Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline, Settings
 from ketacare.web.app import create_app

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments import texts
 from ketacare.features.assessments.models import Alert, AlertAction, Assessment
+from ketacare.features.instruments import texts
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
 from tests.assessments.support import PHQ9_ITEM9_2, body_text, smtp_server, staff

@@ -18,9 +18,9 @@ from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, session_factory
 from ketacare.features.assessments import links
 from ketacare.features.assessments.models import Invitation
-from ketacare.features.assessments.notify import notifier_from_settings
 from ketacare.features.assessments.periodic import deliver
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.outreach.notify import notifier_from_settings
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 from tests.assessments.support import staff

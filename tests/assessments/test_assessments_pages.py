@@ -16,8 +16,8 @@ from ketacare.features.assessments import links
 from ketacare.features.assessments.models import Alert, Assessment, Schedule, Source
 from ketacare.features.assessments.service import store_assessment
 from ketacare.features.assessments.sessions import planned_sessions
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
 from ketacare.features.patients.models import Patient

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.features.assessments.models import Invitation
-from ketacare.features.assessments.notify import DeliveryFailed, Message, SmtpNotifier
+from ketacare.features.outreach.notify import DeliveryFailed, Message, SmtpNotifier
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
 from tests.assessments.support import body_text, smtp_server, staff

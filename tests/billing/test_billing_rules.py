@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ketacare.domain.billing import (
+from ketacare.domain.billing.codes import (
     CODE_TABLE,
     BillingConfig,
     PayerPolicy,

@@ -13,10 +13,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import session_factory
-from ketacare.domain.billing import AuthAlertConfig
+from ketacare.domain.billing.codes import AuthAlertConfig
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import queries, service
 from ketacare.features.billing.models import BillingLine, LedgerEntry, PriorAuth
 from ketacare.features.billing.service import AuthInput, Conflict

@@ -107,9 +107,9 @@ def test_ics_events_have_a_time_and_place_in_clinic_time_across_dst() -> None:
     from datetime import time, timedelta
     from zoneinfo import ZoneInfo
 
-    from ketacare.domain.course.ics import schedule_to_ics
     from ketacare.domain.course.scheduling import Schedule
     from ketacare.domain.course.scheduling import Session as Planned
+    from ketacare.features.intake.calendar import schedule_to_ics
 
     days = (date(2026, 3, 6), date(2026, 3, 9), date(2026, 11, 2))
     schedule = Schedule(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,11 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
+from ketacare.features.consent import service
 from ketacare.features.consent.models import ConsentDocument
+from ketacare.features.intake.models import PlanStatus, TreatmentPlan
 from ketacare.features.interop.exporter import export_bundle
+from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
 from tests.conftest import api_token, count, make_user
@@ -122,12 +126,58 @@ def test_sign_countersign_unblocks_the_session_and_reconsent_blocks_again(
             "key": "esketamine",
             "signed_version": 1,
             "current_version": 2,
+            "why": "newer template version",
         }
     ]
     states = client.get(f"/api/v1/patients/{w['patient_id']}/consents", headers=w["nurse"]).json()
     assert states["states"][0]["state"] == "reconsent"
     # Signing the old version is refused.
     assert sign(client, w, tid).json()["detail"][0]["field"] == "template"
+
+
+def test_a_protocol_change_after_signing_asks_for_reconsent(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    """Issue 19.5: same consent text, but the active plan now follows another protocol
+    version than the one the patient consented to."""
+    w = world(db)
+    install_clock(app)
+    tid = client.post("/api/v1/consent/templates", json=ESK, headers=w["admin"]).json()["id"]
+    doc = sign(client, w, tid).json()
+    client.post(f"/api/v1/consent-documents/{doc['id']}/countersign", headers=w["clinician"])
+    assert start(client, w).status_code == 201
+    plan = db.scalars(
+        select(TreatmentPlan).where(TreatmentPlan.patient_id == w["patient_id"])
+    ).one()
+    replacement = TreatmentPlan(
+        clinic_id=plan.clinic_id, patient_id=plan.patient_id, intake_id=plan.intake_id,
+        protocol_id=plan.protocol_id, protocol_version=plan.protocol_version + ".1",
+        protocol_title=plan.protocol_title, drug=plan.drug, route=plan.route,
+        start_date=plan.start_date, weekdays=plan.weekdays,
+        created_at=plan.created_at + timedelta(minutes=5),
+    )  # fmt: skip
+    plan.status = PlanStatus.superseded
+    db.flush()
+    db.add(replacement)
+    db.commit()
+    install_clock(app, replacement.created_at + timedelta(minutes=1))
+    states = client.get(f"/api/v1/patients/{w['patient_id']}/consents", headers=w["nurse"]).json()
+    assert states["states"][0]["state"] == "reconsent"
+    assert "protocol changed" in states["states"][0]["why"]
+    due = client.get("/api/v1/consent/reconsent", headers=w["nurse"]).json()
+    assert [d["signed_version"] for d in due] == [1] and "protocol" in due[0]["why"]
+    patient = db.get(Patient, w["patient_id"])
+    assert patient is not None
+    reasons = service.session_reasons(db, patient, "esketamine")
+    assert [r.rule_id for r in reasons] == ["consent.protocol_changed"]
+    # Configurable [U]: off, the old consent still covers the plan.
+    assert service.session_reasons(db, patient, "esketamine", protocol_check=False) == []
+    db.commit()
+    # Signing again (the same template version) covers the new plan.
+    doc = sign(client, w, tid).json()
+    client.post(f"/api/v1/consent-documents/{doc['id']}/countersign", headers=w["clinician"])
+    states = client.get(f"/api/v1/patients/{w['patient_id']}/consents", headers=w["nurse"]).json()
+    assert states["states"][0]["state"] == "valid"
 
 
 def test_revocation_is_a_new_document_and_verification_detects_a_changed_byte(

@@ -16,7 +16,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.consent import service as consent
 from ketacare.features.consent.models import ConsentDocument

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.controlled import service
 from ketacare.features.controlled.config import CsSettings

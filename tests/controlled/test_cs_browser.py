@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy.orm import Session
 
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.controlled import service
 from tests.browser import CHROMIUM_ARGS, live_server, require_chromium

@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from ketacare.domain import controlled as rules
-from ketacare.features.audit.actor import Actor
+from ketacare.domain.compliance import controlled as rules
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.controlled import service
 from ketacare.features.controlled.charting import session_lots

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import session_factory
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.controlled import service
 from ketacare.features.controlled.models import CsContainer, CsDraw, CsEvent

@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ketacare.domain import controlled as cs
+from ketacare.domain.compliance import controlled as cs
 from ketacare.features.controlled import service
 from ketacare.features.controlled.models import CsDraw, CsEvent
 from tests.controlled.support import CS, T0, make_site, stock, witness_of

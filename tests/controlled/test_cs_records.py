@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.controlled import loss_deadlines
+from ketacare.domain.compliance.controlled import loss_deadlines
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.clinics.models import Clinic

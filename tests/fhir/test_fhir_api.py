@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.assessments.models import Alert, Assessment, Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import PatientInput, create_patient

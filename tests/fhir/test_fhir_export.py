@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features.assessments.models import Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.actor import Actor
 from ketacare.features.interop.exporter import export_bundle
 from ketacare.features.interop.models import Diagnosis
 from ketacare.features.patients.service import PatientInput, create_patient

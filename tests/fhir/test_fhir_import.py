@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.engine import unit_of_work
 from ketacare.features.assessments.models import Alert, Assessment, Source
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.interop.exporter import export_bundle
 from ketacare.features.interop.importer import INCONSISTENT, import_bundle
 from ketacare.features.interop.models import Diagnosis, ExternalRef

@@ -19,7 +19,7 @@ from ketacare.db.engine import unit_of_work
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features.assessments.models import Assessment, Source
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.interop import importer
 from ketacare.features.interop.exporter import export_bundle
 from ketacare.features.interop.importer import import_bundle

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import unit_of_work
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.interop.exporter import export_bundle
 from ketacare.features.interop.importer import import_bundle

@@ -23,7 +23,6 @@ from ketacare.domain.course.dosing import (
     infusion_rate_ml_per_h,
     iv_ketamine_dose,
 )
-from ketacare.domain.course.ics import schedule_to_ics
 from ketacare.domain.course.protocols import (
     ProtocolError,
     builtin_protocols,
@@ -38,6 +37,7 @@ from ketacare.domain.course.scheduling import (
     reschedule_missed,
 )
 from ketacare.domain.errors import InvalidAnswer
+from ketacare.features.intake.calendar import schedule_to_ics
 from ketacare.features.intake.protocol_files import load_protocols
 
 P = builtin_protocols()

@@ -11,8 +11,8 @@ from ketacare.domain.intake.json_file import intake_from_dict, intake_to_dict
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.charts.render import page_svg
 from ketacare.features.intake import form, plans, service
-from ketacare.features.intake import pk as planpk
 from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
+from ketacare.features.pk import plan as planpk
 from tests.conftest import count
 from tests.intake_app.intake_support import EXAMPLE, example, setup
 

@@ -7,8 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ketacare.domain import rems_ops
-from ketacare.domain.rems_ops import EnrolmentFacts, GateConfig, SettingFacts, session_gate
+from ketacare.domain.compliance import rems_ops
+from ketacare.domain.compliance.rems_ops import (
+    EnrolmentFacts,
+    GateConfig,
+    SettingFacts,
+    session_gate,
+)
 from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 

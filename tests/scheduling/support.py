@@ -12,13 +12,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import StaffRole
-from ketacare.features.audit.actor import Actor
+from ketacare.domain.course.booking import StaffRole
+from ketacare.features.auth.actor import Actor
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import service
+from ketacare.settings import Settings
 from tests.conftest import make_clinic
 
 NY = ZoneInfo("America/New_York")
+#: Settings for service calls whose REMS gate is not under test (tests/rems tests it).
+GATE_OFF = Settings(rems_gate_enforced=False)
 MON = date(2030, 3, 4)  # a Monday, in the future of any test clock
 
 
@@ -78,7 +81,7 @@ def world(
 def scheduling_objects(db: Session, clinic_id: int, patient_id: int) -> dict[str, str]:
     """A site, a chair and a booking of ``patient_id`` in the clinic (for the access
     matrix); their ids as path parameters."""
-    from ketacare.domain.booking import Kind
+    from ketacare.domain.course.booking import Kind
     from ketacare.features.scheduling.models import Booking
     from ketacare.features.scheduling.queries import get_site
 

@@ -12,14 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import session_factory
-from ketacare.domain.booking import FloorRules, Kind, Window
+from ketacare.domain.course.booking import FloorRules, Kind, Window
 from ketacare.features._kit.errors import BadRequest, KetacareError
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.actor import Actor
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import service
 from ketacare.features.scheduling.models import Booking, BookingStatus, WaitStatus
-from tests.scheduling.support import MON, NY, at, world
+from tests.scheduling.support import GATE_OFF, MON, NY, at, world
 
 RULES = FloorRules()
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -46,7 +46,9 @@ def test_book_course_in_one_transaction(db: Session) -> None:
     ask = service.CourseAsk(
         w.site_id, Kind.iv, targets, 48.0, Window(earliest=at(MON, 9).astimezone(NY).time())
     )
-    rows = service.book_course(db, Actor.cli(w.clinic_id), NOW, patient, ask, RULES, "UTC")
+    rows = service.book_course(
+        db, Actor.cli(w.clinic_id), NOW, patient, ask, RULES, "UTC", settings=GATE_OFF
+    )
     db.commit()
     assert [r.starts_at.astimezone(NY).date() for r in rows] == list(targets)
     assert all(r.starts_at.astimezone(NY).hour == 9 for r in rows)
@@ -61,7 +63,9 @@ def test_book_course_in_one_transaction(db: Session) -> None:
         Window(latest_start=at(MON, 9).astimezone(NY).time()),
     )
     with pytest.raises(BadRequest):
-        service.book_course(db, Actor.cli(w.clinic_id), NOW, patient, ask2, RULES, "UTC", 0)
+        service.book_course(
+            db, Actor.cli(w.clinic_id), NOW, patient, ask2, RULES, "UTC", 0, settings=GATE_OFF
+        )
     db.rollback()
     assert len(db.scalars(select(Booking)).all()) == 6
     db.commit()
@@ -76,7 +80,7 @@ def test_reschedule_offers_and_moves_later_sessions(db: Session) -> None:
         w.site_id, Kind.iv, targets, 48.0, Window(earliest=at(MON, 10).astimezone(NY).time())
     )
     first, second, third = service.book_course(
-        db, Actor.cli(w.clinic_id), NOW, patient, ask, RULES, "UTC"
+        db, Actor.cli(w.clinic_id), NOW, patient, ask, RULES, "UTC", settings=GATE_OFF
     )
     db.commit()
     actor = Actor.cli(w.clinic_id)
@@ -105,7 +109,17 @@ def test_cancel_no_show_and_waitlist_offer(db: Session) -> None:
     p0, p1 = (db.get(Patient, i) for i in w.patients[:2])
     assert p0 is not None and p1 is not None
     b = service.book_one(
-        db, actor, NOW, p0, w.site_id, Kind.iv, w.chairs[0], at(MON, 9), RULES, "UTC"
+        db,
+        actor,
+        NOW,
+        p0,
+        w.site_id,
+        Kind.iv,
+        w.chairs[0],
+        at(MON, 9),
+        RULES,
+        "UTC",
+        settings=GATE_OFF,
     )
     entry = service.join_waitlist(db, actor, p1, w.site_id, Kind.iv, MON, MON + timedelta(days=3))
     db.commit()
@@ -119,10 +133,32 @@ def test_cancel_no_show_and_waitlist_offer(db: Session) -> None:
     db.refresh(entry)
     assert entry.status is WaitStatus.offered and entry.offered_start == b.starts_at
     # The freed chair time can be booked again (the guard ignores cancelled rows).
-    service.book_one(db, actor, NOW, p1, w.site_id, Kind.iv, w.chairs[0], at(MON, 9), RULES, "UTC")
+    service.book_one(
+        db,
+        actor,
+        NOW,
+        p1,
+        w.site_id,
+        Kind.iv,
+        w.chairs[0],
+        at(MON, 9),
+        RULES,
+        "UTC",
+        settings=GATE_OFF,
+    )
     db.commit()
     b2 = service.book_one(
-        db, actor, NOW, p0, w.site_id, Kind.iv, w.chairs[1], at(MON, 12), RULES, "UTC"
+        db,
+        actor,
+        NOW,
+        p0,
+        w.site_id,
+        Kind.iv,
+        w.chairs[1],
+        at(MON, 12),
+        RULES,
+        "UTC",
+        settings=GATE_OFF,
     )
     later = at(MON, 15)
     service.cancel(db, actor, later, b2, "did not come", no_show=True)
@@ -220,6 +256,7 @@ def test_concurrent_clients_never_double_book(
                         start,
                         RULES,
                         "UTC",
+                        settings=GATE_OFF,
                     )
                 else:
                     s.add(

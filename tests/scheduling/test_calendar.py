@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import StaffRole
-from ketacare.features.audit.actor import Actor
+from ketacare.domain.course.booking import StaffRole
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.scheduling import queries, service

@@ -1,4 +1,4 @@
-"""Floor rules and the slot finder (domain/booking.py) at their edges, with a fixed clock."""
+"""Floor rules and the slot finder (domain/course/booking.py) at their edges, with a fixed clock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ketacare.domain.booking import (
+from ketacare.domain.course.booking import (
     BookingError,
     Busy,
     ChairTime,

@@ -13,14 +13,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.engine import session_factory
-from ketacare.domain.booking import FloorRules, Kind
-from ketacare.features.audit.actor import Actor
+from ketacare.domain.course.booking import FloorRules, Kind
+from ketacare.features.auth.actor import Actor
+from ketacare.features.outreach.notify import SmtpNotifier, WebhookNotifier
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import reminders, service
 from ketacare.features.scheduling.models import Reminder, ReminderStatus
-from ketacare.features.scheduling.notify import SmtpNotifier, WebhookNotifier
 from ketacare.settings import Settings
-from tests.scheduling.support import MON, at, smtp_server, world
+from tests.scheduling.support import GATE_OFF, MON, at, smtp_server, world
 
 RULES = FloorRules()
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -44,6 +44,7 @@ def book_many(db: Session, n_patients: int) -> list[int]:
             at(day, 8) + timedelta(minutes=135 * (i // 4)),
             RULES,
             "UTC",
+            settings=GATE_OFF,
         )
         ids.append(b.id)
     db.commit()
@@ -66,6 +67,7 @@ def test_reminders_planned_and_cancelled(db: Session) -> None:
         at(MON, 9),
         RULES,
         "UTC",
+        settings=GATE_OFF,
     )
     db.commit()
     rows = db.scalars(select(Reminder).where(Reminder.booking_id == b.id)).all()
@@ -87,6 +89,7 @@ def test_reminders_planned_and_cancelled(db: Session) -> None:
         at(MON + timedelta(days=1), 9),
         RULES,
         "UTC",
+        settings=GATE_OFF,
     )
     db.commit()
     got = db.scalars(select(Reminder).where(Reminder.booking_id == late.id)).all()

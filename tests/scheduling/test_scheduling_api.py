@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import StaffRole
-from ketacare.features.audit.actor import Actor
+from ketacare.domain.course.booking import StaffRole
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake.models import PlannedSession

@@ -8,6 +8,7 @@ from ketacare.features.billing import models as _billing  # noqa: F401
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.consent import models as _consent  # noqa: F401
 from ketacare.features.controlled import models as _controlled  # noqa: F401
+from ketacare.features.instruments import models as _instruments  # noqa: F401
 from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
 from ketacare.features.interop import models as _interop  # noqa: F401
 from ketacare.features.notes import models as _notes  # noqa: F401

@@ -77,6 +77,13 @@ class Feature:
     session_open: tuple[str, ...] = ()
     session_sign: tuple[str, ...] = ()
     session_page: tuple[str, ...] = ()
+    #: ``booking_flags``: ``f(db, clinic_id, bookings, now, tz)`` returns ``{booking id:
+    #: [reason, ...]}`` shown on the scheduling day view (billing: beyond approved units).
+    booking_flags: tuple[str, ...] = ()
+    #: ``session_first_dose``: ``f(db, patient_id)`` returns the start of the patient's first
+    #: charted dose, or None (measurement-based care's alert baseline; declared by sessions so
+    #: that assessments, below it, does not import it).
+    session_first_dose: tuple[str, ...] = ()
     #: Header navigation links this feature contributes (see :class:`NavLink`).
     nav: tuple[NavLink, ...] = ()
 
@@ -144,7 +151,8 @@ def features_jobs() -> list[Job]:
 
 @cache
 def session_hooks(kind: str) -> tuple[Callable[..., Any], ...]:
-    """The registered ``session_open``, ``session_sign`` or ``session_page`` functions.
+    """The registered ``session_open``, ``session_sign``, ``session_page`` or
+    ``session_first_dose`` functions.
 
     The sessions feature calls these instead of importing the features above it, so the
     feature order stays a one-way street (the "Feature order" import-linter contract).

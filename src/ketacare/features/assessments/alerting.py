@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.assessments.models import Alert, AlertAction, AlertStatus
-from ketacare.features.assessments.notify import Message
 from ketacare.features.assessments.service import log_action
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
+from ketacare.features.outreach.notify import Message
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 

@@ -11,7 +11,6 @@ from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.params import DaysQuery, OptionalRowIdQuery, RowId
 from ketacare.features.assessments import alerting, links, service
 from ketacare.features.assessments.models import Source
-from ketacare.features.assessments.notify import notifier_from_settings
 from ketacare.features.assessments.periodic import deliver
 from ketacare.features.assessments.schemas import (
     AcknowledgeBody,
@@ -24,6 +23,7 @@ from ketacare.features.assessments.schemas import (
     ScheduleUpdate,
 )
 from ketacare.features.auth.deps import ApiActor
+from ketacare.features.outreach.notify import notifier_from_settings
 from ketacare.features.patients.deps import ApiPatient
 
 router = APIRouter(prefix="/api/v1", tags=["assessments"])

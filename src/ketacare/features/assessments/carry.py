@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.intake.models import IntakeRecord
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline, Settings

@@ -9,13 +9,11 @@ FEATURE = Feature(
         NavLink("Measurement", "Alerts", "/alerts", ("admin", "clinician", "nurse"), order=10),
         NavLink("Measurement", "Overdue", "/overdue", ("admin", "clinician", "nurse"), order=20),
         NavLink("Patients", "Your page", "/me", ("patient",), order=10),
-        NavLink("Admin", "Licensed text", "/admin/instrument-texts", ("admin",), order=20),
     ),
     routers=(
         f"{M}.api:router",
         f"{M}.public:router",
         f"{M}.pages:router",
-        f"{M}.text_pages:router",
         f"{M}.patient_home:router",
     ),
     busy=(f"{M}.api:router", f"{M}.public:router", f"{M}.pages:router"),

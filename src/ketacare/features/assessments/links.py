@@ -19,7 +19,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ketacare.domain.instruments import Instrument
 from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
@@ -32,11 +31,11 @@ from ketacare.features.assessments.models import (
 )
 from ketacare.features.assessments.service import store_assessment
 from ketacare.features.assessments.sessions import SessionSource, planned_sessions
-from ketacare.features.assessments.texts import clinic_instrument
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.service import token_hash
 from ketacare.features.clinics.models import Clinic
+from ketacare.features.instruments.texts import clinic_instrument, linkable
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline, Settings
 
@@ -48,15 +47,6 @@ class LinkGone(KetacareError):
     """The link was used already or has expired."""
 
     status_code = 410
-
-
-def linkable(inst: Instrument) -> bool:
-    """Patients may answer it alone: self-administered, with item text ketacare may show
-    (shipped, or loaded by the clinic: pass the result of ``texts.clinic_instrument``)."""
-    self_report = inst.administration == "self-report" or "self-administered" in (
-        inst.administration
-    )
-    return self_report and all(item.text for item in inst.items)
 
 
 @dataclass(frozen=True, slots=True)

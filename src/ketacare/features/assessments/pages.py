@@ -19,13 +19,15 @@ from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import DaysQuery, RowId
 from ketacare.features._kit.templating import page_tz, plural, render
-from ketacare.features.assessments import alerting, links, queries, service, texts
+from ketacare.features.assessments import alerting, links, service
 from ketacare.features.assessments.models import Assessment, Source
-from ketacare.features.assessments.notify import notifier_from_settings
 from ketacare.features.assessments.periodic import deliver
 from ketacare.features.assessments.sessions import planned_sessions
+from ketacare.features.auth import queries as auth_queries
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.charts.trajectory import Point, trajectory_svg
+from ketacare.features.instruments import texts
+from ketacare.features.outreach.notify import notifier_from_settings
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
 
@@ -46,7 +48,7 @@ DELIVERY_LABELS = {
 
 def _instruments(db: DbDep, clinic_id: int) -> dict[str, list[Any]]:
     all_ = texts.clinic_instruments(db, clinic_id)
-    return {"linkable": [i for i in all_ if links.linkable(i)], "all": all_}
+    return {"linkable": [i for i in all_ if texts.linkable(i)], "all": all_}
 
 
 def _assessments_page(
@@ -200,7 +202,7 @@ def enter_scores(
 ) -> Response:
     """Score and store clinician-entered answers, or show the form again naming the item."""
     iid = form.get("instrument", "")
-    inst = service.instrument(iid)
+    inst = texts.instrument(iid)
     kept = {k: v for k, v in form.items() if k.startswith("item_") or k == "completed_at"}
     try:
         answers = service.parse_form_answers(inst, form)
@@ -261,7 +263,9 @@ def trajectories(request: Request, patient: PagePatient, actor: PageActor, db: D
 def alerts_page(request: Request, actor: PageActor, db: DbDep) -> Response:
     """Open alerts first (most urgent, oldest), then recently acknowledged ones."""
     rows = alerting.alerts_for(db, actor)
-    who = queries.user_emails(db, (a.acknowledged_by_id for a, _ in rows if a.acknowledged_by_id))
+    who = auth_queries.user_emails(
+        db, (a.acknowledged_by_id for a, _ in rows if a.acknowledged_by_id)
+    )
     ctx = {
         "open": [(a, p) for a, p in rows if a.status.value == "open"],
         "done": [(a, p) for a, p in rows if a.status.value != "open"][:50],

@@ -22,15 +22,15 @@ from ketacare.features._kit import clock
 from ketacare.features.assessments.alerting import escalate_due
 from ketacare.features.assessments.links import Outgoing, dispatch_due
 from ketacare.features.assessments.models import Invitation
-from ketacare.features.assessments.notify import (
+from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
+from ketacare.features.clinics.models import Clinic
+from ketacare.features.outreach.notify import (
     DeliveryFailed,
     Message,
     Notifier,
     notifier_from_settings,
 )
-from ketacare.features.audit.actor import Actor
-from ketacare.features.audit.service import record
-from ketacare.features.clinics.models import Clinic
 from ketacare.settings import Settings
 
 log = logging.getLogger("ketacare.assessments")

@@ -20,9 +20,10 @@ from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
-from ketacare.features.assessments import links, service, texts
+from ketacare.features.assessments import links, service
 from ketacare.features.assessments.models import Assessment
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
+from ketacare.features.instruments import texts
 from ketacare.features.ratelimit.service import counter_key, hit
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -62,7 +63,7 @@ def link_form(token: str, request: Request, db: DbDep, now: NowDep) -> Response:
     except (NotFound, links.LinkGone) as exc:
         return _gone(request, exc.reason, exc.status_code)
     inst = texts.clinic_instrument(db, inv.clinic_id, inv.instrument_id)
-    if not links.linkable(inst):  # the clinic unloaded its licensed text after sending
+    if not texts.linkable(inst):  # the clinic unloaded its licensed text after sending
         return _gone(request, UNAVAILABLE, 410)
     return _form(request, token, inst, {}, {}, secrets.token_urlsafe(16))
 
@@ -90,7 +91,7 @@ def link_submit(
         links.check_open(inv, now)
     except links.LinkGone as exc:
         return _gone(request, exc.reason, 410)
-    if not links.linkable(inst):
+    if not texts.linkable(inst):
         return _gone(request, UNAVAILABLE, 410)
     kept = {k: v for k, v in form.items() if k.startswith("item_")}
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -11,15 +10,6 @@ from sqlalchemy.orm import Session
 from ketacare.features.assessments.models import Invitation
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
-
-
-def user_emails(db: Session, ids: Iterable[int]) -> dict[int, str]:
-    """User id -> e-mail for the given users (who acknowledged which alert)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    rows = db.execute(select(User.id, User.email).where(User.id.in_(wanted))).all()
-    return {int(uid): str(email) for uid, email in rows}
 
 
 def account_patient(db: Session, user: User) -> Patient | None:

@@ -1,7 +1,7 @@
 """Scoring and storing assessments, and raising their alerts (flush, never commit).
 
 Every write and every read is audited here, with the caller's
-:class:`~ketacare.features.audit.actor.Actor` (routes do not audit). Rules come from
+:class:`~ketacare.features.auth.actor.Actor` (routes do not audit). Rules come from
 :func:`ketacare.domain.mbc.alerts.evaluate_alerts`, against the baseline and previous score of
 :mod:`ketacare.features.assessments.baseline`.
 """
@@ -26,22 +26,15 @@ from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments import queries
 from ketacare.features.assessments.baseline import history
 from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Invitation, Source
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
+from ketacare.features.instruments.texts import instrument
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline
 
 MAX_ANSWERS = 64
-
-
-def instrument(instrument_id: str) -> Instrument:
-    """The instrument, or BadRequest naming ``instrument``."""
-    try:
-        return get_instrument(instrument_id)
-    except InvalidAnswer as exc:
-        raise BadRequest(exc.reason, exc.field) from None
 
 
 def parse_form_answers(inst: Instrument, form: Mapping[str, str]) -> dict[str, int | None]:

@@ -3,7 +3,8 @@
 Planned sessions (for the "before each treatment session" recurrence and the trajectory chart)
 are those of the patient's active treatment plan (``features/intake``); a planned session has a
 day, not a time, so it counts from 00:00 UTC of that day. The first dose (for the alert
-baseline) is the earliest ``dose_start`` of the patient's charted sessions (``features/sessions``).
+baseline) is the earliest ``dose_start`` of the patient's charted sessions, asked of
+``features/sessions`` through the registry (``session_first_dose``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, time
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketacare.features import registry
 from ketacare.features.intake.models import PlannedSession, PlanStatus, TreatmentPlan
-from ketacare.features.sessions.models import TreatmentSession
 
 SessionSource = Callable[[Session, int], list[datetime]]
 
@@ -31,13 +32,12 @@ def planned_sessions(db: Session, patient_id: int) -> list[datetime]:
     return [datetime.combine(d, time(0, 0), tzinfo=UTC) for d in days]
 
 
-# Built once: this runs for every stored assessment (ix_treatment_session_patient).
-_FIRST_DOSE = select(func.min(TreatmentSession.dose_start)).where(
-    TreatmentSession.patient_id == bindparam("patient_id")
-)
-
-
 def first_dose(db: Session, patient_id: int) -> datetime | None:
-    """Start of the patient's first charted dose (earliest ``dose_start``), or None."""
-    value: datetime | None = db.execute(_FIRST_DOSE, {"patient_id": patient_id}).scalar()
+    """Start of the patient's first charted dose, or None: asked of the feature that charts
+    doses (``sessions``, through the registry's ``session_first_dose`` hook, since sessions
+    sits above assessments)."""
+    hooks = registry.session_hooks("session_first_dose")
+    if not hooks:
+        return None
+    value: datetime | None = hooks[0](db, patient_id)
     return value

@@ -23,10 +23,10 @@ from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.files import staged
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.chain import FIELDS, anchor_mac
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.audit.service import event_hash_at, head, record, verify_chain
+from ketacare.features.auth.actor import Actor
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 COLUMNS = (*FIELDS, "prev_hash", "hash")

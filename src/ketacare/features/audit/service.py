@@ -21,10 +21,10 @@ from ketacare.db.audit_keys import register_key as register_key  # re-exported
 from ketacare.db.audit_keys import use_settings as use_settings  # re-exported
 from ketacare.db.base import utcnow
 from ketacare.db.engine import KetacareSession
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.chain import FIELDS, ChainReport, event_hash, verify
 from ketacare.features.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from ketacare.features.audit.queries import patient_clinics
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 
 EVENTS = cast(Table, AuditEvent.__table__)

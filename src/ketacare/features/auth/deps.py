@@ -20,8 +20,8 @@ from fastapi import Depends, Request
 from ketacare.db.base import utcnow
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import Forbidden, LoginRequired
-from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import policy, service
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, TokenKind, User
 from ketacare.settings import Settings
 
@@ -151,7 +151,7 @@ ApiUser = Annotated[User, Depends(api_user)]
 ApiStaff = Annotated[User, Depends(api_staff)]
 
 
-# --- Actors: who acts in this request, over which channel, from where (features/audit/actor).
+# --- Actors: who acts in this request, over which channel, from where (features/auth/actor).
 # Routes that write or read patient data take one of these and pass it to the service, which
 # audits with it. ``async``: built from the already-resolved user, no I/O, no thread hop.
 

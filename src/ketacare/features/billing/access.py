@@ -11,8 +11,8 @@ from fastapi import Depends, Request
 from ketacare.features._kit.deps import DbDep, client_ip
 from ketacare.features._kit.errors import Forbidden
 from ketacare.features._kit.params import RowId
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiUser, PageUser, check_role_policy
 from ketacare.features.auth.models import User
 from ketacare.features.auth.policy import BILLING_READERS

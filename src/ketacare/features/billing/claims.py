@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import queries, x12
 from ketacare.features.billing.adapters import Clearinghouse
 from ketacare.features.billing.models import BillingLine, Claim, Coverage

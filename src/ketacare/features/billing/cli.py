@@ -13,7 +13,7 @@ from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, session_factory, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.errors import KetacareError
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import jobs, queries, service, x12
 from ketacare.features.billing.models import BillingProfile, Payer
 from ketacare.features.clinics.repository import by_slug

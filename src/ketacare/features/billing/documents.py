@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import pdf, queries, service
 from ketacare.features.billing.models import Payer
 from ketacare.features.patients.models import Patient

@@ -12,5 +12,6 @@ FEATURE = Feature(
             "ketacare.features.billing.cli:billing_app",
         )
     },
+    booking_flags=("ketacare.features.billing.service:booking_flags",),
     jobs=(Job("billing-deliver", "ketacare.features.billing.jobs:run"),),
 )

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import claims
 from ketacare.features.billing.adapters import Clearinghouse, FileDrop
 from ketacare.settings import Settings

@@ -52,7 +52,7 @@ class BillingProfile(Base):
 
 
 class Payer(Base):
-    """A payer and how it wants sessions coded (``domain.billing.PayerPolicy`` fields)."""
+    """A payer and how it wants sessions coded (``domain.billing.codes.PayerPolicy`` fields)."""
 
     __tablename__ = "billing_payer"
     __table_args__ = (UniqueConstraint("clinic_id", "name", name="uq_billing_payer_name"),)

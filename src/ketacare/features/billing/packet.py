@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from ketacare.domain.intake.trd import trial_status
 from ketacare.domain.intake.verdict import assess_intake
 from ketacare.features._kit import clock
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import documents, pdf, queries
 from ketacare.features.intake.plans import current_plan, sessions_of
 from ketacare.features.intake.service import current_intake, intake_of, rules_config

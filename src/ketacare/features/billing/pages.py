@@ -14,7 +14,6 @@ from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
-from ketacare.features.audit.service import record
 from ketacare.features.billing import claims, documents, packet, queries, service, views
 from ketacare.features.billing.access import (
     BillingPagePatient,
@@ -66,23 +65,7 @@ def work_list(
     assert actor.user is not None
     tz = views.tz_of(actor, settings)
     today = clock.local_date(now, tz) or now.date()
-    rows = []
-    for s in queries.recent_signed(db, actor.user.clinic_id):
-        patient = get_patient(db, actor.user.clinic_id, s.patient_id)
-        lines = queries.lines_of_session(db, s.id)
-        state = "to confirm"
-        if lines:
-            stale = any(x.session_version != s.version for x in lines)
-            state = "amended: confirm again" if stale else "confirmed"
-        rows.append((s, patient, service.service_date(s, tz), state))
-    lead = views.lead_of(db, actor.user.clinic_id)
-    alerts = []
-    for auth in queries.clinic_prior_auths(db, actor.user.clinic_id):
-        u = service.usage(db, auth, today, tz, lead)
-        if u.alerts:
-            alerts.append((get_patient(db, actor.user.clinic_id, auth.patient_id), u))
-    shown = {p.id for _, p, _, _ in rows} | {p.id for p, _ in alerts}
-    record(db, actor, "list", "billing_patient", patients=sorted(shown))
+    rows, alerts = views.work_list(db, actor, tz, today)
     return render(request, "billing/work_list.html", {"rows": rows, "alerts": alerts})
 
 

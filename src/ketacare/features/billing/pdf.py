@@ -14,7 +14,7 @@ from pathlib import Path
 import matplotlib
 from fpdf import FPDF
 
-from ketacare.domain.billing import code_rule
+from ketacare.domain.billing.codes import code_rule
 
 _FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 

@@ -19,6 +19,7 @@ from ketacare.features.billing.models import (
     PriorAuth,
     PriorAuthEvent,
 )
+from ketacare.features.scheduling.models import Booking
 from ketacare.features.sessions.models import SessionStatus, TreatmentSession
 
 
@@ -103,6 +104,32 @@ def prior_auths(db: Session, patient_id: int) -> list[PriorAuth]:
     """The patient's prior authorisations, newest first."""
     stmt = select(PriorAuth).where(PriorAuth.patient_id == patient_id)
     return list(db.scalars(stmt.order_by(PriorAuth.requested_on.desc(), PriorAuth.id.desc())))
+
+
+def patients_prior_auths(
+    db: Session, clinic_id: int, patient_ids: list[int]
+) -> dict[int, list[PriorAuth]]:
+    """The prior authorisations of each of ``patient_ids`` in the clinic (one statement)."""
+    out: dict[int, list[PriorAuth]] = {pid: [] for pid in patient_ids}
+    stmt = select(PriorAuth).where(
+        PriorAuth.clinic_id == clinic_id, PriorAuth.patient_id.in_(patient_ids)
+    )
+    for auth in db.scalars(stmt.order_by(PriorAuth.start_date, PriorAuth.id)):
+        out[auth.patient_id].append(auth)
+    return out
+
+
+def upcoming_bookings(
+    db: Session, patient_ids: list[int], start: datetime, end: datetime
+) -> list[Booking]:
+    """The holding bookings of ``patient_ids`` starting in ``[start, end)``."""
+    stmt = select(Booking).where(
+        Booking.patient_id.in_(patient_ids),
+        Booking.holds.is_(True),
+        Booking.starts_at >= start,
+        Booking.starts_at < end,
+    )
+    return list(db.scalars(stmt.order_by(Booking.starts_at, Booking.id)))
 
 
 def clinic_prior_auths(db: Session, clinic_id: int) -> list[PriorAuth]:

@@ -5,19 +5,19 @@ burn-down, the patient ledger. Services take ``actor`` and ``now``, audit themse
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain import billing as rules
+from ketacare.domain.billing import codes as rules
 from ketacare.domain.rules import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, KetacareError
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import queries
 from ketacare.features.billing.models import (
     BillingLine,
@@ -232,6 +232,37 @@ def usage(
     used = rules.units_used(w, sessions)
     remaining = None if auth.approved_units is None else auth.approved_units - used
     return AuthUsage(auth, used, remaining, rules.auth_alerts(w, used, today, lead))
+
+
+def booking_flags(
+    db: Session, clinic_id: int, bookings: list[Any], now: datetime, tz: str
+) -> dict[int, list[str]]:
+    """The scheduling day view's hook (issue 20.3): for each upcoming booking of ``bookings``
+    that goes beyond its patient's approved prior-authorisation units or dates, the reasons
+    (``text [rule id]``). Bookings already started are not flagged; earlier upcoming bookings
+    of the same patient count against the units first."""
+    upcoming = [b for b in bookings if b.holds and b.starts_at >= now]
+    if not upcoming:
+        return {}
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    auths = queries.patients_prior_auths(db, clinic_id, sorted({b.patient_id for b in upcoming}))
+    patients = [pid for pid, rows in auths.items() if rows]
+    if not patients:
+        return {}
+    end = max(b.starts_at for b in upcoming) + timedelta(seconds=1)
+    visits: dict[int, list[rules.PlannedVisit]] = {pid: [] for pid in patients}
+    for b in queries.upcoming_bookings(db, patients, now, end):
+        visits[b.patient_id].append(
+            rules.PlannedVisit(b.id, b.starts_at.astimezone(zone).date(), b.kind.value)
+        )
+    out: dict[int, list[str]] = {}
+    lead = rules.AuthAlertConfig()
+    for pid in patients:
+        windows = [(window(a), usage(db, a, today, zone, lead).used) for a in auths[pid]]
+        for key, reasons in rules.booking_auth_flags(windows, visits[pid]).items():
+            out[key] = [f"{r.text} [{r.rule_id}]" for r in reasons]
+    return out
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from ketacare.domain.billing import AuthAlertConfig
+from ketacare.domain.billing.codes import AuthAlertConfig
 from ketacare.features._kit import clock
-from ketacare.features.audit.actor import Actor
+from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import queries, service
 from ketacare.features.billing.models import BillingLine, LedgerEntry
 from ketacare.features.billing.schemas import (
@@ -22,6 +23,7 @@ from ketacare.features.billing.schemas import (
     SuggestedLine,
 )
 from ketacare.features.patients.models import Patient
+from ketacare.features.patients.queries import get_patient
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
 
@@ -95,3 +97,32 @@ def patient_view(db: Session, patient: Patient, today: date, tz: ZoneInfo) -> Pa
         ledger=[ledger_out(e) for e in entries],
         balance_cents=service.balance(entries),
     )
+
+
+def work_list(
+    db: Session, actor: Actor, tz: ZoneInfo, today: date
+) -> tuple[
+    list[tuple[TreatmentSession, Patient, date, str]], list[tuple[Patient, service.AuthUsage]]
+]:
+    """The billing work list: recently signed sessions with their billing state, and the prior
+    authorisations with alerts (audited with every patient shown)."""
+    assert actor.clinic_id is not None
+    clinic_id = actor.clinic_id
+    rows = []
+    for s in queries.recent_signed(db, clinic_id):
+        patient = get_patient(db, clinic_id, s.patient_id)
+        lines = queries.lines_of_session(db, s.id)
+        state = "to confirm"
+        if lines:
+            stale = any(x.session_version != s.version for x in lines)
+            state = "amended: confirm again" if stale else "confirmed"
+        rows.append((s, patient, service.service_date(s, tz), state))
+    lead = lead_of(db, clinic_id)
+    alerts: list[tuple[Patient, service.AuthUsage]] = []
+    for auth in queries.clinic_prior_auths(db, clinic_id):
+        u = service.usage(db, auth, today, tz, lead)
+        if u.alerts:
+            alerts.append((get_patient(db, clinic_id, auth.patient_id), u))
+    shown = {p.id for _, p, _, _ in rows} | {p.id for p, _ in alerts}
+    record(db, actor, "list", "billing_patient", patients=sorted(shown))
+    return rows, alerts

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketacare.features._kit.deps import DbDep, NowDep
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz
-from ketacare.features.audit.service import record
 from ketacare.features.auth.deps import ApiActor
 from ketacare.features.consent import service
 from ketacare.features.consent.models import ConsentDocument, ConsentTemplate
@@ -100,21 +99,31 @@ def add_version(body: TemplateIn, actor: ApiActor, db: DbDep, now: NowDep) -> di
 
 
 @router.get("/consent/reconsent")
-def reconsent(actor: ApiActor, db: DbDep) -> list[dict[str, Any]]:
-    """Patients whose newest consent is of an older template version (audited list)."""
-    assert actor.clinic_id is not None
-    rows = service.reconsent_due(db, actor.clinic_id)
-    record(db, actor, "list", "consent_reconsent", "", patients=[r[0] for r in rows])
+def reconsent(actor: ApiActor, db: DbDep, settings: SettingsDep) -> list[dict[str, Any]]:
+    """Patients who must re-consent: an older template version or a changed protocol
+    (audited list)."""
+    rows = service.reconsent_list(db, actor, settings.consent_reconsent_on_protocol_change)
     return [
-        {"patient_id": p, "patient_name": n, "key": k, "signed_version": v, "current_version": c}
-        for p, n, k, v, c in rows
+        {
+            "patient_id": p,
+            "patient_name": n,
+            "key": k,
+            "signed_version": v,
+            "current_version": c,
+            "why": why or "newer template version",
+        }
+        for p, n, k, v, c, why in rows
     ]
 
 
 @router.get("/patients/{patient_id}/consents")
-def patient_consents(patient: ApiPatient, actor: ApiActor, db: DbDep) -> dict[str, Any]:
+def patient_consents(
+    patient: ApiPatient, actor: ApiActor, db: DbDep, settings: SettingsDep
+) -> dict[str, Any]:
     """The patient's state under each template and every consent document."""
-    record(db, actor, "list", "consent_document", "", patient_id=patient.id)
+    shown = service.patient_consents(
+        db, actor, patient, settings.consent_reconsent_on_protocol_change
+    )
     return {
         "states": [
             {
@@ -122,11 +131,12 @@ def patient_consents(patient: ApiPatient, actor: ApiActor, db: DbDep) -> dict[st
                 "current_version": s.template.version,
                 "signed_version": s.document_version,
                 "state": s.state,
+                "why": s.why,
                 "document_id": s.document.id if s.document else None,
             }
-            for s in service.states(db, patient)
+            for s in shown.states
         ],
-        "documents": [document_dict(d) for d, _ in service.patient_documents(db, patient.id)],
+        "documents": [document_dict(d) for d, _ in shown.documents],
     }
 
 

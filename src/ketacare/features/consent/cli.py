@@ -9,7 +9,7 @@ import typer
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.consent import service
 

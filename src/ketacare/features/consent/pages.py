@@ -16,8 +16,7 @@ from ketacare.features._kit.errors import BadRequest, KetacareError
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.audit.actor import Actor
-from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.consent import service
 from ketacare.features.patients.deps import PagePatient
@@ -36,8 +35,8 @@ def _clinic_page(
     status: int = 200,
 ) -> Response:  # fmt: skip
     assert actor.clinic_id is not None
-    due = service.reconsent_due(db, actor.clinic_id)
-    record(db, actor, "list", "consent_reconsent", "", patients=[r[0] for r in due])
+    check = request.app.state.settings.consent_reconsent_on_protocol_change
+    due = service.reconsent_list(db, actor, check)
     ctx: dict[str, Any] = {
         "templates": service.latest_templates(db, actor.clinic_id),
         "reconsent": due,
@@ -79,11 +78,13 @@ def _patient_page(
     request: Request, db: DbDep, actor: Actor, patient: Patient,
     errors: list[dict[str, str]] | None = None, status: int = 200,
 ) -> Response:  # fmt: skip
-    record(db, actor, "list", "consent_document", "", patient_id=patient.id)
+    shown = service.patient_consents(
+        db, actor, patient, request.app.state.settings.consent_reconsent_on_protocol_change
+    )
     ctx = {
         "patient": patient,
-        "states": service.states(db, patient),
-        "documents": service.patient_documents(db, patient.id),
+        "states": shown.states,
+        "documents": shown.documents,
         "errors": errors or [],
     }
     return render(request, "consent/patient.html", ctx, status_code=status)
@@ -141,8 +142,7 @@ def countersign(
     """Countersign a patient's signed consent."""
     assert actor.clinic_id is not None
     doc = service.get_document(db, actor.clinic_id, document_id)
-    patient = db.get(Patient, doc.patient_id)
-    assert patient is not None
+    patient = service.document_patient(db, doc)
     try:
         with db.begin_nested():
             service.countersign(db, actor, doc, now, page_tz(request))
@@ -163,8 +163,7 @@ def revoke(
     """Record the patient's withdrawal of consent (a new document)."""
     assert actor.clinic_id is not None
     doc = service.get_document(db, actor.clinic_id, document_id)
-    patient = db.get(Patient, doc.patient_id)
-    assert patient is not None
+    patient = service.document_patient(db, doc)
     try:
         with db.begin_nested():
             service.revoke(db, actor, doc, form.get("reason", ""), now, page_tz(request))

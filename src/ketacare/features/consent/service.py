@@ -19,13 +19,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ketacare.domain.course.consent import PlanFact, protocol_change
 from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError, NotFound
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.consent.models import ConsentDocument, ConsentTemplate
+from ketacare.features.intake.models import PlanStatus, TreatmentPlan
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.closing import Refused
 from ketacare.features.sessions.models import TreatmentSession
@@ -457,6 +459,8 @@ class ConsentState:
     document: ConsentDocument | None  # the newest document (any version), if any
     document_version: int | None
     state: str  # none, awaiting_countersignature, valid, revoked, reconsent
+    #: Why the patient must re-consent: "" (an older template version) or the protocol change.
+    why: str = ""
 
 
 def patient_documents(
@@ -472,10 +476,29 @@ def patient_documents(
     return [(d, t) for d, t in rows]
 
 
-def states(db: Session, patient: Patient) -> list[ConsentState]:
-    """The patient's state under each of the clinic's templates."""
+def plan_facts(db: Session, patient_id: int) -> list[PlanFact]:
+    """The patient's treatment plans as the re-consent rule sees them."""
+    rows = db.execute(select(TreatmentPlan).where(TreatmentPlan.patient_id == patient_id)).scalars()
+    return [
+        PlanFact(
+            p.protocol_id,
+            p.protocol_version,
+            p.protocol_title,
+            p.created_at,
+            p.status == PlanStatus.active,
+            "esketamine" if p.drug == "esketamine" else "iv",
+        )
+        for p in rows
+    ]
+
+
+def states(db: Session, patient: Patient, protocol_check: bool = True) -> list[ConsentState]:
+    """The patient's state under each of the clinic's templates. With ``protocol_check``
+    (``KETACARE_CONSENT_RECONSENT_ON_PROTOCOL_CHANGE``), a valid consent given for another
+    protocol than the active plan of a route it covers becomes ``reconsent``."""
     docs = patient_documents(db, patient.id)
     superseded = {d.supersedes_id for d, _ in docs if d.supersedes_id is not None}
+    plans = plan_facts(db, patient.id) if protocol_check else []
     out = []
     for template in latest_templates(db, patient.clinic_id):
         heads = [(d, t) for d, t in docs if t.key == template.key and d.id not in superseded]
@@ -483,6 +506,7 @@ def states(db: Session, patient: Patient) -> list[ConsentState]:
             out.append(ConsentState(template, None, None, "none"))
             continue
         doc, version = heads[0]
+        why = ""
         if doc.kind == "revoked":
             state = "revoked"
         elif version.version != template.version:
@@ -491,13 +515,31 @@ def states(db: Session, patient: Patient) -> list[ConsentState]:
             state = "awaiting_countersignature"
         else:
             state = "valid"
-        out.append(ConsentState(template, doc, version.version, state))
+        if state == "valid" and plans:
+            routes = set(template.routes.split(","))
+            covered = [p for p in plans if p.route in routes]
+            change = protocol_change(covered, _first_signature(docs, doc).signed_at)
+            if change is not None:
+                state, why = "reconsent", change.text
+        out.append(ConsentState(template, doc, version.version, state, why))
     return out
 
 
-def reconsent_due(db: Session, clinic_id: int) -> list[tuple[int, str, str, int, int]]:
-    """Patients whose newest consent is of an older template version: (patient id, name,
-    template key, signed version, current version)."""
+def _first_signature(
+    docs: list[tuple[ConsentDocument, ConsentTemplate]], doc: ConsentDocument
+) -> ConsentDocument:
+    """The patient's own signature behind ``doc`` (a countersignature supersedes it)."""
+    by_id = {d.id: d for d, _ in docs}
+    while doc.supersedes_id is not None and doc.supersedes_id in by_id:
+        doc = by_id[doc.supersedes_id]
+    return doc
+
+
+def reconsent_due(
+    db: Session, clinic_id: int, protocol_check: bool = True
+) -> list[tuple[int, str, str, int, int, str]]:
+    """Patients who must re-consent: (patient id, name, template key, signed version, current
+    version, why: "" for an older template version, else the protocol change)."""
     out = []
     patients = db.execute(
         select(Patient)
@@ -507,7 +549,7 @@ def reconsent_due(db: Session, clinic_id: int) -> list[tuple[int, str, str, int,
         .order_by(Patient.id)
     ).scalars()
     for p in list(patients):
-        for st in states(db, p):
+        for st in states(db, p, protocol_check):
             if st.state == "reconsent" and st.document_version is not None:
                 out.append(
                     (
@@ -516,14 +558,52 @@ def reconsent_due(db: Session, clinic_id: int) -> list[tuple[int, str, str, int,
                         st.template.key,
                         st.document_version,
                         st.template.version,
+                        st.why,
                     )
                 )
     return out
 
 
-def session_reasons(db: Session, patient: Patient, route: str) -> list[Reason]:
+def reconsent_list(
+    db: Session, actor: Actor, protocol_check: bool = True
+) -> list[tuple[int, str, str, int, int, str]]:
+    """:func:`reconsent_due` for the actor's clinic, audited with the patients it lists."""
+    assert actor.clinic_id is not None
+    rows = reconsent_due(db, actor.clinic_id, protocol_check)
+    record(db, actor, "list", "consent_reconsent", "", patients=[r[0] for r in rows])
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class PatientConsents:
+    """A patient's state under each template and every document (newest first)."""
+
+    states: list[ConsentState]
+    documents: list[tuple[ConsentDocument, ConsentTemplate]]
+
+
+def patient_consents(
+    db: Session, actor: Actor, patient: Patient, protocol_check: bool = True
+) -> PatientConsents:
+    """What the patient's consent page and API show (audited with the patient)."""
+    record(db, actor, "list", "consent_document", "", patient_id=patient.id)
+    return PatientConsents(states(db, patient, protocol_check), patient_documents(db, patient.id))
+
+
+def document_patient(db: Session, doc: ConsentDocument) -> Patient:
+    """The patient a document belongs to."""
+    patient = db.get(Patient, doc.patient_id)
+    assert patient is not None
+    return patient
+
+
+def session_reasons(
+    db: Session, patient: Patient, route: str, protocol_check: bool = True
+) -> list[Reason]:
     """Why a session of ``route`` may not start for want of consent (empty: it may)."""
-    relevant = [s for s in states(db, patient) if route in s.template.routes.split(",")]
+    relevant = [
+        s for s in states(db, patient, protocol_check) if route in s.template.routes.split(",")
+    ]
     if any(s.state == "valid" for s in relevant):
         return []
     if not relevant:
@@ -541,7 +621,9 @@ def session_reasons(db: Session, patient: Patient, route: str) -> list[Reason]:
         "reconsent": "was signed in an older version: the patient must re-consent",
     }
     return [
-        Reason("consent.valid", f"Consent “{s.template.title}” {texts[s.state]}.", SOURCE)
+        Reason("consent.protocol_changed", f"Consent “{s.template.title}”: {s.why}", SOURCE)
+        if s.why
+        else Reason("consent.valid", f"Consent “{s.template.title}” {texts[s.state]}.", SOURCE)
         for s in relevant
     ]
 
@@ -553,7 +635,7 @@ def check_session_open(db: Session, settings: Settings, s: TreatmentSession) -> 
         return
     patient = db.get(Patient, s.patient_id)
     assert patient is not None
-    reasons = session_reasons(db, patient, s.route)
+    reasons = session_reasons(db, patient, s.route, settings.consent_reconsent_on_protocol_change)
     if reasons:
         raise ConsentRefused(reasons)
 

@@ -8,11 +8,11 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Response
 
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit.deps import DbDep, NowDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.params import RowId
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiActor
 from ketacare.features.controlled import exports, queries, records, service
 from ketacare.features.controlled.deps import CsSettingsDep, TzDep

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.domain.sessions.safety import Reason
 from ketacare.features.controlled.models import CsContainer, CsDraw, CsEvent, CsRegistration
 from ketacare.features.sessions.models import TreatmentSession

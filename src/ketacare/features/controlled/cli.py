@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit import clock
 from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features._kit.files import staged
-from ketacare.features.audit.actor import Actor, os_user
 from ketacare.features.auth import service as accounts
+from ketacare.features.auth.actor import Actor, os_user
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.controlled import pdf, records, service
 from ketacare.features.controlled.config import CsSettings

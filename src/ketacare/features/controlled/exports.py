@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from fastapi import Response
 from sqlalchemy.orm import Session
 
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit import clock
 from ketacare.features.audit import service as audit
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.controlled import pdf, records
 from ketacare.features.controlled.models import CsCase, CsContainer, CsEvent, CsInventory
 from ketacare.features.controlled.schemas import CaseOut, ContainerOut, EventOut, InventoryOut

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep
@@ -21,7 +21,7 @@ from ketacare.features._kit.templating import render
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.controlled import exports, queries, records, service
 from ketacare.features.controlled.deps import CsSettingsDep, TzDep
-from ketacare.features.controlled.schemas import ReceiptBody
+from ketacare.features.controlled.schemas import ReceiptBody, RegistrationIn
 
 RECEIPT_FIELDS = (
     "registration_id", "invoice_number", "supplier_name", "supplier_address", "supplier_dea",
@@ -213,3 +213,168 @@ def log_page(
         return exports.log_file(db, actor, registration_id, start, end, rows, format, tz)
     context = {"rows": rows, "registration_id": registration_id, "start": start, "end": end}
     return render(request, "controlled/log.html", context)
+
+
+# --- registrations, counts, cases and inventories from the pages (issue 18.1/18.6/18.7) ------
+
+REGISTRATION_FIELDS = (
+    "site_name",
+    "dea_number",
+    "address",
+    "registrant",
+    "expires_on",
+    "schedules",
+)
+
+
+@router.post("/cs/registrations", response_class=HTMLResponse)
+def registration_form(
+    request: Request,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    tz: TzDep,
+    settings: CsSettingsDep,
+    form: FormFields,
+) -> Response:
+    """Record a DEA registration from the dashboard (manage roles)."""
+    values = {k: form.get(k, "").strip() for k in REGISTRATION_FIELDS}
+    try:
+        body = RegistrationIn.model_validate({k: v for k, v in values.items() if v != ""})
+        with db.begin_nested():
+            service.create_registration(db, actor, settings, now, **body.model_dump())
+    except (ValidationError, KetacareError) as exc:
+        status = exc.status_code if isinstance(exc, KetacareError) else 422
+        if status in (401, 403, 404):
+            raise
+        return _dashboard(request, actor, db, now, tz, _errors(exc), values, status)
+    return RedirectResponse("/cs", status_code=303)
+
+
+@router.post("/cs/containers/{container_id}/counts", response_class=HTMLResponse)
+def count_form(
+    request: Request,
+    container_id: RowId,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    tz: TzDep,
+    settings: CsSettingsDep,
+    form: FormFields,
+) -> Response:
+    """Count a container against the ledger; a difference opens a case (shown on /cs)."""
+    queries.container(db, actor.clinic_id, container_id)  # 404 before anything else
+    try:
+        text = form.get("counted_mg", "").strip()
+        if not text:
+            raise BadRequest("enter the quantity counted", "counted_mg")
+        try:
+            counted = rules.mg_to_ug(text)
+        except ValueError as exc:
+            raise BadRequest(str(exc), "counted_mg") from None
+        witnessed = None
+        if form.get("witness_email", "").strip() or form.get("witness_password", ""):
+            witnessed = service.witness(
+                db, actor, settings, form.get("witness_email", ""),
+                form.get("witness_password", ""), now,
+            )  # fmt: skip
+        with db.begin_nested():
+            row = records.record_count(
+                db, actor, settings, now, tz, container_id, counted, witnessed_by=witnessed,
+                significant=form.get("significant") == "yes",
+            )  # fmt: skip
+    except KetacareError as exc:
+        if exc.status_code in (401, 403):
+            raise
+        return _container_page(request, actor, db, container_id, _errors(exc), exc.status_code)
+    target = f"/cs#case-{row.case_id}" if row.case_id else f"/cs/containers/{container_id}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/cs/cases/{case_id}", response_class=HTMLResponse)
+def case_form(
+    request: Request,
+    case_id: RowId,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    tz: TzDep,
+    settings: CsSettingsDep,
+    form: FormFields,
+) -> Response:
+    """Investigation, resolution, significant loss, DEA notice sent, Form 106 filed, close."""
+    try:
+        with db.begin_nested():
+            records.update_case(
+                db, actor, settings, now, tz, case_id,
+                investigation=form.get("investigation") or None,
+                resolution=form.get("resolution") or None,
+                significant=form.get("significant") == "yes" or None,
+                notice_sent=form.get("notice_sent") == "yes",
+                form106_filed=form.get("form106_filed") == "yes",
+                close=form.get("close") == "yes",
+            )  # fmt: skip
+    except KetacareError as exc:
+        if exc.status_code in (401, 403, 404):
+            raise
+        return _dashboard(request, actor, db, now, tz, _errors(exc), None, exc.status_code)
+    return RedirectResponse(f"/cs#case-{case_id}", status_code=303)
+
+
+def _estimates(text: str) -> dict[str, int]:
+    """``LABEL = mg`` per line (estimated counts of opened containers) to micrograms."""
+    out: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        label, sep, qty = line.partition("=")
+        if not sep or not label.strip():
+            raise BadRequest(f"line {number}: write LABEL = mg", "estimates")
+        try:
+            out[label.strip()] = rules.mg_to_ug(qty)
+        except ValueError as exc:
+            raise BadRequest(f"line {number}: {exc}", "estimates") from None
+    return out
+
+
+@router.post("/cs/inventories", response_class=HTMLResponse)
+def inventory_form(
+    request: Request,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    tz: TzDep,
+    settings: CsSettingsDep,
+    form: FormFields,
+) -> Response:
+    """Take and sign an inventory of one registration (manage roles)."""
+    try:
+        reg = _int(form.get("registration_id", ""), "registration_id")
+        if reg is None:
+            raise BadRequest("choose the registration", "registration_id")
+        with db.begin_nested():
+            inv = records.take_inventory(
+                db, actor, settings, now, reg, form.get("kind", ""), form.get("timing", ""),
+                _estimates(form.get("estimates", "")),
+            )  # fmt: skip
+    except KetacareError as exc:
+        if exc.status_code in (401, 403, 404):
+            raise
+        return _dashboard(request, actor, db, now, tz, _errors(exc), None, exc.status_code)
+    return RedirectResponse(f"/cs/inventories/{inv.id}", status_code=303)
+
+
+@router.get("/cs/inventories/{inventory_id}", response_class=HTMLResponse)
+def inventory_page(
+    request: Request,
+    inventory_id: RowId,
+    actor: PageActor,
+    db: DbDep,
+    tz: TzDep,
+    format: Literal["html", "csv", "pdf"] = "html",
+) -> Response:
+    """A signed inventory: its lines, and its CSV and PDF (every download audited)."""
+    inv = records.inventory(db, actor.clinic_id, inventory_id)
+    if format != "html":
+        return exports.inventory_file(db, actor, inv, format, tz)
+    return render(request, "controlled/inventory.html", {"inv": exports.inventory_out(inv)})

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.audit import service as audit
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.controlled.config import CsSettings
 from ketacare.features.controlled.models import (
     CsCase,

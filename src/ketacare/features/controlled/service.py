@@ -3,8 +3,8 @@
 Services take ``actor`` and ``now``, audit themselves and ``flush()`` (never commit). Every
 ledger write locks the container row first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
 transactions begin IMMEDIATE and so are serialised), checks the event with the pure rules of
-``ketacare.domain.controlled`` and inserts it; the database triggers of migration 0014 then
-move the container's balance and check the same invariants again.
+``ketacare.domain.compliance.controlled`` and inserts it; the database triggers of migration
+0014 then move the container's balance and check the same invariants again.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from types import MappingProxyType
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain import controlled as rules
+from ketacare.domain.compliance import controlled as rules
 from ketacare.domain.dates import out_of_range
 from ketacare.domain.rules import Reason
 from ketacare.features._kit.errors import BadRequest, Forbidden, NotFound
 from ketacare.features.audit import service as audit
-from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import service as accounts
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.controlled.config import CsSettings
 from ketacare.features.controlled.models import (

@@ -29,8 +29,8 @@ from ketacare.domain.sessions.safety import SafetyConfig, check_predose
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments.models import Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import service as accounts
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.demo.trajectories import SyntheticPatient, draw_cohort, phq9_answers

@@ -37,7 +37,7 @@ def seed(db: Session, settings: Settings) -> list[tuple[str, str, str]]:
     seed_floor(db, clinic, settings.timezone, utcnow())
     # The example consent templates (issue 19), so that a demo patient can sign before the
     # first session (a session needs a valid consent by default: KETACARE_CONSENT_REQUIRED).
-    from ketacare.features.audit.actor import Actor
+    from ketacare.features.auth.actor import Actor
     from ketacare.features.consent.service import seed_examples
 
     seed_examples(db, Actor.cli(clinic.id), clinic.id, utcnow(), check_role=False)

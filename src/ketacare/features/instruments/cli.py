@@ -24,13 +24,13 @@ from ketacare.domain.instruments import (
 )
 from ketacare.features._kit.cli import load_settings
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.assessments import texts as clinic_texts
-from ketacare.features.assessments.links import linkable
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug
+from ketacare.features.instruments import texts as clinic_texts
 from ketacare.features.instruments.score_cli import _instrument, _read_json, fail, score
+from ketacare.features.instruments.texts import linkable
 from ketacare.fhir import match_questionnaire, score_response, to_questionnaire
 
 __all__ = ["fail", "instruments_app", "score"]

@@ -16,7 +16,6 @@ from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz
 from ketacare.features.auth.deps import ApiActor
-from ketacare.features.intake import pk as planpk
 from ketacare.features.intake import plans, service
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.intake.schemas import (
@@ -28,6 +27,7 @@ from ketacare.features.intake.schemas import (
     PlanOut,
 )
 from ketacare.features.patients.deps import ApiPatient
+from ketacare.features.pk import plan as planpk
 
 router = APIRouter(prefix="/api/v1/patients", tags=["intake"])
 IntakeBody = Annotated[

@@ -21,7 +21,6 @@ from ketacare.domain.course.dosing import (
     iv_ketamine_dose,
     round_half_up,
 )
-from ketacare.domain.course.ics import schedule_to_ics
 from ketacare.domain.course.protocols import Protocol, ProtocolError
 from ketacare.domain.course.scheduling import (
     ScheduleConstraints,
@@ -33,6 +32,7 @@ from ketacare.domain.errors import DomainError, InvalidAnswer
 from ketacare.domain.intake.eligibility import EligibilityConfig
 from ketacare.domain.intake.json_file import intake_from_dict
 from ketacare.domain.intake.verdict import IntakeRulesConfig, assess_intake, verdict_to_dict
+from ketacare.features.intake.calendar import schedule_to_ics
 from ketacare.features.intake.protocol_files import load_protocols
 
 ProtocolDir = Annotated[

@@ -19,15 +19,15 @@ from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import OptionalRowIdQuery
 from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.intake import form as intake_form
-from ketacare.features.intake import pk as planpk
 from ketacare.features.intake import plans, service
 from ketacare.features.intake.api import ics_response, saved_hook
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
+from ketacare.features.pk import plan as planpk
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 ELIGIBILITY_KEY = {"ketamine": "iv_ketamine", "esketamine": "esketamine"}

@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.domain.course.dosing import DoseRuleError, esketamine_dose
-from ketacare.domain.course.ics import schedule_to_ics
 from ketacare.domain.course.protocols import Protocol, ProtocolError
 from ketacare.domain.course.scheduling import (
     WEEKDAY_NAMES,
@@ -33,9 +32,10 @@ from ketacare.domain.errors import DomainError, InvalidAnswer
 from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record as audit
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
+from ketacare.features.intake.calendar import schedule_to_ics
 from ketacare.features.intake.models import (
     IntakeRecord,
     PlannedSession,

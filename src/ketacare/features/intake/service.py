@@ -23,8 +23,8 @@ from ketacare.domain.intake.json_file import intake_from_dict, intake_to_dict
 from ketacare.domain.intake.model import Intake
 from ketacare.domain.intake.verdict import IntakeRulesConfig
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record as audit
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.intake.models import IntakeRecord
 from ketacare.features.patients.models import Patient

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.files import staged
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.interop.exporter import export_bundle

@@ -26,8 +26,8 @@ from ketacare.domain.instruments import get_instrument
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.interop.exporter import IMPORTED_TOTAL
 from ketacare.features.interop.models import Diagnosis, ExternalRef
 from ketacare.features.patients.models import Patient, Sex

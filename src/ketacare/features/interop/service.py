@@ -1,6 +1,6 @@
 """FHIR API use cases: reads, searches, a scored response and a bundle import.
 
-Each takes the caller's :class:`~ketacare.features.audit.actor.Actor` (channel ``fhir``) and
+Each takes the caller's :class:`~ketacare.features.auth.actor.Actor` (channel ``fhir``) and
 audits itself: reads name the patient, searches name every patient whose resources were
 returned. Statements live in :mod:`ketacare.features.interop.queries`.
 """
@@ -17,8 +17,8 @@ from ketacare.domain.instruments import get_instrument, instrument_ids
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.assessments.models import Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.interop import queries
 from ketacare.features.interop.exporter import (
     assessment_record,

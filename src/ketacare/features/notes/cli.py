@@ -14,7 +14,7 @@ from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.notes.templates import parse_template_file
 from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.errors import KetacareError
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.notes import service
 

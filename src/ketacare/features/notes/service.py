@@ -29,8 +29,8 @@ from ketacare.domain.notes.templates import (
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError, NotFound
 from ketacare.features._kit.templating import BAND_LABELS, instrument_label
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.intake.service import current_intake, intake_of
 from ketacare.features.notes import queries

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from ketacare.features._kit.deps import DbDep
 from ketacare.features._kit.params import RowId
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiActor, PageActor, check_role_policy
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import open_patient

@@ -1,7 +1,7 @@
 """Creating, finding and changing patient records (flush, never commit).
 
 The use cases that staff call (``find_patients``, ``open_patient``, ``add_patient``) take the
-:class:`~ketacare.features.audit.actor.Actor` and audit themselves; ``create_patient`` is the
+:class:`~ketacare.features.auth.actor.Actor` and audit themselves; ``create_patient`` is the
 unaudited step other features (lead conversion, demo data) build on. Queries live in
 :mod:`ketacare.features.patients.queries`.
 """
@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import BadRequest, KetacareError
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.patients.models import Patient, Sex
 from ketacare.features.patients.queries import get_patient as get_patient  # re-exported
 from ketacare.features.patients.queries import list_patients as list_patients  # re-exported

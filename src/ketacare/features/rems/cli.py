@@ -10,8 +10,8 @@ import typer
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.rems import queries, service
 

@@ -17,7 +17,7 @@ from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest, KetacareError
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient

@@ -14,7 +14,7 @@ from typing import Any
 import matplotlib
 from fpdf import FPDF
 
-from ketacare.domain.rems_ops import PmfRevision
+from ketacare.domain.compliance.rems_ops import PmfRevision
 from ketacare.features.sessions.rems_forms import printed_label
 
 _FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"

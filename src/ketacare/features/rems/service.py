@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketacare.domain import rems_ops
+from ketacare.domain.compliance import rems_ops
 from ketacare.domain.dates import out_of_range
 from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, KetacareError
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.features.rems import queries
@@ -278,6 +278,21 @@ def gate_reasons(
         gate_config(settings),
     )
     return reasons, attestation
+
+
+def booking_reasons(
+    db: Session, clinic_id: int, patient_id: int, day: date, settings: Settings
+) -> list[Reason]:
+    """Every unmet REMS requirement for booking an esketamine session on the clinic's local
+    ``day`` (the setting registry and the patient's enrolment); empty when the gate is off."""
+    if not settings.rems_gate_enforced:
+        return []
+    return rems_ops.booking_gate(
+        setting_facts(queries.setting_of(db, clinic_id)),
+        enrolment_facts(queries.enrolment_of(db, patient_id)),
+        day,
+        gate_config(settings),
+    )
 
 
 def check_session_open(db: Session, settings: Settings, s: TreatmentSession, now: datetime) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import Forbidden
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.models import Patient
 from ketacare.features.rems import queries, service

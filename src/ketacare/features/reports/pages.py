@@ -19,7 +19,7 @@ from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.deps import DbDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.charts.outcomes import km_chart, rates_chart
 from ketacare.features.charts.render import page_svg

@@ -18,8 +18,8 @@ from ketacare.domain.analytics import Definitions, analyse_outcomes, resolve_def
 from ketacare.domain.analytics.definitions import AnalyticsConfig
 from ketacare.domain.instruments import get_instrument
 from ketacare.features.assessments.models import Assessment
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.charts.trajectory import Point, trajectory_svg
 from ketacare.features.intake.models import IntakeRecord, TreatmentPlan
 from ketacare.features.intake.plans import current_plan

@@ -40,8 +40,8 @@ from ketacare.domain.instruments import get_instrument
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.assessments.models import Assessment
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.intake.models import TreatmentPlan
 from ketacare.features.patients.models import Patient, Sex
 from ketacare.features.reports.published import published_rates

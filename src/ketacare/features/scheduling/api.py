@@ -9,18 +9,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ketacare.domain import dates
-from ketacare.domain.booking import Kind, Window
-from ketacare.features._kit.clock import local_date, local_day_bounds
+from ketacare.domain.course.booking import Kind, Window
+from ketacare.features._kit.clock import local_date
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest, Forbidden
 from ketacare.features._kit.params import RowId
-from ketacare.features.audit.actor import Actor
-from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiActor
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.deps import ApiPatient
-from ketacare.features.patients.models import Patient
+from ketacare.features.patients.queries import get_patient
 from ketacare.features.scheduling import board, calendar, queries, service
 from ketacare.features.scheduling.config import scheduling_settings
 from ketacare.features.scheduling.schemas import (
@@ -70,8 +68,7 @@ def course_ask(
     """The course of a request body: the plan's sessions, or the explicit targets."""
     window = _window(body)
     if body.plan_id is not None:
-        patient = db.get(Patient, patient_id)
-        assert patient is not None
+        patient = get_patient(db, _cid(actor), patient_id)
         # From today (clinic time) unless asked: the plan's past days are not booked.
         tz = service.zone_name(db, _cid(actor), default_tz)
         from_day = body.from_day or local_date(now, tz)
@@ -197,7 +194,15 @@ def book_course(
     sched = scheduling_settings()
     ask = course_ask(db, actor, patient.id, body, now, settings.timezone)
     rows = service.book_course(
-        db, actor, now, patient, ask, sched.rules(), settings.timezone, sched.max_delay_days
+        db,
+        actor,
+        now,
+        patient,
+        ask,
+        sched.rules(),
+        settings.timezone,
+        sched.max_delay_days,
+        settings=settings,
     )
     return [BookingOut.model_validate(r) for r in rows]
 
@@ -223,6 +228,7 @@ def book_one(
         body.starts_at,
         scheduling_settings().rules(),
         settings.timezone,
+        settings=settings,
     )
     return BookingOut.model_validate(row)
 
@@ -230,8 +236,7 @@ def book_one(
 @router.get("/patients/{patient_id}/bookings", response_model=list[BookingOut])
 def patient_bookings(patient: ApiPatient, actor: ApiActor, db: DbDep) -> list[BookingOut]:
     """The patient's bookings (every state)."""
-    rows = queries.patient_bookings(db, _cid(actor), patient.id)
-    record(db, actor, "list", "sched_booking", patient_id=patient.id, patients=[patient.id])
+    rows = service.patient_bookings(db, actor, patient)
     return [BookingOut.model_validate(r) for r in rows]
 
 
@@ -247,9 +252,7 @@ def join_waitlist(body: WaitlistIn, patient: ApiPatient, actor: ApiActor, db: Db
 @router.get("/bookings/{booking_id}", response_model=BookingOut)
 def read_booking(booking_id: RowId, actor: ApiActor, db: DbDep) -> BookingOut:
     """One booking."""
-    row = queries.get_booking(db, _cid(actor), booking_id)
-    record(db, actor, "read", "sched_booking", row.id, patient_id=row.patient_id)
-    return BookingOut.model_validate(row)
+    return BookingOut.model_validate(service.read_booking(db, actor, booking_id))
 
 
 @router.post("/bookings/{booking_id}/reschedule", response_model=RescheduleOut)
@@ -299,14 +302,7 @@ def day(
     site_id: RowId, actor: ApiActor, db: DbDep, settings: SettingsDep, day: Annotated[date, Query()]
 ) -> list[BookingOut]:
     """The site's bookings of one local day (every state)."""
-    site = queries.get_site(db, _cid(actor), site_id)
-    if (why := dates.out_of_range(day)) is not None:
-        raise BadRequest(why, "day")
-    start, end = local_day_bounds(day, service.zone_name(db, _cid(actor), settings.timezone))
-    rows = queries.bookings_between(db, _cid(actor), site.id, start, end)
-    record(
-        db, actor, "list", "sched_booking", site.id, patients=sorted({r.patient_id for r in rows})
-    )
+    rows = service.day_bookings(db, actor, site_id, day, settings.timezone)
     return [BookingOut.model_validate(r) for r in rows]
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import BadRequest, NotFound
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.scheduling import queries
 from ketacare.features.scheduling.models import (
     HOLDING,

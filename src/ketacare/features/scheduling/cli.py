@@ -10,11 +10,11 @@ import typer
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, session_factory, unit_of_work
-from ketacare.domain.booking import StaffRole
+from ketacare.domain.course.booking import StaffRole
 from ketacare.features._kit import clock
 from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.errors import KetacareError
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.scheduling import queries, reminders, service

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ketacare.domain.booking import ChairTime, FloorRules
+from ketacare.domain.course.booking import ChairTime, FloorRules
 
 
 class SchedulingSettings(BaseSettings):

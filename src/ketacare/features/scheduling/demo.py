@@ -9,9 +9,9 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import StaffRole
+from ketacare.domain.course.booking import StaffRole
 from ketacare.features._kit import clock
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.scheduling import service

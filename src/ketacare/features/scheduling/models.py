@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.db.base import Base, UTCDateTime, utcnow
-from ketacare.domain.booking import Kind, StaffRole
+from ketacare.domain.course.booking import Kind, StaffRole
 
 
 def _enum(cls: type[enum.StrEnum]) -> Enum:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ketacare.domain import dates
-from ketacare.domain.booking import Window
+from ketacare.domain.course.booking import Window
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
@@ -18,8 +18,7 @@ from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.audit.actor import Actor
-from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.deps import PagePatient
@@ -64,15 +63,10 @@ def day_page(
     site_id: RowId, request: Request, actor: PageActor, db: DbDep, now: NowDep, day: str = ""
 ) -> Response:
     """Chairs x time for one local day, with each booking's buttons."""
-    site = queries.get_site(db, _cid(actor), site_id)
     on = _day_param(day, request, now)
     tz = page_tz(request)
-    start, end = clock.local_day_bounds(on, tz)
-    chairs = queries.list_chairs(db, site.id)
-    bookings = queries.bookings_between(db, _cid(actor), site.id, start, end)
-    patients = {b.patient_id: db.get(Patient, b.patient_id) for b in bookings}
-    record(db, actor, "list", "sched_booking", site.id, patients=sorted(patients))
-    hours = queries.site_hours(site).get(on.weekday())
+    view = service.day_view(db, actor, site_id, on, tz, now)
+    site, chairs, bookings, hours = view.site, view.chairs, view.bookings, view.hours
     rows: list[dict[str, Any]] = []
     if hours is not None or bookings:
         first = hours[0] if hours else time(7)
@@ -101,9 +95,10 @@ def day_page(
         "next": on + timedelta(days=1),
         "chairs": chairs,
         "rows": rows,
-        "patients": patients,
+        "patients": view.patients,
         "closed": hours is None,
         "unconfirmed": sum(1 for b in bookings if b.holds and b.confirmed_at is None),
+        "flags": view.flags,
     }
     return render(request, "scheduling/day.html", ctx)
 
@@ -172,8 +167,7 @@ def confirmation_link(
 ) -> Response:
     """A new confirmation link for the patient (shown once, to copy)."""
     row = _booking(db, actor, booking_id)
-    token = service.issue_link(db, settings.secret_key.get_secret_value(), row)
-    record(db, actor, "update", "sched_booking", row.id, patient_id=row.patient_id)
+    token = service.issue_link_for(db, actor, settings.secret_key.get_secret_value(), row)
     base = settings.public_url or str(request.base_url).rstrip("/")
     ctx = {"booking": row, "link": f"{base.rstrip('/')}/b/{token}", "back": _back(row, request)}
     return render(request, "scheduling/link.html", ctx)
@@ -203,8 +197,7 @@ def _patient_page(
     values: dict[str, str],
     status: int = 200,
 ) -> Response:
-    rows = queries.patient_bookings(db, _cid(actor), patient.id)
-    record(db, actor, "list", "sched_booking", patient_id=patient.id, patients=[patient.id])
+    rows = service.patient_bookings(db, actor, patient)
     ctx = {
         "patient": patient,
         "bookings": rows,
@@ -324,6 +317,7 @@ def book_course(
                 sched.rules(),
                 settings.timezone,
                 sched.max_delay_days,
+                settings=settings,
             )
     except KetacareError as exc:
         if exc.status_code == 404 and exc.field is None:

@@ -11,10 +11,9 @@ from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
-from ketacare.features.audit.actor import Actor
-from ketacare.features.clinics.models import Clinic
-from ketacare.features.scheduling import calendar, service
-from ketacare.features.scheduling.models import Booking, Site
+from ketacare.features.auth.actor import Actor
+from ketacare.features.scheduling import calendar, queries, service
+from ketacare.features.scheduling.models import Booking
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -34,8 +33,7 @@ INSTRUCTIONS = {
 def _page(
     request: Request, db: DbDep, booking: Booking, settings: SettingsDep, token: str, done: str = ""
 ) -> Response:
-    site = db.get(Site, booking.site_id)
-    clinic = db.get(Clinic, booking.clinic_id)
+    site, clinic = queries.booking_place(db, booking)
     tz = clock.clinic_tz(clinic, settings.timezone)
     ctx = {
         "when": clock.format_local(booking.starts_at, tz, "%A %d %B %Y, %H:%M"),

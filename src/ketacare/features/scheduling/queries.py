@@ -8,9 +8,11 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.booking import Busy, Floor, Shift, StaffRole
+from ketacare.domain.course.booking import Busy, Floor, Shift, StaffRole
 from ketacare.features._kit.errors import NotFound
+from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake.models import PlanStatus, TreatmentPlan
+from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling.models import (
     Booking,
     Chair,
@@ -194,3 +196,16 @@ def patient_reported(db: Session, session_id: int) -> list[tuple[str, datetime]]
 def session_page_context(db: Session, session_id: int) -> dict[str, object]:
     """The registered ``session_page`` hook: the booking link's patient-reported answers."""
     return {"patient_reported": patient_reported(db, session_id)}
+
+
+def patients_by_id(db: Session, clinic_id: int, ids: Sequence[int]) -> dict[int, Patient]:
+    """The clinic's patients of ``ids`` (one statement)."""
+    if not ids:
+        return {}
+    stmt = select(Patient).where(Patient.clinic_id == clinic_id, Patient.id.in_(list(ids)))
+    return {p.id: p for p in db.scalars(stmt)}
+
+
+def booking_place(db: Session, booking: Booking) -> tuple[Site | None, Clinic | None]:
+    """The site and clinic of a booking (the patient's link page)."""
+    return db.get(Site, booking.site_id), db.get(Clinic, booking.clinic_id)

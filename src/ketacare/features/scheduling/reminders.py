@@ -20,9 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ketacare.features._kit import clock
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
+from ketacare.features.outreach.notify import (
+    DeliveryFailed,
+    Message,
+    Notifier,
+    notifier_from_settings,
+)
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import service
 from ketacare.features.scheduling.config import SchedulingSettings, scheduling_settings
@@ -33,12 +39,6 @@ from ketacare.features.scheduling.models import (
     ReminderStatus,
     Site,
 )
-from ketacare.features.scheduling.notify import (
-    DeliveryFailed,
-    Notifier,
-    notifier_from_settings,
-)
-from ketacare.features.scheduling.notify import Reminder as Message
 from ketacare.settings import Settings
 
 log = logging.getLogger("ketacare.scheduling.reminders")
@@ -61,7 +61,16 @@ def _message(db: Session, settings: Settings, reminder: Reminder, booking: Booki
         f"{link}\n"
     )
     to = patient.email if reminder.channel == "email" else patient.phone
-    return Message(reminder.channel, to, f"Your visit on {when}", body, reminder.id)
+    return Message(
+        to=to,
+        subject=f"Your visit on {when}",
+        body=body,
+        url=link,
+        kind="reminder",
+        patient_id=booking.patient_id,
+        channel=reminder.channel,
+        reminder_id=reminder.id,
+    )
 
 
 @dataclass

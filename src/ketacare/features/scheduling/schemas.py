@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ketacare.domain.booking import Kind, StaffRole
+from ketacare.domain.course.booking import Kind, StaffRole
 from ketacare.features.scheduling.models import BookingStatus
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.domain import dates
-from ketacare.domain.booking import (
+from ketacare.domain.course.booking import (
     SOURCE_POLICY,
     BookingError,
     Busy,
@@ -39,13 +39,15 @@ from ketacare.domain.booking import (
     find_course,
     shift_later,
 )
+from ketacare.features import registry
 from ketacare.features._kit.clock import clinic_tz, local_day_bounds
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.patients.models import Patient
+from ketacare.features.rems import service as rems_service
 from ketacare.features.scheduling import queries
 from ketacare.features.scheduling.models import (
     Booking,
@@ -325,6 +327,91 @@ def free_slots(
 # --- booking ----------------------------------------------------------------------------------
 
 
+def rems_gate(db: Session, settings: Settings, patient: Patient, kind: Kind, day: date) -> None:
+    """Refuse (409, every reason) an esketamine booking for the clinic-local ``day`` that the
+    REMS does not allow: the clinic's setting is not certified or the patient is not enrolled
+    by then (issue 19.1/19.2). Off with ``KETACARE_REMS_GATE_ENFORCED=false``."""
+    if kind != Kind.esketamine:
+        return
+    reasons = rems_service.booking_reasons(db, patient.clinic_id, patient.id, day, settings)
+    if reasons:
+        raise rems_service.RemsRefused(reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class DayView:
+    """One local day of a site: its chairs, the bookings (with their patients) and the other
+    features' flags on them."""
+
+    site: Site
+    chairs: Sequence[Chair]
+    bookings: Sequence[Booking]
+    patients: dict[int, Patient]
+    hours: tuple[time, time] | None
+    flags: dict[int, list[str]]
+
+
+def day_view(db: Session, actor: Actor, site_id: int, day: date, tz: str, now: datetime) -> DayView:
+    """The day view of ``site_id`` on the local ``day`` (audited with every patient shown)."""
+    assert actor.clinic_id is not None
+    site = queries.get_site(db, actor.clinic_id, site_id)
+    start, end = local_day_bounds(day, tz)
+    bookings = queries.bookings_between(db, actor.clinic_id, site.id, start, end)
+    patients = queries.patients_by_id(db, actor.clinic_id, sorted({b.patient_id for b in bookings}))
+    record(db, actor, "list", "sched_booking", site.id, patients=sorted(patients))
+    return DayView(
+        site,
+        queries.list_chairs(db, site.id),
+        bookings,
+        patients,
+        queries.site_hours(site).get(day.weekday()),
+        booking_flags(db, actor.clinic_id, bookings, now, tz),
+    )
+
+
+def day_bookings(
+    db: Session, actor: Actor, site_id: int, day: date, default_tz: str
+) -> Sequence[Booking]:
+    """The site's bookings of one clinic-local day, every state (audited with the patients)."""
+    assert actor.clinic_id is not None
+    if (why := dates.out_of_range(day)) is not None:
+        raise BadRequest(why, "day")
+    site = queries.get_site(db, actor.clinic_id, site_id)
+    start, end = local_day_bounds(day, zone_name(db, actor.clinic_id, default_tz))
+    rows = queries.bookings_between(db, actor.clinic_id, site.id, start, end)
+    record(
+        db, actor, "list", "sched_booking", site.id, patients=sorted({r.patient_id for r in rows})
+    )
+    return rows
+
+
+def patient_bookings(db: Session, actor: Actor, patient: Patient) -> Sequence[Booking]:
+    """The patient's bookings, every state (audited with the patient)."""
+    rows = queries.patient_bookings(db, patient.clinic_id, patient.id)
+    record(db, actor, "list", "sched_booking", patient_id=patient.id, patients=[patient.id])
+    return rows
+
+
+def read_booking(db: Session, actor: Actor, booking_id: int) -> Booking:
+    """One booking of the actor's clinic (audited with its patient)."""
+    assert actor.clinic_id is not None
+    row = queries.get_booking(db, actor.clinic_id, booking_id)
+    record(db, actor, "read", "sched_booking", row.id, patient_id=row.patient_id)
+    return row
+
+
+def booking_flags(
+    db: Session, clinic_id: int, bookings: Sequence[Booking], now: datetime, tz: str
+) -> dict[int, list[str]]:
+    """Other features' flags on the bookings of a day view (``registry`` hook
+    ``booking_flags``: billing flags bookings beyond the approved prior-authorisation units)."""
+    out: dict[int, list[str]] = {}
+    for hook in registry.session_hooks("booking_flags"):
+        for key, reasons in hook(db, clinic_id, list(bookings), now, tz).items():
+            out.setdefault(key, []).extend(reasons)
+    return out
+
+
 def _insert(db: Session, rows: Sequence[Booking]) -> None:
     """Add and flush ``rows``; an overlap refused by the database is a 409."""
     db.add_all(rows)
@@ -351,8 +438,13 @@ def book_course(
     rules: FloorRules,
     default_tz: str,
     max_delay_days: int = 3,
+    *,
+    settings: Settings,
 ) -> list[Booking]:
-    """Book every session of ``ask`` in this transaction (all or nothing)."""
+    """Book every session of ``ask`` in this transaction (all or nothing); an esketamine
+    course first passes the REMS gate (setting certified, patient enrolled by its first day)."""
+    if ask.targets:
+        rems_gate(db, settings, patient, ask.kind, min(ask.targets))
     slots = find_course_slots(
         db,
         patient.clinic_id,
@@ -401,8 +493,10 @@ def book_one(
     starts_at: datetime,
     rules: FloorRules,
     default_tz: str,
+    *,
+    settings: Settings,
 ) -> Booking:
-    """Book one chair time, after every rule passes."""
+    """Book one chair time, after every rule passes (and, for esketamine, the REMS gate)."""
     if (why := dates.out_of_range(starts_at)) is not None:
         raise BadRequest(why, "starts_at")
     if starts_at < now:
@@ -410,6 +504,7 @@ def book_one(
     site = queries.get_site(db, patient.clinic_id, site_id, lock=True)
     tz = zone_name(db, patient.clinic_id, default_tz)
     day = starts_at.astimezone(clinic_tz(None, tz)).date()
+    rems_gate(db, settings, patient, kind, day)
     floor = _floor_for(db, site, tz, [day], patient.id, 0)
     refusal = check(floor, rules, kind, patient.id, chair_id, starts_at)
     if refusal is not None:
@@ -635,6 +730,13 @@ def offer_freed(db: Session, actor: Actor, now: datetime, freed: Booking) -> Wai
 def token_hash(secret: str, token: str) -> str:
     """HMAC-SHA256 of a confirmation token under the secret key (what is stored)."""
     return hmac.new(secret.encode(), f"sched:{token}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue_link_for(db: Session, actor: Actor, secret: str, booking: Booking) -> str:
+    """:func:`issue_link` asked by staff (audited as an update of the booking)."""
+    token = issue_link(db, secret, booking)
+    record(db, actor, "update", "sched_booking", booking.id, patient_id=booking.patient_id)
+    return token
 
 
 def issue_link(db: Session, secret: str, booking: Booking) -> str:

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features.assessments.carry import carry_self_screen
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.patients import service as patients
 from ketacare.features.patients.models import Patient
 from ketacare.features.screening.models import Lead

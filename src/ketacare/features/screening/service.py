@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, joinedload
 from ketacare.db.base import utcnow
 from ketacare.domain.mbc.screening import score_gad7, score_phq9
 from ketacare.features._kit.errors import BadRequest, NotFound
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.screening.models import Lead, LeadNote, LeadStatus, Screening

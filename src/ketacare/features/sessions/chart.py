@@ -7,45 +7,13 @@ Drawn by matplotlib under the one chart lock and rewritten for the page by
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import numpy as np
 from matplotlib.figure import Figure
 
-from ketacare.domain.errors import DomainError
-from ketacare.domain.pk import PKBand, iv_infusion, nasal_spray, predict_band
+from ketacare.domain.pk import PKBand
 from ketacare.features.charts.render import drawing, page_svg, to_svg
 from ketacare.features.charts.style import BLUE, INK, MUTED, VITALS
-from ketacare.features.intake import pk as planpk
+from ketacare.features.pk import plan as planpk
 from ketacare.features.sessions.models import TreatmentSession, VitalSign
-
-N_SIMULATED = 300
-WINDOW_MIN = 240.0
-
-
-@lru_cache(maxsize=32)
-def _band(route: str, mg: float, minutes: float, weight: float, age: float) -> PKBand | None:
-    drug, pk_route = ("esketamine", "intranasal") if route == "esketamine" else ("ketamine", route)
-    models = planpk.compatible_models(drug, pk_route)
-    if not models or mg <= 0:
-        return None
-    if route == "esketamine":
-        dose = nasal_spray(mg, at_min=0.0, device_interval_min=planpk.DEVICE_INTERVAL_MIN)
-    else:
-        dose = iv_infusion(mg=mg, minutes=max(minutes, 1.0), at_min=0.0)
-    times = np.arange(0.0, WINDOW_MIN + 1, 5.0)
-    try:
-        return predict_band(
-            models[0],
-            (dose,),
-            times,
-            weight_kg=weight,
-            age_years=age,
-            n=N_SIMULATED,
-            seed=planpk.SEED,
-        )
-    except DomainError:
-        return None
 
 
 def predicted(s: TreatmentSession, weight: float | None, age: float | None) -> PKBand | None:
@@ -54,7 +22,7 @@ def predicted(s: TreatmentSession, weight: float | None, age: float | None) -> P
     minutes = 40.0
     if s.dose_start and s.dose_end and s.route == "iv":
         minutes = (s.dose_end - s.dose_start).total_seconds() / 60
-    return _band(
+    return planpk.session_band(
         s.route,
         float(mg),
         round(minutes, 1),

@@ -17,8 +17,8 @@ from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import Forbidden, LoginRequired
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz
-from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import service as auth_service
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import (
     SESSION_COOKIE,
     ApiActor,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import NotFound
@@ -53,3 +53,16 @@ def sessions_since(
         .order_by(TreatmentSession.id)
     )
     return [(s, p) for s, p in db.execute(stmt).all()]
+
+
+# Built once: this runs for every stored assessment (ix_treatment_session_patient); assessments
+# reaches it through the ``session_first_dose`` hook (features/assessments/sessions.py).
+_FIRST_DOSE = select(func.min(TreatmentSession.dose_start)).where(
+    TreatmentSession.patient_id == bindparam("patient_id")
+)
+
+
+def first_dose(db: Session, patient_id: int) -> datetime | None:
+    """Start of the patient's first charted dose (earliest ``dose_start``), or None."""
+    value: datetime | None = db.execute(_FIRST_DOSE, {"patient_id": patient_id}).scalar()
+    return value

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from ketacare.domain.sessions.safety import PreDose, PreDoseResult, bp_implausible
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 from ketacare.features.intake.plans import current_plan

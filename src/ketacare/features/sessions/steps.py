@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from ketacare.domain.sessions.safety import Reason, SafetyConfig
 from ketacare.features import registry
 from ketacare.features._kit import clock
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions import (

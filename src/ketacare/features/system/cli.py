@@ -12,8 +12,8 @@ import typer
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.patients.queries import all_patient_ids
 from ketacare.features.system import backup
 from ketacare.settings import get_settings

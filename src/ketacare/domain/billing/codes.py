@@ -441,3 +441,69 @@ def auth_alerts(
             text = f"{remaining} of {window.approved_units} approved units left: request a renewal."
             out.append(Reason("AUTH-UNITS-LOW", text, SRC_PRIOR_AUTH))
     return tuple(out)
+
+
+#: The codes a booked session of each route is expected to use, one unit each (a booking's
+#: draw on a prior authorisation before it is charted) [U: the usual session codes; the
+#: signed session's confirmed codes are what burns units down].
+BOOKING_CODES: Final[dict[str, frozenset[str]]] = {
+    "esketamine": ESKETAMINE_SESSION_CODES,
+    "iv": frozenset({"96365"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedVisit:
+    """A booked, not yet charted session: ``key`` identifies the booking."""
+
+    key: int
+    day: date
+    route: Route
+
+
+def _covers(window: AuthWindow, day: date) -> bool:
+    """Whether an approved ``window`` includes ``day`` (an open end covers every day)."""
+    after_start = window.start is None or window.start <= day
+    before_end = window.end is None or day <= window.end
+    return window.status == "approved" and after_start and before_end
+
+
+def booking_auth_flags(
+    auths: list[tuple[AuthWindow, int]], visits: list[PlannedVisit]
+) -> dict[int, tuple[Reason, ...]]:
+    """Which upcoming bookings go beyond what the patient's prior authorisations approved
+    (issue 20.3): ``auths`` are one patient's authorisations with the units their signed
+    sessions used; ``visits`` that patient's upcoming bookings.
+
+    In date order each visit takes one unit from the first approved authorisation that covers
+    its route and day and has units left. A visit is flagged ``AUTH-BOOKING-DATES`` when no
+    approved authorisation covers its day, ``AUTH-BOOKING-UNITS`` when those that do have no
+    units left. A route the patient has no authorisation for at all (self-pay, or none
+    required) is not flagged.
+
+    >>> w = AuthWindow(frozenset({"G2082"}), 2, date(2026, 1, 1), date(2026, 3, 31))
+    >>> v = [PlannedVisit(i, date(2026, 3, 30) + timedelta(days=i), "esketamine") for i in range(3)]
+    >>> {k: [r.rule_id for r in rs] for k, rs in booking_auth_flags([(w, 1)], v).items()}
+    {1: ['AUTH-BOOKING-UNITS'], 2: ['AUTH-BOOKING-DATES']}
+    """
+    left = [None if w.approved_units is None else w.approved_units - used for w, used in auths]
+    flags: dict[int, tuple[Reason, ...]] = {}
+    for visit in sorted(visits, key=lambda v: (v.day, v.key)):
+        codes = BOOKING_CODES.get(visit.route, frozenset())
+        relevant = [i for i, (w, _) in enumerate(auths) if w.codes & codes]
+        if not relevant:
+            continue
+        covering = [i for i in relevant if _covers(auths[i][0], visit.day)]
+        if not covering:
+            text = "No approved prior authorisation covers this date."
+            flags[visit.key] = (Reason("AUTH-BOOKING-DATES", text, SRC_PRIOR_AUTH),)
+            continue
+        for i in covering:
+            remaining = left[i]
+            if remaining is None or remaining > 0:
+                left[i] = None if remaining is None else remaining - 1
+                break
+        else:
+            text = "Beyond the approved units: the authorisation is used up by then."
+            flags[visit.key] = (Reason("AUTH-BOOKING-UNITS", text, SRC_PRIOR_AUTH),)
+    return flags

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.instruments import get_instrument, instrument_ids
-from ketacare.features.assessments.models import InstrumentText
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
+from ketacare.features.instruments.models import InstrumentText
 from tests.assessments.support import staff
-from tests.assessments.test_assessments_texts import placeholder
 from tests.conftest import count, csrf, login
+from tests.instruments.test_instruments_texts import placeholder
 
 PAGE = "/admin/instrument-texts"
 

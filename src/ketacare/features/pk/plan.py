@@ -1,9 +1,14 @@
-"""Predicted concentration over a planned course, and its chart as inline SVG.
+"""Predicted concentration over a planned course and after one session's dose, and the plan's
+chart as inline SVG (was ``intake/pk.py``; the session band was in ``sessions/chart.py``).
 
 Decision support, not dosing guidance: the typical curve and a 90 % between-patient band
 (5th-95th percentile of simulated patients) from ``ketacare.domain.pk.predict_band`` with the
 patient's weight and age. Sessions start at the same clock time on their planned days
 (time 0 = start of the first session).
+
+The plan and its sessions are read through two small protocols (:class:`Plan`,
+:class:`PlannedDose`, met by ``intake``'s ``TreatmentPlan`` and ``PlannedSession``), so this
+feature sits below ``intake`` and ``sessions``, which draw its bands.
 
 The SVG is drawn by matplotlib under the one chart lock and rewritten for the page's CSP by
 :mod:`ketacare.features.charts.render`.
@@ -13,7 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -30,11 +37,10 @@ from ketacare.domain.pk import (
     predict_band,
 )
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.charts.render import drawing, page_svg, to_svg
 from ketacare.features.charts.style import BLUE, INK, RED
-from ketacare.features.intake.models import PlannedSession, TreatmentPlan
 
 DISCLAIMER = "Decision support, not dosing guidance."
 DAY_MIN = 1440.0
@@ -43,6 +49,38 @@ DEFAULT_AGE_YEARS = 45.0
 DEVICE_INTERVAL_MIN = 5.0
 N_SIMULATED = 1000
 SEED = 20240501
+SESSION_N_SIMULATED = 300
+SESSION_WINDOW_MIN = 240.0
+
+
+class Plan(Protocol):
+    """What the plan band reads of a treatment plan (``intake.models.TreatmentPlan``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def patient_id(self) -> int: ...
+    @property
+    def drug(self) -> str: ...
+    @property
+    def route(self) -> str: ...
+    @property
+    def weight_kg(self) -> float | None: ...
+    @property
+    def age_years(self) -> int | None: ...
+
+
+class PlannedDose(Protocol):
+    """What the plan band reads of a planned session (``intake.models.PlannedSession``)."""
+
+    @property
+    def day(self) -> date: ...
+    @property
+    def planned_dose_mg(self) -> float | None: ...
+    @property
+    def route(self) -> str: ...
+    @property
+    def infusion_min(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +108,7 @@ def compatible_models(drug: str, route: str) -> list[str]:
     return out
 
 
-def plan_doses(sessions: Sequence[PlannedSession]) -> tuple[Dose, ...]:
+def plan_doses(sessions: Sequence[PlannedDose]) -> tuple[Dose, ...]:
     """One dose per session with a planned amount, minutes from the first session."""
     if not sessions:
         return ()
@@ -109,9 +147,34 @@ def _band(model: str, doses: tuple[Dose, ...], weight: float, age: float) -> PKB
     )
 
 
-def plan_pk(
-    plan: TreatmentPlan, sessions: Sequence[PlannedSession], model: str | None = None
-) -> PlanPK:
+@lru_cache(maxsize=32)
+def session_band(route: str, mg: float, minutes: float, weight: float, age: float) -> PKBand | None:
+    """The band after one session's dose (``route``: iv, im or esketamine) over its first
+    four hours, or None when no model fits or nothing was given."""
+    drug, pk_route = ("esketamine", "intranasal") if route == "esketamine" else ("ketamine", route)
+    models = compatible_models(drug, pk_route)
+    if not models or mg <= 0:
+        return None
+    if route == "esketamine":
+        dose = nasal_spray(mg, at_min=0.0, device_interval_min=DEVICE_INTERVAL_MIN)
+    else:
+        dose = iv_infusion(mg=mg, minutes=max(minutes, 1.0), at_min=0.0)
+    times = np.arange(0.0, SESSION_WINDOW_MIN + 1, 5.0)
+    try:
+        return predict_band(
+            models[0],
+            (dose,),
+            times,
+            weight_kg=weight,
+            age_years=age,
+            n=SESSION_N_SIMULATED,
+            seed=SEED,
+        )
+    except DomainError:
+        return None
+
+
+def plan_pk(plan: Plan, sessions: Sequence[PlannedDose], model: str | None = None) -> PlanPK:
     """Predict the plan's course.
 
     Raises
@@ -149,8 +212,8 @@ def plan_pk(
 def audited_plan_pk(
     db: Session,
     actor: Actor,
-    plan: TreatmentPlan,
-    sessions: Sequence[PlannedSession],
+    plan: Plan,
+    sessions: Sequence[PlannedDose],
     model: str | None = None,
 ) -> PlanPK:
     """:func:`plan_pk`, audited as a read of the plan's PK (only when it was computed)."""
@@ -159,7 +222,7 @@ def audited_plan_pk(
     return result
 
 
-def chart_svg(pk: PlanPK, sessions: Sequence[PlannedSession]) -> str:
+def chart_svg(pk: PlanPK, sessions: Sequence[PlannedDose]) -> str:
     """The chart as an inline ``<svg>``: the whole course (days) and the first session (hours)."""
     with drawing():
         b = pk.band

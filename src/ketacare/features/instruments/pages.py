@@ -21,11 +21,11 @@ from ketacare.features._kit.deps import DbDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
-from ketacare.features.assessments import queries, texts
-from ketacare.features.assessments.links import linkable
-from ketacare.features.assessments.service import instrument
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth import queries
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageAdminActor
+from ketacare.features.instruments import texts
+from ketacare.features.instruments.texts import instrument, linkable
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 PATH = "/admin/instrument-texts"
@@ -76,7 +76,7 @@ def _page(
         "done": done,
         "max_note": texts.MAX_NOTE_CHARS,
     }
-    return render(request, "assessments/texts.html", ctx, status_code=status_code)
+    return render(request, "instruments/texts.html", ctx, status_code=status_code)
 
 
 @router.get(PATH, response_class=HTMLResponse)

@@ -20,13 +20,29 @@ from ketacare.db.base import utcnow
 from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import Instrument, get_instrument, instrument_ids, with_item_texts
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.assessments.models import InstrumentText
-from ketacare.features.assessments.service import instrument
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
+from ketacare.features.instruments.models import InstrumentText
 
 log = logging.getLogger(__name__)
 MAX_NOTE_CHARS = 500
+
+
+def instrument(instrument_id: str) -> Instrument:
+    """The instrument, or BadRequest naming ``instrument``."""
+    try:
+        return get_instrument(instrument_id)
+    except InvalidAnswer as exc:
+        raise BadRequest(exc.reason, exc.field) from None
+
+
+def linkable(inst: Instrument) -> bool:
+    """Patients may answer it alone: self-administered, with item text ketacare may show
+    (shipped, or loaded by the clinic: pass the result of :func:`clinic_instrument`)."""
+    self_report = inst.administration == "self-report" or "self-administered" in (
+        inst.administration
+    )
+    return self_report and all(item.text for item in inst.items)
 
 
 def applied(inst: Instrument, row: InstrumentText) -> Instrument:

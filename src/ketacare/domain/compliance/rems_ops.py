@@ -138,6 +138,26 @@ def enrolment_reasons(
     return [Reason("rems.patient.enrolled", text, SOURCE_ENROL)]
 
 
+def booking_gate(
+    setting: SettingFacts | None,
+    enrolment: EnrolmentFacts | None,
+    day: date,
+    config: GateConfig = GateConfig(),
+) -> list[Reason]:
+    """Every reason an esketamine session may not be booked for ``day``: the setting's
+    certification and the patient's enrolment (issue 19.1/19.2; who is on site is checked when
+    the session opens, :func:`session_gate`).
+
+    >>> [r.rule_id for r in booking_gate(None, None, date(2026, 1, 5))]
+    ['rems.setting.registered', 'rems.patient.enrolled']
+    """
+    out = setting_reasons(setting, day)
+    setting_type = setting.setting_type if setting is not None else "outpatient"
+    inpatient = setting_type == "inpatient" and config.inpatient_exempt_from_enrolment
+    out += enrolment_reasons(enrolment, day, "inpatient" if inpatient else "outpatient")
+    return out
+
+
 def session_gate(
     setting: SettingFacts | None,
     enrolment: EnrolmentFacts | None,
@@ -149,10 +169,7 @@ def session_gate(
 
     ``prescriber`` names the prescriber attested on site at the start (None: nobody).
     """
-    out = setting_reasons(setting, day)
-    setting_type = setting.setting_type if setting is not None else "outpatient"
-    inpatient = setting_type == "inpatient" and config.inpatient_exempt_from_enrolment
-    out += enrolment_reasons(enrolment, day, "inpatient" if inpatient else "outpatient")
+    out = booking_gate(setting, enrolment, day, config)
     if config.require_prescriber and not (prescriber or "").strip():
         out.append(
             Reason(

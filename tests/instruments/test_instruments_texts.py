@@ -20,15 +20,16 @@ from sqlalchemy.orm import Session
 from ketacare.db.base import utcnow
 from ketacare.domain.instruments import get_instrument
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.assessments import links, texts
+from ketacare.features.assessments import links
 from ketacare.features.assessments.models import (
     Assessment,
-    InstrumentText,
     Invitation,
     Schedule,
     Source,
 )
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.instruments import texts
+from ketacare.features.instruments.models import InstrumentText
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 from tests.assessments.support import staff
