@@ -1,4 +1,5 @@
-"""Test-only: lift the append-only guards of the controlled-substance ledger to empty tables.
+"""Test-only: lift the append-only guards of the controlled-substance ledger (and of signed
+clinical notes, migration 0019) to empty tables.
 
 The application never deletes ledger rows (triggers of migration 0014 refuse it); the test
 fixtures must, to start each test from empty tables.
@@ -20,7 +21,10 @@ def guards_lifted(conn: Connection) -> Iterator[None]:
         yield
         return
     rows = conn.execute(
-        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name GLOB 'cs_*'")
+        text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND (name GLOB 'cs_*' OR name GLOB 'note_*')"  # note_*: signed clinical notes
+        )
     ).all()
     for name, _ in rows:
         conn.execute(text(f'DROP TRIGGER "{name}"'))

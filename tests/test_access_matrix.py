@@ -34,6 +34,7 @@ from ketacare.features.patients.service import PatientInput, create_patient
 from ketacare.features.screening.service import LeadInput, create_lead, store_screening
 from tests.conftest import SECRET, make_clinic, make_user
 from tests.controlled.support import matrix_params as cs_matrix_params
+from tests.notes.support import matrix_params as notes_matrix_params
 from tests.scheduling.support import scheduling_objects
 from tests.sessions.support import make_session
 
@@ -292,6 +293,25 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/billing/patients/{patient_id}/prior-auths"): "401 403 403 422 403 404",
     ("POST", "/api/v1/billing/patients/{patient_id}/ledger"): "401 403 403 422 403 404",
     ("POST", "/api/v1/billing/patients/{patient_id}/claims"): "401 403 403 422 403 404",
+    # clinical notes (issue 21.7): nursing notes by nurses and clinicians, other notes by
+    # clinicians, checked in the service; the matrix note is a clinician's signed progress note.
+    #                                               anon patient nurse clinician admin other
+    ("GET", "/patients/{patient_id}/notes"):                    "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/notes"):                   "L 403 422 422 422 404",
+    ("GET", "/patients/{patient_id}/notes/{note_id}"):          "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/notes/{note_id}"):         "L 403 422 422 422 404",
+    ("GET", "/patients/{patient_id}/notes/{note_id}/sign"):     "L 403 303 303 303 404",
+    ("POST", "/patients/{patient_id}/notes/{note_id}/sign"):    "L 403 422 422 422 404",
+    ("POST", "/patients/{patient_id}/notes/{note_id}/addenda"): "L 403 403 303 403 404",
+    ("POST", "/sessions/{session_id}/notes"):                   "L 403 422 422 403 404",
+    ("GET", "/api/v1/note-templates"):                          "401 403 200 200 200 200",
+    ("POST", "/api/v1/note-templates"):                         "401 403 422 422 422 422",
+    ("GET", "/api/v1/patients/{patient_id}/notes"):             "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/notes"):            "401 403 422 422 422 404",
+    ("GET", "/api/v1/patients/{patient_id}/notes/{note_id}"):   "401 403 200 200 200 404",
+    ("PUT", "/api/v1/patients/{patient_id}/notes/{note_id}"):   "401 403 422 422 422 404",
+    ("POST", "/api/v1/patients/{patient_id}/notes/{note_id}/sign"): "401 403 409 409 409 404",
+    ("POST", "/api/v1/patients/{patient_id}/notes/{note_id}/addenda"): "401 403 403 201 403 404",
 }
 # fmt: on
 
@@ -378,6 +398,7 @@ def world(db: Session, settings: Any, app: FastAPI) -> World:
         "invitation_id": str(outgoing.invitation_id),
     }
     params |= scheduling_objects(db, clinic_a.id, patient.id)
+    params |= notes_matrix_params(db, users["clinician"], patient)
     return World(params, users, tokens)
 
 

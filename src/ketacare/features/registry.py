@@ -113,6 +113,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "rems",
     "consent",
     "billing",
+    "notes",
     "system",
     "instruments",
     "pk",

@@ -13,6 +13,7 @@ from ketacare.db.base import utcnow
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.consent import fhir as consent_fhir
 from ketacare.features.interop.models import Diagnosis, ExternalRef
+from ketacare.features.notes import fhir as notes_fhir
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.models import AdverseEvent, ScaleScore, TreatmentSession, VitalSign
 from ketacare.fhir import to_questionnaire
@@ -255,6 +256,7 @@ def export_resources(db: Session, patients: Sequence[Patient]) -> list[dict[str,
         out += assessment_resources(assessment_record(a))
     out += session_resources(db, ids)
     out += consent_fhir.resources(db, ids)  # signed consents (features/consent)
+    out += notes_fhir.resources(db, ids)  # signed clinical notes (features/notes)
     return out
 
 
