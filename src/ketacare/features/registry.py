@@ -108,6 +108,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "rems",
     "consent",
     "billing",
+    "admin",
     "system",
     "instruments",
     "pk",

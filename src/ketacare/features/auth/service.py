@@ -229,8 +229,9 @@ def revoke_all_sessions(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def revoke_api_token(db: Session, user: User, token_id: int) -> bool:
-    """Revoke one of ``user``'s API tokens by id; False if there is none."""
+def revoke_api_token(db: Session, user: User, token_id: int, now: datetime | None = None) -> bool:
+    """Revoke one of ``user``'s API tokens by id at ``now`` (default: the current time);
+    False if there is no such active token."""
     result = db.execute(
         update(AuthToken)
         .where(
@@ -239,7 +240,7 @@ def revoke_api_token(db: Session, user: User, token_id: int) -> bool:
             AuthToken.kind == TokenKind.api,
             AuthToken.revoked_at.is_(None),
         )
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now or utcnow())
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -252,3 +253,28 @@ def api_tokens(db: Session, user: User) -> list[AuthToken]:
         .order_by(AuthToken.id.desc())
     )
     return list(db.execute(stmt).scalars())
+
+
+def temporary_password() -> str:
+    """A random password to hand over once (about 96 bits; passes the password policy)."""
+    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
+
+
+def reset_password(db: Session, user: User, now: datetime | None = None) -> str:
+    """Give ``user`` a new random password, clear a lockout and end every login session of
+    the account; return the password (shown once to whoever reset it, never stored)."""
+    password = temporary_password()
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    revoke_all_sessions(db, user, now=now)
+    db.flush()
+    return password
+
+
+def set_active(db: Session, user: User, active: bool, now: datetime | None = None) -> None:
+    """Deactivate (every session ends; tokens stop working) or reactivate an account."""
+    user.is_active = active
+    if not active:
+        revoke_all_sessions(db, user, now=now)
+    db.flush()
