@@ -68,7 +68,7 @@ def test_admin_creates_a_user_who_logs_in_with_the_temporary_password(
 ) -> None:
     clinic = make_clinic(db)
     clinic_id = clinic.id
-    admin_id, admin_email = _account(db, clinic, Role.admin)
+    _admin_id, admin_email = _account(db, clinic, Role.admin)
     login(client, admin_email)
     assert client.get("/admin/users").status_code == 200
     users_before = count(db, User)
@@ -107,7 +107,7 @@ def test_admin_creates_a_user_who_logs_in_with_the_temporary_password(
 
 def test_role_active_and_password_reset(client: TestClient, db: Session) -> None:
     clinic = make_clinic(db)
-    admin_id, admin_email = _account(db, clinic, Role.admin)
+    _admin_id, admin_email = _account(db, clinic, Role.admin)
     nurse_id, nurse_email = _account(db, clinic, Role.nurse)
     login(client, admin_email)
     with TestClient(client.app, follow_redirects=False) as nurse_client:
@@ -180,7 +180,7 @@ def test_the_last_admin_cannot_demote_or_deactivate_themselves(
 def test_api_tokens_are_listed_without_secrets_and_revoked(client: TestClient, db: Session) -> None:
     clinic = make_clinic(db)
     admin_id, admin_email = _account(db, clinic, Role.admin)
-    clinician_id, clinician_email = _account(db, clinic, Role.clinician)
+    clinician_id, _clinician_email = _account(db, clinic, Role.clinician)
     login(client, admin_email)
     r = _post(client, f"/admin/users/{clinician_id}/tokens", {"name": "  "})
     assert r.status_code == 422 and "<strong>name</strong>" in r.text  # type: ignore[attr-defined]
@@ -210,7 +210,7 @@ def test_api_tokens_are_listed_without_secrets_and_revoked(client: TestClient, d
 def test_an_admin_sees_and_changes_only_their_own_clinic(client: TestClient, db: Session) -> None:
     clinic = make_clinic(db)
     other = make_clinic(db, "other-clinic", "Other")
-    admin_id, admin_email = _account(db, clinic, Role.admin)
+    _admin_id, admin_email = _account(db, clinic, Role.admin)
     theirs = make_user(db, other, Role.nurse)
     token = api_token(db, theirs)
     theirs_id, theirs_email = theirs.id, theirs.email
@@ -231,7 +231,7 @@ def test_an_admin_sees_and_changes_only_their_own_clinic(client: TestClient, db:
 
 def test_forms_need_the_csrf_token(client: TestClient, db: Session) -> None:
     clinic = make_clinic(db)
-    admin_id, admin_email = _account(db, clinic, Role.admin)
+    _admin_id, admin_email = _account(db, clinic, Role.admin)
     login(client, admin_email)
     r = client.post("/admin/users", data={"email": "a@b.example", "role": "nurse"})
     assert r.status_code == 403
