@@ -285,6 +285,21 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/billing/patients/{patient_id}/prior-auths"): "401 403 403 422 403 404",
     ("POST", "/api/v1/billing/patients/{patient_id}/ledger"): "401 403 403 422 403 404",
     ("POST", "/api/v1/billing/patients/{patient_id}/claims"): "401 403 403 422 403 404",
+    # admin pages (issue 21.8): users, API tokens and clinic settings, the clinic's admins
+    # only; the referral letter, clinicians only. {user_id} and {token_id}: another nurse of
+    # clinic A and a token of theirs.
+    #                                               anon patient nurse clinician admin other
+    ("GET", "/admin/users"):                         "L 403 403 403 200 200",
+    ("POST", "/admin/users"):                        "L 403 403 403 422 422",
+    ("GET", "/admin/users/{user_id}"):               "L 403 403 403 200 404",
+    ("POST", "/admin/users/{user_id}/role"):         "L 403 403 403 422 404",
+    ("POST", "/admin/users/{user_id}/active"):       "L 403 403 403 422 404",
+    ("POST", "/admin/users/{user_id}/password"):     "L 403 403 403 200 404",
+    ("POST", "/admin/users/{user_id}/tokens"):       "L 403 403 403 422 404",
+    ("POST", "/admin/users/{user_id}/tokens/{token_id}/revoke"): "L 403 403 403 303 404",
+    ("GET", "/admin/settings"):                      "L 403 403 403 200 200",
+    ("POST", "/admin/settings"):                     "L 403 403 403 303 303",
+    ("GET", "/patients/{patient_id}/letter"):        "L 403 403 200 403 404",
 }
 # fmt: on
 
@@ -371,7 +386,17 @@ def world(db: Session, settings: Any, app: FastAPI) -> World:
         "invitation_id": str(outgoing.invitation_id),
     }
     params |= scheduling_objects(db, clinic_a.id, patient.id)
+    params |= admin_objects(db, clinic_a)
     return World(params, users, tokens)
+
+
+def admin_objects(db: Session, clinic: Any) -> dict[str, str]:
+    """An account of clinic A the admin pages act on, and an API token of it."""
+    target = make_user(db, clinic, Role.nurse)
+    accounts.create_api_token(db, SECRET, target, "matrix target")
+    db.commit()
+    token = accounts.api_tokens(db, target)[0]
+    return {"user_id": str(target.id), "token_id": str(token.id)}
 
 
 def consent_objects(db: Session, users: dict[str, User], patient: Any) -> dict[str, str]:

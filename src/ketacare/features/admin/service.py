@@ -115,9 +115,9 @@ def set_role(db: Session, actor: Actor, user_id: int, role: str) -> User:
 
 def set_active(db: Session, actor: Actor, user_id: int, active: str, now: datetime) -> User:
     """Deactivate (``active`` "0") or reactivate ("1") an account."""
+    user = get_user(db, actor, user_id)
     if active not in ("0", "1"):
         raise BadRequest("must be 0 (deactivate) or 1 (reactivate)", "active")
-    user = get_user(db, actor, user_id)
     wanted = active == "1"
     if wanted == user.is_active:
         return user
