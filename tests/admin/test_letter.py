@@ -52,7 +52,7 @@ def test_letter_shows_the_course_and_latest_scores_signed_by_the_clinician(
     # in words (never colour alone).
     assert "PHQ-9" in page and "<td>8</td>" in page and "Mild" in page
     assert "-16 (from 24)" in page
-    assert "GAD-7" in page and "(severe)" in page
+    assert "GAD-7" in page and "(severe)" in page and "first score" in page
     assert "Dr Rosa Ortiz" in page and "Clinician" in page
     db.expire_all()
     events = list(

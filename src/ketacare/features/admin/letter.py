@@ -34,7 +34,8 @@ class ScoreLine:
 
     @property
     def change(self) -> int | None:
-        """Points from the first score of the instrument (negative: fewer points)."""
+        """Points from the first score of the instrument (negative: fewer points); None when
+        this is the only score."""
         return None if self.first is None else self.total - self.first
 
 
@@ -89,7 +90,9 @@ def referral_letter(
     lines = []
     for a in latest:
         label, severe = _band(a.instrument_id, a.band_set, a.band)
-        first = firsts.get(a.instrument_id)
+        earliest = firsts.get(a.instrument_id)
+        # None when the latest score is the only one: there is no change to report.
+        first = earliest[1] if earliest is not None and earliest[0] != a.id else None
         lines.append(
             ScoreLine(
                 get_instrument(a.instrument_id).short_name,

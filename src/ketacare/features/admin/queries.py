@@ -68,8 +68,11 @@ def latest_scores(db: Session, patient_id: int) -> list[Assessment]:
     return list(seen.values())
 
 
-def first_scores(db: Session, patient_id: int, instrument_ids: list[str]) -> dict[str, int]:
-    """The patient's earliest total of each instrument (the change the letter reports)."""
+def first_scores(
+    db: Session, patient_id: int, instrument_ids: list[str]
+) -> dict[str, tuple[int, int]]:
+    """The patient's earliest scored assessment of each instrument: ``(id, total)`` (the
+    change the letter reports is from it)."""
     if not instrument_ids:
         return {}
     earliest = (
@@ -83,7 +86,7 @@ def first_scores(db: Session, patient_id: int, instrument_ids: list[str]) -> dic
         .subquery()
     )
     stmt = (
-        select(Assessment.instrument_id, Assessment.total)
+        select(Assessment.instrument_id, Assessment.id, Assessment.total)
         .join(
             earliest,
             (earliest.c.instrument_id == Assessment.instrument_id)
@@ -92,8 +95,8 @@ def first_scores(db: Session, patient_id: int, instrument_ids: list[str]) -> dic
         .where(Assessment.patient_id == patient_id)
         .order_by(Assessment.id)
     )
-    found: dict[str, int] = {}
-    for iid, total in db.execute(stmt).all():
+    found: dict[str, tuple[int, int]] = {}
+    for iid, row_id, total in db.execute(stmt).all():
         if total is not None:
-            found.setdefault(iid, int(total))
+            found.setdefault(iid, (int(row_id), int(total)))
     return found
