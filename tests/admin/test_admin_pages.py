@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -58,7 +59,7 @@ def _secret(html: str) -> str:
     return found.group(1)
 
 
-def _post(client: TestClient, path: str, data: dict[str, str]) -> object:
+def _post(client: TestClient, path: str, data: dict[str, str]) -> Any:
     token = client.cookies.get("kc_csrf")
     return client.post(path, data={"csrf_token": token or "", **data})
 
@@ -75,25 +76,25 @@ def test_admin_creates_a_user_who_logs_in_with_the_temporary_password(
 
     # Bad input: the field is named, the form keeps what was typed, nothing is stored.
     r = _post(client, "/admin/users", {"email": "not-an-email", "role": "nurse"})
-    assert r.status_code == 422  # type: ignore[attr-defined]
-    assert "<strong>email</strong>" in r.text  # type: ignore[attr-defined]
-    assert 'value="not-an-email"' in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 422
+    assert "<strong>email</strong>" in r.text
+    assert 'value="not-an-email"' in r.text
     r = _post(client, "/admin/users", {"email": "n@x.example", "role": "patient"})
-    assert r.status_code == 422 and "<strong>role</strong>" in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 422 and "<strong>role</strong>" in r.text
     r = _post(client, "/admin/users", {"email": "n@x.example", "role": "nurse",
                                        "display_name": "x" * 201})  # fmt: skip
-    assert r.status_code == 422 and "display_name" in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 422 and "display_name" in r.text
     assert count(db, User) == users_before
     r = _post(client, "/admin/users", {"email": admin_email, "role": "nurse"})
-    assert r.status_code == 422 and "already registered" in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 422 and "already registered" in r.text
 
     r = _post(
         client,
         "/admin/users",
         {"email": "Nia@Clinic.example", "role": "nurse", "display_name": " Nia  Okafor "},
     )
-    assert r.status_code == 200, r.text  # type: ignore[attr-defined]
-    password = _secret(r.text)  # type: ignore[attr-defined]
+    assert r.status_code == 200, r.text
+    password = _secret(r.text)
     created = _user(db, "nia@clinic.example")
     assert created.role == Role.nurse and created.clinic_id == clinic_id
     assert created.display_name == "Nia Okafor"
@@ -115,28 +116,28 @@ def test_role_active_and_password_reset(client: TestClient, db: Session) -> None
         assert nurse_client.get("/account").status_code == 200
 
         r = _post(client, f"/admin/users/{nurse_id}/role", {"role": "superuser"})
-        assert r.status_code == 422 and "<strong>role</strong>" in r.text  # type: ignore[attr-defined]
+        assert r.status_code == 422 and "<strong>role</strong>" in r.text
         r = _post(client, f"/admin/users/{nurse_id}/role", {"role": "clinician"})
-        assert r.status_code == 303  # type: ignore[attr-defined]
+        assert r.status_code == 303
         assert _user(db, nurse_email).role == Role.clinician
 
         r = _post(client, f"/admin/users/{nurse_id}/active", {"active": "maybe"})
-        assert r.status_code == 422 and "<strong>active</strong>" in r.text  # type: ignore[attr-defined]
+        assert r.status_code == 422 and "<strong>active</strong>" in r.text
         r = _post(client, f"/admin/users/{nurse_id}/active", {"active": "0"})
-        assert r.status_code == 303  # type: ignore[attr-defined]
+        assert r.status_code == 303
         assert _user(db, nurse_email).is_active is False
         # Deactivation ends the account's sessions at once.
         assert nurse_client.get("/account").headers["location"].startswith("/login")
         # A deactivated account gets no new password or token until it is reactivated.
         r = _post(client, f"/admin/users/{nurse_id}/password", {})
-        assert r.status_code == 422  # type: ignore[attr-defined]
+        assert r.status_code == 422
         r = _post(client, f"/admin/users/{nurse_id}/active", {"active": "1"})
-        assert r.status_code == 303 and _user(db, nurse_email).is_active  # type: ignore[attr-defined]
+        assert r.status_code == 303 and _user(db, nurse_email).is_active
 
         login(nurse_client, nurse_email)
         r = _post(client, f"/admin/users/{nurse_id}/password", {})
-        assert r.status_code == 200  # type: ignore[attr-defined]
-        temporary = _secret(r.text)  # type: ignore[attr-defined]
+        assert r.status_code == 200
+        temporary = _secret(r.text)
         assert nurse_client.get("/account").headers["location"].startswith("/login")
     with TestClient(client.app, follow_redirects=False) as fresh:
         login(fresh, nurse_email, temporary)
@@ -156,9 +157,9 @@ def test_the_last_admin_cannot_demote_or_deactivate_themselves(
     admin_id, admin_email = _account(db, clinic, Role.admin)
     login(client, admin_email)
     r = _post(client, f"/admin/users/{admin_id}/role", {"role": "clinician"})
-    assert r.status_code == 422 and "needs an active admin" in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 422 and "needs an active admin" in r.text
     r = _post(client, f"/admin/users/{admin_id}/active", {"active": "0"})
-    assert r.status_code == 422 and "<strong>active</strong>" in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 422 and "<strong>active</strong>" in r.text
     assert _user(db, admin_email).role == Role.admin
     assert _user(db, admin_email).is_active
     # A second (deactivated) admin does not count; an active one does.
@@ -167,12 +168,12 @@ def test_the_last_admin_cannot_demote_or_deactivate_themselves(
     db.commit()
     db.expire_all()
     r = _post(client, f"/admin/users/{admin_id}/role", {"role": "clinician"})
-    assert r.status_code == 422  # type: ignore[attr-defined]
+    assert r.status_code == 422
     second.is_active = True
     db.commit()
     db.expire_all()
     r = _post(client, f"/admin/users/{admin_id}/role", {"role": "clinician"})
-    assert r.status_code == 303  # type: ignore[attr-defined]
+    assert r.status_code == 303
     # Now a clinician: the admin pages refuse them.
     assert client.get("/admin/users").status_code == 403
 
@@ -183,10 +184,10 @@ def test_api_tokens_are_listed_without_secrets_and_revoked(client: TestClient, d
     clinician_id, _clinician_email = _account(db, clinic, Role.clinician)
     login(client, admin_email)
     r = _post(client, f"/admin/users/{clinician_id}/tokens", {"name": "  "})
-    assert r.status_code == 422 and "<strong>name</strong>" in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 422 and "<strong>name</strong>" in r.text
     r = _post(client, f"/admin/users/{clinician_id}/tokens", {"name": "lab import"})
-    assert r.status_code == 200  # type: ignore[attr-defined]
-    token = _secret(r.text)  # type: ignore[attr-defined]
+    assert r.status_code == 200
+    token = _secret(r.text)
     bearer = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/patients", headers=bearer).status_code == 200
     page = client.get(f"/admin/users/{clinician_id}").text
@@ -195,13 +196,13 @@ def test_api_tokens_are_listed_without_secrets_and_revoked(client: TestClient, d
     row = db.execute(select(AuthToken).where(AuthToken.name == "lab import")).scalar_one()
     db.commit()
     r = _post(client, f"/admin/users/{clinician_id}/tokens/{row.id}/revoke", {})
-    assert r.status_code == 303  # type: ignore[attr-defined]
+    assert r.status_code == 303
     assert client.get("/api/v1/patients", headers=bearer).status_code == 401
     # Revoking twice, or through another user's path, is a 404.
     r = _post(client, f"/admin/users/{clinician_id}/tokens/{row.id}/revoke", {})
-    assert r.status_code == 404  # type: ignore[attr-defined]
+    assert r.status_code == 404
     r = _post(client, f"/admin/users/{admin_id}/tokens/{row.id}/revoke", {})
-    assert r.status_code == 404  # type: ignore[attr-defined]
+    assert r.status_code == 404
     actions = [(e.action, e.resource_id) for e in _events(db, "api_token")]
     assert ("create", str(clinician_id)) in actions
     assert ("revoke", f"{clinician_id}:{row.id}") in actions
@@ -223,7 +224,7 @@ def test_an_admin_sees_and_changes_only_their_own_clinic(client: TestClient, db:
         (f"/admin/users/{theirs_id}/password", {}),
         (f"/admin/users/{theirs_id}/tokens", {"name": "x"}),
     ):
-        assert _post(client, path, data).status_code == 404, path  # type: ignore[attr-defined]
+        assert _post(client, path, data).status_code == 404, path
     assert _user(db, theirs_email).role == Role.nurse and _user(db, theirs_email).is_active
     bearer = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/patients", headers=bearer).status_code == 200
@@ -258,14 +259,14 @@ def test_clinic_settings_are_validated_stored_and_used_by_alerts(
         ("mcid_madrs", base | {"mcid_madrs": "61"}),
     ):
         r = _post(client, "/admin/settings", data)
-        assert r.status_code == 422, field  # type: ignore[attr-defined]
-        assert f"<strong>{field}</strong>" in r.text, field  # type: ignore[attr-defined]
+        assert r.status_code == 422, field
+        assert f"<strong>{field}</strong>" in r.text, field
         db.expire_all()
         stored = db.get(Clinic, clinic_id)
         assert stored is not None and stored.timezone is None and stored.contact_text == ""
         db.commit()
     r = _post(client, "/admin/settings", base | {"off_band.severe_entry": "on", "mcid_phq9": "3"})
-    assert r.status_code == 303  # type: ignore[attr-defined]
+    assert r.status_code == 303
     page = client.get("/admin/settings").text
     assert 'value="America/New_York"' in page and "Call 555 0100" in page
     db.expire_all()
