@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.assessments.models import Alert
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth import service as accounts
 from ketacare.features.auth.models import AuthToken, Role, User
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.service import PatientInput, create_patient
@@ -318,3 +319,34 @@ def test_cli_and_pages_share_the_clinic_settings_service(
     db.commit()
     r = run(env, "clinic", "set-timezone", "Mars/Olympus")
     assert r.returncode == 2 and "unknown time zone" in r.stderr
+
+
+def test_cli_user_commands_share_the_account_rules(
+    database_url: str, engine: Engine, db: Session, tmp_path: Path
+) -> None:
+    clinic = make_clinic(db)
+    _admin_id, admin_email = _account(db, clinic, Role.admin)
+    _nurse_id, nurse_email = _account(db, clinic, Role.nurse)
+    env = cli_env(database_url, tmp_path)
+    # The last admin stays, from the shell too.
+    r = run(env, "user", "set-role", "--email", admin_email, "--role", "nurse")
+    assert r.returncode == 2 and "last admin" in r.stderr, r.stderr
+    r = run(env, "user", "deactivate", "--email", admin_email)
+    assert r.returncode == 2 and "--active" in r.stderr
+    r = run(env, "user", "set-role", "--email", nurse_email, "--role", "clinician")
+    assert r.returncode == 0, r.stderr
+    r = run(env, "user", "deactivate", "--email", nurse_email)
+    assert r.returncode == 0 and not _user(db, nurse_email).is_active
+    r = run(env, "user", "reset-password", "--email", nurse_email)
+    assert r.returncode == 2 and "deactivated" in r.stderr
+    r = run(env, "user", "reactivate", "--email", nurse_email)
+    assert r.returncode == 0 and _user(db, nurse_email).is_active
+    r = run(env, "user", "reset-password", "--email", nurse_email)
+    assert r.returncode == 0, r.stderr
+    password = r.stdout.strip()
+    assert _user(db, nurse_email).role == Role.clinician
+    r = run(env, "user", "set-role", "--email", "nobody@x.example", "--role", "nurse")
+    assert r.returncode == 2 and "--email" in r.stderr
+    db.expire_all()
+    assert accounts.authenticate(db, nurse_email, password).user is not None
+    db.commit()

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketacare.features.assessments.models import Assessment
-from ketacare.features.auth.models import AuthToken, Role, TokenKind, User
+from ketacare.features.auth.models import User
 
 
 def clinic_users(db: Session, clinic_id: int) -> list[User]:
@@ -20,27 +20,6 @@ def clinic_users(db: Session, clinic_id: int) -> list[User]:
 def user_in_clinic(db: Session, clinic_id: int, user_id: int) -> User | None:
     """One account of the clinic (None for another clinic's or an unknown id)."""
     stmt = select(User).where(User.id == user_id, User.clinic_id == clinic_id)
-    return db.execute(stmt).scalar_one_or_none()
-
-
-def lock_active_admins(db: Session, clinic_id: int) -> list[int]:
-    """Ids of the clinic's active admins, their rows locked until the transaction ends (on
-    PostgreSQL; SQLite's transactions are serialised already), so two admins demoting each
-    other at once cannot leave the clinic without one."""
-    stmt = (
-        select(User.id)
-        .where(User.clinic_id == clinic_id, User.role == Role.admin, User.is_active.is_(True))
-        .order_by(User.id)
-        .with_for_update()
-    )
-    return list(db.execute(stmt).scalars())
-
-
-def api_token(db: Session, user_id: int, token_id: int) -> AuthToken | None:
-    """One API token of the user."""
-    stmt = select(AuthToken).where(
-        AuthToken.id == token_id, AuthToken.user_id == user_id, AuthToken.kind == TokenKind.api
-    )
     return db.execute(stmt).scalar_one_or_none()
 
 

@@ -90,25 +90,17 @@ def create_user(db: Session, actor: Actor, email: str, role: str, display_name: 
     return Issued(user, password)
 
 
-def _keep_an_admin(db: Session, actor: Actor, user: User, field: str) -> None:
-    """Refuse a change that would leave the clinic without an active admin."""
-    admins = queries.lock_active_admins(db, _clinic_id(actor))
-    if user.id in admins and len(admins) <= 1:
-        who = "yourself" if user.id == actor.user_id else "the clinic's last admin"
-        raise BadRequest(f"cannot remove {who}: the clinic needs an active admin", field)
-
-
 def set_role(db: Session, actor: Actor, user_id: int, role: str) -> User:
     """Change an account's role (never leaving the clinic without an active admin)."""
     user = get_user(db, actor, user_id)
     wanted = _role(role)
     if wanted == user.role:
         return user
-    if user.role == Role.admin:
-        _keep_an_admin(db, actor, user, "role")
     before = user.role.value
-    user.role = wanted
-    db.flush()
+    try:
+        accounts.change_role(db, user, wanted, actor.user_id)
+    except accounts.AccountError as exc:
+        raise BadRequest(exc.reason, exc.field) from None
     record(db, actor, "update", "user", f"{user.id}:role:{before}->{wanted.value}")
     return user
 
@@ -121,9 +113,10 @@ def set_active(db: Session, actor: Actor, user_id: int, active: str, now: dateti
     wanted = active == "1"
     if wanted == user.is_active:
         return user
-    if not wanted and user.role == Role.admin:
-        _keep_an_admin(db, actor, user, "active")
-    accounts.set_active(db, user, wanted, now)
+    try:
+        accounts.set_active(db, user, wanted, now, actor.user_id)
+    except accounts.AccountError as exc:
+        raise BadRequest(exc.reason, exc.field) from None
     record(db, actor, "update", "user", f"{user.id}:{'reactivate' if wanted else 'deactivate'}")
     return user
 
