@@ -8,9 +8,11 @@ from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
+from ketacare.features.clinics.models import Clinic
+from ketacare.features.patients.models import Patient
 from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
 from tests.conftest import PASSWORD, make_clinic, make_user
-from tests.sessions.support import setup
+from tests.sessions.support import make_session, setup
 
 
 def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
@@ -87,6 +89,11 @@ def test_letter_prints_without_navigation_in_chromium(app: FastAPI, db: Session)
     chromium = require_chromium()
     ctx = setup(db)
     pid = ctx["patient_id"]
+    patient = db.get(Patient, pid)
+    clinic = db.get(Clinic, ctx["clinic_id"])
+    assert patient is not None and clinic is not None
+    session_id = make_session(db, clinic, patient).id
+    db.commit()
     with live_server(app) as base, sync_playwright() as pw:
         api = pw.request.new_context(base_url=base)
         r = api.post(
@@ -124,4 +131,8 @@ def test_letter_prints_without_navigation_in_chromium(app: FastAPI, db: Session)
         expect(page.locator("header.top")).to_be_hidden()
         expect(page.locator("#patient-sections")).to_be_hidden()
         expect(page.locator("#patient-summary")).to_be_visible()
+        # So does the session record.
+        page.goto(f"{base}/sessions/{session_id}")
+        expect(page.locator("header.top")).to_be_hidden()
+        expect(page.locator("#session-summary")).to_be_visible()
         browser.close()
