@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from ketacare.domain.instruments import get_instrument
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features.admin import queries
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
+from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.service import clinic_by_id
 from ketacare.features.patients.models import Patient

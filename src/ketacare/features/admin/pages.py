@@ -20,7 +20,7 @@ from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
 from ketacare.features.admin import service
 from ketacare.features.admin.letter import referral_letter
-from ketacare.features.audit.actor import Actor
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor, PageAdminActor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.clinics import service as clinics

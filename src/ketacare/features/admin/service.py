@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import BadRequest, NotFound
 from ketacare.features.admin import queries
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
 from ketacare.features.auth import service as accounts
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import AuthToken, Role, User
 from ketacare.features.clinics import service as clinics
 from ketacare.features.clinics.models import Clinic
