@@ -163,6 +163,10 @@ def test_the_last_admin_cannot_demote_or_deactivate_themselves(
     assert r.status_code == 422 and "<strong>active</strong>" in r.text
     assert _user(db, admin_email).role == Role.admin
     assert _user(db, admin_email).is_active
+    # A patient's account is never turned into a staff account.
+    patient_account_id, _ = _account(db, clinic, Role.patient)
+    r = _post(client, f"/admin/users/{patient_account_id}/role", {"role": "clinician"})
+    assert r.status_code == 422 and "patient role" in r.text
     # A second (deactivated) admin does not count; an active one does.
     second = make_user(db, clinic, Role.admin)
     second.is_active = False

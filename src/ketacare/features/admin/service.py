@@ -94,6 +94,8 @@ def set_role(db: Session, actor: Actor, user_id: int, role: str) -> User:
     """Change an account's role (never leaving the clinic without an active admin)."""
     user = get_user(db, actor, user_id)
     wanted = _role(role)
+    if user.role == Role.patient:
+        raise BadRequest("a patient's account keeps the patient role", "role")
     if wanted == user.role:
         return user
     before = user.role.value
