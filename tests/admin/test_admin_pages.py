@@ -282,6 +282,14 @@ def test_clinic_settings_are_validated_stored_and_used_by_alerts(
     assert stored.alert_mcid == {"phq9": 3.0}
     db.commit()
     assert [e.action for e in _events(db, "clinic")] == ["update"]
+    # Patients see the contact text on their page.
+    row = db.get(Clinic, clinic_id)
+    assert row is not None
+    _pid, patient_email = _account(db, row, Role.patient)
+    with TestClient(client.app, follow_redirects=False) as patient_client:
+        login(patient_client, patient_email)
+        home = patient_client.get("/me")
+        assert home.status_code == 200 and "Call 555 0100 (9-5)." in home.text
 
     # The rules apply to new scores: a 3-point worsening alerts (MCID 3), a severe band does
     # not (switched off).
