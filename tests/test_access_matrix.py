@@ -312,6 +312,21 @@ MATRIX: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/patients/{patient_id}/notes/{note_id}"):   "401 403 422 422 422 404",
     ("POST", "/api/v1/patients/{patient_id}/notes/{note_id}/sign"): "401 403 409 409 409 404",
     ("POST", "/api/v1/patients/{patient_id}/notes/{note_id}/addenda"): "401 403 403 201 403 404",
+    # admin pages (issue 21.8): users, API tokens and clinic settings, the clinic's admins
+    # only; the referral letter, clinicians only. {user_id} and {token_id}: another nurse of
+    # clinic A and a token of theirs.
+    #                                               anon patient nurse clinician admin other
+    ("GET", "/admin/users"):                         "L 403 403 403 200 200",
+    ("POST", "/admin/users"):                        "L 403 403 403 422 422",
+    ("GET", "/admin/users/{user_id}"):               "L 403 403 403 200 404",
+    ("POST", "/admin/users/{user_id}/role"):         "L 403 403 403 422 404",
+    ("POST", "/admin/users/{user_id}/active"):       "L 403 403 403 422 404",
+    ("POST", "/admin/users/{user_id}/password"):     "L 403 403 403 200 404",
+    ("POST", "/admin/users/{user_id}/tokens"):       "L 403 403 403 422 404",
+    ("POST", "/admin/users/{user_id}/tokens/{token_id}/revoke"): "L 403 403 403 303 404",
+    ("GET", "/admin/settings"):                      "L 403 403 403 200 200",
+    ("POST", "/admin/settings"):                     "L 403 403 403 303 303",
+    ("GET", "/patients/{patient_id}/letter"):        "L 403 403 200 403 404",
 }
 # fmt: on
 
@@ -399,7 +414,17 @@ def world(db: Session, settings: Any, app: FastAPI) -> World:
     }
     params |= scheduling_objects(db, clinic_a.id, patient.id)
     params |= notes_matrix_params(db, users["clinician"], patient)
+    params |= admin_objects(db, clinic_a)
     return World(params, users, tokens)
+
+
+def admin_objects(db: Session, clinic: Any) -> dict[str, str]:
+    """An account of clinic A the admin pages act on, and an API token of it."""
+    target = make_user(db, clinic, Role.nurse)
+    accounts.create_api_token(db, SECRET, target, "matrix target")
+    db.commit()
+    token = accounts.api_tokens(db, target)[0]
+    return {"user_id": str(target.id), "token_id": str(token.id)}
 
 
 def consent_objects(db: Session, users: dict[str, User], patient: Any) -> dict[str, str]:

@@ -106,6 +106,7 @@ def test_staff_pages_fit_390_820_and_1280_px(
     db.commit()
     admin = make_user(db, clinic, Role.admin)
     pages = staff_pages(db)
+    pages += ["/admin/users", f"/admin/users/{admin.id}", "/admin/settings"]  # issue 21.8
     db.commit()
     problems: list[str] = []
     with live_server(app) as base, sync_playwright() as pw:

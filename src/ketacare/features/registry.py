@@ -114,6 +114,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "consent",
     "billing",
     "notes",
+    "admin",
     "system",
     "instruments",
     "pk",

@@ -30,6 +30,7 @@ from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.models import Clinic
+from ketacare.features.clinics.service import alert_config
 from ketacare.features.instruments.texts import instrument
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline
@@ -189,6 +190,7 @@ def store_assessment(
             result,
             stored_result(past.baseline) if past.baseline else None,
             stored_result(past.previous) if past.previous else None,
+            config=alert_config(db, patient.clinic_id),
             baseline_note=past.note,
         )
         for found in raised:

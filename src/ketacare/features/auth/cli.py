@@ -1,16 +1,20 @@
-"""Account commands: ``ketacare user create`` and ``ketacare token create|list|revoke``."""
+"""Account commands: ``ketacare user create|set-role|deactivate|reactivate|reset-password``
+and ``ketacare token create|list|revoke`` (the admin pages, ``features/admin``, use the same
+``auth.service`` functions)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features.auth import service
-from ketacare.features.auth.models import Role
+from ketacare.features.auth.models import Role, User
 from ketacare.features.clinics.repository import get_or_create
 
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -47,6 +51,70 @@ def user_create(
             typer.echo(f"created {user.role.value} {user.email} in clinic '{owner.slug}'")
     except service.AccountError as exc:
         raise fail(f"--{exc.field}: {exc.reason}") from None
+
+
+def _change(email: str, change: Callable[[Session, User], str]) -> None:
+    """Run ``change`` on the user with ``email`` in one transaction; print what it says."""
+    settings = load_settings()
+    try:
+        with unit_of_work(get_engine(settings.database_url)) as db:
+            user = service.user_by_email(db, email)
+            if user is None:
+                raise service.AccountError("email", "no such user")
+            said = change(db, user)
+    except service.AccountError as exc:
+        raise fail(f"--{exc.field}: {exc.reason}") from None
+    typer.echo(said)
+
+
+Email = Annotated[str, typer.Option(help="The account's login email.")]
+
+
+@user_app.command("set-role")
+def user_set_role(
+    email: Email, role: Annotated[Role, typer.Option(help="admin, clinician, nurse or billing.")]
+) -> None:
+    """Give an account another role (a clinic keeps at least one active admin)."""
+
+    def change(db: Session, user: User) -> str:
+        service.change_role(db, user, role)
+        return f"{user.email} is now {role.value}"
+
+    _change(email, change)
+
+
+@user_app.command("deactivate")
+def user_deactivate(email: Email) -> None:
+    """Deactivate an account: its sessions end and its API tokens stop working."""
+
+    def change(db: Session, user: User) -> str:
+        service.set_active(db, user, False)
+        return f"{user.email} deactivated"
+
+    _change(email, change)
+
+
+@user_app.command("reactivate")
+def user_reactivate(email: Email) -> None:
+    """Reactivate a deactivated account."""
+
+    def change(db: Session, user: User) -> str:
+        service.set_active(db, user, True)
+        return f"{user.email} reactivated"
+
+    _change(email, change)
+
+
+@user_app.command("reset-password")
+def user_reset_password(email: Email) -> None:
+    """Print a new temporary password (shown once) and log the account out everywhere."""
+
+    def change(db: Session, user: User) -> str:
+        if not user.is_active:
+            raise service.AccountError("email", "the account is deactivated")
+        return service.reset_password(db, user)
+
+    _change(email, change)
 
 
 @token_app.command("create")

@@ -47,6 +47,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The name letters are signed with (admin users page); empty: the email is shown.
+    display_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     clinic: Mapped[Clinic] = relationship(lazy="raise")
 

@@ -229,8 +229,9 @@ def revoke_all_sessions(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def revoke_api_token(db: Session, user: User, token_id: int) -> bool:
-    """Revoke one of ``user``'s API tokens by id; False if there is none."""
+def revoke_api_token(db: Session, user: User, token_id: int, now: datetime | None = None) -> bool:
+    """Revoke one of ``user``'s API tokens by id at ``now`` (default: the current time);
+    False if there is no such active token."""
     result = db.execute(
         update(AuthToken)
         .where(
@@ -239,7 +240,7 @@ def revoke_api_token(db: Session, user: User, token_id: int) -> bool:
             AuthToken.kind == TokenKind.api,
             AuthToken.revoked_at.is_(None),
         )
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now or utcnow())
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -252,3 +253,64 @@ def api_tokens(db: Session, user: User) -> list[AuthToken]:
         .order_by(AuthToken.id.desc())
     )
     return list(db.execute(stmt).scalars())
+
+
+def temporary_password() -> str:
+    """A random password to hand over once (about 96 bits; passes the password policy)."""
+    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
+
+
+def reset_password(db: Session, user: User, now: datetime | None = None) -> str:
+    """Give ``user`` a new random password, clear a lockout and end every login session of
+    the account; return the password (shown once to whoever reset it, never stored)."""
+    password = temporary_password()
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    revoke_all_sessions(db, user, now=now)
+    db.flush()
+    return password
+
+
+def _keep_an_admin(db: Session, user: User, field: str, acting_id: int | None) -> None:
+    """Refuse a change that would leave ``user``'s clinic without an active admin.
+
+    The clinic's active admin rows are locked until the transaction ends (on PostgreSQL;
+    SQLite serialises writers), so two admins demoting each other at once cannot both pass.
+    """
+    stmt = (
+        select(User.id)
+        .where(User.clinic_id == user.clinic_id, User.role == Role.admin, User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    admins = list(db.execute(stmt).scalars())
+    if user.id in admins and len(admins) <= 1:
+        who = "yourself" if user.id == acting_id else "the clinic's last admin"
+        raise AccountError(field, f"cannot remove {who}: the clinic needs an active admin")
+
+
+def change_role(db: Session, user: User, role: Role, acting_id: int | None = None) -> None:
+    """Give ``user`` another role, never leaving the clinic without an active admin
+    (``acting_id``: who asks, named in the refusal when it is themselves)."""
+    if role == user.role:
+        return
+    if user.role == Role.admin:
+        _keep_an_admin(db, user, "role", acting_id)
+    user.role = role
+    db.flush()
+
+
+def set_active(
+    db: Session, user: User, active: bool, now: datetime | None = None, acting_id: int | None = None
+) -> None:
+    """Deactivate (every session ends; tokens stop working) or reactivate an account, never
+    leaving the clinic without an active admin."""
+    if active == user.is_active:
+        return
+    if not active and user.role == Role.admin:
+        _keep_an_admin(db, user, "active", acting_id)
+    user.is_active = active
+    if not active:
+        revoke_all_sessions(db, user, now=now)
+    db.flush()
