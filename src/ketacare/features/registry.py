@@ -114,6 +114,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "clinics",
     "demo",
     "jobs",
+    "portal",
 )
 
 
