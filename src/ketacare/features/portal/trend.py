@@ -1,4 +1,4 @@
-"""A patient's score trend in plain language (pure: no database, no web).
+r"""A patient's score trend in plain language (pure: no database, no web).
 
 >>> def show(text):
 ...     print(text.replace(". ", ".\n"))
