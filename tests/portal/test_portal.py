@@ -263,3 +263,16 @@ def test_staff_and_unlinked_accounts(db: Session, app: FastAPI) -> None:
         assert c.get("/me").headers["location"] == "/leads"
         r = c.post("/me/questionnaires/1", data={"csrf_token": c.cookies.get("kc_csrf")})
         assert r.status_code == 403
+
+
+def test_signing_in_retires_earlier_links(db: Session, settings: Settings) -> None:
+    cid = clinic_id(db)
+    make_patient(db, cid, "robin@example.org")
+    with smtp_server() as smtp, TestClient(smtp_app(settings, smtp), follow_redirects=False) as c:
+        ask(c, "robin@example.org")
+        first = link_path(smtp, 1)
+        ask(c, "robin@example.org")
+        second = link_path(smtp, 2)
+        assert first != second
+        assert follow(c, second) == 303
+        assert c.get(first).status_code == 410

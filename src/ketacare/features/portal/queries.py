@@ -74,6 +74,16 @@ def claim_link(db: Session, link_id: int, now: datetime) -> bool:
     return getattr(result, "rowcount", 0) == 1
 
 
+def spend_other_links(db: Session, patient_id: int, now: datetime) -> None:
+    """Mark the patient's other unused links used (one sign-in retires every earlier mail)."""
+    db.execute(
+        update(PortalLink)
+        .where(PortalLink.patient_id == patient_id, PortalLink.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def upcoming_bookings(
     db: Session, patient_id: int, now: datetime, limit: int = 10
 ) -> list[tuple[Booking, str]]:

@@ -216,7 +216,8 @@ def _account(db: Session, link: PortalLink, patient: Patient, client: str) -> Us
 
 def redeem(db: Session, settings: Settings, token: str, client: str, now: datetime) -> User:
     """Use the link once and return the account to open a login session for (audited as a
-    ``login`` by that account over the ``link`` channel)."""
+    ``login`` by that account over the ``link`` channel). The patient's other unused links
+    stop working too."""
     link = open_link(db, settings, token, now)
     if not queries.claim_link(db, link.id, now):
         raise LinkGone("this sign-in link has already been used")
@@ -224,6 +225,7 @@ def redeem(db: Session, settings: Settings, token: str, client: str, now: dateti
     if patient is None:
         raise LinkGone("this sign-in link can no longer be used; ask the clinic")
     user = _account(db, link, patient, client)
+    queries.spend_other_links(db, patient.id, now)
     db.flush()
     record(db, Actor.for_user(user, "link", client), "login", "portal_link", link.id, patient.id)
     return user
@@ -393,7 +395,7 @@ def portal_view(db: Session, actor: Actor, settings: Settings, now: datetime) ->
     to_sign = _to_sign(db, patient, routes)
     trends = _trends(list(queries.scored_assessments(db, patient.id)), tz)
     crisis = _crisis(db, patient.id, now - timedelta(days=settings.portal_crisis_days))
-    record(db, actor, "read", "portal", patient.id, patient.id)
+    record(db, actor, "read", "portal", patient.id, patient.id, patients=[patient.id])
     return PortalView(name, patient, visits, due, to_sign, trends, crisis, contact)
 
 
