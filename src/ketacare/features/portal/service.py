@@ -75,7 +75,7 @@ class PortalMail:
 def _check_email(raw: str) -> str:
     email = accounts.normalise_email(raw)
     if not email:
-        raise BadRequest("enter your e-mail address", "email")
+        raise BadRequest("is required", "email")
     if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
         raise BadRequest("is not a valid e-mail address", "email")
     return email
