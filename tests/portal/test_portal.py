@@ -276,3 +276,22 @@ def test_signing_in_retires_earlier_links(db: Session, settings: Settings) -> No
         assert first != second
         assert follow(c, second) == 303
         assert c.get(first).status_code == 410
+
+
+def test_expired_questionnaire_is_refused_on_the_page(
+    db: Session, settings: Settings, app: FastAPI
+) -> None:
+    now = utcnow()
+    clinic = make_clinic(db)
+    make_user(db, clinic, Role.patient, email="robin@example.org")
+    patient = make_patient(db, clinic.id, "robin@example.org")
+    # Due long ago: the link closes 10 minutes from now (a login session outlives that).
+    lifetime = timedelta(hours=settings.assessment_link_hours)
+    invitation = due_link(db, settings, patient, now - lifetime + timedelta(minutes=70))
+    with TestClient(app, follow_redirects=False) as c:
+        login(c, "robin@example.org")
+        app.state.clock = lambda: utcnow() + timedelta(minutes=20)
+        r = c.post(
+            f"/me/questionnaires/{invitation}", data={"csrf_token": c.cookies.get("kc_csrf")}
+        )
+        assert r.status_code == 410 and "expired" in r.text and "<h1>Your page</h1>" in r.text
