@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from ketacare.db.base import utcnow
 from ketacare.features.assessments.models import Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.patients.models import Patient
 from ketacare.features.portal.models import PortalLink

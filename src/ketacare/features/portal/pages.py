@@ -16,8 +16,8 @@ from ketacare.features._kit.errors import BadRequest, Forbidden, NotFound, RateL
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
 from ketacare.features.assessments.links import LinkGone as QuestionnaireGone
-from ketacare.features.audit.actor import Actor
 from ketacare.features.auth import service as accounts
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import (
     SESSION_COOKIE,
     OptionalPageUser,

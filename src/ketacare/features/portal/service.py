@@ -29,14 +29,14 @@ from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound, R
 from ketacare.features.assessments import links
 from ketacare.features.assessments import queries as assessment_queries
 from ketacare.features.assessments.models import Assessment
-from ketacare.features.assessments.notify import DeliveryFailed, Message, notifier_from_settings
-from ketacare.features.audit.actor import Actor
 from ketacare.features.audit.service import record
 from ketacare.features.auth import service as accounts
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.charts.trajectory import Point, trajectory_svg
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.consent import service as consent
+from ketacare.features.outreach.notify import DeliveryFailed, Message, notifier_from_settings
 from ketacare.features.patients.models import Patient
 from ketacare.features.portal import queries, trend
 from ketacare.features.portal.models import PortalLink
