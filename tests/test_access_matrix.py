@@ -327,6 +327,15 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/admin/settings"):                      "L 403 403 403 200 200",
     ("POST", "/admin/settings"):                     "L 403 403 403 303 303",
     ("GET", "/patients/{patient_id}/letter"):        "L 403 403 200 403 404",
+    # patient portal (issue 21.4): sign-in by e-mailed link; /me shows only the caller's own
+    # record; the matrix patient account is not linked to the matrix patient, so that
+    # patient's questionnaire link is another patient's data: 404 (staff: 403)
+    #                                               anon patient nurse clinician admin other
+    ("GET", "/portal/sign-in"):                         "200 303 200 200 200 200",
+    ("POST", "/portal/sign-in"):                        "422 422 422 422 422 422",
+    ("GET", "/portal/link/{token}"):                    "404 404 404 404 404 404",
+    ("POST", "/portal/link/{token}"):                   "404 404 404 404 404 404",
+    ("POST", "/me/questionnaires/{invitation_id}"):     "L 404 403 403 403 403",
 }
 # fmt: on
 

@@ -217,6 +217,29 @@ class Settings(BaseSettings):
         description="A consent given for another protocol (or version) than the active plan's "
         "must be signed again [U] (docs/consent.md).",
     )
+    # Patient portal (features/portal; docs/portal.md). [U]: ketacare default.
+    portal_link_minutes: float = Field(
+        15.0, gt=0, le=1440, description="Lifetime of an e-mailed patient sign-in link [U]."
+    )
+    portal_rate_limit: int = Field(
+        10, ge=0, description="Patient sign-in requests per window per address; 0 = off [U]."
+    )
+    portal_email_rate_limit: int = Field(
+        3, ge=0, description="Patient sign-in requests per window per e-mail typed; 0 = off [U]."
+    )
+    portal_rate_window_s: int = Field(900, ge=1, description="Window of the two limits above.")
+    portal_crisis_days: int = Field(
+        14,
+        ge=1,
+        le=365,
+        description="The portal shows the crisis panel when an answer this recent calls for it "
+        "(PHQ-9 item 9 above 0) [U].",
+    )
+    clinic_contact: str = Field(
+        "",
+        description="How patients reach the clinic (phone, e-mail, hours), shown in the patient "
+        "portal; empty: a generic line.",
+    )
 
     @field_validator("timezone")
     @classmethod

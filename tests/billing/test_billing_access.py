@@ -23,6 +23,8 @@ CLINICIAN, PATIENT = SUBJECTS.index("clinician"), SUBJECTS.index("patient")
 #: Where the billing role differs from a patient account outside billing.
 NOT_LIKE_PATIENT = {
     ("GET", "/me"): "303",  # patients' own page: other roles are sent on
+    ("GET", "/portal/sign-in"): "200",  # only a signed-in patient is sent on to /me
+    ("POST", "/me/questionnaires/{invitation_id}"): "403",  # patients only
 }
 
 

@@ -13,6 +13,7 @@ from ketacare.features.intake.models import IntakeRecord, PlannedSession, Treatm
 from ketacare.features.interop import models as _interop  # noqa: F401
 from ketacare.features.notes import models as _notes  # noqa: F401
 from ketacare.features.patients.models import Patient
+from ketacare.features.portal import models as _portal  # noqa: F401
 from ketacare.features.ratelimit.models import RateCounter
 from ketacare.features.rems import models as _rems  # noqa: F401
 from ketacare.features.scheduling import models as _scheduling  # noqa: F401

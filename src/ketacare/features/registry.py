@@ -121,6 +121,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "clinics",
     "demo",
     "jobs",
+    "portal",
 )
 
 

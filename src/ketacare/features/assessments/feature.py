@@ -8,13 +8,11 @@ FEATURE = Feature(
     nav=(
         NavLink("Measurement", "Alerts", "/alerts", ("admin", "clinician", "nurse"), order=10),
         NavLink("Measurement", "Overdue", "/overdue", ("admin", "clinician", "nurse"), order=20),
-        NavLink("Patients", "Your page", "/me", ("patient",), order=10),
     ),
     routers=(
         f"{M}.api:router",
         f"{M}.public:router",
         f"{M}.pages:router",
-        f"{M}.patient_home:router",
     ),
     busy=(f"{M}.api:router", f"{M}.public:router", f"{M}.pages:router"),
     commands={

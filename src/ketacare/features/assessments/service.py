@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -23,13 +22,11 @@ from ketacare.domain.instruments import Instrument, ScoreResult, get_instrument,
 from ketacare.domain.instruments.scoring import missing_items
 from ketacare.domain.mbc.alerts import evaluate_alerts
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.assessments import queries
 from ketacare.features.assessments.baseline import history
-from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Invitation, Source
+from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Source
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
-from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.service import alert_config
 from ketacare.features.instruments.texts import instrument
 from ketacare.features.patients.models import Patient
@@ -248,24 +245,3 @@ def patient_assessments(
     rows = list_assessments(db, patient_id, instrument_id)
     record(db, actor, "list", "assessment", view, patient_id)
     return rows
-
-
-@dataclass(frozen=True, slots=True)
-class PatientHome:
-    """What a patient account's home page shows: its record and its open links."""
-
-    clinic: Clinic | None
-    patient: Patient | None
-    links: list[Invitation]
-
-
-def patient_home(db: Session, actor: Actor, now: datetime) -> PatientHome:
-    """The actor's (a patient account's) record and open links; a found record is audited."""
-    assert actor.user is not None
-    clinic = db.get(Clinic, actor.user.clinic_id)
-    patient = queries.account_patient(db, actor.user)
-    if patient is None:
-        return PatientHome(clinic, None, [])
-    found = queries.open_links(db, patient.id, now)
-    record(db, actor, "read", "patient_home", patient.id, patient.id)
-    return PatientHome(clinic, patient, found)

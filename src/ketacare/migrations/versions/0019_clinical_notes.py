@@ -1,7 +1,7 @@
 """clinical notes: clinic note templates, notes (draft, signed, addenda) with guard triggers
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 
 Triggers on SQLite and PostgreSQL refuse any UPDATE or DELETE of a signed note (issue 21.7):
 the service never tries, so a refusal means someone went around it.
@@ -17,7 +17,7 @@ from alembic import op
 from ketacare.db.base import UTCDateTime
 
 revision: str = "0019"
-down_revision: str | None = "0016"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
