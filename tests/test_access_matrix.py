@@ -48,7 +48,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/version"):                             "200 200 200 200 200 200",
     ("GET", "/favicon.ico"):                         "200 200 200 200 200 200",
     ("GET", "/me"):                                  "L 200 303 303 303 303",
-    ("GET", "/"):                                    "200 200 200 200 200 200",
+    ("GET", "/"):                                    "200 303 303 303 303 303",
     ("GET", "/screen"):                              "200 200 200 200 200 200",
     ("POST", "/screen"):                             "422 422 422 422 422 422",
     ("GET", "/screen/result/{screening_id}"):        "200 200 200 200 200 200",
@@ -285,6 +285,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/billing/patients/{patient_id}/prior-auths"): "401 403 403 422 403 404",
     ("POST", "/api/v1/billing/patients/{patient_id}/ledger"): "401 403 403 422 403 404",
     ("POST", "/api/v1/billing/patients/{patient_id}/claims"): "401 403 403 422 403 404",
+    # Role home pages and the nav badges (issue 21.2, 21.8): the patient goes on to /me.
+    ("GET", "/home"):                                "L 303 200 200 200 200",
+    ("GET", "/home/badges.json"):                    "L 403 200 200 200 200",
 }
 # fmt: on
 

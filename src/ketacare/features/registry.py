@@ -107,6 +107,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "clinics",
     "demo",
     "jobs",
+    "home",
 )
 
 

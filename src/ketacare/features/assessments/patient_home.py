@@ -47,7 +47,7 @@ def patient_home(request: Request, actor: PageUserActor, db: DbDep, now: NowDep)
     """The logged-in patient's page (staff go to their own start page)."""
     assert actor.user is not None
     if actor.user.role != Role.patient:
-        return RedirectResponse("/leads", status_code=303)
+        return RedirectResponse("/home", status_code=303)
     home = service.patient_home(db, actor, now)
     due = [
         DueLink(_name(i.instrument_id), i.due_at, i.expires_at, i.sent_at is not None)
