@@ -14,9 +14,11 @@ from ketacare.db.base import utcnow
 from ketacare.features.assessments.models import Invitation
 from ketacare.features.auth.models import Role
 from ketacare.features.sessions.models import SessionStatus
+from ketacare.settings import Settings
 from tests.assessments.support import PHQ9_ITEM9_2, make_patient
 from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
 from tests.conftest import PASSWORD, api_token, make_user
+from tests.reports.support import small_clinic
 from tests.scheduling.support import world
 from tests.sessions.support import make_session
 
@@ -139,4 +141,30 @@ def test_badge_updates_without_reload(app: FastAPI, db: Session) -> None:
         assert badge.inner_text().endswith(" open") and int(badge.inner_text().split()[0]) >= 2
         assert page.evaluate("window.__sameDocument") is True
         api.dispose()
+        browser.close()
+
+
+def test_analytics_first_screen_in_chromium(app: FastAPI, db: Session, settings: Settings) -> None:
+    """Issue 21.3: the figures and the anchors are on the first screen; the details open
+    with their summary (keyboard: Enter on the focused summary)."""
+    chromium = require_chromium()
+    clinic, _ = small_clinic(db, settings, n=40, seed=5)
+    email = make_user(db, clinic, Role.clinician).email
+    with live_server(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        _log_in(page, base, email)
+        page.goto(f"{base}/analytics?synthetic=include")
+        page.screenshot(path=str(screenshot_path("analytics-first-screen.png")))
+        for fid in ("#fig-response", "#fig-remission", "#fig-followup", "#anchors thead"):
+            box = page.locator(fid).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 900, fid  # first screen
+        expect(page.locator("#anchors")).to_contain_text("McInnes 2022")
+        expect(page.locator("#rates")).to_be_hidden()  # collapsed
+        page.locator("#details > summary").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#rates")).to_be_visible()
+        expect(page.locator("#published")).to_contain_text("SUSTAIN-1")
+        page.set_viewport_size({"width": 390, "height": 844})
+        _fits(page)
         browser.close()
