@@ -79,6 +79,9 @@ def test_anchor_figures_recompute_threshold_and_window() -> None:
     assert f28.matches and fl.matches and f28.window == "day_28"
     assert not f8.matches and f8.window == "end_of_induction"
     assert "day 56" in f8.differences[0]
+    d = f28.as_dict()
+    assert d["window"] == "day_28" and d["remission_threshold"] == 4 and d["differences"] == []
+    assert d["published"]["window_day"] == 28.0  # type: ignore[index]
     lo, hi = f28.clinic.response.ci or (0, 0)
     assert 0 < lo < 2 / 3 < hi < 1  # a Wilson 95% interval around 2/3
 
