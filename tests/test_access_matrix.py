@@ -49,7 +49,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/version"):                             "200 200 200 200 200 200",
     ("GET", "/favicon.ico"):                         "200 200 200 200 200 200",
     ("GET", "/me"):                                  "L 200 303 303 303 303",
-    ("GET", "/"):                                    "200 200 200 200 200 200",
+    ("GET", "/"):                                    "200 303 303 303 303 303",
     ("GET", "/screen"):                              "200 200 200 200 200 200",
     ("POST", "/screen"):                             "422 422 422 422 422 422",
     ("GET", "/screen/result/{screening_id}"):        "200 200 200 200 200 200",
@@ -336,6 +336,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/portal/link/{token}"):                    "404 404 404 404 404 404",
     ("POST", "/portal/link/{token}"):                   "404 404 404 404 404 404",
     ("POST", "/me/questionnaires/{invitation_id}"):     "L 404 403 403 403 403",
+    # Role home pages and the nav badges (issue 21.2, 21.8): the patient goes on to /me.
+    ("GET", "/home"):                                "L 303 200 200 200 200",
+    ("GET", "/home/badges.json"):                    "L 403 200 200 200 200",
 }
 # fmt: on
 

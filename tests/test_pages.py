@@ -222,7 +222,7 @@ class TestStaffPages:
                 "csrf_token": token,
             },
         )
-        assert r.headers["location"] == "/leads"
+        assert r.headers["location"] == "/home"
 
     def test_login_rate_limit(self, client: TestClient, db: Session, settings: Any) -> None:
         object.__setattr__(settings, "login_rate_limit", 3)

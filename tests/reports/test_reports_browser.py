@@ -43,6 +43,7 @@ def test_analytics_and_patient_report_pages(app: FastAPI, db: Session, settings:
         page.goto(f"{base}/analytics?synthetic=include")
         expect(page.locator("h1")).to_have_text("Clinic outcomes")
         expect(page.locator("#synthetic-banner")).to_contain_text("synthetic")
+        page.click("#details > summary")  # the charts are in the collapsed details (21.3)
         for chart in ("#chart-rates svg", "#chart-km svg"):
             box = page.locator(chart).bounding_box()
             assert box is not None and box["width"] > 300 and box["height"] > 150, chart

@@ -122,6 +122,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "demo",
     "jobs",
     "portal",
+    "home",
 )
 
 

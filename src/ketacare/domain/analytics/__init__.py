@@ -25,10 +25,12 @@ from ketacare.domain.analytics.definitions import (
 )
 from ketacare.domain.analytics.patients import PatientOutcomes, compute_patient_outcomes
 from ketacare.domain.analytics.published import (
+    TRIAL_ANCHORS,
     PublishedComparison,
     PublishedRate,
     compare_with_published,
     parse_published_rates,
+    remission_cut,
 )
 from ketacare.domain.analytics.stats import (
     ChangeSummary,
@@ -39,6 +41,7 @@ from ketacare.domain.analytics.stats import (
     wilson_interval,
 )
 from ketacare.domain.analytics.summary import (
+    AnchorFigure,
     BreakdownKey,
     OutcomeAnalysis,
     OutcomeSummary,
@@ -48,7 +51,9 @@ from ketacare.domain.analytics.summary import (
 )
 
 __all__ = [
+    "TRIAL_ANCHORS",
     "AnalyticsConfig",
+    "AnchorFigure",
     "AssessmentTable",
     "BreakdownKey",
     "ChangeSummary",
@@ -70,6 +75,7 @@ __all__ = [
     "default_induction_rules",
     "kaplan_meier",
     "parse_published_rates",
+    "remission_cut",
     "resolve_definitions",
     "summarise",
     "summarise_change",

@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from ketacare.domain.analytics.summary import OutcomeSummary
 
 __all__ = [
+    "TRIAL_ANCHORS",
     "PublishedComparison",
     "PublishedRate",
     "compare_with_published",
     "parse_published_rates",
+    "remission_cut",
 ]
 
 _INSTRUMENTS = (
@@ -57,6 +59,19 @@ class PublishedRate:
         The rate is a Kaplan–Meier estimate, not a crude proportion.
     response_k, remission_k : int or None
         Counts when the source gives them (Lii 2023), never back-calculated.
+    window_day : float or None
+        The day after the first treatment the rate refers to (``None``: the end of the
+        treatment series / induction, the clinic's end-of-induction figure).
+    tag : str
+        How far the numbers are checked, as in the clinical reference: ``V`` verified against
+        the source, ``S`` from a secondary source, ``U`` unverified ("" for the fixture rows,
+        tagged in the reference §7).
+    source : str
+        Citation (journal, volume, pages, trial registry id) and where the numbers come from.
+    relapse_pct : float or None
+        A published relapse percentage (randomised-withdrawal trials), not a response rate.
+    note : str
+        What a reader must know before comparing (e.g. rates not verified, so not shown).
     """
 
     study: str
@@ -70,6 +85,11 @@ class PublishedRate:
     kaplan_meier: bool = False
     response_k: int | None = None
     remission_k: int | None = None
+    window_day: float | None = None
+    tag: str = ""
+    source: str = ""
+    relapse_pct: float | None = None
+    note: str = ""
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -85,6 +105,11 @@ class PublishedRate:
             "kaplan_meier": self.kaplan_meier,
             "response_k": self.response_k,
             "remission_k": self.remission_k,
+            "window_day": self.window_day,
+            "tag": self.tag,
+            "source": self.source,
+            "relapse_pct": self.relapse_pct,
+            "note": self.note,
         }
 
 
@@ -108,6 +133,15 @@ def _instrument(text: str) -> str | None:
         if label.lower() in text.lower():
             return iid
     return None
+
+
+_DAY = re.compile(r"^day (\d+(?:\.\d+)?)$")
+
+
+def _window_day(timepoint: str) -> float | None:
+    """``"day 28"`` -> 28.0; anything else (end of the series, "within 6 weeks") -> None."""
+    m = _DAY.match(timepoint.strip().lower())
+    return None if m is None else float(m.group(1))
 
 
 def parse_published_rates(rows: Iterable[Mapping[str, str]], source: str) -> list[PublishedRate]:
@@ -144,6 +178,7 @@ def parse_published_rates(rows: Iterable[Mapping[str, str]], source: str) -> lis
                     row["timepoint"], _num(row, "response_pct", where),
                     _num(row, "remission_pct", where), _instrument(d),
                     "kaplan" in row["timepoint"].lower() or row["study"].startswith("Oliver"),
+                    window_day=_window_day(row["timepoint"]),
                 )
             )  # fmt: skip
         elif {"arm", "response_pct"} <= keys:
@@ -152,7 +187,7 @@ def parse_published_rates(rows: Iterable[Mapping[str, str]], source: str) -> lis
                     row["study"], row["arm"], _int(row, "n", where) or 0,
                     "response: MADRS reduction >=50% from baseline; remission: MADRS <=12",
                     "day 28", _num(row, "response_pct", where),
-                    _num(row, "remission_pct", where), "madrs",
+                    _num(row, "remission_pct", where), "madrs", window_day=28.0,
                 )
             )  # fmt: skip
         elif {"day", "arm", "responders", "n_remission"} <= keys:
@@ -164,12 +199,23 @@ def parse_published_rates(rows: Iterable[Mapping[str, str]], source: str) -> lis
                     "response: MADRS reduction >=50% from screening; remission: MADRS <=12",
                     f"day {row['day']}", None if rk is None or not rn else 100 * rk / rn,
                     None if mk is None or not mn else 100 * mk / mn, "madrs",
-                    response_k=rk, remission_k=mk,
+                    response_k=rk, remission_k=mk, window_day=float(row["day"]),
                 )
             )  # fmt: skip
         else:
             raise DomainError(f"{where}: unrecognised published table columns {sorted(keys)}")
     return out
+
+
+def remission_cut(definition: str) -> float | None:
+    """The remission threshold of a published definition, as an inclusive cut on the total.
+
+    >>> remission_cut("response: PHQ-9 reduction >=50%; remission: PHQ-9 <5")
+    4.0
+    >>> remission_cut("remission: MADRS <=10"), remission_cut("response only") is None
+    (10.0, True)
+    """
+    return _remission_cut(definition)
 
 
 _REM = re.compile(r"remission:\s*[A-Za-z0-9\-]+\s*(<=|<)\s*(\d+(?:\.\d+)?)")
@@ -240,3 +286,152 @@ def compare_with_published(
             )
         )
     return tuple(out)
+
+
+_MADRS_10 = "response: MADRS reduction >=50% from baseline; remission: MADRS <=10"
+_MADRS_12 = "response: MADRS reduction >=50% from baseline; remission: MADRS <=12"
+
+#: Trials added as anchors for issue 21.3 (clinical reference §7.4 and the SPRAVATO label,
+#: rems-billing reference §3). ``tag`` follows the reference: ``V`` verified, ``S`` from a
+#: secondary source (an abstract quoted elsewhere), ``U`` unverified. A rate that is not
+#: verified at all is left out (``None``) and ``note`` says so, rather than shown as a number.
+TRIAL_ANCHORS: tuple[PublishedRate, ...] = (
+    PublishedRate(
+        "ESCAPE-TRD (Reif 2023)",
+        "open-label RCT; esketamine nasal spray + SSRI/SNRI arm (vs quetiapine XR)",
+        336,
+        _MADRS_10,
+        "week 8",
+        None,
+        27.1,
+        "madrs",
+        window_day=56.0,
+        tag="U",
+        source="Reif et al. 2023, N Engl J Med 389(14):1298-1309 [U volume/pages]; "
+        "NCT04338321. n 336 vs 340 [S: BJP sensitivity analysis abstract]; remission 27.1% vs "
+        "17.6% [U: not checked against the paper]",
+        note="primary end point MADRS <=10 at week 8; response at week 8 not verified [U]",
+    ),
+    PublishedRate(
+        "ESCAPE-TRD (Reif 2023)",
+        "open-label RCT; quetiapine XR + SSRI/SNRI arm",
+        340,
+        _MADRS_10,
+        "week 8",
+        None,
+        17.6,
+        "madrs",
+        window_day=56.0,
+        tag="U",
+        source="as above",
+        note="comparator arm",
+    ),
+    PublishedRate(
+        "ESCAPE-TRD, US-label subgroup (2025)",
+        "esketamine nasal spray + SSRI/SNRI arm, patients treated per the US label",
+        0,
+        "response: PHQ-9 reduction >=50% from baseline; remission: PHQ-9 <5",
+        "week 8",
+        49.4,
+        19.3,
+        "phq9",
+        window_day=56.0,
+        tag="S",
+        source="Curr Med Res Opin 2025 (PHQ-9 analysis of ESCAPE-TRD, NCT04338321) [S: "
+        "abstract as published by the authors' firm]; n of the subgroup not verified [U]",
+        note="week 32: response 58.9%, remission 34.8% [S]",
+    ),
+    PublishedRate(
+        "ESCAPE-TRD, US-label subgroup (2025)",
+        "quetiapine XR + SSRI/SNRI arm",
+        0,
+        "response: PHQ-9 reduction >=50% from baseline; remission: PHQ-9 <5",
+        "week 8",
+        32.8,
+        12.2,
+        "phq9",
+        window_day=56.0,
+        tag="S",
+        source="as above",
+        note="comparator arm; week 32: response 40.3%, remission 18.1% [S]",
+    ),
+    PublishedRate(
+        "ELEKT-D (Anand 2023)",
+        "open-label non-inferiority RCT; IV ketamine 0.5 mg/kg twice "
+        "weekly for 3 weeks arm (vs ECT)",
+        195,
+        "response: QIDS-SR16 reduction >=50% from baseline; remission: QIDS-SR16 <=5",
+        "end of the 3-week treatment phase",
+        55.4,
+        32.3,
+        "qids-sr16",
+        tag="U",
+        source="Anand et al. 2023, N Engl J Med 388(25):2315-2325 [U volume/pages]; "
+        "NCT03113968. Response 55.4% vs 41.2% [S: abstract]; remission and arm sizes [U]",
+        note="per-protocol analysis of 365 patients [S]",
+    ),
+    PublishedRate(
+        "ELEKT-D (Anand 2023)",
+        "open-label non-inferiority RCT; ECT 3x/week arm",
+        170,
+        "response: QIDS-SR16 reduction >=50% from baseline; remission: QIDS-SR16 <=5",
+        "end of the 3-week treatment phase",
+        41.2,
+        20.0,
+        "qids-sr16",
+        tag="U",
+        source="as above",
+        note="comparator arm",
+    ),
+    PublishedRate(
+        "SUSTAIN-1 (Daly 2019)",
+        "randomised withdrawal; stable remitters continuing esketamine + AD (vs placebo + AD)",
+        90,
+        "relapse: MADRS >=22 at 2 consecutive assessments 5-15 days apart, or "
+        "hospitalisation or suicide-related event",
+        "maintenance phase (after 16 weeks)",
+        None,
+        None,
+        "madrs",
+        tag="V",
+        relapse_pct=26.7,
+        source="Daly et al. 2019, JAMA Psychiatry 76(9):893-903; PMC6551577; NCT02493868 "
+        "[V, clinical reference §7.4]: relapse 24 (26.7%) vs 39 (45.3%), HR 0.49 "
+        "(0.29-0.84), NNT 6",
+        note="a relapse rate among stable remitters, not a response rate; compare with the "
+        "clinic's time to relapse",
+    ),
+    PublishedRate(
+        "SUSTAIN-1 (Daly 2019)",
+        "randomised withdrawal; stable remitters switched to placebo + AD",
+        86,
+        "relapse: MADRS >=22 at 2 consecutive assessments 5-15 days apart, or "
+        "hospitalisation or suicide-related event",
+        "maintenance phase (after 16 weeks)",
+        None,
+        None,
+        "madrs",
+        tag="V",
+        relapse_pct=45.3,
+        source="as above",
+        note="comparator arm",
+    ),
+    PublishedRate(
+        "Esketamine monotherapy (Janik 2025)",
+        "double-blind RCT; esketamine 56 mg or 84 mg "
+        "without an oral antidepressant (vs placebo), twice weekly for 4 weeks",
+        181,
+        _MADRS_12,
+        "day 28",
+        None,
+        None,
+        "madrs",
+        window_day=28.0,
+        tag="S",
+        source="Janik et al. 2025, JAMA Psychiatry 82(9):877-887; NCT04599855 [S: PubMed "
+        "abstract]: n 86 (56 mg) + 95 (84 mg) vs 197 placebo; MADRS change at day 28 vs "
+        "placebo -5.1 (56 mg) and -6.8 (84 mg). The basis of the US monotherapy indication "
+        "of 2025-01-21 [V: label, rems-billing reference §3]",
+        note="response and remission rates are secondary outcomes, not verified [U]: not shown",
+    ),
+)

@@ -8,7 +8,7 @@ figure and renders to JSON with :meth:`OutcomeAnalysis.as_dict`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -26,6 +26,7 @@ from ketacare.domain.analytics.published import (
     PublishedComparison,
     PublishedRate,
     compare_with_published,
+    remission_cut,
 )
 from ketacare.domain.analytics.stats import (
     ChangeSummary,
@@ -321,6 +322,9 @@ class OutcomeAnalysis:
     breakdowns: Mapping[str, tuple[OutcomeSummary, ...]]
     published: tuple[PublishedComparison, ...]
     patients: PatientOutcomes = field(repr=False)
+    #: The clinic's figures recomputed at each published anchor's instrument, threshold and
+    #: window (anchors of the analysed instrument only; see :func:`anchor_figures`).
+    anchors: tuple[AnchorFigure, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form: the overall headline keys (``n_patients``, ``response_rate``,
@@ -334,6 +338,97 @@ class OutcomeAnalysis:
         }
         out["published"] = [p.as_dict() for p in self.published]
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorFigure:
+    """The clinic beside one published anchor of the same instrument.
+
+    Attributes
+    ----------
+    published : PublishedRate
+    window : str
+        The clinic's figure used: ``"end_of_induction"`` or ``"day_28"`` ...
+    clinic : TimepointOutcome
+        Response, and remission at the anchor's threshold, at that window: ``n_eligible``
+        patients with a baseline, ``n_observed`` of them followed up (a score in the window).
+    remission_threshold : float or None
+        The anchor's remission cut the clinic's remission was recomputed at.
+    differences : tuple of str
+        What still differs (empty: same instrument, threshold and window).
+    """
+
+    published: PublishedRate
+    window: str
+    clinic: TimepointOutcome
+    remission_threshold: float | None
+    differences: tuple[str, ...]
+
+    @property
+    def matches(self) -> bool:
+        """Same instrument, threshold and window."""
+        return not self.differences
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "published": self.published.as_dict(),
+            "window": self.window,
+            "clinic": self.clinic.as_dict(),
+            "remission_threshold": self.remission_threshold,
+            "differences": list(self.differences),
+        }
+
+
+def anchor_figures(
+    per: PatientOutcomes,
+    definitions: Definitions,
+    config: AnalyticsConfig,
+    published: Sequence[PublishedRate],
+) -> tuple[AnchorFigure, ...]:
+    """The clinic's response and remission recomputed at each anchor's threshold and window.
+
+    Only anchors on ``definitions.instrument`` with a response or remission rate are used.
+    The window is the clinic's timepoint of the anchor's day when it has one
+    (``config.timepoints_days``), else the end of induction with the difference named; an
+    anchor at the end of a treatment series compares with the end of induction.
+
+    >>> a = AssessmentTable.from_arrays("phq9", [1, 1, 2, 2], ["2024-01-01", "2024-01-29",
+    ...     "2024-01-01", "2024-01-29"], [20, 8, 18, 4])
+    >>> s = SessionTable.from_arrays([1, 2], ["2024-01-01", "2024-01-01"], "iv-ketamine-induction")
+    >>> p = PublishedRate("X", "", 10, "response: PHQ-9 reduction >=50%; remission: PHQ-9 <5",
+    ...     "day 28", 50.0, 25.0, "phq9", window_day=28.0)
+    >>> f = analyse_outcomes(a, s, published=[p]).anchors[0]
+    >>> f.window, f.clinic.response.k, f.clinic.remission.k, f.clinic.n_observed, f.matches
+    ('day_28', 2, 1, 2, True)
+    """
+    mask = np.ones(len(per), bool)
+    days = list(config.timepoints_days)
+    out = []
+    for p in published:
+        if p.instrument != definitions.instrument:
+            continue
+        if p.response_pct is None and p.remission_pct is None:
+            continue
+        cut = remission_cut(p.definition)
+        if cut is None:
+            cut = definitions.remission_threshold
+        defs = replace(definitions, remission_threshold=cut)
+        diff: list[str] = []
+        if p.window_day is not None and p.window_day in days:
+            j = days.index(p.window_day)
+            label, current = f"day_{p.window_day:g}", per.timepoint_total[:, j]
+        else:
+            label, current = "end_of_induction", per.eoi_total
+            if p.window_day is not None:
+                diff.append(f"window: published day {p.window_day:g} ({p.timepoint}), clinic "
+                            "end of induction (no clinic timepoint on that day)")  # fmt: skip
+        if p.kaplan_meier:
+            diff.append("published rate is a Kaplan–Meier estimate, clinic rate a crude proportion")
+        clinic = _timepoint(label, p.window_day if label != "end_of_induction" else None,
+                            current, per, mask, defs, config)  # fmt: skip
+        out.append(AnchorFigure(p, label, clinic, cut, tuple(diff)))
+    return tuple(out)
 
 
 def _group_values(per: PatientOutcomes, key: BreakdownKey) -> NDArray[np.str_]:
@@ -405,4 +500,5 @@ def analyse_outcomes(
             summarise(per, codes == k, defs, cfg, group=str(groups[k]), km=km) for k in order
         )
     comparisons = compare_with_published(overall, defs, published)
-    return OutcomeAnalysis(defs, overall, breakdowns, comparisons, per)
+    anchors = anchor_figures(per, defs, cfg, published)
+    return OutcomeAnalysis(defs, overall, breakdowns, comparisons, per, anchors)

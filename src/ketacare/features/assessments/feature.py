@@ -6,8 +6,22 @@ M = "ketacare.features.assessments"
 FEATURE = Feature(
     name="assessments",
     nav=(
-        NavLink("Measurement", "Alerts", "/alerts", ("admin", "clinician", "nurse"), order=10),
-        NavLink("Measurement", "Overdue", "/overdue", ("admin", "clinician", "nurse"), order=20),
+        NavLink(
+            "Measurement",
+            "Alerts",
+            "/alerts",
+            ("admin", "clinician", "nurse"),
+            order=10,
+            badge="alerts",
+        ),
+        NavLink(
+            "Measurement",
+            "Overdue",
+            "/overdue",
+            ("admin", "clinician", "nurse"),
+            order=20,
+            badge="overdue",
+        ),
     ),
     routers=(
         f"{M}.api:router",

@@ -27,7 +27,7 @@ def _safe_next(target: str) -> str:
     """Only same-site relative paths may follow a login (no open redirect)."""
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/leads"
+        return "/home"
     return target
 
 
@@ -47,7 +47,7 @@ def _landing(user: User, target: str) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, user: OptionalPageUser, next: str = "/leads") -> Response:
+def login_form(request: Request, user: OptionalPageUser, next: str = "/home") -> Response:
     """The login page (already logged-in users go straight on)."""
     if user is not None:
         return RedirectResponse(_landing(user, next), status_code=303)
@@ -87,7 +87,7 @@ def login(
     now: NowDep,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/leads",
+    next: Annotated[str, Form(max_length=2000)] = "/home",
 ) -> Response:
     """Check credentials and open a session. Only failures count towards throttling
     (per address, and per email and address, with back-off; see ``auth.throttle``)."""

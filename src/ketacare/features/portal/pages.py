@@ -131,7 +131,7 @@ def patient_home(
     """The signed-in patient's own page (staff go to their own start page)."""
     assert actor.user is not None
     if actor.user.role != Role.patient:
-        return RedirectResponse("/leads", status_code=303)
+        return RedirectResponse("/home", status_code=303)
     view = service.portal_view(db, actor, settings, now)
     return render(request, "portal/home.html", {"view": view, "error": ""})
 

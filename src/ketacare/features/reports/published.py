@@ -3,6 +3,8 @@
 Copied from ``shared/data/published/ketamine_response_rates.csv`` and
 ``esketamine_trials.csv`` (sources: clinical reference §7.1, §7.3, §7.4) so that an installed
 ketacare compares without the shared tree; ``--published DIR`` of the CLI still reads files.
+The trials added for issue 21.3 (ESCAPE-TRD, ELEKT-D, SUSTAIN-1, the 2025 monotherapy trial)
+follow, with their sources and tags (``domain.analytics.published.TRIAL_ANCHORS``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import csv
 import io
 from functools import cache
 
-from ketacare.domain.analytics import PublishedRate, parse_published_rates
+from ketacare.domain.analytics import TRIAL_ANCHORS, PublishedRate, parse_published_rates
 
 __all__ = ["published_rates"]
 
@@ -49,7 +51,7 @@ def _rates() -> tuple[PublishedRate, ...]:
         ("esketamine_trials.csv", ESKETAMINE_TRIALS),
     ):
         out.extend(parse_published_rates(list(csv.DictReader(io.StringIO(text))), name))
-    return tuple(out)
+    return (*out, *TRIAL_ANCHORS)
 
 
 def published_rates() -> list[PublishedRate]:

@@ -159,7 +159,9 @@ def request_consultation(
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, user: OptionalPageUser) -> Response:
-    """Landing page."""
+    """Landing page; a signed-in user goes to their role's home (features/home)."""
+    if user is not None:
+        return RedirectResponse("/home", status_code=303)
     return render(request, "home.html")
 
 
