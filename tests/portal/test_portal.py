@@ -260,7 +260,7 @@ def test_staff_and_unlinked_accounts(db: Session, app: FastAPI) -> None:
         assert c.get("/portal/sign-in").headers["location"] == "/me"
     with TestClient(app, follow_redirects=False) as c:
         login(c, nurse.email)
-        assert c.get("/me").headers["location"] == "/leads"
+        assert c.get("/me").headers["location"] == "/home"
         r = c.post("/me/questionnaires/1", data={"csrf_token": c.cookies.get("kc_csrf")})
         assert r.status_code == 403
 
