@@ -5,7 +5,7 @@ the navigation, "Log out" included, stays on screen."""
 from __future__ import annotations
 
 from fastapi import FastAPI
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,9 +15,10 @@ from ketacare.features.patients.models import Patient
 from ketacare.features.screening.models import Lead
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
 from tests.conftest import PASSWORD, make_user
 from tests.reports.support import small_clinic
+from tests.sessions.support import install_clock, setup
 
 WIDTHS = (390, 820, 1280)
 
@@ -126,3 +127,89 @@ def test_staff_pages_fit_390_820_and_1280_px(
                     problems.append(f"{width}px {path}: {m['width']}px {m['over']} {m['logout']}")
         browser.close()
     assert problems == [], "\n".join(problems)
+
+
+#: Every control a finger presses on the session page, smaller than 44 CSS px high or wide
+#: (a checkbox counts by its label, which is the target).
+SMALL_TARGETS = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll(
+      '#session-live input:not([type=hidden]), #session-live select, #session-live button,'
+      + ' #session-live a.button')) {
+    if (el.closest('fieldset[disabled]') || !el.offsetParent) continue;
+    const box = (el.type === 'checkbox' || el.type === 'radio') && el.closest('label')
+      ? el.closest('label') : el;
+    const r = box.getBoundingClientRect();
+    if (r.height < 44 || r.width < 44)
+      out.push((el.id || el.name || el.textContent.trim()) + ' ' + Math.round(r.width) + 'x'
+               + Math.round(r.height));
+  }
+  return out;
+}"""
+
+
+def _top(page: Page, selector: str) -> float:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, selector
+    return float(box["y"] + box["height"])
+
+
+def test_session_page_is_built_for_a_nurse_tablet(app: FastAPI, db: Session) -> None:
+    """Issue 21.6: at 820 x 1,180 (a tablet held upright) the nurse enters vitals in the first
+    screen, before the dose (the checklist's readings) and after it (the vitals form), without
+    scrolling; every control is at least 44 px; nothing overflows at 820 or 390 px."""
+    chromium = require_chromium()
+    w = setup(db)
+    install_clock(app)
+    with live_server(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 820, "height": 1180}, has_touch=True)
+        page.goto(f"{base}/login")
+        page.fill("#email", w["nurse_email"])
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{base}/patients/{w['patient_id']}/sessions")
+        page.fill("#lot", "LOT-21")
+        page.click("#start")
+        expect(page.locator("h1")).to_contain_text("Session #")
+        page.screenshot(path=screenshot_path("session-tablet-predose-820.png"))
+        # Before the dose: the checklist's vitals row is on the first screen.
+        assert _top(page, "#checklist-form [name=spo2]") <= 1180
+        assert page.evaluate(SMALL_TARGETS) == []
+        for name, value in (
+            ("systolic", "130"),
+            ("diastolic", "80"),
+            ("heart_rate", "72"),
+            ("spo2", "98"),
+            ("last_food_at_min_ago", "180"),
+            ("last_liquid_at_min_ago", "60"),
+        ):
+            page.fill(f"#checklist-form [name={name}]", value)
+        page.select_option('#checklist-form [name="pregnancy_test"]', "negative")
+        page.select_option('#checklist-form [name="rems_enrolled"]', "yes")
+        page.check("#f-transport_arranged")
+        page.check("#f-assessments_reviewed")
+        page.click("#save-checklist")
+        expect(page.locator("#predose h2")).to_contain_text("complete")
+        page.fill("#dose-form [name=given_dose_mg]", "56")
+        page.fill("#dose-form [name=devices]", "2")
+        page.click("#record-dose")
+        expect(page.locator("#dose-given")).to_contain_text("56 mg")
+        # After the dose: the vitals form, its button included, is on the first screen.
+        page.evaluate("window.scrollTo(0, 0)")
+        assert _top(page, "#add-vitals") <= 1180, _top(page, "#add-vitals")
+        assert page.evaluate(SMALL_TARGETS) == []
+        page.screenshot(path=screenshot_path("session-tablet-dosed-820.png"))
+        # A reading entered with the keyboard alone (Tab between fields, Enter to send).
+        page.focus("#vitals-form [name=systolic]")
+        page.keyboard.type("128")
+        page.keyboard.press("Tab")
+        page.keyboard.type("78")
+        page.keyboard.press("Enter")
+        expect(page.locator("#vitals-table tbody")).to_contain_text("128/78")
+        for width in (820, 390):
+            page.set_viewport_size({"width": width, "height": 1180 if width == 820 else 844})
+            m = page.evaluate(MEASURE)
+            assert m["width"] <= m["vw"], (width, m)
+        page.screenshot(path=screenshot_path("session-phone-390.png"), full_page=True)
+        browser.close()
