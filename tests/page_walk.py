@@ -9,12 +9,15 @@ A new page goes into ``staff_pages`` (or ``public_pages``): both walks then chec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketacare.db.base import utcnow
+from ketacare.domain.booking import Kind
 from ketacare.features.auth.models import Role, User
 from ketacare.features.demo.generate import generate
 from ketacare.features.intake.models import TreatmentPlan
@@ -93,7 +96,7 @@ class Site:
             "/admin/instrument-texts",
             "/scheduling",
             f"/scheduling/sites/{p['site_id']}/day?day=2030-03-04",
-            f"/scheduling/sites/{p['site_id']}/board?day=2030-03-04",
+            f"/scheduling/sites/{p['site_id']}/board",
             "/rems",
             "/consent",
             "/cs",
@@ -127,6 +130,17 @@ def walk_site(db: Session, settings: Settings, app: FastAPI) -> Site:
     ).scalar_one()
     booking = db.get(Booking, int(w.params["booking_id"]))
     assert booking is not None
+    db.add(  # on today's chair board: a booking under way (the board shows the clinic's today)
+        Booking(
+            clinic_id=clinic.id,
+            site_id=booking.site_id,
+            chair_id=booking.chair_id,
+            patient_id=booking.patient_id,
+            kind=Kind.iv,
+            starts_at=utcnow() - timedelta(minutes=30),
+            ends_at=utcnow() + timedelta(minutes=90),
+        )
+    )
     params: dict[str, Any] = dict(w.params)
     params["booking_token"] = scheduling.issue_link(db, SECRET, booking)
     params["rich_patient_id"] = str(rich)

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy.orm import Session
 
 from ketacare.settings import Settings
-from tests.axe import axe_violations
+from tests.axe import assert_accessible, axe_violations
 from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
 from tests.conftest import PASSWORD
 from tests.page_walk import STAFF, Site, walk_site
@@ -81,3 +81,52 @@ def test_staff_pages_pass_axe(app: FastAPI, site: Site, browser: Browser, role: 
         page.close()
     assert visited >= 4, visited
     assert not problems, "\n".join(problems)
+
+
+def test_keyboard_signs_consent_books_and_keeps_focus_on_the_board(
+    app: FastAPI, site: Site, browser: Browser
+) -> None:
+    """Keyboard only: the consent is signed with the typed name (no drawing), Enter in the
+    booking form searches slots instead of booking unseen ones, and the chair board's
+    10-second redraw gives the focus back to the same chair's button. axe on each state."""
+    p = site.params
+    with live_server(app) as base:
+        page = browser.new_page(viewport={"width": 820, "height": 1180})
+        log_in(page, base, site.users["nurse"].email)
+
+        page.goto(f"{base}/patients/{p['patient_id']}/consent/{p['template_id']}/sign")
+        page.focus("#attested")
+        page.keyboard.press("Space")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "typed_name"
+        page.keyboard.type("Pat Ient")
+        page.focus("#signature-typed")
+        page.keyboard.press("Enter")
+        expect(page.locator("#signature-status")).to_contain_text("typed name")
+        assert page.locator("#signature").input_value().startswith("data:image/png")
+        assert_accessible(page, "consent signing, signature from the typed name")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "sign"
+        page.keyboard.press("Enter")
+        page.wait_for_url(lambda url: "/sign" not in url)
+        expect(page.locator("#consent-states")).to_be_visible()
+
+        page.goto(f"{base}/patients/{p['patient_id']}/bookings")
+        page.focus('#course-form [name="earliest"]')
+        page.keyboard.type("1000AM")
+        assert page.locator('#course-form [name="earliest"]').input_value() == "10:00"
+        page.keyboard.press("Enter")
+        expect(page.locator("#proposal")).not_to_have_text("")
+        expect(page.locator("#proposal")).not_to_have_text("Searching…")
+        assert "/bookings" in page.url and "/course" not in page.url
+        assert_accessible(page, "booking, slots proposed")
+
+        page.goto(f"{base}/scheduling/sites/{p['site_id']}/board")
+        button = page.locator("#chair-board tbody button, #chair-board tbody a").first
+        button.focus()
+        chair = button.evaluate("b => b.closest('tr').dataset.chair")
+        stamp = page.locator("#board-time").inner_text()
+        expect(page.locator("#board-time")).not_to_have_text(stamp, timeout=15_000)
+        assert page.evaluate("document.activeElement.closest('tr')?.dataset.chair") == chair
+        assert_accessible(page, "chair board after a redraw")
+        page.close()
