@@ -54,6 +54,10 @@ class Site:
             f"/b/{p['booking_token']}",
         ]
 
+    def patient_pages(self) -> list[str]:
+        """A patient's own pages (the patient account)."""
+        return ["/me", "/account", "/screen"]
+
     def staff_pages(self) -> list[str]:
         """Every staff page, with a patient that has each kind of record."""
         p = self.params

@@ -7,6 +7,8 @@ px. The session charting page is built for a nurse's tablet (vitals on the first
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -47,9 +49,13 @@ MEASURE = """() => {
 }"""
 
 
-def _shot_name(who: str, width: int, path: str) -> str:
+def _shot(who: str, width: int, path: str) -> Path:
+    """Where the walk saves a page's screenshot: always a temporary folder (some 250 images,
+    too many for docs/screenshots/, which the README's few come from)."""
     slug = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
-    return f"fit-{width}-{who}-{slug[:60]}.png"
+    folder = Path(tempfile.gettempdir()) / "ketacare-screenshots" / "pages"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{width}-{who}-{slug[:60]}.png"
 
 
 def _walk(page: Page, base: str, who: str, paths: list[str], problems: list[str]) -> int:
@@ -67,17 +73,17 @@ def _walk(page: Page, base: str, who: str, paths: list[str], problems: list[str]
             if m["width"] > m["vw"] or (m["logout"] or 0) > m["vw"]:
                 problems.append(f"{who} {width}px {path}: {m['width']}px {m['over']} {m['logout']}")
             if width in SCREENSHOT_WIDTHS:
-                page.screenshot(path=screenshot_path(_shot_name(who, width, path)))
+                page.screenshot(path=_shot(who, width, path))
     return seen
 
 
-@pytest.mark.parametrize("who", ["anonymous", "admin", "nurse", "billing"])
+@pytest.mark.parametrize("who", ["anonymous", "admin", "nurse", "billing", "patient"])
 def test_every_page_fits_390_820_and_1280_px(
     app: FastAPI, db: Session, settings: Settings, database_url: str, who: str
 ) -> None:
     """Issue 21.6: every page (tests/page_walk.py) at 390, 820 and 1,280 px, as each kind of
-    user: nothing wider than the window, "Log out" on screen; a screenshot at 390 and 820 px
-    (``screenshot_path``: docs/screenshots/ with KETACARE_UPDATE_SCREENSHOTS=1)."""
+    user: nothing wider than the window, "Log out" on screen; a screenshot of each at 390 and
+    820 px (in the temporary folder's ketacare-screenshots/pages/)."""
     if not database_url.startswith("sqlite"):
         pytest.skip("layout does not depend on the database; one run is enough")
     chromium = require_chromium()
@@ -100,7 +106,7 @@ def test_every_page_fits_390_820_and_1280_px(
         if who == "anonymous":
             paths = site.public_pages()
         else:
-            paths = site.staff_pages()
+            paths = site.patient_pages() if who == "patient" else site.staff_pages()
             page.goto(f"{base}/login")
             page.fill("#email", site.users[who].email)
             page.fill("#password", PASSWORD)
@@ -108,7 +114,7 @@ def test_every_page_fits_390_820_and_1280_px(
             page.wait_for_url(lambda url: "/login" not in url)
         seen = _walk(page, base, who, paths, problems)
         browser.close()
-    assert seen >= 3 * 4
+    assert seen >= 3 * 3
     assert not problems, "\n".join(problems)
 
 
