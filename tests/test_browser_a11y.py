@@ -131,3 +131,39 @@ def test_keyboard_signs_consent_books_and_keeps_focus_on_the_board(
         assert page.evaluate("document.activeElement.closest('tr')?.dataset.chair") == chair
         assert_accessible(page, "chair board after a redraw")
         page.close()
+
+
+def test_error_states_pass_axe(app: FastAPI, site: Site, browser: Browser) -> None:
+    """The pages as a user sees them after a mistake: a refused login, a new-patient form and
+    a questionnaire entry with errors, a refused amendment on the session page (partial update):
+    the errors are announced and the fields still labelled."""
+    p = site.params
+    with live_server(app) as base:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(f"{base}/login")
+        page.fill("#email", site.users["nurse"].email)
+        page.fill("#password", "not the password")
+        page.click("button[type=submit]")
+        expect(page.locator("main")).to_contain_text("wrong")
+        assert_accessible(page, "login refused")
+
+        log_in(page, base, site.users["clinician"].email)
+        page.goto(f"{base}/patients/new")
+        page.fill("#family_name", "Quill")
+        page.fill("#birth_date", "2999-01-01")
+        page.click("#create-patient")
+        expect(page.locator("#form-errors")).to_be_visible()
+        assert_accessible(page, "new patient with errors")
+
+        page.goto(f"{base}/patients/{p['patient_id']}/assessments/new?instrument=phq9")
+        page.click("#save-scores")
+        expect(page.locator("#form-errors")).to_be_visible()
+        assert_accessible(page, "PHQ-9 entry with errors")
+
+        page.goto(f"{base}/sessions/{p['rich_session_id']}")  # signed: amendments only
+        page.fill("#amend-form [name='change.lot']", "LOT-9")
+        page.click("#amend-button")  # no reason given: refused, shown beside the field
+        expect(page.locator("#amend-error")).to_be_visible()
+        assert page.get_attribute("#f-amend-reason", "aria-invalid") == "true"
+        assert_accessible(page, "session amendment refused")
+        page.close()
