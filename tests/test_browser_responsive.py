@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.screening.models import Lead
 from ketacare.settings import Settings
+from tests.axe import axe_violations
 from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
 from tests.conftest import PASSWORD
 from tests.page_walk import walk_site
@@ -74,6 +75,8 @@ def _walk(page: Page, base: str, who: str, paths: list[str], problems: list[str]
                 problems.append(f"{who} {width}px {path}: {m['width']}px {m['over']} {m['logout']}")
             if width in SCREENSHOT_WIDTHS:
                 page.screenshot(path=_shot(who, width, path))
+            if width == 390:  # axe again on the phone: wide tables scroll there (21.5)
+                problems += [f"{who} 390px {path}: {v}" for v in axe_violations(page)]
     return seen
 
 
