@@ -377,6 +377,11 @@ class World:
 
 @pytest.fixture
 def world(db: Session, settings: Any, app: FastAPI) -> World:
+    return world_objects(db, settings, app)
+
+
+def world_objects(db: Session, settings: Any, app: FastAPI) -> World:
+    """Clinic A's objects of every kind (also walked by tests/page_walk.py)."""
     clinic_a = make_clinic(db, settings.public_clinic)
     clinic_b = make_clinic(db, "other-clinic", "Other")
     users = {

@@ -13,7 +13,15 @@
     tr.appendChild(td);
     return td;
   }
+  // The redraw keeps the keyboard focus: a focused link or button of a chair's row gets it
+  // back in the new row (else a keyboard user was thrown to the top every 10 s).
+  function focusedChair() {
+    var el = document.activeElement;
+    var tr = el && body.contains(el) ? el.closest("tr[data-chair]") : null;
+    return tr ? tr.getAttribute("data-chair") : null;
+  }
   function draw(data) {
+    var keep = focusedChair();
     body.textContent = "";
     data.chairs.forEach(function (c) {
       var tr = document.createElement("tr");
@@ -30,6 +38,7 @@
         var a = document.createElement("a");
         a.href = "/sessions/" + c.session_id;
         a.textContent = "Session";
+        a.setAttribute("aria-label", "Session of " + c.chair);
         act.appendChild(a);
       } else if (c.booking_id) {
         var f = document.createElement("form");
@@ -40,10 +49,15 @@
         h.type = "hidden"; h.name = "csrf_token"; h.value = csrf;
         var b = document.createElement("button");
         b.type = "submit"; b.textContent = "Open session";
+        b.setAttribute("aria-label", "Open session on " + c.chair);
         f.appendChild(h); f.appendChild(b);
         act.appendChild(f);
       }
       body.appendChild(tr);
+      if (keep !== null && String(c.chair_id) === keep) {
+        var target = tr.querySelector("a, button");
+        if (target) { target.focus(); }
+      }
     });
     if (stamp) { stamp.textContent = data.now; }
   }

@@ -8,7 +8,12 @@
   var find = document.getElementById("find-slots");
   var out = document.getElementById("proposal");
   var book = document.getElementById("book-row");
-  find.addEventListener("click", function () {
+  // Enter in a field (implicit submission) searches first instead of booking unseen slots.
+  form.addEventListener("submit", function (e) {
+    if (book.hidden) { e.preventDefault(); search(); }
+  });
+  find.addEventListener("click", search);
+  function search() {
     out.textContent = "Searching…";
     book.hidden = true;
     fetch(form.getAttribute("data-search"), {
@@ -35,5 +40,5 @@
       out.appendChild(list);
       book.hidden = false;
     }).catch(function () { out.textContent = "The search failed; try again."; });
-  });
+  }
 })();

@@ -48,6 +48,30 @@
       say("Cleared: sign again.");
     });
   }
+  // Keyboard (and switch or voice) users sign with their typed name: the button draws the
+  // name typed in "Your full name" into the box as the signature image (issue 21.5).
+  var typed = document.getElementById("signature-typed");
+  var name = document.getElementById("typed_name");
+  if (typed && name) {
+    typed.addEventListener("click", function () {
+      var text = name.value.trim();
+      if (!text) {
+        if (status) { status.textContent = "Type your full name first, then press this button."; }
+        name.focus();
+        return;
+      }
+      fit();
+      var rect = canvas.getBoundingClientRect();
+      var size = Math.max(16, Math.min(40, rect.height / 3));
+      ctx.font = "italic " + size + "px cursive, serif";
+      ctx.fillStyle = "#111";
+      ctx.textBaseline = "middle";
+      ctx.fillText(text, 12, rect.height / 2, rect.width - 24);
+      drawn = true;
+      field.value = canvas.toDataURL("image/png");
+      if (status) { status.textContent = "Signature captured from your typed name."; }
+    });
+  }
   form.addEventListener("submit", function (e) {
     if (pad.isEmpty()) {
       e.preventDefault();
