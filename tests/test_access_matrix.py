@@ -285,6 +285,18 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/billing/patients/{patient_id}/prior-auths"): "401 403 403 422 403 404",
     ("POST", "/api/v1/billing/patients/{patient_id}/ledger"): "401 403 403 422 403 404",
     ("POST", "/api/v1/billing/patients/{patient_id}/claims"): "401 403 403 422 403 404",
+    # Allergies and medicines (issue 21.1): the care team changes them; the ids in the path
+    # do not exist, so an allowed removal answers 404 (an admin is refused first: 403).
+    ("POST", "/patients/{patient_id}/allergies"):       "L 403 422 422 403 404",
+    ("POST", "/patients/{patient_id}/allergies/{allergy_id}/remove"): "L 403 404 404 403 404",
+    ("POST", "/patients/{patient_id}/medications"):     "L 403 422 422 403 404",
+    ("POST", "/patients/{patient_id}/medications/{medication_id}/remove"): "L 403 404 404 403 404",
+    ("GET", "/api/v1/patients/{patient_id}/allergies"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/allergies"): "401 403 422 422 403 404",
+    ("DELETE", "/api/v1/patients/{patient_id}/allergies/{allergy_id}"): "401 403 404 404 403 404",
+    ("GET", "/api/v1/patients/{patient_id}/medications"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/medications"): "401 403 422 422 403 404",
+    ("DELETE", "/api/v1/patients/{patient_id}/medications/{medication_id}"): "401 403 404 404 403 404",
 }
 # fmt: on
 
@@ -371,6 +383,7 @@ def world(db: Session, settings: Any, app: FastAPI) -> World:
         "invitation_id": str(outgoing.invitation_id),
     }
     params |= scheduling_objects(db, clinic_a.id, patient.id)
+    params |= {"allergy_id": "999999", "medication_id": "999999"}
     return World(params, users, tokens)
 
 

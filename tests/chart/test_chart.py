@@ -60,6 +60,7 @@ def test_chart_shows_each_panel(app: FastAPI, client: TestClient, db: Session) -
     # Open alerts come first, labelled in text.
     assert html.index('id="panel-alerts"') < html.index('id="patient-summary"')
     assert "Urgent:</strong> PHQ-9 item 9" in html and "Warning:</strong> Worse" in html
+    assert html.index("Urgent:</strong>") < html.index("Warning:</strong>")
     # Identity, weight from the intake.
     assert re.search(r'id="fact-weight">\d+(\.\d+)? kg \(intake v1', html)
     # Course progress: 3 of the plan's sessions charted.

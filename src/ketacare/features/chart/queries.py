@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ketacare.features.assessments.models import Alert, AlertStatus, Assessment
@@ -116,7 +116,7 @@ def scores(db: Session, patient_id: int) -> tuple[list[ScoreRow], datetime | Non
 
 
 def open_alerts(db: Session, clinic_id: int, patient_id: int) -> list[Alert]:
-    """The patient's open alerts, newest first."""
+    """The patient's open alerts: urgent ones before warnings, newest first."""
     return list(
         db.execute(
             select(Alert)
@@ -125,7 +125,11 @@ def open_alerts(db: Session, clinic_id: int, patient_id: int) -> list[Alert]:
                 Alert.patient_id == patient_id,
                 Alert.status == AlertStatus.open,
             )
-            .order_by(Alert.created_at.desc(), Alert.id.desc())
+            .order_by(
+                case((Alert.level == "warning", 1), else_=0),
+                Alert.created_at.desc(),
+                Alert.id.desc(),
+            )
         ).scalars()
     )
 
