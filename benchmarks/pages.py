@@ -170,7 +170,7 @@ def build(url: str, patients: int) -> tuple[Settings, dict[str, str], dict[str, 
             select(func.max(TreatmentSession.id)).where(TreatmentSession.patient_id == pid)
         ).scalar()
         site = db.execute(select(func.min(Site.id))).scalar()
-    ids = {"patient_id": pid, "session_id": sid or 0, "site_id": site or 0}
+    ids = {"patient_id": int(pid or 0), "session_id": int(sid or 0), "site_id": int(site or 0)}
     return settings, cookies, ids
 
 
