@@ -46,7 +46,7 @@ from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling.models import Site
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
-from ketacare.web.app import create_app
+from ketacare.web.app import create_app, routers
 
 ADMIN_URL = os.environ.get(
     "KETACARE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -56,7 +56,7 @@ TARGET_MS = 100.0
 PAGE_TIMEOUT_S = 20.0
 #: Pages that are not staff pages (public, patient-facing, one-time links) or not pages.
 SKIP = re.compile(
-    r"^/(screen|link|l/|b/|portal|login|logout|static|healthz|api/|docs|redoc)|\.(pdf|csv|ics|json|png|svg)$"
+    r"^/(screen|link|l/|b/|portal|login|logout|static|healthz|api/|fhir/|docs|redoc)|\.(pdf|csv|ics|json|png|svg)$"
 )
 
 
@@ -182,7 +182,8 @@ def pages(app: FastAPI, ids: dict[str, int]) -> list[str]:
     """Every GET path outside the API with its parameters filled (routes needing other
     parameters are left out; those that do not answer an HTML page are dropped later)."""
     out = []
-    for route in app.routes:
+    every = [route for router in routers() for route in router.routes]  # the features' routes
+    for route in every + list(app.routes):
         if not isinstance(route, APIRoute) or "GET" not in (route.methods or ()):
             continue
         if SKIP.search(route.path):
