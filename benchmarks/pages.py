@@ -230,7 +230,9 @@ async def call(app: FastAPI, path: str, cookie: str) -> int:
     return status if status != 200 or kind.startswith(b"text/html") else 0
 
 
-def run(url: str, patients: int, n: int) -> list[tuple[str, str, float, float, float, int]]:
+def run(
+    url: str, patients: int, n: int, only: re.Pattern[str] = re.compile("")
+) -> list[tuple[str, str, float, float, float, int]]:
     settings, cookies, ids = build(url, patients)
     app = create_app(settings)
     engine = app.state.engine
@@ -246,7 +248,7 @@ def run(url: str, patients: int, n: int) -> list[tuple[str, str, float, float, f
         async with app.router.lifespan_context(app):
             print(f"  {'page':<44} {'as':<9} {'p50 ms':>7} {'p95 ms':>7} {'cpu ms':>7} "
                   f"{'queries':>7}", flush=True)  # fmt: skip
-            for path in pages(app, ids):
+            for path in [p for p in pages(app, ids) if only.search(p)]:
                 role = None
                 for r in ("clinician", "admin"):
                     status = await call(app, path, cookies[r])
@@ -290,12 +292,13 @@ def main() -> None:
     parser.add_argument("--patients", type=int, nargs="+", default=[60, 5000])
     parser.add_argument("--n", type=int, default=40, help="requests per page (after 3 warm-up)")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--pages", default="", help="only the pages matching this regex")
     args = parser.parse_args()
     kind = "SQLite" if args.sqlite else "PostgreSQL"
     for size in args.patients:
         print(f"{size} patients ({kind}), {args.n} sequential requests per page, in process:")
         with database(args.sqlite) as url:
-            rows = run(url, size, args.n)
+            rows = run(url, size, args.n, re.compile(args.pages))
         over = sum(1 for r in rows if r[3] >= TARGET_MS)
         print(f"  {len(rows)} pages, {over} with p95 >= {TARGET_MS:.0f} ms\n")
 

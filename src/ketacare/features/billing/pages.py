@@ -67,9 +67,17 @@ def work_list(
     tz = views.tz_of(actor, settings)
     today = clock.local_date(now, tz) or now.date()
     rows = []
-    for s in queries.recent_signed(db, actor.user.clinic_id):
-        patient = get_patient(db, actor.user.clinic_id, s.patient_id)
-        lines = queries.lines_of_session(db, s.id)
+    # Three statements whatever the length of the list (it ran two per session).
+    clinic_id = actor.user.clinic_id
+    signed = queries.recent_signed(db, clinic_id)
+    auths = queries.clinic_prior_auths(db, clinic_id)
+    people = queries.patients_by_id(
+        db, clinic_id, {s.patient_id for s in signed} | {a.patient_id for a in auths}
+    )
+    session_lines = queries.lines_by_session(db, [s.id for s in signed])
+    for s in signed:
+        patient = people[s.patient_id]
+        lines = session_lines[s.id]
         state = "to confirm"
         if lines:
             stale = any(x.session_version != s.version for x in lines)
@@ -77,10 +85,10 @@ def work_list(
         rows.append((s, patient, service.service_date(s, tz), state))
     lead = views.lead_of(db, actor.user.clinic_id)
     alerts = []
-    for auth in queries.clinic_prior_auths(db, actor.user.clinic_id):
+    for auth in auths:
         u = service.usage(db, auth, today, tz, lead)
         if u.alerts:
-            alerts.append((get_patient(db, actor.user.clinic_id, auth.patient_id), u))
+            alerts.append((people[auth.patient_id], u))
     shown = {p.id for _, p, _, _ in rows} | {p.id for p, _ in alerts}
     record(db, actor, "list", "billing_patient", patients=sorted(shown))
     return render(request, "billing/work_list.html", {"rows": rows, "alerts": alerts})
