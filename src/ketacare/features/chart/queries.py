@@ -40,6 +40,8 @@ def course(db: Session, patient_id: int) -> Course | None:
     charted = (
         select(func.count(TreatmentSession.id))
         .where(
+            # patient_id first: ix_treatment_session_patient (there is no plan index)
+            TreatmentSession.patient_id == patient_id,
             TreatmentSession.plan_id == TreatmentPlan.id,
             TreatmentSession.legacy_duplicate.is_(False),
         )
@@ -49,8 +51,12 @@ def course(db: Session, patient_id: int) -> Course | None:
         select(func.min(PlannedSession.day))
         .where(
             PlannedSession.plan_id == TreatmentPlan.id,
+            # legacy_duplicate = false: the partial unique index uq_treatment_session_planned
             ~select(TreatmentSession.id)
-            .where(TreatmentSession.planned_session_id == PlannedSession.id)
+            .where(
+                TreatmentSession.planned_session_id == PlannedSession.id,
+                TreatmentSession.legacy_duplicate.is_(False),
+            )
             .exists(),
         )
         .scalar_subquery()
