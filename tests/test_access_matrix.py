@@ -296,7 +296,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/patients/{patient_id}/allergies/{allergy_id}"): "401 403 404 404 403 404",
     ("GET", "/api/v1/patients/{patient_id}/medications"): "401 403 200 200 200 404",
     ("POST", "/api/v1/patients/{patient_id}/medications"): "401 403 422 422 403 404",
-    ("DELETE", "/api/v1/patients/{patient_id}/medications/{medication_id}"): "401 403 404 404 403 404",
+    ("DELETE", "/api/v1/patients/{patient_id}/medications/{medication_id}"):
+        "401 403 404 404 403 404",
 }
 # fmt: on
 
