@@ -339,6 +339,19 @@ MATRIX: dict[tuple[str, str], str] = {
     # Role home pages and the nav badges (issue 21.2, 21.8): the patient goes on to /me.
     ("GET", "/home"):                                "L 303 200 200 200 200",
     ("GET", "/home/badges.json"):                    "L 403 200 200 200 200",
+    # Allergies and medicines (issue 21.1): the care team changes them; the ids in the path
+    # do not exist, so an allowed removal answers 404 (an admin is refused first: 403).
+    ("POST", "/patients/{patient_id}/allergies"):       "L 403 422 422 403 404",
+    ("POST", "/patients/{patient_id}/allergies/{allergy_id}/remove"): "L 403 404 404 403 404",
+    ("POST", "/patients/{patient_id}/medications"):     "L 403 422 422 403 404",
+    ("POST", "/patients/{patient_id}/medications/{medication_id}/remove"): "L 403 404 404 403 404",
+    ("GET", "/api/v1/patients/{patient_id}/allergies"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/allergies"): "401 403 422 422 403 404",
+    ("DELETE", "/api/v1/patients/{patient_id}/allergies/{allergy_id}"): "401 403 404 404 403 404",
+    ("GET", "/api/v1/patients/{patient_id}/medications"): "401 403 200 200 200 404",
+    ("POST", "/api/v1/patients/{patient_id}/medications"): "401 403 422 422 403 404",
+    ("DELETE", "/api/v1/patients/{patient_id}/medications/{medication_id}"):
+        "401 403 404 404 403 404",
 }
 # fmt: on
 
@@ -432,6 +445,7 @@ def world_objects(db: Session, settings: Any, app: FastAPI) -> World:
     params |= scheduling_objects(db, clinic_a.id, patient.id)
     params |= notes_matrix_params(db, users["clinician"], patient)
     params |= admin_objects(db, clinic_a)
+    params |= {"allergy_id": "999999", "medication_id": "999999"}
     return World(params, users, tokens)
 
 

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ketacare.features._kit.templating import templates
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.notes.models import ClinicalNote, NoteTemplateVersion
 from ketacare.features.notes.queries import notes_for_chart
@@ -69,13 +68,13 @@ def test_pages_errors_signed_view_and_session_form(
                                                      "action": "draft"})  # fmt: skip
     assert r.status_code == 303 and r.headers["location"].endswith("#nursing-notes")
     assert "session-note-list" in client.get(f"/sessions/{sid}").text
-    # The chart panel (for the patient chart of issue 21.1).
+    # The notes panel of the patient chart (issue 21.1).
     chart = notes_for_chart(db, pid, 5)
-    html = templates.env.get_template("notes/_chart_panel.html").render(
-        patient=patient, chart_notes=chart, tz="UTC"
-    )
     db.commit()
-    assert [n.id for n in chart] == [nid] and f"/patients/{pid}/notes/{nid}" in html
+    html = client.get(f"/patients/{pid}").text
+    panel = html[html.index('id="panel-notes"') :]
+    assert [n.id for n in chart] == [nid] and f"/patients/{pid}/notes/{nid}" in panel
+    assert "Clinical notes are not available yet" not in html
 
 
 def test_cli_lists_and_adds_templates(db: Session, settings: Settings, tmp_path: Path) -> None:

@@ -91,6 +91,32 @@ class Feature:
     prescriber_cover: tuple[str, ...] = ()
     #: Header navigation links this feature contributes (see :class:`NavLink`).
     nav: tuple[NavLink, ...] = ()
+    #: Panels of the patient chart (``/patients/{id}``, issue 21.1), ``module:function``:
+    #: ``f(db, actor, patient, now, settings)`` returns a list of :class:`ChartPanel`.
+    #: The patients feature (low in the feature order) calls them instead of importing the
+    #: features above it; clinical notes (features/notes) add theirs here.
+    chart_panels: tuple[str, ...] = ()
+
+
+#: Where each panel of the patient chart goes (``ChartPanel.order``): open alerts first.
+#: Clinical notes (features/notes, issue 21.7) take ``CHART_NOTES_ORDER``.
+CHART_NOTES_ORDER = 60
+
+
+@dataclass(frozen=True)
+class ChartPanel:
+    """One panel of the patient chart: ``template`` (under templates/) rendered with
+    ``context`` inside a titled section ``id="panel-<key>"``; panels sort by ``order``.
+
+    ``facts`` are (label, text) pairs the chart's identity card shows (a weight, say).
+    """
+
+    key: str
+    title: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    order: int = 50
+    facts: tuple[tuple[str, str], ...] = ()
 
 
 #: Feature packages with a ``feature.py``, in router order: the app includes routers in this
@@ -123,6 +149,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "jobs",
     "portal",
     "home",
+    "chart",
 )
 
 
@@ -159,8 +186,9 @@ def features_jobs() -> list[Job]:
 
 @cache
 def session_hooks(kind: str) -> tuple[Callable[..., Any], ...]:
-    """The registered ``session_open``, ``session_sign``, ``session_page`` or
-    ``session_first_dose`` functions.
+    """The functions registered for a hook field of :class:`Feature` (``session_open``,
+    ``session_sign``, ``session_page``, ``session_first_dose``, ``booking_flags``,
+    ``prescriber_cover``, ``chart_panels``), in :data:`FEATURE_MODULES` order.
 
     The sessions feature calls these instead of importing the features above it, so the
     feature order stays a one-way street (the "Feature order" import-linter contract).
@@ -172,6 +200,12 @@ def session_hooks(kind: str) -> tuple[Callable[..., Any], ...]:
             assert callable(hook), target
             found.append(cast(Callable[..., Any], hook))
     return tuple(found)
+
+
+@cache
+def chart_hooks() -> tuple[Callable[..., Any], ...]:
+    """The registered ``chart_panels`` functions, in :data:`FEATURE_MODULES` order."""
+    return session_hooks("chart_panels")
 
 
 @cache

@@ -73,6 +73,19 @@ for _method, _path in (
 ):
     ROLE_POLICY[(_method, _path)] = BILLING_WRITERS
 
+#: Allergies and current medicines on the patient chart (issue 21.1): the care team.
+for _method, _path in (
+    ("POST", "/patients/{patient_id}/allergies"),
+    ("POST", "/patients/{patient_id}/allergies/{allergy_id}/remove"),
+    ("POST", "/patients/{patient_id}/medications"),
+    ("POST", "/patients/{patient_id}/medications/{medication_id}/remove"),
+    ("POST", "/api/v1/patients/{patient_id}/allergies"),
+    ("DELETE", "/api/v1/patients/{patient_id}/allergies/{allergy_id}"),
+    ("POST", "/api/v1/patients/{patient_id}/medications"),
+    ("DELETE", "/api/v1/patients/{patient_id}/medications/{medication_id}"),
+):
+    ROLE_POLICY[(_method, _path)] = CARE_TEAM
+
 _NAMES = {
     CLINICIAN: "a clinician",
     CARE_TEAM: "a nurse or a clinician",

@@ -23,7 +23,6 @@ from ketacare.features.billing.schemas import (
     SuggestedLine,
 )
 from ketacare.features.patients.models import Patient
-from ketacare.features.patients.queries import get_patient
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
 
@@ -108,21 +107,27 @@ def work_list(
     authorisations with alerts (audited with every patient shown)."""
     assert actor.clinic_id is not None
     clinic_id = actor.clinic_id
+    # A fixed number of statements whatever the length of the list (it ran two per session).
+    signed = queries.recent_signed(db, clinic_id)
+    auths = queries.clinic_prior_auths(db, clinic_id)
+    people = queries.patients_by_id(
+        db, clinic_id, {s.patient_id for s in signed} | {a.patient_id for a in auths}
+    )
+    session_lines = queries.lines_by_session(db, [s.id for s in signed])
     rows = []
-    for s in queries.recent_signed(db, clinic_id):
-        patient = get_patient(db, clinic_id, s.patient_id)
-        lines = queries.lines_of_session(db, s.id)
+    for s in signed:
+        lines = session_lines[s.id]
         state = "to confirm"
         if lines:
             stale = any(x.session_version != s.version for x in lines)
             state = "amended: confirm again" if stale else "confirmed"
-        rows.append((s, patient, service.service_date(s, tz), state))
+        rows.append((s, people[s.patient_id], service.service_date(s, tz), state))
     lead = lead_of(db, clinic_id)
     alerts: list[tuple[Patient, service.AuthUsage]] = []
-    for auth in queries.clinic_prior_auths(db, clinic_id):
+    for auth in auths:
         u = service.usage(db, auth, today, tz, lead)
         if u.alerts:
-            alerts.append((get_patient(db, clinic_id, auth.patient_id), u))
+            alerts.append((people[auth.patient_id], u))
     shown = {p.id for _, p, _, _ in rows} | {p.id for p, _ in alerts}
     record(db, actor, "list", "billing_patient", patients=sorted(shown))
     return rows, alerts

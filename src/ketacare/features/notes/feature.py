@@ -13,4 +13,5 @@ FEATURE = Feature(
         )
     },
     session_page=("ketacare.features.notes.queries:session_page_context",),
+    chart_panels=("ketacare.features.notes.queries:chart_panel",),
 )

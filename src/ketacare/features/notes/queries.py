@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from ketacare.features._kit.errors import NotFound
 from ketacare.features.assessments.models import Assessment
 from ketacare.features.notes.models import ClinicalNote, NoteTemplateVersion
+from ketacare.features.patients.models import Patient
+from ketacare.features.registry import CHART_NOTES_ORDER, ChartPanel
 from ketacare.features.sessions.models import TreatmentSession
 
 
@@ -127,7 +129,7 @@ def notes_for_chart(db: Session, patient_id: int, limit: int = 5) -> list[Clinic
     """The patient's latest signed notes (addenda included), newest first: one statement.
 
     For the patient chart (issue 21.1), which audits its own read of the patient; the
-    partial ``templates/notes/_chart_panel.html`` shows them (context name ``chart_notes``).
+    panel (:func:`chart_panel`, ``templates/notes/_chart_notes_panel.html``) shows them.
     """
     return list(
         db.execute(
@@ -199,3 +201,18 @@ def session_page_context(db: Session, session_id: int) -> dict[str, object]:
     time only; the text is read on the note's page, audited there). The session page's read
     is audited with the patient by the sessions feature."""
     return {"session_notes": session_notes(db, session_id)}
+
+
+def chart_panel(
+    db: Session,
+    actor: object,  # noqa: ARG001 - the chart audits its own read of the patient
+    patient: Patient,
+    now: datetime,  # noqa: ARG001
+    settings: object,  # noqa: ARG001
+) -> list[ChartPanel]:
+    """The registered ``chart_panels`` hook: the latest signed notes on the patient chart."""
+    notes = notes_for_chart(db, patient.id)
+    context = {"chart_notes": notes, "patient_id": patient.id}
+    return [
+        ChartPanel("notes", "Notes", "notes/_chart_notes_panel.html", context, CHART_NOTES_ORDER)
+    ]

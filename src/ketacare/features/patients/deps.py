@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ketacare.features._kit.deps import DbDep
+from ketacare.features._kit import clock
+from ketacare.features._kit.deps import DbDep, NowDep
 from ketacare.features._kit.params import RowId
+from ketacare.features._kit.templating import page_tz
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiActor, PageActor, check_role_policy
 from ketacare.features.patients.models import Patient
-from ketacare.features.patients.service import open_patient
+from ketacare.features.patients.service import open_patient, patient_header
 
 
 def _open(db: DbDep, request: Request, actor: Actor, patient_id: int) -> Patient:
@@ -24,9 +26,18 @@ def _open(db: DbDep, request: Request, actor: Actor, patient_id: int) -> Patient
     return patient
 
 
-def patient_for_page(patient_id: RowId, request: Request, actor: PageActor, db: DbDep) -> Patient:
-    """The patient of the path, for staff of its clinic (audited as a read)."""
-    return _open(db, request, actor, patient_id)
+def patient_for_page(
+    patient_id: RowId, request: Request, actor: PageActor, db: DbDep, now: NowDep
+) -> Patient:
+    """The patient of the path, for staff of its clinic (audited as a read).
+
+    Also leaves the patient header (name, age, record number, open alerts) in
+    ``request.state.patient_header`` for ``templates/patients/_header.html``.
+    """
+    patient = _open(db, request, actor, patient_id)
+    today = clock.local_date(now, page_tz(request)) or now.date()
+    request.state.patient_header = patient_header(db, patient, today)
+    return patient
 
 
 def patient_for_api(patient_id: RowId, request: Request, actor: ApiActor, db: DbDep) -> Patient:

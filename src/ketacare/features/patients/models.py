@@ -1,4 +1,4 @@
-"""The patient record."""
+"""The patient record, with its allergies and current medicines."""
 
 from __future__ import annotations
 
@@ -58,3 +58,60 @@ class Patient(Base):
             return None
         b = self.birth_date
         return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+
+class AllergySeverity(enum.StrEnum):
+    """How bad the reaction was (as reported; ``unknown`` when not known)."""
+
+    mild = "mild"
+    moderate = "moderate"
+    severe = "severe"
+    unknown = "unknown"
+
+
+class PatientAllergy(Base):
+    """An allergy or intolerance on the record. Removing one keeps the row (``removed_at``),
+    so the chart's history and the audit log agree."""
+
+    __tablename__ = "patient_allergy"
+    __table_args__ = (Index("ix_patient_allergy_patient", "patient_id", "removed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="RESTRICT"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    substance: Mapped[str] = mapped_column(String(120))
+    reaction: Mapped[str] = mapped_column(String(200), default="")
+    severity: Mapped[AllergySeverity] = mapped_column(
+        Enum(AllergySeverity, native_enum=False, length=16), default=AllergySeverity.unknown
+    )
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), default=None
+    )
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    removed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), default=None
+    )
+
+
+class PatientMedication(Base):
+    """A medicine the patient takes now (name, dose and how often as free text, since when).
+    Stopping one keeps the row (``removed_at``)."""
+
+    __tablename__ = "patient_medication"
+    __table_args__ = (Index("ix_patient_medication_patient", "patient_id", "removed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="RESTRICT"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    dose: Mapped[str] = mapped_column(String(120), default="")
+    started_on: Mapped[date | None] = mapped_column(Date, default=None)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), default=None
+    )
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    removed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), default=None
+    )

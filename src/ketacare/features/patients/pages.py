@@ -1,4 +1,4 @@
-"""Patient list, new-patient form and the patient overview page."""
+"""Patient list, new-patient form, the patient chart and its allergy and medicine forms."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, NowDep
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
+from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor, PageStaff
 from ketacare.features.patients import service
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
+from ketacare.features.registry import chart_hooks
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "phone")
@@ -58,13 +61,108 @@ def create_patient(
     return render(request, "patients/new.html", ctx, status_code=status)
 
 
+def _chart(
+    request: Request,
+    patient: Patient,
+    actor: Actor,
+    db: DbDep,
+    now: NowDep,
+    settings: SettingsDep,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The patient chart: this feature's identity, allergies and medicines, and the panels
+    of the features above it (the ``chart_panels`` registry hook; features/chart builds the
+    clinical ones, features/notes will add the notes)."""
+    linker = getattr(request.app.state, "patient_links", None)
+    links = linker(db, patient) if linker is not None else []
+    allergies, medications = service.medicines_and_allergies(db, actor, patient)
+    panels = [panel for hook in chart_hooks() for panel in hook(db, actor, patient, now, settings)]
+    panels.sort(key=lambda p: p.order)
+    ctx = {
+        "patient": patient,
+        "links": links,
+        "allergies": allergies,
+        "medications": medications,
+        "panels": panels,
+        "header": getattr(request.state, "patient_header", None),
+        "errors": errors or {},
+        "values": values or {},
+    }
+    return render(request, "patients/overview.html", ctx, status_code=status_code)
+
+
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def patient_page(request: Request, patient: PagePatient, db: DbDep) -> Response:
-    """The patient's overview, with links to each part of the record.
+def patient_page(
+    request: Request,
+    patient: PagePatient,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Response:
+    """The patient chart summary (issue 21.1; docs/patient-chart.md).
 
     Features that link records to the patient (the consultation request it came from) hand
     a function over as ``app.state.patient_links``: this feature cannot import them.
     """
-    linker = getattr(request.app.state, "patient_links", None)
-    links = linker(db, patient) if linker is not None else []
-    return render(request, "patients/overview.html", {"patient": patient, "links": links})
+    return _chart(request, patient, actor, db, now, settings)
+
+
+@router.post("/patients/{patient_id}/allergies", response_class=HTMLResponse)
+def add_allergy(
+    request: Request,
+    form: FormFields,
+    patient: PagePatient,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Response:
+    """Record an allergy, or show the chart again naming the bad field."""
+    values = {k: form.get(k, "") for k in ("substance", "reaction", "severity")}
+    try:
+        service.add_allergy(db, actor, patient, now, **values)
+    except BadRequest as exc:
+        errors = {exc.field or "form": exc.reason}
+        return _chart(request, patient, actor, db, now, settings, errors, values, 422)
+    return RedirectResponse(f"/patients/{patient.id}#panel-allergies", status_code=303)
+
+
+@router.post("/patients/{patient_id}/allergies/{allergy_id}/remove")
+def remove_allergy(
+    allergy_id: RowId, patient: PagePatient, actor: PageActor, db: DbDep, now: NowDep
+) -> Response:
+    """Mark an allergy removed (kept in the record, audited)."""
+    service.remove_allergy(db, actor, patient, allergy_id, now)
+    return RedirectResponse(f"/patients/{patient.id}#panel-allergies", status_code=303)
+
+
+@router.post("/patients/{patient_id}/medications", response_class=HTMLResponse)
+def add_medication(
+    request: Request,
+    form: FormFields,
+    patient: PagePatient,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Response:
+    """Record a current medicine, or show the chart again naming the bad field."""
+    values = {k: form.get(k, "") for k in ("name", "dose", "started_on")}
+    try:
+        service.add_medication(db, actor, patient, now, **values)
+    except BadRequest as exc:
+        errors = {exc.field or "form": exc.reason}
+        return _chart(request, patient, actor, db, now, settings, errors, values, 422)
+    return RedirectResponse(f"/patients/{patient.id}#panel-medications", status_code=303)
+
+
+@router.post("/patients/{patient_id}/medications/{medication_id}/remove")
+def remove_medication(
+    medication_id: RowId, patient: PagePatient, actor: PageActor, db: DbDep, now: NowDep
+) -> Response:
+    """Mark a medicine stopped (kept in the record, audited)."""
+    service.remove_medication(db, actor, patient, medication_id, now)
+    return RedirectResponse(f"/patients/{patient.id}#panel-medications", status_code=303)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Integer, String, bindparam, column, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import NotFound
-from ketacare.features.patients.models import Patient
+from ketacare.features.patients.models import Patient, PatientAllergy, PatientMedication
 
 _GET = select(Patient).where(
     Patient.id == bindparam("id"), Patient.clinic_id == bindparam("clinic")
@@ -67,3 +67,56 @@ def mrn_taken(db: Session, clinic_id: int, mrn: str) -> bool:
 def all_patient_ids(db: Session) -> list[int]:
     """Every patient id of every clinic (a backup discloses them all)."""
     return [int(i) for i in db.execute(select(Patient.id)).scalars()]
+
+
+#: The ``alert`` table's columns the patient header counts (owned by features/assessments,
+#: which sits above this feature: read through a ``table()`` clause, not its model).
+_ALERT = table(
+    "alert", column("patient_id", Integer), column("clinic_id", Integer), column("status", String)
+)
+_OPEN_ALERTS = select(func.count()).where(
+    _ALERT.c.clinic_id == bindparam("clinic"),
+    _ALERT.c.patient_id == bindparam("patient"),
+    _ALERT.c.status == "open",
+)
+
+
+def open_alert_count(db: Session, clinic_id: int, patient_id: int) -> int:
+    """How many of the patient's alerts are open (the patient header's count)."""
+    return int(db.execute(_OPEN_ALERTS, {"clinic": clinic_id, "patient": patient_id}).scalar_one())
+
+
+def current_allergies(db: Session, patient_id: int) -> list[PatientAllergy]:
+    """The patient's allergies not removed, oldest first."""
+    stmt = (
+        select(PatientAllergy)
+        .where(PatientAllergy.patient_id == patient_id, PatientAllergy.removed_at.is_(None))
+        .order_by(PatientAllergy.id)
+    )
+    return list(db.execute(stmt).scalars())
+
+
+def current_medications(db: Session, patient_id: int) -> list[PatientMedication]:
+    """The patient's current medicines (not stopped), oldest first."""
+    stmt = (
+        select(PatientMedication)
+        .where(PatientMedication.patient_id == patient_id, PatientMedication.removed_at.is_(None))
+        .order_by(PatientMedication.id)
+    )
+    return list(db.execute(stmt).scalars())
+
+
+def get_allergy(db: Session, patient_id: int, allergy_id: int) -> PatientAllergy:
+    """One allergy of the patient (NotFound otherwise, also when already removed)."""
+    row = db.get(PatientAllergy, allergy_id)
+    if row is None or row.patient_id != patient_id or row.removed_at is not None:
+        raise NotFound("no such allergy")
+    return row
+
+
+def get_medication(db: Session, patient_id: int, medication_id: int) -> PatientMedication:
+    """One current medicine of the patient (NotFound otherwise, also when stopped)."""
+    row = db.get(PatientMedication, medication_id)
+    if row is None or row.patient_id != patient_id or row.removed_at is not None:
+        raise NotFound("no such medication")
+    return row

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketacare.features.patients.models import Sex
+from ketacare.features.patients.models import AllergySeverity, Sex
 
 
 class PatientCreate(BaseModel):
@@ -42,3 +42,54 @@ class PatientOut(BaseModel):
     email: str
     phone: str
     synthetic: bool
+
+
+class AllergyIn(BaseModel):
+    """A new allergy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    substance: str = Field(min_length=1, max_length=120)
+    reaction: str = Field("", max_length=200)
+    severity: AllergySeverity = AllergySeverity.unknown
+
+
+class AllergyOut(BaseModel):
+    """An allergy on the record."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    substance: str
+    reaction: str
+    severity: AllergySeverity
+    recorded_at: datetime
+
+
+class MedicationIn(BaseModel):
+    """A current medicine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    dose: str = Field("", max_length=120, description="Dose and frequency, as free text.")
+    started_on: date | None = None
+
+
+class MedicationOut(BaseModel):
+    """A current medicine on the record."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    dose: str
+    started_on: date | None
+    recorded_at: datetime
+
+
+class PatientDetailOut(PatientOut):
+    """One patient with the current allergies and medicines."""
+
+    allergies: list[AllergyOut] = []
+    medications: list[MedicationOut] = []

@@ -15,13 +15,28 @@ from datetime import date, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ketacare.domain.dates import out_of_range
 from ketacare.features._kit.errors import BadRequest, KetacareError
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
-from ketacare.features.patients.models import Patient, Sex
+from ketacare.features.patients.models import (
+    AllergySeverity,
+    Patient,
+    PatientAllergy,
+    PatientMedication,
+    Sex,
+)
+from ketacare.features.patients.queries import (
+    current_allergies,
+    current_medications,
+    get_allergy,
+    get_medication,
+    mrn_taken,
+    open_alert_count,
+    same_person,
+)
 from ketacare.features.patients.queries import get_patient as get_patient  # re-exported
 from ketacare.features.patients.queries import list_patients as list_patients  # re-exported
-from ketacare.features.patients.queries import mrn_taken, same_person
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -198,3 +213,148 @@ def find_patients(db: Session, actor: Actor, query: str = "") -> list[Patient]:
     patients = list_patients(db, _clinic(actor), query)
     record(db, actor, "list", "patient", patients=[p.id for p in patients])
     return patients
+
+
+# Allergies and current medicines (issue 21.1): added and removed by staff, each change
+# audited; a removal keeps the row (``removed_at``).
+
+
+def _clean_text(value: str, field: str, limit: int, required: bool = False) -> str:
+    text = value.strip()
+    if required and not text:
+        raise BadRequest("is required", field)
+    if len(text) > limit:
+        raise BadRequest(f"must be at most {limit} characters", field)
+    if "\x00" in text:
+        raise BadRequest("must not contain NUL characters", field)
+    return text
+
+
+def _actor_user_id(actor: Actor) -> int | None:
+    return actor.user.id if actor.user is not None else None
+
+
+def add_allergy(
+    db: Session,
+    actor: Actor,
+    patient: Patient,
+    now: datetime,
+    substance: str,
+    reaction: str = "",
+    severity: str = "unknown",
+) -> PatientAllergy:
+    """Record an allergy (BadRequest names the bad field), audited as a create."""
+    clean_substance = _clean_text(substance, "substance", 120, required=True)
+    clean_reaction = _clean_text(reaction, "reaction", 200)
+    try:
+        level = AllergySeverity(severity.strip() or "unknown")
+    except ValueError:
+        raise BadRequest("must be one of mild, moderate, severe, unknown", "severity") from None
+    row = PatientAllergy(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        substance=clean_substance,
+        reaction=clean_reaction,
+        severity=level,
+        recorded_at=now,
+        recorded_by_id=_actor_user_id(actor),
+    )
+    db.add(row)
+    db.flush()
+    record(db, actor, "create", "allergy", row.id, patient.id)
+    return row
+
+
+def remove_allergy(
+    db: Session, actor: Actor, patient: Patient, allergy_id: int, now: datetime
+) -> PatientAllergy:
+    """Mark an allergy removed (entered in error or no longer applies), audited."""
+    row = get_allergy(db, patient.id, allergy_id)
+    row.removed_at, row.removed_by_id = now, _actor_user_id(actor)
+    db.flush()
+    record(db, actor, "delete", "allergy", row.id, patient.id)
+    return row
+
+
+def add_medication(
+    db: Session,
+    actor: Actor,
+    patient: Patient,
+    now: datetime,
+    name: str,
+    dose: str = "",
+    started_on: str = "",
+) -> PatientMedication:
+    """Record a current medicine (BadRequest names the bad field), audited as a create."""
+    clean_name = _clean_text(name, "name", 120, required=True)
+    clean_dose = _clean_text(dose, "dose", 120)
+    since: date | None = None
+    if started_on.strip():
+        try:
+            since = date.fromisoformat(started_on.strip())
+        except ValueError:
+            raise BadRequest("must be a date as YYYY-MM-DD", "started_on") from None
+        reason = out_of_range(since)
+        if reason is not None:
+            raise BadRequest(reason, "started_on")
+        if since > now.date():
+            raise BadRequest("must not be in the future", "started_on")
+    row = PatientMedication(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        name=clean_name,
+        dose=clean_dose,
+        started_on=since,
+        recorded_at=now,
+        recorded_by_id=_actor_user_id(actor),
+    )
+    db.add(row)
+    db.flush()
+    record(db, actor, "create", "medication", row.id, patient.id)
+    return row
+
+
+def remove_medication(
+    db: Session, actor: Actor, patient: Patient, medication_id: int, now: datetime
+) -> PatientMedication:
+    """Mark a medicine stopped (or entered in error), audited."""
+    row = get_medication(db, patient.id, medication_id)
+    row.removed_at, row.removed_by_id = now, _actor_user_id(actor)
+    db.flush()
+    record(db, actor, "delete", "medication", row.id, patient.id)
+    return row
+
+
+def medicines_and_allergies(
+    db: Session, actor: Actor, patient: Patient
+) -> tuple[list[PatientAllergy], list[PatientMedication]]:
+    """The patient's current allergies and medicines, audited as a read of each list."""
+    allergies = current_allergies(db, patient.id)
+    medications = current_medications(db, patient.id)
+    record(db, actor, "list", "allergy", "", patient.id)
+    record(db, actor, "list", "medication", "", patient.id)
+    return allergies, medications
+
+
+@dataclass(frozen=True, slots=True)
+class PatientHeader:
+    """What the header of every patient page shows."""
+
+    patient_id: int
+    name: str
+    age: int | None
+    mrn: str | None
+    open_alerts: int
+    synthetic: bool
+
+
+def patient_header(db: Session, patient: Patient, today: date) -> PatientHeader:
+    """Name, age on ``today``, record number and the count of open alerts (one query)."""
+    return PatientHeader(
+        patient.id,
+        patient.display_name,
+        patient.age_on(today),
+        patient.mrn,
+        open_alert_count(db, patient.clinic_id, patient.id),
+        patient.synthetic,
+    )

@@ -18,9 +18,10 @@ from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features._kit.forms import FormFields
-from ketacare.features._kit.templating import render
+from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.intake.plans import current_plan, sessions_of
 from ketacare.features.patients.deps import PagePatient
+from ketacare.features.patients.service import patient_header
 from ketacare.features.sessions import api, chart, closing, idempotency, queries, service, steps
 from ketacare.features.sessions.context import PageCtx, PageSession, RefreshCtx, RefreshSession
 from ketacare.features.sessions.form_input import parse
@@ -66,6 +67,9 @@ def session_page(
     if s.route == "esketamine":
         vals, missing = steps.rems_values(c, s)
         rems = {"values": vals, "missing": missing, "form": closing.rems_form(c.db, s)}
+    # The patient header (templates/patients/_header.html) of every patient page.
+    today = clock.local_date(c.now, page_tz(request)) or c.now.date()
+    request.state.patient_header = patient_header(c.db, st.patient, today)
     ctx = {
         "st": st,
         "s": s,
