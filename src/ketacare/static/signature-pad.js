@@ -20,12 +20,15 @@
 
   // The drawing surface follows the box's size and the screen's pixel ratio; a resize clears
   // it (the component's documented behaviour), and the patient is told so.
+  var typedSignature = false;  // the typed name drawn as the signature (keyboard users)
+
   function fit() {
     var ratio = Math.max(window.devicePixelRatio || 1, 1);
     canvas.width = Math.round(canvas.offsetWidth * ratio);
     canvas.height = Math.round(canvas.offsetHeight * ratio);
     canvas.getContext("2d").scale(ratio, ratio);
     pad.clear();
+    typedSignature = false;
     field.value = "";
   }
   var lastWidth = canvas.offsetWidth;
@@ -56,29 +59,30 @@
     typed.addEventListener("click", function () {
       var text = name.value.trim();
       if (!text) {
-        if (status) { status.textContent = "Type your full name first, then press this button."; }
+        say("Type your full name first, then press this button.");
         name.focus();
         return;
       }
       fit();
       var rect = canvas.getBoundingClientRect();
       var size = Math.max(16, Math.min(40, rect.height / 3));
+      var ctx = canvas.getContext("2d");
       ctx.font = "italic " + size + "px cursive, serif";
       ctx.fillStyle = "#111";
       ctx.textBaseline = "middle";
       ctx.fillText(text, 12, rect.height / 2, rect.width - 24);
-      drawn = true;
+      typedSignature = true;
       field.value = canvas.toDataURL("image/png");
-      if (status) { status.textContent = "Signature captured from your typed name."; }
+      say("Signature captured from your typed name.");
     });
   }
   form.addEventListener("submit", function (e) {
-    if (pad.isEmpty()) {
+    if (pad.isEmpty() && !typedSignature) {
       e.preventDefault();
       say("Please sign in the box first.");
       return;
     }
-    field.value = pad.toDataURL("image/png");
+    field.value = canvas.toDataURL("image/png");
   });
   fit();
 })();
