@@ -49,6 +49,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/version"):                             "200 200 200 200 200 200",
     ("GET", "/favicon.ico"):                         "200 200 200 200 200 200",
     ("GET", "/me"):                                  "L 200 303 303 303 303",
+    # A patient signs only a consent of their own record (the matrix patient has none: 403).
+    ("GET", "/me/consent/{template_id}"):            "L 403 403 403 403 403",
+    ("POST", "/me/consent/{template_id}"):           "L 403 403 403 403 403",
     ("GET", "/"):                                    "200 303 303 303 303 303",
     ("GET", "/screen"):                              "200 200 200 200 200 200",
     ("POST", "/screen"):                             "422 422 422 422 422 422",

@@ -295,3 +295,47 @@ def test_expired_questionnaire_is_refused_on_the_page(
             f"/me/questionnaires/{invitation}", data={"csrf_token": c.cookies.get("kc_csrf")}
         )
         assert r.status_code == 410 and "expired" in r.text and "<h1>Your page</h1>" in r.text
+
+
+def test_patient_signs_a_consent_remotely_from_the_portal(db: Session, settings: Settings) -> None:
+    """Issue 19.5, signing by link: the patient signs in by the e-mailed one-time link and signs
+    the consent on their own device; the PDF says so; nothing of another patient is signable."""
+    import base64
+    import io
+    import subprocess
+
+    from PIL import Image
+
+    from ketacare.features.consent.models import ConsentDocument, ConsentTemplate
+
+    now = utcnow()
+    cid = clinic_id(db)
+    patient = make_patient(db, cid, "robin@example.org")
+    fill_chart(db, settings, patient, now)
+    template_id = db.scalars(select(ConsentTemplate.id)).one()
+    db.commit()
+    png = io.BytesIO()
+    Image.new("RGB", (60, 20), "white").save(png, format="PNG")
+    drawn = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    with smtp_server() as smtp, TestClient(smtp_app(settings, smtp), follow_redirects=False) as c:
+        ask(c, "robin@example.org")
+        assert follow(c, link_path(smtp)) == 303
+        page = c.get("/me").text
+        assert f'href="/me/consent/{template_id}"' in page
+        form = c.get(f"/me/consent/{template_id}")
+        assert form.status_code == 200 and f'action="/me/consent/{template_id}"' in form.text
+        token = c.cookies.get("kc_csrf") or ""
+        data = {"csrf_token": token, "typed_name": "Robin Patient", "signature": drawn}
+        r = c.post(f"/me/consent/{template_id}", data=data)  # the attestation is missing
+        assert r.status_code == 422 and "attested" in r.text
+        assert count(db, ConsentDocument) == 0
+        r = c.post(f"/me/consent/{template_id}", data=data | {"attested": "on"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/me")
+        assert "Nothing to sign right now." in c.get("/me").text
+    doc = db.scalars(select(ConsentDocument)).one()
+    assert doc.patient_id == patient.id and doc.signer_role == "patient"
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=doc.pdf, capture_output=True, check=True
+    ).stdout.decode()
+    assert "remotely in the patient portal" in " ".join(text.split())
+    db.commit()

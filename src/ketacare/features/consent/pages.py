@@ -3,8 +3,6 @@ consents (``/patients/{id}/consent``) and the tablet signing page with a drawn s
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep
-from ketacare.features._kit.errors import BadRequest, KetacareError
+from ketacare.features._kit.errors import KetacareError
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz, render
@@ -23,7 +21,6 @@ from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
-DATA_URL = "data:image/png;base64,"
 
 
 def _errors(exc: KetacareError) -> list[dict[str, str]]:
@@ -117,13 +114,7 @@ def sign(
     """Store the signed consent (the drawn signature arrives as a PNG data URL)."""
     template = service.get_template(db, patient.clinic_id, template_id)
     try:
-        raw = form.get("signature", "")
-        if not raw.startswith(DATA_URL):
-            raise BadRequest("draw the signature in the box", "signature")
-        try:
-            png = base64.b64decode(raw[len(DATA_URL) :], validate=True)
-        except (binascii.Error, ValueError):
-            raise BadRequest("draw the signature in the box", "signature") from None
+        png = service.signature_from_form(form.get("signature", ""))
         with db.begin_nested():
             service.sign(
                 db, actor, patient, template, form.get("typed_name", ""),

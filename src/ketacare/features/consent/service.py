@@ -7,6 +7,8 @@ supersedes the earlier one (the database allows one successor per document).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 from dataclasses import dataclass
@@ -296,8 +298,15 @@ def sign(
     tz: str = "UTC",
 ) -> ConsentDocument:
     """The patient signs the newest version of ``template`` (drawn signature, typed name and
-    the attestation) on the clinic's tablet; the PDF and its SHA-256 are stored."""
-    _require(actor, {Role.clinician, Role.nurse, Role.admin}, "staff")
+    the attestation) on the clinic's tablet, or remotely in the patient portal (signed in by
+    an e-mailed one-time link; only their own record); the PDF and its SHA-256 are stored."""
+    remote = actor.user is not None and actor.user.role == Role.patient
+    if remote:
+        assert actor.user is not None
+        if patient.user_id is None or patient.user_id != actor.user.id:
+            raise Forbidden("a patient signs only their own consent")
+    else:
+        _require(actor, {Role.clinician, Role.nurse, Role.admin}, "staff")
     if template.clinic_id != patient.clinic_id:
         raise NotFound("no such consent template")
     newest = max(t.version for t in versions(db, template.clinic_id, template.key))
@@ -314,7 +323,10 @@ def sign(
         template,
         patient,
         [
-            f"Signed by the patient as “{name}” on {when}, on a clinic tablet "
+            f"Signed by the patient as “{name}” on {when}, remotely in the patient portal "
+            f"(signed in as {actor.label} by an e-mailed one-time link)."
+            if remote
+            else f"Signed by the patient as “{name}” on {when}, on a clinic tablet "
             f"(witnessed by {actor.label})."
         ],
         png,
@@ -562,6 +574,20 @@ def reconsent_due(
                     )
                 )
     return out
+
+
+DATA_URL = "data:image/png;base64,"
+
+
+def signature_from_form(raw: str) -> bytes:
+    """The PNG of a signature box's ``data:image/png;base64,...`` value (422 naming
+    ``signature`` when it is missing or not base64)."""
+    if not raw.startswith(DATA_URL):
+        raise BadRequest("draw the signature in the box", "signature")
+    try:
+        return base64.b64decode(raw[len(DATA_URL) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("draw the signature in the box", "signature") from None
 
 
 def reconsent_list(

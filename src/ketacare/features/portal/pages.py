@@ -12,9 +12,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.features._kit.csrf import CSRF_COOKIE, verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
-from ketacare.features._kit.errors import BadRequest, Forbidden, NotFound, RateLimited
+from ketacare.features._kit.errors import (
+    BadRequest,
+    Forbidden,
+    KetacareError,
+    NotFound,
+    RateLimited,
+)
+from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
-from ketacare.features._kit.templating import render
+from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.assessments.links import LinkGone as QuestionnaireGone
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.actor import Actor
@@ -156,3 +163,48 @@ def answer_now(
         ctx = {"view": view, "error": _sentence(exc.reason)}
         return render(request, "portal/home.html", ctx, status_code=410)
     return RedirectResponse(path, status_code=303)
+
+
+@router.get(PATIENT_HOME + "/consent/{template_id}", response_class=HTMLResponse)
+def consent_page(request: Request, template_id: RowId, actor: PageUserActor, db: DbDep) -> Response:
+    """A consent to sign, with the signature box (the same page as the clinic's tablet)."""
+    patient, template = service.consent_to_sign(db, actor, template_id)
+    ctx = {
+        "patient": patient,
+        "template": template,
+        "errors": [],
+        "values": {},
+        "sign_action": f"{PATIENT_HOME}/consent/{template.id}",
+    }
+    return render(request, "consent/sign.html", ctx)
+
+
+@router.post(PATIENT_HOME + "/consent/{template_id}", response_class=HTMLResponse)
+def consent_sign(
+    request: Request,
+    template_id: RowId,
+    actor: PageUserActor,
+    db: DbDep,
+    now: NowDep,
+    form: FormFields,
+) -> Response:
+    """Store the patient's own signature; back to their page."""
+    try:
+        with db.begin_nested():
+            service.sign_consent(
+                db, actor, template_id, form.get("typed_name", ""),
+                form.get("attested") == "on", form.get("signature", ""), now, page_tz(request),
+            )  # fmt: skip
+    except KetacareError as exc:
+        if exc.status_code in (401, 403, 404):
+            raise
+        patient, template = service.consent_to_sign(db, actor, template_id)
+        ctx = {
+            "patient": patient,
+            "template": template,
+            "errors": [{"field": exc.field or "", "reason": exc.reason}],
+            "values": form,
+            "sign_action": f"{PATIENT_HOME}/consent/{template.id}",
+        }
+        return render(request, "consent/sign.html", ctx, status_code=exc.status_code)
+    return RedirectResponse(f"{PATIENT_HOME}?signed=1#to-sign", status_code=303)

@@ -17,6 +17,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -25,7 +26,13 @@ from ketacare.domain.errors import InvalidAnswer
 from ketacare.domain.instruments import Band, Instrument, get_instrument
 from ketacare.domain.mbc.alerts import shows_crisis_guidance
 from ketacare.features._kit import clock
-from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound, RateLimited
+from ketacare.features._kit.errors import (
+    BadRequest,
+    Forbidden,
+    KetacareError,
+    NotFound,
+    RateLimited,
+)
 from ketacare.features.assessments import links
 from ketacare.features.assessments import queries as assessment_queries
 from ketacare.features.assessments.models import Assessment
@@ -265,6 +272,7 @@ class ToSign:
     title: str
     body: str
     renewal: bool
+    template_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +367,9 @@ def _to_sign(db: Session, patient: Patient, routes: set[str]) -> list[ToSign]:
         covered = {r for r in st.template.routes.split(",") if r}
         if st.state not in ("none", "reconsent") or (covered and not covered & routes):
             continue
-        out.append(ToSign(st.template.title, st.template.body, st.state == "reconsent"))
+        out.append(
+            ToSign(st.template.title, st.template.body, st.state == "reconsent", st.template.id)
+        )
     return out
 
 
@@ -414,3 +424,37 @@ def start_questionnaire(
     out = links.fresh_link(db, settings, inv, now)
     record(db, actor, "open", "assessment_link", inv.id, patient.id)
     return "/a/" + out.url.rsplit("/", 1)[1]
+
+
+def own_patient(db: Session, actor: Actor) -> Patient:
+    """The signed-in patient's own record (403 for staff or an account without one record)."""
+    assert actor.user is not None
+    patient = account_patient(db, actor.user)
+    if patient is None:
+        raise Forbidden("only a patient signed in to their own record may do this")
+    return patient
+
+
+def consent_to_sign(db: Session, actor: Actor, template_id: int) -> tuple[Patient, Any]:
+    """The patient's record and the consent template they open to sign (audited read)."""
+    patient = own_patient(db, actor)
+    template = consent.get_template(db, patient.clinic_id, template_id)
+    record(db, actor, "read", "consent_template", template.id, patient_id=patient.id)
+    return patient, template
+
+
+def sign_consent(
+    db: Session,
+    actor: Actor,
+    template_id: int,
+    typed_name: str,
+    attested: bool,
+    signature: str,
+    now: datetime,
+    tz: str,
+) -> None:
+    """The patient signs a consent remotely in the portal (issue 19.5: signing by link)."""
+    patient = own_patient(db, actor)
+    template = consent.get_template(db, patient.clinic_id, template_id)
+    png = consent.signature_from_form(signature)
+    consent.sign(db, actor, patient, template, typed_name, attested, png, now, tz)
