@@ -181,6 +181,9 @@ def main() -> None:
         default=None,
         help="KETACARE_WORKER_CONCURRENCY of the served app (default: the setting's, 6)",
     )
+    parser.add_argument(
+        "--no-bare", action="store_true", help="skip the bare FastAPI ceiling run (saves time)"
+    )
     opts = parser.parse_args()
     name = f"ketacare_load_{uuid.uuid4().hex[:8]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -215,8 +218,22 @@ def main() -> None:
                 ours = run_open("127.0.0.1", port, reqs, opts.rate)
             finally:
                 proc.terminate()
-                proc.wait(timeout=20)
-            bare_proc, bare_port = serve(["bare_app:app"], ENV, HERE, 2)
+                proc.wait(timeout=60)
+            # Every audited request's event must be in the chain once the server has stopped
+            # (issue 15.2b: a pending event would be one not yet linked into the chain).
+            events = create_engine(url)
+            with events.connect() as conn:
+                chained, pending = conn.execute(
+                    text(
+                        "SELECT count(*) FILTER (WHERE seq > 0), count(*) FILTER (WHERE seq < 0) "
+                        "FROM audit_event"
+                    )
+                ).one()
+            events.dispose()
+            bare: dict[str, LoadResult] = {}
+            bare_proc, bare_port = (
+                (None, 0) if opts.no_bare else serve(["bare_app:app"], ENV, HERE, 2)
+            )
             try:
                 bare_reqs = [
                     Request(
@@ -229,10 +246,12 @@ def main() -> None:
                     )
                     for _ in reqs
                 ]
-                bare = run_open("127.0.0.1", bare_port, bare_reqs, opts.rate)
+                if bare_proc is not None:
+                    bare = run_open("127.0.0.1", bare_port, bare_reqs, opts.rate)
             finally:
-                bare_proc.terminate()
-                bare_proc.wait(timeout=20)
+                if bare_proc is not None:
+                    bare_proc.terminate()
+                    bare_proc.wait(timeout=60)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -240,7 +259,8 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; PostgreSQL, 2 workers; {opts.rate:.0f} req/s for "
-        f"{opts.seconds:.0f} s (open loop, {opts.patients} patients)"
+        f"{opts.seconds:.0f} s (open loop, {opts.patients} patients); load average at the end "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     print("ketacare mixed workload:")
     for kind, r in ours.items():
@@ -248,6 +268,7 @@ def main() -> None:
     all_lat = [x for r in ours.values() for x in r.latencies_ms]
     total = LoadResult(len(all_lat), sum(r.errors for r in ours.values()), opts.seconds, all_lat)
     show("all", total)
+    print(f"audit events after the run: {chained} chained, {pending} pending")
     print("bare FastAPI constant (ceiling, same arrivals):")
     for kind, r in bare.items():
         show(kind, r)

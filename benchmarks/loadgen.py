@@ -132,12 +132,19 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 def run_open(
-    host: str, port: int, requests: list[Request], rate: float, connections: int = 64
+    host: str,
+    port: int,
+    requests: list[Request],
+    rate: float,
+    connections: int = 64,
+    drain: float = 30.0,
 ) -> dict[str, LoadResult]:
     """Issue ``requests`` at a fixed arrival ``rate`` (per second), whatever the server does.
 
     Latency is measured from each request's scheduled start, so a slow server cannot hide
-    queueing by slowing the generator down (no coordinated omission).
+    queueing by slowing the generator down (no coordinated omission). Requests still
+    unanswered ``drain`` seconds after the last scheduled start are abandoned: each counts as
+    an error with its latency so far (a collapsed server would otherwise take minutes).
     """
     results: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
@@ -166,7 +173,17 @@ def run_open(
             if status not in req.expect:
                 errors[req.kind] = errors.get(req.kind, 0) + (status != 0)
 
-        await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+        tasks = [asyncio.ensure_future(one(i, r)) for i, r in enumerate(requests)]
+        _done, late = await asyncio.wait(tasks, timeout=0.2 + seconds + drain)
+        now = time.perf_counter()
+        for i, task in enumerate(tasks):
+            if task in late:
+                task.cancel()
+                kind = requests[i].kind
+                results.setdefault(kind, []).append((now - (t0 + i / rate)) * 1000)
+                errors[kind] = errors.get(kind, 0) + 1
+        if late:
+            await asyncio.wait(late)
         while not pool.empty():
             _, writer = pool.get_nowait()
             writer.close()
