@@ -328,12 +328,11 @@ def remove_medication(
 def medicines_and_allergies(
     db: Session, actor: Actor, patient: Patient
 ) -> tuple[list[PatientAllergy], list[PatientMedication]]:
-    """The patient's current allergies and medicines, audited as a read of each list."""
-    allergies = current_allergies(db, patient.id)
-    medications = current_medications(db, patient.id)
-    record(db, actor, "list", "allergy", "", patient.id)
-    record(db, actor, "list", "medication", "", patient.id)
-    return allergies, medications
+    """The patient's current allergies and medicines: part of the patient's record, whose
+    read is audited once per request when the route opens the patient (``PagePatient``,
+    ``ApiPatient``: ``open_patient``), so one request discloses one audited read."""
+    del actor  # kept for the use-case signature; the opening read is the audit event
+    return current_allergies(db, patient.id), current_medications(db, patient.id)
 
 
 @dataclass(frozen=True, slots=True)
