@@ -5,7 +5,7 @@ downloads and the Today page (sessions, REMS forms due, the user's notifications
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -85,11 +85,7 @@ def session_page(
         "rems_fields": PMF_FIELDS,
         "errors": errors or [],
         "posted": posted or {},
-        "since_dose": (
-            int((c.now - (s.last_device_at or s.dose_start)).total_seconds() // 60)
-            if s.dose_start
-            else None
-        ),
+        "since_dose": minutes_since_dose(s, c.now),
         "timedelta": timedelta,
     }
     # Other features' additions (the booking link's patient-reported answers, issue 17.4).
@@ -190,17 +186,22 @@ def show_session(request: Request, s: PageSession, c: C) -> Response:
     return session_page(request, c, s)
 
 
+def minutes_since_dose(s: TreatmentSession, now: datetime) -> int | None:
+    """Whole minutes since the dose (esketamine: the last device) while the patient is still
+    being monitored; None before the dose and once discharged (a signed session opened days
+    later showed "1188573 min since the dose")."""
+    start = s.last_device_at or s.dose_start
+    if start is None or s.discharged_at is not None:
+        return None
+    return int((now - start).total_seconds() // 60)
+
+
 @router.get("/sessions/{session_id}/live", response_class=HTMLResponse)
 def refresh_session(request: Request, s: RefreshSession, c: RefreshCtx) -> Response:
     """The parts of the session page that change with time (reminders, discharge countdown),
     fetched periodically by ``sessions.js``; ``?active=1`` also keeps the login alive."""
     st = c.state(s)
-    since = (
-        int((c.now - (s.last_device_at or s.dose_start)).total_seconds() // 60)
-        if s.dose_start
-        else None
-    )
-    ctx = {"st": st, "s": s, "data": state_dict(st), "since_dose": since}
+    ctx = {"st": st, "s": s, "data": state_dict(st), "since_dose": minutes_since_dose(s, c.now)}
     ctx["countdown"] = _countdown(st)
     return render(request, "sessions/_live.html", ctx)
 
