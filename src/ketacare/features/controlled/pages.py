@@ -156,12 +156,7 @@ def event_form(
         session = queries.session_of(
             db, actor.clinic_id, _int(form.get("session_id", ""), "session_id")
         )
-        witnessed = None
-        if form.get("witness_email", "").strip() or form.get("witness_password", ""):
-            witnessed = service.witness(
-                db, actor, settings, form.get("witness_email", ""),
-                form.get("witness_password", ""), now,
-            )  # fmt: skip
+        witnessed = _form_witness(db, actor, settings, form, now)
         with db.begin_nested():
             service.append(
                 db, actor, settings, now, container_id, kind, qty, draw_id=draw_id,
@@ -176,6 +171,17 @@ def event_form(
             raise
         return _container_page(request, actor, db, container_id, _errors(exc), exc.status_code)
     return RedirectResponse(f"/cs/containers/{container_id}", status_code=303)
+
+
+def _form_witness(
+    db: DbDep, actor: PageActor, settings: CsSettingsDep, form: FormFields, now: NowDep
+) -> service.Witness | None:
+    """The witness who signs a page form with their own password (None when the form names
+    none); a wrong password is refused by :func:`service.witness` naming the field."""
+    email, password = form.get("witness_email", ""), form.get("witness_password", "")
+    if not email.strip() and not password:
+        return None
+    return service.witness(db, actor, settings, email, password, now)
 
 
 def _int(text: str, field: str) -> int | None:
@@ -272,12 +278,7 @@ def count_form(
             counted = rules.mg_to_ug(text)
         except ValueError as exc:
             raise BadRequest(str(exc), "counted_mg") from None
-        witnessed = None
-        if form.get("witness_email", "").strip() or form.get("witness_password", ""):
-            witnessed = service.witness(
-                db, actor, settings, form.get("witness_email", ""),
-                form.get("witness_password", ""), now,
-            )  # fmt: skip
+        witnessed = _form_witness(db, actor, settings, form, now)
         with db.begin_nested():
             row = records.record_count(
                 db, actor, settings, now, tz, container_id, counted, witnessed_by=witnessed,
