@@ -68,6 +68,22 @@ def test_patient_signs_in_by_mailed_link_and_sees_their_page(
             measured = page.evaluate(OVERFLOW)
             assert measured["width"] <= 390 and measured["over"] == [], measured
             page.screenshot(path=str(screenshot_path("portal.png")), full_page=True)
+            # Sign the consent on the phone (issue 19.5: signing by link), drawn by finger.
+            page.click('#to-sign a[href^="/me/consent/"]')
+            expect(page.locator("h1")).to_have_text("Consent to IV ketamine")
+            page.check("#attested")
+            page.fill("#typed_name", "Robin Patient")
+            box = page.locator("#signature-pad").bounding_box()
+            assert box is not None
+            page.mouse.move(box["x"] + 15, box["y"] + box["height"] - 20)
+            page.mouse.down()
+            for i in range(1, 10):
+                page.mouse.move(box["x"] + 15 + i * 25, box["y"] + 30 + (i % 3) * 20, steps=3)
+            page.mouse.up()
+            expect(page.locator("#signature-status")).to_contain_text("captured")
+            page.click("#sign")
+            page.wait_for_url(f"{base}/me*")
+            expect(page.locator("#to-sign")).to_contain_text("Nothing to sign right now.")
             # Keyboard only: reach "Fill it in now" with Tab and press Enter.
             for _ in range(40):
                 page.keyboard.press("Tab")
