@@ -194,3 +194,30 @@ def test_two_runners_send_each_offer_once_and_failures_are_retried(
             t.join(120)
         sent = reports[0].sent + reports[1].sent
         assert len(sent) == len(set(sent)) == total == len(sink.messages)
+
+
+def test_offer_taken_in_chromium_on_a_phone(
+    app: FastAPI, db: Session, engine: Engine, settings: Settings
+) -> None:
+    """The patient opens the mailed link on a phone and takes the time (no JavaScript needed,
+    but the page is driven as a user would, with it on)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+
+    chromium = require_chromium()
+    w, _ = freed_slot(db)
+    with smtp_server() as (port, sink):
+        notifier = SmtpNotifier("127.0.0.1", port, "clinic@x.example", tls="none")
+        offers.send_due(session_factory(engine), settings, NOW, notifier)
+    token = token_of(sink.messages[0])
+    with live_server(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(f"{base}/w/{token}")
+        expect(page.locator("#offer")).to_contain_text("Main")
+        page.click("#offer-take")
+        expect(page.locator("#offer-done")).to_contain_text("the time is yours")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        browser.close()
+    assert entries(db) == {w.patients[1]: WaitStatus.booked}
