@@ -96,3 +96,52 @@ def test_day_view_flags_bookings_beyond_the_approval(
     assert "Prior authorisation:</strong> Beyond the approved units" in r.text
     r = client.get(f"/scheduling/sites/{site.id}/day?day=2025-03-20")
     assert r.status_code == 200 and "Prior authorisation:" not in r.text
+
+
+def test_flags_read_the_signed_sessions_once_per_patient_and_payer(db: Session) -> None:
+    """Statements do not grow with the number of a patient's authorisations (they re-read
+    every signed session per authorisation before)."""
+    from sqlalchemy import event
+
+    w = world(db)
+    actor = Actor.cli(w.clinic.id)
+    for day in (date(2025, 3, 3), date(2025, 3, 6)):
+        signed(db, w, day)
+    site = scheduling.create_site(db, actor, w.clinic.id, "Main", "mon-sun 08:00-18:00", True)
+    chair = scheduling.add_chair(db, actor, site, "Chair 1")
+    start = datetime(2025, 3, 24, 14, tzinfo=UTC)
+    booking = Booking(
+        clinic_id=w.clinic.id, site_id=site.id, chair_id=chair.id, patient_id=w.patient.id,
+        kind=Kind.esketamine, starts_at=start, ends_at=start + timedelta(hours=2),
+    )  # fmt: skip
+    db.add(booking)
+    db.commit()
+    now = datetime(2025, 3, 10, 12, tzinfo=UTC)
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def count(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        db.refresh(w.clinic)  # loaded here, not counted (the commit above expired them)
+        db.refresh(booking)
+        engine = db.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            scheduling.booking_flags(db, w.clinic.id, [booking], now, "UTC")
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        db.rollback()
+        return len(seen)
+
+    counts = []
+    for n in range(1, 5):
+        billing.add_prior_auth(db, actor, w.patient, AuthInput(
+            payer_id=w.payer.id, codes="G2082,G2083", requested_on=date(2025, 2, 20 + n),
+            status="approved", auth_number=f"PA-{n}", approved_units=1,
+            start_date=MAR, end_date=date(2025, 4, 10),
+        ), datetime(2025, 2, 20, tzinfo=UTC))  # fmt: skip
+        db.commit()
+        counts.append(statements())
+    assert counts[0] > 0 and len(set(counts)) == 1, counts

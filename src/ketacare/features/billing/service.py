@@ -4,6 +4,7 @@ burn-down, the patient ledger. Services take ``actor`` and ``now``, audit themse
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -224,14 +225,37 @@ def usage(
     db: Session, auth: PriorAuth, today: date, tz: ZoneInfo, lead: rules.AuthAlertConfig
 ) -> AuthUsage:
     """Burn-down of one authorisation from the patient's signed sessions."""
-    payer = db.get(Payer, auth.payer_id)
-    sessions = [
-        session_units(db, s, payer, tz) for s in queries.signed_sessions(db, auth.patient_id)
-    ]
-    w = window(auth)
-    used = rules.units_used(w, sessions)
-    remaining = None if auth.approved_units is None else auth.approved_units - used
-    return AuthUsage(auth, used, remaining, rules.auth_alerts(w, used, today, lead))
+    return usages(db, [auth], today, tz, lead)[0]
+
+
+def usages(
+    db: Session,
+    auths: Sequence[PriorAuth],
+    today: date,
+    tz: ZoneInfo,
+    lead: rules.AuthAlertConfig,
+) -> list[AuthUsage]:
+    """Burn-down of each of ``auths``, in order. The signed sessions' units are read once per
+    patient and payer (a patient with several authorisations, or a work list of many, does
+    not re-read every session per authorisation)."""
+    payers: dict[int, Payer | None] = {}
+    units: dict[tuple[int, int], list[tuple[date, tuple[tuple[str, int], ...]]]] = {}
+    out = []
+    for auth in auths:
+        key = (auth.patient_id, auth.payer_id)
+        if key not in units:
+            if auth.payer_id not in payers:
+                payers[auth.payer_id] = db.get(Payer, auth.payer_id)
+            payer = payers[auth.payer_id]
+            units[key] = [
+                session_units(db, s, payer, tz)
+                for s in queries.signed_sessions(db, auth.patient_id)
+            ]
+        w = window(auth)
+        used = rules.units_used(w, units[key])
+        remaining = None if auth.approved_units is None else auth.approved_units - used
+        out.append(AuthUsage(auth, used, remaining, rules.auth_alerts(w, used, today, lead)))
+    return out
 
 
 def booking_flags(
@@ -259,7 +283,8 @@ def booking_flags(
     out: dict[int, list[str]] = {}
     lead = rules.AuthAlertConfig()
     for pid in patients:
-        windows = [(window(a), usage(db, a, today, zone, lead).used) for a in auths[pid]]
+        used = usages(db, auths[pid], today, zone, lead)
+        windows = [(window(u.auth), u.used) for u in used]
         for key, reasons in rules.booking_auth_flags(windows, visits[pid]).items():
             out[key] = [f"{r.text} [{r.rule_id}]" for r in reasons]
     return out

@@ -67,8 +67,8 @@ def prior_auth_views(
     """The patient's prior authorisations with units used and alerts."""
     lead = lead_of(db, patient.clinic_id)
     out = []
-    for auth in queries.prior_auths(db, patient.id):
-        u = service.usage(db, auth, today, tz, lead)
+    for u in service.usages(db, queries.prior_auths(db, patient.id), today, tz, lead):
+        auth = u.auth
         out.append(PriorAuthOut(
             id=auth.id, payer_id=auth.payer_id, codes=auth.codes, status=auth.status,
             auth_number=auth.auth_number, approved_units=auth.approved_units,
@@ -124,10 +124,9 @@ def work_list(
         rows.append((s, people[s.patient_id], service.service_date(s, tz), state))
     lead = lead_of(db, clinic_id)
     alerts: list[tuple[Patient, service.AuthUsage]] = []
-    for auth in auths:
-        u = service.usage(db, auth, today, tz, lead)
+    for u in service.usages(db, auths, today, tz, lead):
         if u.alerts:
-            alerts.append((people[auth.patient_id], u))
+            alerts.append((people[u.auth.patient_id], u))
     shown = {p.id for _, p, _, _ in rows} | {p.id for p, _ in alerts}
     record(db, actor, "list", "billing_patient", patients=sorted(shown))
     return rows, alerts
