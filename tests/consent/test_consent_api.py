@@ -249,3 +249,39 @@ def test_other_clinics_documents_are_not_found(
     )
     r = client.post(f"/api/v1/consent-documents/{doc['id']}/countersign", headers=headers)
     assert r.status_code == 404
+
+
+def test_reconsent_list_reads_in_a_fixed_number_of_statements(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    """The re-consent list ran three statements per consented patient; now a fixed number."""
+    from sqlalchemy import event
+
+    from tests.sessions.support import make_patient, make_plan
+
+    w = world(db)
+    install_clock(app)
+    tid = client.post("/api/v1/consent/templates", json=ESK, headers=w["admin"]).json()["id"]
+    clinician = w["clinician_user"]
+    counts = []
+    for n in range(3):
+        if n:
+            patient = make_patient(db, w["clinic"], family=f"Other{n}")
+            make_plan(db, clinician, patient, "esketamine")
+            db.commit()
+            w["patient_id"] = patient.id
+        assert sign(client, w, tid).status_code == 201
+        seen: list[object] = []
+
+        def tally(*args: object, seen: list[object] = seen) -> None:
+            seen.append(args[2])
+
+        engine = db.get_bind()
+        event.listen(engine, "before_cursor_execute", tally)
+        try:
+            service.reconsent_due(db, w["clinic_id"])
+        finally:
+            event.remove(engine, "before_cursor_execute", tally)
+        db.rollback()
+        counts.append(len(seen))
+    assert len(set(counts)) == 1, counts

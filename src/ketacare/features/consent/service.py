@@ -479,29 +479,55 @@ def patient_documents(
     db: Session, patient_id: int
 ) -> list[tuple[ConsentDocument, ConsentTemplate]]:
     """Every consent document of the patient with its template version, newest first."""
+    return _documents_of(db, [patient_id]).get(patient_id, [])
+
+
+def _documents_of(
+    db: Session, patient_ids: list[int]
+) -> dict[int, list[tuple[ConsentDocument, ConsentTemplate]]]:
+    """The consent documents of each patient with their template versions, newest first (one
+    statement for all of them)."""
+    out: dict[int, list[tuple[ConsentDocument, ConsentTemplate]]] = {}
+    if not patient_ids:
+        return out
     rows = db.execute(
         select(ConsentDocument, ConsentTemplate)
         .join(ConsentTemplate, ConsentTemplate.id == ConsentDocument.template_id)
-        .where(ConsentDocument.patient_id == patient_id)
+        .where(ConsentDocument.patient_id.in_(patient_ids))
         .order_by(ConsentDocument.id.desc())
     ).all()
-    return [(d, t) for d, t in rows]
+    for d, t in rows:
+        out.setdefault(d.patient_id, []).append((d, t))
+    return out
 
 
 def plan_facts(db: Session, patient_id: int) -> list[PlanFact]:
     """The patient's treatment plans as the re-consent rule sees them."""
-    rows = db.execute(select(TreatmentPlan).where(TreatmentPlan.patient_id == patient_id)).scalars()
-    return [
-        PlanFact(
-            p.protocol_id,
-            p.protocol_version,
-            p.protocol_title,
-            p.created_at,
-            p.status == PlanStatus.active,
-            "esketamine" if p.drug == "esketamine" else "iv",
+    return _plan_facts_of(db, [patient_id]).get(patient_id, [])
+
+
+def _plan_facts_of(db: Session, patient_ids: list[int]) -> dict[int, list[PlanFact]]:
+    """Each patient's treatment plans as the re-consent rule sees them (one statement)."""
+    out: dict[int, list[PlanFact]] = {}
+    if not patient_ids:
+        return out
+    rows = db.execute(
+        select(TreatmentPlan)
+        .where(TreatmentPlan.patient_id.in_(patient_ids))
+        .order_by(TreatmentPlan.id)
+    ).scalars()
+    for p in rows:
+        out.setdefault(p.patient_id, []).append(
+            PlanFact(
+                p.protocol_id,
+                p.protocol_version,
+                p.protocol_title,
+                p.created_at,
+                p.status == PlanStatus.active,
+                "esketamine" if p.drug == "esketamine" else "iv",
+            )
         )
-        for p in rows
-    ]
+    return out
 
 
 def states(db: Session, patient: Patient, protocol_check: bool = True) -> list[ConsentState]:
@@ -509,10 +535,19 @@ def states(db: Session, patient: Patient, protocol_check: bool = True) -> list[C
     (``KETACARE_CONSENT_RECONSENT_ON_PROTOCOL_CHANGE``), a valid consent given for another
     protocol than the active plan of a route it covers becomes ``reconsent``."""
     docs = patient_documents(db, patient.id)
-    superseded = {d.supersedes_id for d, _ in docs if d.supersedes_id is not None}
     plans = plan_facts(db, patient.id) if protocol_check else []
+    return _states_of(docs, plans, latest_templates(db, patient.clinic_id))
+
+
+def _states_of(
+    docs: list[tuple[ConsentDocument, ConsentTemplate]],
+    plans: list[PlanFact],
+    templates: list[ConsentTemplate],
+) -> list[ConsentState]:
+    """:func:`states` from the patient's documents, plans and the clinic's latest templates."""
+    superseded = {d.supersedes_id for d, _ in docs if d.supersedes_id is not None}
     out = []
-    for template in latest_templates(db, patient.clinic_id):
+    for template in templates:
         heads = [(d, t) for d, t in docs if t.key == template.key and d.id not in superseded]
         if not heads:
             out.append(ConsentState(template, None, None, "none"))
@@ -551,17 +586,26 @@ def reconsent_due(
     db: Session, clinic_id: int, protocol_check: bool = True
 ) -> list[tuple[int, str, str, int, int, str]]:
     """Patients who must re-consent: (patient id, name, template key, signed version, current
-    version, why: "" for an older template version, else the protocol change)."""
+    version, why: "" for an older template version, else the protocol change).
+
+    A fixed number of statements however many patients have consented (it ran three per
+    patient)."""
+    patients = list(
+        db.execute(
+            select(Patient)
+            .join(ConsentDocument, ConsentDocument.patient_id == Patient.id)
+            .where(Patient.clinic_id == clinic_id)
+            .distinct()
+            .order_by(Patient.id)
+        ).scalars()
+    )
+    ids = [p.id for p in patients]
+    docs = _documents_of(db, ids)
+    plans = _plan_facts_of(db, ids) if protocol_check else {}
+    templates = latest_templates(db, clinic_id)
     out = []
-    patients = db.execute(
-        select(Patient)
-        .join(ConsentDocument, ConsentDocument.patient_id == Patient.id)
-        .where(Patient.clinic_id == clinic_id)
-        .distinct()
-        .order_by(Patient.id)
-    ).scalars()
-    for p in list(patients):
-        for st in states(db, p, protocol_check):
+    for p in patients:
+        for st in _states_of(docs.get(p.id, []), plans.get(p.id, []), templates):
             if st.state == "reconsent" and st.document_version is not None:
                 out.append(
                     (
