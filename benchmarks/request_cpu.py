@@ -29,6 +29,7 @@ from starlette.routing import Match
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.features.audit import service as audit_service
 from ketacare.features.auth import service as accounts
 from ketacare.features.demo import seed as demo
 from ketacare.settings import Settings
@@ -69,6 +70,7 @@ def run(url: str, n: int) -> None:
         consent_required=False, rems_gate_enforced=False,  # set-up opens sessions unmeasured
     )  # fmt: skip
     secret = settings.secret_key.get_secret_value()
+    audit_service.use_settings(settings)  # the audit key, before the seed's first event
     with unit_of_work(get_engine(url)) as db:
         demo.seed(db, settings)
         user = accounts.user_by_email(db, "clinician@demo.ketacare.example")

@@ -25,7 +25,7 @@ def test_profile_payer_coverage(db: Session, database_url: str, tmp_path: Path) 
     pid = patient.id
     db.commit()
     env = cli_env(database_url, tmp_path)
-    r = run_cli(env, *PROFILE)
+    r = run_cli(env, *PROFILE, "--booking-codes", "iv=96365,96366")
     assert r.returncode == 0, r.stderr
     r = run_cli(env, "billing", "payer", "--name", "Medicare", "--payer-id", "12345",
                 "--bills-drug", "--modifier", "J0013=JZ")  # fmt: skip
@@ -45,6 +45,7 @@ def test_profile_payer_coverage(db: Session, database_url: str, tmp_path: Path) 
         "123456789",
         {"G2083": 129000},
     )
+    assert profile.booking_codes == "iv=96365,96366"
     payer = db.scalars(select(Payer)).one()
     assert payer.policy["bills_drug_separately"] is True
     assert payer.policy["modifiers"] == {"J0013": ["JZ"]}
@@ -66,5 +67,7 @@ def test_bad_input_exits_2(db: Session, database_url: str, tmp_path: Path) -> No
     assert r.returncode == 2 and "--fee" in r.stderr
     r = run_cli(env, "billing", "payer", "--name", "X", "--payer-id", "1", "--pos", "office")
     assert r.returncode == 2 and "--pos" in r.stderr
+    r = run_cli(env, *PROFILE, "--booking-codes", "oral=X1")
+    assert r.returncode == 2 and "--booking-codes" in r.stderr and "oral" in r.stderr
     db.expire_all()
     assert db.scalars(select(BillingProfile)).all() == []

@@ -8,13 +8,20 @@ from datetime import UTC, date, datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.billing.codes import AuthWindow, PlannedVisit, booking_auth_flags
+from ketacare.domain.billing.codes import (
+    AuthWindow,
+    PlannedVisit,
+    booking_auth_flags,
+    parse_booking_codes,
+)
 from ketacare.domain.course.booking import Kind
 from ketacare.domain.rules import Reason
 from ketacare.features.auth.actor import Actor
 from ketacare.features.billing import service as billing
+from ketacare.features.billing.models import BillingProfile
 from ketacare.features.billing.service import AuthInput
 from ketacare.features.scheduling import service as scheduling
 from ketacare.features.scheduling.models import Booking
@@ -53,6 +60,10 @@ def test_rule_edges() -> None:
     assert rules_of(booking_auth_flags([(iv, 1)], visits(MAR, route="iv"))) == {
         0: ["AUTH-BOOKING-UNITS"]
     }
+    # The clinic's own booking codes [U] (billing profile): an IV booking that draws on 96366
+    # only is not covered by (nor flagged against) a 96365 authorisation.
+    own = parse_booking_codes("iv=96366")
+    assert booking_auth_flags([(iv, 1)], visits(MAR, route="iv"), own) == {}
 
 
 def test_day_view_flags_bookings_beyond_the_approval(
@@ -87,6 +98,13 @@ def test_day_view_flags_bookings_beyond_the_approval(
     # Past bookings are not flagged; another clinic sees none of the patient's authorisations.
     assert scheduling.booking_flags(db, w.clinic.id, rows, now + timedelta(days=60), "UTC") == {}
     assert scheduling.booking_flags(db, w.clinic.id + 999, rows, now, "UTC") == {}
+    # The clinic's billing profile names the codes a booking draws on [U]: with other codes
+    # for esketamine the G-code authorisation no longer applies, so nothing is flagged.
+    profile = db.scalars(select(BillingProfile)).one()
+    profile.booking_codes = "esketamine=J0013"
+    db.commit()
+    assert scheduling.booking_flags(db, w.clinic.id, rows, now, "UTC") == {}
+    profile.booking_codes = ""
     db.commit()
     # The day view shows the flag as text (not colour only).
     install_clock(app, now)

@@ -468,8 +468,47 @@ def _covers(window: AuthWindow, day: date) -> bool:
     return window.status == "approved" and after_start and before_end
 
 
+def parse_booking_codes(text: str) -> dict[str, frozenset[str]]:
+    """A clinic's booking codes from ``route=CODE,CODE;route=CODE`` (empty: the defaults).
+
+    >>> sorted(parse_booking_codes("esketamine=G2082, g2083; iv=96365,96366")["iv"])
+    ['96365', '96366']
+    >>> parse_booking_codes("")["iv"]
+    frozenset({'96365'})
+    >>> sorted(parse_booking_codes("iv=96365;")["iv"])
+    ['96365']
+    >>> parse_booking_codes("oral=X1")
+    Traceback (most recent call last):
+    ...
+    ValueError: booking_codes: unknown route 'oral' (esketamine, iv)
+    >>> parse_booking_codes("iv=")
+    Traceback (most recent call last):
+    ...
+    ValueError: booking_codes: iv: list codes such as G2082,G2083
+    """
+    if not text.strip():
+        return dict(BOOKING_CODES)
+    out: dict[str, frozenset[str]] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        route, sep, codes = part.partition("=")
+        route = route.strip().lower()
+        if not sep or route not in BOOKING_CODES:
+            raise ValueError(
+                f"booking_codes: unknown route {route!r} ({', '.join(sorted(BOOKING_CODES))})"
+            )
+        found = frozenset(c.strip().upper() for c in codes.split(",") if c.strip())
+        if not found or any(not c.isalnum() or len(c) > 8 for c in found):
+            raise ValueError(f"booking_codes: {route}: list codes such as G2082,G2083")
+        out[route] = found
+    return out
+
+
 def booking_auth_flags(
-    auths: list[tuple[AuthWindow, int]], visits: list[PlannedVisit]
+    auths: list[tuple[AuthWindow, int]],
+    visits: list[PlannedVisit],
+    booking_codes: Mapping[str, frozenset[str]] = BOOKING_CODES,
 ) -> dict[int, tuple[Reason, ...]]:
     """Which upcoming bookings go beyond what the patient's prior authorisations approved
     (issue 20.3): ``auths`` are one patient's authorisations with the units their signed
@@ -489,7 +528,7 @@ def booking_auth_flags(
     left = [None if w.approved_units is None else w.approved_units - used for w, used in auths]
     flags: dict[int, tuple[Reason, ...]] = {}
     for visit in sorted(visits, key=lambda v: (v.day, v.key)):
-        codes = BOOKING_CODES.get(visit.route, frozenset())
+        codes = booking_codes.get(visit.route, frozenset())
         relevant = [i for i, (w, _) in enumerate(auths) if w.codes & codes]
         if not relevant:
             continue

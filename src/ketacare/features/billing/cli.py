@@ -11,6 +11,7 @@ import typer
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, session_factory, unit_of_work
+from ketacare.domain.billing.codes import parse_booking_codes
 from ketacare.features._kit.cli import fail, load_settings
 from ketacare.features._kit.errors import KetacareError
 from ketacare.features.auth.actor import Actor
@@ -53,10 +54,21 @@ def profile(
     fee: Annotated[list[str], typer.Option(help="CODE=DOLLARS, repeatable.")] = [],  # noqa: B006
     expiry_lead_days: Annotated[int, typer.Option(min=0, max=365)] = 14,
     units_lead: Annotated[int, typer.Option(min=0, max=100)] = 2,
+    booking_codes: Annotated[
+        str,
+        typer.Option(
+            help="Codes a booking draws on a prior authorisation, per route: "
+            "'esketamine=G2082,G2083;iv=96365' (empty: the defaults)."
+        ),
+    ] = "",
     clinic: Clinic = None,
 ) -> None:
     """Set the clinic's billing profile (claims and superbills)."""
     settings = load_settings()
+    try:
+        parse_booking_codes(booking_codes)
+    except ValueError as exc:
+        raise fail(f"--booking-codes: {str(exc).partition(': ')[2]}") from None
     if not x12.npi_valid(x12.digits(npi)):
         raise fail("--npi: must be 10 digits with a valid check digit")
     if len(x12.digits(tax_id)) != 9:
@@ -86,6 +98,7 @@ def profile(
         p.receiver_name, p.taxonomy = receiver_name.strip()[:60], taxonomy.strip()[:10]
         p.fees = fees or dict(p.fees or {})
         p.auth_expiry_lead_days, p.auth_units_lead = expiry_lead_days, units_lead
+        p.booking_codes = booking_codes.strip()
         db.add(p)
     typer.echo("billing profile saved")
 

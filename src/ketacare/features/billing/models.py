@@ -48,6 +48,10 @@ class BillingProfile(Base):
     #: Prior-authorisation alerts: days before the end date, units before the last [U].
     auth_expiry_lead_days: Mapped[int] = mapped_column(default=14)
     auth_units_lead: Mapped[int] = mapped_column(default=2)
+    #: The codes a booking of each route draws on a prior authorisation before it is charted,
+    #: as ``esketamine=G2082,G2083;iv=96365`` (empty: ``domain.billing.codes.BOOKING_CODES``
+    #: [U]).
+    booking_codes: Mapped[str] = mapped_column(String(200), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

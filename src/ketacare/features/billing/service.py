@@ -282,10 +282,12 @@ def booking_flags(
         )
     out: dict[int, list[str]] = {}
     lead = rules.AuthAlertConfig()
+    profile = queries.profile(db, clinic_id)
+    codes = rules.parse_booking_codes(profile.booking_codes if profile else "")
     for pid in patients:
         used = usages(db, auths[pid], today, zone, lead)
         windows = [(window(u.auth), u.used) for u in used]
-        for key, reasons in rules.booking_auth_flags(windows, visits[pid]).items():
+        for key, reasons in rules.booking_auth_flags(windows, visits[pid], codes).items():
             out[key] = [f"{r.text} [{r.rule_id}]" for r in reasons]
     return out
 
