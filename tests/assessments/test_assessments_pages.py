@@ -14,13 +14,13 @@ from ketacare.db.base import utcnow
 from ketacare.domain.instruments import get_instrument
 from ketacare.features.assessments.models import Alert, Assessment, Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.assessments.sessions import planned_sessions
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
 from ketacare.features.outreach import service as outreach
 from ketacare.features.outreach.models import Schedule
+from ketacare.features.outreach.queries import planned_sessions
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 from tests.assessments.support import PHQ9_ITEM9_2, at, staff
