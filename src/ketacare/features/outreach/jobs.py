@@ -3,12 +3,12 @@
 :func:`claim_and_send` is the loop every queued message goes through (visit reminders and
 waitlist offers, ``features/scheduling``): a runner claims a batch of due rows with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
-runners), sends each through the notifier and records the attempt in the same transaction, so
-several runners (app hosts) sharing one database never send a row twice and lose none. Each
-item runs in a savepoint: one that cannot be prepared or recorded is rolled back, logged by id
-and error class (never an address, a name or the error text) and skipped; the others of the
-batch are sent. A crash between the hand-over to the transport and the commit can repeat the
-messages of that batch (at-least-once delivery).
+runners, one row per transaction there), sends each through the notifier and records the
+attempt in the same transaction, so several runners (app hosts) sharing one database never
+send a row twice and lose none. Each item runs in a savepoint: one that cannot be prepared or
+recorded is rolled back, logged by id and error class (never an address, a name or the error
+text) and skipped; the others of the batch are sent. A crash between the hand-over to the
+transport and the commit can repeat the messages of that batch (at-least-once delivery).
 
 The job ``links-and-alerts`` (``feature.py``; the app's job runner, ``features/jobs``, runs it
 every ``KETACARE_PERIODIC_INTERVAL_S`` seconds, 0 = off, and cron through ``ketacare jobs run
@@ -50,6 +50,8 @@ from ketacare.settings import Settings
 log = logging.getLogger("ketacare.outreach")
 T = TypeVar("T")
 MAX_ERROR = 200
+#: Rows claimed per transaction on PostgreSQL (their row locks are held while they are sent).
+BATCH = 20
 
 
 class Outbox(Protocol[T]):
@@ -93,14 +95,19 @@ def claim_and_send(
     now: datetime,
     *,
     limit: int = 500,
-    batch: int = 20,
+    batch: int | None = None,
 ) -> SendReport:
-    """Send every due row of ``outbox`` (at most ``limit``), ``batch`` rows per transaction."""
+    """Send every due row of ``outbox`` (at most ``limit``), ``batch`` rows per transaction.
+
+    The default batch is :data:`BATCH` on PostgreSQL and 1 on SQLite, where a transaction
+    holds the database's one write lock while it sends (the app's own writes wait for it).
+    """
     report = SendReport()
     seen: set[int] = set()
     while len(seen) < limit:
         with sessions() as db:
-            items = outbox.claim(db, now, seen, min(batch, limit - len(seen)))
+            size = batch or (1 if db.get_bind().dialect.name == "sqlite" else BATCH)
+            items = outbox.claim(db, now, seen, min(size, limit - len(seen)))
             if not items:
                 db.rollback()
                 break

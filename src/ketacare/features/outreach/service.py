@@ -34,7 +34,7 @@ from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 
 MAX_OCCURRENCES = 1000
-log = logging.getLogger("ketacare.assessments")
+log = logging.getLogger("ketacare.outreach")
 #: Where a patient's treatment sessions come from (the "before each session" recurrence).
 SessionSource = Callable[[Session, int], list[datetime]]
 
