@@ -25,11 +25,11 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments import links
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.consent import service as consent
+from ketacare.features.outreach import service as outreach
 from ketacare.features.patients.service import PatientInput, create_patient
 from ketacare.features.screening.service import LeadInput, create_lead, store_screening
 from tests.conftest import SECRET, make_clinic, make_user
@@ -435,7 +435,7 @@ def world_objects(db: Session, settings: Any, app: FastAPI) -> World:
         )
         assert scored.status_code == 201, scored.text
         alert_id = c.get("/api/v1/alerts", headers=admin).json()[0]["id"]
-    outgoing = links.new_link(db, settings, patient, "phq9", utcnow(), utcnow())
+    outgoing = outreach.new_link(db, settings, patient, "phq9", utcnow(), utcnow())
     assert outgoing is not None
     db.commit()
     params |= {

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments import links
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
+from ketacare.features.outreach import service as outreach
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 from tests.assessments.support import PHQ9_ITEM9_2
@@ -95,7 +95,7 @@ def test_lists_and_searches_name_every_patient_returned(
     patient = db.get(Patient, ids[2])
     assert patient is not None
     now = utcnow()
-    links.new_link(db, settings, patient, "phq9", now - timedelta(days=1), now)  # overdue
+    outreach.new_link(db, settings, patient, "phq9", now - timedelta(days=1), now)  # overdue
     db.commit()
     login(client, email)
     assert client.get("/patients").status_code == 200

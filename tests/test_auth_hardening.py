@@ -407,13 +407,13 @@ def test_a_patient_lands_on_a_page_that_works(
 ) -> None:
     """13.8: the patient login landed on a 403 (every page but /account was 403)."""
     from ketacare.db.base import utcnow
-    from ketacare.features.assessments import links
+    from ketacare.features.outreach import service as outreach
     from ketacare.features.patients.service import PatientInput, create_patient
 
     clinic = make_clinic(db)
     account = make_user(db, clinic, Role.patient)
     patient = create_patient(db, clinic.id, PatientInput("Pat", "Ient", email=account.email))
-    links.new_link(db, settings, patient, "phq9", utcnow() - timedelta(hours=1), utcnow())
+    outreach.new_link(db, settings, patient, "phq9", utcnow() - timedelta(hours=1), utcnow())
     db.commit()
     token = csrf(client, "/login")
     r = client.post(

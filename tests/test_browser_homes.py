@@ -11,8 +11,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments.models import Invitation
 from ketacare.features.auth.models import Role
+from ketacare.features.outreach.models import Invitation
 from ketacare.features.sessions.models import SessionStatus
 from ketacare.settings import Settings
 from tests.assessments.support import PHQ9_ITEM9_2, make_patient

@@ -39,10 +39,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments.models import Invitation
 from ketacare.features.auth.models import AuthToken, Role, TokenKind
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake import plans, service
+from ketacare.features.outreach.models import Invitation
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.models import AdverseEvent, TreatmentSession, VitalSign
 from ketacare.features.sessions.schemas import SessionCreate

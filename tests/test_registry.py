@@ -115,7 +115,7 @@ def test_jobs_list_and_run_once(database_url: str, db: Session, tmp_path: Path) 
     env = _env(database_url, tmp_path)
     r = run_cli(env, "jobs", "list")
     assert r.returncode == 0, r.stderr
-    assert "links-and-alerts\tketacare.features.assessments.periodic:run_job" in r.stdout
+    assert "links-and-alerts\tketacare.features.outreach.jobs:run_job" in r.stdout
     r = run_cli(env, "jobs", "run", "--once")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments.models import Alert, AlertAction, Assessment, Invitation
+from ketacare.features.assessments.models import Alert, AlertAction, Assessment
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
+from ketacare.features.outreach.models import Invitation
 from tests.assessments.support import PHQ9_ITEM9_2, Staff, staff
 from tests.conftest import api_token, count, make_user
 

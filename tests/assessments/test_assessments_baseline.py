@@ -15,11 +15,11 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments import links
 from ketacare.features.assessments.baseline import history
 from ketacare.features.assessments.models import Alert, Source
 from ketacare.features.assessments.service import store_assessment
 from ketacare.features.auth.actor import Actor
+from ketacare.features.outreach import service as outreach
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline, Settings
 from ketacare.web.app import create_app
@@ -168,7 +168,7 @@ def test_every_storing_route_passes_the_rule(
         assert client.post(f"/patients/{pid}/assessments/new", data=form).status_code == 303
         patient = db.get(Patient, pid)
         assert patient is not None
-        link = links.new_link(db, cfg, patient, "phq9", utcnow(), utcnow())
+        link = outreach.new_link(db, cfg, patient, "phq9", utcnow(), utcnow())
         db.commit()
         assert link is not None
         token = link.url.rsplit("/", 1)[1]

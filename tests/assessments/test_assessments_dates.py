@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, session_factory
-from ketacare.features.assessments.models import Alert, Invitation, Schedule
-from ketacare.features.assessments.periodic import run_once
+from ketacare.features.assessments.models import Alert
+from ketacare.features.outreach.jobs import run_once
+from ketacare.features.outreach.models import Invitation, Schedule
 from ketacare.features.outreach.notify import ConsoleNotifier
 from ketacare.settings import Settings
 from tests.assessments.support import PHQ9_ITEM9_2, Staff, staff

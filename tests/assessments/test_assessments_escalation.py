@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, session_factory
-from ketacare.features.assessments.models import Alert, AlertAction, Recurrence, Schedule
-from ketacare.features.assessments.periodic import run_once
+from ketacare.features.assessments.models import Alert, AlertAction
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
+from ketacare.features.outreach.jobs import run_once
+from ketacare.features.outreach.models import Recurrence, Schedule
 from ketacare.features.outreach.notify import ConsoleNotifier, Message, SmtpNotifier
 from ketacare.settings import Settings
 from ketacare.web.app import create_app

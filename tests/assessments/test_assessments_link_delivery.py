@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.db.engine import get_engine, session_factory
-from ketacare.features.assessments import links
-from ketacare.features.assessments.models import Invitation
-from ketacare.features.assessments.periodic import deliver
 from ketacare.features.audit.models import AuditEvent
+from ketacare.features.outreach import service as outreach
+from ketacare.features.outreach.jobs import deliver
+from ketacare.features.outreach.models import Invitation
 from ketacare.features.outreach.notify import notifier_from_settings
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
@@ -44,7 +44,7 @@ def test_staff_see_delivery_state_and_copy_a_fresh_link(
     patient = db.get(Patient, st.pid)
     assert patient is not None
     now = utcnow()
-    out = links.new_link(db, settings, patient, "phq9", now - timedelta(hours=1), now)
+    out = outreach.new_link(db, settings, patient, "phq9", now - timedelta(hours=1), now)
     db.commit()
     assert out is not None and out.url.startswith(settings.public_url + "/a/")
     old_token = out.url.rsplit("/", 1)[1]

@@ -12,8 +12,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments import links
-from ketacare.features.assessments.models import Alert, Assessment, Invitation, Source
+from ketacare.features.assessments.models import Alert, Assessment, Source
+from ketacare.features.outreach import service as outreach
+from ketacare.features.outreach.models import Invitation
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 from tests.assessments.support import PHQ9_ITEM9_2, staff
@@ -25,7 +26,7 @@ def _link(db: Session, settings: Settings, instrument: str = "phq9", age_h: floa
     patient = db.get(Patient, st.pid)
     assert patient is not None
     now = utcnow()
-    out = links.new_link(db, settings, patient, instrument, now - timedelta(hours=age_h), now)
+    out = outreach.new_link(db, settings, patient, instrument, now - timedelta(hours=age_h), now)
     db.commit()
     assert out is not None
     return out.url.rsplit("/", 1)[1]

@@ -12,14 +12,15 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.domain.instruments import get_instrument
-from ketacare.features.assessments import links
-from ketacare.features.assessments.models import Alert, Assessment, Schedule, Source
+from ketacare.features.assessments.models import Alert, Assessment, Source
 from ketacare.features.assessments.service import store_assessment
-from ketacare.features.assessments.sessions import planned_sessions
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
+from ketacare.features.outreach import service as outreach
+from ketacare.features.outreach.models import Schedule
+from ketacare.features.outreach.queries import planned_sessions
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 from tests.assessments.support import PHQ9_ITEM9_2, at, staff
@@ -186,9 +187,9 @@ def test_planned_sessions_drive_links_and_chart_markers(
     assert [s.date() for s in sessions] == [date(2025, 3, 3), date(2025, 3, 6), date(2025, 3, 10)]
     patient = db.get(Patient, st.pid)
     assert patient is not None
-    data = links.ScheduleInput("phq9", "before_session", "2025-03-01")
-    links.create_schedule(db, patient, data, st.uid)
-    out = links.dispatch_due(db, settings, at(2025, 3, 5, 12))
+    data = outreach.ScheduleInput("phq9", "before_session", "2025-03-01")
+    outreach.create_schedule(db, patient, data, st.uid)
+    out = outreach.dispatch_due(db, settings, at(2025, 3, 5, 12))
     db.commit()
     # Due 24 h before each session day: 03-02 (expired by now: missed) and 03-05 (sent).
     assert len(out) == 1 and out[0].expires_at == at(2025, 3, 8)

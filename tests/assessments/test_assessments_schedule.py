@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.assessments import links
-from ketacare.features.assessments.models import Invitation, Recurrence, Schedule
 from ketacare.features.auth.service import token_hash
+from ketacare.features.outreach import service as outreach
+from ketacare.features.outreach.models import Invitation, Recurrence, Schedule
 from ketacare.settings import Settings
 from tests.assessments.support import at, staff
 from tests.conftest import SECRET, count
@@ -27,27 +27,30 @@ def _schedule(rec: Recurrence, start: date, weeks: int = 1, until: date | None =
 def test_once_weekly_every_n_weeks_and_until() -> None:
     start = date(2025, 1, 6)
     once = _schedule(Recurrence.once, start)
-    assert links.occurrences(once, at(2025, 1, 5), [], LEAD) == []
-    assert links.occurrences(once, at(2026, 1, 1), [], LEAD) == [at(2025, 1, 6)]
+    assert outreach.occurrences(once, at(2025, 1, 5), [], LEAD) == []
+    assert outreach.occurrences(once, at(2026, 1, 1), [], LEAD) == [at(2025, 1, 6)]
     weekly = _schedule(Recurrence.weekly, start)
-    assert links.occurrences(weekly, at(2025, 1, 20), [], LEAD) == [
+    assert outreach.occurrences(weekly, at(2025, 1, 20), [], LEAD) == [
         at(2025, 1, 6),
         at(2025, 1, 13),
         at(2025, 1, 20),
     ]
     every3 = _schedule(Recurrence.every_n_weeks, start, weeks=3, until=date(2025, 3, 10))
-    due = links.occurrences(every3, at(2026, 1, 1), [], LEAD)
+    due = outreach.occurrences(every3, at(2026, 1, 1), [], LEAD)
     assert due == [at(2025, 1, 6), at(2025, 1, 27), at(2025, 2, 17), at(2025, 3, 10)]
     ends_before = _schedule(Recurrence.every_n_weeks, start, weeks=3, until=date(2025, 3, 9))
-    assert links.occurrences(ends_before, at(2026, 1, 1), [], LEAD)[-1] == at(2025, 2, 17)
+    assert outreach.occurrences(ends_before, at(2026, 1, 1), [], LEAD)[-1] == at(2025, 2, 17)
 
 
 def test_before_each_session() -> None:
     sessions = [at(2025, 1, 1), at(2025, 1, 8), at(2025, 1, 10), at(2025, 2, 1)]
     s = _schedule(Recurrence.before_session, date(2025, 1, 2), until=date(2025, 1, 31))
     # The session before the start is skipped, the one after "until" too; due 24 h before.
-    assert links.occurrences(s, at(2025, 3, 1), sessions, LEAD) == [at(2025, 1, 7), at(2025, 1, 9)]
-    assert links.occurrences(s, at(2025, 1, 8), sessions, LEAD) == [at(2025, 1, 7)]
+    assert outreach.occurrences(s, at(2025, 3, 1), sessions, LEAD) == [
+        at(2025, 1, 7),
+        at(2025, 1, 9),
+    ]
+    assert outreach.occurrences(s, at(2025, 1, 8), sessions, LEAD) == [at(2025, 1, 7)]
 
 
 def test_schedule_validation(db: Session) -> None:
@@ -60,7 +63,7 @@ def test_schedule_validation(db: Session) -> None:
             "start_date": "2025-01-01",
         }
         args.update(kw)
-        links.create_schedule(db, st.patient, links.ScheduleInput(**args), st.user.id)  # type: ignore[arg-type]
+        outreach.create_schedule(db, st.patient, outreach.ScheduleInput(**args), st.user.id)  # type: ignore[arg-type]
 
     cases: list[tuple[dict[str, object], str]] = [
         ({"instrument_id": "madrs"}, "instrument"),  # clinician-rated
@@ -84,12 +87,12 @@ def test_dispatch_creates_each_link_once_and_stores_only_a_hash(
 ) -> None:
     st = staff(db)
     today = date(2025, 3, 3)
-    data = links.ScheduleInput("gad7", "every_n_weeks", "2025-02-03", 2)
-    schedule = links.create_schedule(db, st.patient, data, st.user.id)
+    data = outreach.ScheduleInput("gad7", "every_n_weeks", "2025-02-03", 2)
+    schedule = outreach.create_schedule(db, st.patient, data, st.user.id)
     db.commit()
     now = datetime.combine(today, datetime.min.time()).replace(tzinfo=at(2025, 1, 1).tzinfo)
     now += timedelta(hours=9)
-    out = links.dispatch_due(db, settings, now)
+    out = outreach.dispatch_due(db, settings, now)
     db.commit()
     # Due 02-03 and 02-17 (expired after 72 h: missed, not sent) and 03-03 (sent).
     assert [o.expires_at - timedelta(hours=72) for o in out] == [at(2025, 3, 3)]
@@ -105,22 +108,24 @@ def test_dispatch_creates_each_link_once_and_stores_only_a_hash(
     assert rows[2].token_hash == token_hash(SECRET, token) != token
     assert all(token not in str(v) for r in rows for v in vars(r).values())
     # A second run (another worker, or the next tick) creates nothing new.
-    assert links.dispatch_due(db, settings, now) == []
+    assert outreach.dispatch_due(db, settings, now) == []
     db.commit()
     assert count(db, Invitation) == 3
     # Stopping the schedule expires its open link and creates no more.
-    links.stop_schedule(db, db.get(Schedule, schedule.id), now)  # type: ignore[arg-type]
+    outreach.stop_schedule(db, db.get(Schedule, schedule.id), now)  # type: ignore[arg-type]
     db.commit()
-    assert links.dispatch_due(db, settings, now + timedelta(weeks=4)) == []
+    assert outreach.dispatch_due(db, settings, now + timedelta(weeks=4)) == []
     db.commit()
 
 
 def test_dispatch_before_session_uses_the_session_source(db: Session, settings: Settings) -> None:
     st = staff(db)
-    data = links.ScheduleInput("phq9", "before_session", "2025-01-01")
-    links.create_schedule(db, st.patient, data, st.user.id)
+    data = outreach.ScheduleInput("phq9", "before_session", "2025-01-01")
+    outreach.create_schedule(db, st.patient, data, st.user.id)
     db.commit()
     sessions = [at(2025, 1, 10), at(2025, 1, 13)]
-    out = links.dispatch_due(db, settings, at(2025, 1, 9, 12), sessions=lambda _db, _pid: sessions)
+    out = outreach.dispatch_due(
+        db, settings, at(2025, 1, 9, 12), sessions=lambda _db, _pid: sessions
+    )
     db.commit()
     assert len(out) == 1 and out[0].expires_at == at(2025, 1, 12)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments.models import Invitation
+from ketacare.features.outreach.models import Invitation
 from ketacare.features.outreach.notify import DeliveryFailed, Message, SmtpNotifier
 from ketacare.settings import Settings
 from ketacare.web.app import create_app

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from ketacare.features.assessments import links
-from ketacare.features.assessments.periodic import link_message
+from ketacare.features.outreach import service as outreach
+from ketacare.features.outreach.jobs import link_message
 from ketacare.settings import Settings
 from tests.assessments.support import make_patient
 from tests.conftest import make_clinic
@@ -18,7 +18,7 @@ def test_link_expiry_is_in_clinic_time(db: Session, settings: Settings) -> None:
     clinic.timezone = "America/New_York"
     patient = make_patient(db, clinic)
     due = datetime(2026, 3, 9, 13, 30, tzinfo=UTC)  # 09:30 EDT
-    out = links.new_link(db, settings, patient, "phq9", due, due)
+    out = outreach.new_link(db, settings, patient, "phq9", due, due)
     db.commit()
     assert out is not None and out.tz == "America/New_York"
     body = link_message(settings, out).body

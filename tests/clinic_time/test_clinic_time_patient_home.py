@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments.models import Invitation
 from ketacare.features.auth.models import Role
+from ketacare.features.outreach.models import Invitation
 from ketacare.features.patients.models import Patient
 from tests.conftest import login, make_clinic, make_user
 

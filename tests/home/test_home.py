@@ -12,9 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.features.assessments.models import Alert, Invitation
+from ketacare.features.assessments.models import Alert
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
+from ketacare.features.outreach.models import Invitation
 from ketacare.features.registry import NAV_GROUPS, nav_links
 from ketacare.features.sessions.models import SessionStatus, TreatmentSession
 from tests.assessments.support import PHQ9_ITEM9_2, staff

@@ -20,16 +20,12 @@ from sqlalchemy.orm import Session
 from ketacare.db.base import utcnow
 from ketacare.domain.instruments import get_instrument
 from ketacare.features._kit.errors import BadRequest
-from ketacare.features.assessments import links
-from ketacare.features.assessments.models import (
-    Assessment,
-    Invitation,
-    Schedule,
-    Source,
-)
+from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.instruments import texts
 from ketacare.features.instruments.models import InstrumentText
+from ketacare.features.outreach import service as outreach
+from ketacare.features.outreach.models import Invitation, Schedule
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
 from tests.assessments.support import staff
@@ -137,29 +133,31 @@ def test_cli_bad_input_exits_2_and_stores_nothing(
 
 def test_schedule_after_loading_in_clinic_a_refused_in_clinic_b(db: Session) -> None:
     a, b = staff(db, "alpha"), staff(db, "beta")
-    data = links.ScheduleInput("qids-sr16", "weekly", "2030-01-01")
+    data = outreach.ScheduleInput("qids-sr16", "weekly", "2030-01-01")
     with pytest.raises(BadRequest) as exc:
-        links.create_schedule(db, a.patient, data, a.uid)
+        outreach.create_schedule(db, a.patient, data, a.uid)
     assert exc.value.field == "instrument" and "not loaded by this clinic" in exc.value.reason
     db.rollback()
     _load(db, a.clinic_id, "qids-sr16")
     _load(db, a.clinic_id, "cssrs-screen-slv")
     for iid in ("qids-sr16", "cssrs-screen-slv"):
-        links.create_schedule(db, a.patient, links.ScheduleInput(iid, "once", "2030-01-01"), a.uid)
+        outreach.create_schedule(
+            db, a.patient, outreach.ScheduleInput(iid, "once", "2030-01-01"), a.uid
+        )
     db.commit()
     assert count(db, Schedule) == 2
     # Clinic B has loaded nothing: still refused, for both.
     for iid in ("qids-sr16", "cssrs-screen-slv"):
+        data = outreach.ScheduleInput(iid, "once", "2030-01-01")
         with pytest.raises(BadRequest) as exc:
-            links.create_schedule(db, b.patient, links.ScheduleInput(iid, "once", "2030-01-01"),
-                                  b.uid)  # fmt: skip
+            outreach.create_schedule(db, b.patient, data, b.uid)
         assert exc.value.field == "instrument"
     db.rollback()
     # Loaded MADRS text does not make a clinician-rated scale linkable.
     _load(db, a.clinic_id, "madrs")
+    data = outreach.ScheduleInput("madrs", "once", "2030-01-01")
     with pytest.raises(BadRequest):
-        links.create_schedule(db, a.patient, links.ScheduleInput("madrs", "once", "2030-01-01"),
-                              a.uid)  # fmt: skip
+        outreach.create_schedule(db, a.patient, data, a.uid)
     db.rollback()
     assert count(db, Schedule) == 2
     assert texts.clinic_instrument(db, b.clinic_id, "qids-sr16") == get_instrument("qids-sr16")
@@ -193,7 +191,7 @@ def _link_token(db: Session, settings: Settings, pid: int, instrument: str) -> s
     patient = db.get(Patient, pid)
     assert patient is not None
     now = utcnow()
-    out = links.new_link(db, settings, patient, instrument, now - timedelta(hours=1), now)
+    out = outreach.new_link(db, settings, patient, instrument, now - timedelta(hours=1), now)
     db.commit()
     assert out is not None
     return out.url.rsplit("/", 1)[1]
@@ -232,9 +230,9 @@ def test_unloading_stops_links(client: TestClient, db: Session, settings: Settin
     a = staff(db, "alpha")
     _load(db, a.clinic_id, "cssrs-screen-slv")
     now = utcnow()
-    data = links.ScheduleInput("cssrs-screen-slv", "weekly", (now - timedelta(days=1)).date()
+    data = outreach.ScheduleInput("cssrs-screen-slv", "weekly", (now - timedelta(days=1)).date()
                                .isoformat())  # fmt: skip
-    links.create_schedule(db, a.patient, data, a.uid)
+    outreach.create_schedule(db, a.patient, data, a.uid)
     db.commit()
     token = _link_token(db, settings, a.pid, "cssrs-screen-slv")
     assert client.get(f"/a/{token}").status_code == 200
@@ -246,7 +244,7 @@ def test_unloading_stops_links(client: TestClient, db: Session, settings: Settin
     form = {"csrf_token": client.cookies.get("kc_csrf") or "", "idempotency_key": "k1"}
     posted = client.post(f"/a/{token}", data={**form, **{f"item_{i}": "0" for i in range(1, 7)}})
     assert posted.status_code == 410 and count(db, Assessment) == 0
-    assert links.dispatch_due(db, settings, now) == []
+    assert outreach.dispatch_due(db, settings, now) == []
     db.commit()
     assert count(db, Invitation) == 1  # only the link made directly above
 

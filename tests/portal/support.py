@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from ketacare.domain.course.booking import Kind
-from ketacare.features.assessments.links import new_link
 from ketacare.features.assessments.models import Source
 from ketacare.features.assessments.service import store_assessment
 from ketacare.features.auth.actor import Actor
 from ketacare.features.consent import service as consent
+from ketacare.features.outreach.service import new_link
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import service as scheduling
 from ketacare.features.scheduling.models import Booking

@@ -12,6 +12,7 @@ from ketacare.features.instruments import models as _instruments  # noqa: F401
 from ketacare.features.intake.models import IntakeRecord, PlannedSession, TreatmentPlan
 from ketacare.features.interop import models as _interop  # noqa: F401
 from ketacare.features.notes import models as _notes  # noqa: F401
+from ketacare.features.outreach import models as _outreach  # noqa: F401
 from ketacare.features.patients.models import Patient
 from ketacare.features.portal import models as _portal  # noqa: F401
 from ketacare.features.ratelimit.models import RateCounter

@@ -89,6 +89,11 @@ class Feature:
     #: of prescribers rostered on site between the two instants (scheduling's staff shifts),
     #: which the REMS gate counts beside the attestations.
     prescriber_cover: tuple[str, ...] = ()
+    #: ``escalations``: ``f(db, settings, now, clinic_id=...)`` escalates what has waited too
+    #: long in one clinic (flushed, not committed) and returns an object with ``alert_ids``
+    #: and ``messages`` that outreach's periodic job sends after the commit (assessments'
+    #: unacknowledged alerts; declared so that outreach, below assessments, does not import it).
+    escalations: tuple[str, ...] = ()
     #: Header navigation links this feature contributes (see :class:`NavLink`).
     nav: tuple[NavLink, ...] = ()
     #: Panels of the patient chart (``/patients/{id}``, issue 21.1), ``module:function``:
@@ -128,6 +133,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "screening",
     "sessions",
     "assessments",
+    "outreach",
     "patients",
     "auth",
     "intake",
@@ -188,7 +194,7 @@ def features_jobs() -> list[Job]:
 def session_hooks(kind: str) -> tuple[Callable[..., Any], ...]:
     """The functions registered for a hook field of :class:`Feature` (``session_open``,
     ``session_sign``, ``session_page``, ``session_first_dose``, ``booking_flags``,
-    ``prescriber_cover``, ``chart_panels``), in :data:`FEATURE_MODULES` order.
+    ``prescriber_cover``, ``chart_panels``, ``escalations``), in :data:`FEATURE_MODULES` order.
 
     The sessions feature calls these instead of importing the features above it, so the
     feature order stays a one-way street (the "Feature order" import-linter contract).

@@ -1,1 +1,2 @@
-"""Measurement-based care: assessment schedules, one-time links, stored scores and alerts."""
+"""Measurement-based care: stored scores, the one-time link page and alerts (schedules and
+links themselves: ``features/outreach``)."""

@@ -1,6 +1,9 @@
-"""Measurement-based care: assessments, patient links, alerts and their periodic job."""
+"""Measurement-based care: assessments, their score entry and the link page, alerts.
 
-from ketacare.features.registry import Command, Feature, Job, NavLink
+Schedules, links, the overdue list and the periodic job are ``features/outreach``; the job
+asks this feature to escalate its alerts through the ``escalations`` hook."""
+
+from ketacare.features.registry import Feature, NavLink
 
 M = "ketacare.features.assessments"
 FEATURE = Feature(
@@ -14,14 +17,6 @@ FEATURE = Feature(
             order=10,
             badge="alerts",
         ),
-        NavLink(
-            "Measurement",
-            "Overdue",
-            "/overdue",
-            ("admin", "clinician", "nurse"),
-            order=20,
-            badge="overdue",
-        ),
     ),
     routers=(
         f"{M}.api:router",
@@ -29,11 +24,5 @@ FEATURE = Feature(
         f"{M}.pages:router",
     ),
     busy=(f"{M}.api:router", f"{M}.public:router", f"{M}.pages:router"),
-    commands={
-        "alerts": Command(
-            "Measurement-based care jobs: alert escalation and assessment links.",
-            f"{M}.cli:alerts_app",
-        ),
-    },
-    jobs=(Job("links-and-alerts", f"{M}.periodic:run_job"),),
+    escalations=(f"{M}.alerting:escalate_due",),
 )

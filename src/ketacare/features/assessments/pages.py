@@ -1,5 +1,5 @@
-"""Staff pages: a patient's assessments and schedules, score entry, trajectories, the alert
-dashboard and the overdue list."""
+"""Staff pages: a patient's assessments and schedules, score entry, trajectories and the alert
+dashboard (the schedules and links are ``outreach``'s; the overdue list is ``outreach.pages``)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,17 @@ from ketacare.features._kit.dates import check_date
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
-from ketacare.features._kit.params import DaysQuery, RowId
+from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz, plural, render
-from ketacare.features.assessments import alerting, links, service
+from ketacare.features.assessments import alerting, service
 from ketacare.features.assessments.models import Assessment, Source
-from ketacare.features.assessments.periodic import deliver
-from ketacare.features.assessments.sessions import planned_sessions
 from ketacare.features.auth import queries as auth_queries
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.charts.trajectory import Point, trajectory_svg
 from ketacare.features.instruments import texts
+from ketacare.features.outreach import queries as outreach_queries
+from ketacare.features.outreach import service as outreach
+from ketacare.features.outreach.jobs import deliver
 from ketacare.features.outreach.notify import notifier_from_settings
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
@@ -70,8 +71,8 @@ def _assessments_page(
         "delivery_labels": DELIVERY_LABELS,
         "patient": patient,
         "assessments": list(reversed(rows)),
-        "schedules": links.list_schedules(db, patient.id),
-        "links": links.pending_links(db, patient.id),
+        "schedules": outreach_queries.list_schedules(db, patient.id),
+        "links": outreach_queries.pending_links(db, patient.id),
         "instruments": _instruments(db, patient.clinic_id),
         "values": values or {"recurrence": "weekly", "interval_weeks": "2"},
         "errors": errors or {},
@@ -85,7 +86,7 @@ def _assessments_page(
 def assessments_page(
     request: Request, patient: PagePatient, actor: PageActor, db: DbDep, now: NowDep
 ) -> Response:
-    """The patient's scores, schedules and links."""
+    """The patient's scores, schedules and outreach."""
     rows = service.patient_assessments(db, actor, patient.id)
     return _assessments_page(request, db, patient, now=now, rows=rows)
 
@@ -110,16 +111,16 @@ def create_schedule(
             request, db, patient, values, {"interval_weeks": "must be a whole number"}, 422,
             now=now,
         )  # fmt: skip
-    data = links.ScheduleInput(
+    data = outreach.ScheduleInput(
         values["instrument_id"], values["recurrence"], values["start_date"], weeks,
         values["until_date"],
     )  # fmt: skip
     try:
-        row = links.add_schedule(db, actor, patient, data)
+        row = outreach.add_schedule(db, actor, patient, data)
     except BadRequest as exc:
         errors = {exc.field or "form": exc.reason}
         return _assessments_page(request, db, patient, values, errors, 422, now=now)
-    outgoing = links.dispatch_due(db, settings, now, [row.id])
+    outgoing = outreach.dispatch_due(db, settings, now, [row.id])
     tasks.add_task(
         deliver, request.app.state.sessions, settings, notifier_from_settings(settings), outgoing
     )
@@ -138,10 +139,10 @@ def resend_link(
     now: NowDep,
 ) -> Response:
     """Make a fresh link (the old one stops working), show it to staff to copy, and send it."""
-    inv = links.get_invitation(db, patient.id, invitation_id)
+    inv = outreach.get_invitation(db, patient.id, invitation_id)
     try:
-        out = links.resend(db, actor, settings, inv, now)
-    except links.LinkGone as exc:
+        out = outreach.resend(db, actor, settings, inv, now)
+    except outreach.LinkGone as exc:
         return _assessments_page(request, db, patient, errors={"link": exc.reason},
                                  status_code=409, now=now)  # fmt: skip
     notifier = notifier_from_settings(settings)
@@ -155,8 +156,8 @@ def stop_schedule(
     schedule_id: RowId, patient: PagePatient, actor: PageActor, db: DbDep, now: NowDep
 ) -> Response:
     """Stop a schedule; its unanswered links stop working."""
-    row = links.get_schedule(db, patient.id, schedule_id)
-    links.change_schedule(db, actor, row, now, stop=True)
+    row = outreach.get_schedule(db, patient.id, schedule_id)
+    outreach.change_schedule(db, actor, row, now, stop=True)
     return RedirectResponse(f"/patients/{patient.id}/assessments", status_code=303)
 
 
@@ -243,7 +244,7 @@ def trajectories(request: Request, patient: PagePatient, actor: PageActor, db: D
             Point(row.completed_at, row.total, row.band)
         )
         band_set[row.instrument_id] = row.band_set
-    sessions = planned_sessions(db, patient.id)
+    sessions = outreach_queries.planned_sessions(db, patient.id)
     charts = []
     for iid in [i for i in instrument_ids() if i in by_instrument]:
         inst = get_instrument(iid)
@@ -293,12 +294,3 @@ def acknowledge(
         }
         return render(request, "assessments/alerts.html", ctx, status_code=422)
     return RedirectResponse("/alerts", status_code=303)
-
-
-@router.get("/overdue", response_class=HTMLResponse)
-def overdue_page(
-    request: Request, actor: PageActor, db: DbDep, now: NowDep, days: DaysQuery = 90
-) -> Response:
-    """Who has not completed what: due, unanswered assessments of the clinic."""
-    rows = links.overdue_for(db, actor, now, days)
-    return render(request, "assessments/overdue.html", {"rows": rows, "days": days})

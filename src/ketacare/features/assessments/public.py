@@ -20,10 +20,11 @@ from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
 from ketacare.features._kit.errors import BadRequest, NotFound, RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.templating import render
-from ketacare.features.assessments import links, service
+from ketacare.features.assessments import service
 from ketacare.features.assessments.models import Assessment
 from ketacare.features.auth.actor import Actor
 from ketacare.features.instruments import texts
+from ketacare.features.outreach import service as outreach
 from ketacare.features.ratelimit.service import counter_key, hit
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -58,9 +59,9 @@ def link_form(token: str, request: Request, db: DbDep, now: NowDep) -> Response:
     """The questionnaire of a valid link (phone-friendly, no login)."""
     secret = request.app.state.settings.secret_key.get_secret_value()
     try:
-        inv = links.find_invitation(db, secret, token)
-        links.check_open(inv, now)
-    except (NotFound, links.LinkGone) as exc:
+        inv = outreach.find_invitation(db, secret, token)
+        outreach.check_open(inv, now)
+    except (NotFound, outreach.LinkGone) as exc:
         return _gone(request, exc.reason, exc.status_code)
     inst = texts.clinic_instrument(db, inv.clinic_id, inv.instrument_id)
     if not texts.linkable(inst):  # the clinic unloaded its licensed text after sending
@@ -78,7 +79,7 @@ def link_submit(
     if not hit(db, rate_key, settings.public_rate_limit, settings.public_rate_window_s):
         raise RateLimited()
     try:
-        inv = links.find_invitation(db, settings.secret_key.get_secret_value(), token)
+        inv = outreach.find_invitation(db, settings.secret_key.get_secret_value(), token)
     except NotFound as exc:
         return _gone(request, exc.reason, 404)
     key = form.get("idempotency_key", "") or None  # long keys are hashed, never cut
@@ -88,8 +89,8 @@ def link_submit(
             return _thanks(request, earlier)
     inst = texts.clinic_instrument(db, inv.clinic_id, inv.instrument_id)
     try:
-        links.check_open(inv, now)
-    except links.LinkGone as exc:
+        outreach.check_open(inv, now)
+    except outreach.LinkGone as exc:
         return _gone(request, exc.reason, 410)
     if not texts.linkable(inst):
         return _gone(request, UNAVAILABLE, 410)
@@ -106,9 +107,9 @@ def link_submit(
         return _form(request, token, inst, kept, {item: exc.reason}, key or "", 422)
     actor = Actor.anonymous("link", client_ip(request))
     try:
-        row = links.answer_link(
+        row = service.answer_link(
             db, actor, inv, inst.id, answers, key, now, settings.outcome_baseline
         )
-    except links.LinkGone as exc:
+    except outreach.LinkGone as exc:
         return _gone(request, exc.reason, 410)
     return _thanks(request, row)

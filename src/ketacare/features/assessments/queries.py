@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ketacare.features.assessments.models import Invitation
 from ketacare.features.auth.models import User
 from ketacare.features.patients.models import Patient
 
@@ -25,18 +22,3 @@ def account_patient(db: Session, user: User) -> Patient | None:
         .limit(1)
     )
     return db.execute(stmt).scalar_one_or_none()
-
-
-def open_links(db: Session, patient_id: int, now: datetime) -> list[Invitation]:
-    """The patient's links that are due, unanswered and not expired at ``now``, by due time."""
-    stmt = (
-        select(Invitation)
-        .where(
-            Invitation.patient_id == patient_id,
-            Invitation.used_at.is_(None),
-            Invitation.due_at <= now,
-            Invitation.expires_at > now,
-        )
-        .order_by(Invitation.due_at)
-    )
-    return list(db.execute(stmt).scalars())

@@ -29,6 +29,8 @@ from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import User
 from ketacare.features.clinics.service import alert_config
 from ketacare.features.instruments.texts import instrument
+from ketacare.features.outreach import service as outreach
+from ketacare.features.outreach.models import Invitation
 from ketacare.features.patients.models import Patient
 from ketacare.settings import OutcomeBaseline
 
@@ -245,3 +247,27 @@ def patient_assessments(
     rows = list_assessments(db, patient_id, instrument_id)
     record(db, actor, "list", "assessment", view, patient_id)
     return rows
+
+
+def answer_link(
+    db: Session,
+    actor: Actor,
+    inv: Invitation,
+    instrument_id: str,
+    answers: object,
+    idempotency_key: str | None,
+    now: datetime,
+    baseline_rule: OutcomeBaseline = "before_first_dose",
+) -> Assessment:
+    """Claim a one-time link (``outreach.service.LinkGone`` if used meanwhile) and store its
+    answers as the patient's."""
+    outreach.claim(db, inv, now)
+    patient = db.get(Patient, inv.patient_id)
+    assert patient is not None
+    row, _, _ = store_assessment(
+        db, patient, instrument_id, answers, Source.link, actor, now, idempotency_key,
+        baseline_rule, now=now,
+    )  # fmt: skip
+    inv.assessment_id = row.id
+    db.flush()
+    return row

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from ketacare.features.assessments.models import Alert, AlertStatus, Invitation, Schedule
+from ketacare.features.assessments.models import Alert, AlertStatus
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role, User
 from ketacare.features.consent.models import ConsentDocument, ConsentTemplate
+from ketacare.features.outreach.models import Invitation, Schedule
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.models import SessionStatus, TreatmentSession
 

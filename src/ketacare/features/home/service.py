@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain.compliance import rems_ops
 from ketacare.features._kit import clock
-from ketacare.features.assessments import alerting, links
-from ketacare.features.assessments.links import OverdueRow
+from ketacare.features.assessments import alerting
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.controlled import queries as cs_queries
 from ketacare.features.controlled import records as cs_records
 from ketacare.features.home import queries
+from ketacare.features.outreach import service as outreach
+from ketacare.features.outreach.service import OverdueRow
 from ketacare.features.rems import queries as rems_queries
 from ketacare.features.scheduling import queries as scheduling
 from ketacare.features.sessions import steps
@@ -77,7 +78,7 @@ def clinician_home(c: steps.Ctx) -> ClinicianHome:
     db, actor, clinic_id = c.db, c.actor, c.user.clinic_id
     alerts = alerting.alerts_for(db, actor, "open")
     day = steps.today(c)
-    overdue = links.overdue_for(db, actor, c.now, queries.OVERDUE_DAYS)
+    overdue = outreach.overdue_for(db, actor, c.now, queries.OVERDUE_DAYS)
     forms: list[FormToSign] = []
     shown: list[int] = []
     for s, p in queries.unsigned_sessions(db, clinic_id):

@@ -1,2 +1,3 @@
-"""Patient and staff contact: the one notifier (mail, webhook, console) that assessment links,
-alert escalations and appointment reminders are sent through."""
+"""Reaching patients and staff: assessment schedules and their one-time links, the overdue
+list, the one notifier (mail, webhook, console) every message goes through, and the periodic
+work (the claim-and-send loop of reminders and waitlist offers, the ``links-and-alerts`` job)."""

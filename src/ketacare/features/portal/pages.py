@@ -22,7 +22,6 @@ from ketacare.features._kit.errors import (
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz, render
-from ketacare.features.assessments.links import LinkGone as QuestionnaireGone
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import (
@@ -32,6 +31,7 @@ from ketacare.features.auth.deps import (
     session_policy,
 )
 from ketacare.features.auth.models import Role
+from ketacare.features.outreach.service import LinkGone as QuestionnaireGone
 from ketacare.features.portal import service
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)

@@ -33,8 +33,6 @@ from ketacare.features._kit.errors import (
     NotFound,
     RateLimited,
 )
-from ketacare.features.assessments import links
-from ketacare.features.assessments import queries as assessment_queries
 from ketacare.features.assessments.models import Assessment
 from ketacare.features.audit.service import record
 from ketacare.features.auth import service as accounts
@@ -43,6 +41,8 @@ from ketacare.features.auth.models import Role, User
 from ketacare.features.charts.trajectory import Point, trajectory_svg
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.consent import service as consent
+from ketacare.features.outreach import queries as outreach_queries
+from ketacare.features.outreach import service as outreach
 from ketacare.features.outreach.notify import DeliveryFailed, Message, notifier_from_settings
 from ketacare.features.patients.models import Patient
 from ketacare.features.portal import queries, trend
@@ -401,7 +401,7 @@ def portal_view(db: Session, actor: Actor, settings: Settings, now: datetime) ->
         DueLink(
             i.id, _instrument_name(i.instrument_id), i.due_at, i.expires_at, i.sent_at is not None
         )
-        for i in assessment_queries.open_links(db, patient.id, now)
+        for i in outreach_queries.open_links(db, patient.id, now)
     ]
     routes = {v.kind for v in visits} | queries.active_routes(db, patient.id)
     to_sign = _to_sign(db, patient, routes)
@@ -420,8 +420,8 @@ def start_questionnaire(
     patient = account_patient(db, actor.user)
     if patient is None:
         raise NotFound("no such questionnaire")
-    inv = links.get_invitation(db, patient.id, invitation_id)
-    out = links.fresh_link(db, settings, inv, now)
+    inv = outreach.get_invitation(db, patient.id, invitation_id)
+    out = outreach.fresh_link(db, settings, inv, now)
     record(db, actor, "open", "assessment_link", inv.id, patient.id)
     return "/a/" + out.url.rsplit("/", 1)[1]
 

@@ -5,17 +5,17 @@ whose window contains it (:func:`service.offer_slot`); this job sends that patie
 with a one-time link (``/w/{token}``) to take the time or say no. Whoever answers first gets the
 time through every booking rule; a "no" offers it to the next patient.
 
-Like the reminders, several runners may share one database: one offer is claimed at a time
-with ``SELECT ... FOR UPDATE SKIP LOCKED`` and sent and recorded in the same transaction, so no
-offer is sent twice and none is lost; a failure is recorded (the error class only) and retried
-on the next runs up to 3 attempts, and the run goes on. Messages carry the clinic, the site, the
-local time and the link: no clinical data, no name.
+Like the reminders, they go out through outreach's claim-and-send loop
+(``outreach.jobs.claim_and_send``): several runners may share one database; offers are claimed
+in batches with ``SELECT ... FOR UPDATE SKIP LOCKED`` and sent and recorded in the same
+transaction, so no offer is sent twice and none is lost; a failure is recorded (the error class
+only) and retried on the next runs up to 3 attempts, and the run goes on. Messages carry the
+clinic, the site, the local time and the link: no clinical data, no name.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select
@@ -25,48 +25,16 @@ from ketacare.features._kit import clock
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
-from ketacare.features.outreach.notify import (
-    DeliveryFailed,
-    Message,
-    Notifier,
-    notifier_from_settings,
-)
+from ketacare.features.outreach.jobs import SendReport, claim_and_send
+from ketacare.features.outreach.notify import Message, Notifier, notifier_from_settings
+from ketacare.features.outreach.queries import claim_due
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import service
 from ketacare.features.scheduling.config import SchedulingSettings, scheduling_settings
 from ketacare.features.scheduling.models import Site, WaitlistEntry, WaitStatus
 from ketacare.settings import Settings
 
-log = logging.getLogger("ketacare.scheduling.offers")
 MAX_ATTEMPTS = 3
-
-
-@dataclass
-class OfferReport:
-    """What one run did (waitlist entry ids)."""
-
-    sent: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-
-
-def claim_one(db: Session, now: datetime, skip: set[int]) -> WaitlistEntry | None:
-    """Lock and return one offer to send that no other runner holds (``skip``: tried in this
-    run already)."""
-    stmt = (
-        select(WaitlistEntry)
-        .where(
-            WaitlistEntry.status == WaitStatus.offered,
-            WaitlistEntry.offer_sent_at.is_(None),
-            WaitlistEntry.offer_attempts < MAX_ATTEMPTS,
-            WaitlistEntry.offered_start > now,
-        )
-        .order_by(WaitlistEntry.offered_at, WaitlistEntry.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    if skip:
-        stmt = stmt.where(WaitlistEntry.id.not_in(sorted(skip)))
-    return db.scalars(stmt).first()
 
 
 def _message(db: Session, settings: Settings, entry: WaitlistEntry) -> Message:
@@ -97,46 +65,62 @@ def _message(db: Session, settings: Settings, entry: WaitlistEntry) -> Message:
     )
 
 
+class Offers:
+    """Waitlist offers as an outbox of :func:`ketacare.features.outreach.jobs.claim_and_send`."""
+
+    kind = "waitlist offer"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def claim(
+        self, db: Session, now: datetime, skip: Collection[int], limit: int
+    ) -> list[WaitlistEntry]:
+        """Lock offers to send that no other runner holds, oldest offer first."""
+        stmt = (
+            select(WaitlistEntry)
+            .where(
+                WaitlistEntry.status == WaitStatus.offered,
+                WaitlistEntry.offer_sent_at.is_(None),
+                WaitlistEntry.offer_attempts < MAX_ATTEMPTS,
+                WaitlistEntry.offered_start > now,
+            )
+            .order_by(WaitlistEntry.offered_at, WaitlistEntry.id)
+        )
+        if skip:
+            stmt = stmt.where(WaitlistEntry.id.not_in(sorted(skip)))
+        return claim_due(db, stmt, limit)
+
+    def key(self, item: WaitlistEntry) -> int:
+        return item.id
+
+    def prepare(self, db: Session, item: WaitlistEntry, now: datetime) -> Message:  # noqa: ARG002
+        item.offer_attempts += 1
+        return _message(db, self.settings, item)
+
+    def record(self, db: Session, item: WaitlistEntry, now: datetime, error: str | None) -> None:
+        """Sent, or failed (retried on the next runs up to ``MAX_ATTEMPTS`` attempts)."""
+        if error is None:
+            item.offer_sent_at = now
+        else:
+            item.offer_error = error
+        actor = Actor.job("waitlist-offers", item.clinic_id)
+        record(db, actor, "disclose", "sched_waitlist", item.id, patient_id=item.patient_id)
+
+
 def send_due(
     sessions: sessionmaker[Session],
     settings: Settings,
     now: datetime,
     notifier: Notifier,
     limit: int = 200,
-) -> OfferReport:
-    """Send every offer not yet sent (at most ``limit``), one transaction per offer."""
-    report = OfferReport()
-    seen: set[int] = set()
-    for _ in range(limit):
-        with sessions() as db:
-            entry = claim_one(db, now, seen)
-            if entry is None:
-                db.rollback()
-                break
-            seen.add(entry.id)
-            entry.offer_attempts += 1
-            try:
-                notifier.send(_message(db, settings, entry))
-            except DeliveryFailed as exc:
-                entry.offer_error = str(exc)[:200]
-                log.warning("waitlist offer %s failed: %s", entry.id, exc)
-                report.failed.append(entry.id)
-            except Exception as exc:  # a broken item must not stop the run
-                db.rollback()
-                log.error("waitlist offer %s could not be prepared: %s", entry.id,
-                          type(exc).__name__)  # fmt: skip
-                report.failed.append(entry.id)
-                continue
-            else:
-                entry.offer_sent_at = now
-                report.sent.append(entry.id)
-            actor = Actor.job("waitlist-offers", entry.clinic_id)
-            record(db, actor, "disclose", "sched_waitlist", entry.id, patient_id=entry.patient_id)
-            db.commit()
-    return report
+) -> SendReport:
+    """Send every offer not yet sent (at most ``limit``) through outreach's claim-and-send
+    loop."""
+    return claim_and_send(sessions, Offers(settings), notifier, now, limit=limit)
 
 
-def run(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> OfferReport:
+def run(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> SendReport:
     """The registered job: send waitlist offers with the configured notifier."""
     sched: SchedulingSettings = scheduling_settings()
     notifier = notifier_from_settings(settings, sched.notifier, sched.webhook_url)

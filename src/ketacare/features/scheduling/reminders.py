@@ -1,19 +1,17 @@
 """Reminders before each booking (``KETACARE_SCHED_REMINDER_HOURS``, default 48 and 24 h) by
 e-mail and SMS, and the job that sends them.
 
-Several job runners (app hosts) may share one database: a runner claims one due reminder at a
-time with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
-serialises runners), sends it and records the result in the same transaction, so no reminder
-is sent by two runners and none is lost. A failure is recorded (error class only, never an
-address or a name) and retried up to 3 attempts; the run goes on with the next reminder.
-A crash between the hand-over to the transport and the commit can repeat that one message
-(at-least-once delivery).
+They go out through outreach's claim-and-send loop (``outreach.jobs.claim_and_send``): several
+job runners (app hosts) may share one database; a runner claims a batch of due reminders with
+``SELECT ... FOR UPDATE SKIP LOCKED``, sends them and records each result in the same
+transaction, so no reminder is sent by two runners and none is lost. A failed delivery is
+recorded (error class only, never an address or a name) and retried up to 3 attempts; a
+reminder that cannot be prepared is logged by id and skipped; the run goes on with the next.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -23,12 +21,9 @@ from ketacare.features._kit import clock
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
-from ketacare.features.outreach.notify import (
-    DeliveryFailed,
-    Message,
-    Notifier,
-    notifier_from_settings,
-)
+from ketacare.features.outreach.jobs import SendReport, claim_and_send
+from ketacare.features.outreach.notify import Message, Notifier, notifier_from_settings
+from ketacare.features.outreach.queries import claim_due
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import service
 from ketacare.features.scheduling.config import SchedulingSettings, scheduling_settings
@@ -41,7 +36,6 @@ from ketacare.features.scheduling.models import (
 )
 from ketacare.settings import Settings
 
-log = logging.getLogger("ketacare.scheduling.reminders")
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(minutes=10)
 
@@ -73,24 +67,55 @@ def _message(db: Session, settings: Settings, reminder: Reminder, booking: Booki
     )
 
 
-@dataclass
-class RunReport:
-    """What one run did (reminder ids)."""
+class Reminders:
+    """The reminders as an outbox of :func:`ketacare.features.outreach.jobs.claim_and_send`."""
 
-    sent: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
+    kind = "reminder"
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
-def claim_one(db: Session, now: datetime) -> Reminder | None:
-    """Lock and return one due pending reminder that no other runner holds."""
-    stmt = (
-        select(Reminder)
-        .where(Reminder.status == ReminderStatus.pending, Reminder.due_at <= now)
-        .order_by(Reminder.due_at, Reminder.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    return db.scalars(stmt).first()
+    def claim(
+        self, db: Session, now: datetime, skip: Collection[int], limit: int
+    ) -> list[Reminder]:
+        """Lock due pending reminders that no other runner holds, oldest due first."""
+        stmt = (
+            select(Reminder)
+            .where(Reminder.status == ReminderStatus.pending, Reminder.due_at <= now)
+            .order_by(Reminder.due_at, Reminder.id)
+        )
+        if skip:
+            stmt = stmt.where(Reminder.id.not_in(sorted(skip)))
+        return claim_due(db, stmt, limit)
+
+    def key(self, item: Reminder) -> int:
+        return item.id
+
+    def prepare(self, db: Session, item: Reminder, now: datetime) -> Message | None:
+        """The reminder's message; None (and cancelled) once its visit is off or has begun."""
+        booking = db.get(Booking, item.booking_id)
+        assert booking is not None
+        if booking.status is not BookingStatus.booked or booking.starts_at <= now:
+            item.status = ReminderStatus.cancelled
+            return None
+        item.attempts += 1
+        return _message(db, self.settings, item, booking)
+
+    def record(self, db: Session, item: Reminder, now: datetime, error: str | None) -> None:
+        """Sent, or failed: retried after ``RETRY_AFTER`` up to ``MAX_ATTEMPTS`` attempts."""
+        if error is None:
+            item.status = ReminderStatus.sent
+            item.sent_at = now
+        else:
+            item.last_error = error
+            if item.attempts >= MAX_ATTEMPTS:
+                item.status = ReminderStatus.failed
+            else:
+                item.due_at = now + RETRY_AFTER
+        booking = db.get(Booking, item.booking_id)
+        assert booking is not None
+        actor = Actor.job("reminders", booking.clinic_id)
+        record(db, actor, "disclose", "sched_reminder", item.id, patient_id=booking.patient_id)
 
 
 def send_due(
@@ -99,50 +124,12 @@ def send_due(
     now: datetime,
     notifier: Notifier,
     limit: int = 500,
-) -> RunReport:
-    """Send every due reminder (at most ``limit``), one transaction per reminder."""
-    report = RunReport()
-    for _ in range(limit):
-        with sessions() as db:
-            reminder = claim_one(db, now)
-            if reminder is None:
-                db.rollback()
-                break
-            booking = db.get(Booking, reminder.booking_id)
-            assert booking is not None
-            if booking.status is not BookingStatus.booked or booking.starts_at <= now:
-                reminder.status = ReminderStatus.cancelled
-                db.commit()
-                continue
-            reminder.attempts += 1
-            try:
-                notifier.send(_message(db, settings, reminder, booking))
-            except DeliveryFailed as exc:
-                reminder.last_error = str(exc)[:200]
-                if reminder.attempts >= MAX_ATTEMPTS:
-                    reminder.status = ReminderStatus.failed
-                else:
-                    reminder.due_at = now + RETRY_AFTER
-                log.warning("reminder %s failed: %s", reminder.id, exc)
-                report.failed.append(reminder.id)
-            except Exception as exc:  # a broken item must not stop the run
-                db.rollback()
-                log.error("reminder %s could not be prepared: %s", reminder.id, type(exc).__name__)
-                report.failed.append(reminder.id)
-                continue
-            else:
-                reminder.status = ReminderStatus.sent
-                reminder.sent_at = now
-                report.sent.append(reminder.id)
-            actor = Actor.job("reminders", booking.clinic_id)
-            record(
-                db, actor, "disclose", "sched_reminder", reminder.id, patient_id=booking.patient_id
-            )
-            db.commit()
-    return report
+) -> SendReport:
+    """Send every due reminder (at most ``limit``) through outreach's claim-and-send loop."""
+    return claim_and_send(sessions, Reminders(settings), notifier, now, limit=limit)
 
 
-def run(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> RunReport:
+def run(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> SendReport:
     """The registered job: send due reminders with the configured notifier."""
     sched: SchedulingSettings = scheduling_settings()
     notifier = notifier_from_settings(settings, sched.notifier, sched.webhook_url)

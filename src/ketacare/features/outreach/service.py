@@ -1,46 +1,42 @@
-"""Schedules, their expansion into due dates, one-time links, dispatch and the overdue list.
+"""Assessment schedules, their expansion into due dates, one-time links, dispatch and the
+overdue list (use cases: audited here, flushed, never committed; statements in ``queries``).
 
 A due occurrence becomes one :class:`Invitation` (unique per schedule and due time, so several
 workers expanding at once create it once). Its random token exists only in memory long enough
 to be sent; the database keeps an HMAC-SHA256 of it. Occurrences already past their link
 lifetime when first expanded are stored as ``missed`` (no link is sent) so that they still
-show on the overdue list.
+show on the overdue list. Answering a link stores an assessment, so that step belongs to
+``features/assessments`` (``service.answer_link``), above this package: it finds, checks and
+claims the link through :func:`find_invitation`, :func:`check_open` and :func:`claim`.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit import clock
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
-from ketacare.features.assessments.models import (
-    Assessment,
-    Invitation,
-    Recurrence,
-    Schedule,
-    Source,
-)
-from ketacare.features.assessments.service import store_assessment
-from ketacare.features.assessments.sessions import SessionSource, planned_sessions
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.service import token_hash
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.instruments.texts import clinic_instrument, linkable
+from ketacare.features.outreach import queries
+from ketacare.features.outreach.models import Invitation, Recurrence, Schedule
 from ketacare.features.patients.models import Patient
-from ketacare.settings import OutcomeBaseline, Settings
+from ketacare.settings import Settings
 
 MAX_OCCURRENCES = 1000
-log = logging.getLogger("ketacare.assessments")
+log = logging.getLogger("ketacare.outreach")
+#: Where a patient's treatment sessions come from (the "before each session" recurrence).
+SessionSource = Callable[[Session, int], list[datetime]]
 
 
 class LinkGone(KetacareError):
@@ -138,32 +134,16 @@ def change_schedule(
 
 def get_schedule(db: Session, patient_id: int, schedule_id: int) -> Schedule:
     """A schedule of this patient (the caller has checked the patient's clinic)."""
-    row = db.execute(
-        select(Schedule).where(Schedule.id == schedule_id, Schedule.patient_id == patient_id)
-    ).scalar_one_or_none()
+    row = queries.get_schedule(db, patient_id, schedule_id)
     if row is None:
         raise NotFound("no such schedule")
     return row
 
 
-def list_schedules(db: Session, patient_id: int) -> list[Schedule]:
-    """The patient's schedules, active first."""
-    stmt = select(Schedule).where(Schedule.patient_id == patient_id)
-    return list(db.execute(stmt.order_by(Schedule.active.desc(), Schedule.id)).scalars())
-
-
 def stop_schedule(db: Session, schedule: Schedule, now: datetime) -> None:
     """Deactivate; its unanswered links stop working now."""
     schedule.active = False
-    db.execute(
-        update(Invitation)
-        .where(
-            Invitation.schedule_id == schedule.id,
-            Invitation.used_at.is_(None),
-            Invitation.expires_at > now,
-        )
-        .values(expires_at=now)
-    )
+    queries.expire_open_links(db, schedule.id, now)
     db.flush()
 
 
@@ -207,20 +187,6 @@ class Outgoing:
     tz: str = "UTC"  # the clinic's zone, for the times the message shows
 
 
-def _insert_invitation(db: Session, values: dict[str, object]) -> int | None:
-    """Insert unless (schedule, due time) exists already; return the new id or None."""
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Invitation)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[Invitation.schedule_id, Invitation.due_at])
-        .returning(Invitation.id)
-    )
-    new_id = db.execute(stmt).scalar_one_or_none()
-    return int(new_id) if new_id is not None else None
-
-
 def new_link(
     db: Session, settings: Settings, patient: Patient, instrument_id: str, due: datetime,
     now: datetime, schedule_id: int | None = None,
@@ -245,7 +211,7 @@ def new_link(
         db.flush()
         new_id: int | None = inv.id
     else:
-        new_id = _insert_invitation(db, values)
+        new_id = queries.insert_invitation(db, values)
     if new_id is None or missed:
         return None
     url = f"{settings.public_url.rstrip('/')}/a/{token}"
@@ -258,7 +224,7 @@ def dispatch_due(
     settings: Settings,
     now: datetime,
     schedule_ids: Sequence[int] | None = None,
-    sessions: SessionSource = planned_sessions,
+    sessions: SessionSource = queries.planned_sessions,
     clinic_id: int | None = None,
 ) -> list[Outgoing]:
     """Create the links of every active schedule's occurrences due by ``now``.
@@ -266,16 +232,10 @@ def dispatch_due(
     A schedule that fails (a bad stored row) is logged by id, without patient data, and
     skipped; the links of the other schedules are still created.
     """
-    stmt = select(Schedule, Patient).join(Patient, Patient.id == Schedule.patient_id)
-    stmt = stmt.where(Schedule.active.is_(True))
-    if schedule_ids is not None:
-        stmt = stmt.where(Schedule.id.in_(list(schedule_ids)))
-    if clinic_id is not None:
-        stmt = stmt.where(Schedule.clinic_id == clinic_id)
     lead = timedelta(hours=settings.assessment_session_lead_hours)
     out: list[Outgoing] = []
     can_link: dict[tuple[int, str], bool] = {}
-    for schedule, patient in db.execute(stmt.order_by(Schedule.id)).all():
+    for schedule, patient in queries.active_schedules(db, schedule_ids, clinic_id):
         try:
             out += _dispatch_one(db, settings, now, schedule, patient, sessions, lead, can_link)
         except Exception as exc:  # one bad row must not stop the clinic's other links
@@ -297,9 +257,7 @@ def _dispatch_one(
     due = occurrences(schedule, now, planned, lead)
     if not due:
         return []
-    have = set(
-        db.execute(select(Invitation.due_at).where(Invitation.schedule_id == schedule.id)).scalars()
-    )
+    have = queries.due_times(db, schedule.id)
     out: list[Outgoing] = []
     todo = [when for when in due if when not in have]
     if todo:
@@ -330,11 +288,7 @@ def fresh_link(db: Session, settings: Settings, inv: Invitation, now: datetime) 
 
 def get_invitation(db: Session, patient_id: int, invitation_id: int) -> Invitation:
     """A link of this patient (the caller has checked the patient's clinic), or NotFound."""
-    row = db.execute(
-        select(Invitation).where(
-            Invitation.id == invitation_id, Invitation.patient_id == patient_id
-        )
-    ).scalar_one_or_none()
+    row = queries.get_invitation(db, patient_id, invitation_id)
     if row is None:
         raise NotFound("no such link")
     return row
@@ -353,9 +307,7 @@ def find_invitation(db: Session, secret: str, token: str) -> Invitation:
     """The invitation of a link token (NotFound for an unknown token)."""
     if not 20 <= len(token) <= 100:
         raise NotFound("this link is not valid")
-    inv = db.execute(
-        select(Invitation).where(Invitation.token_hash == token_hash(secret, token))
-    ).scalar_one_or_none()
+    inv = queries.invitation_by_hash(db, token_hash(secret, token))
     if inv is None:
         raise NotFound("this link is not valid")
     return inv
@@ -371,13 +323,7 @@ def check_open(inv: Invitation, now: datetime) -> None:
 
 def claim(db: Session, inv: Invitation, now: datetime) -> None:
     """Mark the link used, once: a conditional UPDATE, so a second submit finds it used."""
-    result = db.execute(
-        update(Invitation)
-        .where(Invitation.id == inv.id, Invitation.used_at.is_(None), Invitation.expires_at > now)
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    if not queries.mark_used(db, inv.id, now):
         raise LinkGone("this link has already been used")
     inv.used_at = now
 
@@ -399,20 +345,6 @@ class OverdueRow:
 def overdue(db: Session, clinic_id: int, now: datetime, days: int = 90) -> list[OverdueRow]:
     """Due, unanswered assessments of the clinic in the last ``days``, oldest first (links of
     stopped schedules are no longer expected)."""
-    stmt = (
-        select(Invitation, Patient)
-        .join(Patient, Patient.id == Invitation.patient_id)
-        .outerjoin(Schedule, Schedule.id == Invitation.schedule_id)
-        .where(
-            Invitation.clinic_id == clinic_id,
-            or_(Invitation.schedule_id.is_(None), Schedule.active.is_(True)),
-            Invitation.used_at.is_(None),
-            Invitation.due_at <= now,
-            Invitation.due_at >= now - timedelta(days=days),
-        )
-        .order_by(Invitation.due_at, Invitation.id)
-        .limit(2000)
-    )
     return [
         OverdueRow(
             inv.id,
@@ -424,7 +356,7 @@ def overdue(db: Session, clinic_id: int, now: datetime, days: int = 90) -> list[
             "open" if inv.expires_at > now else "missed",
             inv.delivery,
         )
-        for inv, p in db.execute(stmt).all()
+        for inv, p in queries.overdue_rows(db, clinic_id, now, days)
     ]
 
 
@@ -434,32 +366,3 @@ def overdue_for(db: Session, actor: Actor, now: datetime, days: int = 90) -> lis
     rows = overdue(db, actor.user.clinic_id, now, max(1, min(days, 3650)))
     record(db, actor, "list", "overdue", patients=[r.patient_id for r in rows])
     return rows
-
-
-def pending_links(db: Session, patient_id: int) -> list[Invitation]:
-    """The patient's links, newest due first."""
-    stmt = select(Invitation).where(Invitation.patient_id == patient_id)
-    return list(db.execute(stmt.order_by(Invitation.due_at.desc()).limit(200)).scalars())
-
-
-def answer_link(
-    db: Session,
-    actor: Actor,
-    inv: Invitation,
-    instrument_id: str,
-    answers: object,
-    idempotency_key: str | None,
-    now: datetime,
-    baseline_rule: OutcomeBaseline = "before_first_dose",
-) -> Assessment:
-    """Claim a one-time link (LinkGone if used meanwhile) and store its answers."""
-    claim(db, inv, now)
-    patient = db.get(Patient, inv.patient_id)
-    assert patient is not None
-    row, _, _ = store_assessment(
-        db, patient, instrument_id, answers, Source.link, actor, now, idempotency_key,
-        baseline_rule, now=now,
-    )  # fmt: skip
-    inv.assessment_id = row.id
-    db.flush()
-    return row

@@ -6,7 +6,7 @@ import typer
 
 from ketacare.db.engine import get_engine, session_factory
 from ketacare.features._kit.cli import load_settings
-from ketacare.features.assessments.periodic import run_once
+from ketacare.features.outreach.jobs import run_once
 
 alerts_app = typer.Typer(
     help="Measurement-based care jobs: alert escalation and assessment links.",
