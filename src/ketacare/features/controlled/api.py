@@ -15,7 +15,7 @@ from ketacare.features._kit.params import RowId
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiActor
 from ketacare.features.controlled import exports, queries, records, service
-from ketacare.features.controlled.deps import CsSettingsDep, TzDep
+from ketacare.features.controlled.deps import CsSettingsDep, SessionsDep, TzDep
 from ketacare.features.controlled.schemas import (
     CaseBody,
     CaseOut,
@@ -26,6 +26,7 @@ from ketacare.features.controlled.schemas import (
     EventOut,
     InventoryBody,
     InventoryOut,
+    LogPageOut,
     ReceiptBody,
     ReceiptOut,
     RegistrationIn,
@@ -202,16 +203,24 @@ def administration_log(
     actor: ApiActor,
     db: DbDep,
     tz: TzDep,
+    sessions: SessionsDep,
     registration_id: int = Query(ge=1, le=2**31 - 1),
     start: date = Query(),
     end: date = Query(),
+    after: str = Query("", max_length=40, description="The ``next`` cursor of the last page."),
+    limit: int = Query(records.LOG_PAGE, ge=1, le=1000),
     format: Format = "json",
-) -> list[dict[str, object]] | Response:
-    """Every ledger event of a registration in a date range (clinic days), audited with the
-    patients it names; JSON, CSV or PDF."""
+) -> LogPageOut | Response:
+    """The ledger events of a registration in a date range (clinic days), in (time, id)
+    order. JSON: one page of ``limit`` rows after the cursor ``after``, audited with the
+    patients it shows. CSV: the whole range streamed; PDF: the whole range. An export is
+    audited once, naming every patient it discloses."""
     service.check_date(start, "start")
     service.check_date(end, "end")
-    rows = records.administration_log(db, actor, tz, registration_id, start, end)
     if format == "json":
-        return rows
-    return exports.log_file(db, actor, registration_id, start, end, rows, format, tz)
+        page = records.log_page(
+            db, actor, tz, registration_id, start, end, after=after, limit=limit
+        )
+        return LogPageOut.model_validate({"rows": page.rows, "next": page.next})
+    r = records.open_log_export(db, actor, tz, registration_id, start, end, format)
+    return exports.log_download(sessions, r, format)

@@ -20,7 +20,7 @@ from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.controlled import exports, queries, records, service
-from ketacare.features.controlled.deps import CsSettingsDep, TzDep
+from ketacare.features.controlled.deps import CsSettingsDep, SessionsDep, TzDep
 from ketacare.features.controlled.schemas import ReceiptBody, RegistrationIn
 
 RECEIPT_FIELDS = (
@@ -199,25 +199,32 @@ def log_page(
     actor: PageActor,
     db: DbDep,
     tz: TzDep,
+    sessions: SessionsDep,
     registration_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
     start: Annotated[date, Query()],
     end: Annotated[date, Query()],
+    after: Annotated[str, Query(max_length=40)] = "",
     format: Literal["html", "csv", "pdf"] = "html",
 ) -> Response:
-    """The log of one registration for a date range (clinic days)."""
+    """The log of one registration for a date range (clinic days), 200 rows a page with a
+    link to the next; CSV (streamed) and PDF of the whole range."""
+    context: dict[str, object] = {
+        "rows": [], "next": None, "after": after, "registration_id": registration_id,
+        "start": start, "end": end, "registrations": queries.registrations(db, actor.clinic_id),
+    }  # fmt: skip
     try:
         service.check_date(start, "start")
         service.check_date(end, "end")
-        rows = records.administration_log(db, actor, tz, registration_id, start, end)
+        if format != "html":
+            r = records.open_log_export(db, actor, tz, registration_id, start, end, format)
+            return exports.log_download(sessions, r, format)
+        page = records.log_page(db, actor, tz, registration_id, start, end, after=after)
     except KetacareError as exc:
         if exc.status_code in (401, 403, 404):
             raise
-        return render(request, "controlled/log.html", {"rows": [], "error": exc.reason,
-                      "registration_id": registration_id, "start": start, "end": end},
-                      status_code=exc.status_code)  # fmt: skip
-    if format != "html":
-        return exports.log_file(db, actor, registration_id, start, end, rows, format, tz)
-    context = {"rows": rows, "registration_id": registration_id, "start": start, "end": end}
+        context["error"] = exc.reason
+        return render(request, "controlled/log.html", context, status_code=exc.status_code)
+    context.update(rows=page.rows, next=page.next)
     return render(request, "controlled/log.html", context)
 
 
