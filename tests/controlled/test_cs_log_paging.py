@@ -129,6 +129,9 @@ def test_api_pages_with_a_next_cursor_and_streams_the_csv(client: TestClient, db
     rest = client.get(f"{base}&limit=10&after={body['next']}", headers=headers).json()
     assert len(rest["rows"]) == 3 and rest["next"] is None
     assert rest["rows"][-1]["patient_address"] == "12 Elm St, Nashville, TN 37201"
+    given = client.get(f"{base}&kind=administer", headers=headers).json()
+    assert [x["kind"] for x in given["rows"]] == ["administer"] * 6
+    assert client.get(f"{base}&kind=stolen", headers=headers).status_code == 422
     bad = client.get(f"{base}&after=nonsense", headers=headers)
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "after"
     assert client.get(f"{base}&limit=0", headers=headers).status_code == 422

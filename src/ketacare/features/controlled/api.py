@@ -36,6 +36,10 @@ from ketacare.features.controlled.schemas import (
 
 router = APIRouter(prefix="/api/v1/cs", tags=["controlled substances"])
 Format = Literal["json", "csv", "pdf"]
+EventKind = Literal[
+    "receive", "draw", "administer", "waste", "return", "breakage", "expire", "transfer",
+    "dispose", "close", "correction",
+]  # fmt: skip
 #: Routes that name a record in the body or the query: 404 when it is not in the clinic.
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {
@@ -209,6 +213,7 @@ def administration_log(
     end: date = Query(),
     after: str = Query("", max_length=40, description="The ``next`` cursor of the last page."),
     limit: int = Query(records.LOG_PAGE, ge=1, le=1000),
+    kind: EventKind | None = Query(None, description="Only events of this kind."),
     format: Format = "json",
 ) -> LogPageOut | Response:
     """The ledger events of a registration in a date range (clinic days), in (time, id)
@@ -217,10 +222,11 @@ def administration_log(
     audited once, naming every patient it discloses."""
     service.check_date(start, "start")
     service.check_date(end, "end")
+    kinds = (kind,) if kind else ()
     if format == "json":
         page = records.log_page(
-            db, actor, tz, registration_id, start, end, after=after, limit=limit
+            db, actor, tz, registration_id, start, end, after=after, limit=limit, kinds=kinds
         )
         return LogPageOut.model_validate({"rows": page.rows, "next": page.next})
-    r = records.open_log_export(db, actor, tz, registration_id, start, end, format)
+    r = records.open_log_export(db, actor, tz, registration_id, start, end, format, kinds)
     return exports.log_download(sessions, r, format)
