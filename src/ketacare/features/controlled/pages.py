@@ -117,6 +117,7 @@ def _container_page(
     container_id: int,
     errors: list[dict[str, str]] | None = None,
     status: int = 200,
+    session_id: int | None = None,
 ) -> Response:
     events = service.events_of(db, actor.clinic_id, container_id)
     c = queries.container(db, actor.clinic_id, container_id)
@@ -125,14 +126,22 @@ def _container_page(
         "events": [exports.event_out(e) for e in events],
         "open_draws": queries.open_draws(db, container_id),
         "errors": errors or [],
+        "session_id": session_id,
     }
     return render(request, "controlled/container.html", context, status_code=status)
 
 
 @router.get("/cs/containers/{container_id}", response_class=HTMLResponse)
-def container_page(request: Request, container_id: RowId, actor: PageActor, db: DbDep) -> Response:
-    """One container: its balance, its ledger and the form to append an event."""
-    return _container_page(request, actor, db, container_id)
+def container_page(
+    request: Request,
+    container_id: RowId,
+    actor: PageActor,
+    db: DbDep,
+    session_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """One container: its balance, its ledger and the form to append an event (``session_id``:
+    come from that session's page; its draws are for it, with a way back)."""
+    return _container_page(request, actor, db, container_id, session_id=session_id)
 
 
 @router.post("/cs/containers/{container_id}/events", response_class=HTMLResponse)
@@ -147,7 +156,9 @@ def event_form(
 ) -> Response:
     """Append a ledger event from the container page (waste: the witness signs here)."""
     queries.container(db, actor.clinic_id, container_id)  # 404 before anything else
+    back: int | None = None
     try:
+        back = _int(form.get("session_id", ""), "session_id")
         kind = form.get("kind", "")
         if not kind:
             raise BadRequest("choose what happened", "kind")
@@ -165,12 +176,15 @@ def event_form(
             )  # fmt: skip
     except ValueError as exc:
         errors = [{"field": "qty_mg", "reason": str(exc)}]
-        return _container_page(request, actor, db, container_id, errors, 422)
+        return _container_page(request, actor, db, container_id, errors, 422, back)
     except KetacareError as exc:
         if exc.status_code in (401, 403):
             raise
-        return _container_page(request, actor, db, container_id, _errors(exc), exc.status_code)
-    return RedirectResponse(f"/cs/containers/{container_id}", status_code=303)
+        return _container_page(
+            request, actor, db, container_id, _errors(exc), exc.status_code, back
+        )
+    query = f"?session_id={back}" if back else ""
+    return RedirectResponse(f"/cs/containers/{container_id}{query}", status_code=303)
 
 
 def _form_witness(
