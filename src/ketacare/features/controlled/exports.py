@@ -99,11 +99,14 @@ def log_download(sessions: Callable[[], Session], r: records.LogRange, fmt: str)
     name = f"cs-log-{r.registration_id}-{r.start}-{r.end}"
     disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
     if fmt == "csv":
-        chunks = records.csv_chunks(records.export_rows(sessions, r), records.LOG_COLUMNS)
+        chunks = records.csv_chunks(records.export_rows(sessions, r))
         return StreamingResponse(chunks, media_type="text/csv", headers=disposition)
 
     def document() -> Iterator[bytes]:
         subtitle = f"{r.site} ({r.dea_number}), {r.start} to {r.end} ({r.tz})"
-        yield pdf.log_pdf("Controlled-substance log", subtitle, records.export_rows(sessions, r))
+        rows = (
+            dict(zip(records.LOG_COLUMNS, v, strict=True)) for v in records.export_rows(sessions, r)
+        )
+        yield pdf.log_pdf("Controlled-substance log", subtitle, rows)
 
     return StreamingResponse(document(), media_type="application/pdf", headers=disposition)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, select, tuple_
+from sqlalchemy import DateTime, Select, bindparam, func, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from ketacare.domain.compliance import controlled as rules
@@ -309,7 +309,9 @@ _CURSOR_RE = re.compile(r"^([0-9]{1,17})\.([0-9]{1,10})$")
 # Core columns, not ORM entities: the 2-year log of a busy clinic is ~500,000 rows.
 _LOG_COLUMNS = (
     CsEvent.id,
-    CsEvent.occurred_at,
+    # the plain type: no per-row decorator call (hundreds of thousands of rows); _utc()
+    # makes SQLite's naive values aware
+    type_coerce(CsEvent.occurred_at, DateTime(timezone=True)).label("occurred_at"),
     CsEvent.kind,
     CsContainer.label,
     CsContainer.drug,
@@ -424,29 +426,38 @@ def decode_cursor(text: str, field: str = "after") -> tuple[datetime, int] | Non
     return at, int(m.group(2))
 
 
-def _log_row(row: Any, zone: ZoneInfo) -> dict[str, Any]:
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _log_values(row: Any, zone: ZoneInfo) -> tuple[Any, ...]:
+    """A row of :func:`log_statement` as the values of :data:`LOG_COLUMNS`, in order."""
     (_, at, kind, label, drug, product, lot, qty, conc, balance, patient_id, family, given,
      line, city, state, postal, session_id, by, witness, method, note, corrects) = row  # fmt: skip
     named = patient_id is not None
-    return {
-        "occurred_at": at.astimezone(zone).strftime(clock.DATETIME_FORMAT),
-        "kind": kind,
-        "container": label,
-        "drug": drug,
-        "product": product,
-        "lot": lot,
-        "qty_mg": qty / 1000,
-        "qty_ml": round(qty / 1000 / conc, 3) if conc else None,
-        "balance_mg": balance / 1000,
-        "patient": f"{family}, {given}" if named else "",
-        "patient_address": format_address(line, city, state, postal) if named else "",
-        "session_id": session_id,
-        "by": by,
-        "witness": witness,
-        "method": method,
-        "note": note,
-        "corrects": corrects,
-    }
+    return (
+        _utc(at).astimezone(zone).strftime(clock.DATETIME_FORMAT),
+        kind,
+        label,
+        drug,
+        product,
+        lot,
+        qty / 1000,
+        round(qty / 1000 / conc, 3) if conc else None,
+        balance / 1000,
+        f"{family}, {given}" if named else "",
+        format_address(line, city, state, postal) if named else "",
+        session_id,
+        by,
+        witness,
+        method,
+        note,
+        corrects,
+    )
+
+
+def _log_row(row: Any, zone: ZoneInfo) -> dict[str, Any]:
+    return dict(zip(LOG_COLUMNS, _log_values(row, zone), strict=True))
 
 
 def log_page(
@@ -477,7 +488,8 @@ def log_page(
         db, actor, "list", "cs_log", f"{r.registration_id}:{start}:{end}", patients=patients
     )
     last = found[-1] if found else None
-    return LogPage(rows, encode_cursor(last.occurred_at, last.id) if more and last else None)
+    cursor_next = encode_cursor(_utc(last.occurred_at), last.id) if more and last else None
+    return LogPage(rows, cursor_next)
 
 
 def open_log_export(
@@ -515,29 +527,32 @@ def open_log_export(
 
 def export_rows(
     sessions: Callable[[], Session], r: LogRange, batch: int = STREAM_BATCH
-) -> Iterator[dict[str, Any]]:
-    """Every row of an audited export range, read in a session of its own (the request's
-    has committed by then). PostgreSQL: one server-side cursor, ``batch`` rows per round
-    trip. SQLite, where every transaction takes the write lock (``BEGIN IMMEDIATE``): keyset
-    batches, each in a short transaction of its own, so that a slow download never keeps
-    other writers waiting. The range is fixed by ``upto_id``, so both give the same rows."""
+) -> Iterator[tuple[Any, ...]]:
+    """Every row of an audited export range as the values of :data:`LOG_COLUMNS`, read in a
+    session of its own (the request's has committed by then). PostgreSQL: one server-side
+    cursor, ``batch`` rows per round trip. SQLite, where every transaction takes the write
+    lock (``BEGIN IMMEDIATE``): keyset batches, each in a short transaction of its own, so
+    that a slow download never keeps other writers waiting. The range is fixed by
+    ``upto_id``, so both give the same rows."""
     zone = clock.zone(r.tz)
     with sessions() as db:
-        if db.get_bind().dialect.name == "postgresql":
-            result = db.execute(log_statement(r), execution_options={"yield_per": batch})
+        conn = db.connection()  # Core rows: no ORM result processing per row
+        if conn.dialect.name == "postgresql":
+            result = conn.execution_options(yield_per=batch).execute(log_statement(r))
             for row in result:
-                yield _log_row(row, zone)
+                yield _log_values(row, zone)
             db.rollback()
             return
+        db.rollback()
         after: tuple[datetime, int] | None = None
         while True:
-            found = db.execute(log_statement(r, after).limit(batch)).all()
+            found = db.connection().execute(log_statement(r, after).limit(batch)).all()
             db.rollback()
             for row in found:
-                yield _log_row(row, zone)
+                yield _log_values(row, zone)
             if len(found) < batch:
                 return
-            after = (found[-1].occurred_at, found[-1].id)
+            after = (_utc(found[-1].occurred_at), found[-1].id)
 
 
 def administration_log(
@@ -565,19 +580,38 @@ def administration_log(
     return out
 
 
-def csv_chunks(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> Iterator[str]:
-    """CSV text in chunks of about 500 rows, header first (formula cells prefixed, as
-    :func:`to_csv`)."""
+#: Columns of :data:`LOG_COLUMNS` that hold free text (escaped against spreadsheet formulas).
+_LOG_TEXT = frozenset(
+    i for i, c in enumerate(LOG_COLUMNS) if c not in ("occurred_at", "kind", "qty_mg", "qty_ml",
+                                                      "balance_mg", "session_id", "corrects")
+)  # fmt: skip
+
+
+def csv_chunks(
+    rows: Iterable[tuple[Any, ...]], columns: tuple[str, ...] = LOG_COLUMNS
+) -> Iterator[str]:
+    """Log rows (values of :data:`LOG_COLUMNS`) as CSV text, header first, then a chunk
+    every 500 rows; free-text cells that a spreadsheet would run as formulas are prefixed
+    with ' (as :func:`to_csv`)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(columns)
-    for n, row in enumerate(rows, 1):
-        writer.writerow([_cell(row.get(col)) for col in columns])
+    text = [i in _LOG_TEXT for i in range(len(columns))]
+    for n, values in enumerate(rows, 1):
+        writer.writerow(
+            [
+                _cell(v) if t and v and v[0] in _FORMULA else v
+                for v, t in zip(values, text, strict=True)
+            ]
+        )
         if n % 500 == 0:
             yield buf.getvalue()
             buf.seek(0)
             buf.truncate()
     yield buf.getvalue()
+
+
+_FORMULA = ("=", "+", "-", "@")
 
 
 def _mg(ug: int) -> float:

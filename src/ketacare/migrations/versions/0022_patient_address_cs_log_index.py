@@ -33,7 +33,10 @@ def upgrade() -> None:
             sa.Column("postal_code", sa.String(length=10), server_default="", nullable=False)
         )
     op.create_index(
-        "ix_cs_event_registration_at", "cs_event", ["registration_id", "occurred_at", "id"]
+        "ix_cs_event_registration_at",
+        "cs_event",
+        ["registration_id", "occurred_at", "id"],
+        postgresql_include=["kind", "patient_id"],
     )
 
 
