@@ -161,3 +161,18 @@ def test_log_page_shows_the_address_and_links_the_next_page(
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     bad = client.get(f"/cs/log?registration_id={reg}&start={DAY}&end={DAY}&after=zz")
     assert bad.status_code == 422 and "cursor" in bad.text
+
+
+def test_a_pdf_of_a_range_too_long_is_refused_naming_end(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site, _, _ = _ledger(db)
+    monkeypatch.setattr(records, "PDF_MAX_ROWS", 12)
+    actor = site.actor()  # type: ignore[attr-defined]
+    reg = site.reg_id  # type: ignore[attr-defined]
+    with pytest.raises(BadRequest) as exc:
+        records.open_log_export(db, actor, TZ, reg, DAY, DAY, "pdf")
+    assert exc.value.field == "end" and "CSV" in exc.value.reason
+    records.open_log_export(db, actor, TZ, reg, DAY, DAY, "csv")  # the CSV has no limit
+    records.open_log_export(db, actor, TZ, reg, DAY, DAY, "pdf", ("administer",))
+    db.rollback()

@@ -301,6 +301,8 @@ LOG_COLUMNS = (
 )  # fmt: skip
 #: Rows per page of the log (page and API); the cursor names the last row shown.
 LOG_PAGE = 200
+#: Events a PDF of the log may hold (about 400 pages); longer ranges are for the CSV.
+PDF_MAX_ROWS = 20_000
 #: Rows fetched per round trip when a whole range is streamed (server-side cursor).
 STREAM_BATCH = 2000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -381,7 +383,9 @@ def log_range(
     return LogRange(reg.id, reg.site_name, reg.dea_number, start, end, lo, hi, tz, kinds)
 
 
-def log_statement(r: LogRange, after: tuple[datetime, int] | None = None) -> Select[Any]:
+def log_statement(
+    r: LogRange, after: tuple[datetime, int] | None = None
+) -> Select[*tuple[Any, ...]]:
     """The log's rows in (occurred_at, id) order, after the cursor's row when given (a
     keyset: served by ``ix_cs_event_registration_at``)."""
     stmt = (
@@ -508,19 +512,27 @@ def open_log_export(
     r = log_range(db, actor.clinic_id, tz, registration_id, start, end, kinds)
     upto = db.execute(select(func.max(CsEvent.id))).scalar() or 0
     r = replace(r, upto_id=int(upto))
-    names = select(CsEvent.patient_id).where(
+    in_range = [
         CsEvent.registration_id == r.registration_id,
         CsEvent.occurred_at >= r.lo,
         CsEvent.occurred_at < r.hi,
         CsEvent.id <= r.upto_id,
-        CsEvent.patient_id.is_not(None),
-    )
+    ]
     if kinds:
-        names = names.where(CsEvent.kind.in_(kinds))
+        in_range.append(CsEvent.kind.in_(kinds))
+    if fmt == "pdf":
+        n = db.execute(select(func.count()).select_from(CsEvent).where(*in_range)).scalar_one()
+        if n > PDF_MAX_ROWS:
+            raise BadRequest(
+                f"a PDF holds at most {PDF_MAX_ROWS:,} events and this range has {n:,}: "
+                "choose a shorter range, or download the CSV",
+                "end",
+            )
+    names = select(CsEvent.patient_id).where(*in_range, CsEvent.patient_id.is_not(None))
     patients = db.execute(names.distinct()).scalars().all()
     audit.record(
         db, actor, "export", "cs_log", f"{r.registration_id}:{start}:{end}:{fmt}",
-        patients=[int(p) for p in patients],
+        patients=[p for p in patients if p is not None],
     )  # fmt: skip
     return r
 
