@@ -345,6 +345,10 @@ MATRIX: dict[tuple[str, str], str] = {
     # Allergies and medicines (issue 21.1): the care team changes them; the ids in the path
     # do not exist, so an allowed removal answers 404 (an admin is refused first: 403).
     ("POST", "/patients/{patient_id}/allergies"):       "L 403 422 422 403 404",
+    # The patient's address (issue 18, 21 CFR 1304.22(c)): staff keep it; every part is
+    # optional, so the empty form or body is a valid change (it clears the address).
+    ("POST", "/patients/{patient_id}/address"):         "L 403 303 303 303 404",
+    ("PUT", "/api/v1/patients/{patient_id}/address"):   "401 403 200 200 200 404",
     ("POST", "/patients/{patient_id}/allergies/{allergy_id}/remove"): "L 403 404 404 403 404",
     ("POST", "/patients/{patient_id}/medications"):     "L 403 422 422 403 404",
     ("POST", "/patients/{patient_id}/medications/{medication_id}/remove"): "L 403 404 404 403 404",

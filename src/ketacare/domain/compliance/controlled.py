@@ -315,8 +315,15 @@ def mg_to_ug(value: str | float | Decimal) -> int:
 
 
 def fmt_mg(ug: int) -> str:
-    """Micrograms as "12.5 mg"."""
-    return f"{Decimal(ug) / 1000:f}".rstrip("0").rstrip(".") + " mg" if ug else "0 mg"
+    """Micrograms as "12.5 mg" (trailing zeros of the fraction only).
+
+    >>> fmt_mg(12_500), fmt_mg(50_000), fmt_mg(-500), fmt_mg(100), fmt_mg(0)
+    ('12.5 mg', '50 mg', '-0.5 mg', '0.1 mg', '0 mg')
+    """
+    text = f"{Decimal(ug) / 1000:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} mg"
 
 
 def ml(ug: int, mg_per_ml: float | None) -> float | None:

@@ -15,7 +15,7 @@ from ketacare.features._kit.params import RowId
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiActor
 from ketacare.features.controlled import exports, queries, records, service
-from ketacare.features.controlled.deps import CsSettingsDep, TzDep
+from ketacare.features.controlled.deps import CsSettingsDep, SessionsDep, TzDep
 from ketacare.features.controlled.schemas import (
     CaseBody,
     CaseOut,
@@ -26,6 +26,7 @@ from ketacare.features.controlled.schemas import (
     EventOut,
     InventoryBody,
     InventoryOut,
+    LogPageOut,
     ReceiptBody,
     ReceiptOut,
     RegistrationIn,
@@ -35,6 +36,10 @@ from ketacare.features.controlled.schemas import (
 
 router = APIRouter(prefix="/api/v1/cs", tags=["controlled substances"])
 Format = Literal["json", "csv", "pdf"]
+EventKind = Literal[
+    "receive", "draw", "administer", "waste", "return", "breakage", "expire", "transfer",
+    "dispose", "close", "correction",
+]  # fmt: skip
 #: Routes that name a record in the body or the query: 404 when it is not in the clinic.
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {
@@ -202,16 +207,26 @@ def administration_log(
     actor: ApiActor,
     db: DbDep,
     tz: TzDep,
+    sessions: SessionsDep,
     registration_id: int = Query(ge=1, le=2**31 - 1),
     start: date = Query(),
     end: date = Query(),
+    after: str = Query("", max_length=40, description="The ``next`` cursor of the last page."),
+    limit: int = Query(records.LOG_PAGE, ge=1, le=1000),
+    kind: EventKind | None = Query(None, description="Only events of this kind."),
     format: Format = "json",
-) -> list[dict[str, object]] | Response:
-    """Every ledger event of a registration in a date range (clinic days), audited with the
-    patients it names; JSON, CSV or PDF."""
+) -> LogPageOut | Response:
+    """The ledger events of a registration in a date range (clinic days), in (time, id)
+    order. JSON: one page of ``limit`` rows after the cursor ``after``, audited with the
+    patients it shows. CSV: the whole range streamed; PDF: the whole range. An export is
+    audited once, naming every patient it discloses."""
     service.check_date(start, "start")
     service.check_date(end, "end")
-    rows = records.administration_log(db, actor, tz, registration_id, start, end)
+    kinds = (kind,) if kind else ()
     if format == "json":
-        return rows
-    return exports.log_file(db, actor, registration_id, start, end, rows, format, tz)
+        page = records.log_page(
+            db, actor, tz, registration_id, start, end, after=after, limit=limit, kinds=kinds
+        )
+        return LogPageOut.model_validate({"rows": page.rows, "next": page.next})
+    r = records.open_log_export(db, actor, tz, registration_id, start, end, format, kinds)
+    return exports.log_download(sessions, r, format)

@@ -80,3 +80,59 @@ def session_sign_check(
 ) -> tuple[str, list[Reason]]:
     """The registered ``session_sign`` hook: the field and why the ledger keeps ``s`` unsigned."""
     return "controlled_substances", sign_reasons(db, s)
+
+
+def session_page_context(db: Session, session_id: int) -> dict[str, object]:
+    """The registered ``session_page`` hook: the session's draws (what each still owes the
+    ledger) and the open containers of its drug to draw from, for clinics that keep their
+    records here. The session page's read is audited by the sessions feature."""
+    s = db.get(TreatmentSession, session_id)
+    if s is None or not uses_ledger(db, s.clinic_id):
+        return {}
+    draws = db.execute(
+        select(CsDraw, CsContainer.label)
+        .join(CsContainer, CsContainer.id == CsDraw.container_id)
+        .where(CsDraw.session_id == session_id, CsDraw.void.is_(False))
+        .order_by(CsDraw.id)
+    ).all()
+    drug = "esketamine" if s.route == "esketamine" else "ketamine"
+    stock = db.execute(
+        select(CsContainer)
+        .where(
+            CsContainer.clinic_id == s.clinic_id,
+            CsContainer.status == "open",
+            CsContainer.drug == drug,
+            CsContainer.balance_ug > 0,
+        )
+        .order_by((CsContainer.balance_ug < CsContainer.full_ug).desc(), CsContainer.label)
+        .limit(12)
+    ).scalars()
+    return {
+        "cs_session": {
+            "draws": [
+                {
+                    "id": d.id,
+                    "container_id": d.container_id,
+                    "label": label,
+                    "drawn": rules.fmt_mg(d.drawn_ug),
+                    "administered": rules.fmt_mg(d.administered_ug),
+                    "wasted": rules.fmt_mg(d.wasted_ug),
+                    "returned": rules.fmt_mg(d.returned_ug),
+                    "outstanding": rules.fmt_mg(
+                        d.drawn_ug - d.administered_ug - d.wasted_ug - d.returned_ug
+                    ),
+                    "settled": d.settled,
+                }
+                for d, label in draws
+            ],
+            "stock": [
+                {
+                    "id": c.id,
+                    "label": c.label,
+                    "balance": rules.fmt_mg(c.balance_ug),
+                    "opened": c.balance_ug < c.full_ug,
+                }
+                for c in stock
+            ],
+        }
+    }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from ketacare.features._kit.templating import page_tz
 from ketacare.features.controlled.config import CsSettings, get_cs_settings
@@ -21,5 +23,13 @@ async def clinic_zone(request: Request) -> str:
     return page_tz(request)
 
 
+async def session_factory(request: Request) -> Callable[[], Session]:
+    """The app's session factory: a streamed export reads in a session of its own, since
+    the request's commits before the response body is sent."""
+    factory: Callable[[], Session] = request.app.state.sessions
+    return factory
+
+
 CsSettingsDep = Annotated[CsSettings, Depends(cs_settings)]
 TzDep = Annotated[str, Depends(clinic_zone)]
+SessionsDep = Annotated[Callable[[], Session], Depends(session_factory)]

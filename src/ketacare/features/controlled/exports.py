@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from ketacare.domain.compliance import controlled as rules
@@ -91,21 +92,21 @@ def inventory_file(db: Session, actor: Actor, inv: CsInventory, fmt: str, tz: st
                  "application/pdf", f"{name}.pdf")  # fmt: skip
 
 
-def log_file(
-    db: Session,
-    actor: Actor,
-    registration_id: int,
-    start: date,
-    end: date,
-    rows: list[dict[str, Any]],
-    fmt: str,
-    tz: str,
-) -> Response:
-    """The administration log as CSV or PDF (the read itself is audited by the query)."""
-    audit.record(db, actor, "export", "cs_log", f"{registration_id}:{start}:{end}:{fmt}")
-    name = f"cs-log-{registration_id}-{start}-{end}"
+def log_download(sessions: Callable[[], Session], r: records.LogRange, fmt: str) -> Response:
+    """An audited export range (:func:`records.open_log_export`) as CSV, streamed from a
+    server-side cursor, or as PDF built from the same cursor. Both are generated after the
+    request's transaction (and its audit event) has committed."""
+    name = f"cs-log-{r.registration_id}-{r.start}-{r.end}"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
     if fmt == "csv":
-        return _file(records.to_csv(rows, records.LOG_COLUMNS), "text/csv", f"{name}.csv")
-    subtitle = f"Registration {registration_id}, {start} to {end} ({tz})"
-    return _file(pdf.log_pdf("Controlled-substance log", subtitle, rows), "application/pdf",
-                 f"{name}.pdf")  # fmt: skip
+        chunks = records.csv_chunks(records.export_rows(sessions, r))
+        return StreamingResponse(chunks, media_type="text/csv", headers=disposition)
+
+    def document() -> Iterator[bytes]:
+        subtitle = f"{r.site} ({r.dea_number}), {r.start} to {r.end} ({r.tz})"
+        rows = (
+            dict(zip(records.LOG_COLUMNS, v, strict=True)) for v in records.export_rows(sessions, r)
+        )
+        yield pdf.log_pdf("Controlled-substance log", subtitle, rows)
+
+    return StreamingResponse(document(), media_type="application/pdf", headers=disposition)

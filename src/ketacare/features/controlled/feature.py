@@ -20,4 +20,5 @@ FEATURE = Feature(
         )
     },
     session_sign=("ketacare.features.controlled.charting:session_sign_check",),
+    session_page=("ketacare.features.controlled.charting:session_page_context",),
 )

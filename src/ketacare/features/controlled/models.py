@@ -126,6 +126,16 @@ class CsEvent(Base):
         UniqueConstraint("container_id", "seq"),
         UniqueConstraint("corrects_id"),
         Index("ix_cs_event_clinic_at", "clinic_id", "occurred_at"),
+        #: The administration log's keyset order (migration 0022); on PostgreSQL it also
+        #: covers the kind and the patient, so an export's patient list (audited before the
+        #: stream starts) is an index-only scan.
+        Index(
+            "ix_cs_event_registration_at",
+            "registration_id",
+            "occurred_at",
+            "id",
+            postgresql_include=["kind", "patient_id"],
+        ),
         Index("ix_cs_event_session", "session_id"),
         Index("ix_cs_event_draw", "draw_id"),
         CheckConstraint("qty_ug >= 0", name="qty_nonnegative"),

@@ -20,7 +20,7 @@ from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
 from ketacare.features.auth.deps import PageActor
 from ketacare.features.controlled import exports, queries, records, service
-from ketacare.features.controlled.deps import CsSettingsDep, TzDep
+from ketacare.features.controlled.deps import CsSettingsDep, SessionsDep, TzDep
 from ketacare.features.controlled.schemas import ReceiptBody, RegistrationIn
 
 RECEIPT_FIELDS = (
@@ -117,6 +117,7 @@ def _container_page(
     container_id: int,
     errors: list[dict[str, str]] | None = None,
     status: int = 200,
+    session_id: int | None = None,
 ) -> Response:
     events = service.events_of(db, actor.clinic_id, container_id)
     c = queries.container(db, actor.clinic_id, container_id)
@@ -125,14 +126,22 @@ def _container_page(
         "events": [exports.event_out(e) for e in events],
         "open_draws": queries.open_draws(db, container_id),
         "errors": errors or [],
+        "session_id": session_id,
     }
     return render(request, "controlled/container.html", context, status_code=status)
 
 
 @router.get("/cs/containers/{container_id}", response_class=HTMLResponse)
-def container_page(request: Request, container_id: RowId, actor: PageActor, db: DbDep) -> Response:
-    """One container: its balance, its ledger and the form to append an event."""
-    return _container_page(request, actor, db, container_id)
+def container_page(
+    request: Request,
+    container_id: RowId,
+    actor: PageActor,
+    db: DbDep,
+    session_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """One container: its balance, its ledger and the form to append an event (``session_id``:
+    come from that session's page; its draws are for it, with a way back)."""
+    return _container_page(request, actor, db, container_id, session_id=session_id)
 
 
 @router.post("/cs/containers/{container_id}/events", response_class=HTMLResponse)
@@ -147,7 +156,9 @@ def event_form(
 ) -> Response:
     """Append a ledger event from the container page (waste: the witness signs here)."""
     queries.container(db, actor.clinic_id, container_id)  # 404 before anything else
+    back: int | None = None
     try:
+        back = _int(form.get("session_id", ""), "session_id")
         kind = form.get("kind", "")
         if not kind:
             raise BadRequest("choose what happened", "kind")
@@ -165,12 +176,15 @@ def event_form(
             )  # fmt: skip
     except ValueError as exc:
         errors = [{"field": "qty_mg", "reason": str(exc)}]
-        return _container_page(request, actor, db, container_id, errors, 422)
+        return _container_page(request, actor, db, container_id, errors, 422, back)
     except KetacareError as exc:
         if exc.status_code in (401, 403):
             raise
-        return _container_page(request, actor, db, container_id, _errors(exc), exc.status_code)
-    return RedirectResponse(f"/cs/containers/{container_id}", status_code=303)
+        return _container_page(
+            request, actor, db, container_id, _errors(exc), exc.status_code, back
+        )
+    query = f"?session_id={back}" if back else ""
+    return RedirectResponse(f"/cs/containers/{container_id}{query}", status_code=303)
 
 
 def _form_witness(
@@ -199,25 +213,32 @@ def log_page(
     actor: PageActor,
     db: DbDep,
     tz: TzDep,
+    sessions: SessionsDep,
     registration_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
     start: Annotated[date, Query()],
     end: Annotated[date, Query()],
+    after: Annotated[str, Query(max_length=40)] = "",
     format: Literal["html", "csv", "pdf"] = "html",
 ) -> Response:
-    """The log of one registration for a date range (clinic days)."""
+    """The log of one registration for a date range (clinic days), 200 rows a page with a
+    link to the next; CSV (streamed) and PDF of the whole range."""
+    context: dict[str, object] = {
+        "rows": [], "next": None, "after": after, "registration_id": registration_id,
+        "start": start, "end": end, "registrations": queries.registrations(db, actor.clinic_id),
+    }  # fmt: skip
     try:
         service.check_date(start, "start")
         service.check_date(end, "end")
-        rows = records.administration_log(db, actor, tz, registration_id, start, end)
+        if format != "html":
+            r = records.open_log_export(db, actor, tz, registration_id, start, end, format)
+            return exports.log_download(sessions, r, format)
+        page = records.log_page(db, actor, tz, registration_id, start, end, after=after)
     except KetacareError as exc:
         if exc.status_code in (401, 403, 404):
             raise
-        return render(request, "controlled/log.html", {"rows": [], "error": exc.reason,
-                      "registration_id": registration_id, "start": start, "end": end},
-                      status_code=exc.status_code)  # fmt: skip
-    if format != "html":
-        return exports.log_file(db, actor, registration_id, start, end, rows, format, tz)
-    context = {"rows": rows, "registration_id": registration_id, "start": start, "end": end}
+        context["error"] = exc.reason
+        return render(request, "controlled/log.html", context, status_code=exc.status_code)
+    context.update(rows=page.rows, next=page.next)
     return render(request, "controlled/log.html", context)
 
 

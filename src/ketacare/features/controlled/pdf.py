@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,28 +39,43 @@ class _Doc(FPDF):
         self.set_font("DejaVu", "", 7)
         self.cell(0, 5, f"ketacare · page {self.page_no()}/{{nb}}", align="C")
 
-    def table_of(self, columns: tuple[str, ...], rows: list[dict[str, Any]], size: float) -> None:
+    def table_of(
+        self,
+        columns: tuple[str, ...],
+        rows: Iterable[dict[str, Any]],
+        size: float,
+        widths: tuple[int, ...] | None = None,
+    ) -> int:
+        """The rows as a table under a heading row; returns how many rows it drew."""
         self.set_font("DejaVu", "", size)
-        with self.table(text_align="LEFT", line_height=3.6, first_row_as_headings=True) as t:
+        n = 0
+        with self.table(text_align="LEFT", line_height=3.6, first_row_as_headings=True,
+                        col_widths=widths) as t:  # fmt: skip
             head = t.row()
             for col in columns:
                 head.cell(col)
             for r in rows:
+                n += 1
                 row = t.row()
                 for col in columns:
                     value = r.get(col)
                     row.cell("" if value is None else str(value))
+        return n
 
 
-def log_pdf(title: str, subtitle: str, rows: list[dict[str, Any]]) -> bytes:
-    """The administration/disposal log as a landscape table."""
+def log_pdf(title: str, subtitle: str, rows: Iterable[dict[str, Any]]) -> bytes:
+    """The administration/disposal log as a landscape table (the patient's name and address
+    beside each administration, 21 CFR 1304.22(c)); ``rows`` may be a stream."""
     doc = _Doc(title, subtitle)
     cols = ("occurred_at", "kind", "container", "lot", "qty_mg", "qty_ml", "balance_mg",
-            "patient", "by", "witness", "method")  # fmt: skip
-    if rows:
-        doc.table_of(cols, rows, 6.5)
-    else:
+            "patient", "patient_address", "by", "witness", "method")  # fmt: skip
+    widths = (12, 8, 8, 7, 6, 6, 7, 12, 18, 12, 12, 9)
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
         doc.cell(0, 6, "No events in this period.")
+    else:
+        doc.table_of(cols, itertools.chain((first,), rows), 6.5, widths)
     return bytes(doc.output())
 
 

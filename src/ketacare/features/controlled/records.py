@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
-from datetime import date, datetime
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, Select, bindparam, func, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from ketacare.domain.compliance import controlled as rules
@@ -35,7 +38,7 @@ from ketacare.features.controlled.service import (
     registration,
     require_role,
 )
-from ketacare.features.patients.models import Patient
+from ketacare.features.patients.models import Patient, format_address
 
 # --- counts and discrepancy cases ------------------------------------------------------------
 
@@ -293,8 +296,275 @@ def inventory(db: Session, clinic_id: int | None, inventory_id: int) -> CsInvent
 
 LOG_COLUMNS = (
     "occurred_at", "kind", "container", "drug", "product", "lot", "qty_mg", "qty_ml",
-    "balance_mg", "patient", "session_id", "by", "witness", "method", "note", "corrects",
+    "balance_mg", "patient", "patient_address", "session_id", "by", "witness", "method",
+    "note", "corrects",
 )  # fmt: skip
+#: Rows per page of the log (page and API); the cursor names the last row shown.
+LOG_PAGE = 200
+#: Events a PDF of the log may hold (about 400 pages); longer ranges are for the CSV.
+PDF_MAX_ROWS = 20_000
+#: Rows fetched per round trip when a whole range is streamed (server-side cursor).
+STREAM_BATCH = 2000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR_RE = re.compile(r"^([0-9]{1,17})\.([0-9]{1,10})$")
+
+# Core columns, not ORM entities: the 2-year log of a busy clinic is ~500,000 rows.
+_LOG_COLUMNS = (
+    CsEvent.id,
+    # the plain type: no per-row decorator call (hundreds of thousands of rows); _utc()
+    # makes SQLite's naive values aware
+    type_coerce(CsEvent.occurred_at, DateTime(timezone=True)).label("occurred_at"),
+    CsEvent.kind,
+    CsContainer.label,
+    CsContainer.drug,
+    CsContainer.product,
+    CsContainer.lot,
+    CsEvent.qty_ug,
+    CsContainer.concentration_mg_ml,
+    CsEvent.balance_ug,
+    CsEvent.patient_id,
+    Patient.family_name,
+    Patient.given_name,
+    Patient.address_line,
+    Patient.city,
+    Patient.state,
+    Patient.postal_code,
+    CsEvent.session_id,
+    CsEvent.by_email,
+    CsEvent.witness_email,
+    CsEvent.method,
+    CsEvent.note,
+    CsEvent.corrects_id,
+)
+
+
+@dataclass(frozen=True)
+class LogRange:
+    """One registration's log from ``start`` to ``end`` (clinic days, inclusive): the UTC
+    bounds ``[lo, hi)``, the event kinds (all when empty) and, for an export, the last event
+    id it covers (the events recorded before its audit)."""
+
+    registration_id: int
+    site: str
+    dea_number: str
+    start: date
+    end: date
+    lo: datetime
+    hi: datetime
+    tz: str
+    kinds: tuple[str, ...] = ()
+    upto_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """One page of the log and the cursor of the next (None on the last page)."""
+
+    rows: list[dict[str, Any]]
+    next: str | None
+
+
+def log_range(
+    db: Session,
+    clinic_id: int | None,
+    tz: str,
+    registration_id: int,
+    start: date,
+    end: date,
+    kinds: tuple[str, ...] = (),
+) -> LogRange:
+    """The range of one registration of the clinic (404 when not the clinic's; 422 naming
+    ``end`` when it is before ``start``)."""
+    reg = registration(db, clinic_id, registration_id)
+    if end < start:
+        raise BadRequest("the end is before the start", "end")
+    lo, _ = clock.local_day_bounds(start, tz)
+    _, hi = clock.local_day_bounds(end, tz)
+    return LogRange(reg.id, reg.site_name, reg.dea_number, start, end, lo, hi, tz, kinds)
+
+
+def log_statement(
+    r: LogRange, after: tuple[datetime, int] | None = None
+) -> Select[*tuple[Any, ...]]:
+    """The log's rows in (occurred_at, id) order, after the cursor's row when given (a
+    keyset: served by ``ix_cs_event_registration_at``)."""
+    stmt = (
+        select(*_LOG_COLUMNS)
+        .join(CsContainer, CsContainer.id == CsEvent.container_id)
+        .outerjoin(Patient, Patient.id == CsEvent.patient_id)
+        .where(
+            CsEvent.registration_id == r.registration_id,
+            CsEvent.occurred_at >= r.lo,
+            CsEvent.occurred_at < r.hi,
+        )
+        .order_by(CsEvent.occurred_at, CsEvent.id)
+    )
+    if r.kinds:
+        stmt = stmt.where(CsEvent.kind.in_(r.kinds))
+    if r.upto_id is not None:
+        stmt = stmt.where(CsEvent.id <= r.upto_id)
+    if after is not None:
+        at = bindparam("after_at", after[0], type_=CsEvent.occurred_at.type)
+        key = bindparam("after_id", after[1], type_=CsEvent.id.type)
+        stmt = stmt.where(tuple_(CsEvent.occurred_at, CsEvent.id) > tuple_(at, key))
+    return stmt
+
+
+def encode_cursor(at: datetime, event_id: int) -> str:
+    """The cursor of a row: microseconds since 1970 (UTC) and the event id."""
+    return f"{(at - _EPOCH) // timedelta(microseconds=1)}.{event_id}"
+
+
+def decode_cursor(text: str, field: str = "after") -> tuple[datetime, int] | None:
+    """A cursor's (occurred_at, id); None for ""; 422 naming ``field`` when malformed."""
+    text = text.strip()
+    if not text:
+        return None
+    m = _CURSOR_RE.match(text)
+    if m is None or not 1 <= int(m.group(2)) <= 2**63 - 1:
+        raise BadRequest("not a page cursor of this log", field)
+    try:
+        at = _EPOCH + timedelta(microseconds=int(m.group(1)))
+    except OverflowError:
+        raise BadRequest("not a page cursor of this log", field) from None
+    return at, int(m.group(2))
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _log_values(row: Any, zone: ZoneInfo) -> tuple[Any, ...]:
+    """A row of :func:`log_statement` as the values of :data:`LOG_COLUMNS`, in order."""
+    (_, at, kind, label, drug, product, lot, qty, conc, balance, patient_id, family, given,
+     line, city, state, postal, session_id, by, witness, method, note, corrects) = row  # fmt: skip
+    named = patient_id is not None
+    return (
+        _utc(at).astimezone(zone).strftime(clock.DATETIME_FORMAT),
+        kind,
+        label,
+        drug,
+        product,
+        lot,
+        qty / 1000,
+        round(qty / 1000 / conc, 3) if conc else None,
+        balance / 1000,
+        f"{family}, {given}" if named else "",
+        format_address(line, city, state, postal) if named else "",
+        session_id,
+        by,
+        witness,
+        method,
+        note,
+        corrects,
+    )
+
+
+def _log_row(row: Any, zone: ZoneInfo) -> dict[str, Any]:
+    return dict(zip(LOG_COLUMNS, _log_values(row, zone), strict=True))
+
+
+def log_page(
+    db: Session,
+    actor: Actor,
+    tz: str,
+    registration_id: int,
+    start: date,
+    end: date,
+    *,
+    after: str = "",
+    limit: int = LOG_PAGE,
+    kinds: tuple[str, ...] = (),
+) -> LogPage:
+    """One page of the log (``limit`` rows after the cursor ``after``), with the patients'
+    names and addresses for administrations (21 CFR 1304.22(c)); the read is audited with
+    the patients the page shows."""
+    r = log_range(db, actor.clinic_id, tz, registration_id, start, end, kinds)
+    cursor = decode_cursor(after)
+    if cursor is not None and not r.lo <= cursor[0] < r.hi:
+        raise BadRequest("the cursor is not in this date range", "after")
+    found = db.execute(log_statement(r, cursor).limit(limit + 1)).all()
+    more, found = len(found) > limit, found[:limit]
+    zone = clock.zone(tz)
+    rows = [_log_row(row, zone) for row in found]
+    patients = {row.patient_id for row in found if row.patient_id is not None}
+    audit.record(
+        db, actor, "list", "cs_log", f"{r.registration_id}:{start}:{end}", patients=patients
+    )
+    last = found[-1] if found else None
+    cursor_next = encode_cursor(_utc(last.occurred_at), last.id) if more and last else None
+    return LogPage(rows, cursor_next)
+
+
+def open_log_export(
+    db: Session,
+    actor: Actor,
+    tz: str,
+    registration_id: int,
+    start: date,
+    end: date,
+    fmt: str,
+    kinds: tuple[str, ...] = (),
+) -> LogRange:
+    """Audit an export of the whole range once, naming every patient it will disclose, and
+    return the range to stream (:func:`export_rows`), fixed to the events recorded so far
+    (the ledger only grows, so the stream holds exactly the audited rows)."""
+    r = log_range(db, actor.clinic_id, tz, registration_id, start, end, kinds)
+    upto = db.execute(select(func.max(CsEvent.id))).scalar() or 0
+    r = replace(r, upto_id=int(upto))
+    in_range = [
+        CsEvent.registration_id == r.registration_id,
+        CsEvent.occurred_at >= r.lo,
+        CsEvent.occurred_at < r.hi,
+        CsEvent.id <= r.upto_id,
+    ]
+    if kinds:
+        in_range.append(CsEvent.kind.in_(kinds))
+    if fmt == "pdf":
+        n = db.execute(select(func.count()).select_from(CsEvent).where(*in_range)).scalar_one()
+        if n > PDF_MAX_ROWS:
+            raise BadRequest(
+                f"a PDF holds at most {PDF_MAX_ROWS:,} events and this range has {n:,}: "
+                "choose a shorter range, or download the CSV",
+                "end",
+            )
+    names = select(CsEvent.patient_id).where(*in_range, CsEvent.patient_id.is_not(None))
+    patients = db.execute(names.distinct()).scalars().all()
+    audit.record(
+        db, actor, "export", "cs_log", f"{r.registration_id}:{start}:{end}:{fmt}",
+        patients=[p for p in patients if p is not None],
+    )  # fmt: skip
+    return r
+
+
+def export_rows(
+    sessions: Callable[[], Session], r: LogRange, batch: int = STREAM_BATCH
+) -> Iterator[tuple[Any, ...]]:
+    """Every row of an audited export range as the values of :data:`LOG_COLUMNS`, read in a
+    session of its own (the request's has committed by then). PostgreSQL: one server-side
+    cursor, ``batch`` rows per round trip. SQLite, where every transaction takes the write
+    lock (``BEGIN IMMEDIATE``): keyset batches, each in a short transaction of its own, so
+    that a slow download never keeps other writers waiting. The range is fixed by
+    ``upto_id``, so both give the same rows."""
+    zone = clock.zone(r.tz)
+    with sessions() as db:
+        conn = db.connection()  # Core rows: no ORM result processing per row
+        if conn.dialect.name == "postgresql":
+            result = conn.execution_options(yield_per=batch).execute(log_statement(r))
+            for row in result:
+                yield _log_values(row, zone)
+            db.rollback()
+            return
+        db.rollback()
+        after: tuple[datetime, int] | None = None
+        while True:
+            found = db.connection().execute(log_statement(r, after).limit(batch)).all()
+            db.rollback()
+            for row in found:
+                yield _log_values(row, zone)
+            if len(found) < batch:
+                return
+            after = (_utc(found[-1].occurred_at), found[-1].id)
 
 
 def administration_log(
@@ -306,81 +576,54 @@ def administration_log(
     end: date,
     kinds: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """Every ledger event of a registration from ``start`` to ``end`` (clinic-local days,
-    inclusive), in order, with the patient's name for administrations (21 CFR 1304.22(c)).
-
-    The read is audited with every patient it discloses.
-    """
-    reg = registration(db, actor.clinic_id, registration_id)
-    if end < start:
-        raise BadRequest("the end is before the start", "end")
-    lo, _ = clock.local_day_bounds(start, tz)
-    _, hi = clock.local_day_bounds(end, tz)
-    # Core columns, not ORM entities: the 2-year log of a busy clinic is ~500,000 rows.
-    stmt = (
-        select(
-            CsEvent.occurred_at,
-            CsEvent.kind,
-            CsContainer.label,
-            CsContainer.drug,
-            CsContainer.product,
-            CsContainer.lot,
-            CsEvent.qty_ug,
-            CsContainer.concentration_mg_ml,
-            CsEvent.balance_ug,
-            CsEvent.patient_id,
-            Patient.family_name,
-            Patient.given_name,
-            CsEvent.session_id,
-            CsEvent.by_email,
-            CsEvent.witness_email,
-            CsEvent.method,
-            CsEvent.note,
-            CsEvent.corrects_id,
-        )
-        .join(CsContainer, CsContainer.id == CsEvent.container_id)
-        .outerjoin(Patient, Patient.id == CsEvent.patient_id)
-        .where(
-            CsEvent.registration_id == reg.id,
-            CsEvent.occurred_at >= lo,
-            CsEvent.occurred_at < hi,
-        )
-        .order_by(CsEvent.occurred_at, CsEvent.id)
-    )
-    if kinds:
-        stmt = stmt.where(CsEvent.kind.in_(kinds))
+    """Every row of the log from ``start`` to ``end`` in one list (the CLI's file; pages and
+    the API page or stream instead), audited as an export with every patient it names."""
+    r = log_range(db, actor.clinic_id, tz, registration_id, start, end, kinds)
     zone = clock.zone(tz)
     out: list[dict[str, Any]] = []
     patients: set[int] = set()
-    for row in db.execute(stmt):
-        (at, kind, label, drug, product, lot, qty, conc, balance, patient_id, family, given,
-         session_id, by, witness, method, note, corrects) = row  # fmt: skip
-        if patient_id is not None:
-            patients.add(patient_id)
-        out.append(
-            {
-                "occurred_at": at.astimezone(zone).strftime(clock.DATETIME_FORMAT),
-                "kind": kind,
-                "container": label,
-                "drug": drug,
-                "product": product,
-                "lot": lot,
-                "qty_mg": qty / 1000,
-                "qty_ml": round(qty / 1000 / conc, 3) if conc else None,
-                "balance_mg": balance / 1000,
-                "patient": f"{family}, {given}" if patient_id is not None else "",
-                "session_id": session_id,
-                "by": by,
-                "witness": witness,
-                "method": method,
-                "note": note,
-                "corrects": corrects,
-            }
-        )
+    for row in db.execute(log_statement(r)):
+        if row.patient_id is not None:
+            patients.add(row.patient_id)
+        out.append(_log_row(row, zone))
     audit.record(
-        db, actor, "export", "cs_log", f"{reg.id}:{start}:{end}", patients=sorted(patients)
+        db, actor, "export", "cs_log", f"{r.registration_id}:{start}:{end}", patients=patients
     )
     return out
+
+
+#: Columns of :data:`LOG_COLUMNS` that hold free text (escaped against spreadsheet formulas).
+_LOG_TEXT = frozenset(
+    i for i, c in enumerate(LOG_COLUMNS) if c not in ("occurred_at", "kind", "qty_mg", "qty_ml",
+                                                      "balance_mg", "session_id", "corrects")
+)  # fmt: skip
+
+
+def csv_chunks(
+    rows: Iterable[tuple[Any, ...]], columns: tuple[str, ...] = LOG_COLUMNS
+) -> Iterator[str]:
+    """Log rows (values of :data:`LOG_COLUMNS`) as CSV text, header first, then a chunk
+    every 500 rows; free-text cells that a spreadsheet would run as formulas are prefixed
+    with ' (as :func:`to_csv`)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    text = [i in _LOG_TEXT for i in range(len(columns))]
+    for n, values in enumerate(rows, 1):
+        writer.writerow(
+            [
+                _cell(v) if t and v and v[0] in _FORMULA else v
+                for v, t in zip(values, text, strict=True)
+            ]
+        )
+        if n % 500 == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+_FORMULA = ("=", "+", "-", "@")
 
 
 def _mg(ug: int) -> float:

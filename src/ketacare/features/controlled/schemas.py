@@ -171,3 +171,34 @@ class InventoryOut(BaseModel):
     taken_at: datetime
     signed_by: str
     lines: list[dict[str, object]]
+
+
+class LogRowOut(BaseModel):
+    """One ledger event of the administration log (clinic time; patient name and address on
+    administrations, 21 CFR 1304.22(c))."""
+
+    occurred_at: str
+    kind: str
+    container: str
+    drug: str
+    product: str
+    lot: str
+    qty_mg: float
+    qty_ml: float | None
+    balance_mg: float
+    patient: str
+    patient_address: str
+    session_id: int | None
+    by: str
+    witness: str
+    method: str
+    note: str
+    corrects: int | None
+
+
+class LogPageOut(BaseModel):
+    """One page of the log; ``next`` is the cursor of the following page (``after=``), null
+    on the last."""
+
+    rows: list[LogRowOut]
+    next: str | None

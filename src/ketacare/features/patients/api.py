@@ -10,6 +10,7 @@ from ketacare.features.auth.deps import ApiActor
 from ketacare.features.patients import service
 from ketacare.features.patients.deps import ApiPatient
 from ketacare.features.patients.schemas import (
+    AddressIn,
     AllergyIn,
     AllergyOut,
     MedicationIn,
@@ -40,6 +41,10 @@ def create_patient(body: PatientCreate, actor: ApiActor, db: DbDep, now: NowDep)
         mrn=body.mrn,
         email=body.email,
         phone=body.phone,
+        address_line=body.address_line,
+        city=body.city,
+        state=body.state,
+        postal_code=body.postal_code,
     )
     patient = service.add_patient(db, actor, data, now, confirm_duplicate=body.confirm_duplicate)
     return PatientOut.model_validate(patient)
@@ -53,6 +58,15 @@ def read_patient(patient: ApiPatient, actor: ApiActor, db: DbDep) -> PatientDeta
     out.allergies = [AllergyOut.model_validate(a) for a in allergies]
     out.medications = [MedicationOut.model_validate(m) for m in medications]
     return out
+
+
+@router.put("/{patient_id}/address", response_model=PatientOut)
+def update_address(
+    body: AddressIn, patient: ApiPatient, actor: ApiActor, db: DbDep, now: NowDep
+) -> PatientOut:
+    """Replace the patient's postal address (400 naming the part that is wrong)."""
+    service.update_address(db, actor, patient, now, **body.model_dump())
+    return PatientOut.model_validate(patient)
 
 
 @router.get("/{patient_id}/allergies", response_model=list[AllergyOut])

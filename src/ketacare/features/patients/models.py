@@ -21,6 +21,12 @@ class Sex(enum.StrEnum):
     unknown = "unknown"
 
 
+def format_address(line: str, city: str, state: str, postal_code: str) -> str:
+    """``line, city, ST 12345`` leaving out what is missing."""
+    region = " ".join(p for p in (state, postal_code) if p)
+    return ", ".join(p for p in (line, city, region) if p)
+
+
 class Patient(Base):
     """A person treated (or evaluated) by one clinic."""
 
@@ -39,6 +45,11 @@ class Patient(Base):
     sex: Mapped[Sex] = mapped_column(Enum(Sex, native_enum=False, length=16), default=Sex.unknown)
     email: Mapped[str] = mapped_column(String(320), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
+    #: Postal address (optional; the controlled-substance log names it, 21 CFR 1304.22(c)).
+    address_line: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    city: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    state: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    postal_code: Mapped[str] = mapped_column(String(10), default="", server_default="")
     synthetic: Mapped[bool] = mapped_column(default=False)
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("app_user.id", ondelete="SET NULL"), default=None
@@ -51,6 +62,11 @@ class Patient(Base):
     def display_name(self) -> str:
         """Family name, given name."""
         return f"{self.family_name}, {self.given_name}"
+
+    @property
+    def address(self) -> str:
+        """The address on one line ("" when none is recorded)."""
+        return format_address(self.address_line, self.city, self.state, self.postal_code)
 
     def age_on(self, day: date) -> int | None:
         """Age in whole years on ``day`` (None without a birth date)."""

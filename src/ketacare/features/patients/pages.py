@@ -19,7 +19,9 @@ from ketacare.features.patients.models import Patient
 from ketacare.features.registry import chart_hooks
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
-FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "phone")
+ADDRESS_FIELDS = ("address_line", "city", "state", "postal_code")
+FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "phone",
+          *ADDRESS_FIELDS)  # fmt: skip
 
 
 @router.get("/patients", response_class=HTMLResponse)
@@ -108,6 +110,26 @@ def patient_page(
     a function over as ``app.state.patient_links``: this feature cannot import them.
     """
     return _chart(request, patient, actor, db, now, settings)
+
+
+@router.post("/patients/{patient_id}/address", response_class=HTMLResponse)
+def update_address(
+    request: Request,
+    form: FormFields,
+    patient: PagePatient,
+    actor: PageActor,
+    db: DbDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Response:
+    """Change the patient's postal address, or show the chart again naming the bad part."""
+    values = {k: form.get(k, "") for k in ADDRESS_FIELDS}
+    try:
+        service.update_address(db, actor, patient, now, **values)  # checks before it writes
+    except BadRequest as exc:
+        errors = {exc.field or "form": exc.reason}
+        return _chart(request, patient, actor, db, now, settings, errors, values, 422)
+    return RedirectResponse(f"/patients/{patient.id}#patient-summary", status_code=303)
 
 
 @router.post("/patients/{patient_id}/allergies", response_class=HTMLResponse)

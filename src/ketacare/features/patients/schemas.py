@@ -21,6 +21,10 @@ class PatientCreate(BaseModel):
     mrn: str = Field("", max_length=64, description="The clinic's own record number.")
     email: str = Field("", max_length=320)
     phone: str = Field("", max_length=40)
+    address_line: str = Field("", max_length=200, description="Street and number.")
+    city: str = Field("", max_length=100)
+    state: str = Field("", max_length=2, description="Two-letter US state code.")
+    postal_code: str = Field("", max_length=10, description="ZIP code: 12345 or 12345-6789.")
     confirm_duplicate: bool = Field(
         False,
         description="Create even though a patient with the same name and birth date exists "
@@ -41,7 +45,23 @@ class PatientOut(BaseModel):
     sex: Sex
     email: str
     phone: str
+    address_line: str
+    city: str
+    state: str
+    postal_code: str
     synthetic: bool
+
+
+class AddressIn(BaseModel):
+    """The patient's postal address (every part optional; an empty part clears it). The
+    controlled-substance log prints it beside each administration (21 CFR 1304.22(c))."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address_line: str = Field("", max_length=200, description="Street and number.")
+    city: str = Field("", max_length=100)
+    state: str = Field("", max_length=2, description="Two-letter US state code.")
+    postal_code: str = Field("", max_length=10, description="ZIP code: 12345 or 12345-6789.")
 
 
 class AllergyIn(BaseModel):

@@ -61,6 +61,10 @@ class PatientInput:
     mrn: str = ""
     email: str = ""
     phone: str = ""
+    address_line: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,48 @@ class CleanPatient:
     mrn: str | None
     email: str
     phone: str
+    address: Address
+
+
+#: USPS codes of the states, DC and the territories (a patient's ``state``).
+US_STATES = frozenset((
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL",
+    "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE",
+    "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD",
+    "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI",
+))  # fmt: skip
+POSTAL_RE = re.compile(r"^[0-9]{5}(-[0-9]{4})?$")
+ADDRESS_LIMITS = {"address_line": 200, "city": 100}
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A patient's postal address; every part optional ("" when not known)."""
+
+    address_line: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+
+
+def validate_address(
+    address_line: str, city: str, state: str, postal_code: str
+) -> tuple[Address, dict[str, str]]:
+    """Trim and check the address parts; ``{field: reason}`` for those that are wrong."""
+    problems: dict[str, str] = {}
+    parts = {"address_line": " ".join(address_line.split()), "city": " ".join(city.split())}
+    for name, limit in ADDRESS_LIMITS.items():
+        if len(parts[name]) > limit:
+            problems[name] = f"must be at most {limit} characters"
+        elif any(ord(ch) < 32 for ch in parts[name]):
+            problems[name] = "must not contain control characters"
+    st = state.strip().upper()
+    if st and st not in US_STATES:
+        problems["state"] = "must be a two-letter US state code (e.g. TN)"
+    postal = postal_code.strip()
+    if postal and not POSTAL_RE.match(postal):
+        problems["postal_code"] = "must be a ZIP code: 12345 or 12345-6789"
+    return Address(parts["address_line"], parts["city"], st, postal), problems
 
 
 def validate(
@@ -113,10 +159,12 @@ def validate(
         problems["mrn"] = "must be at most 64 characters"
     if len(data.phone.strip()) > 40:
         problems["phone"] = "must be at most 40 characters"
+    address, wrong = validate_address(data.address_line, data.city, data.state, data.postal_code)
+    problems.update(wrong)
     if problems:
         return None, problems
     clean = CleanPatient(
-        given, family, birth, sex, data.mrn.strip() or None, email, data.phone.strip()
+        given, family, birth, sex, data.mrn.strip() or None, email, data.phone.strip(), address
     )
     return clean, {}
 
@@ -174,6 +222,10 @@ def create_patient(
         mrn=clean.mrn,
         email=clean.email,
         phone=clean.phone,
+        address_line=clean.address.address_line,
+        city=clean.address.city,
+        state=clean.address.state,
+        postal_code=clean.address.postal_code,
     )
     try:
         # A savepoint: a concurrent request that stored the same number first makes this
@@ -204,6 +256,30 @@ def open_patient(db: Session, actor: Actor, patient_id: int) -> Patient:
     """A patient of the actor's clinic (NotFound otherwise), audited as a read."""
     patient = get_patient(db, _clinic(actor), patient_id)
     record(db, actor, "read", "patient", patient.id, patient.id)
+    return patient
+
+
+def update_address(
+    db: Session,
+    actor: Actor,
+    patient: Patient,
+    now: datetime,  # noqa: ARG001
+    *,
+    address_line: str = "",
+    city: str = "",
+    state: str = "",
+    postal_code: str = "",
+) -> Patient:
+    """Replace the patient's address (every part optional; BadRequest names the first bad
+    part and nothing is written), audited as an update."""
+    address, problems = validate_address(address_line, city, state, postal_code)
+    if problems:
+        field, reason = next(iter(problems.items()))
+        raise BadRequest(reason, field)
+    patient.address_line, patient.city = address.address_line, address.city
+    patient.state, patient.postal_code = address.state, address.postal_code
+    db.flush()
+    record(db, actor, "update", "patient", f"{patient.id}:address", patient.id)
     return patient
 
 

@@ -25,7 +25,8 @@ from ketacare.features.screening.submit import store
 from ketacare.features.screening.writer import ScreeningWriter, WriterUnavailable
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
-PATIENT_FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "phone")
+PATIENT_FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "phone",
+                  "address_line", "city", "state", "postal_code")  # fmt: skip
 
 
 def _answers(form: dict[str, str], prefix: str, n: int) -> tuple[list[int | None], dict[str, str]]:
