@@ -196,9 +196,8 @@ def load_cohort(
     people = conn.execute(p_stmt).all()
     excluded = 0
     if not include_synthetic:
-        excluded = sum(
-            1 for _, t in conn.execute(g_stmt).all() if t is not None and lo <= int(t) < hi
-        )
+        firsts: list[int | None] = [row[1] for row in conn.execute(g_stmt).all()]
+        excluded = len([t for t in firsts if t is not None and lo <= t < hi])
     filtered = start is not None or end is not None or not include_synthetic
     if filtered:
         sessions = [r for r in sessions if int(r[0]) in first]
