@@ -56,7 +56,7 @@ TARGET_MS = 100.0
 PAGE_TIMEOUT_S = 20.0
 #: Pages that are not staff pages (public, patient-facing, one-time links) or not pages.
 SKIP = re.compile(
-    r"^/(screen|link|l/|b/|portal|login|logout|static|healthz|api/|fhir/|docs|redoc)|\.(pdf|csv|ics|json|png|svg)$"
+    r"^/(screen|link|l/|b/|portal|password/|login|logout|static|healthz|api/|fhir/|docs|redoc)|\.(pdf|csv|ics|json|png|svg)$"
 )
 #: Views worth measuring that the routes alone do not give: the outcomes of every patient
 #: (the large clinic's copied patients are synthetic, which the default view leaves out).

@@ -143,6 +143,20 @@ def test_outcomes_are_kept_by_content_and_follow_new_data(db: Session, settings:
     three = clinic_outcomes(db, clinic.id, "phq9")
     assert three.digest != one.digest and three.analysis is not one.analysis
     assert len(three.cohort.assessments) == len(one.cohort.assessments) + 1
+    # A changed score (no row added) is new data too, and so is a patient's recorded sex.
+    last.total = last.total - 1
+    db.flush()
+    four = clinic_outcomes(db, clinic.id, "phq9")
+    assert four.digest not in (one.digest, three.digest)
+    patient = db.get(Patient, last.patient_id)
+    assert patient is not None
+    patient.sex = Sex.female if patient.sex != Sex.female else Sex.male
+    db.flush()
+    five = clinic_outcomes(db, clinic.id, "phq9")
+    assert five.digest not in (one.digest, three.digest, four.digest)
+    assert clinic_outcomes(db, clinic.id, "phq9") is clinic_outcomes(db, clinic.id, "phq9") or (
+        db.get_bind().dialect.name != "postgresql"
+    )
     real = clinic_outcomes(db, clinic.id, "phq9", include_synthetic=False)
     assert real.cohort.n_synthetic_excluded == one.cohort.n_treated == 8
     assert real.cohort.n_treated == 0 and len(real.cohort.assessments) == 0
