@@ -355,7 +355,8 @@ def data_version(db: Session, clinic_id: int, instrument: str) -> str | None:
         .where(a.clinic_id == clinic_id, a.instrument_id == instrument, a.total.is_not(None)),
         select(*_versions("patient")).select_from(p).where(p.clinic_id == clinic_id),
     )
-    return repr([tuple(db.execute(stmt).one()) for stmt in stmts])
+    where = db.get_bind().engine.url.render_as_string(hide_password=True)  # one process, many DBs
+    return repr([where, *(tuple(db.execute(stmt).one()) for stmt in stmts)])
 
 
 def clinic_outcomes_for(
