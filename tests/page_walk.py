@@ -53,6 +53,8 @@ class Site:
             f"/a/{p['token']}",
             "/a/not-a-valid-link-token-0000",
             f"/b/{p['booking_token']}",
+            "/password/forgot",
+            "/password/reset/not-a-valid-link-token-0000",
         ]
 
     def patient_pages(self) -> list[str]:

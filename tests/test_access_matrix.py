@@ -327,6 +327,12 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/admin/users/{user_id}/password"):     "L 403 403 403 200 404",
     ("POST", "/admin/users/{user_id}/tokens"):       "L 403 403 403 422 404",
     ("POST", "/admin/users/{user_id}/tokens/{token_id}/revoke"): "L 403 403 403 303 404",
+    # e-mailed password reset (issue 21.8): public, the same answer whoever asks
+    ("POST", "/admin/users/{user_id}/password-link"): "L 403 403 403 200 404",
+    ("GET", "/password/forgot"):                     "200 200 200 200 200 200",
+    ("POST", "/password/forgot"):                    "422 422 422 422 422 422",
+    ("GET", "/password/reset/{token}"):              "404 404 404 404 404 404",
+    ("POST", "/password/reset/{token}"):             "404 404 404 404 404 404",
     ("GET", "/admin/settings"):                      "L 403 403 403 200 200",
     ("POST", "/admin/settings"):                     "L 403 403 403 303 303",
     ("GET", "/patients/{patient_id}/letter"):        "L 403 403 200 403 404",

@@ -146,3 +146,51 @@ def test_the_pdf_embeds_the_same_trajectory_chart(tmp_path: Path) -> None:
     doc.image(io.BytesIO(body), w=170)
     out = bytes(doc.output())
     assert out.startswith(b"%PDF") and len(out) > 2000
+
+
+def test_session_chart_is_hand_written_svg_without_matplotlib() -> None:
+    """The session page's chart (drawn on every view) is plain SVG: one line per vital with a
+    point per reading, the predicted band and typical curve, the disclaimer; no lock taken."""
+    from ketacare.features.charts import render
+
+    s, vitals, band = _session()
+    with render.LOCK:  # held elsewhere: a hand-written chart does not wait for it
+        done: list[str] = []
+        t = threading.Thread(target=lambda: done.append(chart_svg(s, vitals, band)))
+        t.start()
+        t.join(5)
+    assert done, "the session chart waited for the matplotlib lock"
+    svg = done[0]
+    root = ET.fromstring(svg)
+    assert root.get("role") == "img" and "style=" not in svg and "<script" not in svg
+    titles = [e.text for e in root.iter(f"{SVG}title")]
+    assert {"SBP", "DBP", "SpO2 %", "90% band", "Typical patient"} <= set(titles)
+    assert len(root.findall(f".//{SVG}circle")) == 9  # 3 readings x 3 vitals recorded
+    assert "Decision support, not dosing guidance." in svg
+    empty = chart_svg(TreatmentSession(route="im"), [], None)
+    assert "No readings yet" in empty and "No PK model for this route" in empty
+
+
+def test_nice_ticks_are_round_and_cover_the_range() -> None:
+    from ketacare.features.charts.lines import nice_ticks
+
+    assert nice_ticks(0, 100) == [0, 20, 40, 60, 80, 100]
+    assert nice_ticks(-5, 90) == [0, 20, 40, 60, 80]
+    assert nice_ticks(0, 0.9) == [0, 0.2, 0.4, 0.6, 0.8]
+    assert nice_ticks(3, 3) == [3]
+
+
+def test_content_digest_follows_the_data() -> None:
+    import numpy as np
+
+    from ketacare.features._kit.memo import ContentCache, digest
+
+    a = np.array([1, 2, 3], dtype=np.int64)
+    assert digest(a, "x") == digest(a.copy(), "x")
+    assert digest(a, "x") != digest(np.array([1, 2, 4], dtype=np.int64), "x")
+    assert digest(a) != digest(a.astype(np.float64))
+    calls: list[int] = []
+    cache: ContentCache[int] = ContentCache(2)
+    for key in ("a", "a", "b", "c", "a"):
+        cache.get(key, lambda: calls.append(1) or len(calls))
+    assert len(calls) == 4  # "a" computed again after "b" and "c" pushed it out

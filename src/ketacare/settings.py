@@ -228,6 +228,19 @@ class Settings(BaseSettings):
         3, ge=0, description="Patient sign-in requests per window per e-mail typed; 0 = off [U]."
     )
     portal_rate_window_s: int = Field(900, ge=1, description="Window of the two limits above.")
+    # E-mailed staff password reset (features/admin/reset.py; issue 21.8). [U]: ketacare default.
+    password_reset_minutes: float = Field(
+        30.0, gt=0, le=1440, description="Lifetime of an e-mailed password reset link [U]."
+    )
+    password_reset_rate_limit: int = Field(
+        10, ge=0, description="Password reset requests per window per address; 0 = off [U]."
+    )
+    password_reset_email_rate_limit: int = Field(
+        3, ge=0, description="Password reset requests per window per e-mail typed; 0 = off [U]."
+    )
+    password_reset_rate_window_s: int = Field(
+        900, ge=1, description="Window of the two password reset limits above."
+    )
     portal_crisis_days: int = Field(
         14,
         ge=1,

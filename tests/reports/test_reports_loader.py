@@ -106,3 +106,57 @@ def test_period_selects_an_inception_cohort(db: Session, settings: Settings) -> 
     assert later.n_treated + earlier.n_treated >= everyone.n_treated
     assert set(later.assessments.patient_id) <= set(later.sessions.patient_id)
     assert later.n_synthetic == later.n_treated
+
+
+def test_outcomes_are_kept_by_content_and_follow_new_data(db: Session, settings: Settings) -> None:
+    """A second view of unchanged data reuses the analysis (same digest, same object); a new
+    score changes the digest and the figures are computed again; synthetic patients left out
+    by the query are still counted."""
+    from datetime import timedelta
+
+    from ketacare.features.reports.service import clinic_outcomes
+
+    clinic, _ = small_clinic(db, settings, n=8, seed=3)
+    one = clinic_outcomes(db, clinic.id, "phq9")
+    two = clinic_outcomes(db, clinic.id, "phq9")
+    assert one.digest and one.digest == two.digest and one.analysis is two.analysis
+    last = (
+        db.execute(
+            select(Assessment)
+            .where(Assessment.instrument_id == "phq9", Assessment.total.is_not(None))
+            .order_by(Assessment.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    assert last is not None and last.total is not None
+    db.add(
+        Assessment(
+            clinic_id=last.clinic_id, patient_id=last.patient_id, instrument_id="phq9",
+            instrument_version=last.instrument_version, answers=last.answers,
+            total=last.total, completed_at=last.completed_at + timedelta(days=7),
+            source=last.source, complete=last.complete, flags=last.flags, band=last.band,
+            band_set=last.band_set,
+        )
+    )  # fmt: skip
+    db.flush()
+    three = clinic_outcomes(db, clinic.id, "phq9")
+    assert three.digest != one.digest and three.analysis is not one.analysis
+    assert len(three.cohort.assessments) == len(one.cohort.assessments) + 1
+    # A changed score (no row added) is new data too, and so is a patient's recorded sex.
+    last.total = last.total - 1
+    db.flush()
+    four = clinic_outcomes(db, clinic.id, "phq9")
+    assert four.digest not in (one.digest, three.digest)
+    patient = db.get(Patient, last.patient_id)
+    assert patient is not None
+    patient.sex = Sex.female if patient.sex != Sex.female else Sex.male
+    db.flush()
+    five = clinic_outcomes(db, clinic.id, "phq9")
+    assert five.digest not in (one.digest, three.digest, four.digest)
+    assert clinic_outcomes(db, clinic.id, "phq9") is clinic_outcomes(db, clinic.id, "phq9") or (
+        db.get_bind().dialect.name != "postgresql"
+    )
+    real = clinic_outcomes(db, clinic.id, "phq9", include_synthetic=False)
+    assert real.cohort.n_synthetic_excluded == one.cohort.n_treated == 8
+    assert real.cohort.n_treated == 0 and len(real.cohort.assessments) == 0

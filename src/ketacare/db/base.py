@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -50,3 +54,25 @@ class Base(DeclarativeBase):
 def user_fk() -> Mapped[int | None]:
     """A nullable reference to the acting user (kept as NULL if the account is deleted)."""
     return mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"), default=None)
+
+
+class epoch_seconds(FunctionElement[int]):
+    """Whole seconds since 1970-01-01 UTC of a :class:`UTCDateTime` column, computed by the
+    database (an integer, floored): reading many times this way skips building a Python
+    ``datetime`` per row (the analytics read every dose and score of a clinic)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    (arg,) = element.clauses
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(arg, **kw)})) AS BIGINT)"
+
+
+@compiles(epoch_seconds)
+def _epoch_default(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite stores UTCDateTime as naive UTC text; strftime('%s') floors to the second.
+    (arg,) = element.clauses
+    return f"CAST(strftime('%s', {compiler.process(arg, **kw)}) AS INTEGER)"

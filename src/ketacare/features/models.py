@@ -1,6 +1,7 @@
 """Every ORM model, imported in one place for Alembic and ``create_all``."""
 
 from ketacare.db.base import Base
+from ketacare.features.admin import models as _admin  # noqa: F401
 from ketacare.features.assessments import models as _assessments  # noqa: F401
 from ketacare.features.audit.models import AuditEvent, AuditHead
 from ketacare.features.auth.models import AuthToken, User

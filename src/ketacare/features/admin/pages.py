@@ -1,4 +1,5 @@
-"""Admin pages: users, their API tokens and the clinic settings; the referral letter.
+"""Admin pages: users, their API tokens and the clinic settings; the referral letter; the
+e-mailed password reset ("Forgot your password?" on the login page, public).
 
 Admin pages take ``PageAdminActor`` (403 for any other role); every form posts the CSRF
 token (the router's dependency checks it). A refused form comes back with the field named
@@ -7,24 +8,26 @@ token (the router's dependency checks it). A refused form comes back with the fi
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.features._kit.csrf import verify_csrf
-from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
-from ketacare.features._kit.errors import BadRequest, Forbidden
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
+from ketacare.features._kit.errors import BadRequest, Forbidden, NotFound, RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
-from ketacare.features.admin import service
+from ketacare.features.admin import reset, service
 from ketacare.features.admin.letter import referral_letter
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor, PageAdminActor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.clinics import service as clinics
 from ketacare.features.patients.deps import PagePatient
+from ketacare.settings import Settings
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -80,8 +83,12 @@ def _user_page(
     secret_kind: str = "",
     token_name: str = "",
     status_code: int = 200,
+    link_sent: bool = False,
+    link_minutes: float = 0,
 ) -> Response:
     ctx: dict[str, Any] = {
+        "link_sent": link_sent,
+        "link_minutes": link_minutes,
         "account": user,
         "tokens": service.user_tokens(db, actor, user),
         "roles": [r.value for r in service.ASSIGNABLE_ROLES],
@@ -256,3 +263,124 @@ def letter_page(
                         f"{actor.user.role.value})")  # fmt: skip
     letter = referral_letter(db, actor, patient, to, now)
     return render(request, "admin/letter.html", {"letter": letter, "patient": patient})
+
+
+# --- e-mailed password reset (issue 21.8; admin/reset.py) ---------------------------------
+
+
+def _sentence(reason: str) -> str:
+    return reason[:1].upper() + reason[1:] + "."
+
+
+def _minutes(settings: Settings) -> float | int:
+    m = settings.password_reset_minutes
+    return int(m) if m == int(m) else m
+
+
+def _forgot_page(
+    request: Request, email: str = "", error: str = "", status_code: int = 200
+) -> Response:
+    ctx = {"email": email, "error": error, "sent": False}
+    return render(request, "admin/forgot.html", ctx, status_code=status_code)
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+def forgot_form(request: Request) -> Response:
+    """ "Forgot your password?": one e-mail address."""
+    return _forgot_page(request)
+
+
+@router.post("/password/forgot", response_class=HTMLResponse)
+def forgot(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
+    tasks: BackgroundTasks,
+    email: Annotated[str, Form(max_length=320)] = "",
+) -> Response:
+    """Send a reset link when the address is an active staff account's; answer the same way
+    whatever it is (422 for a malformed address, 429 over the rate limits)."""
+    ip = client_ip(request)
+    try:
+        mail = reset.request_reset(db, Actor.anonymous("public", ip), settings, email, ip, now)
+    except BadRequest as exc:
+        return _forgot_page(request, email, f"E-mail address {exc.reason}.", 422)
+    except RateLimited as exc:
+        response = _forgot_page(request, email, _sentence(exc.reason), 429)
+        window = settings.password_reset_rate_window_s
+        response.headers["Retry-After"] = str(window - math.floor(now.timestamp()) % window)
+        return response
+    if mail is not None:  # sent after the commit; the answer does not wait for the mail server
+        tasks.add_task(reset.deliver, settings, mail)
+    ctx = {"email": "", "error": "", "sent": True, "minutes": _minutes(settings)}
+    return render(request, "admin/forgot.html", ctx)
+
+
+def _reset_page(
+    request: Request,
+    token: str,
+    email: str = "",
+    errors: dict[str, str] | None = None,
+    problem: str = "",
+    status_code: int = 200,
+) -> Response:
+    ctx = {"token": token, "email": email, "errors": errors or {}, "problem": problem}
+    return render(request, "admin/reset.html", ctx, status_code=status_code)
+
+
+@router.get(reset.LINK_PATH + "{token}", response_class=HTMLResponse)
+def reset_form(
+    token: str, request: Request, db: DbDep, settings: SettingsDep, now: NowDep
+) -> Response:
+    """The link's page: the new password form (a GET never spends the link)."""
+    try:
+        email = reset.reset_email(db, settings, token, now)
+    except (NotFound, reset.ResetGone) as exc:
+        return _reset_page(request, "", problem=_sentence(exc.reason),
+                           status_code=exc.status_code)  # fmt: skip
+    return _reset_page(request, token, email)
+
+
+@router.post(reset.LINK_PATH + "{token}", response_class=HTMLResponse)
+def reset_submit(
+    token: str,
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
+    form: FormFields,
+) -> Response:
+    """Set the new password through the link, once; then to the login page."""
+    new, confirm = form.get("new_password", ""), form.get("confirm_password", "")
+    try:
+        reset.complete_reset(db, settings, token, new, confirm, client_ip(request), now)
+    except (NotFound, reset.ResetGone) as exc:
+        return _reset_page(request, "", problem=_sentence(exc.reason),
+                           status_code=exc.status_code)  # fmt: skip
+    except BadRequest as exc:
+        email = reset.reset_email(db, settings, token, now)
+        errors = {exc.field or "new_password": exc.reason}
+        return _reset_page(request, token, email, errors, status_code=422)
+    return RedirectResponse("/login?reset=1", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/password-link", response_class=HTMLResponse)
+def send_reset_link(
+    request: Request,
+    user_id: RowId,
+    db: DbDep,
+    actor: PageAdminActor,
+    settings: SettingsDep,
+    now: NowDep,
+    tasks: BackgroundTasks,
+) -> Response:
+    """E-mail the account a reset link (its password keeps working until the link is used)."""
+    user = service.get_user(db, actor, user_id)
+    try:
+        mail = reset.send_reset(db, actor, settings, user, now)
+    except BadRequest as exc:
+        return _refused(request, db, actor, user_id, exc)
+    tasks.add_task(reset.deliver, settings, mail)
+    return _user_page(request, db, actor, user, link_sent=True,
+                      link_minutes=_minutes(settings))  # fmt: skip

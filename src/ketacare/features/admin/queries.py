@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ketacare.features.admin.models import PasswordReset
 from ketacare.features.assessments.models import Assessment
 from ketacare.features.auth.models import User
 
@@ -79,3 +82,34 @@ def first_scores(
         if total is not None:
             found.setdefault(iid, (int(row_id), int(total)))
     return found
+
+
+def reset_by_hash(db: Session, token_hash: str) -> PasswordReset | None:
+    """The password reset link with this token hash."""
+    stmt = select(PasswordReset).where(PasswordReset.token_hash == token_hash)
+    return db.execute(stmt).scalar_one_or_none()
+
+
+def claim_reset(db: Session, reset_id: int, now: datetime) -> bool:
+    """Mark a reset link used, once (a conditional UPDATE: a second use finds it used)."""
+    result = db.execute(
+        update(PasswordReset)
+        .where(
+            PasswordReset.id == reset_id,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def spend_other_resets(db: Session, user_id: int, now: datetime) -> None:
+    """Mark the account's other unused reset links used (a new password retires them all)."""
+    db.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )

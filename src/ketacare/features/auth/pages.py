@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.features._kit.csrf import CSRF_COOKIE, verify_csrf
@@ -47,11 +47,19 @@ def _landing(user: User, target: str) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, user: OptionalPageUser, next: str = "/home") -> Response:
-    """The login page (already logged-in users go straight on)."""
+def login_form(
+    request: Request,
+    user: OptionalPageUser,
+    next: str = "/home",
+    reset: Annotated[int, Query(ge=0, le=1)] = 0,
+) -> Response:
+    """The login page (already logged-in users go straight on); ``reset=1`` after a password
+    was set through an e-mailed reset link."""
     if user is not None:
         return RedirectResponse(_landing(user, next), status_code=303)
-    return render(request, "auth/login.html", {"next": _safe_next(next), "email": ""})
+    notice = "Your password was changed. Log in with the new one." if reset else ""
+    ctx = {"next": _safe_next(next), "email": "", "notice": notice}
+    return render(request, "auth/login.html", ctx)
 
 
 def throttle_policy(settings: Settings) -> throttle.ThrottlePolicy:

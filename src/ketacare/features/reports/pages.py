@@ -18,6 +18,7 @@ from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.dates import parse_day
 from ketacare.features._kit.deps import DbDep
 from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.memo import ContentCache
 from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor
@@ -58,8 +59,20 @@ def period_label(start: date | None, end: date | None) -> str:
     return f"Patients whose first session was {start or '…'} to {end or '…'}"
 
 
+#: The page charts by the digest of the analysis drawn (matplotlib takes about 100 ms a chart).
+_CHARTS: ContentCache[dict[str, Markup]] = ContentCache(16)
+
+
 def clinic_charts(result: ClinicOutcomes) -> dict[str, Markup]:
-    """The page charts as inline SVG."""
+    """The page charts as inline SVG (drawn once per content of the analysis)."""
+    if result.analysis is None:
+        return {}
+    if not result.digest:
+        return _draw_charts(result)
+    return dict(_CHARTS.get(result.digest, lambda: _draw_charts(result)))
+
+
+def _draw_charts(result: ClinicOutcomes) -> dict[str, Markup]:
     a = result.analysis
     if a is None:
         return {}
