@@ -1,7 +1,7 @@
 """billing profile: the codes a booking of each route draws on a prior authorisation
 
 Revision ID: 0026
-Revises: 0022
+Revises: 0025
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | None = "0022"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
