@@ -31,6 +31,7 @@ from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.consent import service as consent
 from ketacare.features.patients.service import PatientInput, create_patient
+from ketacare.features.rems import service as rems
 from ketacare.features.screening.service import LeadInput, create_lead, store_screening
 from tests.conftest import SECRET, make_clinic, make_user
 from tests.controlled.support import matrix_params as cs_matrix_params
@@ -192,7 +193,14 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/rems/setting"):                          "L 403 403 403 303 303",
     ("POST", "/rems/attestations"):                     "L 403 422 422 403 403",
     ("GET", "/patients/{patient_id}/rems"):             "L 403 200 200 200 404",
-    ("POST", "/patients/{patient_id}/rems/enrolment"):  "L 403 403 422 422 404",
+    # The Patient Enrollment Form (issue 19.2): staff witness the patient's signature; only the
+    # prescriber (a clinician) countersigns (the clinician's 303 enrols the matrix patient).
+    ("GET", "/patients/{patient_id}/rems/enrolment-form"): "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/rems/enrolment-form"): "L 403 422 422 422 404",
+    ("POST", "/patients/{patient_id}/rems/enrolment-form/{enrolment_document_id}/countersign"):
+        "L 403 403 303 403 404",
+    ("GET", "/patients/{patient_id}/rems/enrolment-form/{enrolment_document_id}.pdf"):
+        "L 403 200 200 200 404",
     ("POST", "/patients/{patient_id}/rems/withdrawal"): "L 403 403 422 422 404",
     ("GET", "/sessions/{session_id}/pmf.pdf"):          "L 403 200 200 200 404",
     ("POST", "/sessions/{session_id}/pmf-submission"):  "L 403 422 422 422 404",
@@ -471,8 +479,13 @@ def consent_objects(db: Session, users: dict[str, User], patient: Any) -> dict[s
     Image.new("RGB", (20, 10), "white").save(png, format="PNG")
     nurse = Actor.for_user(users["nurse"], "page")
     doc = consent.sign(db, nurse, patient, template, "Pat Ient", True, png.getvalue(), now)
+    enrolment = rems.sign_enrolment(db, nurse, patient, "Pat Ient", True, png.getvalue(), now)
     db.commit()
-    return {"template_id": str(template.id), "document_id": str(doc.id)}
+    return {
+        "template_id": str(template.id),
+        "document_id": str(doc.id),
+        "enrolment_document_id": str(enrolment.id),
+    }
 
 
 def classify(response: Any) -> str:
