@@ -136,11 +136,15 @@ def latest_templates(db: Session, clinic_id: int, kind: str = CONSENT) -> list[C
 
 
 def get_template(
-    db: Session, clinic_id: int, template_id: int, kind: str = CONSENT
+    db: Session, clinic_id: int, template_id: int, kind: str | None = CONSENT
 ) -> ConsentTemplate:
-    """A template of the clinic of document ``kind`` (404 otherwise)."""
+    """A template of the clinic of document ``kind`` (None: any kind; 404 otherwise)."""
     row = db.get(ConsentTemplate, template_id)
-    if row is None or row.clinic_id != clinic_id or row.document_kind != kind:
+    if (
+        row is None
+        or row.clinic_id != clinic_id
+        or (kind is not None and row.document_kind != kind)
+    ):
         raise NotFound("no such consent template")
     return row
 
