@@ -81,6 +81,12 @@ def test_enrolled_only_once_the_prescriber_countersigns(db: Session) -> None:
     assert "awaits the prescriber's countersignature" in refused.value.reason
     db.rollback()
     assert db.scalars(select(RemsEnrolment)).all() == []
+    # The session gate says the same (the first esketamine session stays blocked).
+    reasons, _ = rems.gate_reasons(db, w.clinic_id, pid, at(MON, 9), GATE_ON)
+    assert [r.text for r in reasons if r.rule_id == "rems.patient.enrolled"] == [
+        "The Patient Enrollment Form is signed by the patient and awaits the prescriber's "
+        "countersignature."
+    ]
     # The form is not a consent: it neither shows on the consent page nor passes as one.
     patient = db.get(Patient, pid)
     assert patient is not None
@@ -105,6 +111,11 @@ def test_enrolled_only_once_the_prescriber_countersigns(db: Session) -> None:
         book(db, patient, w.site_id, w.chairs[0], 0)
     assert "enrolled from" in refused.value.reason
     db.rollback()
+    # The session gate opens on the countersignature date, not before.
+    reasons, _ = rems.gate_reasons(db, w.clinic_id, pid, at(MON, 9), GATE_ON)
+    assert "rems.patient.enrolled" in [r.rule_id for r in reasons]
+    reasons, _ = rems.gate_reasons(db, w.clinic_id, pid, later + timedelta(hours=3), GATE_ON)
+    assert "rems.patient.enrolled" not in [r.rule_id for r in reasons]
     # On the countersignature date (and after) the booking goes through.
     patient = db.get(Patient, pid)
     assert patient is not None
