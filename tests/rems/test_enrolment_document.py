@@ -11,6 +11,8 @@ import base64
 from datetime import timedelta
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,7 @@ from ketacare.settings import Settings
 from tests.conftest import make_user
 from tests.consent.test_consent_api import signature_png
 from tests.scheduling.support import MON, at, world
+from tests.sessions.support import setup
 
 RULES = FloorRules()
 NOW = at(MON, 7) - timedelta(days=7)
@@ -161,3 +164,16 @@ def test_a_changed_pdf_fails_verification_and_withdrawal_revokes(db: Session) ->
     again = rems.sign_enrolment(db, nurse, patient, "Pat Ient", True, PNG, NOW + timedelta(days=1))
     assert rems.enrolment_form(db, patient.id).state == "awaiting_prescriber"
     assert again.supersedes_id is None
+
+
+def test_no_enrolment_by_hand_unless_the_clinic_allows_it(app: FastAPI, db: Session) -> None:
+    """Default: the API does not enrol without the signed form (422 naming ``document``)."""
+    w = setup(db)
+    body = {"enrolled_on": "2025-03-03", "patient_signed": True, "prescriber_signed": True,
+            "prescriber_name": "Dr Pia Prescriber"}  # fmt: skip
+    with TestClient(app) as c:
+        r = c.post(f"/api/v1/patients/{w['patient_id']}/rems-enrolment", json=body,
+                   headers=w["clinician"])  # fmt: skip
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "document"
+    assert db.scalars(select(RemsEnrolment)).all() == []
+    db.commit()

@@ -190,6 +190,26 @@ def enrol(
     return row
 
 
+def enrol_by_hand(
+    db: Session,
+    actor: Actor,
+    patient: Patient,
+    data: EnrolmentInput,
+    now: datetime,
+    settings: Settings,
+) -> RemsEnrolment:
+    """Record an enrolment whose form was signed on paper and is kept elsewhere: only with
+    ``KETACARE_REMS_ENROLMENT_BY_HAND``; otherwise the patient signs the enrolment form and the
+    prescriber countersigns (422 naming ``document``)."""
+    if not settings.rems_enrolment_by_hand:
+        raise BadRequest(
+            "the patient signs the Patient Enrollment Form and the prescriber countersigns it "
+            "on the patient's REMS page",
+            "document",
+        )
+    return enrol(db, actor, patient, data, now)
+
+
 def withdraw(
     db: Session, actor: Actor, patient: Patient, note: str, now: datetime, tz: str = "UTC"
 ) -> RemsEnrolment:
