@@ -119,6 +119,10 @@ class Site:
             "/billing",
             f"/billing/sessions/{p['rich_session_id']}",
             f"/billing/patients/{p['rich_patient_id']}",
+            f"{full}/rems/enrolment-form",  # the enrolment form's tablet page (issue 19.2)
+            "/billing/payers",  # payers and coverage (issue 20)
+            f"/billing/payers/{p['payer_id']}",
+            f"/billing/patients/{p['patient_id']}/coverage",
         ]
         return pages
 

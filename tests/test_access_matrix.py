@@ -28,9 +28,11 @@ from ketacare.db.base import utcnow
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
+from ketacare.features.billing.models import Coverage, Payer
 from ketacare.features.consent import service as consent
 from ketacare.features.outreach import service as outreach
 from ketacare.features.patients.service import PatientInput, create_patient
+from ketacare.features.rems import service as rems
 from ketacare.features.screening.service import LeadInput, create_lead, store_screening
 from tests.conftest import SECRET, make_clinic, make_user
 from tests.controlled.support import matrix_params as cs_matrix_params
@@ -192,7 +194,14 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/rems/setting"):                          "L 403 403 403 303 303",
     ("POST", "/rems/attestations"):                     "L 403 422 422 403 403",
     ("GET", "/patients/{patient_id}/rems"):             "L 403 200 200 200 404",
-    ("POST", "/patients/{patient_id}/rems/enrolment"):  "L 403 403 422 422 404",
+    # The Patient Enrollment Form (issue 19.2): staff witness the patient's signature; only the
+    # prescriber (a clinician) countersigns (the clinician's 303 enrols the matrix patient).
+    ("GET", "/patients/{patient_id}/rems/enrolment-form"): "L 403 200 200 200 404",
+    ("POST", "/patients/{patient_id}/rems/enrolment-form"): "L 403 422 422 422 404",
+    ("POST", "/patients/{patient_id}/rems/enrolment-form/{enrolment_document_id}/countersign"):
+        "L 403 403 303 403 404",
+    ("GET", "/patients/{patient_id}/rems/enrolment-form/{enrolment_document_id}.pdf"):
+        "L 403 200 200 200 404",
     ("POST", "/patients/{patient_id}/rems/withdrawal"): "L 403 403 422 422 404",
     ("GET", "/sessions/{session_id}/pmf.pdf"):          "L 403 200 200 200 404",
     ("POST", "/sessions/{session_id}/pmf-submission"):  "L 403 422 422 422 404",
@@ -290,6 +299,21 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/billing/patients/{patient_id}/superbill.pdf"): "L 403 403 422 422 404",
     ("GET", "/billing/patients/{patient_id}/statement.pdf"): "L 403 403 200 200 404",
     ("GET", "/billing/patients/{patient_id}/prior-auth-packet.pdf"): "L 403 403 200 200 404",
+    # Payers and coverage (issue 20): billing users and admins write, clinicians read.
+    ("GET", "/billing/payers"):                         "L 403 403 200 200 200",
+    ("POST", "/billing/payers"):                        "L 403 403 403 422 422",
+    ("GET", "/billing/payers/{payer_id}"):              "L 403 403 200 200 404",
+    ("POST", "/billing/payers/{payer_id}"):             "L 403 403 403 422 404",
+    ("GET", "/billing/patients/{patient_id}/coverage"): "L 403 403 200 200 404",
+    ("POST", "/billing/patients/{patient_id}/coverage"): "L 403 403 403 422 404",
+    ("POST", "/billing/patients/{patient_id}/coverage/{coverage_id}"): "L 403 403 403 422 404",
+    ("GET", "/api/v1/billing/payers"):                  "401 403 403 200 200 200",
+    ("POST", "/api/v1/billing/payers"):                 "401 403 403 403 422 422",
+    ("PUT", "/api/v1/billing/payers/{payer_id}"):       "401 403 403 403 422 404",
+    ("GET", "/api/v1/billing/patients/{patient_id}/coverages"): "401 403 403 200 200 404",
+    ("POST", "/api/v1/billing/patients/{patient_id}/coverages"): "401 403 403 403 422 404",
+    ("PUT", "/api/v1/billing/patients/{patient_id}/coverages/{coverage_id}"):
+        "401 403 403 403 422 404",
     ("GET", "/api/v1/billing/sessions/{session_id}"):   "401 403 403 200 200 404",
     ("POST", "/api/v1/billing/sessions/{session_id}/confirm"): "401 403 403 422 403 404",
     ("GET", "/api/v1/billing/patients/{patient_id}"):   "401 403 403 200 200 404",
@@ -426,6 +450,7 @@ def world_objects(db: Session, settings: Any, app: FastAPI) -> World:
     params = {"patient_id": str(patient.id), "lead_id": str(lead.id), "screening_id": screening.id}
     params["session_id"] = str(session.id)
     params |= consent_objects(db, users, patient)
+    params |= billing_objects(db, patient)
     params |= cs_matrix_params(db, users["clinician"], users["nurse"])
     params["questionnaire_id"] = "phq9"
     # Measurement-based care objects, made through the API as clinic A's admin.
@@ -471,6 +496,18 @@ def admin_objects(db: Session, clinic: Any) -> dict[str, str]:
     return {"user_id": str(target.id), "token_id": str(token.id)}
 
 
+def billing_objects(db: Session, patient: Any) -> dict[str, str]:
+    """A payer of clinic A and the patient's coverage with it (issue 20)."""
+    payer = Payer(clinic_id=patient.clinic_id, name="Matrix Health", payer_id="MX1")
+    db.add(payer)
+    db.flush()
+    cover = Coverage(clinic_id=patient.clinic_id, patient_id=patient.id, payer_id=payer.id,
+                     member_id="M1")  # fmt: skip
+    db.add(cover)
+    db.commit()
+    return {"payer_id": str(payer.id), "coverage_id": str(cover.id)}
+
+
 def consent_objects(db: Session, users: dict[str, User], patient: Any) -> dict[str, str]:
     """A consent template (no countersignature) and a document signed by the patient."""
     now = utcnow()
@@ -481,8 +518,13 @@ def consent_objects(db: Session, users: dict[str, User], patient: Any) -> dict[s
     Image.new("RGB", (20, 10), "white").save(png, format="PNG")
     nurse = Actor.for_user(users["nurse"], "page")
     doc = consent.sign(db, nurse, patient, template, "Pat Ient", True, png.getvalue(), now)
+    enrolment = rems.sign_enrolment(db, nurse, patient, "Pat Ient", True, png.getvalue(), now)
     db.commit()
-    return {"template_id": str(template.id), "document_id": str(doc.id)}
+    return {
+        "template_id": str(template.id),
+        "document_id": str(doc.id),
+        "enrolment_document_id": str(enrolment.id),
+    }
 
 
 def classify(response: Any) -> str:

@@ -208,6 +208,12 @@ class Settings(BaseSettings):
         "", description="File-drop directory of the PMF fax adapter (empty: no fax channel)."
     )
     rems_fax_number: str = Field("", description="Fax number the PMF is sent to (REMS).")
+    rems_enrolment_by_hand: bool = Field(
+        False,
+        description="Allow recording a REMS enrolment without the signed enrolment form (a paper "
+        "form kept elsewhere) through the API; off: only the countersigned form enrols "
+        "(docs/rems.md).",
+    )
     consent_required: bool = Field(
         True,
         description="A session needs a valid signed consent covering its route (docs/consent.md).",

@@ -19,6 +19,18 @@ from tests.test_access_matrix import MATRIX, SUBJECTS, World, classify, world  #
 
 POLICY = accounts.SessionPolicy(max_age=timedelta(hours=1), idle=timedelta(hours=1))
 CLINICIAN, PATIENT = SUBJECTS.index("clinician"), SUBJECTS.index("patient")
+ADMIN = SUBJECTS.index("admin")
+#: Payers and coverage: the billing role writes like an admin (clinicians only read).
+LIKE_ADMIN = {
+    ("POST", "/billing/payers"),
+    ("POST", "/billing/payers/{payer_id}"),
+    ("POST", "/billing/patients/{patient_id}/coverage"),
+    ("POST", "/billing/patients/{patient_id}/coverage/{coverage_id}"),
+    ("POST", "/api/v1/billing/payers"),
+    ("PUT", "/api/v1/billing/payers/{payer_id}"),
+    ("POST", "/api/v1/billing/patients/{patient_id}/coverages"),
+    ("PUT", "/api/v1/billing/patients/{patient_id}/coverages/{coverage_id}"),
+}
 
 #: Where the billing role differs from a patient account outside billing.
 NOT_LIKE_PATIENT = {
@@ -30,6 +42,8 @@ NOT_LIKE_PATIENT = {
 
 def expected(method: str, path: str) -> str:
     row = MATRIX[(method, path)].split()
+    if (method, path) in LIKE_ADMIN:
+        return row[ADMIN]
     if path.startswith(("/billing", "/api/v1/billing")):
         return row[CLINICIAN]
     return NOT_LIKE_PATIENT.get((method, path), row[PATIENT])

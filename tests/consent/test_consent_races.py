@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx2 as httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -16,10 +17,18 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.consent.models import ConsentDocument
 from ketacare.features.rems.models import PmfSubmission
+from ketacare.settings import Settings
 from tests.browser import live_server
 from tests.consent.test_consent_api import ESK, sign
 from tests.consent.test_consent_api import world as consent_world
 from tests.rems.test_rems_api import signed_session, world
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The REMS API records the paper enrolment ``signed_session`` uses."""
+    return settings.model_copy(update={"rems_enrolment_by_hand": True})
+
 
 N = 6
 

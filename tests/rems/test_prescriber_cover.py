@@ -30,8 +30,8 @@ from tests.sessions.support import T0, install_clock, make_session
 
 @pytest.fixture
 def settings(settings: Settings, tmp_path: Path) -> Settings:
-    """The REMS gate on."""
-    return settings.model_copy(update={"rems_gate_enforced": True})
+    """The REMS gate on; the enrolment recorded by hand through the API."""
+    return settings.model_copy(update={"rems_gate_enforced": True, "rems_enrolment_by_hand": True})
 
 
 def h(hours: float) -> datetime:

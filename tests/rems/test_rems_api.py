@@ -49,6 +49,7 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
             "rems_gate_enforced": True,
             "rems_fax_dir": str(tmp_path / "fax"),
             "rems_fax_number": "+1 555 0199",
+            "rems_enrolment_by_hand": True,  # the API records paper enrolments here
         }
     )
 

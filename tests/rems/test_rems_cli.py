@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -16,6 +17,13 @@ from ketacare.features.rems.models import PmfSubmission
 from ketacare.settings import Settings
 from tests.fhir.fhir_support import cli_env, run
 from tests.rems.test_rems_api import signed_session, world
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The REMS API records this paper enrolment (``rems_enrolment_by_hand``), as in
+    tests/rems/test_rems_api.py."""
+    return settings.model_copy(update={"rems_enrolment_by_hand": True})
 
 
 def test_dashboard_and_verify(

@@ -61,10 +61,13 @@ def test_every_unmet_requirement_is_listed_with_its_source() -> None:
 
 
 def test_enrolment_needs_both_signatures_and_a_withdrawal_ends_it() -> None:
-    for facts in (EnrolmentFacts(DAY, False, True), EnrolmentFacts(DAY, True, False)):
+    for facts, says in (
+        (EnrolmentFacts(DAY, False, True), "signatures"),
+        (EnrolmentFacts(DAY, True, False), "awaits the prescriber's countersignature"),
+    ):
         reasons = session_gate(SETTING, facts, "Dr P", DAY)
         assert ids(reasons) == ["rems.patient.enrolled"]
-        assert "signatures" in reasons[0].text
+        assert says in reasons[0].text
     withdrawn = EnrolmentFacts(DAY, True, True, revoked=True)
     assert ids(session_gate(SETTING, withdrawn, "Dr P", DAY)) == ["rems.patient.enrolled"]
 

@@ -129,6 +129,11 @@ def enrolment_reasons(
         return []
     if enrolment is None or enrolment.revoked or enrolment.enrolled_on is None:
         text = "The patient is not enrolled in the SPRAVATO REMS."
+    elif enrolment.patient_signed and not enrolment.prescriber_signed:
+        text = (
+            "The Patient Enrollment Form is signed by the patient and awaits the prescriber's "
+            "countersignature."
+        )
     elif not (enrolment.patient_signed and enrolment.prescriber_signed):
         text = "The Patient Enrollment Form needs the signatures of patient and prescriber."
     elif enrolment.enrolled_on > day:

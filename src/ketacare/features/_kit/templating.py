@@ -100,6 +100,14 @@ def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
     from ketacare.features.registry import nav_links
 
     role = getattr(user.role, "value", str(user.role))
+    groups = nav_links(role)
+
+    def under(href: str) -> bool:
+        return path == href or path.startswith(href.rstrip("/") + "/")
+
+    # Only the most specific link is current (/billing/payers, not also /billing).
+    best = max((link.href for _, links in groups for link in links if under(link.href)),
+               key=len, default=None)  # fmt: skip
     return [
         {
             "group": group,
@@ -108,12 +116,12 @@ def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
                     "label": link.label,
                     "href": link.href,
                     "badge": link.badge,
-                    "current": path == link.href or path.startswith(link.href.rstrip("/") + "/"),
+                    "current": link.href == best,
                 }
                 for link in links
             ],
         }
-        for group, links in nav_links(role)
+        for group, links in groups
     ]
 
 

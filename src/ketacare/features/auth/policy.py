@@ -73,6 +73,16 @@ for _method, _path in (
 ):
     ROLE_POLICY[(_method, _path)] = BILLING_WRITERS
 
+#: Payers and a patient's coverage (issue 20): billing users and admins write, clinicians read.
+PAYER_WRITERS = frozenset({Role.billing, Role.admin})
+for _method, _path in (
+    ("POST", "/billing/patients/{patient_id}/coverage"),
+    ("POST", "/billing/patients/{patient_id}/coverage/{coverage_id}"),
+    ("POST", "/api/v1/billing/patients/{patient_id}/coverages"),
+    ("PUT", "/api/v1/billing/patients/{patient_id}/coverages/{coverage_id}"),
+):
+    ROLE_POLICY[(_method, _path)] = PAYER_WRITERS
+
 #: Allergies and current medicines on the patient chart (issue 21.1): the care team.
 for _method, _path in (
     ("POST", "/patients/{patient_id}/allergies"),
@@ -90,6 +100,7 @@ _NAMES = {
     CLINICIAN: "a clinician",
     CARE_TEAM: "a nurse or a clinician",
     BILLING_WRITERS: "a billing user or a clinician",
+    PAYER_WRITERS: "a billing user or an admin",
 }
 
 

@@ -15,8 +15,9 @@ from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import ApiUser, PageUser, check_role_policy
 from ketacare.features.auth.models import User
-from ketacare.features.auth.policy import BILLING_READERS
+from ketacare.features.auth.policy import BILLING_READERS, PAYER_WRITERS
 from ketacare.features.billing import queries
+from ketacare.features.billing.models import Payer
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import get_patient
 from ketacare.features.sessions.models import TreatmentSession
@@ -97,3 +98,21 @@ BillingPagePatient = Annotated[Patient, Depends(page_patient)]
 BillingApiPatient = Annotated[Patient, Depends(api_patient)]
 BillingPageSession = Annotated[TreatmentSession, Depends(page_session)]
 BillingApiSession = Annotated[TreatmentSession, Depends(api_session)]
+
+
+async def _api_payer_writer(actor: ApiBillingActor) -> Actor:
+    if actor.user is None or actor.user.role not in PAYER_WRITERS:
+        raise Forbidden("only a billing user or an admin may change payers and coverage")
+    return actor
+
+
+ApiPayerWriter = Annotated[Actor, Depends(_api_payer_writer)]
+
+
+def api_writable_payer(payer_id: RowId, db: DbDep, actor: ApiPayerWriter) -> Payer:
+    """The payer of the path, in the writer's clinic (404 otherwise), before the body."""
+    assert actor.user is not None
+    return queries.payer(db, actor.user.clinic_id, payer_id)
+
+
+ApiWritablePayer = Annotated[Payer, Depends(api_writable_payer)]

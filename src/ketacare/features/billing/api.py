@@ -7,19 +7,27 @@ from fastapi import APIRouter
 
 from ketacare.features._kit import clock
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
-from ketacare.features.billing import claims, service, views
+from ketacare.features._kit.params import RowId
+from ketacare.features.billing import claims, coverage, service, views
 from ketacare.features.billing.access import (
     ApiBillingActor,
+    ApiPayerWriter,
+    ApiWritablePayer,
     BillingApiPatient,
     BillingApiSession,
 )
+from ketacare.features.billing.models import Coverage, Payer
 from ketacare.features.billing.schemas import (
     ClaimIn,
     ClaimOut,
     ConfirmIn,
+    CoverageIn,
+    CoverageOut,
     LedgerIn,
     LedgerOut,
     PatientBillingOut,
+    PayerIn,
+    PayerOut,
     PriorAuthIn,
     PriorAuthOut,
     SessionBillingOut,
@@ -94,3 +102,65 @@ def make_claim(
     clearinghouse adapter by the periodic job)."""
     claim = claims.make_claim(db, actor, patient, body.payer_id, body.diagnoses, now)
     return ClaimOut.model_validate(claim, from_attributes=True)
+
+
+# --- Payers and coverage (issue 20) -----------------------------------------------------------
+
+
+def _payer_out(p: Payer) -> PayerOut:
+    return PayerOut(id=p.id, name=p.name, payer_id=p.payer_id, policy=dict(p.policy or {}))
+
+
+def _coverage_out(c: Coverage) -> CoverageOut:
+    return CoverageOut.model_validate(
+        {name: getattr(c, name) for name in (*CoverageIn.model_fields, "id", "patient_id")}
+    )
+
+
+@router.get("/payers", response_model=list[PayerOut])
+def list_payers(actor: ApiBillingActor, db: DbDep) -> list[PayerOut]:
+    """The clinic's payers."""
+    return [_payer_out(p) for p in coverage.list_payers(db, actor)]
+
+
+@router.post("/payers", response_model=PayerOut, status_code=201)
+def add_payer(body: PayerIn, actor: ApiPayerWriter, db: DbDep, now: NowDep) -> PayerOut:
+    """Add a payer (billing users and admins; 409 for a second payer of one name)."""
+    data = coverage.PayerInput(**body.model_dump())
+    return _payer_out(coverage.save_payer(db, actor, None, data, now))
+
+
+@router.put("/payers/{payer_id}", response_model=PayerOut)
+def edit_payer(
+    body: PayerIn, payer: ApiWritablePayer, actor: ApiPayerWriter, db: DbDep, now: NowDep
+) -> PayerOut:
+    """Change a payer (billing users and admins)."""
+    data = coverage.PayerInput(**body.model_dump())
+    return _payer_out(coverage.save_payer(db, actor, payer.id, data, now))
+
+
+@router.get("/patients/{patient_id}/coverages", response_model=list[CoverageOut])
+def list_coverages(
+    patient: BillingApiPatient, actor: ApiBillingActor, db: DbDep
+) -> list[CoverageOut]:
+    """The patient's coverages, primary first (audited read)."""
+    return [_coverage_out(c) for c in coverage.patient_coverages(db, actor, patient)]
+
+
+@router.post("/patients/{patient_id}/coverages", response_model=CoverageOut, status_code=201)
+def add_coverage(
+    body: CoverageIn, patient: BillingApiPatient, actor: ApiBillingActor, db: DbDep, now: NowDep
+) -> CoverageOut:
+    """Record the patient's insurance with a payer (billing users and admins)."""
+    data = coverage.CoverageInput(**body.model_dump())
+    return _coverage_out(coverage.save_coverage(db, actor, patient, None, data, now))
+
+
+@router.put("/patients/{patient_id}/coverages/{coverage_id}", response_model=CoverageOut)
+def edit_coverage(
+    body: CoverageIn, coverage_id: RowId, patient: BillingApiPatient, actor: ApiBillingActor,
+    db: DbDep, now: NowDep,
+) -> CoverageOut:  # fmt: skip
+    """Change one of the patient's coverages (billing users and admins)."""
+    data = coverage.CoverageInput(**body.model_dump())
+    return _coverage_out(coverage.save_coverage(db, actor, patient, coverage_id, data, now))

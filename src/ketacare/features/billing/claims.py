@@ -56,6 +56,12 @@ def make_claim(
     ).scalar_one_or_none()
     if coverage is None:
         raise BadRequest("the patient has no coverage with this payer", "payer_id")
+    if coverage.subscriber_relationship != "self":
+        # The 837P here writes the patient as the subscriber (no 2000C patient loop yet).
+        raise BadRequest(
+            "claims where the patient is not the subscriber are not supported yet",
+            "subscriber_relationship",
+        )
     profile = queries.profile(db, patient.clinic_id)
     if profile is None:
         raise BadRequest("set the clinic's billing profile first (NPI, tax id)", "npi")

@@ -4,7 +4,12 @@ from ketacare.features.registry import Command, Feature, Job, NavLink
 
 FEATURE = Feature(
     name="billing",
-    nav=(NavLink("Billing", "Billing", "/billing", ("billing", "admin", "clinician"), order=10),),
+    nav=(
+        NavLink("Billing", "Billing", "/billing", ("billing", "admin", "clinician"), order=10),
+        NavLink(
+            "Billing", "Payers", "/billing/payers", ("billing", "admin", "clinician"), order=20
+        ),
+    ),
     routers=("ketacare.features.billing.api:router", "ketacare.features.billing.pages:router"),
     commands={
         "billing": Command(

@@ -88,7 +88,20 @@ class Coverage(Base):
     state: Mapped[str] = mapped_column(String(2), default="")
     postal_code: Mapped[str] = mapped_column(String(9), default="")
     primary: Mapped[bool] = mapped_column(default=True)
+    #: The plan's name as on the card (e.g. "Choice Plus PPO").
+    plan_name: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    #: The patient's relationship to the subscriber: self, spouse, child or other.
+    subscriber_relationship: Mapped[str] = mapped_column(
+        String(16), default="self", server_default="self"
+    )
+    #: The subscriber when not the patient (name as on the card, birth date).
+    subscriber_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    subscriber_birth_date: Mapped[date | None] = mapped_column(Date, default=None)
+    #: The coverage's effective dates (None: open).
+    start_date: Mapped[date | None] = mapped_column(Date, default=None)
+    end_date: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class BillingLine(Base):

@@ -1,9 +1,12 @@
 """Billing pages: the work list, a session's codes (confirm), a patient's billing record
-(prior authorisations with units used, ledger, claims) and the superbill / statement PDFs."""
+(prior authorisations with units used, ledger, claims), the superbill / statement PDFs, the
+clinic's payers and a patient's coverage (issue 20)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,15 +14,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ketacare.features._kit import clock
 from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
-from ketacare.features._kit.errors import BadRequest
+from ketacare.features._kit.errors import BadRequest, KetacareError
 from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
-from ketacare.features.billing import claims, documents, packet, queries, service, views
+from ketacare.features.auth.actor import Actor
+from ketacare.features.billing import claims, coverage, documents, packet, queries, service, views
 from ketacare.features.billing.access import (
     BillingPagePatient,
     BillingPageSession,
     PageBillingActor,
 )
+from ketacare.features.billing.models import Coverage, Payer
+from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import get_patient
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -214,3 +221,216 @@ def prior_auth_packet(
     tz = views.tz_of(actor, settings)
     body = packet.packet_pdf(db, actor, patient, _dx(dx), now, tz, settings)
     return _pdf(body, f"prior-auth-packet-{patient.id}.pdf")
+
+
+# --- Payers and coverage (issue 20) -----------------------------------------------------------
+
+Errors = list[dict[str, str]]
+
+
+def _can_write(actor: Actor) -> bool:
+    return actor.user is not None and actor.user.role in coverage.WRITERS
+
+
+def _payer_values(payer: Payer | None) -> dict[str, Any]:
+    if payer is None:
+        return {"uses_g_codes": "on", "bundles_em": "on", "place_of_service": "11",
+                "drug_code_switch": "2026-01-01"}  # fmt: skip
+    p = payer.policy or {}
+    return {
+        "name": payer.name,
+        "payer_id": payer.payer_id,
+        "uses_g_codes": "on" if p.get("uses_g_codes", True) else "",
+        "bills_drug_separately": "on" if p.get("bills_drug_separately") else "",
+        "drug_code_switch": p.get("drug_code_switch", "2026-01-01"),
+        "bundles_em": "on" if p.get("bundles_em", True) else "",
+        "place_of_service": p.get("place_of_service", "11"),
+        "modifiers": coverage.modifiers_text(p),
+    }
+
+
+def _payer_input(form: Mapping[str, str]) -> coverage.PayerInput:
+    return coverage.PayerInput(
+        name=form.get("name", ""),
+        payer_id=form.get("payer_id", ""),
+        uses_g_codes=form.get("uses_g_codes") == "on",
+        bills_drug_separately=form.get("bills_drug_separately") == "on",
+        drug_code_switch=_date(
+            form.get("drug_code_switch", "") or "2026-01-01", "drug_code_switch"
+        ),
+        bundles_em=form.get("bundles_em") == "on",
+        place_of_service=form.get("place_of_service", "").strip(),
+        modifiers=coverage.parse_modifiers(form.get("modifiers", "")),
+    )
+
+
+def _payers_page(
+    request: Request, db: DbDep, actor: Actor, errors: Errors | None = None,
+    values: Mapping[str, Any] | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    ctx = {
+        "payers": coverage.list_payers(db, actor),
+        "can_write": _can_write(actor),
+        "errors": errors or [],
+        "values": values if values is not None else _payer_values(None),
+        "modifiers": coverage.modifiers_text,
+    }
+    return render(request, "billing/payers.html", ctx, status_code=status)
+
+
+@router.get("/billing/payers", response_class=HTMLResponse)
+def payers_page(request: Request, actor: PageBillingActor, db: DbDep) -> Response:
+    """The clinic's payers and how each wants sessions coded; add one (billing users, admins)."""
+    return _payers_page(request, db, actor)
+
+
+@router.post("/billing/payers", response_class=HTMLResponse)
+def add_payer(
+    request: Request, form: FormFields, actor: PageBillingActor, db: DbDep, now: NowDep
+) -> Response:
+    """Add a payer (422 naming the field, 409 for a second payer of one name)."""
+    coverage.require_writer(actor)
+    try:
+        with db.begin_nested():
+            coverage.save_payer(db, actor, None, _payer_input(form), now)
+    except KetacareError as exc:
+        errors = [{"field": exc.field or "", "reason": exc.reason}]
+        return _payers_page(request, db, actor, errors, form, exc.status_code)
+    return RedirectResponse("/billing/payers", status_code=303)
+
+
+def _payer_page(
+    request: Request, db: DbDep, actor: Actor, payer: Payer, errors: Errors | None = None,
+    values: Mapping[str, Any] | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    ctx = {
+        "payer": payer,
+        "can_write": _can_write(actor),
+        "errors": errors or [],
+        "values": values if values is not None else _payer_values(payer),
+        "modifiers": coverage.modifiers_text,
+    }
+    return render(request, "billing/payer.html", ctx, status_code=status)
+
+
+@router.get("/billing/payers/{payer_id}", response_class=HTMLResponse)
+def payer_page(request: Request, payer_id: RowId, actor: PageBillingActor, db: DbDep) -> Response:
+    """One payer (a form for billing users and admins)."""
+    return _payer_page(request, db, actor, coverage.get_payer(db, actor, payer_id))
+
+
+@router.post("/billing/payers/{payer_id}", response_class=HTMLResponse)
+def edit_payer(
+    request: Request, payer_id: RowId, form: FormFields, actor: PageBillingActor, db: DbDep,
+    now: NowDep,
+) -> Response:  # fmt: skip
+    """Change a payer (nothing is written on a refusal)."""
+    coverage.require_writer(actor)
+    payer = coverage.get_payer(db, actor, payer_id)
+    try:
+        with db.begin_nested():
+            coverage.save_payer(db, actor, payer.id, _payer_input(form), now)
+    except KetacareError as exc:
+        db.refresh(payer)
+        errors = [{"field": exc.field or "", "reason": exc.reason}]
+        return _payer_page(request, db, actor, payer, errors, form, exc.status_code)
+    return RedirectResponse(f"/billing/payers/{payer.id}", status_code=303)
+
+
+def _coverage_values(c: Coverage) -> dict[str, Any]:
+    def day(d: date | None) -> str:
+        return d.isoformat() if d else ""
+
+    return {
+        "payer_id": str(c.payer_id), "member_id": c.member_id, "plan_name": c.plan_name,
+        "group_number": c.group_number, "subscriber_relationship": c.subscriber_relationship,
+        "subscriber_name": c.subscriber_name, "subscriber_birth_date": day(c.subscriber_birth_date),
+        "address": c.address, "city": c.city, "state": c.state, "postal_code": c.postal_code,
+        "start_date": day(c.start_date), "end_date": day(c.end_date),
+        "primary": "on" if c.primary else "",
+    }  # fmt: skip
+
+
+def _coverage_input(form: Mapping[str, str]) -> coverage.CoverageInput:
+    return coverage.CoverageInput(
+        payer_id=_int(form.get("payer_id", ""), "payer_id", 1, 2_147_483_647),
+        member_id=form.get("member_id", ""),
+        plan_name=form.get("plan_name", ""),
+        group_number=form.get("group_number", ""),
+        subscriber_relationship=form.get("subscriber_relationship", "self"),
+        subscriber_name=form.get("subscriber_name", ""),
+        subscriber_birth_date=_optional_date(
+            form.get("subscriber_birth_date", ""), "subscriber_birth_date"
+        ),
+        address=form.get("address", ""),
+        city=form.get("city", ""),
+        state=form.get("state", ""),
+        postal_code=form.get("postal_code", ""),
+        start_date=_optional_date(form.get("start_date", ""), "start_date"),
+        end_date=_optional_date(form.get("end_date", ""), "end_date"),
+        primary=form.get("primary") == "on",
+    )
+
+
+def _coverage_page(
+    request: Request, db: DbDep, actor: Actor, patient: Patient, errors: Errors | None = None,
+    values: Mapping[str, Any] | None = None, edited: int | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    rows = coverage.patient_coverages(db, actor, patient)
+    edit_values: dict[int, Mapping[str, Any]] = {c.id: _coverage_values(c) for c in rows}
+    if edited is not None and values is not None:
+        edit_values[edited] = values
+    ctx = {
+        "patient": patient,
+        "coverages": rows,
+        "payers": {p.id: p for p in coverage.list_payers(db, actor)},
+        "can_write": _can_write(actor),
+        "errors": errors or [],
+        "values": values
+        if values is not None and edited is None
+        else {"primary": "" if rows else "on"},
+        "edit_values": edit_values,
+    }
+    return render(request, "billing/coverage.html", ctx, status_code=status)
+
+
+@router.get("/billing/patients/{patient_id}/coverage", response_class=HTMLResponse)
+def coverage_page(
+    request: Request, patient: BillingPagePatient, actor: PageBillingActor, db: DbDep
+) -> Response:
+    """The patient's insurance (member id, plan, subscriber, address, dates); audited read."""
+    return _coverage_page(request, db, actor, patient)
+
+
+@router.post("/billing/patients/{patient_id}/coverage", response_class=HTMLResponse)
+def add_coverage(
+    request: Request, form: FormFields, patient: BillingPagePatient, actor: PageBillingActor,
+    db: DbDep, now: NowDep,
+) -> Response:  # fmt: skip
+    """Record the patient's insurance with a payer (billing users and admins)."""
+    try:
+        with db.begin_nested():
+            coverage.save_coverage(db, actor, patient, None, _coverage_input(form), now)
+    except KetacareError as exc:
+        errors = [{"field": exc.field or "", "reason": exc.reason}]
+        return _coverage_page(request, db, actor, patient, errors, form, None, exc.status_code)
+    return RedirectResponse(f"/billing/patients/{patient.id}/coverage", status_code=303)
+
+
+@router.post("/billing/patients/{patient_id}/coverage/{coverage_id}", response_class=HTMLResponse)
+def edit_coverage(
+    request: Request, coverage_id: RowId, form: FormFields, patient: BillingPagePatient,
+    actor: PageBillingActor, db: DbDep, now: NowDep,
+) -> Response:  # fmt: skip
+    """Change one of the patient's coverages (nothing is written on a refusal)."""
+    try:
+        with db.begin_nested():
+            coverage.save_coverage(db, actor, patient, coverage_id, _coverage_input(form), now)
+    except KetacareError as exc:
+        if exc.status_code == 404:
+            raise
+        errors = [{"field": exc.field or "", "reason": exc.reason}]
+        return _coverage_page(
+            request, db, actor, patient, errors, form, coverage_id, exc.status_code
+        )
+    return RedirectResponse(f"/billing/patients/{patient.id}/coverage", status_code=303)

@@ -241,3 +241,11 @@ def patients_by_id(db: Session, clinic_id: int, ids: set[int]) -> dict[int, Pati
         return {}
     stmt = select(Patient).where(Patient.clinic_id == clinic_id, Patient.id.in_(sorted(ids)))
     return {p.id: p for p in db.scalars(stmt)}
+
+
+def coverage(db: Session, patient_id: int, coverage_id: int) -> Coverage:
+    """One coverage of the patient (404 otherwise)."""
+    row = db.get(Coverage, coverage_id)
+    if row is None or row.patient_id != patient_id:
+        raise NotFound("no such coverage", "coverage_id")
+    return row

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -141,3 +141,51 @@ class PatientBillingOut(BaseModel):
     prior_auths: list[PriorAuthOut]
     ledger: list[LedgerOut]
     balance_cents: int
+
+
+class PayerIn(BaseModel):
+    """A payer and how it wants sessions coded (defaults follow Medicare)."""
+
+    name: str = Field(min_length=1, max_length=60)
+    payer_id: str = Field(min_length=1, max_length=80)
+    uses_g_codes: bool = True
+    bills_drug_separately: bool = False
+    drug_code_switch: date = date(2026, 1, 1)
+    bundles_em: bool = True
+    place_of_service: str = Field("11", pattern=r"^\d{2}$")
+    modifiers: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class PayerOut(BaseModel):
+    """A payer as stored (``policy``: the coding choices)."""
+
+    id: int
+    name: str
+    payer_id: str
+    policy: dict[str, Any]
+
+
+class CoverageIn(BaseModel):
+    """A patient's insurance with one payer, as on the card."""
+
+    payer_id: int = Field(ge=1)
+    member_id: str = Field(min_length=1, max_length=80)
+    plan_name: str = Field("", max_length=80)
+    group_number: str = Field("", max_length=50)
+    subscriber_relationship: Literal["self", "spouse", "child", "other"] = "self"
+    subscriber_name: str = Field("", max_length=120)
+    subscriber_birth_date: date | None = None
+    address: str = Field("", max_length=55)
+    city: str = Field("", max_length=30)
+    state: str = Field("", max_length=2)
+    postal_code: str = Field("", max_length=10)
+    start_date: date | None = None
+    end_date: date | None = None
+    primary: bool = True
+
+
+class CoverageOut(CoverageIn):
+    """A coverage as stored."""
+
+    id: int
+    patient_id: int

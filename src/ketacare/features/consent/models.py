@@ -42,6 +42,11 @@ class ConsentTemplate(Base):
     #: Session routes this consent covers (comma list of iv, im, esketamine; empty: none).
     routes: Mapped[str] = mapped_column(String(64), default="")
     countersign: Mapped[bool] = mapped_column(default=False)
+    #: ``consent`` (the consent page and session gate) or ``rems-enrolment`` (the SPRAVATO
+    #: REMS Patient Enrollment Form, signed by patient and prescriber; features/rems).
+    document_kind: Mapped[str] = mapped_column(
+        String(32), default="consent", server_default="consent"
+    )
     created_by: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

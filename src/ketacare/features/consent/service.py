@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +76,16 @@ EXAMPLES: tuple[tuple[str, str, str, str, bool], ...] = (
     ),
 )
 ATTESTATION = "I have read this document, my questions were answered, and I consent."
+#: Kinds of signed document the templates make: consents (the consent page, the session gate)
+#: and the SPRAVATO REMS Patient Enrollment Form (features/rems, issue 19.2).
+CONSENT = "consent"
+REMS_ENROLMENT = "rems-enrolment"
+DOCUMENT_KINDS = (CONSENT, REMS_ENROLMENT)
+#: Who may countersign a document of each kind (the enrolment form: the prescriber).
+COUNTERSIGNERS: dict[str, frozenset[Role]] = {
+    CONSENT: frozenset({Role.clinician, Role.nurse}),
+    REMS_ENROLMENT: frozenset({Role.clinician}),
+}
 
 
 class Conflict(KetacareError):
@@ -103,11 +114,11 @@ def _require(actor: Actor, roles: set[Role], what: str) -> None:
 # --- Templates -------------------------------------------------------------------------------
 
 
-def latest_templates(db: Session, clinic_id: int) -> list[ConsentTemplate]:
-    """The newest version of each of the clinic's templates, by key."""
+def latest_templates(db: Session, clinic_id: int, kind: str = CONSENT) -> list[ConsentTemplate]:
+    """The newest version of each of the clinic's templates of document ``kind``, by key."""
     newest = (
         select(ConsentTemplate.key, func.max(ConsentTemplate.version).label("v"))
-        .where(ConsentTemplate.clinic_id == clinic_id)
+        .where(ConsentTemplate.clinic_id == clinic_id, ConsentTemplate.document_kind == kind)
         .group_by(ConsentTemplate.key)
         .subquery()
     )
@@ -124,10 +135,16 @@ def latest_templates(db: Session, clinic_id: int) -> list[ConsentTemplate]:
     )
 
 
-def get_template(db: Session, clinic_id: int, template_id: int) -> ConsentTemplate:
-    """A template of the clinic (404 otherwise)."""
+def get_template(
+    db: Session, clinic_id: int, template_id: int, kind: str | None = CONSENT
+) -> ConsentTemplate:
+    """A template of the clinic of document ``kind`` (None: any kind; 404 otherwise)."""
     row = db.get(ConsentTemplate, template_id)
-    if row is None or row.clinic_id != clinic_id:
+    if (
+        row is None
+        or row.clinic_id != clinic_id
+        or (kind is not None and row.document_kind != kind)
+    ):
         raise NotFound("no such consent template")
     return row
 
@@ -142,6 +159,7 @@ class TemplateInput:
     attestation: str = ATTESTATION
     routes: str = ""
     countersign: bool = False
+    document_kind: str = CONSENT
 
 
 def new_version(
@@ -162,6 +180,17 @@ def new_version(
     routes = [r.strip() for r in data.routes.split(",") if r.strip()]
     if any(r not in ROUTES for r in routes):
         raise BadRequest("must list iv, im or esketamine", "routes")
+    if data.document_kind not in DOCUMENT_KINDS:
+        raise BadRequest("must be consent or rems-enrolment", "document_kind")
+    kinds = set(
+        db.execute(
+            select(ConsentTemplate.document_kind).where(
+                ConsentTemplate.clinic_id == clinic_id, ConsentTemplate.key == key
+            )
+        ).scalars()
+    )
+    if kinds and kinds != {data.document_kind}:
+        raise BadRequest("another kind of document uses this key", "key")
     current = db.execute(
         select(func.max(ConsentTemplate.version)).where(
             ConsentTemplate.clinic_id == clinic_id, ConsentTemplate.key == key
@@ -176,6 +205,7 @@ def new_version(
         attestation=_text(data.attestation, "attestation", 500),
         routes=",".join(routes),
         countersign=data.countersign,
+        document_kind=data.document_kind,
         created_by=actor.label,
         created_at=now,
     )
@@ -296,10 +326,12 @@ def sign(
     signature_png: bytes,
     now: datetime,
     tz: str = "UTC",
+    details: Sequence[str] = (),
 ) -> ConsentDocument:
     """The patient signs the newest version of ``template`` (drawn signature, typed name and
     the attestation) on the clinic's tablet, or remotely in the patient portal (signed in by
-    an e-mailed one-time link; only their own record); the PDF and its SHA-256 are stored."""
+    an e-mailed one-time link; only their own record); the PDF and its SHA-256 are stored.
+    ``details``: lines printed above the signature (the enrolment form's patient fields)."""
     remote = actor.user is not None and actor.user.role == Role.patient
     if remote:
         assert actor.user is not None
@@ -323,11 +355,12 @@ def sign(
         template,
         patient,
         [
+            *details,
             f"Signed by the patient as “{name}” on {when}, remotely in the patient portal "
             f"(signed in as {actor.label} by an e-mailed one-time link)."
             if remote
             else f"Signed by the patient as “{name}” on {when}, on a clinic tablet "
-            f"(witnessed by {actor.label})."
+            f"(witnessed by {actor.label}).",
         ],
         png,
     )
@@ -348,10 +381,14 @@ def sign(
     return _store(db, actor, doc)
 
 
-def get_document(db: Session, clinic_id: int, doc_id: int) -> ConsentDocument:
-    """A document of the clinic (404 otherwise)."""
+def get_document(db: Session, clinic_id: int, doc_id: int, kind: str = CONSENT) -> ConsentDocument:
+    """A document of the clinic made from a template of ``kind`` (404 otherwise: the REMS
+    enrolment form is countersigned, revoked and read through features/rems)."""
     row = db.get(ConsentDocument, doc_id)
     if row is None or row.clinic_id != clinic_id:
+        raise NotFound("no such consent document")
+    template = db.get(ConsentTemplate, row.template_id)
+    if template is None or template.document_kind != kind:
         raise NotFound("no such consent document")
     return row
 
@@ -363,13 +400,22 @@ def _successor(db: Session, doc_id: int) -> ConsentDocument | None:
 
 
 def countersign(
-    db: Session, actor: Actor, doc: ConsentDocument, now: datetime, tz: str = "UTC"
+    db: Session,
+    actor: Actor,
+    doc: ConsentDocument,
+    now: datetime,
+    tz: str = "UTC",
+    details: Sequence[str] = (),
 ) -> ConsentDocument:
     """A clinician (or a nurse as witness) countersigns a patient's signed consent where the
-    template asks for it: a new document with both signatures supersedes the first."""
-    _require(actor, {Role.clinician, Role.nurse}, "a clinician or a nurse")
+    template asks for it: a new document with both signatures supersedes the first. The REMS
+    enrolment form is countersigned by the prescriber (a clinician) only."""
     template = db.get(ConsentTemplate, doc.template_id)
     assert template is not None
+    if template.document_kind == REMS_ENROLMENT:
+        _require(actor, set(COUNTERSIGNERS[REMS_ENROLMENT]), "the prescriber (a clinician)")
+    else:
+        _require(actor, set(COUNTERSIGNERS[CONSENT]), "a clinician or a nurse")
     if not template.countersign:
         raise BadRequest("this consent needs no countersignature", "document")
     if doc.kind != "signed" or _successor(db, doc.id) is not None:
@@ -377,9 +423,12 @@ def countersign(
     patient = db.get(Patient, doc.patient_id)
     assert patient is not None and actor.user is not None
     role = "clinician" if actor.user.role == Role.clinician else "witness"
+    if template.document_kind == REMS_ENROLMENT:
+        role = "prescriber"
     when = clock.format_local(now, tz, "%Y-%m-%d %H:%M") + f" {clock.tz_label(now, tz)}"
     signed_when = clock.format_local(doc.signed_at, tz, "%Y-%m-%d %H:%M")
     lines = [
+        *details,
         f"Signed by the patient as “{doc.patient_typed_name}” on {signed_when} "
         f"(document SHA-256 {doc.pdf_sha256}).",
         f"Countersigned by {actor.label} ({role}) on {when}.",
@@ -476,24 +525,24 @@ class ConsentState:
 
 
 def patient_documents(
-    db: Session, patient_id: int
+    db: Session, patient_id: int, kind: str = CONSENT
 ) -> list[tuple[ConsentDocument, ConsentTemplate]]:
-    """Every consent document of the patient with its template version, newest first."""
-    return _documents_of(db, [patient_id]).get(patient_id, [])
+    """Every document of ``kind`` of the patient with its template version, newest first."""
+    return _documents_of(db, [patient_id], kind).get(patient_id, [])
 
 
 def _documents_of(
-    db: Session, patient_ids: list[int]
+    db: Session, patient_ids: list[int], kind: str = CONSENT
 ) -> dict[int, list[tuple[ConsentDocument, ConsentTemplate]]]:
-    """The consent documents of each patient with their template versions, newest first (one
-    statement for all of them)."""
+    """The documents of ``kind`` of each patient with their template versions, newest first
+    (one statement for all of them)."""
     out: dict[int, list[tuple[ConsentDocument, ConsentTemplate]]] = {}
     if not patient_ids:
         return out
     rows = db.execute(
         select(ConsentDocument, ConsentTemplate)
         .join(ConsentTemplate, ConsentTemplate.id == ConsentDocument.template_id)
-        .where(ConsentDocument.patient_id.in_(patient_ids))
+        .where(ConsentDocument.patient_id.in_(patient_ids), ConsentTemplate.document_kind == kind)
         .order_by(ConsentDocument.id.desc())
     ).all()
     for d, t in rows:

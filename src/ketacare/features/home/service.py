@@ -89,8 +89,13 @@ def clinician_home(c: steps.Ctx) -> ClinicianHome:
         forms.append(FormToSign("REMS form", f"/sessions/{r.session_id}", r.patient_name,
                                     f"deadline {r.deadline}, {r.status}"))  # fmt: skip
     for _d, t, p in queries.consents_to_countersign(db, clinic_id):
-        forms.append(FormToSign("Consent", f"/patients/{p.id}/consent", p.display_name,
-                                f"{t.title} v{t.version}: countersignature needed"))  # fmt: skip
+        if t.document_kind == "rems-enrolment":  # the prescriber countersigns on the REMS page
+            kind, href = "REMS enrolment", f"/patients/{p.id}/rems"
+            what = f"{t.title}: the prescriber's countersignature needed"
+        else:
+            kind, href = "Consent", f"/patients/{p.id}/consent"
+            what = f"{t.title} v{t.version}: countersignature needed"
+        forms.append(FormToSign(kind, href, p.display_name, what))
         shown.append(p.id)
     record(db, actor, "list", "home_forms_to_sign", patients=sorted(set(shown)))
     return ClinicianHome(alerts[:SHOWN], len(alerts), day, overdue[:SHOWN], len(overdue), forms)

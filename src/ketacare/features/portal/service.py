@@ -48,6 +48,8 @@ from ketacare.features.patients.models import Patient
 from ketacare.features.portal import queries, trend
 from ketacare.features.portal.models import PortalLink
 from ketacare.features.ratelimit.service import counter_key, hit
+from ketacare.features.rems import queries as rems_queries
+from ketacare.features.rems import service as rems
 from ketacare.features.scheduling.public import INSTRUCTIONS
 from ketacare.settings import Settings
 
@@ -361,8 +363,13 @@ def _crisis(db: Session, patient_id: int, since: datetime) -> bool:
     return False
 
 
-def _to_sign(db: Session, patient: Patient, routes: set[str]) -> list[ToSign]:
+def _to_sign(db: Session, patient: Patient, routes: set[str], now: datetime) -> list[ToSign]:
     out = []
+    # An esketamine booking (kind) or an active intranasal esketamine plan (route).
+    if routes & {"esketamine", "intranasal"} and _enrolment_to_sign(db, patient):
+        # The SPRAVATO REMS Patient Enrollment Form (issue 19.2): the prescriber countersigns.
+        form = rems.enrolment_template(db, Actor.cli(patient.clinic_id), patient.clinic_id, now)
+        out.append(ToSign(form.title, form.body, False, form.id))
     for st in consent.states(db, patient):
         covered = {r for r in st.template.routes.split(",") if r}
         if st.state not in ("none", "reconsent") or (covered and not covered & routes):
@@ -404,7 +411,7 @@ def portal_view(db: Session, actor: Actor, settings: Settings, now: datetime) ->
         for i in outreach_queries.open_links(db, patient.id, now)
     ]
     routes = {v.kind for v in visits} | queries.active_routes(db, patient.id)
-    to_sign = _to_sign(db, patient, routes)
+    to_sign = _to_sign(db, patient, routes, now)
     trends = _trends(list(queries.scored_assessments(db, patient.id)), tz)
     crisis = _crisis(db, patient.id, now - timedelta(days=settings.portal_crisis_days))
     record(db, actor, "read", "portal", patient.id, patient.id, patients=[patient.id])
@@ -435,10 +442,19 @@ def own_patient(db: Session, actor: Actor) -> Patient:
     return patient
 
 
+def _enrolment_to_sign(db: Session, patient: Patient) -> bool:
+    """Whether the patient should sign a REMS enrolment form (not enrolled, none pending)."""
+    current = rems_queries.enrolment_of(db, patient.id)
+    if current is not None and current.kind == "enrolled":
+        return False
+    return rems.enrolment_form(db, patient.id).state in ("none", "revoked")
+
+
 def consent_to_sign(db: Session, actor: Actor, template_id: int) -> tuple[Patient, Any]:
-    """The patient's record and the consent template they open to sign (audited read)."""
+    """The patient's record and the consent template (or the REMS enrolment form) they open to
+    sign (audited read)."""
     patient = own_patient(db, actor)
-    template = consent.get_template(db, patient.clinic_id, template_id)
+    template = consent.get_template(db, patient.clinic_id, template_id, None)
     record(db, actor, "read", "consent_template", template.id, patient_id=patient.id)
     return patient, template
 
@@ -455,6 +471,11 @@ def sign_consent(
 ) -> None:
     """The patient signs a consent remotely in the portal (issue 19.5: signing by link)."""
     patient = own_patient(db, actor)
-    template = consent.get_template(db, patient.clinic_id, template_id)
+    template = consent.get_template(db, patient.clinic_id, template_id, None)
     png = consent.signature_from_form(signature)
+    if template.document_kind == consent.REMS_ENROLMENT:
+        # The enrolment form: the newest version, with the patient's fields; not enrolled
+        # until the prescriber countersigns (features/rems).
+        rems.sign_enrolment(db, actor, patient, typed_name, attested, png, now, tz)
+        return
     consent.sign(db, actor, patient, template, typed_name, attested, png, now, tz)

@@ -77,9 +77,11 @@ def enrol(
     settings: SettingsDep,
     now: NowDep,
 ) -> dict[str, Any]:
-    """Record the Patient Enrollment Form (signed by patient and prescriber)."""
+    """Record an enrolment whose form was signed on paper (only with
+    ``KETACARE_REMS_ENROLMENT_BY_HAND``; else 422: sign the form on the patient's REMS page)."""
     views.require(actor, views.ENROLERS)
-    service.enrol(db, actor, patient, service.EnrolmentInput(**body.model_dump()), now)
+    data = service.EnrolmentInput(**body.model_dump())
+    service.enrol_by_hand(db, actor, patient, data, now, settings)
     return views.patient_status(db, actor, patient, settings, now)
 
 

@@ -69,6 +69,11 @@ class RemsEnrolment(Base):
     prescriber_name: Mapped[str] = mapped_column(String(200), default="")
     rems_patient_id: Mapped[str] = mapped_column(String(64), default="")
     note: Mapped[str] = mapped_column(String(500), default="")
+    #: The countersigned Patient Enrollment Form (a ``consent_document`` of a template of kind
+    #: ``rems-enrolment``) this enrolment was made from; None for a record entered by hand.
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consent_document.id", ondelete="RESTRICT"), default=None
+    )
     recorded_by: Mapped[str] = mapped_column(String(320), default="")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -1,5 +1,6 @@
 """REMS pages: the PMF dashboard with the setting registry and prescriber-on-site attestations
-(``/rems``), a patient's enrolment (``/patients/{id}/rems``), a session's PMF PDF and its
+(``/rems``), a patient's enrolment (``/patients/{id}/rems``: the Patient Enrollment Form signed
+on a tablet by the patient and countersigned by the prescriber), a session's PMF PDF and its
 submission. Forms post ``csrf_token``; refusals come back in the page with their reasons."""
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from ketacare.features._kit.csrf import verify_csrf
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest, KetacareError
 from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.deps import PageActor
+from ketacare.features.auth.models import Role
+from ketacare.features.consent import service as consent
 from ketacare.features.patients.deps import PagePatient
 from ketacare.features.patients.models import Patient
 from ketacare.features.rems import fax, queries, service, views
@@ -167,6 +171,7 @@ def _patient_page(
         "status": views.patient_status(db, actor, patient, settings, now),
         "errors": errors or [],
         "today": clock.local_date(now, page_tz(request)),
+        "is_prescriber": actor.user is not None and actor.user.role == Role.clinician,
     }
     return render(request, "rems/patient.html", ctx, status_code=status)
 
@@ -184,35 +189,94 @@ def patient_page(
     return _patient_page(request, db, actor, patient, settings, now)
 
 
-@router.post("/patients/{patient_id}/rems/enrolment", response_class=HTMLResponse)
-def enrol(
+def _sign_page(
+    request: Request,
+    db: DbDep,
+    actor: Actor,
+    patient: Patient,
+    now: datetime,
+    errors: Errors | None = None,
+    values: Any = None,
+    status: int = 200,
+) -> Response:
+    template = service.enrolment_template(db, actor, patient.clinic_id, now)
+    ctx = {
+        "patient": patient,
+        "template": template,
+        "errors": errors or [],
+        "values": values or {},
+        "sign_action": f"/patients/{patient.id}/rems/enrolment-form",
+    }
+    return render(request, "consent/sign.html", ctx, status_code=status)
+
+
+@router.get("/patients/{patient_id}/rems/enrolment-form", response_class=HTMLResponse)
+def enrolment_form_page(
+    request: Request, patient: PagePatient, actor: PageActor, db: DbDep, now: NowDep
+) -> Response:
+    """The tablet page: the Patient Enrollment Form, a signature pad, typed name and the
+    attestation (the patient signs; the prescriber countersigns on the enrolment page)."""
+    return _sign_page(request, db, actor, patient, now)
+
+
+@router.post("/patients/{patient_id}/rems/enrolment-form", response_class=HTMLResponse)
+def sign_enrolment_form(
     request: Request,
     patient: PagePatient,
     actor: PageActor,
     db: DbDep,
-    settings: SettingsDep,
     now: NowDep,
     form: FormFields,
 ) -> Response:
-    """Record the signed Patient Enrollment Form (clinician or admin)."""
+    """Store the enrolment form signed by the patient (not enrolled until countersigned)."""
     try:
-        views.require(actor, views.ENROLERS)
-        day = _date(form.get("enrolled_on", ""), "enrolled_on")
-        if day is None:
-            raise BadRequest("is required", "enrolled_on")
-        data = service.EnrolmentInput(
-            enrolled_on=day,
-            patient_signed=form.get("patient_signed") == "on",
-            prescriber_signed=form.get("prescriber_signed") == "on",
-            prescriber_name=form.get("prescriber_name", ""),
-            rems_patient_id=form.get("rems_patient_id", ""),
-            note=form.get("note", ""),
-        )
+        png = consent.signature_from_form(form.get("signature", ""))
         with db.begin_nested():
-            service.enrol(db, actor, patient, data, now)
+            service.sign_enrolment(
+                db, actor, patient, form.get("typed_name", ""), form.get("attested") == "on",
+                png, now, page_tz(request),
+            )  # fmt: skip
+    except KetacareError as exc:
+        return _sign_page(request, db, actor, patient, now, _errors(exc), form, _status(exc))
+    return RedirectResponse(f"/patients/{patient.id}/rems", status_code=303)
+
+
+@router.post(
+    "/patients/{patient_id}/rems/enrolment-form/{enrolment_document_id}/countersign",
+    response_class=HTMLResponse,
+)
+def countersign_enrolment_form(
+    request: Request,
+    patient: PagePatient,
+    enrolment_document_id: RowId,
+    actor: PageActor,
+    db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Response:
+    """The prescriber countersigns: the patient is enrolled from today (clinic date)."""
+    try:
+        with db.begin_nested():
+            service.countersign_enrolment(
+                db, actor, patient, enrolment_document_id, now, page_tz(request)
+            )
     except KetacareError as exc:
         return _patient_page(request, db, actor, patient, settings, now, _errors(exc), _status(exc))
     return RedirectResponse(f"/patients/{patient.id}/rems", status_code=303)
+
+
+@router.get(
+    "/patients/{patient_id}/rems/enrolment-form/{enrolment_document_id}.pdf",
+    response_class=Response,
+)
+def enrolment_form_pdf(
+    patient: PagePatient, enrolment_document_id: RowId, actor: PageActor, db: DbDep
+) -> Response:
+    """One signed enrolment form document as PDF (every read audited)."""
+    doc = service.enrolment_document(db, patient, enrolment_document_id)
+    pdf = consent.read_document(db, actor, doc)
+    headers = {"Content-Disposition": f'inline; filename="rems-enrolment-{doc.id}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
 
 
 @router.post("/patients/{patient_id}/rems/withdrawal", response_class=HTMLResponse)
@@ -229,7 +293,7 @@ def withdraw(
     try:
         views.require(actor, views.ENROLERS)
         with db.begin_nested():
-            service.withdraw(db, actor, patient, form.get("note", ""), now)
+            service.withdraw(db, actor, patient, form.get("note", ""), now, page_tz(request))
     except KetacareError as exc:
         return _patient_page(request, db, actor, patient, settings, now, _errors(exc), _status(exc))
     return RedirectResponse(f"/patients/{patient.id}/rems", status_code=303)

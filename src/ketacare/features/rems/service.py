@@ -19,10 +19,12 @@ from ketacare.domain.dates import out_of_range
 from ketacare.domain.sessions.safety import Reason
 from ketacare.features import registry
 from ketacare.features._kit import clock
-from ketacare.features._kit.errors import BadRequest, KetacareError
+from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
+from ketacare.features.consent import service as consent
+from ketacare.features.consent.models import ConsentDocument, ConsentTemplate
 from ketacare.features.patients.models import Patient
 from ketacare.features.rems import queries
 from ketacare.features.rems.fax import FaxSender
@@ -188,18 +190,43 @@ def enrol(
     return row
 
 
+def enrol_by_hand(
+    db: Session,
+    actor: Actor,
+    patient: Patient,
+    data: EnrolmentInput,
+    now: datetime,
+    settings: Settings,
+) -> RemsEnrolment:
+    """Record an enrolment whose form was signed on paper and is kept elsewhere: only with
+    ``KETACARE_REMS_ENROLMENT_BY_HAND``; otherwise the patient signs the enrolment form and the
+    prescriber countersigns (422 naming ``document``)."""
+    if not settings.rems_enrolment_by_hand:
+        raise BadRequest(
+            "the patient signs the Patient Enrollment Form and the prescriber countersigns it "
+            "on the patient's REMS page",
+            "document",
+        )
+    return enrol(db, actor, patient, data, now)
+
+
 def withdraw(
-    db: Session, actor: Actor, patient: Patient, note: str, now: datetime
+    db: Session, actor: Actor, patient: Patient, note: str, now: datetime, tz: str = "UTC"
 ) -> RemsEnrolment:
     """Record that the patient's enrolment ended (a new record; nothing is edited)."""
     current = queries.enrolment_of(db, patient.id)
     if current is None or current.kind != "enrolled":
         raise BadRequest("the patient is not enrolled", "enrolment")
+    text = _text(note, "note", 500, required=True)
+    form = enrolment_form(db, patient.id)
+    if current.document_id is not None and form.head is not None and form.state != "revoked":
+        # The signed form is never edited: its revocation is a new document.
+        consent.revoke(db, actor, form.head, text, now, tz)
     row = RemsEnrolment(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
         kind="withdrawn",
-        note=_text(note, "note", 500, required=True),
+        note=text,
         recorded_by=actor.label,
         recorded_at=now,
     )
@@ -216,6 +243,171 @@ def enrolment_facts(row: RemsEnrolment | None) -> rems_ops.EnrolmentFacts | None
     return rems_ops.EnrolmentFacts(
         row.enrolled_on, row.patient_signed, row.prescriber_signed, row.kind == "withdrawn"
     )
+
+
+def patient_enrolment_facts(
+    db: Session, patient_id: int, tz: str = "UTC"
+) -> rems_ops.EnrolmentFacts | None:
+    """What the gates read: the newest enrolment record, or, while the patient is not enrolled,
+    an enrolment form the patient signed that awaits the prescriber's countersignature."""
+    row = queries.enrolment_of(db, patient_id)
+    if row is not None and row.kind == "enrolled":
+        return enrolment_facts(row)
+    form = enrolment_form(db, patient_id)
+    if form.state == "awaiting_prescriber" and form.head is not None:
+        return rems_ops.EnrolmentFacts(
+            clock.local_date(form.head.signed_at, tz), True, False, False
+        )
+    return enrolment_facts(row)
+
+
+# --- The Patient Enrollment Form as a signed document (issue 19.2) -----------------------------
+
+#: The consent template key of the clinic's Patient Enrollment Form (document kind
+#: ``rems-enrolment``: signed by the patient, countersigned by the prescriber).
+ENROLMENT_KEY = "rems-enrolment"
+ENROLMENT_TITLE = "SPRAVATO REMS Patient Enrollment Form"
+#: The form's content by field category, in the clinic's words (not the manufacturer's form;
+#: docs/rems.md). The clinic may edit the text as a new template version.
+ENROLMENT_BODY = (
+    "Patient information: name, date of birth, sex, address, telephone and e-mail as printed "
+    "below.\n"
+    "Healthcare setting: the REMS-certified setting where the patient is treated.\n"
+    "Patient acknowledgements: I have been counselled about SPRAVATO and its risks, including "
+    "sedation, dissociation, respiratory depression, and abuse and misuse. I understand that "
+    "SPRAVATO is given only in a REMS-certified healthcare setting, where I self-administer it "
+    "under the observation of a healthcare provider, that I will be monitored for at least two "
+    "hours after each dose until I am ready to leave, and that I must not drive or operate "
+    "machinery until the next day after a restful sleep. I agree that my information is shared "
+    "with the SPRAVATO REMS and that a Patient Monitoring Form is submitted after each "
+    "treatment.\n"
+    "Prescriber: the prescriber confirms that the patient was counselled, that the patient is "
+    "enrolled before the first treatment, and countersigns below.\n"
+    "Edit this text to your clinic's form before use."
+)
+ENROLMENT_ATTESTATION = (
+    "I have read this enrolment form, my questions were answered, and I agree to enrol in the "
+    "SPRAVATO REMS."
+)
+
+
+def enrolment_template(db: Session, actor: Actor, clinic_id: int, now: datetime) -> ConsentTemplate:
+    """The newest version of the clinic's enrolment form template (version 1 is added the first
+    time it is needed; the clinic edits it as a new version)."""
+    rows = consent.latest_templates(db, clinic_id, consent.REMS_ENROLMENT)
+    if rows:
+        return rows[0]
+    data = consent.TemplateInput(
+        ENROLMENT_KEY,
+        ENROLMENT_TITLE,
+        ENROLMENT_BODY,
+        ENROLMENT_ATTESTATION,
+        "",
+        countersign=True,
+        document_kind=consent.REMS_ENROLMENT,
+    )
+    return consent.new_version(db, actor, clinic_id, data, now, check_role=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentForm:
+    """The patient's enrolment form: the newest document of the chain and what it means
+    (``none``, ``awaiting_prescriber``, ``countersigned``, ``revoked``) and every document."""
+
+    state: str
+    head: ConsentDocument | None
+    documents: list[tuple[ConsentDocument, ConsentTemplate]]
+
+
+def enrolment_form(db: Session, patient_id: int) -> EnrolmentForm:
+    """The patient's enrolment form documents (the caller audits the read)."""
+    docs = consent.patient_documents(db, patient_id, consent.REMS_ENROLMENT)
+    superseded = {d.supersedes_id for d, _ in docs if d.supersedes_id is not None}
+    heads = [d for d, _ in docs if d.id not in superseded]
+    if not heads:
+        return EnrolmentForm("none", None, docs)
+    head = heads[0]
+    state = {"signed": "awaiting_prescriber", "countersigned": "countersigned"}.get(
+        head.kind, "revoked"
+    )
+    return EnrolmentForm(state, head, docs)
+
+
+def _form_details(db: Session, patient: Patient) -> list[str]:
+    """The patient and setting fields printed on the signed form."""
+    setting = queries.setting_of(db, patient.clinic_id)
+    born = patient.birth_date.isoformat() if patient.birth_date else "not recorded"
+    return [
+        f"Patient: {patient.display_name}; date of birth {born}; sex {patient.sex.value}; "
+        f"telephone {patient.phone or 'not recorded'}; e-mail {patient.email or 'not recorded'}.",
+        "Healthcare setting: "
+        + (
+            f"{setting.name}, {setting.address} (REMS certification {setting.certification_id})"
+            if setting is not None and setting.name
+            else "not registered"
+        )
+        + ".",
+    ]
+
+
+def sign_enrolment(
+    db: Session,
+    actor: Actor,
+    patient: Patient,
+    typed_name: str,
+    attested: bool,
+    signature_png: bytes,
+    now: datetime,
+    tz: str = "UTC",
+) -> ConsentDocument:
+    """The patient signs the enrolment form (tablet in the clinic, or the portal): a signed
+    document awaiting the prescriber's countersignature; the patient is not enrolled yet."""
+    current = queries.enrolment_of(db, patient.id)
+    if current is not None and current.kind == "enrolled":
+        raise Conflict("the patient is enrolled already", "enrolment")
+    if enrolment_form(db, patient.id).state == "awaiting_prescriber":
+        raise Conflict("the signed form awaits the prescriber's countersignature", "enrolment")
+    template = enrolment_template(db, actor, patient.clinic_id, now)
+    details = _form_details(db, patient)
+    return consent.sign(
+        db, actor, patient, template, typed_name, attested, signature_png, now, tz, details
+    )
+
+
+def countersign_enrolment(
+    db: Session, actor: Actor, patient: Patient, doc_id: int, now: datetime, tz: str = "UTC"
+) -> RemsEnrolment:
+    """The prescriber countersigns the patient's signed enrolment form; only now is the patient
+    enrolled, on the clinic's date of the countersignature (audited)."""
+    doc = consent.get_document(db, patient.clinic_id, doc_id, consent.REMS_ENROLMENT)
+    if doc.patient_id != patient.id:
+        raise BadRequest("the document is another patient's", "document")
+    signed = consent.countersign(db, actor, doc, now, tz, _form_details(db, patient))
+    row = RemsEnrolment(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        kind="enrolled",
+        enrolled_on=clock.local_date(now, tz) or now.date(),
+        patient_signed=True,
+        prescriber_signed=True,
+        prescriber_name=actor.label,
+        document_id=signed.id,
+        recorded_by=actor.label,
+        recorded_at=now,
+    )
+    db.add(row)
+    db.flush()
+    record(db, actor, "create", "rems_enrolment", row.id, patient_id=patient.id)
+    return row
+
+
+def enrolment_document(db: Session, patient: Patient, doc_id: int) -> ConsentDocument:
+    """One of the patient's enrolment form documents (404 otherwise; no audit, see
+    :func:`consent.read_document` and :func:`consent.verify`)."""
+    doc = consent.get_document(db, patient.clinic_id, doc_id, consent.REMS_ENROLMENT)
+    if doc.patient_id != patient.id:
+        raise NotFound("no such enrolment document")
+    return doc
 
 
 # --- Prescriber on site ----------------------------------------------------------------------
@@ -307,7 +499,7 @@ def gate_reasons(
     present = on_site(db, clinic_id, now)
     reasons = rems_ops.session_gate(
         setting_facts(queries.setting_of(db, clinic_id)),
-        enrolment_facts(queries.enrolment_of(db, patient_id)),
+        patient_enrolment_facts(db, patient_id, _tz(db, clinic_id, settings)),
         present.name if present else None,
         day,
         gate_config(settings),
@@ -324,7 +516,7 @@ def booking_reasons(
         return []
     return rems_ops.booking_gate(
         setting_facts(queries.setting_of(db, clinic_id)),
-        enrolment_facts(queries.enrolment_of(db, patient_id)),
+        patient_enrolment_facts(db, patient_id, _tz(db, clinic_id, settings)),
         day,
         gate_config(settings),
     )

@@ -11,6 +11,7 @@ from ketacare.features._kit.errors import Forbidden
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
+from ketacare.features.consent import service as consent
 from ketacare.features.patients.models import Patient
 from ketacare.features.rems import queries, service
 from ketacare.features.rems.models import PmfSubmission, RemsEnrolment, RemsSetting
@@ -65,6 +66,7 @@ def enrolment_dict(row: RemsEnrolment) -> dict[str, Any]:
         "prescriber_name": row.prescriber_name,
         "rems_patient_id": row.rems_patient_id,
         "note": row.note,
+        "document_id": row.document_id,
         "recorded_by": row.recorded_by,
         "recorded_at": row.recorded_at.isoformat(),
     }
@@ -78,9 +80,31 @@ def patient_status(
     history = queries.enrolment_history(db, patient.id)
     reasons, present = service.gate_reasons(db, patient.clinic_id, patient.id, now, settings)
     current = history[-1] if history else None
+    form = service.enrolment_form(db, patient.id)
     return {
         "patient_id": patient.id,
         "enrolled": current is not None and current.kind == "enrolled",
+        "enrolled_on": (
+            current.enrolled_on.isoformat()
+            if current is not None and current.kind == "enrolled" and current.enrolled_on
+            else None
+        ),
+        "form_state": form.state,
+        "form_head_id": form.head.id if form.head is not None else None,
+        "documents": [
+            {
+                "id": d.id,
+                "kind": d.kind,
+                "template_version": t.version,
+                "signer_name": d.signer_name,
+                "signer_role": d.signer_role,
+                "signed_at": d.signed_at,
+                "pdf_sha256": d.pdf_sha256,
+                # Every verification is audited (a read of a signed document).
+                "verified": consent.verify(db, actor, d),
+            }
+            for d, t in form.documents
+        ],
         "history": [enrolment_dict(r) for r in history],
         "prescriber_on_site": present.name if present else None,
         "esketamine_session_allowed": not reasons,

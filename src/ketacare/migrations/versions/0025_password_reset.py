@@ -1,7 +1,7 @@
 """password_reset: e-mailed staff password reset links (token stored as HMAC)
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0023
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0022"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
