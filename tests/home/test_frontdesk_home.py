@@ -4,7 +4,7 @@ no clinical link or figure. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -25,8 +25,8 @@ from tests.conftest import login, make_user
 from tests.scheduling.support import NY, world
 
 
-def _local(day: object, hh: int) -> datetime:
-    return datetime.combine(day, time(hh), tzinfo=NY).astimezone(UTC)  # type: ignore[call-overload]
+def _local(day: date, hh: int) -> datetime:
+    return datetime.combine(day, time(hh), tzinfo=NY).astimezone(UTC)
 
 
 def test_front_desk_home_lists_today_unconfirmed_and_waitlist(
