@@ -77,13 +77,29 @@ def chair_board(
         .order_by(Booking.starts_at)
     ).all()
     cfg = safety_config(settings)
+    # The day's sessions and patients in one statement each (not one per chair).
+    session_ids = sorted({b.session_id for b in rows if b.session_id is not None})
+    by_id = (
+        {
+            x.id: x
+            for x in db.scalars(
+                select(TreatmentSession).where(TreatmentSession.id.in_(session_ids))
+            )
+        }
+        if session_ids
+        else {}
+    )
+    patient_ids = sorted({b.patient_id for b in rows})
+    people = (
+        {p.id: p for p in db.scalars(select(Patient).where(Patient.id.in_(patient_ids)))}
+        if patient_ids
+        else {}
+    )
     out: list[dict[str, Any]] = []
     shown: list[int] = []
     for chair in chairs:
         mine = [b for b in rows if b.chair_id == chair.id]
-        sessions = {
-            b.id: db.get(TreatmentSession, b.session_id) for b in mine if b.session_id is not None
-        }
+        sessions = {b.id: by_id.get(b.session_id) for b in mine if b.session_id is not None}
         current = next(
             (b for b in mine if (s := sessions.get(b.id)) is not None and s.discharged_at is None),
             None,
@@ -99,7 +115,7 @@ def chair_board(
         if current is not None:
             s = sessions.get(current.id)
             st = session_state.build(db, s, settings, cfg, now) if s is not None else None
-            patient = db.get(Patient, current.patient_id)
+            patient = people.get(current.patient_id)
             shown.append(current.patient_id)
             row.update(
                 booking_id=current.id,
