@@ -6,6 +6,12 @@ questionnaire submissions (POST /api/v1/patients/{id}/assessments), 4 clinician 
 /api/v1/sessions/{id}/vitals). The same arrival schedule then hits a bare FastAPI endpoint
 (two workers) as the ceiling. Latency is measured from each request's scheduled start.
 
+``--board-share K`` (issue 17) adds K chair-board refreshes to every 20 requests of the mix
+(GET /scheduling/sites/{id}/board.json, the JSON the board page's script polls, logged in):
+the site has 20 chairs, each with a checked-in booking under way now whose treatment session
+is one of the sessions the mix charts vitals on, so every refresh builds 20 session states.
+The arrival rate stays ``--rate``; the board's p99 is printed next to the rest of the mix.
+
 Run: ``.venv/bin/python benchmarks/load.py [--rate 200 --seconds 60]`` with PostgreSQL at
 ``KETACARE_BENCH_POSTGRES_URL`` (default postgresql://postgres@127.0.0.1:5432/postgres); the
 script creates and drops its own database. Target: 0 errors, p99 under 100 ms at 200 req/s.
@@ -91,16 +97,106 @@ def setup_clinic(base: str, n_patients: int) -> tuple[str, str, list[int], list[
     return token, cookie, patients, sessions
 
 
+BOARD_CHAIRS = 20
+
+
+def setup_board(url: str, patients: list[int], sessions: list[int]) -> int:
+    """A site with 20 chairs, each holding a checked-in booking under way now (from 30 min ago
+    to 90 min on) linked to an open session of the mix; returns the site id. Written through
+    ketacare's models and services (set-up, not measured)."""
+    from datetime import timedelta
+
+    from ketacare.db.audit_keys import use_settings
+    from ketacare.db.base import utcnow
+    from ketacare.db.engine import make_engine, normalise_url, session_factory
+    from ketacare.domain.course.booking import Kind
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.patients.models import Patient
+    from ketacare.features.scheduling import service
+    from ketacare.features.scheduling.models import Booking, BookingStatus
+    from ketacare.settings import Settings
+
+    # The server's audit key (generated under its data directory): the set-up's audit events
+    # join the same chain.
+    use_settings(Settings(database_url=url, data_dir=Path(ENV["KETACARE_DATA_DIR"])))
+    engine = make_engine(normalise_url(url))
+    try:
+        with session_factory(engine)() as db:
+            first = db.get(Patient, patients[0])
+            assert first is not None
+            clinic_id = first.clinic_id
+            actor = Actor.cli(clinic_id)
+            site = service.create_site(
+                db, actor, clinic_id, "Load floor", "mon-sun 00:00-23:59", True
+            )
+            now = utcnow()
+            for i in range(BOARD_CHAIRS):
+                chair = service.add_chair(db, actor, site, f"Chair {i + 1}")
+                db.add(
+                    Booking(
+                        clinic_id=clinic_id,
+                        site_id=site.id,
+                        chair_id=chair.id,
+                        patient_id=patients[i % len(patients)],
+                        session_id=sessions[i % len(sessions)],
+                        kind=Kind.iv,
+                        starts_at=now - timedelta(minutes=30),
+                        ends_at=now + timedelta(minutes=90),
+                        status=BookingStatus.checked_in,
+                        confirmed_at=now - timedelta(days=1) if i % 3 else None,
+                    )
+                )
+            db.commit()
+            return site.id
+    finally:
+        engine.dispose()
+
+
+def probe_board(base: str, cookie: str, site_id: int, n: int) -> list[float]:
+    """``n`` board refreshes one after the other (one client, no other traffic): the cost of a
+    refresh without queueing, in ms, for comparison with its latency under the mix."""
+    import time
+
+    out = []
+    with httpx.Client(base_url=base, cookies={"kc_session": cookie}, timeout=30) as c:
+        for i in range(n + 5):
+            start = time.perf_counter()
+            r = c.get(f"/scheduling/sites/{site_id}/board.json")
+            elapsed = (time.perf_counter() - start) * 1000
+            r.raise_for_status()
+            assert len(r.json()["chairs"]) == BOARD_CHAIRS
+            if i >= 5:  # warm-up
+                out.append(elapsed)
+    return out
+
+
 def workload(
-    n: int, token: str, cookie: str, patients: list[int], sessions: list[int]
+    n: int,
+    token: str,
+    cookie: str,
+    patients: list[int],
+    sessions: list[int],
+    board_share: int = 0,
+    site_id: int = 0,
 ) -> list[Request]:
     rng = random.Random(7)
     js = (("Content-Type", "application/json"),)
     auth = (("Authorization", f"Bearer {token}"),)
     out: list[Request] = []
+    block = 20 + board_share
     for i in range(n):
-        slot = i % 20
-        if slot < 8:
+        slot = i % block
+        if slot >= 20:
+            out.append(
+                Request(
+                    "chair board",
+                    "GET",
+                    f"/scheduling/sites/{site_id}/board.json",
+                    headers=(("Cookie", f"kc_session={cookie}"),),
+                    expect=(200,),
+                )
+            )
+        elif slot < 8:
             body: dict[str, object] = {
                 "phq9": [rng.randint(0, 3) for _ in range(9)],
                 "gad7": [rng.randint(0, 3) for _ in range(7)],
@@ -184,7 +280,14 @@ def main() -> None:
     parser.add_argument(
         "--no-bare", action="store_true", help="skip the bare FastAPI ceiling run (saves time)"
     )
+    parser.add_argument(
+        "--board-share",
+        type=int,
+        default=0,
+        help="chair-board refreshes (20 active chairs) added to every 20 requests (issue 17)",
+    )
     opts = parser.parse_args()
+    before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     name = f"ketacare_load_{uuid.uuid4().hex[:8]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -214,7 +317,17 @@ def main() -> None:
             try:
                 base = f"http://127.0.0.1:{port}"
                 token, cookie, patients, sessions = setup_clinic(base, opts.patients)
-                reqs = workload(int(opts.rate * opts.seconds), token, cookie, patients, sessions)
+                site_id = setup_board(url, patients, sessions) if opts.board_share else 0
+                alone = probe_board(base, cookie, site_id, 100) if opts.board_share else []
+                reqs = workload(
+                    int(opts.rate * opts.seconds),
+                    token,
+                    cookie,
+                    patients,
+                    sessions,
+                    opts.board_share,
+                    site_id,
+                )
                 ours = run_open("127.0.0.1", port, reqs, opts.rate)
             finally:
                 proc.terminate()
@@ -257,6 +370,7 @@ def main() -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     print(
+        f"load average before the run {before}; "
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; PostgreSQL, 2 workers; {opts.rate:.0f} req/s for "
         f"{opts.seconds:.0f} s (open loop, {opts.patients} patients); load average at the end "
@@ -277,6 +391,15 @@ def main() -> None:
         f"target 0 errors and p99 < 100 ms at {opts.rate:.0f} req/s: "
         f"{'PASS' if ok else 'FAIL'} (errors {total.errors}, p99 {total.p99:.1f} ms)"
     )
+    if alone:
+        show("board alone", LoadResult(len(alone), 0, sum(alone) / 1000, alone))
+    if "chair board" in ours:
+        board = ours["chair board"]
+        fine = board.errors == 0 and board.p99 <= 50
+        print(
+            f"chair board ({BOARD_CHAIRS} active chairs) p99 <= 50 ms per refresh under the mix: "
+            f"{'PASS' if fine else 'FAIL'} (p99 {board.p99:.1f} ms, errors {board.errors})"
+        )
 
 
 if __name__ == "__main__":

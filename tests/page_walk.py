@@ -31,7 +31,7 @@ from tests.reports.support import TODAY
 from tests.test_access_matrix import World, world_objects
 
 #: The staff roles walked, each through every page it may open.
-STAFF = ("admin", "clinician", "nurse", "billing")
+STAFF = ("admin", "clinician", "nurse", "billing", "frontdesk")
 
 
 @dataclass
@@ -135,6 +135,7 @@ def walk_site(db: Session, settings: Settings, app: FastAPI) -> Site:
     w: World = world_objects(db, settings, app)
     users = {k: w.users[k] for k in ("admin", "clinician", "nurse", "patient")}
     users["billing"] = make_user(db, clinic, Role.billing)
+    users["frontdesk"] = make_user(db, clinic, Role.frontdesk)
     rich = db.execute(
         select(Patient.id)
         .join(TreatmentPlan, TreatmentPlan.patient_id == Patient.id)

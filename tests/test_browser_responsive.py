@@ -80,7 +80,7 @@ def _walk(page: Page, base: str, who: str, paths: list[str], problems: list[str]
     return seen
 
 
-@pytest.mark.parametrize("who", ["anonymous", "admin", "nurse", "billing", "patient"])
+@pytest.mark.parametrize("who", ["anonymous", "admin", "nurse", "billing", "frontdesk", "patient"])
 def test_every_page_fits_390_820_and_1280_px(
     app: FastAPI, db: Session, settings: Settings, database_url: str, who: str
 ) -> None:

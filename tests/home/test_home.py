@@ -22,7 +22,7 @@ from tests.assessments.support import PHQ9_ITEM9_2, staff
 from tests.conftest import PASSWORD, count, login, make_clinic, make_user, scalar
 from tests.sessions.support import make_session
 
-ROLES = (Role.nurse, Role.clinician, Role.admin, Role.billing, Role.patient)
+ROLES = (Role.nurse, Role.clinician, Role.admin, Role.billing, Role.patient, Role.frontdesk)
 #: Where each role lands after login (and at ``/``).
 LANDING = {
     Role.nurse: "/home",
@@ -30,6 +30,7 @@ LANDING = {
     Role.admin: "/home",
     Role.billing: "/billing",
     Role.patient: "/me",
+    Role.frontdesk: "/home",
 }
 HEADER = re.compile(r'<nav aria-label="Main">(.*?)</nav>', re.S)
 GROUP = re.compile(
@@ -210,7 +211,7 @@ def test_badges_json_counts_only_and_no_activity(client: TestClient, db: Session
 def test_badges_refused_to_others(client: TestClient, db: Session) -> None:
     assert client.get("/home/badges.json").status_code in (303, 401)
     clinic = make_clinic(db)
-    for role in (Role.patient, Role.billing):
+    for role in (Role.patient, Role.billing, Role.frontdesk):
         user = make_user(db, clinic, role)
         client.cookies.clear()
         login(client, user.email)

@@ -6,6 +6,8 @@
   var body = table.querySelector("tbody");
   var stamp = document.getElementById("board-time");
   var csrf = table.getAttribute("data-csrf");
+  // Read-only for the front desk (it may not open a session): no action buttons.
+  var readonly = table.getAttribute("data-readonly") === "1";
   function cell(tr, text, cls) {
     var td = document.createElement("td");
     td.textContent = text;
@@ -40,7 +42,7 @@
         a.textContent = "Session";
         a.setAttribute("aria-label", "Session of " + c.chair);
         act.appendChild(a);
-      } else if (c.booking_id) {
+      } else if (c.booking_id && !readonly) {
         var f = document.createElement("form");
         f.method = "post";
         f.action = "/scheduling/bookings/" + c.booking_id + "/session";

@@ -23,7 +23,13 @@ from ketacare.features.clinics import service as clinics
 from ketacare.features.clinics.models import Clinic
 
 #: Roles an admin gives in the browser (patient accounts belong to patient records).
-ASSIGNABLE_ROLES: tuple[Role, ...] = (Role.admin, Role.clinician, Role.nurse, Role.billing)
+ASSIGNABLE_ROLES: tuple[Role, ...] = (
+    Role.admin,
+    Role.clinician,
+    Role.nurse,
+    Role.billing,
+    Role.frontdesk,
+)
 MAX_NAME = 200
 
 

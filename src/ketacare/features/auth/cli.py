@@ -72,7 +72,8 @@ Email = Annotated[str, typer.Option(help="The account's login email.")]
 
 @user_app.command("set-role")
 def user_set_role(
-    email: Email, role: Annotated[Role, typer.Option(help="admin, clinician, nurse or billing.")]
+    email: Email,
+    role: Annotated[Role, typer.Option(help="admin, clinician, nurse, billing or frontdesk.")],
 ) -> None:
     """Give an account another role (a clinic keeps at least one active admin)."""
 

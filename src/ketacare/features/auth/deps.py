@@ -144,11 +144,27 @@ async def page_admin(user: Annotated[User, Depends(page_user)]) -> User:
     return user
 
 
+async def page_desk(user: Annotated[User, Depends(page_user)]) -> User:
+    """A logged-in staff member or front-desk user (``policy.FRONT_OFFICE``)."""
+    if user.role not in policy.FRONT_OFFICE:
+        raise Forbidden()
+    return user
+
+
+async def api_desk(user: Annotated[User, Depends(api_user)]) -> User:
+    """A bearer-token caller who is staff or front desk (``policy.FRONT_OFFICE``)."""
+    if user.role not in policy.FRONT_OFFICE:
+        raise Forbidden()
+    return user
+
+
 PageUser = Annotated[User, Depends(page_user)]
 PageStaff = Annotated[User, Depends(page_staff)]
 PageAdmin = Annotated[User, Depends(page_admin)]
 ApiUser = Annotated[User, Depends(api_user)]
 ApiStaff = Annotated[User, Depends(api_staff)]
+PageDesk = Annotated[User, Depends(page_desk)]
+ApiDesk = Annotated[User, Depends(api_desk)]
 
 
 # --- Actors: who acts in this request, over which channel, from where (features/auth/actor).
@@ -181,6 +197,16 @@ async def api_user_actor(request: Request, user: ApiUser) -> Actor:
     return Actor.for_user(user, "api", client_ip(request))
 
 
+async def page_desk_actor(request: Request, user: PageDesk) -> Actor:
+    """The logged-in staff or front-desk user of a page request (front-office routes)."""
+    return Actor.for_user(user, "page", client_ip(request))
+
+
+async def api_desk_actor(request: Request, user: ApiDesk) -> Actor:
+    """The staff or front-desk user behind the bearer token of an API request."""
+    return Actor.for_user(user, "api", client_ip(request))
+
+
 async def fhir_actor(request: Request, user: ApiStaff) -> Actor:
     """The staff member behind the bearer token of a FHIR API request (channel ``fhir``)."""
     return Actor.for_user(user, "fhir", client_ip(request))
@@ -192,3 +218,6 @@ PageAdminActor = Annotated[Actor, Depends(page_admin_actor)]
 ApiActor = Annotated[Actor, Depends(api_staff_actor)]
 ApiUserActor = Annotated[Actor, Depends(api_user_actor)]
 FhirActor = Annotated[Actor, Depends(fhir_actor)]
+#: Front-office routes (``policy.FRONT_OFFICE``): staff and the front desk.
+PageDeskActor = Annotated[Actor, Depends(page_desk_actor)]
+ApiDeskActor = Annotated[Actor, Depends(api_desk_actor)]

@@ -21,6 +21,9 @@ class Role(enum.StrEnum):
     patient = "patient"
     #: Billing office: billing data and demographics, no clinical pages (docs/roles.md).
     billing = "billing"
+    #: Front desk: scheduling, demographics, new patients and leads, sending links; no
+    #: clinical pages (docs/roles.md).
+    frontdesk = "frontdesk"
 
 
 STAFF_ROLES = frozenset({Role.admin, Role.clinician, Role.nurse})

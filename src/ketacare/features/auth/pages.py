@@ -34,6 +34,8 @@ def _safe_next(target: str) -> str:
 #: Pages a patient account may open; any other target sends a patient to their own page
 #: (staff pages would answer 403).
 PATIENT_PAGES = ("/me", "/account", "/a/", "/screen")
+#: Pages the front desk opens; any other target (a session, a note) sends it to its home.
+FRONT_DESK_PAGES = ("/home", "/scheduling", "/patients", "/leads", "/account", "/screen")
 
 
 def _landing(user: User, target: str) -> str:
@@ -43,6 +45,8 @@ def _landing(user: User, target: str) -> str:
         return "/me"
     if user.role == Role.billing and not target.startswith(("/billing", "/account")):
         return "/billing"
+    if user.role == Role.frontdesk and not target.startswith(FRONT_DESK_PAGES):
+        return "/home"
     return target
 
 

@@ -96,6 +96,14 @@ for _method, _path in (
 ):
     ROLE_POLICY[(_method, _path)] = CARE_TEAM
 
+#: The front desk (issue 17): the scheduling pages and API (book, reschedule, cancel, no-show,
+#: waitlist, the day view, the chair board read-only, confirmation links), patient demographics,
+#: new patients and leads. Routes open to the front desk take ``PageDeskActor``/``ApiDeskActor``
+#: (``auth.deps``) or the desk patient loaders (``patients.deps``); every other staff route
+#: keeps ``PageActor``/``ApiActor``, which refuse the ``frontdesk`` role (it is not staff): no
+#: clinical notes, scores, session charting, controlled substances or REMS forms (403).
+FRONT_OFFICE = frozenset({Role.admin, Role.clinician, Role.nurse, Role.frontdesk})
+
 _NAMES = {
     CLINICIAN: "a clinician",
     CARE_TEAM: "a nurse or a clinician",

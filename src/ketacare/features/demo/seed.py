@@ -17,6 +17,7 @@ DEMO_USERS = (
     ("clinician@demo.ketacare.example", Role.clinician),
     ("nurse@demo.ketacare.example", Role.nurse),
     ("patient@demo.ketacare.example", Role.patient),
+    ("frontdesk@demo.ketacare.example", Role.frontdesk),
 )
 
 

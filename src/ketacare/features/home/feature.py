@@ -5,5 +5,5 @@ from ketacare.features.registry import Feature, NavLink
 FEATURE = Feature(
     name="home",
     routers=("ketacare.features.home.pages:router",),
-    nav=(NavLink("Today", "Home", "/home", ("admin", "clinician", "nurse"), order=0),),
+    nav=(NavLink("Today", "Home", "/home", ("admin", "clinician", "nurse", "frontdesk"), order=0),),
 )

@@ -33,10 +33,14 @@ ELSEWHERE = {Role.patient: "/me", Role.billing: "/billing"}
 def home_page(
     request: Request, user: PageUser, db: DbDep, settings: SettingsDep, now: NowDep
 ) -> Response:
-    """The signed-in user's home: nurse, clinician and admin each see their own page."""
+    """The signed-in user's home: nurse, clinician, admin and front desk each see their own
+    page."""
     if user.role in ELSEWHERE:
         return RedirectResponse(ELSEWHERE[user.role], status_code=303)
     actor = Actor.for_user(user, "page", client_ip(request))
+    if user.role == Role.frontdesk:
+        desk = service.frontdesk_home(db, actor, now, page_tz(request))
+        return render(request, "home/frontdesk.html", {"h": desk, "now": now})
     if user.role == Role.admin:
         admin = service.admin_home(db, actor, settings, now)
         return render(request, "home/admin.html", {"h": admin, "now": now})

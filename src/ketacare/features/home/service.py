@@ -26,6 +26,7 @@ from ketacare.features.outreach import service as outreach
 from ketacare.features.outreach.service import OverdueRow
 from ketacare.features.rems import queries as rems_queries
 from ketacare.features.scheduling import queries as scheduling
+from ketacare.features.scheduling import service as scheduling_service
 from ketacare.features.sessions import steps
 from ketacare.settings import Settings
 
@@ -49,6 +50,15 @@ class NurseHome:
 def nurse_home(c: steps.Ctx) -> NurseHome:
     """The nurse's first screen (today's list is audited by ``steps.today``)."""
     return NurseHome(steps.today(c), list(scheduling.list_sites(c.db, c.user.clinic_id)))
+
+
+def frontdesk_home(
+    db: Session, actor: Actor, now: datetime, tz: str
+) -> scheduling_service.FrontDesk:
+    """The front desk's first screen: today's bookings, unconfirmed bookings of the next
+    7 days, the waitlist (audited by ``scheduling.service.front_desk``)."""
+    today = clock.local_date(now, tz) or now.date()
+    return scheduling_service.front_desk(db, actor, now, tz, today)
 
 
 @dataclass(frozen=True, slots=True)

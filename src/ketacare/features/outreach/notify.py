@@ -7,7 +7,8 @@ adapters.
 * ``smtp``: mail with :mod:`smtplib` using the ``KETACARE_SMTP_*`` settings;
 * ``webhook``: a JSON POST (an SMS gateway, or a relay to a notification service such as
   apprise-api, which fans out to 100+ providers);
-* :class:`Fanout`: e-mail through one adapter, SMS through another.
+* :class:`Fanout`: e-mail through one adapter, SMS through another;
+* ``apprise`` (optional extra, ``apprise_notify.py``): e-mail and SMS through apprise URLs.
 
 Messages never carry answers, scores or patient names: a link message says only that the
 clinic asks for a short questionnaire; a reminder the clinic, the site, the local time and a
@@ -195,6 +196,10 @@ def notifier_from_settings(
     console = ConsoleNotifier(show_links=settings.console_show_links)
     if kind == "console":
         return console
+    if kind == "apprise":  # the optional extra (apprise_notify.py), imported only when chosen
+        from ketacare.features.outreach.apprise_notify import apprise_from_env
+
+        return apprise_from_env(settings.console_show_links)
     sms: Notifier = WebhookNotifier(webhook_url) if webhook_url else console
     if kind == "webhook":
         return sms

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from ketacare.features._kit.deps import DbDep, NowDep
 from ketacare.features._kit.params import RowId
-from ketacare.features.auth.deps import ApiActor
+from ketacare.features.auth.deps import ApiActor, ApiDeskActor
 from ketacare.features.patients import service
 from ketacare.features.patients.deps import ApiPatient
 from ketacare.features.patients.schemas import (
@@ -24,15 +24,16 @@ router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 
 
 @router.get("", response_model=list[PatientOut])
-def list_patients(actor: ApiActor, db: DbDep, q: str = "") -> list[PatientOut]:
-    """Patients of the caller's clinic (filter by name or MRN with ``q``)."""
+def list_patients(actor: ApiDeskActor, db: DbDep, q: str = "") -> list[PatientOut]:
+    """Patients of the caller's clinic (filter by name or MRN with ``q``); staff and the front
+    desk (demographics only: the detail with allergies and medicines is for staff)."""
     patients = service.find_patients(db, actor, q)
     return [PatientOut.model_validate(p) for p in patients]
 
 
 @router.post("", response_model=PatientOut, status_code=201)
-def create_patient(body: PatientCreate, actor: ApiActor, db: DbDep, now: NowDep) -> PatientOut:
-    """Create a patient in the caller's clinic."""
+def create_patient(body: PatientCreate, actor: ApiDeskActor, db: DbDep, now: NowDep) -> PatientOut:
+    """Create a patient in the caller's clinic (staff and the front desk)."""
     data = service.PatientInput(
         given_name=body.given_name,
         family_name=body.family_name,

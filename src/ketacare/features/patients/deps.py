@@ -12,7 +12,14 @@ from ketacare.features._kit.deps import DbDep, NowDep
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz
 from ketacare.features.auth.actor import Actor
-from ketacare.features.auth.deps import ApiActor, PageActor, check_role_policy
+from ketacare.features.auth.deps import (
+    ApiActor,
+    ApiDeskActor,
+    PageActor,
+    PageDeskActor,
+    check_role_policy,
+)
+from ketacare.features.auth.models import Role
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import open_patient, patient_header
 
@@ -45,5 +52,26 @@ def patient_for_api(patient_id: RowId, request: Request, actor: ApiActor, db: Db
     return _open(db, request, actor, patient_id)
 
 
+def desk_patient_for_page(
+    patient_id: RowId, request: Request, actor: PageDeskActor, db: DbDep, now: NowDep
+) -> Patient:
+    """The patient of the path, for staff or the front desk of its clinic (front-office pages:
+    demographics, bookings; audited as a read). The front desk's header shows the name and
+    record number only: the open-alert count is clinical."""
+    if actor.user is not None and actor.user.role == Role.frontdesk:
+        return _open(db, request, actor, patient_id)
+    return patient_for_page(patient_id, request, actor, db, now)
+
+
+def desk_patient_for_api(
+    patient_id: RowId, request: Request, actor: ApiDeskActor, db: DbDep
+) -> Patient:
+    """The patient of the path, for a staff or front-desk API token of its clinic (audited)."""
+    return _open(db, request, actor, patient_id)
+
+
 PagePatient = Annotated[Patient, Depends(patient_for_page)]
 ApiPatient = Annotated[Patient, Depends(patient_for_api)]
+#: Front-office routes (``auth.policy.FRONT_OFFICE``): staff and the front desk.
+DeskPagePatient = Annotated[Patient, Depends(desk_patient_for_page)]
+DeskApiPatient = Annotated[Patient, Depends(desk_patient_for_api)]

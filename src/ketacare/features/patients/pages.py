@@ -12,9 +12,10 @@ from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
 from ketacare.features.auth.actor import Actor
-from ketacare.features.auth.deps import PageActor, PageStaff
+from ketacare.features.auth.deps import PageActor, PageDesk, PageDeskActor
+from ketacare.features.auth.models import Role
 from ketacare.features.patients import service
-from ketacare.features.patients.deps import PagePatient
+from ketacare.features.patients.deps import DeskPagePatient, PagePatient
 from ketacare.features.patients.models import Patient
 from ketacare.features.registry import chart_hooks
 
@@ -25,21 +26,21 @@ FIELDS = ("given_name", "family_name", "birth_date", "sex", "mrn", "email", "pho
 
 
 @router.get("/patients", response_class=HTMLResponse)
-def patients_page(request: Request, actor: PageActor, db: DbDep, q: str = "") -> Response:
+def patients_page(request: Request, actor: PageDeskActor, db: DbDep, q: str = "") -> Response:
     """The clinic's patients."""
     patients = service.find_patients(db, actor, q)
     return render(request, "patients/list.html", {"patients": patients, "q": q})
 
 
 @router.get("/patients/new", response_class=HTMLResponse)
-def new_patient_form(request: Request, user: PageStaff) -> Response:
+def new_patient_form(request: Request, user: PageDesk) -> Response:
     """Blank new-patient form."""
     return render(request, "patients/new.html", {"values": {}, "errors": {}})
 
 
 @router.post("/patients/new", response_class=HTMLResponse)
 def create_patient(
-    request: Request, form: FormFields, actor: PageActor, db: DbDep, now: NowDep
+    request: Request, form: FormFields, actor: PageDeskActor, db: DbDep, now: NowDep
 ) -> Response:
     """Create the patient, or show the form again with the problems."""
     values = {k: form.get(k, "") for k in FIELDS}
@@ -98,8 +99,8 @@ def _chart(
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(
     request: Request,
-    patient: PagePatient,
-    actor: PageActor,
+    patient: DeskPagePatient,
+    actor: PageDeskActor,
     db: DbDep,
     now: NowDep,
     settings: SettingsDep,
@@ -107,8 +108,13 @@ def patient_page(
     """The patient chart summary (issue 21.1; docs/patient-chart.md).
 
     Features that link records to the patient (the consultation request it came from) hand
-    a function over as ``app.state.patient_links``: this feature cannot import them.
+    a function over as ``app.state.patient_links``: this feature cannot import them. The front
+    desk sees the demographics only (``patients/desk.html``): no clinical panel is built.
     """
+    if actor.user is not None and actor.user.role == Role.frontdesk:
+        linker = getattr(request.app.state, "patient_links", None)
+        links = linker(db, patient) if linker is not None else []
+        return render(request, "patients/desk.html", {"patient": patient, "links": links})
     return _chart(request, patient, actor, db, now, settings)
 
 

@@ -15,9 +15,9 @@ from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest, Forbidden
 from ketacare.features._kit.params import RowId
 from ketacare.features.auth.actor import Actor
-from ketacare.features.auth.deps import ApiActor
+from ketacare.features.auth.deps import ApiDeskActor
 from ketacare.features.auth.models import Role
-from ketacare.features.patients.deps import ApiPatient
+from ketacare.features.patients.deps import DeskApiPatient
 from ketacare.features.patients.queries import get_patient
 from ketacare.features.scheduling import board, calendar, queries, service
 from ketacare.features.scheduling.config import scheduling_settings
@@ -83,7 +83,7 @@ def course_ask(
 
 
 @router.get("/sites", response_model=list[SiteOut])
-def list_sites(actor: ApiActor, db: DbDep) -> list[SiteOut]:
+def list_sites(actor: ApiDeskActor, db: DbDep) -> list[SiteOut]:
     """The clinic's sites with their chairs."""
     return [
         SiteOut(
@@ -98,7 +98,7 @@ def list_sites(actor: ApiActor, db: DbDep) -> list[SiteOut]:
 
 
 @router.post("/sites", response_model=IdOut, status_code=201)
-def create_site(body: SiteIn, actor: ApiActor, db: DbDep) -> IdOut:
+def create_site(body: SiteIn, actor: ApiDeskActor, db: DbDep) -> IdOut:
     """A new site (admins)."""
     _admin(actor)
     site = service.create_site(db, actor, _cid(actor), body.name, body.hours, body.rems_certified)
@@ -106,7 +106,7 @@ def create_site(body: SiteIn, actor: ApiActor, db: DbDep) -> IdOut:
 
 
 @router.post("/sites/{site_id}/chairs", response_model=IdOut, status_code=201)
-def create_chair(site_id: RowId, body: ChairIn, actor: ApiActor, db: DbDep) -> IdOut:
+def create_chair(site_id: RowId, body: ChairIn, actor: ApiDeskActor, db: DbDep) -> IdOut:
     """A new chair at the site (admins)."""
     site = queries.get_site(db, _cid(actor), site_id)
     _admin(actor)
@@ -114,7 +114,7 @@ def create_chair(site_id: RowId, body: ChairIn, actor: ApiActor, db: DbDep) -> I
 
 
 @router.post("/sites/{site_id}/closures", response_model=IdOut, status_code=201)
-def create_closure(site_id: RowId, body: ClosureIn, actor: ApiActor, db: DbDep) -> IdOut:
+def create_closure(site_id: RowId, body: ClosureIn, actor: ApiDeskActor, db: DbDep) -> IdOut:
     """Close the site on a local date (admins)."""
     site = queries.get_site(db, _cid(actor), site_id)
     _admin(actor)
@@ -122,7 +122,7 @@ def create_closure(site_id: RowId, body: ClosureIn, actor: ApiActor, db: DbDep) 
 
 
 @router.post("/sites/{site_id}/shifts", response_model=IdOut, status_code=201)
-def create_shift(site_id: RowId, body: ShiftIn, actor: ApiActor, db: DbDep) -> IdOut:
+def create_shift(site_id: RowId, body: ShiftIn, actor: ApiDeskActor, db: DbDep) -> IdOut:
     """A staff shift at the site (admins)."""
     site = queries.get_site(db, _cid(actor), site_id)
     _admin(actor)
@@ -134,8 +134,8 @@ def create_shift(site_id: RowId, body: ShiftIn, actor: ApiActor, db: DbDep) -> I
 
 @router.get("/patients/{patient_id}/slots", response_model=list[SlotOut])
 def day_slots(
-    patient: ApiPatient,
-    actor: ApiActor,
+    patient: DeskApiPatient,
+    actor: ApiDeskActor,
     db: DbDep,
     settings: SettingsDep,
     site_id: Annotated[int, Query(ge=1, le=2_147_483_647)],
@@ -159,8 +159,8 @@ def day_slots(
 @router.post("/patients/{patient_id}/course-search", response_model=list[SlotOut])
 def course_search(
     body: CourseIn,
-    patient: ApiPatient,
-    actor: ApiActor,
+    patient: DeskApiPatient,
+    actor: ApiDeskActor,
     db: DbDep,
     settings: SettingsDep,
     now: NowDep,
@@ -184,8 +184,8 @@ def course_search(
 @router.post("/patients/{patient_id}/courses", response_model=list[BookingOut], status_code=201)
 def book_course(
     body: CourseIn,
-    patient: ApiPatient,
-    actor: ApiActor,
+    patient: DeskApiPatient,
+    actor: ApiDeskActor,
     db: DbDep,
     settings: SettingsDep,
     now: NowDep,
@@ -210,8 +210,8 @@ def book_course(
 @router.post("/patients/{patient_id}/bookings", response_model=BookingOut, status_code=201)
 def book_one(
     body: BookingIn,
-    patient: ApiPatient,
-    actor: ApiActor,
+    patient: DeskApiPatient,
+    actor: ApiDeskActor,
     db: DbDep,
     settings: SettingsDep,
     now: NowDep,
@@ -234,14 +234,16 @@ def book_one(
 
 
 @router.get("/patients/{patient_id}/bookings", response_model=list[BookingOut])
-def patient_bookings(patient: ApiPatient, actor: ApiActor, db: DbDep) -> list[BookingOut]:
+def patient_bookings(patient: DeskApiPatient, actor: ApiDeskActor, db: DbDep) -> list[BookingOut]:
     """The patient's bookings (every state)."""
     rows = service.patient_bookings(db, actor, patient)
     return [BookingOut.model_validate(r) for r in rows]
 
 
 @router.post("/patients/{patient_id}/waitlist", response_model=IdOut, status_code=201)
-def join_waitlist(body: WaitlistIn, patient: ApiPatient, actor: ApiActor, db: DbDep) -> IdOut:
+def join_waitlist(
+    body: WaitlistIn, patient: DeskApiPatient, actor: ApiDeskActor, db: DbDep
+) -> IdOut:
     """Put the patient on a site's waitlist."""
     entry = service.join_waitlist(
         db, actor, patient, body.site_id, body.kind, body.earliest, body.latest
@@ -250,7 +252,7 @@ def join_waitlist(body: WaitlistIn, patient: ApiPatient, actor: ApiActor, db: Db
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingOut)
-def read_booking(booking_id: RowId, actor: ApiActor, db: DbDep) -> BookingOut:
+def read_booking(booking_id: RowId, actor: ApiDeskActor, db: DbDep) -> BookingOut:
     """One booking."""
     return BookingOut.model_validate(service.read_booking(db, actor, booking_id))
 
@@ -259,7 +261,7 @@ def read_booking(booking_id: RowId, actor: ApiActor, db: DbDep) -> BookingOut:
 def reschedule(
     booking_id: RowId,
     body: RescheduleIn,
-    actor: ApiActor,
+    actor: ApiDeskActor,
     db: DbDep,
     settings: SettingsDep,
     now: NowDep,
@@ -290,7 +292,7 @@ def reschedule(
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingOut)
 def cancel(
-    booking_id: RowId, body: CancelIn, actor: ApiActor, db: DbDep, now: NowDep
+    booking_id: RowId, body: CancelIn, actor: ApiDeskActor, db: DbDep, now: NowDep
 ) -> BookingOut:
     """Cancel a booking or record a no-show, with a reason (the waitlist is offered it)."""
     row = queries.get_booking(db, _cid(actor), booking_id, lock=True)
@@ -299,7 +301,11 @@ def cancel(
 
 @router.get("/sites/{site_id}/day", response_model=list[BookingOut])
 def day(
-    site_id: RowId, actor: ApiActor, db: DbDep, settings: SettingsDep, day: Annotated[date, Query()]
+    site_id: RowId,
+    actor: ApiDeskActor,
+    db: DbDep,
+    settings: SettingsDep,
+    day: Annotated[date, Query()],
 ) -> list[BookingOut]:
     """The site's bookings of one local day (every state)."""
     rows = service.day_bookings(db, actor, site_id, day, settings.timezone)
@@ -308,7 +314,7 @@ def day(
 
 @router.get("/sites/{site_id}/board", response_model=list[BoardChair])
 def chair_board(
-    site_id: RowId, actor: ApiActor, db: DbDep, settings: SettingsDep, now: NowDep
+    site_id: RowId, actor: ApiDeskActor, db: DbDep, settings: SettingsDep, now: NowDep
 ) -> list[BoardChair]:
     """The live chair board of the site (today, clinic time)."""
     rows = board.board_for(db, actor, site_id, settings, now)
@@ -316,7 +322,7 @@ def chair_board(
 
 
 @router.post("/feeds", response_model=FeedOut, status_code=201)
-def create_feed(body: FeedIn, actor: ApiActor, db: DbDep, settings: SettingsDep) -> FeedOut:
+def create_feed(body: FeedIn, actor: ApiDeskActor, db: DbDep, settings: SettingsDep) -> FeedOut:
     """A private ICS feed of a site's bookings or of your shifts; the URL is shown once."""
     feed, token = calendar.create_feed(
         db, actor, settings.secret_key.get_secret_value(), body.site_id
@@ -334,7 +340,7 @@ def create_feed(body: FeedIn, actor: ApiActor, db: DbDep, settings: SettingsDep)
 
 
 @router.get("/feeds", response_model=list[FeedOut])
-def list_feeds(actor: ApiActor, db: DbDep) -> list[FeedOut]:
+def list_feeds(actor: ApiDeskActor, db: DbDep) -> list[FeedOut]:
     """Your feeds (admins: the clinic's), without their URLs."""
     return [
         FeedOut(
@@ -349,7 +355,7 @@ def list_feeds(actor: ApiActor, db: DbDep) -> list[FeedOut]:
 
 
 @router.post("/feeds/{feed_id}/revoke", response_model=FeedOut)
-def revoke_feed(feed_id: RowId, actor: ApiActor, db: DbDep, now: NowDep) -> FeedOut:
+def revoke_feed(feed_id: RowId, actor: ApiDeskActor, db: DbDep, now: NowDep) -> FeedOut:
     """Revoke a feed: its URL answers 404 from now on."""
     f = calendar.revoke_feed(db, actor, feed_id, now)
     return FeedOut(

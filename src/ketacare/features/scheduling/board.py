@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ketacare.features._kit import clock
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
+from ketacare.features.auth.models import Role
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import queries
@@ -59,9 +60,11 @@ def chair_board(
     day_end: datetime,
     now: datetime,
     settings: Settings,
+    clinical: bool = True,
 ) -> tuple[list[dict[str, Any]], list[int]]:
     """One row per chair (the booking in it now, else its next one today); and the patients
-    shown (for the audit)."""
+    shown (for the audit). ``clinical=False`` (the front desk's read-only board) leaves out the
+    patient's score alerts and the session link: the phase and what is due stay."""
     chairs = queries.list_chairs(db, site.id)
     rows = db.scalars(
         select(Booking)
@@ -74,13 +77,29 @@ def chair_board(
         .order_by(Booking.starts_at)
     ).all()
     cfg = safety_config(settings)
+    # The day's sessions and patients in one statement each (not one per chair).
+    session_ids = sorted({b.session_id for b in rows if b.session_id is not None})
+    by_id = (
+        {
+            x.id: x
+            for x in db.scalars(
+                select(TreatmentSession).where(TreatmentSession.id.in_(session_ids))
+            )
+        }
+        if session_ids
+        else {}
+    )
+    patient_ids = sorted({b.patient_id for b in rows})
+    people = (
+        {p.id: p for p in db.scalars(select(Patient).where(Patient.id.in_(patient_ids)))}
+        if patient_ids
+        else {}
+    )
     out: list[dict[str, Any]] = []
     shown: list[int] = []
     for chair in chairs:
         mine = [b for b in rows if b.chair_id == chair.id]
-        sessions = {
-            b.id: db.get(TreatmentSession, b.session_id) for b in mine if b.session_id is not None
-        }
+        sessions = {b.id: by_id.get(b.session_id) for b in mine if b.session_id is not None}
         current = next(
             (b for b in mine if (s := sessions.get(b.id)) is not None and s.discharged_at is None),
             None,
@@ -96,7 +115,7 @@ def chair_board(
         if current is not None:
             s = sessions.get(current.id)
             st = session_state.build(db, s, settings, cfg, now) if s is not None else None
-            patient = db.get(Patient, current.patient_id)
+            patient = people.get(current.patient_id)
             shown.append(current.patient_id)
             row.update(
                 booking_id=current.id,
@@ -122,13 +141,16 @@ def chair_board(
                     row["next_due"] = f"{pending[0].label} ({pending[0].status})"
                     row["next_due_at"] = pending[0].at
                 alerts += [f"{d.label} overdue" for d in st.due if d.status == "overdue"]
-                alerts += list(st.alerts)
+                if clinical:
+                    alerts += list(st.alerts)
             elif s is None:
                 row["next_due"] = "check-in and pre-dose checks"
                 row["next_due_at"] = current.starts_at
                 if now > current.starts_at + timedelta(minutes=15):
                     alerts.append("late: not checked in")
             row["alerts"] = alerts
+            if not clinical:
+                row["session_id"] = None
         out.append(row)
     return out, shown
 
@@ -137,12 +159,13 @@ def board_for(
     db: Session, actor: Actor, site_id: int, settings: Settings, now: datetime
 ) -> list[dict[str, Any]]:
     """The board of a site of the actor's clinic today (clinic time), audited with the
-    patients it shows."""
+    patients it shows; the front desk's is read-only and non-clinical (``chair_board``)."""
     assert actor.clinic_id is not None
     tz = clock.clinic_tz(db.get(Clinic, actor.clinic_id), settings.timezone).key
     site = queries.get_site(db, actor.clinic_id, site_id)
     today = clock.local_date(now, tz) or now.date()
     start, end = clock.local_day_bounds(today, tz)
-    rows, shown = chair_board(db, site, start, end, now, settings)
+    clinical = actor.user is None or actor.user.role is not Role.frontdesk
+    rows, shown = chair_board(db, site, start, end, now, settings, clinical)
     record(db, actor, "list", "sched_booking", f"board:{site.id}", patients=sorted(set(shown)))
     return rows

@@ -4,7 +4,15 @@ from ketacare.features.registry import Command, Feature, Job, NavLink
 
 FEATURE = Feature(
     name="scheduling",
-    nav=(NavLink("Today", "Schedule", "/scheduling", ("admin", "clinician", "nurse"), order=20),),
+    nav=(
+        NavLink(
+            "Today",
+            "Schedule",
+            "/scheduling",
+            ("admin", "clinician", "nurse", "frontdesk"),
+            order=20,
+        ),
+    ),
     routers=(
         "ketacare.features.scheduling.api:router",
         "ketacare.features.scheduling.pages:router",

@@ -19,9 +19,9 @@ from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.auth.actor import Actor
-from ketacare.features.auth.deps import PageActor
+from ketacare.features.auth.deps import PageDeskActor
 from ketacare.features.auth.models import Role
-from ketacare.features.patients.deps import PagePatient
+from ketacare.features.patients.deps import DeskPagePatient
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import board, queries, service
 from ketacare.features.scheduling.config import scheduling_settings
@@ -36,7 +36,7 @@ def _cid(actor: Actor) -> int:
 
 
 @router.get("/scheduling", response_class=HTMLResponse)
-def sites_page(request: Request, actor: PageActor, db: DbDep, now: NowDep) -> Response:
+def sites_page(request: Request, actor: PageDeskActor, db: DbDep, now: NowDep) -> Response:
     """The clinic's sites with links to their day and board."""
     sites = queries.list_sites(db, _cid(actor))
     chairs = {s.id: queries.list_chairs(db, s.id) for s in sites}
@@ -60,7 +60,7 @@ def _day_param(value: str, request: Request, now: datetime) -> date:
 
 @router.get("/scheduling/sites/{site_id}/day", response_class=HTMLResponse)
 def day_page(
-    site_id: RowId, request: Request, actor: PageActor, db: DbDep, now: NowDep, day: str = ""
+    site_id: RowId, request: Request, actor: PageDeskActor, db: DbDep, now: NowDep, day: str = ""
 ) -> Response:
     """Chairs x time for one local day, with each booking's buttons."""
     on = _day_param(day, request, now)
@@ -104,17 +104,18 @@ def day_page(
 
 
 @router.get("/scheduling/sites/{site_id}/board", response_class=HTMLResponse)
-def board_page(site_id: RowId, request: Request, actor: PageActor, db: DbDep) -> Response:
+def board_page(site_id: RowId, request: Request, actor: PageDeskActor, db: DbDep) -> Response:
     """The live chair board (filled and refreshed by /static/board.js)."""
     site = queries.get_site(db, _cid(actor), site_id)
-    return render(request, "scheduling/board.html", {"site": site})
+    readonly = actor.user is not None and actor.user.role is Role.frontdesk
+    return render(request, "scheduling/board.html", {"site": site, "readonly": readonly})
 
 
 @router.get("/scheduling/sites/{site_id}/board.json")
 def board_json(
     site_id: RowId,
     request: Request,
-    actor: PageActor,
+    actor: PageDeskActor,
     db: DbDep,
     settings: SettingsDep,
     now: NowDep,
@@ -139,7 +140,7 @@ def _back(booking: Booking, request: Request) -> str:
 
 
 @router.post("/scheduling/bookings/{booking_id}/check-in")
-def check_in(booking_id: RowId, request: Request, actor: PageActor, db: DbDep) -> Response:
+def check_in(booking_id: RowId, request: Request, actor: PageDeskActor, db: DbDep) -> Response:
     """The patient has arrived."""
     row = _booking(db, actor, booking_id)
     service.check_in(db, actor, row)
@@ -150,7 +151,7 @@ def check_in(booking_id: RowId, request: Request, actor: PageActor, db: DbDep) -
 def cancel(
     booking_id: RowId,
     request: Request,
-    actor: PageActor,
+    actor: PageDeskActor,
     db: DbDep,
     now: NowDep,
     form: FormFields,
@@ -163,7 +164,7 @@ def cancel(
 
 @router.post("/scheduling/bookings/{booking_id}/link", response_class=HTMLResponse)
 def confirmation_link(
-    booking_id: RowId, request: Request, actor: PageActor, db: DbDep, settings: SettingsDep
+    booking_id: RowId, request: Request, actor: PageDeskActor, db: DbDep, settings: SettingsDep
 ) -> Response:
     """A new confirmation link for the patient (shown once, to copy)."""
     row = _booking(db, actor, booking_id)
@@ -175,7 +176,7 @@ def confirmation_link(
 
 @router.post("/scheduling/bookings/{booking_id}/session")
 def open_session(
-    booking_id: RowId, request: Request, actor: PageActor, db: DbDep, settings: SettingsDep
+    booking_id: RowId, request: Request, actor: PageDeskActor, db: DbDep, settings: SettingsDep
 ) -> Response:
     """Open the treatment session of the booking (nurse or clinician) and go to it."""
     row = _booking(db, actor, booking_id)
@@ -210,7 +211,9 @@ def _patient_page(
 
 
 @router.get("/patients/{patient_id}/bookings", response_class=HTMLResponse)
-def patient_page(request: Request, patient: PagePatient, actor: PageActor, db: DbDep) -> Response:
+def patient_page(
+    request: Request, patient: DeskPagePatient, actor: PageDeskActor, db: DbDep
+) -> Response:
     """The patient's bookings and the form that books a course."""
     return _patient_page(request, db, actor, patient, [], {})
 
@@ -246,8 +249,8 @@ def _ask(
 
 @router.post("/patients/{patient_id}/bookings/search")
 def search_course(
-    patient: PagePatient,
-    actor: PageActor,
+    patient: DeskPagePatient,
+    actor: PageDeskActor,
     db: DbDep,
     settings: SettingsDep,
     form: FormFields,
@@ -294,8 +297,8 @@ def search_course(
 @router.post("/patients/{patient_id}/bookings/course", response_class=HTMLResponse)
 def book_course(
     request: Request,
-    patient: PagePatient,
-    actor: PageActor,
+    patient: DeskPagePatient,
+    actor: PageDeskActor,
     db: DbDep,
     settings: SettingsDep,
     now: NowDep,

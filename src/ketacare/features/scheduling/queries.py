@@ -14,11 +14,14 @@ from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake.models import PlanStatus, TreatmentPlan
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling.models import (
+    HOLDING,
     Booking,
     Chair,
     Closure,
     Site,
     StaffShift,
+    WaitlistEntry,
+    WaitStatus,
 )
 
 
@@ -142,6 +145,29 @@ def bookings_between(
     if site_id is not None:
         stmt = stmt.where(Booking.site_id == site_id)
     return db.scalars(stmt.order_by(Booking.starts_at, Booking.chair_id)).all()
+
+
+def unconfirmed_between(
+    db: Session, clinic_id: int, start: datetime, end: datetime
+) -> Sequence[Booking]:
+    """The clinic's holding bookings starting in [start, end) the patient has not confirmed."""
+    stmt = select(Booking).where(
+        Booking.clinic_id == clinic_id,
+        Booking.status.in_(HOLDING),
+        Booking.confirmed_at.is_(None),
+        Booking.starts_at >= start,
+        Booking.starts_at < end,
+    )
+    return db.scalars(stmt.order_by(Booking.starts_at, Booking.chair_id)).all()
+
+
+def open_waitlist(db: Session, clinic_id: int) -> Sequence[WaitlistEntry]:
+    """The clinic's waitlist entries still waiting or holding an offer, longest waiting first."""
+    stmt = select(WaitlistEntry).where(
+        WaitlistEntry.clinic_id == clinic_id,
+        WaitlistEntry.status.in_((WaitStatus.waiting, WaitStatus.offered)),
+    )
+    return db.scalars(stmt.order_by(WaitlistEntry.created_at, WaitlistEntry.id)).all()
 
 
 def patient_bookings(db: Session, clinic_id: int, patient_id: int) -> Sequence[Booking]:

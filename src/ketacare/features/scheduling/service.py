@@ -385,6 +385,41 @@ def day_bookings(
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class FrontDesk:
+    """The front desk's lists: today's bookings (every site, every state), holding bookings of
+    the next days not yet confirmed by the patient, the open waitlist; with their patients and
+    sites."""
+
+    today: Sequence[Booking]
+    unconfirmed: Sequence[Booking]
+    waitlist: Sequence[WaitlistEntry]
+    patients: dict[int, Patient]
+    sites: dict[int, Site]
+
+
+def front_desk(
+    db: Session, actor: Actor, now: datetime, tz: str, today: date, days: int = 7
+) -> FrontDesk:
+    """The front desk's home lists for the clinic-local ``today`` and the ``days`` after it
+    (audited once, with every patient shown)."""
+    assert actor.clinic_id is not None
+    start, end = local_day_bounds(today, tz)
+    _, horizon = local_day_bounds(today + timedelta(days=days), tz)
+    todays = queries.bookings_between(db, actor.clinic_id, None, start, end)
+    unconfirmed = queries.unconfirmed_between(db, actor.clinic_id, max(start, now), horizon)
+    waitlist = queries.open_waitlist(db, actor.clinic_id)
+    ids = sorted(
+        {b.patient_id for b in todays}
+        | {b.patient_id for b in unconfirmed}
+        | {w.patient_id for w in waitlist}
+    )
+    patients = queries.patients_by_id(db, actor.clinic_id, ids)
+    record(db, actor, "list", "sched_booking", "front_desk", patients=ids)
+    sites = {s.id: s for s in queries.list_sites(db, actor.clinic_id)}
+    return FrontDesk(todays, unconfirmed, waitlist, patients, sites)
+
+
 def patient_bookings(db: Session, actor: Actor, patient: Patient) -> Sequence[Booking]:
     """The patient's bookings, every state (audited with the patient)."""
     rows = queries.patient_bookings(db, patient.clinic_id, patient.id)

@@ -6,7 +6,11 @@ FEATURE = Feature(
     name="screening",
     nav=(
         NavLink(
-            "Patients", "Consultation requests", "/leads", ("admin", "clinician", "nurse"), order=20
+            "Patients",
+            "Consultation requests",
+            "/leads",
+            ("admin", "clinician", "nurse", "frontdesk"),
+            order=20,
         ),
     ),
     routers=("ketacare.features.screening.api:router", "ketacare.features.screening.pages:router"),

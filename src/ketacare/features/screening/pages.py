@@ -14,7 +14,7 @@ from ketacare.features._kit.errors import BadRequest, KetacareError, RateLimited
 from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
-from ketacare.features.auth.deps import OptionalPageUser, PageActor, PageStaff
+from ketacare.features.auth.deps import OptionalPageUser, PageDesk, PageDeskActor
 from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.patients.models import Patient
 from ketacare.features.patients.service import PatientInput, PossibleDuplicate
@@ -167,14 +167,14 @@ def home(request: Request, user: OptionalPageUser) -> Response:
 
 
 @router.get("/leads", response_class=HTMLResponse)
-def leads_page(request: Request, actor: PageActor, db: DbDep) -> Response:
+def leads_page(request: Request, actor: PageDeskActor, db: DbDep) -> Response:
     """Consultation requests of the user's clinic, newest first."""
     leads = service.leads_for(db, actor)  # one audit event each: they hold contact details
     return render(request, "screening/leads.html", {"leads": leads})
 
 
 @router.get("/leads/{lead_id}", response_class=HTMLResponse)
-def lead_page(lead_id: RowId, request: Request, actor: PageActor, db: DbDep) -> Response:
+def lead_page(lead_id: RowId, request: Request, actor: PageDeskActor, db: DbDep) -> Response:
     """One consultation request with its screening, contact history and patient link."""
     lead = service.open_lead(db, actor, lead_id)
     ctx = {"lead": lead, "c": content, "notes": service.lead_notes(db, lead), "errors": {}}
@@ -183,7 +183,7 @@ def lead_page(lead_id: RowId, request: Request, actor: PageActor, db: DbDep) -> 
 
 @router.post("/leads/{lead_id}/status", response_class=HTMLResponse)
 def lead_status(
-    lead_id: RowId, form: FormFields, actor: PageActor, db: DbDep, now: NowDep
+    lead_id: RowId, form: FormFields, actor: PageDeskActor, db: DbDep, now: NowDep
 ) -> Response:
     """Set the status and append a note to the contact history (never overwritten)."""
     _lead, entry = service.set_lead_status(
@@ -193,7 +193,7 @@ def lead_status(
 
 
 @router.get("/leads/{lead_id}/convert", response_class=HTMLResponse)
-def convert_form(lead_id: RowId, request: Request, user: PageStaff, db: DbDep) -> Response:
+def convert_form(lead_id: RowId, request: Request, user: PageDesk, db: DbDep) -> Response:
     """The new-patient form, prefilled from the request."""
     lead = service.get_lead(db, user.clinic_id, lead_id)
     if lead.patient_id is not None:
@@ -207,7 +207,7 @@ def convert_submit(
     lead_id: RowId,
     request: Request,
     form: FormFields,
-    actor: PageActor,
+    actor: PageDeskActor,
     db: DbDep,
     settings: SettingsDep,
     now: NowDep,
