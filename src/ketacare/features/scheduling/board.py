@@ -39,7 +39,9 @@ PHASES = (
 )
 
 
-def _phase(booking: Booking, s: TreatmentSession | None, st: Any, now: datetime) -> str:
+def _phase(
+    booking: Booking, s: TreatmentSession | None, st: session_state.FloorState | None, now: datetime
+) -> str:
     if s is None:
         return "checked in" if booking.status is BookingStatus.checked_in else "booked"
     if s.discharged_at is not None:
@@ -95,6 +97,10 @@ def chair_board(
         if patient_ids
         else {}
     )
+    # The rules' view of every open session of the day in three statements (not eight a chair).
+    floor = session_state.floor_states(
+        db, [x for x in by_id.values() if x.discharged_at is None], cfg, now
+    )
     out: list[dict[str, Any]] = []
     shown: list[int] = []
     for chair in chairs:
@@ -114,7 +120,7 @@ def chair_board(
         }
         if current is not None:
             s = sessions.get(current.id)
-            st = session_state.build(db, s, settings, cfg, now) if s is not None else None
+            st = floor.get(s.id) if s is not None else None
             patient = people.get(current.patient_id)
             shown.append(current.patient_id)
             row.update(

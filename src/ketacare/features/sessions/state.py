@@ -210,3 +210,58 @@ def build(
 def reason_dicts(reasons: tuple[Reason, ...] | list[Reason]) -> list[dict[str, str]]:
     """JSON-ready reasons."""
     return [r.to_dict() for r in reasons]
+
+
+@dataclass(frozen=True, slots=True)
+class FloorState:
+    """What the chair board shows of a session at ``now``: due vitals, the discharge gate and
+    the patient's open alerts (the same rules as :class:`SessionState`, fewer rows)."""
+
+    due: list[Due]
+    discharge: DischargeResult
+    alerts: list[str]
+
+
+def floor_states(
+    db: Session, sessions: list[TreatmentSession], cfg: SafetyConfig, now: datetime
+) -> dict[int, FloorState]:
+    """:class:`FloorState` of each of ``sessions`` in three statements whatever their number
+    (the board built a whole :class:`SessionState`, eight statements, per chair)."""
+    if not sessions:
+        return {}
+    ids = [s.id for s in sessions]
+    vitals: dict[int, list[VitalSign]] = {i: [] for i in ids}
+    for v in db.scalars(
+        select(VitalSign).where(VitalSign.session_id.in_(ids)).order_by(VitalSign.at)
+    ):
+        vitals[v.session_id].append(v)
+    scales: dict[int, list[ScaleScore]] = {i: [] for i in ids}
+    for x in db.scalars(
+        select(ScaleScore).where(ScaleScore.session_id.in_(ids)).order_by(ScaleScore.at)
+    ):
+        scales[x.session_id].append(x)
+    alerts: dict[int, list[str]] = {}
+    statements = _today_statements()
+    if statements is not None:
+        from ketacare.features.assessments.models import Alert, AlertStatus
+
+        patient_ids = sorted({s.patient_id for s in sessions})
+        for a in db.scalars(
+            select(Alert)
+            .where(Alert.patient_id.in_(patient_ids), Alert.status == AlertStatus.open)
+            .order_by(Alert.id)
+        ):
+            alerts.setdefault(a.patient_id, []).append(f"{a.level}: {a.reason}")
+    out: dict[int, FloorState] = {}
+    for s in sessions:
+        rows = vitals[s.id]
+        due = (
+            []
+            if s.discharged_at is not None
+            else vitals_due(
+                s.route, s.dose_start, s.dose_end, [v.at for v in rows if not v.pre_dose], now, cfg
+            )
+        )
+        gate = check_discharge(discharge_facts(s, rows, scales[s.id]), now, cfg)
+        out[s.id] = FloorState(due, gate, alerts.get(s.patient_id, []))
+    return out

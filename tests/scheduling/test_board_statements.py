@@ -1,0 +1,57 @@
+"""The chair board reads a fixed number of statements however many chairs hold an open
+session (it built each chair's whole session state, eight statements, one chair at a time)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ketacare.domain.course.booking import Kind
+from ketacare.features.clinics.models import Clinic
+from ketacare.features.patients.models import Patient
+from ketacare.features.scheduling import board, queries
+from ketacare.features.scheduling.models import Booking, BookingStatus
+from ketacare.settings import Settings
+from tests.scheduling.support import world
+from tests.sessions.support import T0, make_session
+
+
+def test_board_statements_do_not_grow_with_open_sessions(db: Session, settings: Settings) -> None:
+    w = world(db, chairs=4, patients=4)
+    clinic = db.get(Clinic, w.clinic_id)
+    assert clinic is not None
+    counts = []
+    for i in range(4):
+        patient = db.get(Patient, w.patients[i])
+        assert patient is not None
+        s = make_session(db, clinic, patient, "iv")
+        db.add(
+            Booking(
+                clinic_id=w.clinic_id, site_id=w.site_id, chair_id=w.chairs[i],
+                patient_id=patient.id, session_id=s.id, kind=Kind.iv,
+                starts_at=T0 - timedelta(minutes=30), ends_at=T0 + timedelta(minutes=90),
+                status=BookingStatus.checked_in,
+            )
+        )  # fmt: skip
+        db.commit()
+        site = queries.get_site(db, w.clinic_id, w.site_id)
+        seen: list[object] = []
+
+        def tally(*args: object, seen: list[object] = seen) -> None:
+            seen.append(args[2])
+
+        engine = db.get_bind()
+        event.listen(engine, "before_cursor_execute", tally)
+        try:
+            rows, shown = board.chair_board(
+                db, site, T0 - timedelta(hours=8), T0 + timedelta(hours=8), T0, settings
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", tally)
+        db.rollback()
+        assert len(shown) == i + 1
+        assert sum(r["phase"] != "free" for r in rows) == i + 1
+        counts.append(len(seen))
+    assert len(set(counts)) == 1, counts
