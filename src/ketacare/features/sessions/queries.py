@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from ketacare.features._kit.errors import NotFound
 from ketacare.features.intake.models import TreatmentPlan
@@ -13,8 +13,16 @@ from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.models import TreatmentSession
 
 # Built once: the session lookup runs on every session request (and the page's refresh).
-_GET = select(TreatmentSession).where(
-    TreatmentSession.id == bindparam("id"), TreatmentSession.clinic_id == bindparam("clinic")
+# Its patient comes in the same round trip: the session state needs it (``state.build`` finds
+# it in the unit of work; ``TreatmentSession.patient`` holds it there).
+_GET = (
+    select(TreatmentSession)
+    .join(TreatmentSession.patient)
+    .options(contains_eager(TreatmentSession.patient))
+    .where(
+        TreatmentSession.id == bindparam("id"),
+        TreatmentSession.clinic_id == bindparam("clinic"),
+    )
 )
 _PLAN = select(TreatmentPlan).where(TreatmentPlan.id == bindparam("id"))
 

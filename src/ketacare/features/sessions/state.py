@@ -44,8 +44,6 @@ from ketacare.features.sessions.recording import as_vitals
 from ketacare.features.sessions.service import predose_of
 from ketacare.settings import Settings
 
-_CLINIC_TZ = select(Clinic.timezone).where(Clinic.id == bindparam("id"))
-
 
 def todays_assessments(
     db: Session, patient_id: int, day_start: datetime, tz: str = "UTC"
@@ -58,14 +56,14 @@ def todays_assessments(
     if statements is None:  # pragma: no cover - the assessments feature is optional
         return [], []
     todays, open_alerts = statements
-    rows = db.execute(todays, {"patient_id": patient_id, "day_start": day_start}).scalars()
+    rows = db.execute(todays, {"patient_id": patient_id, "day_start": day_start})
     results = [
         f"{instrument_label(a.instrument_id)}: total {a.total if a.total is not None else '—'}"
         f" ({(a.band or 'no band').replace('_', ' ')})"
         f" at {clock.format_local(a.completed_at, tz, '%H:%M')}"
         for a in rows
     ]
-    alerts = db.execute(open_alerts, {"patient_id": patient_id}).scalars()
+    alerts = db.execute(open_alerts, {"patient_id": patient_id})
     return results, [f"{a.level}: {a.reason}" for a in alerts]
 
 
@@ -76,8 +74,9 @@ def _today_statements() -> tuple[Any, Any] | None:
         from ketacare.features.assessments.models import Alert, AlertStatus, Assessment
     except ImportError:  # pragma: no cover - the assessments feature is optional
         return None
+    # Only the columns the lines show (no entities: no JSON answers decoded, no identity map).
     todays = (
-        select(Assessment)
+        select(Assessment.instrument_id, Assessment.total, Assessment.band, Assessment.completed_at)
         .where(
             Assessment.patient_id == bindparam("patient_id"),
             Assessment.completed_at >= bindparam("day_start", type_=Assessment.completed_at.type),
@@ -85,7 +84,7 @@ def _today_statements() -> tuple[Any, Any] | None:
         )
         .order_by(Assessment.completed_at)
     )
-    open_alerts = select(Alert).where(
+    open_alerts = select(Alert.level, Alert.reason).where(
         Alert.patient_id == bindparam("patient_id"), Alert.status == AlertStatus.open
     )
     return todays, open_alerts
@@ -125,7 +124,6 @@ _ROWS = {
     AdverseEvent: _by_session(AdverseEvent, AdverseEvent.onset_at),
     SessionAmendment: _by_session(SessionAmendment, SessionAmendment.version),
 }
-_PATIENT = select(Patient).where(Patient.id == bindparam("id"))
 
 
 def _rows(db: Session, model: Any, session_id: int) -> list[Any]:
@@ -172,15 +170,16 @@ def build(
     db: Session, s: TreatmentSession, settings: Settings, cfg: SafetyConfig, now: datetime
 ) -> SessionState:
     """The session's state at ``now``."""
-    patient = db.execute(_PATIENT, {"id": s.patient_id}).scalar_one()
+    # The session's lookup (queries.get_session) loaded its patient, and the token query the
+    # caller's clinic: both are usually in the unit of work already (no statement then).
+    patient = db.get(Patient, s.patient_id)
+    assert patient is not None  # a session's patient cannot be deleted (RESTRICT)
     vitals: list[VitalSign] = _rows(db, VitalSign, s.id)
     scales: list[ScaleScore] = _rows(db, ScaleScore, s.id)
     events: list[AdverseEvent] = _rows(db, AdverseEvent, s.id)
     amendments: list[SessionAmendment] = _rows(db, SessionAmendment, s.id)
     # "Today" is the clinic's local day (features/_kit/clock.py).
-    tz = clock.clinic_tz(
-        db.execute(_CLINIC_TZ, {"id": s.clinic_id}).one_or_none(), settings.timezone
-    ).key
+    tz = clock.clinic_tz(db.get(Clinic, s.clinic_id), settings.timezone).key
     day_start = clock.local_day_bounds(clock.local_date(now, tz) or now.date(), tz)[0]
     results, alerts = todays_assessments(db, s.patient_id, day_start, tz)
     base = next((v for v in vitals if v.pre_dose), None)
