@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ScalarSelect, bindparam, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from ketacare.features._kit.errors import NotFound
@@ -70,7 +70,8 @@ _FIRST_DOSE = select(func.min(TreatmentSession.dose_start)).where(
 )
 
 
-def first_dose(db: Session, patient_id: int) -> datetime | None:
-    """Start of the patient's first charted dose (earliest ``dose_start``), or None."""
-    value: datetime | None = db.execute(_FIRST_DOSE, {"patient_id": patient_id}).scalar()
-    return value
+def first_dose_sql() -> ScalarSelect[datetime | None]:
+    """Start of the first charted dose (earliest ``dose_start``; NULL: none) of the patient
+    bound as ``:patient_id``, a scalar subquery (the ``session_first_dose`` hook: assessments
+    reads it with the earlier scores, one statement)."""
+    return _FIRST_DOSE.scalar_subquery()
