@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import CompoundSelect, bindparam, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from ketacare.domain.sessions.discharge import (
@@ -52,42 +52,55 @@ def todays_assessments(
 
     The only read of ``features.assessments``; empty when that feature is not installed.
     """
-    statements = _today_statements()
-    if statements is None:  # pragma: no cover - the assessments feature is optional
+    statement = _today_statement()
+    if statement is None:  # pragma: no cover - the assessments feature is optional
         return [], []
-    todays, open_alerts = statements
-    rows = db.execute(todays, {"patient_id": patient_id, "day_start": day_start})
-    results = [
-        f"{instrument_label(a.instrument_id)}: total {a.total if a.total is not None else '—'}"
-        f" ({(a.band or 'no band').replace('_', ' ')})"
-        f" at {clock.format_local(a.completed_at, tz, '%H:%M')}"
-        for a in rows
-    ]
-    alerts = db.execute(open_alerts, {"patient_id": patient_id})
-    return results, [f"{a.level}: {a.reason}" for a in alerts]
+    results: list[str] = []
+    alerts: list[str] = []
+    for r in db.execute(statement, {"patient_id": patient_id, "day_start": day_start}):
+        if r.part == 0:
+            results.append(
+                f"{instrument_label(r.text)}: total {r.total if r.total is not None else '—'}"
+                f" ({(r.detail or 'no band').replace('_', ' ')})"
+                f" at {clock.format_local(r.at, tz, '%H:%M')}"
+            )
+        else:
+            alerts.append(f"{r.text}: {r.detail}")
+    return results, alerts
 
 
 @cache
-def _today_statements() -> tuple[Any, Any] | None:
-    """The two queries of :func:`todays_assessments`, built once (None: no such feature)."""
+def _today_statement() -> Any | None:
+    """The one query of :func:`todays_assessments`, built once (None: no such feature):
+    today's results (part 0, by time) and the open alerts (part 1, oldest first), as the
+    columns the lines show (no entities: no JSON answers decoded, no identity map)."""
     try:
         from ketacare.features.assessments.models import Alert, AlertStatus, Assessment
     except ImportError:  # pragma: no cover - the assessments feature is optional
         return None
-    # Only the columns the lines show (no entities: no JSON answers decoded, no identity map).
-    todays = (
-        select(Assessment.instrument_id, Assessment.total, Assessment.band, Assessment.completed_at)
-        .where(
-            Assessment.patient_id == bindparam("patient_id"),
-            Assessment.completed_at >= bindparam("day_start", type_=Assessment.completed_at.type),
-            Assessment.instrument_id.in_(("phq9", "cssrs-screen-recent", "cssrs-screen-slv")),
-        )
-        .order_by(Assessment.completed_at)
+    todays = select(
+        literal(0).label("part"),
+        Assessment.instrument_id.label("text"),
+        Assessment.total.label("total"),
+        Assessment.band.label("detail"),
+        Assessment.completed_at.label("at"),
+        Assessment.id.label("ord"),
+    ).where(
+        Assessment.patient_id == bindparam("patient_id"),
+        Assessment.completed_at >= bindparam("day_start", type_=Assessment.completed_at.type),
+        Assessment.instrument_id.in_(("phq9", "cssrs-screen-recent", "cssrs-screen-slv")),
     )
-    open_alerts = select(Alert.level, Alert.reason).where(
-        Alert.patient_id == bindparam("patient_id"), Alert.status == AlertStatus.open
-    )
-    return todays, open_alerts
+    open_alerts = select(
+        literal(1),
+        Alert.level,
+        null(),
+        Alert.reason,
+        null(),
+        Alert.id,
+    ).where(Alert.patient_id == bindparam("patient_id"), Alert.status == AlertStatus.open)
+    both: CompoundSelect[Any] = union_all(todays, open_alerts)
+    c = both.selected_columns
+    return both.order_by(c.part, c.at, c.ord)
 
 
 @dataclass(frozen=True, slots=True)
