@@ -3,7 +3,8 @@
 Calls the ASGI app in-process (no network, no load generator) and reports wall and process CPU
 time per request, so the cost of each request type can be compared and tracked.
 
-Run: ``.venv/bin/python benchmarks/request_cpu.py [--n 200]`` with PostgreSQL at
+Run: ``.venv/bin/python benchmarks/request_cpu.py [--n 200] [--calls]`` (``--calls``: Python
+calls per request instead of times, a figure the machine's load does not move) with PostgreSQL at
 ``KETACARE_BENCH_POSTGRES_URL`` (default postgresql://postgres@127.0.0.1:5432/postgres); the
 script creates and drops its own database.
 """
@@ -14,7 +15,9 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import MutableMapping
@@ -47,14 +50,20 @@ PATIENTS = 20
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=200)
-    n = parser.parse_args().n
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="count Python calls per request instead of timing (deterministic, slower)",
+    )
+    args = parser.parse_args()
+    n = args.n
     name = f"ketacare_cpu_{uuid.uuid4().hex[:8]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
-        run(url, n)
+        run(url, n, args.calls)
     finally:
         get_engine(url).dispose()
         with admin.connect() as conn:
@@ -62,7 +71,20 @@ def main() -> None:
         admin.dispose()
 
 
-def run(url: str, n: int) -> None:
+class CallCounter:
+    """Counts Python and C function calls in every thread while ``on`` (a profiler hook):
+    unlike CPU time, the count does not move with the machine's load."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.calls = 0
+
+    def __call__(self, _frame: object, event: str, _arg: object) -> None:
+        if self.on and event in ("call", "c_call"):
+            self.calls += 1
+
+
+def run(url: str, n: int, count_calls: bool = False) -> None:
     migrate.upgrade(get_engine(url))
     settings = Settings(
         database_url=url, data_dir=Path(tempfile.mkdtemp()), public_rate_limit=0,
@@ -127,7 +149,13 @@ def run(url: str, n: int) -> None:
         await app(scope, receive, send)
         return int(sent[0]["status"])
 
+    counter = CallCounter()
+    if count_calls:  # before the measuring loop starts its worker threads
+        threading.setprofile(counter)
+
     async def measure() -> None:
+        if count_calls:
+            sys.setprofile(counter)
         async with app.router.lifespan_context(app):
             print(
                 f"in-process, PostgreSQL, {n} sequential requests each (after 20 warm-up), "
@@ -136,12 +164,17 @@ def run(url: str, n: int) -> None:
             for kind, reqs in requests.items():
                 for i in range(20):
                     status = await call(*reqs[i % len(reqs)])
+                counter.calls, counter.on = 0, count_calls
                 wall, cpu = time.perf_counter(), time.process_time()
                 for i in range(n):
                     await call(*reqs[i % len(reqs)])
                 wall = (time.perf_counter() - wall) / n * 1000
                 cpu = (time.process_time() - cpu) / n * 1000
-                print(f"  {kind:<15} status {status}  wall {wall:6.2f} ms  cpu {cpu:6.2f} ms")
+                counter.on = False
+                if count_calls:
+                    print(f"  {kind:<15} status {status}  calls {counter.calls / n:8.0f}")
+                else:
+                    print(f"  {kind:<15} status {status}  wall {wall:6.2f} ms  cpu {cpu:6.2f} ms")
         print("route matching (one pass over the app's routers to the matching one):")
         for kind, reqs in requests.items():
             method, path = reqs[0][0], reqs[0][1]

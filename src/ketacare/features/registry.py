@@ -81,9 +81,10 @@ class Feature:
     #: ``booking_flags``: ``f(db, clinic_id, bookings, now, tz)`` returns ``{booking id:
     #: [reason, ...]}`` shown on the scheduling day view (billing: beyond approved units).
     booking_flags: tuple[str, ...] = ()
-    #: ``session_first_dose``: ``f(db, patient_id)`` returns the start of the patient's first
-    #: charted dose, or None (measurement-based care's alert baseline; declared by sessions so
-    #: that assessments, below it, does not import it).
+    #: ``session_first_dose``: ``f()`` returns a scalar SQL expression: the start of the first
+    #: charted dose (NULL: none) of the patient bound as ``:patient_id`` (measurement-based
+    #: care's alert baseline, read in the same statement as the earlier scores; declared by
+    #: sessions so that assessments, below it, does not import it).
     session_first_dose: tuple[str, ...] = ()
     #: ``prescriber_cover``: ``f(db, clinic_id, start, end)`` returns ``[(start, end, name)]``
     #: of prescribers rostered on site between the two instants (scheduling's staff shifts),

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import ColumnElement, ScalarSelect, bindparam, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, bindparam, null, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from ketacare.features.assessments.models import Assessment
-from ketacare.features.assessments.sessions import first_dose
+from ketacare.features.assessments.sessions import first_dose_sql
 from ketacare.settings import OutcomeBaseline
 
 _WHEN = Assessment.completed_at.type
@@ -46,17 +47,29 @@ def _one(*where: ColumnElement[bool], newest: bool) -> ScalarSelect[int]:
     )
 
 
-# Built once, one round trip (this runs for every stored score): the earliest and the newest
-# score before :before, and the last one at or before :first_dose (none when it is NULL).
-_CANDIDATES = select(Assessment).where(
-    Assessment.id.in_(
-        [
-            _one(newest=False),
-            _one(newest=True),
-            _one(_EARLIER.completed_at <= bindparam("first_dose", type_=_WHEN), newest=True),
-        ]
+def _candidates(first_dose: ColumnElement[datetime | None]) -> Select[Assessment, datetime | None]:
+    """The earliest and the newest score before ``:before``, and the last one at or before
+    ``first_dose`` (none when it is NULL), each row with ``first_dose`` itself."""
+    return select(Assessment, first_dose).where(
+        Assessment.id.in_(
+            [
+                _one(newest=False),
+                _one(newest=True),
+                _one(_EARLIER.completed_at <= first_dose, newest=True),
+            ]
+        )
     )
-)
+
+
+@cache
+def _statements() -> dict[OutcomeBaseline, Select[Assessment, datetime | None]]:
+    """Built once, one round trip (this runs for every stored score): the candidates under
+    each rule, with the patient's first dose read in the same statement (``earliest`` needs
+    none: NULL)."""
+    return {
+        "before_first_dose": _candidates(first_dose_sql()),
+        "earliest": _candidates(type_coerce(null(), _WHEN)),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,19 +86,15 @@ def history(
 ) -> History:
     """Baseline and previous score of ``instrument_id`` before ``before`` under ``rule``.
 
-    Two small queries at most: the first dose (only for ``before_first_dose``) and the
-    candidates.
+    One statement: the candidates, each with the patient's first dose (only for
+    ``before_first_dose``).
     """
-    dose = first_dose(db, patient_id) if rule == "before_first_dose" else None
-    params = {
-        "patient_id": patient_id,
-        "instrument_id": instrument_id,
-        "before": before,
-        "first_dose": dose,
-    }
-    rows = list(db.execute(_CANDIDATES, params).scalars())
-    if not rows:
+    params = {"patient_id": patient_id, "instrument_id": instrument_id, "before": before}
+    found = db.execute(_statements()[rule], params).all()
+    if not found:
         return History(None, None, "")
+    rows: list[Assessment] = [row for row, _ in found]
+    dose: datetime | None = found[0][1]
     earliest, previous = min(rows, key=_order), max(rows, key=_order)
     if rule == "earliest":
         return History(earliest, previous, "earliest score, as configured")

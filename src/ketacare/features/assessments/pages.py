@@ -237,7 +237,7 @@ def trajectories(request: Request, patient: PagePatient, actor: PageActor, db: D
     """Each instrument's totals over time, severity bands shaded, sessions marked."""
     by_instrument: dict[str, list[Point]] = {}
     band_set: dict[str, str | None] = {}
-    for row in service.patient_assessments(db, actor, patient.id, view="trajectories"):
+    for row in service.patient_totals(db, actor, patient.id, view="trajectories"):
         if row.total is None:
             continue
         by_instrument.setdefault(row.instrument_id, []).append(

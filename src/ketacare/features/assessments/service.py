@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -229,15 +229,58 @@ def log_action(
     return row
 
 
+# Built once: the trajectory chart and the assessments page list a patient's scores on every
+# view (the statement's construction cost more than its execution).
+_LIST = (
+    select(Assessment)
+    .where(Assessment.patient_id == bindparam("patient_id"))
+    .order_by(Assessment.completed_at, Assessment.id)
+    .limit(bindparam("limit"))
+)
+_LIST_ONE = (
+    select(Assessment)
+    .where(
+        Assessment.patient_id == bindparam("patient_id"),
+        Assessment.instrument_id == bindparam("instrument_id"),
+    )
+    .order_by(Assessment.completed_at, Assessment.id)
+    .limit(bindparam("limit"))
+)
+
+
 def list_assessments(
     db: Session, patient_id: int, instrument_id: str | None = None, limit: int = 5000
 ) -> list[Assessment]:
     """A patient's assessments, oldest first (optionally of one instrument)."""
-    stmt = select(Assessment).where(Assessment.patient_id == patient_id)
     if instrument_id:
-        stmt = stmt.where(Assessment.instrument_id == instrument_id)
-    stmt = stmt.order_by(Assessment.completed_at, Assessment.id).limit(limit)
-    return list(db.execute(stmt).scalars())
+        params = {"patient_id": patient_id, "instrument_id": instrument_id, "limit": limit}
+        return list(db.execute(_LIST_ONE, params).scalars())
+    return list(db.execute(_LIST, {"patient_id": patient_id, "limit": limit}).scalars())
+
+
+# The trajectory chart's columns only: no entities (no JSON answers decoded, no identity map).
+_TOTALS = (
+    select(
+        Assessment.instrument_id,
+        Assessment.completed_at,
+        Assessment.total,
+        Assessment.band,
+        Assessment.band_set,
+    )
+    .where(Assessment.patient_id == bindparam("patient_id"))
+    .order_by(Assessment.completed_at, Assessment.id)
+    .limit(bindparam("limit"))
+)
+
+
+def patient_totals(
+    db: Session, actor: Actor, patient_id: int, view: str = "", limit: int = 5000
+) -> list[Row[str, datetime, int | None, str | None, str | None]]:
+    """As :func:`patient_assessments` (the same rows, oldest first, audited as a list), only
+    the columns a chart draws: instrument, completed at, total, band and band set."""
+    rows = list(db.execute(_TOTALS, {"patient_id": patient_id, "limit": limit}))
+    record(db, actor, "list", "assessment", view, patient_id)
+    return rows
 
 
 def patient_assessments(

@@ -9,18 +9,22 @@ baseline) is the earliest ``dose_start`` of the patient's charted sessions, aske
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, bindparam
 
 from ketacare.features import registry
+from ketacare.features.assessments.models import Assessment
 
 
-def first_dose(db: Session, patient_id: int) -> datetime | None:
-    """Start of the patient's first charted dose, or None: asked of the feature that charts
-    doses (``sessions``, through the registry's ``session_first_dose`` hook, since sessions
-    sits above assessments)."""
+@cache
+def first_dose_sql() -> ColumnElement[datetime | None]:
+    """Start of the first charted dose of the patient bound as ``:patient_id`` (NULL: none), as
+    a scalar SQL expression: asked of the feature that charts doses (``sessions``, through the
+    registry's ``session_first_dose`` hook, since sessions sits above assessments); a NULL
+    literal when no feature charts doses."""
     hooks = registry.session_hooks("session_first_dose")
-    if not hooks:
-        return None
-    value: datetime | None = hooks[0](db, patient_id)
-    return value
+    if not hooks:  # pragma: no cover - the sessions feature is optional
+        return bindparam("no_dose", None, type_=Assessment.completed_at.type)
+    sql: ColumnElement[datetime | None] = hooks[0]()
+    return sql

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -162,16 +162,23 @@ def open_links(db: Session, patient_id: int, now: datetime) -> list[Invitation]:
     return list(db.execute(stmt).scalars())
 
 
+# Built once: the trajectory chart (a busy page) reads it on every view.
+_PLANNED_DAYS = (
+    select(PlannedSession.day)
+    .join(TreatmentPlan, TreatmentPlan.id == PlannedSession.plan_id)
+    .where(
+        TreatmentPlan.patient_id == bindparam("patient_id"),
+        TreatmentPlan.status == PlanStatus.active,
+    )
+    .order_by(PlannedSession.day, PlannedSession.number)
+)
+
+
 def planned_sessions(db: Session, patient_id: int) -> list[datetime]:
     """Start (00:00 UTC of the day) of each session of the patient's active treatment plan
     (``features/intake``), in order: a planned session has a day, not a time. The "before each
     treatment session" recurrence counts from these; the trajectory chart marks them."""
-    days = db.execute(
-        select(PlannedSession.day)
-        .join(TreatmentPlan, TreatmentPlan.id == PlannedSession.plan_id)
-        .where(TreatmentPlan.patient_id == patient_id, TreatmentPlan.status == PlanStatus.active)
-        .order_by(PlannedSession.day, PlannedSession.number)
-    ).scalars()
+    days = db.execute(_PLANNED_DAYS, {"patient_id": patient_id}).scalars()
     return [datetime.combine(d, time(0, 0), tzinfo=UTC) for d in days]
 
 

@@ -21,7 +21,11 @@ from ketacare.features.auth.deps import (
 )
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.models import Patient
-from ketacare.features.patients.service import open_patient, patient_header
+from ketacare.features.patients.service import (
+    open_patient,
+    open_patient_counting_alerts,
+    patient_header,
+)
 
 
 def _open(db: DbDep, request: Request, actor: Actor, patient_id: int) -> Patient:
@@ -41,9 +45,11 @@ def patient_for_page(
     Also leaves the patient header (name, age, record number, open alerts) in
     ``request.state.patient_header`` for ``templates/patients/_header.html``.
     """
-    patient = _open(db, request, actor, patient_id)
+    patient, open_alerts = open_patient_counting_alerts(db, actor, patient_id)
+    assert actor.user is not None  # staff actors carry their user
+    check_role_policy(request, actor.user)  # as _open: 403 after the 404 check
     today = clock.local_date(now, page_tz(request)) or now.date()
-    request.state.patient_header = patient_header(db, patient, today)
+    request.state.patient_header = patient_header(db, patient, today, open_alerts)
     return patient
 
 

@@ -81,6 +81,29 @@ _OPEN_ALERTS = select(func.count()).where(
 )
 
 
+# Built once: the patient pages' look-up with the header's open-alert count, one round trip.
+_GET_COUNTING_ALERTS = select(
+    Patient,
+    select(func.count())
+    .where(
+        _ALERT.c.clinic_id == Patient.clinic_id,
+        _ALERT.c.patient_id == Patient.id,
+        _ALERT.c.status == "open",
+    )
+    .scalar_subquery(),
+).where(Patient.id == bindparam("id"), Patient.clinic_id == bindparam("clinic"))
+
+
+def get_patient_counting_alerts(
+    db: Session, clinic_id: int, patient_id: int
+) -> tuple[Patient, int]:
+    """As :func:`get_patient`, with the count of the patient's open alerts."""
+    row = db.execute(_GET_COUNTING_ALERTS, {"id": patient_id, "clinic": clinic_id}).one_or_none()
+    if row is None:
+        raise NotFound("no such patient")
+    return row[0], int(row[1])
+
+
 def open_alert_count(db: Session, clinic_id: int, patient_id: int) -> int:
     """How many of the patient's alerts are open (the patient header's count)."""
     return int(db.execute(_OPEN_ALERTS, {"clinic": clinic_id, "patient": patient_id}).scalar_one())

@@ -8,9 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ketacare.db.base import Base, UTCDateTime, user_fk, utcnow
+from ketacare.features.patients.models import Patient
 
 
 class SessionStatus(enum.StrEnum):
@@ -50,6 +51,9 @@ class TreatmentSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="RESTRICT"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="RESTRICT"))
+    #: Read only, and loaded only where a query asks for it (``queries.get_session``): it keeps
+    #: the patient in the unit of work for the session state (``state.build``).
+    patient: Mapped[Patient] = relationship(lazy="raise", viewonly=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("treatment_plan.id", ondelete="RESTRICT"))
     planned_session_id: Mapped[int] = mapped_column(
         ForeignKey("planned_session.id", ondelete="RESTRICT")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, bindparam, func, select
+from sqlalchemy.orm import Session, contains_eager
 
 from ketacare.features._kit.errors import NotFound
 from ketacare.features.intake.models import TreatmentPlan
@@ -13,8 +13,16 @@ from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.models import TreatmentSession
 
 # Built once: the session lookup runs on every session request (and the page's refresh).
-_GET = select(TreatmentSession).where(
-    TreatmentSession.id == bindparam("id"), TreatmentSession.clinic_id == bindparam("clinic")
+# Its patient comes in the same round trip: the session state needs it (``state.build`` finds
+# it in the unit of work; ``TreatmentSession.patient`` holds it there).
+_GET = (
+    select(TreatmentSession)
+    .join(TreatmentSession.patient)
+    .options(contains_eager(TreatmentSession.patient))
+    .where(
+        TreatmentSession.id == bindparam("id"),
+        TreatmentSession.clinic_id == bindparam("clinic"),
+    )
 )
 _PLAN = select(TreatmentPlan).where(TreatmentPlan.id == bindparam("id"))
 
@@ -62,7 +70,8 @@ _FIRST_DOSE = select(func.min(TreatmentSession.dose_start)).where(
 )
 
 
-def first_dose(db: Session, patient_id: int) -> datetime | None:
-    """Start of the patient's first charted dose (earliest ``dose_start``), or None."""
-    value: datetime | None = db.execute(_FIRST_DOSE, {"patient_id": patient_id}).scalar()
-    return value
+def first_dose_sql() -> ScalarSelect[datetime | None]:
+    """Start of the first charted dose (earliest ``dose_start``; NULL: none) of the patient
+    bound as ``:patient_id``, a scalar subquery (the ``session_first_dose`` hook: assessments
+    reads it with the earlier scores, one statement)."""
+    return _FIRST_DOSE.scalar_subquery()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.errors import InvalidAnswer
@@ -23,12 +23,15 @@ from ketacare.features.sessions.models import (
 from ketacare.features.sessions.schemas import AdverseEventIn, ScaleIn, VitalsIn
 from ketacare.features.sessions.service import check_time, require_open
 
+# Built once: every stored reading is flagged against it.
+_BASELINE = select(VitalSign).where(
+    VitalSign.session_id == bindparam("session_id"), VitalSign.pre_dose.is_(True)
+)
+
 
 def baseline(db: Session, session_id: int) -> VitalSign | None:
     """The pre-dose reading of the checklist."""
-    return db.execute(
-        select(VitalSign).where(VitalSign.session_id == session_id, VitalSign.pre_dose.is_(True))
-    ).scalar_one_or_none()
+    return db.execute(_BASELINE, {"session_id": session_id}).scalar_one_or_none()
 
 
 def as_vitals(v: VitalSign) -> Vitals:

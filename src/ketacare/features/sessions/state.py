@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import CompoundSelect, bindparam, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from ketacare.domain.sessions.discharge import (
@@ -44,8 +44,6 @@ from ketacare.features.sessions.recording import as_vitals
 from ketacare.features.sessions.service import predose_of
 from ketacare.settings import Settings
 
-_CLINIC_TZ = select(Clinic.timezone).where(Clinic.id == bindparam("id"))
-
 
 def todays_assessments(
     db: Session, patient_id: int, day_start: datetime, tz: str = "UTC"
@@ -54,41 +52,55 @@ def todays_assessments(
 
     The only read of ``features.assessments``; empty when that feature is not installed.
     """
-    statements = _today_statements()
-    if statements is None:  # pragma: no cover - the assessments feature is optional
+    statement = _today_statement()
+    if statement is None:  # pragma: no cover - the assessments feature is optional
         return [], []
-    todays, open_alerts = statements
-    rows = db.execute(todays, {"patient_id": patient_id, "day_start": day_start}).scalars()
-    results = [
-        f"{instrument_label(a.instrument_id)}: total {a.total if a.total is not None else '—'}"
-        f" ({(a.band or 'no band').replace('_', ' ')})"
-        f" at {clock.format_local(a.completed_at, tz, '%H:%M')}"
-        for a in rows
-    ]
-    alerts = db.execute(open_alerts, {"patient_id": patient_id}).scalars()
-    return results, [f"{a.level}: {a.reason}" for a in alerts]
+    results: list[str] = []
+    alerts: list[str] = []
+    for r in db.execute(statement, {"patient_id": patient_id, "day_start": day_start}):
+        if r.part == 0:
+            results.append(
+                f"{instrument_label(r.text)}: total {r.total if r.total is not None else '—'}"
+                f" ({(r.detail or 'no band').replace('_', ' ')})"
+                f" at {clock.format_local(r.at, tz, '%H:%M')}"
+            )
+        else:
+            alerts.append(f"{r.text}: {r.detail}")
+    return results, alerts
 
 
 @cache
-def _today_statements() -> tuple[Any, Any] | None:
-    """The two queries of :func:`todays_assessments`, built once (None: no such feature)."""
+def _today_statement() -> Any | None:
+    """The one query of :func:`todays_assessments`, built once (None: no such feature):
+    today's results (part 0, by time) and the open alerts (part 1, oldest first), as the
+    columns the lines show (no entities: no JSON answers decoded, no identity map)."""
     try:
         from ketacare.features.assessments.models import Alert, AlertStatus, Assessment
     except ImportError:  # pragma: no cover - the assessments feature is optional
         return None
-    todays = (
-        select(Assessment)
-        .where(
-            Assessment.patient_id == bindparam("patient_id"),
-            Assessment.completed_at >= bindparam("day_start", type_=Assessment.completed_at.type),
-            Assessment.instrument_id.in_(("phq9", "cssrs-screen-recent", "cssrs-screen-slv")),
-        )
-        .order_by(Assessment.completed_at)
+    todays = select(
+        literal(0).label("part"),
+        Assessment.instrument_id.label("text"),
+        Assessment.total.label("total"),
+        Assessment.band.label("detail"),
+        Assessment.completed_at.label("at"),
+        Assessment.id.label("ord"),
+    ).where(
+        Assessment.patient_id == bindparam("patient_id"),
+        Assessment.completed_at >= bindparam("day_start", type_=Assessment.completed_at.type),
+        Assessment.instrument_id.in_(("phq9", "cssrs-screen-recent", "cssrs-screen-slv")),
     )
-    open_alerts = select(Alert).where(
-        Alert.patient_id == bindparam("patient_id"), Alert.status == AlertStatus.open
-    )
-    return todays, open_alerts
+    open_alerts = select(
+        literal(1),
+        Alert.level,
+        null(),
+        Alert.reason,
+        null(),
+        Alert.id,
+    ).where(Alert.patient_id == bindparam("patient_id"), Alert.status == AlertStatus.open)
+    both: CompoundSelect[Any] = union_all(todays, open_alerts)
+    c = both.selected_columns
+    return both.order_by(c.part, c.at, c.ord)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +137,6 @@ _ROWS = {
     AdverseEvent: _by_session(AdverseEvent, AdverseEvent.onset_at),
     SessionAmendment: _by_session(SessionAmendment, SessionAmendment.version),
 }
-_PATIENT = select(Patient).where(Patient.id == bindparam("id"))
 
 
 def _rows(db: Session, model: Any, session_id: int) -> list[Any]:
@@ -172,15 +183,16 @@ def build(
     db: Session, s: TreatmentSession, settings: Settings, cfg: SafetyConfig, now: datetime
 ) -> SessionState:
     """The session's state at ``now``."""
-    patient = db.execute(_PATIENT, {"id": s.patient_id}).scalar_one()
+    # The session's lookup (queries.get_session) loaded its patient, and the token query the
+    # caller's clinic: both are usually in the unit of work already (no statement then).
+    patient = db.get(Patient, s.patient_id)
+    assert patient is not None  # a session's patient cannot be deleted (RESTRICT)
     vitals: list[VitalSign] = _rows(db, VitalSign, s.id)
     scales: list[ScaleScore] = _rows(db, ScaleScore, s.id)
     events: list[AdverseEvent] = _rows(db, AdverseEvent, s.id)
     amendments: list[SessionAmendment] = _rows(db, SessionAmendment, s.id)
     # "Today" is the clinic's local day (features/_kit/clock.py).
-    tz = clock.clinic_tz(
-        db.execute(_CLINIC_TZ, {"id": s.clinic_id}).one_or_none(), settings.timezone
-    ).key
+    tz = clock.clinic_tz(db.get(Clinic, s.clinic_id), settings.timezone).key
     day_start = clock.local_day_bounds(clock.local_date(now, tz) or now.date(), tz)[0]
     results, alerts = todays_assessments(db, s.patient_id, day_start, tz)
     base = next((v for v in vitals if v.pre_dose), None)
@@ -241,8 +253,7 @@ def floor_states(
     ):
         scales[x.session_id].append(x)
     alerts: dict[int, list[str]] = {}
-    statements = _today_statements()
-    if statements is not None:
+    if _today_statement() is not None:  # the assessments feature is there
         from ketacare.features.assessments.models import Alert, AlertStatus
 
         patient_ids = sorted({s.patient_id for s in sessions})
