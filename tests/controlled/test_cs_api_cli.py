@@ -173,7 +173,19 @@ def test_cli_receive_count_inventory_log(database_url: str, db: Session, tmp_pat
     r = run_cli(env, "cs", "log", "--as", w["clinician_email"], "--registration", DEA,
                 "--from", "2026-01-01", "--to", "2026-01-31")  # fmt: skip
     assert r.returncode == 0 and r.stdout.count("receive") == 2
+    # Files: streamed CSV and PDF, each export audited once.
+    csv_file, pdf_file = tmp_path / "log.csv", tmp_path / "log.pdf"
+    r = run_cli(env, "cs", "log", "--as", w["clinician_email"], "--registration", DEA,
+                "--from", "2026-01-01", "--to", "2026-01-31", "--csv", str(csv_file),
+                "--pdf", str(pdf_file))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert csv_file.read_text().count("receive") == 2
+    assert pdf_file.read_bytes().startswith(b"%PDF")
     db.expire_all()
+    exports = db.scalars(
+        select(AuditEvent.resource_id).where(AuditEvent.resource == "cs_log")
+    ).all()
+    assert sorted(x.rsplit(":", 1)[-1] for x in exports) == ["csv", "csv", "pdf"]
     assert len(db.execute(select(CsEvent)).all()) == 2
     db.commit()
 

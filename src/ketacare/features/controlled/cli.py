@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
-from ketacare.db.engine import get_engine, unit_of_work
+from ketacare.db.engine import get_engine, session_factory, unit_of_work
 from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit import clock
 from ketacare.features._kit.cli import fail, load_settings
@@ -189,28 +189,45 @@ def cs_log(
     csv_out: Annotated[Path | None, typer.Option("--csv", help="CSV file to write.")] = None,
     pdf_out: Annotated[Path | None, typer.Option("--pdf", help="PDF file to write.")] = None,
 ) -> None:
-    """The administration/disposal log of a registration for a date range (audited)."""
+    """The administration/disposal log of a registration for a date range (audited), streamed
+    from the database to the file or standard output (a two-year log is never held in memory,
+    except the PDF's pages)."""
     settings = load_settings()
     first, last = _day("--from", start), _day("--to", end)
+    engine = get_engine(settings.database_url)
+    ranges: dict[str, records.LogRange] = {}
     try:
-        with unit_of_work(get_engine(settings.database_url)) as db:
+        with unit_of_work(engine) as db:  # commits the export events before any row is out
             actor = _actor(db, as_email)
             reg = _registration(db, actor, registration)
             tz = _tz(db, actor, settings.timezone)
             service.check_date(first, "from")
             service.check_date(last, "to")
-            rows = records.administration_log(db, actor, tz, reg.id, first, last)
+            for fmt in ("pdf",) * bool(pdf_out) + ("csv",) * (bool(csv_out) or not pdf_out):
+                ranges[fmt] = records.open_log_export(db, actor, tz, reg.id, first, last, fmt)
             sub = f"{reg.site_name} ({reg.dea_number}), {first} to {last} ({tz})"
-            body = pdf.log_pdf("Controlled-substance log", sub, rows) if pdf_out else b""
     except KetacareError as exc:
-        raise _refused(exc) from None
-    text = records.to_csv(rows, records.LOG_COLUMNS)
-    if csv_out:
-        _write("--csv", csv_out, text.encode())
+        raise _refused(exc, "--to" if exc.field == "end" else "") from None
+    sessions = session_factory(engine)
     if pdf_out:
-        _write("--pdf", pdf_out, body)
-    if not csv_out and not pdf_out:
-        typer.echo(text, nl=False)
+        rows = (
+            dict(zip(records.LOG_COLUMNS, v, strict=True))
+            for v in records.export_rows(sessions, ranges["pdf"])
+        )
+        _write("--pdf", pdf_out, pdf.log_pdf("Controlled-substance log", sub, rows))
+    if "csv" not in ranges:
+        return
+    chunks = records.csv_chunks(records.export_rows(sessions, ranges["csv"]))
+    if csv_out is None:
+        for chunk in chunks:
+            typer.echo(chunk, nl=False)
+        return
+    try:
+        with staged(csv_out) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+    except OSError as exc:
+        raise fail(f"--csv: cannot write {csv_out} ({exc.strerror})") from None
 
 
 __all__ = ["cs_app"]

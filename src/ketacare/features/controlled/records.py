@@ -576,8 +576,9 @@ def administration_log(
     end: date,
     kinds: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """Every row of the log from ``start`` to ``end`` in one list (the CLI's file; pages and
-    the API page or stream instead), audited as an export with every patient it names."""
+    """Every row of the log from ``start`` to ``end`` in one list, audited as an export with
+    every patient it names: for small ranges and as the reference the paged and streamed
+    forms are tested against (pages, the API and the CLI page or stream instead)."""
     r = log_range(db, actor.clinic_id, tz, registration_id, start, end, kinds)
     zone = clock.zone(tz)
     out: list[dict[str, Any]] = []
