@@ -55,3 +55,41 @@ def test_board_statements_do_not_grow_with_open_sessions(db: Session, settings: 
         assert sum(r["phase"] != "free" for r in rows) == i + 1
         counts.append(len(seen))
     assert len(set(counts)) == 1, counts
+
+
+def test_front_desk_board_leaves_out_score_alerts(db: Session, settings: Settings) -> None:
+    """The clinical board lists the patient's open score alerts; the front desk's read-only
+    board (``clinical=False``) keeps the phase and what is due but not the alert."""
+    from ketacare.features.assessments.models import Alert, Assessment, Source
+
+    w = world(db, chairs=1, patients=1)
+    clinic = db.get(Clinic, w.clinic_id)
+    patient = db.get(Patient, w.patients[0])
+    assert clinic is not None and patient is not None
+    s = make_session(db, clinic, patient, "iv")
+    a = Assessment(
+        clinic_id=clinic.id, patient_id=patient.id, instrument_id="phq9",
+        instrument_version="1.0.0", answers={}, total=20, band="severe",
+        completed_at=T0 - timedelta(days=1), source=Source.clinician,
+    )  # fmt: skip
+    db.add(a)
+    db.flush()
+    db.add(Alert(clinic_id=clinic.id, patient_id=patient.id, assessment_id=a.id, rule_id="t",
+                 level="urgent", reason="PHQ-9 item 9 answered above zero"))  # fmt: skip
+    db.add(
+        Booking(
+            clinic_id=w.clinic_id, site_id=w.site_id, chair_id=w.chairs[0],
+            patient_id=patient.id, session_id=s.id, kind=Kind.iv,
+            starts_at=T0 - timedelta(minutes=30), ends_at=T0 + timedelta(minutes=90),
+            status=BookingStatus.checked_in,
+        )
+    )  # fmt: skip
+    db.commit()
+    site = queries.get_site(db, w.clinic_id, w.site_id)
+    day = (T0 - timedelta(hours=8), T0 + timedelta(hours=8))
+    clinical, _ = board.chair_board(db, site, *day, T0, settings)
+    desk, _ = board.chair_board(db, site, *day, T0, settings, clinical=False)
+    assert "urgent: PHQ-9 item 9 answered above zero" in clinical[0]["alerts"]
+    assert not any("PHQ-9" in x for x in desk[0]["alerts"])
+    assert desk[0]["phase"] == clinical[0]["phase"] and desk[0]["session_id"] is None
+    db.rollback()
