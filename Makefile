@@ -38,12 +38,13 @@ typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 # pytest-xdist workers: one per core by default (each has its own SQLite file and PostgreSQL
-# database); `make test PYTEST_JOBS=0` runs in one process. loadfile keeps a file's tests (and
-# its module fixtures, e.g. live servers) on one worker.
+# database); `make test PYTEST_JOBS=0` runs in one process. worksteal: an idle worker takes
+# tests from the other's queue, so one big file (the browser walks) no longer leaves a core idle
+# at the end of the run as loadfile did.
 PYTEST_JOBS ?= auto
 pytest: $(DEV_STAMP)
 	bash scripts/install-test-extras.sh
-	$(BIN)/pytest -n $(PYTEST_JOBS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -51,7 +52,7 @@ test: lint typecheck pytest
 # fails below 100% (issue 16.9).
 coverage: $(DEV_STAMP)
 	bash scripts/install-test-extras.sh
-	$(BIN)/pytest -n $(PYTEST_JOBS) --dist loadfile --cov=ketacare.domain --cov-report=term-missing --cov-fail-under=100 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_JOBS) --dist worksteal --cov=ketacare.domain --cov-report=term-missing --cov-fail-under=100 $(PYTEST_ARGS)
 
 # A throwaway venv with the newest dependencies pyproject.toml allows (no constraints.txt),
 # then a short load run: shows what `pip install ketacare` gets today (issue 15.2b).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -11,10 +12,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 CHROMIUM = os.environ.get("KETACARE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -78,3 +81,75 @@ def live_server(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+_shared: dict[str, Any] = {"depth": 0}
+
+
+def _start_shared() -> tuple[Playwright, Browser]:
+    if _shared["depth"] == 0 and "loop" in _shared:
+        # Between blocks the driver's loop is unmarked (see shared_chromium()); mark it again
+        # before the next sync call.
+        asyncio._set_running_loop(_shared["loop"])
+    if "browser" in _shared and not _shared["browser"].is_connected():
+        stop_shared_chromium()  # Chromium died in an earlier test: start afresh
+    if "browser" not in _shared:
+        executable = require_chromium()
+        pw = sync_playwright().start()
+        _shared["pw"] = pw
+        _shared["loop"] = asyncio.get_running_loop()
+        _shared["browser"] = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    return _shared["pw"], _shared["browser"]
+
+
+@contextmanager
+def shared_chromium() -> Iterator[Browser]:
+    """The worker's one Playwright driver and Chromium (started at first use).
+
+    Starting the Playwright driver and launching Chromium cost about 2 s per test on a quiet
+    machine (some 60 launches a run); one browser per worker, with a fresh context per page,
+    keeps each test's cookies and storage its own: the contexts the block opened are closed
+    when it ends.
+
+    Playwright's sync API marks its event loop as running in this thread; while no block is
+    open the mark is lifted, so a later test in the worker can still call ``asyncio.run``.
+    Blocks nest (a module fixture may hold one open while its tests use the browser).
+    """
+    _, browser = _start_shared()
+    _shared["depth"] += 1
+    before = set(browser.contexts)
+    try:
+        yield browser
+    finally:
+        try:
+            if browser.is_connected():
+                for context in browser.contexts:
+                    if context not in before:
+                        context.close()
+        finally:
+            _shared["depth"] -= 1
+            if _shared["depth"] == 0:
+                asyncio._set_running_loop(None)
+
+
+def shared_playwright() -> Playwright:
+    """The worker's Playwright driver (for ``request`` contexts), inside a shared_chromium block."""
+    assert _shared["depth"] > 0, "use inside `with shared_chromium()`"
+    pw: Playwright = _shared["pw"]
+    return pw
+
+
+def stop_shared_chromium() -> None:
+    """Close the worker's Chromium and its driver (at the end of the session)."""
+    if "pw" not in _shared:
+        return
+    asyncio._set_running_loop(_shared["loop"])
+    try:
+        if _shared["browser"].is_connected():
+            _shared["browser"].close()
+    finally:
+        _shared["pw"].stop()
+        for key in ("pw", "browser", "loop"):
+            _shared.pop(key, None)
+        if _shared["depth"] == 0:
+            asyncio._set_running_loop(None)

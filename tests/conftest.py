@@ -61,6 +61,13 @@ def pytest_configure(config: pytest.Config) -> None:
     passwords.dummy_hash.cache_clear()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Close the worker's shared Chromium (tests/browser.py), if a browser test started it."""
+    from tests.browser import stop_shared_chromium
+
+    stop_shared_chromium()
+
+
 def _postgres_database() -> Iterator[str]:
     name = f"ketacare_test_{uuid.uuid4().hex[:10]}"
     try:

@@ -23,8 +23,9 @@ from ketacare.features.audit.chain import FIELDS, LEGACY_FIELDS, legacy_hash
 from ketacare.features.audit.models import GENESIS_HASH, AuditEvent
 from ketacare.features.audit.service import iter_events, record, verify_chain
 from ketacare.features.auth.models import Role
+from tests.cli_runner import run_cli
 from tests.conftest import make_clinic, make_user
-from tests.test_cli import KETACARE, cli_env
+from tests.test_cli import cli_env
 
 
 def _events(db: Session, n: int) -> None:
@@ -35,7 +36,8 @@ def _events(db: Session, n: int) -> None:
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([KETACARE, "audit", *args], env=env, capture_output=True, text=True)
+    """``ketacare audit ARGS``, in process (tests/cli_runner.py)."""
+    return run_cli(env, "audit", *args)
 
 
 def _rewrite(engine: Engine, db: Session, start: int, hasher: str) -> None:

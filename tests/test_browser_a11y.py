@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from ketacare.settings import Settings
 from tests.axe import assert_accessible, axe_violations
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD
 from tests.page_walk import STAFF, Site, walk_site
 
@@ -33,11 +33,9 @@ def site(db: Session, settings: Settings, app: FastAPI, database_url: str) -> Si
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    chromium = require_chromium()
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    require_chromium()
+    with shared_chromium() as b:
         yield b
-        b.close()
 
 
 def log_in(page: Page, base: str, email: str) -> None:

@@ -6,23 +6,22 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from playwright.sync_api import Route, expect, sync_playwright
+from playwright.sync_api import Route, expect
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.features.auth.models import LoginFailure, Role
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 
 
 def test_api_docs_render_offline_without_csp_violations(app: FastAPI) -> None:
     """13.21 / 15.18: /docs was blank offline (Swagger UI from a CDN, 'unsafe-inline')."""
-    chromium = require_chromium()
+    require_chromium()
     violations: list[str] = []
     outside: list[str] = []
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page()
         page.on("console", lambda m: violations.append(m.text) if m.type == "error" else None)
 
@@ -37,7 +36,6 @@ def test_api_docs_render_offline_without_csp_violations(app: FastAPI) -> None:
         page.goto(f"{base}/docs")
         expect(page.locator(".opblock").first).to_be_visible(timeout=15_000)
         expect(page.locator("body")).to_contain_text("/api/v1/patients")
-        browser.close()
     assert outside == []
     assert violations == []
 
@@ -45,13 +43,12 @@ def test_api_docs_render_offline_without_csp_violations(app: FastAPI) -> None:
 def test_login_page_in_chromium(app: FastAPI, db: Session, settings: Any) -> None:
     """13.3 / 13.8: a throttled login keeps the form and the email; the right password then
     works from the owner's address once the wait is over; a patient lands on their page."""
-    chromium = require_chromium()
+    require_chromium()
     object.__setattr__(settings, "lockout_threshold", 2)
     clinic = make_clinic(db)
     nurse = make_user(db, clinic, Role.nurse)
     patient = make_user(db, clinic, Role.patient)
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page()
         for _ in range(3):
             page.goto(f"{base}/login")
@@ -74,4 +71,3 @@ def test_login_page_in_chromium(app: FastAPI, db: Session, settings: Any) -> Non
         page.click("button[type=submit]")
         expect(page.locator("h1")).to_have_text("Your page")
         assert page.url == f"{base}/me"
-        browser.close()

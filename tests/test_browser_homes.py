@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
@@ -16,7 +16,13 @@ from ketacare.features.outreach.models import Invitation
 from ketacare.features.sessions.models import SessionStatus
 from ketacare.settings import Settings
 from tests.assessments.support import PHQ9_ITEM9_2, make_patient
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.browser import (
+    live_server,
+    require_chromium,
+    screenshot_path,
+    shared_chromium,
+    shared_playwright,
+)
 from tests.conftest import PASSWORD, api_token, make_user
 from tests.reports.support import small_clinic
 from tests.scheduling.support import world
@@ -61,7 +67,7 @@ def _walk(browser: Browser, base: str, role: str, email: str) -> None:
 
 
 def test_each_role_logs_in_to_its_home(app: FastAPI, db: Session) -> None:
-    chromium = require_chromium()
+    require_chromium()
     w = world(db, chairs=3, patients=2, days=1)
     from ketacare.features.clinics.models import Clinic
 
@@ -79,15 +85,13 @@ def test_each_role_logs_in_to_its_home(app: FastAPI, db: Session) -> None:
                       expires_at=utcnow() + timedelta(days=5)))  # fmt: skip
     db.commit()
     emails = {role: u.email for role, u in users.items()}
-    with live_server(app) as base, sync_playwright() as pw:
-        api = pw.request.new_context(base_url=base, extra_http_headers=headers)
+    with live_server(app) as base, shared_chromium() as browser:
+        api = shared_playwright().request.new_context(base_url=base, extra_http_headers=headers)
         r = api.post(f"/api/v1/patients/{patient.id}/assessments",
                      data={"instrument": "phq9", "answers": PHQ9_ITEM9_2})  # fmt: skip
         assert r.status == 201, r.text()
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         for role, email in emails.items():
             _walk(browser, base, role, email)
-        browser.close()
         api.dispose()
 
 
@@ -95,7 +99,7 @@ def test_badge_updates_without_reload(app: FastAPI, db: Session) -> None:
     """A clinician's header shows no alert badge; an alert raised elsewhere appears as
     "1 open" at the next 30-second poll (the page's clock is advanced), with no reload;
     coming back to the tab (visibilitychange) polls at once."""
-    chromium = require_chromium()
+    require_chromium()
     w = world(db, chairs=1, patients=1, days=1)
     from ketacare.features.clinics.models import Clinic
 
@@ -105,8 +109,7 @@ def test_badge_updates_without_reload(app: FastAPI, db: Session) -> None:
     patient = make_patient(db, clinic, "bo@example.org", "Bo")
     headers = {"Authorization": f"Bearer {api_token(db, clinician)}"}
     pid, email = patient.id, clinician.email
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page()
         page.clock.install()
         _log_in(page, base, email)
@@ -117,7 +120,7 @@ def test_badge_updates_without_reload(app: FastAPI, db: Session) -> None:
         polls: list[str] = []
         page.on("request", lambda r: polls.append(r.url) if "badges.json" in r.url else None)
 
-        api = pw.request.new_context(base_url=base, extra_http_headers=headers)
+        api = shared_playwright().request.new_context(base_url=base, extra_http_headers=headers)
         r = api.post(f"/api/v1/patients/{pid}/assessments",
                      data={"instrument": "phq9", "answers": PHQ9_ITEM9_2})  # fmt: skip
         assert r.status == 201
@@ -141,17 +144,15 @@ def test_badge_updates_without_reload(app: FastAPI, db: Session) -> None:
         assert badge.inner_text().endswith(" open") and int(badge.inner_text().split()[0]) >= 2
         assert page.evaluate("window.__sameDocument") is True
         api.dispose()
-        browser.close()
 
 
 def test_analytics_first_screen_in_chromium(app: FastAPI, db: Session, settings: Settings) -> None:
     """Issue 21.3: the figures and the anchors are on the first screen; the details open
     with their summary (keyboard: Enter on the focused summary)."""
-    chromium = require_chromium()
+    require_chromium()
     clinic, _ = small_clinic(db, settings, n=40, seed=5)
     email = make_user(db, clinic, Role.clinician).email
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         _log_in(page, base, email)
         page.goto(f"{base}/analytics?synthetic=include")
@@ -167,4 +168,3 @@ def test_analytics_first_screen_in_chromium(app: FastAPI, db: Session, settings:
         expect(page.locator("#published")).to_contain_text("SUSTAIN-1")
         page.set_viewport_size({"width": 390, "height": 844})
         _fits(page)
-        browser.close()

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 
 from fastapi import FastAPI
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
 from tests.conftest import make_clinic, make_user
 from tests.test_browser_staff_pages import log_in
 
@@ -21,12 +21,11 @@ PLACEHOLDER = {str(i): f"Clinic-licensed wording for item {i}" for i in range(1,
 
 
 def test_admin_loads_and_removes_qids_text_in_chromium(app: FastAPI, db: Session) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clinic = make_clinic(db)
     admin = make_user(db, clinic, Role.admin)
     violations: list[str] = []
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page()
         page.on(
             "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
@@ -62,5 +61,4 @@ def test_admin_loads_and_removes_qids_text_in_chromium(app: FastAPI, db: Session
         row = page.locator("#text-qids-sr16")
         expect(row).to_contain_text("not loaded")
         expect(page.locator("#remove-qids-sr16")).to_have_count(0)
-        browser.close()
     assert violations == []

@@ -4,22 +4,21 @@ patient" with the self-screen added on consent (issues 13.11 and 13.12)."""
 from __future__ import annotations
 
 from fastapi import FastAPI
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.auth.models import Role
 from ketacare.features.screening.models import Lead
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 
 
 def test_lead_history_and_convert_to_patient(app: FastAPI, db: Session) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clinician = make_user(db, make_clinic(db), Role.clinician)
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1200})
         assert page.evaluate("() => typeof fetch") == "function"  # the JavaScript path
         page.goto(f"{base}/screen")
@@ -70,7 +69,6 @@ def test_lead_history_and_convert_to_patient(app: FastAPI, db: Session) -> None:
         assert page.url == patient_url
         page.click("#link-assessments")
         expect(page.locator("body")).to_contain_text("self_screen")
-        browser.close()
     lead = db.execute(select(Lead)).scalar_one()
     rows = db.execute(select(Assessment)).scalars().all()
     db.commit()

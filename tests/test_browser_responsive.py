@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.screening.models import Lead
 from ketacare.settings import Settings
 from tests.axe import axe_violations
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
 from tests.conftest import PASSWORD
 from tests.page_walk import walk_site
 from tests.sessions.support import install_clock, setup
@@ -89,7 +89,7 @@ def test_every_page_fits_390_820_and_1280_px(
     820 px (in the temporary folder's ketacare-screenshots/pages/)."""
     if not database_url.startswith("sqlite"):
         pytest.skip("layout does not depend on the database; one run is enough")
-    chromium = require_chromium()
+    require_chromium()
     site = walk_site(db, settings, app)
     db.add(
         Lead(
@@ -103,8 +103,7 @@ def test_every_page_fits_390_820_and_1280_px(
     )
     db.commit()
     problems: list[str] = []
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         if who == "anonymous":
             paths = site.public_pages()
@@ -116,7 +115,6 @@ def test_every_page_fits_390_820_and_1280_px(
             page.click("button[type=submit]")
             page.wait_for_url(lambda url: "/login" not in url)
         seen = _walk(page, base, who, paths, problems)
-        browser.close()
     assert seen >= 3 * 3
     assert not problems, "\n".join(problems)
 
@@ -150,11 +148,10 @@ def test_session_page_is_built_for_a_nurse_tablet(app: FastAPI, db: Session) -> 
     """Issue 21.6: at 820 x 1,180 (a tablet held upright) the nurse enters vitals in the first
     screen, before the dose (the checklist's readings) and after it (the vitals form), without
     scrolling; every control is at least 44 px; nothing overflows at 820 or 390 px."""
-    chromium = require_chromium()
+    require_chromium()
     w = setup(db)
     install_clock(app)
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 820, "height": 1180}, has_touch=True)
         page.goto(f"{base}/login")
         page.fill("#email", w["nurse_email"])
@@ -204,4 +201,3 @@ def test_session_page_is_built_for_a_nurse_tablet(app: FastAPI, db: Session) -> 
             m = page.evaluate(MEASURE)
             assert m["width"] <= m["vw"], (width, m)
         page.screenshot(path=screenshot_path("session-phone-390.png"), full_page=True)
-        browser.close()

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx2 as httpx
 from fastapi import FastAPI
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.domain.course.booking import StaffRole
@@ -18,7 +18,7 @@ from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.scheduling import service
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_user
 from tests.scheduling.support import at
 from tests.scheduling.test_scheduling_api import START
@@ -35,7 +35,7 @@ def _login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
 def test_front_desk_books_course_patient_confirms_nurse_opens_from_board(
     app: FastAPI, db: Session
 ) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clock = install_clock(app, T0)
     w = setup(db, "iv")
     clinic = db.get(Clinic, w["clinic_id"])
@@ -51,8 +51,7 @@ def test_front_desk_books_course_patient_confirms_nurse_opens_from_board(
         service.add_shift(db, actor, site, "Nurse", StaffRole.nurse, at(day, 8), at(day, 18))
     db.commit()
     pid = w["patient_id"]
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         assert page.evaluate("() => typeof fetch") == "function"  # the JavaScript path
         _login(page, base, desk.email)
@@ -112,4 +111,3 @@ def test_front_desk_books_course_patient_confirms_nurse_opens_from_board(
             "End of infusion (due) at 04:40", timeout=15000
         )
         expect(row.locator(".alerts")).to_contain_text("During infusion overdue")
-        browser.close()

@@ -6,23 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 
 SCREENSHOT = screenshot_path("self-screen-result.png")
 
 
 def test_self_screen_to_lead(app: FastAPI, db: Session, database_url: str, tmp_path: Path) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clinician = make_user(db, make_clinic(db), Role.clinician)
     phq9 = [2, 2, 1, 2, 1, 2, 1, 0, 1]  # item 9 = 1
     gad7 = [1, 2, 1, 1, 0, 1, 0]
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 900, "height": 1400})
         page.goto(f"{base}/screen")
         # Leave PHQ-9 item 5 out first: the page comes back with the message and our answers.
@@ -65,4 +64,3 @@ def test_self_screen_to_lead(app: FastAPI, db: Session, database_url: str, tmp_p
         expect(page.locator("#leads")).to_contain_text("item 9 positive")
         page.click("text=Robin Example")
         expect(page.locator("#lead-screening")).to_contain_text("PHQ-9 12")
-        browser.close()

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 
 NEW_PASSWORD = "violet tram under the bridge"
@@ -22,12 +22,11 @@ def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
 
 
 def test_staff_pages_in_chromium(app: FastAPI, db: Session) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clinic = make_clinic(db)
     admin = make_user(db, clinic, Role.admin)
     violations: list[str] = []
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page()
         page.on(
             "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
@@ -91,5 +90,4 @@ def test_staff_pages_in_chromium(app: FastAPI, db: Session) -> None:
         expect(page).to_have_url(f"{base}/login?next=/patients")
         log_in(page, base, admin.email, NEW_PASSWORD)
         expect(page.locator("h1")).to_contain_text("Admin home")  # the role's home (21.2)
-        browser.close()
     assert violations == []

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -49,7 +49,7 @@ from ketacare.features.sessions.schemas import SessionCreate
 from ketacare.features.sessions.service import create_session
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, count, make_clinic, make_user, scalar
 from tests.intake_app.intake_support import example, make_patient
 from tests.sessions.support import T0, install_clock
@@ -68,11 +68,9 @@ COLLEAGUE_LOGINS = 12
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One Chromium for every walk of the file."""
-    chromium = require_chromium()
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    require_chromium()
+    with shared_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -25,12 +25,14 @@ from ketacare.features.audit.models import AuditEvent
 from ketacare.features.interop.research import write_csv
 from ketacare.features.patients.service import PatientInput, create_patient
 from ketacare.features.system import backup
+from tests.cli_runner import run_cli
 from tests.conftest import make_clinic
-from tests.test_cli import KETACARE, cli_env
+from tests.test_cli import cli_env
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([KETACARE, *args], env=env, capture_output=True, text=True, timeout=120)
+    """``ketacare ARGS``, in process (tests/cli_runner.py)."""
+    return run_cli(env, *args)
 
 
 def _mode(path: Path) -> int:

@@ -29,5 +29,5 @@ def test_make_run_installs_runtime_only_and_test_adds_dev(tmp_path: Path) -> Non
     assert "[dev]" not in run and ".installed-run" in run
     test = dry_run(tmp_path, "pytest")
     assert "-e '.[dev]'" in test and ".installed-dev" in test
-    # The suite runs on pytest-xdist workers, one per core, a file per worker at a time.
-    assert "pytest -n auto --dist loadfile" in test
+    # The suite runs on pytest-xdist workers, one per core; an idle worker steals queued tests.
+    assert "pytest -n auto --dist worksteal" in test

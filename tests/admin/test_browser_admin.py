@@ -4,13 +4,19 @@ revoke it) and the referral letter in print media (issue 21.8)."""
 from __future__ import annotations
 
 from fastapi import FastAPI
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.browser import (
+    live_server,
+    require_chromium,
+    screenshot_path,
+    shared_chromium,
+    shared_playwright,
+)
 from tests.conftest import PASSWORD, make_clinic, make_user
 from tests.sessions.support import make_session, setup
 
@@ -26,14 +32,13 @@ def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
 def test_admin_creates_a_user_and_revokes_their_token_in_chromium(
     app: FastAPI, db: Session
 ) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clinic = make_clinic(db)
     admin = make_user(db, clinic, Role.admin)
     email = admin.email
     db.commit()
     csp: list[str] = []
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 390, "height": 844})
         page.on("console", lambda m: csp.append(m.text) if "Content Security" in m.text else None)
         log_in(page, base, email)
@@ -63,7 +68,9 @@ def test_admin_creates_a_user_and_revokes_their_token_in_chromium(
         page.click("#create-token")
         token = page.locator("#issued-secret").inner_text().strip()
         assert token.startswith("kc_pat_")
-        api = pw.request.new_context(base_url=base)  # no browser cookies: the bearer only
+        api = shared_playwright().request.new_context(
+            base_url=base
+        )  # no browser cookies: the bearer only
         bearer = {"Authorization": f"Bearer {token}"}
         assert api.get("/api/v1/patients", headers=bearer).status == 200
         page.goto(page.url.split("#")[0].replace("/tokens", ""))
@@ -81,12 +88,11 @@ def test_admin_creates_a_user_and_revokes_their_token_in_chromium(
         log_in(other, base, "sam.rivera@clinic.example", password)
         other.goto(f"{base}/account")
         expect(other.locator("h1")).to_have_text("Your account")
-        browser.close()
     assert csp == []
 
 
 def test_letter_prints_without_navigation_in_chromium(app: FastAPI, db: Session) -> None:
-    chromium = require_chromium()
+    require_chromium()
     ctx = setup(db)
     pid = ctx["patient_id"]
     patient = db.get(Patient, pid)
@@ -94,8 +100,8 @@ def test_letter_prints_without_navigation_in_chromium(app: FastAPI, db: Session)
     assert patient is not None and clinic is not None
     session_id = make_session(db, clinic, patient).id
     db.commit()
-    with live_server(app) as base, sync_playwright() as pw:
-        api = pw.request.new_context(base_url=base)
+    with live_server(app) as base, shared_chromium() as browser:
+        api = shared_playwright().request.new_context(base_url=base)
         r = api.post(
             f"/api/v1/patients/{pid}/assessments",
             headers=ctx["clinician"],
@@ -103,7 +109,6 @@ def test_letter_prints_without_navigation_in_chromium(app: FastAPI, db: Session)
         )
         assert r.status == 201, r.text()
         api.dispose()
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page()
         log_in(page, base, ctx["clinician_email"])
         page.goto(f"{base}/patients/{pid}")
@@ -135,4 +140,3 @@ def test_letter_prints_without_navigation_in_chromium(app: FastAPI, db: Session)
         page.goto(f"{base}/sessions/{session_id}")
         expect(page.locator("header.top")).to_be_hidden()
         expect(page.locator("#session-summary")).to_be_visible()
-        browser.close()

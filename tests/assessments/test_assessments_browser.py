@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from ketacare.features.instruments import texts
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
 from tests.assessments.support import PHQ9_ITEM9_2, body_text, smtp_server, staff
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
 from tests.conftest import PASSWORD
 
 SCREENSHOT = screenshot_path("alert-dashboard.png")
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_schedule_link_alert_acknowledge(db: Session, settings: Settings) -> None:
-    chromium = require_chromium()
+    require_chromium()
     st = staff(db)
     with smtp_server() as smtp:
         cfg = settings.model_copy(
@@ -34,8 +34,7 @@ def test_schedule_link_alert_acknowledge(db: Session, settings: Settings) -> Non
                     "smtp_tls": "none", "public_url": "https://clinic.example"}
         )  # fmt: skip
         app = create_app(cfg)
-        with live_server(app) as base, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        with live_server(app) as base, shared_chromium() as browser:
             staff_page = browser.new_page(viewport={"width": 1000, "height": 1200})
             staff_page.goto(f"{base}/login")
             staff_page.fill("#email", st.email)
@@ -77,7 +76,6 @@ def test_schedule_link_alert_acknowledge(db: Session, settings: Settings) -> Non
             expect(staff_page.locator("#no-open-alerts")).to_be_visible()
             expect(staff_page.locator("#done-alerts")).to_contain_text("safety plan reviewed")
             expect(staff_page.locator("#done-alerts")).to_contain_text(st.email)
-            browser.close()
     alert = db.execute(select(Alert)).scalar_one()
     actions = db.execute(select(AlertAction.action).order_by(AlertAction.id)).scalars().all()
     db.commit()
@@ -86,7 +84,7 @@ def test_schedule_link_alert_acknowledge(db: Session, settings: Settings) -> Non
 
 
 def test_link_of_an_instrument_with_clinic_loaded_text(db: Session, settings: Settings) -> None:
-    chromium = require_chromium()
+    require_chromium()
     st = staff(db)
     wording = {str(i): f"Clinic-licensed wording for item {i}" for i in range(1, 17)}
     texts.load_text(db, st.clinic_id, "qids-sr16", wording, "Test licence 1")
@@ -96,8 +94,7 @@ def test_link_of_an_instrument_with_clinic_loaded_text(db: Session, settings: Se
             update={"notifier": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
                     "smtp_tls": "none", "public_url": "https://clinic.example"}
         )  # fmt: skip
-        with live_server(create_app(cfg)) as base, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        with live_server(create_app(cfg)) as base, shared_chromium() as browser:
             staff_page = browser.new_page()
             staff_page.goto(f"{base}/login")
             staff_page.fill("#email", st.email)
@@ -126,7 +123,6 @@ def test_link_of_an_instrument_with_clinic_loaded_text(db: Session, settings: Se
                 patient.check(f'input[name="item_{i}"][value="1"]')
             patient.click("#submit-answers")
             expect(patient.locator("#thanks")).to_be_visible()
-            browser.close()
     row = db.execute(select(Assessment)).scalar_one()
     db.commit()
     assert row.instrument_id == "qids-sr16" and row.total == 9

@@ -4,24 +4,23 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
 from tests.assessments.support import staff
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
 def test_copy_a_fresh_link(db: Session, settings: Settings) -> None:
-    chromium = require_chromium()
+    require_chromium()
     st = staff(db)
-    with live_server(create_app(settings)) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(create_app(settings)) as base, shared_chromium() as browser:
         context = browser.new_context(viewport={"width": 1000, "height": 1200})
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
         page = context.new_page()
@@ -48,4 +47,3 @@ def test_copy_a_fresh_link(db: Session, settings: Settings) -> None:
         patient = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
         patient.goto(base + copied[len(settings.public_url) :])
         expect(patient.locator("h1")).to_contain_text("PHQ-9")
-        browser.close()

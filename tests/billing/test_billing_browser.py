@@ -10,12 +10,12 @@ from datetime import date
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.billing.models import PriorAuth
 from tests.billing.support import signed, world
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, api_token
 from tests.sessions.support import install_clock
 
@@ -38,7 +38,7 @@ def _login(page: Page, base: str, email: str) -> None:
 
 
 def test_signed_session_to_superbill_and_prior_auth(app: FastAPI, db: Session) -> None:
-    chromium = require_chromium()
+    require_chromium()
     w = world(db)
     signed(db, w, date(2025, 3, 3), 56)  # the first (new-patient) session, already signed
     db.add(PriorAuth(clinic_id=w.clinic.id, patient_id=w.patient.id, payer_id=w.payer.id,
@@ -52,8 +52,7 @@ def test_signed_session_to_superbill_and_prior_auth(app: FastAPI, db: Session) -
     pid, clinician_email, billing_email = w.patient.id, w.clinician.email, w.billing.email
     db.commit()
 
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         office = browser.new_context(accept_downloads=True).new_page()
         _login(office, base, billing_email)
         office.goto(f"{base}/billing/patients/{pid}")
@@ -133,4 +132,3 @@ def test_signed_session_to_superbill_and_prior_auth(app: FastAPI, db: Session) -
         office.goto(f"{base}/billing/patients/{pid}")
         expect(office.locator(".prior-auth .used")).to_have_text("1")
         expect(office.locator(".prior-auth .remaining")).to_have_text("5")
-        browser.close()

@@ -4,18 +4,18 @@ adds an allergy with the keyboard, follows a quick action; no sideways scrolling
 from __future__ import annotations
 
 from fastapi import FastAPI
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
 from tests.chart.support import START, full_patient
 from tests.conftest import PASSWORD, make_clinic, make_user
 from tests.sessions.support import install_clock
 
 
 def test_patient_chart_in_chromium(app: FastAPI, db: Session) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clinic = make_clinic(db)
     patient = full_patient(db, clinic, sessions=5)
     pid = patient.id
@@ -23,8 +23,7 @@ def test_patient_chart_in_chromium(app: FastAPI, db: Session) -> None:
     db.commit()
     install_clock(app, START.replace(day=20))
     violations: list[str] = []
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1100, "height": 1400})
         page.on(
             "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
@@ -73,5 +72,4 @@ def test_patient_chart_in_chromium(app: FastAPI, db: Session) -> None:
         page.click("#action-chart-session")
         expect(page.locator("#start-session")).to_be_visible()
         expect(page.locator("#patient-header")).to_contain_text("2 open alerts")
-        browser.close()
     assert violations == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from ketacare.features.consent.models import ConsentDocument
 from ketacare.features.patients.models import Patient
 from ketacare.features.rems import service as rems
 from ketacare.settings import Settings
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_user
 from tests.sessions.support import CADSS6_ZERO, CHECKLIST_OK, T0, install_clock, setup
 from tests.sessions.test_sessions_api import REMS_TYPED
@@ -45,7 +45,7 @@ def login(page: Page, base: str, email: str) -> None:
 def test_tablet_consent_unblocks_the_first_session_and_the_pmf_is_submitted(
     app: FastAPI, db: Session, tmp_path: Path
 ) -> None:
-    chromium = require_chromium()
+    require_chromium()
     w = setup(db)
     clock = install_clock(app)
     admin = make_user(db, w["clinic"], Role.admin)
@@ -73,8 +73,7 @@ def test_tablet_consent_unblocks_the_first_session_and_the_pmf_is_submitted(
         if "Content Security Policy" in msg.text or "Refused to" in msg.text:
             csp_errors.append(msg.text)
 
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         tablet = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
         page = tablet.new_page()
         page.on("console", on_console)
@@ -163,7 +162,6 @@ def test_tablet_consent_unblocks_the_first_session_and_the_pmf_is_submitted(
             "submitted (REMS-778899)"
         )
         api.close()
-        browser.close()
     assert csp_errors == []
     docs = list(db.execute(select(ConsentDocument.kind).order_by(ConsentDocument.id)).scalars())
     db.commit()

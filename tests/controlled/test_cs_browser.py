@@ -7,13 +7,13 @@ from datetime import date
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.controlled import service
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 from tests.controlled.support import CS, DEA, T0, valid_dea
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 def test_nurse_receives_draws_administers_and_wastes_with_a_witness(
     app: FastAPI, db: Session
 ) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clinic = make_clinic(db)
     nurse = make_user(db, clinic, Role.nurse)
     clinician = make_user(db, clinic, Role.clinician)
@@ -33,8 +33,7 @@ def test_nurse_receives_draws_administers_and_wastes_with_a_witness(
     )  # fmt: skip
     nurse_email, witness_email = nurse.email, clinician.email
     db.commit()
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page()
         page.goto(f"{base}/login")
         page.fill("#email", nurse_email)
@@ -98,4 +97,3 @@ def test_nurse_receives_draws_administers_and_wastes_with_a_witness(
         desk.click("#take-inventory")
         expect(desk.locator("#inventory-lines tbody tr")).to_have_count(5)
         expect(desk.locator("#inventory-pdf")).to_be_visible()
-        browser.close()

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
 from ketacare.features.intake import service
 from ketacare.features.intake.models import TreatmentPlan
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
 from tests.conftest import PASSWORD, count, make_clinic, make_user
 from tests.intake_app.intake_support import example, make_patient
 
@@ -86,7 +86,7 @@ def _fill_intake(page: Page) -> None:
 
 
 def test_intake_to_plan(app: FastAPI, db: Session, database_url: str, tmp_path: Path) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clinic = make_clinic(db)
     clinician = make_user(db, clinic, Role.clinician)
     patient = make_patient(db, clinic, "Walker")
@@ -96,8 +96,7 @@ def test_intake_to_plan(app: FastAPI, db: Session, database_url: str, tmp_path: 
         if "Content Security Policy" in msg.text or "Refused to" in msg.text:
             csp_errors.append(msg.text)
 
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         context = browser.new_context(
             viewport={"width": 1000, "height": 1300}, accept_downloads=True
         )
@@ -156,14 +155,13 @@ def test_intake_to_plan(app: FastAPI, db: Session, database_url: str, tmp_path: 
         target = tmp_path / "plan.ics"
         info.value.save_as(target)
         assert target.read_text("utf-8").count("BEGIN:VEVENT") == 6
-        browser.close()
     assert csp_errors == []
 
 
 def test_a_plan_needs_confirmation_with_the_reasons_shown(app: FastAPI, db: Session) -> None:
     """Issue 13.15: an incomplete eligibility and a replaced plan are shown; one click on the
     prefilled form stores nothing."""
-    chromium = require_chromium()
+    require_chromium()
     clinic = make_clinic(db)
     user = make_user(db, clinic, Role.clinician)
     patient = make_patient(db, clinic)
@@ -171,8 +169,7 @@ def test_a_plan_needs_confirmation_with_the_reasons_shown(app: FastAPI, db: Sess
     service.save_intake(db, user, patient, example(medical=medical), "")
     email, pid = user.email, patient.id
     db.commit()
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page()
         page.goto(f"{base}/login")
         page.fill("#email", email)
@@ -194,5 +191,4 @@ def test_a_plan_needs_confirmation_with_the_reasons_shown(app: FastAPI, db: Sess
         assert count(db, TreatmentPlan) == 1
         page.click("#confirm-plan")
         expect(page.locator("#plan-summary")).to_contain_text("esketamine-trd")
-        browser.close()
     assert count(db, TreatmentPlan) == 2

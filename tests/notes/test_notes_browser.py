@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features.notes.models import ClinicalNote
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
 from tests.conftest import PASSWORD
 from tests.sessions.support import T0, install_clock, setup
 
@@ -46,7 +46,7 @@ def no_overflow(page: Page) -> None:
 def test_write_sign_and_addend_notes_through_the_pages(
     app: FastAPI, db: Session, tmp_path: Path
 ) -> None:
-    chromium = require_chromium()
+    require_chromium()
     w = setup(db)
     install_clock(app, T0)
     pid = w["patient_id"]
@@ -56,8 +56,7 @@ def test_write_sign_and_addend_notes_through_the_pages(
         if msg.type == "error" or "Content Security Policy" in msg.text:
             errors.append(msg.text)
 
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         # A clinician: progress note from the template, pre-filled, signed, then an addendum.
         ctx = browser.new_context(viewport={"width": 820, "height": 1180})
         page = ctx.new_page()
@@ -124,7 +123,6 @@ def test_write_sign_and_addend_notes_through_the_pages(
         violations += axe_serious(page)
         page.screenshot(path=str(screenshot_path("notes-nursing-390.png")), full_page=True)
         phone.close()
-        browser.close()
     assert errors == []
     assert violations == []
     rows = db.execute(select(ClinicalNote.kind, ClinicalNote.status)).all()

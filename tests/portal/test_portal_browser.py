@@ -3,13 +3,13 @@ the local SMTP server received, opens it and sees their page (issue 21.4)."""
 
 from __future__ import annotations
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.settings import Settings
 from tests.assessments.support import smtp_server
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium, screenshot_path
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
 from tests.portal.support import CONTACT, clinic_id, fill_chart, link_path, make_patient, smtp_app
 
 #: Elements wider than the window (outside a scrolling box), for the failure message.
@@ -36,13 +36,12 @@ UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), s
 def test_patient_signs_in_by_mailed_link_and_sees_their_page(
     db: Session, settings: Settings
 ) -> None:
-    chromium = require_chromium()
+    require_chromium()
     patient = make_patient(db, clinic_id(db), "robin@example.org")
     fill_chart(db, settings, patient, utcnow())
     with smtp_server() as smtp:
         app = smtp_app(settings, smtp)
-        with live_server(app) as base, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        with live_server(app) as base, shared_chromium() as browser:
             page = browser.new_page(viewport={"width": 390, "height": 844})
             # From the login page, as a patient would find it.
             page.goto(f"{base}/login")
@@ -92,4 +91,3 @@ def test_patient_signs_in_by_mailed_link_and_sees_their_page(
             page.keyboard.press("Enter")
             page.wait_for_url(f"{base}/a/*")
             expect(page.locator("h1")).to_contain_text("PHQ-9")
-            browser.close()

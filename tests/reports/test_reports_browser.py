@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import ConsoleMessage, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_user
 from tests.reports.support import small_clinic
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_analytics_and_patient_report_pages(app: FastAPI, db: Session, settings: Settings) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clinic, _ = small_clinic(db, settings, n=8, seed=31)
     email = make_user(db, clinic, Role.clinician).email
     pid = int(db.execute(select(Patient.id).order_by(Patient.id).limit(1)).scalar_one())
@@ -31,8 +31,7 @@ def test_analytics_and_patient_report_pages(app: FastAPI, db: Session, settings:
         if "Content Security Policy" in msg.text or "Refused to" in msg.text:
             csp.append(msg.text)
 
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", on_console)
         page.goto(f"{base}/login")
@@ -69,5 +68,4 @@ def test_analytics_and_patient_report_pages(app: FastAPI, db: Session, settings:
         with page.expect_download() as download:
             page.click("#patient-pdf")
         assert download.value.suggested_filename == f"patient-{pid}-progress.pdf"
-        browser.close()
     assert csp == []

@@ -201,23 +201,21 @@ def test_offer_taken_in_chromium_on_a_phone(
 ) -> None:
     """The patient opens the mailed link on a phone and takes the time (no JavaScript needed,
     but the page is driven as a user would, with it on)."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+    from tests.browser import live_server, require_chromium, shared_chromium
 
-    chromium = require_chromium()
+    require_chromium()
     w, _ = freed_slot(db)
     with smtp_server() as (port, sink):
         notifier = SmtpNotifier("127.0.0.1", port, "clinic@x.example", tls="none")
         offers.send_due(session_factory(engine), settings, NOW, notifier)
     token = token_of(sink.messages[0])
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 390, "height": 844})
         page.goto(f"{base}/w/{token}")
         expect(page.locator("#offer")).to_contain_text("Main")
         page.click("#offer-take")
         expect(page.locator("#offer-done")).to_contain_text("the time is yours")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        browser.close()
     assert entries(db) == {w.patients[1]: WaitStatus.booked}

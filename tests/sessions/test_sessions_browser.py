@@ -12,11 +12,11 @@ import urllib.request
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy.orm import Session
 
 from ketacare.domain.sessions.rems import PMF_FIELDS
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD
 from tests.sessions.support import install_clock, setup
 
@@ -37,7 +37,7 @@ def _select(page: Page, form: str, name: str, value: str) -> None:
 
 
 def test_nurse_charts_an_esketamine_session(app: FastAPI, db: Session) -> None:
-    chromium = require_chromium()
+    require_chromium()
     w = setup(db)
     clock = install_clock(app)
     csp_errors: list[str] = []
@@ -46,8 +46,7 @@ def test_nurse_charts_an_esketamine_session(app: FastAPI, db: Session) -> None:
         if "Content Security Policy" in msg.text or "Refused to" in msg.text:
             csp_errors.append(msg.text)
 
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         context = browser.new_context(viewport={"width": 1024, "height": 1366})  # tablet
         page = context.new_page()
         page.on("console", on_console)
@@ -160,5 +159,4 @@ def test_nurse_charts_an_esketamine_session(app: FastAPI, db: Session) -> None:
         assert rows["monitor_phone"] == "555 0100" and rows["sedation"] == "no"
         pdf = page.request.get(f"{base}/sessions/{sid}/rems.pdf")
         assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
-        browser.close()
     assert csp_errors == []

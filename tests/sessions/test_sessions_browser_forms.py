@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from ketacare.features.intake import plans, service
 from ketacare.features.sessions.models import AdverseEvent, TreatmentSession, VitalSign
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, count, make_clinic, make_user
 from tests.intake_app.intake_support import example, make_patient
 from tests.sessions.support import T0, install_clock
@@ -52,11 +52,9 @@ def _world(db: Session, drug: str = "iv") -> dict[str, Any]:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    chromium = require_chromium()
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    require_chromium()
+    with shared_chromium() as b:
         yield b
-        b.close()
 
 
 def _login(page: Page, base: str, email: str) -> None:
