@@ -191,6 +191,11 @@ def test_content_digest_follows_the_data() -> None:
     assert digest(a) != digest(a.astype(np.float64))
     calls: list[int] = []
     cache: ContentCache[int] = ContentCache(2)
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
     for key in ("a", "a", "b", "c", "a"):
-        cache.get(key, lambda: calls.append(1) or len(calls))
+        cache.get(key, compute)
     assert len(calls) == 4  # "a" computed again after "b" and "c" pushed it out

@@ -163,8 +163,8 @@ def test_payer_and_coverage_pages(app: FastAPI, db: Session) -> None:
         db.commit()
         r = post(c, url, {**form, "state": "ny", "plan_name": "Part B"})
         assert r.status_code == 303
-        page = c.get(f"/billing/patients/{pid}/coverage").text
-        assert "Part B" in page and " NY " in page
+        text = c.get(f"/billing/patients/{pid}/coverage").text
+        assert "Part B" in text and " NY " in text
     db.expire_all()
     stored = db.get(Coverage, cover_id)
     assert stored is not None and stored.state == "NY" and stored.updated_at is not None

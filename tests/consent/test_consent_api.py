@@ -257,7 +257,8 @@ def test_reconsent_list_reads_in_a_fixed_number_of_statements(
     """The re-consent list ran three statements per consented patient; now a fixed number."""
     from sqlalchemy import event
 
-    from tests.sessions.support import make_patient, make_plan
+    from tests.intake_app.intake_support import make_patient
+    from tests.sessions.support import make_plan
 
     w = world(db)
     install_clock(app)

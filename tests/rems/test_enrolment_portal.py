@@ -71,8 +71,8 @@ def test_patient_signs_the_enrolment_form_in_the_portal(db: Session, settings: S
     clinic = db.get(Clinic, cid)
     assert clinic is not None
     clinician = Actor.for_user(make_user(db, clinic, Role.clinician), "page")
-    patient = db.get(Patient, pid)
-    assert patient is not None
-    row = rems.countersign_enrolment(db, clinician, patient, doc.id, now)
+    again = db.get(Patient, pid)
+    assert again is not None
+    row = rems.countersign_enrolment(db, clinician, again, doc.id, now)
     db.commit()
     assert row.kind == "enrolled" and row.document_id is not None
