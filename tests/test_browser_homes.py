@@ -31,9 +31,9 @@ from tests.sessions.support import make_session
 pytestmark = pytest.mark.browser
 
 LANDING = {"nurse": "/home", "clinician": "/home", "admin": "/home", "billing": "/billing",
-           "patient": "/me"}  # fmt: skip
+           "patient": "/me", "frontdesk": "/home"}  # fmt: skip
 MARKER = {"nurse": "#home-board", "clinician": "#home-alerts", "admin": "#home-audit",
-          "billing": "h1", "patient": "h1"}  # fmt: skip
+          "billing": "h1", "patient": "h1", "frontdesk": "#home-desk-today"}  # fmt: skip
 
 
 def _log_in(page: Page, base: str, email: str) -> None:
@@ -54,9 +54,13 @@ def _walk(browser: Browser, base: str, role: str, email: str) -> None:
     page.wait_for_url(f"{base}{LANDING[role]}")
     expect(page.locator(MARKER[role]).first).to_be_visible()
     nav = page.locator('nav[aria-label="Main"]')
-    if role in ("nurse", "clinician", "admin"):
+    if role in ("nurse", "clinician", "admin", "frontdesk"):
         expect(nav.locator('a[aria-current="page"]')).to_have_text("Home")
-        expect(nav.locator('[role="group"][aria-label="Measurement"]')).to_be_visible()
+        group = nav.locator('[role="group"][aria-label="Measurement"]')
+        if role == "frontdesk":  # no clinical pages, so no link to them
+            expect(group).to_have_count(0)
+        else:
+            expect(group).to_be_visible()
     # The brand link (/) brings a signed-in user back to the same home.
     page.click("a.brand")
     page.wait_for_url(f"{base}{LANDING[role]}")
@@ -74,7 +78,8 @@ def test_each_role_logs_in_to_its_home(app: FastAPI, db: Session) -> None:
     clinic = db.get(Clinic, w.clinic_id)
     assert clinic is not None
     users = {r.value: make_user(db, clinic, r) for r in
-             (Role.nurse, Role.clinician, Role.admin, Role.billing, Role.patient)}  # fmt: skip
+             (Role.nurse, Role.clinician, Role.admin, Role.billing, Role.patient,
+              Role.frontdesk)}  # fmt: skip
     # Something for the clinician to see: an alert, an overdue questionnaire, a session to sign.
     patient = make_patient(db, clinic, "ada@example.org", "Ada")
     headers = {"Authorization": f"Bearer {api_token(db, users['clinician'])}"}
