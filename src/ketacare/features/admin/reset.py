@@ -60,15 +60,6 @@ class ResetMail:
     clinic_name: str
 
 
-def _check_email(raw: str) -> str:
-    email = accounts.normalise_email(raw)
-    if not email:
-        raise BadRequest("is required", "email")
-    if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
-        raise BadRequest("is not a valid e-mail address", "email")
-    return email
-
-
 def _can_reset(user: User | None) -> bool:
     return user is not None and user.is_active and user.role != Role.patient
 
@@ -101,7 +92,7 @@ def request_reset(
 ) -> ResetMail | None:
     """Count the request (RateLimited over either limit) and create a link when ``email`` is
     an active staff account; None otherwise. The caller answers the same way either way."""
-    email = _check_email(email_raw)
+    email = accounts.checked_email(email_raw)
     secret = settings.secret_key.get_secret_value()
     window, t = settings.password_reset_rate_window_s, now.timestamp()
     by_address = hit(db, counter_key(secret, "reset-ip", client),

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ketacare.db.base import utcnow
+from ketacare.features._kit.errors import BadRequest
 from ketacare.features.auth.models import AuthToken, Role, TokenKind, User
 from ketacare.features.auth.passwords import (
     dummy_hash,
@@ -52,6 +53,17 @@ def token_hash(secret: str, token: str) -> str:
 def normalise_email(email: str) -> str:
     """Trimmed, lower-case email address."""
     return email.strip().lower()
+
+
+def checked_email(raw: str) -> str:
+    """A typed e-mail address, normalised; BadRequest naming ``email`` when it is empty or
+    not an address (the portal's and the password reset's sign-in forms)."""
+    email = normalise_email(raw)
+    if not email:
+        raise BadRequest("is required", "email")
+    if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
+        raise BadRequest("is not a valid e-mail address", "email")
+    return email
 
 
 def create_user(

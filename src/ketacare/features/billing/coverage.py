@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain.dates import out_of_range
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError
+from ketacare.features._kit.fields import text_field
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.policy import PAYER_WRITERS
@@ -42,14 +43,7 @@ def require_writer(actor: Actor) -> None:
 
 
 def _text(value: str, name: str, limit: int, required: bool = False) -> str:
-    text = value.strip()
-    if "\x00" in text:
-        raise BadRequest("must not contain NUL characters", name)
-    if len(text) > limit:
-        raise BadRequest(f"must be at most {limit} characters", name)
-    if required and not text:
-        raise BadRequest("is required", name)
-    return text
+    return text_field(value, name, limit, required)
 
 
 def _day(value: date | None, name: str) -> date | None:

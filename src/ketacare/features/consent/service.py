@@ -26,6 +26,7 @@ from ketacare.domain.course.consent import PlanFact, protocol_change
 from ketacare.domain.sessions.safety import Reason
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError, NotFound
+from ketacare.features._kit.fields import text_field
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
@@ -95,14 +96,7 @@ class Conflict(KetacareError):
 
 
 def _text(value: str, field: str, limit: int, required: bool = True) -> str:
-    text = value.strip()
-    if "\x00" in text:
-        raise BadRequest("must not contain NUL characters", field)
-    if len(text) > limit:
-        raise BadRequest(f"must be at most {limit} characters", field)
-    if required and not text:
-        raise BadRequest("is required", field)
-    return text
+    return text_field(value, field, limit, required)
 
 
 def _require(actor: Actor, roles: set[Role], what: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -149,13 +151,9 @@ def add_allergy(
     settings: SettingsDep,
 ) -> Response:
     """Record an allergy, or show the chart again naming the bad field."""
-    values = {k: form.get(k, "") for k in ("substance", "reaction", "severity")}
-    try:
-        service.add_allergy(db, actor, patient, now, **values)
-    except BadRequest as exc:
-        errors = {exc.field or "form": exc.reason}
-        return _chart(request, patient, actor, db, now, settings, errors, values, 422)
-    return RedirectResponse(f"/patients/{patient.id}#panel-allergies", status_code=303)
+    fields = ("substance", "reaction", "severity")
+    return _add_to_chart(request, form, patient, actor, db, now, settings, fields,
+                         service.add_allergy, "panel-allergies")  # fmt: skip
 
 
 @router.post("/patients/{patient_id}/allergies/{allergy_id}/remove")
@@ -178,13 +176,32 @@ def add_medication(
     settings: SettingsDep,
 ) -> Response:
     """Record a current medicine, or show the chart again naming the bad field."""
-    values = {k: form.get(k, "") for k in ("name", "dose", "started_on")}
+    fields = ("name", "dose", "started_on")
+    return _add_to_chart(request, form, patient, actor, db, now, settings, fields,
+                         service.add_medication, "panel-medications")  # fmt: skip
+
+
+def _add_to_chart(
+    request: Request,
+    form: dict[str, str],
+    patient: Patient,
+    actor: Actor,
+    db: DbDep,
+    now: NowDep,
+    settings: SettingsDep,
+    fields: tuple[str, ...],
+    add: Callable[..., object],
+    panel: str,
+) -> Response:
+    """One chart form (allergy or medicine): store it and go back to its panel, or show the
+    chart again with the values typed and the bad field named (422)."""
+    values = {k: form.get(k, "") for k in fields}
     try:
-        service.add_medication(db, actor, patient, now, **values)
+        add(db, actor, patient, now, **values)
     except BadRequest as exc:
         errors = {exc.field or "form": exc.reason}
         return _chart(request, patient, actor, db, now, settings, errors, values, 422)
-    return RedirectResponse(f"/patients/{patient.id}#panel-medications", status_code=303)
+    return RedirectResponse(f"/patients/{patient.id}#{panel}", status_code=303)
 
 
 @router.post("/patients/{patient_id}/medications/{medication_id}/remove")

@@ -27,7 +27,6 @@ from ketacare.domain.instruments import Band, Instrument, get_instrument
 from ketacare.domain.mbc.alerts import shows_crisis_guidance
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import (
-    BadRequest,
     Forbidden,
     KetacareError,
     NotFound,
@@ -81,15 +80,6 @@ class PortalMail:
     clinic_name: str
 
 
-def _check_email(raw: str) -> str:
-    email = accounts.normalise_email(raw)
-    if not email:
-        raise BadRequest("is required", "email")
-    if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
-        raise BadRequest("is not a valid e-mail address", "email")
-    return email
-
-
 def _target(db: Session, email: str) -> tuple[Patient, User | None] | None:
     """The one patient record (and its account, if any) that ``email`` signs in to."""
     user = queries.user_with_email(db, email)
@@ -115,7 +105,7 @@ def request_link(
 ) -> PortalMail | None:
     """Count the request (RateLimited over either limit) and create a link when ``email``
     matches exactly one patient record; None otherwise. The caller answers the same way."""
-    email = _check_email(email_raw)
+    email = accounts.checked_email(email_raw)
     secret = settings.secret_key.get_secret_value()
     window, t = settings.portal_rate_window_s, now.timestamp()
     by_address = hit(db, counter_key(secret, "portal-ip", client), settings.portal_rate_limit,

@@ -20,6 +20,7 @@ from ketacare.domain.sessions.safety import Reason
 from ketacare.features import registry
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, KetacareError, NotFound
+from ketacare.features._kit.fields import text_field
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
@@ -68,14 +69,7 @@ def _tz(db: Session, clinic_id: int, settings: Settings) -> str:
 
 
 def _text(value: str, field: str, limit: int = 200, required: bool = False) -> str:
-    text = value.strip()
-    if "\x00" in text:
-        raise BadRequest("must not contain NUL characters", field)
-    if len(text) > limit:
-        raise BadRequest(f"must be at most {limit} characters", field)
-    if required and not text:
-        raise BadRequest("is required", field)
-    return text
+    return text_field(value, field, limit, required)
 
 
 def _day(value: date | None, field: str) -> date | None:
