@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ketacare.features._kit.links import spend_once
 from ketacare.features.admin.models import PasswordReset
 from ketacare.features.assessments.models import Assessment
 from ketacare.features.auth.models import User
@@ -92,17 +93,7 @@ def reset_by_hash(db: Session, token_hash: str) -> PasswordReset | None:
 
 def claim_reset(db: Session, reset_id: int, now: datetime) -> bool:
     """Mark a reset link used, once (a conditional UPDATE: a second use finds it used)."""
-    result = db.execute(
-        update(PasswordReset)
-        .where(
-            PasswordReset.id == reset_id,
-            PasswordReset.used_at.is_(None),
-            PasswordReset.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return getattr(result, "rowcount", 0) == 1
+    return spend_once(db, PasswordReset, reset_id, now)
 
 
 def spend_other_resets(db: Session, user_id: int, now: datetime) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ketacare.features._kit.links import spend_once
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.intake.models import PlannedSession, PlanStatus, TreatmentPlan
 from ketacare.features.outreach.models import Invitation, Schedule
@@ -95,17 +96,7 @@ def invitation_by_hash(db: Session, hashed: str) -> Invitation | None:
 
 def mark_used(db: Session, invitation_id: int, now: datetime) -> bool:
     """Mark an open link used with a conditional UPDATE; False if it was used or expired."""
-    result = db.execute(
-        update(Invitation)
-        .where(
-            Invitation.id == invitation_id,
-            Invitation.used_at.is_(None),
-            Invitation.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return getattr(result, "rowcount", 0) == 1
+    return spend_once(db, Invitation, invitation_id, now)
 
 
 def record_delivery(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ketacare.features._kit.links import spend_once
 from ketacare.features.assessments.models import Assessment
 from ketacare.features.auth.models import User
 from ketacare.features.intake.models import PlanStatus, TreatmentPlan
@@ -65,13 +66,7 @@ def link_by_hash(db: Session, token_hash: str) -> PortalLink | None:
 
 def claim_link(db: Session, link_id: int, now: datetime) -> bool:
     """Mark a link used, once (a conditional UPDATE: a second follow finds it used)."""
-    result = db.execute(
-        update(PortalLink)
-        .where(PortalLink.id == link_id, PortalLink.used_at.is_(None), PortalLink.expires_at > now)
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return getattr(result, "rowcount", 0) == 1
+    return spend_once(db, PortalLink, link_id, now)
 
 
 def spend_other_links(db: Session, patient_id: int, now: datetime) -> None:
