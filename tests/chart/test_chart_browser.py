@@ -73,3 +73,35 @@ def test_patient_chart_in_chromium(app: FastAPI, db: Session) -> None:
         expect(page.locator("#start-session")).to_be_visible()
         expect(page.locator("#patient-header")).to_contain_text("2 open alerts")
     assert violations == []
+
+
+def test_address_form_on_the_chart_in_chromium(app: FastAPI, db: Session) -> None:
+    """The chart's "Change the address" form as a nurse uses it (JavaScript on): a bad state
+    comes back with the field named and what was typed kept; a good one is shown."""
+    from ketacare.features.patients import service
+
+    require_chromium()
+    clinic = make_clinic(db)
+    patient = service.create_patient(db, clinic.id, service.PatientInput("Ada", "Lee"))
+    pid, email = patient.id, make_user(db, clinic, Role.nurse).email
+    db.commit()
+    with live_server(app) as base, shared_chromium() as browser:
+        page = browser.new_page(viewport={"width": 820, "height": 1180})
+        page.goto(f"{base}/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{base}/patients/{pid}")
+        expect(page.locator("#patient-address")).to_have_text("—")
+        page.click("#edit-address summary")
+        page.fill("#a-address_line", "12 Elm St")
+        page.fill("#a-city", "Nashville")
+        page.fill("#a-state", "QQ")
+        page.click("#address-save")
+        expect(page.locator("#a-state-error")).to_contain_text("two-letter US state code")
+        expect(page.locator("#a-address_line")).to_have_value("12 Elm St")
+        page.fill("#a-state", "TN")
+        page.fill("#a-postal_code", "37201")
+        page.click("#address-save")
+        expect(page.locator("#patient-address")).to_have_text("12 Elm St, Nashville, TN 37201")
+        page.close()
