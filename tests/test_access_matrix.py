@@ -13,7 +13,7 @@ A route without a row, or a row without a route, fails the test.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -29,6 +29,7 @@ from ketacare.features.auth import service as accounts
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role, User
 from ketacare.features.billing.models import Coverage, Payer
+from ketacare.features.clinics.models import Clinic
 from ketacare.features.consent import service as consent
 from ketacare.features.outreach import service as outreach
 from ketacare.features.patients.service import PatientInput, create_patient
@@ -571,3 +572,39 @@ def test_access_matrix(app: FastAPI, db: Session, world: World) -> None:
         if got != row.split():
             failures.append(f"{method} {path}: expected {row}, got {' '.join(got)}")
     assert failures == [], "\n".join(failures)
+
+
+def column_failures(
+    app: FastAPI, db: Session, world: World, role: Role, expected: Callable[[str, str], str]
+) -> list[str]:
+    """Every route of the matrix called by a new user of ``role`` (a login session for pages,
+    a token for the API), against ``expected(method, path)``: the mismatches."""
+    clinic = db.get(Clinic, world.users["admin"].clinic_id)
+    assert clinic is not None
+    user = make_user(db, clinic, role)
+    token = accounts.create_api_token(db, SECRET, user, "matrix")
+    db.commit()
+    failures = []
+    for (method, path), _ in sorted(MATRIX.items()):
+        url = path.format(**world.params)
+        with TestClient(app, follow_redirects=False) as client:
+            client.cookies.set("kc_csrf", "matrix-csrf")
+            headers = {"x-csrf-token": "matrix-csrf"}
+            session = accounts.start_session(db, SECRET, user, POLICY)
+            db.commit()
+            client.cookies.set("kc_session", session)
+            if path.startswith(("/api/", "/fhir")):
+                headers["Authorization"] = f"Bearer {token}"
+            response: Any
+            if method == "GET":
+                response = client.get(url, headers=headers)
+            elif path.startswith(("/api/", "/fhir")):
+                response = client.request(method, url, json={}, headers=headers)
+            else:
+                response = client.request(
+                    method, url, data={"csrf_token": "matrix-csrf"}, headers=headers
+                )
+        got, want = classify(response), expected(method, path)
+        if got != want:
+            failures.append(f"{method} {path}: expected {want}, got {got}")
+    return failures

@@ -8,17 +8,20 @@ is closed to the front desk until someone decides otherwise (docs/roles.md)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.models import Role
-from ketacare.features.clinics.models import Clinic
-from tests.conftest import SECRET, make_user
-from tests.test_access_matrix import MATRIX, SUBJECTS, World, classify, world  # noqa: F401
+from tests.test_access_matrix import (  # noqa: F401
+    MATRIX,
+    SUBJECTS,
+    World,
+    classify,
+    column_failures,
+    world,
+)
 
 POLICY = accounts.SessionPolicy(max_age=timedelta(hours=1), idle=timedelta(hours=1))
 PATIENT = SUBJECTS.index("patient")
@@ -96,32 +99,5 @@ def test_desk_rows_are_routes() -> None:
 
 
 def test_front_desk_column(app: FastAPI, db: Session, world: World) -> None:  # noqa: F811
-    clinic = db.get(Clinic, world.users["admin"].clinic_id)
-    assert clinic is not None
-    user = make_user(db, clinic, Role.frontdesk)
-    token = accounts.create_api_token(db, SECRET, user, "matrix")
-    db.commit()
-    failures = []
-    for (method, path), _ in sorted(MATRIX.items()):
-        url = path.format(**world.params)
-        with TestClient(app, follow_redirects=False) as client:
-            client.cookies.set("kc_csrf", "matrix-csrf")
-            headers = {"x-csrf-token": "matrix-csrf"}
-            session = accounts.start_session(db, SECRET, user, POLICY)
-            db.commit()
-            client.cookies.set("kc_session", session)
-            if path.startswith(("/api/", "/fhir")):
-                headers["Authorization"] = f"Bearer {token}"
-            response: Any
-            if method == "GET":
-                response = client.get(url, headers=headers)
-            elif path.startswith(("/api/", "/fhir")):
-                response = client.request(method, url, json={}, headers=headers)
-            else:
-                response = client.request(
-                    method, url, data={"csrf_token": "matrix-csrf"}, headers=headers
-                )
-        got, want = classify(response), expected(method, path)
-        if got != want:
-            failures.append(f"{method} {path}: expected {want}, got {got}")
+    failures = column_failures(app, db, world, Role.frontdesk, expected)
     assert failures == [], "\n".join(failures)
