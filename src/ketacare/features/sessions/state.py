@@ -31,6 +31,7 @@ from ketacare.domain.sessions.safety import (
 )
 from ketacare.features._kit import clock
 from ketacare.features._kit.templating import instrument_label
+from ketacare.features.assessments.models import Alert, AlertStatus
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.models import (
@@ -253,16 +254,13 @@ def floor_states(
     ):
         scales[x.session_id].append(x)
     alerts: dict[int, list[str]] = {}
-    if _today_statement() is not None:  # the assessments feature is there
-        from ketacare.features.assessments.models import Alert, AlertStatus
-
-        patient_ids = sorted({s.patient_id for s in sessions})
-        for a in db.scalars(
-            select(Alert)
-            .where(Alert.patient_id.in_(patient_ids), Alert.status == AlertStatus.open)
-            .order_by(Alert.id)
-        ):
-            alerts.setdefault(a.patient_id, []).append(f"{a.level}: {a.reason}")
+    patient_ids = sorted({s.patient_id for s in sessions})
+    for a in db.scalars(
+        select(Alert)
+        .where(Alert.patient_id.in_(patient_ids), Alert.status == AlertStatus.open)
+        .order_by(Alert.id)
+    ):
+        alerts.setdefault(a.patient_id, []).append(f"{a.level}: {a.reason}")
     out: dict[int, FloorState] = {}
     for s in sessions:
         rows = vitals[s.id]
