@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.domain.course.booking import Kind
+from ketacare.features._kit import clock
 from ketacare.features.auth.models import Role, User
 from ketacare.features.demo.generate import generate
 from ketacare.features.intake.models import TreatmentPlan
@@ -149,15 +150,20 @@ def walk_site(db: Session, settings: Settings, app: FastAPI) -> Site:
     ).scalar_one()
     booking = db.get(Booking, int(w.params["booking_id"]))
     assert booking is not None
-    db.add(  # on today's chair board: a booking under way (the board shows the clinic's today)
+    # On today's chair board: a booking under way. The board shows the clinic's today, so the
+    # booking starts no earlier than the clinic's midnight (the walk ran just after it once).
+    now = utcnow()
+    tz = clock.clinic_tz(clinic, settings.timezone).key
+    midnight = clock.local_day_bounds(clock.local_date(now, tz) or now.date(), tz)[0]
+    db.add(
         Booking(
             clinic_id=clinic.id,
             site_id=booking.site_id,
             chair_id=booking.chair_id,
             patient_id=booking.patient_id,
             kind=Kind.iv,
-            starts_at=utcnow() - timedelta(minutes=30),
-            ends_at=utcnow() + timedelta(minutes=90),
+            starts_at=max(midnight, now - timedelta(minutes=30)),
+            ends_at=now + timedelta(minutes=90),
         )
     )
     params: dict[str, Any] = dict(w.params)
