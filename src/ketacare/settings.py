@@ -93,6 +93,14 @@ class Settings(BaseSettings):
         "before they touch the database. Without a limit a burst starts every request at once "
         "and the worker falls seconds behind (benchmarks/README.md, issue 15.2b).",
     )
+    worker_live_concurrency: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="Requests of live views (the chair board's poll) one worker process works "
+        "on at once beside worker_concurrency, in a lane of their own so that the floor's "
+        "board never waits behind the queue (issue 17); 0 = they wait with the rest.",
+    )
     # Measurement-based care (features/assessments; docs/measurement-based-care.md).
     public_url: str = Field(
         "",

@@ -102,6 +102,10 @@ class Feature:
     #: The patients feature (low in the feature order) calls them instead of importing the
     #: features above it; clinical notes (features/notes) add theirs here.
     chart_panels: tuple[str, ...] = ()
+    #: Live views that screens on the floor poll (path regular expressions, matched whole):
+    #: short reads admitted through their own lane so that they never queue behind the rest
+    #: of the traffic (``web.middleware.AdmissionLimit``, setting ``worker_live_concurrency``).
+    live: tuple[str, ...] = ()
 
 
 #: Where each panel of the patient chart goes (``ChartPanel.order``): open alerts first.
@@ -184,6 +188,11 @@ def routers() -> list[object]:
     busy = [t for f in found for t in f.routers if t in f.busy]
     rest = [t for f in found for t in f.routers if t not in f.busy]
     return [resolve(target) for target in busy + rest]
+
+
+def live_paths() -> tuple[str, ...]:
+    """Every registered feature's live-view paths (regular expressions), in order."""
+    return tuple(p for feature in features() for p in feature.live)
 
 
 def features_jobs() -> list[Job]:

@@ -83,7 +83,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secure_cookies=settings.secure_cookies,
     )
     # Outside the rest: a request waits for admission before it touches anything.
-    app.add_middleware(AdmissionLimit, limit=settings.worker_concurrency)
+    app.add_middleware(
+        AdmissionLimit,
+        limit=settings.worker_concurrency,
+        live=registry.live_paths(),
+        live_limit=settings.worker_live_concurrency,
+    )
     if settings.trusted_proxies.strip():
         # Outermost: the client address that rate limits and the audit see is the real one.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -29,5 +29,11 @@ FEATURE = Feature(
         Job("scheduling-reminders", "ketacare.features.scheduling.reminders:run"),
         Job("waitlist-offers", "ketacare.features.scheduling.offers:run"),
     ),
+    # The chair board's JSON, polled every 10 s by each board on the floor (issue 17: p99 <= 50
+    # ms under the load mix): admitted through the live lane, not behind the queue.
+    live=(
+        r"/scheduling/sites/[0-9]+/board\.json",
+        r"/api/v1/scheduling/sites/[0-9]+/board",
+    ),
     session_page=("ketacare.features.scheduling.queries:session_page_context",),
 )
