@@ -101,16 +101,19 @@ BOARD_CHAIRS = 20
 
 
 def setup_board(url: str, patients: list[int], sessions: list[int]) -> int:
-    """A site with 20 chairs, each holding a checked-in booking under way now (from 30 min ago
-    to 90 min on) linked to an open session of the mix; returns the site id. Written through
-    ketacare's models and services (set-up, not measured)."""
+    """A site with 20 chairs, each holding a checked-in booking under way now (from 30 min ago,
+    or the clinic's midnight if later: the board shows today's bookings, to 90 min on) linked
+    to an open session of the mix; returns the site id. Written through ketacare's models and
+    services (set-up, not measured)."""
     from datetime import timedelta
 
     from ketacare.db.audit_keys import use_settings
     from ketacare.db.base import utcnow
     from ketacare.db.engine import make_engine, normalise_url, session_factory
     from ketacare.domain.course.booking import Kind
+    from ketacare.features._kit import clock
     from ketacare.features.auth.actor import Actor
+    from ketacare.features.clinics.models import Clinic
     from ketacare.features.patients.models import Patient
     from ketacare.features.scheduling import service
     from ketacare.features.scheduling.models import Booking, BookingStatus
@@ -118,7 +121,8 @@ def setup_board(url: str, patients: list[int], sessions: list[int]) -> int:
 
     # The server's audit key (generated under its data directory): the set-up's audit events
     # join the same chain.
-    use_settings(Settings(database_url=url, data_dir=Path(ENV["KETACARE_DATA_DIR"])))
+    settings = Settings(database_url=url, data_dir=Path(ENV["KETACARE_DATA_DIR"]))
+    use_settings(settings)
     engine = make_engine(normalise_url(url))
     try:
         with session_factory(engine)() as db:
@@ -130,6 +134,9 @@ def setup_board(url: str, patients: list[int], sessions: list[int]) -> int:
                 db, actor, clinic_id, "Load floor", "mon-sun 00:00-23:59", True
             )
             now = utcnow()
+            tz = clock.clinic_tz(db.get(Clinic, clinic_id), settings.timezone).key
+            midnight = clock.local_day_bounds(clock.local_date(now, tz) or now.date(), tz)[0]
+            start = max(now - timedelta(minutes=30), midnight)
             for i in range(BOARD_CHAIRS):
                 chair = service.add_chair(db, actor, site, f"Chair {i + 1}")
                 db.add(
@@ -140,7 +147,7 @@ def setup_board(url: str, patients: list[int], sessions: list[int]) -> int:
                         patient_id=patients[i % len(patients)],
                         session_id=sessions[i % len(sessions)],
                         kind=Kind.iv,
-                        starts_at=now - timedelta(minutes=30),
+                        starts_at=start,
                         ends_at=now + timedelta(minutes=90),
                         status=BookingStatus.checked_in,
                         confirmed_at=now - timedelta(days=1) if i % 3 else None,
