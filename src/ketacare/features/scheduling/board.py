@@ -10,17 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features._kit import clock
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
-from ketacare.features.clinics.models import Clinic
-from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import queries
-from ketacare.features.scheduling.models import HOLDING, Booking, BookingStatus, Site
+from ketacare.features.scheduling.models import Booking, BookingStatus, Site
 from ketacare.features.sessions import state as session_state
 from ketacare.features.sessions.config import safety_config
 from ketacare.features.sessions.models import TreatmentSession
@@ -68,35 +65,16 @@ def chair_board(
     shown (for the audit). ``clinical=False`` (the front desk's read-only board) leaves out the
     patient's score alerts and the session link: the phase and what is due stay."""
     chairs = queries.list_chairs(db, site.id)
-    rows = db.scalars(
-        select(Booking)
-        .where(
-            Booking.site_id == site.id,
-            Booking.status.in_(HOLDING),
-            Booking.starts_at >= day_start,
-            Booking.starts_at < day_end,
-        )
-        .order_by(Booking.starts_at)
-    ).all()
+    # The day's bookings with their patients and sessions in one statement (not one per chair).
+    by_chair: dict[int, list[Booking]] = {}
+    by_id: dict[int, TreatmentSession] = {}
+    names: dict[int, str] = {}
+    for b, name, s in queries.board_bookings(db, site.id, day_start, day_end):
+        by_chair.setdefault(b.chair_id, []).append(b)
+        names[b.patient_id] = name
+        if s is not None:
+            by_id[s.id] = s
     cfg = safety_config(settings)
-    # The day's sessions and patients in one statement each (not one per chair).
-    session_ids = sorted({b.session_id for b in rows if b.session_id is not None})
-    by_id = (
-        {
-            x.id: x
-            for x in db.scalars(
-                select(TreatmentSession).where(TreatmentSession.id.in_(session_ids))
-            )
-        }
-        if session_ids
-        else {}
-    )
-    patient_ids = sorted({b.patient_id for b in rows})
-    people = (
-        {p.id: p for p in db.scalars(select(Patient).where(Patient.id.in_(patient_ids)))}
-        if patient_ids
-        else {}
-    )
     # The rules' view of every open session of the day in three statements (not eight a chair).
     floor = session_state.floor_states(
         db, [x for x in by_id.values() if x.discharged_at is None], cfg, now
@@ -104,7 +82,7 @@ def chair_board(
     out: list[dict[str, Any]] = []
     shown: list[int] = []
     for chair in chairs:
-        mine = [b for b in rows if b.chair_id == chair.id]
+        mine = by_chair.get(chair.id, [])
         sessions = {b.id: by_id.get(b.session_id) for b in mine if b.session_id is not None}
         current = next(
             (b for b in mine if (s := sessions.get(b.id)) is not None and s.discharged_at is None),
@@ -121,12 +99,11 @@ def chair_board(
         if current is not None:
             s = sessions.get(current.id)
             st = floor.get(s.id) if s is not None else None
-            patient = people.get(current.patient_id)
             shown.append(current.patient_id)
             row.update(
                 booking_id=current.id,
                 patient_id=current.patient_id,
-                patient=f"{patient.given_name} {patient.family_name}" if patient else "",
+                patient=names.get(current.patient_id, ""),
                 phase=_phase(current, s, st, now),
                 confirmed=current.confirmed_at is not None,
                 instructions_ack=current.instructions_ack_at is not None,
@@ -167,8 +144,8 @@ def board_for(
     """The board of a site of the actor's clinic today (clinic time), audited with the
     patients it shows; the front desk's is read-only and non-clinical (``chair_board``)."""
     assert actor.clinic_id is not None
-    tz = clock.clinic_tz(db.get(Clinic, actor.clinic_id), settings.timezone).key
-    site = queries.get_site(db, actor.clinic_id, site_id)
+    site, clinic = queries.site_and_clinic(db, actor.clinic_id, site_id)
+    tz = clock.clinic_tz(clinic, settings.timezone).key
     today = clock.local_date(now, tz) or now.date()
     start, end = clock.local_day_bounds(today, tz)
     clinical = actor.user is None or actor.user.role is not Role.frontdesk

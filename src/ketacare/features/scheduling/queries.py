@@ -23,6 +23,7 @@ from ketacare.features.scheduling.models import (
     WaitlistEntry,
     WaitStatus,
 )
+from ketacare.features.sessions.models import TreatmentSession
 
 
 def get_site(db: Session, clinic_id: int, site_id: int, lock: bool = False) -> Site:
@@ -34,6 +35,41 @@ def get_site(db: Session, clinic_id: int, site_id: int, lock: bool = False) -> S
     if site is None:
         raise NotFound("no such site", "site_id")
     return site
+
+
+def site_and_clinic(db: Session, clinic_id: int, site_id: int) -> tuple[Site, Clinic]:
+    """The site in the clinic and the clinic (for its time zone), in one statement (404
+    otherwise): the chair board reads both on every refresh."""
+    stmt = (
+        select(Site, Clinic)
+        .join(Clinic, Clinic.id == Site.clinic_id)
+        .where(Site.id == site_id, Site.clinic_id == clinic_id)
+    )
+    row = db.execute(stmt).one_or_none()
+    if row is None:
+        raise NotFound("no such site", "site_id")
+    return row[0], row[1]
+
+
+def board_bookings(
+    db: Session, site_id: int, start: datetime, end: datetime
+) -> list[tuple[Booking, str, TreatmentSession | None]]:
+    """The site's holding bookings that start in [start, end), by start, each with the
+    patient's name and its session (if one was opened from it): one statement for the chair
+    board (it read bookings, sessions and patients in three)."""
+    stmt = (
+        select(Booking, Patient.given_name, Patient.family_name, TreatmentSession)
+        .join(Patient, Patient.id == Booking.patient_id)
+        .outerjoin(TreatmentSession, TreatmentSession.id == Booking.session_id)
+        .where(
+            Booking.site_id == site_id,
+            Booking.status.in_(HOLDING),
+            Booking.starts_at >= start,
+            Booking.starts_at < end,
+        )
+        .order_by(Booking.starts_at, Booking.id)
+    )
+    return [(b, f"{given} {family}", s) for b, given, family, s in db.execute(stmt)]
 
 
 def list_sites(db: Session, clinic_id: int) -> Sequence[Site]:
