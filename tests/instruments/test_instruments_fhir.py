@@ -195,14 +195,20 @@ def test_round_trip_of_own_export() -> None:
 
 
 @pytest.mark.slow
-def test_lforms_total_equals_fhirpath_oracle_on_1000_random_responses() -> None:
-    """ketacare's PHQ-9 total equals the LHC-Forms Questionnaire's own FHIRPath score."""
+def test_lforms_total_equals_fhirpath_oracle_on_random_responses() -> None:
+    """ketacare's PHQ-9 total equals the LHC-Forms Questionnaire's own FHIRPath score, on the
+    extremes and 250 random responses in which every answer of every item occurs at least 40
+    times (asserted). The FHIRPath interpreter takes about 35 ms a response; the 1,000
+    responses this test used to score cost 35 s of every run and exercised the same 36
+    item-answer pairs."""
     q = _load(LFORMS_PHQ9)
     match = match_questionnaire(q)
     oracle = _oracle(q, "/44261-6")
     rng = np.random.default_rng(20240601)
-    answers = rng.integers(0, 4, size=(1000, 9))
+    answers = rng.integers(0, 4, size=(254, 9))
     answers[:4] = [[0] * 9, [3] * 9, [0] * 8 + [1], [3] * 8 + [0]]  # the extremes
+    for item in range(9):
+        assert np.bincount(answers[4:, item], minlength=4).min() >= 40
     for row in answers:
         qr = _lforms_response([int(v) for v in row])
         ours = score_response(match, qr).result.total
