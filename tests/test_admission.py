@@ -70,33 +70,6 @@ def test_live_views_have_a_lane_of_their_own() -> None:
     assert _run(1, ["/scheduling/sites/1/board.json"] * 4 + ["/patients"] * 4, 1) == 2
 
 
-def test_no_new_request_starts_while_a_live_view_is_answered() -> None:
-    """A chart read that arrives while a board poll is being answered starts after it."""
-    events: list[str] = []
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        events.append(f"start {scope['path']}")
-        await asyncio.sleep(0.05 if "board" in scope["path"] else 0.01)
-        events.append(f"end {scope['path']}")
-
-    gate = AdmissionLimit(app, 4, live=LIVE, live_limit=1)
-
-    async def one(path: str, delay: float) -> None:
-        await asyncio.sleep(delay)
-        await gate({"type": "http", "path": path}, None, None)  # type: ignore[arg-type]
-
-    async def main() -> None:
-        await asyncio.gather(one("/scheduling/sites/1/board.json", 0), one("/patients", 0.01))
-
-    asyncio.run(main())
-    assert events == [
-        "start /scheduling/sites/1/board.json",
-        "end /scheduling/sites/1/board.json",
-        "start /patients",
-        "end /patients",
-    ]
-
-
 def test_live_limit_zero_sends_live_views_through_the_common_gate() -> None:
     order: list[str] = []
     paths = ["/patients"] * 10 + ["/scheduling/sites/3/board.json"]

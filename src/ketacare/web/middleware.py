@@ -176,18 +176,6 @@ async def _plain(send: Send, status: int, body: bytes, headers: Headers) -> None
     await send({"type": "http.response.body", "body": body})
 
 
-class _Gates:
-    """One event loop's admission state: the common gate, the live lane, and whether a
-    live view is being answered (then no new common request starts)."""
-
-    def __init__(self, limit: int, live_limit: int) -> None:
-        self.common = asyncio.Semaphore(limit)
-        self.live = asyncio.Semaphore(max(live_limit, 1))
-        self.live_busy = 0
-        self.live_idle = asyncio.Event()
-        self.live_idle.set()
-
-
 class AdmissionLimit:
     """Let at most ``limit`` requests per worker process work at once; the rest wait here.
 
@@ -201,11 +189,9 @@ class AdmissionLimit:
     ``/healthz`` is never held back.
 
     Live views (``live``: path regular expressions that features declare, the chair board's
-    poll) have a lane of their own, ``live_limit`` requests wide, and priority: they never
-    wait behind the queue of the rest, only behind each other, and while one is answered no
-    new request of the rest starts (those already started finish), so that it shares the
-    worker's interpreter with as few others as possible (issue 17: the board's p99 under the
-    load mix). ``live_limit=0`` sends them through the common gate.
+    poll) have a lane of their own, ``live_limit`` requests wide: they never wait behind the
+    queue of the rest, only behind each other (issue 17: the board's p99 under the load mix).
+    ``live_limit=0`` sends them through the common gate.
     """
 
     def __init__(
@@ -215,10 +201,10 @@ class AdmissionLimit:
         self.limit = limit
         self.live_limit = live_limit
         self._live = re.compile("|".join(f"(?:{p})" for p in live)) if live else None
-        # One state per event loop (tests run an app in several loops).
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gates] = (
-            weakref.WeakKeyDictionary()
-        )
+        # One semaphore per event loop and lane (tests run an app in several loops).
+        self._gates: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, asyncio.Semaphore]
+        ] = weakref.WeakKeyDictionary()
 
     def _is_live(self, path: str) -> bool:
         return self.live_limit > 0 and self._live is not None and bool(self._live.fullmatch(path))
@@ -230,19 +216,9 @@ class AdmissionLimit:
         loop = asyncio.get_running_loop()
         gates = self._gates.get(loop)
         if gates is None:
-            gates = self._gates[loop] = _Gates(self.limit, self.live_limit)
-        if self._is_live(scope["path"]):
-            async with gates.live:
-                gates.live_busy += 1
-                gates.live_idle.clear()
-                try:
-                    await self.app(scope, receive, send)
-                finally:
-                    gates.live_busy -= 1
-                    if gates.live_busy == 0:
-                        gates.live_idle.set()
-            return
-        async with gates.common:
-            while gates.live_busy:
-                await gates.live_idle.wait()
+            gates = self._gates[loop] = (
+                asyncio.Semaphore(self.limit),
+                asyncio.Semaphore(max(self.live_limit, 1)),
+            )
+        async with gates[1] if self._is_live(scope["path"]) else gates[0]:
             await self.app(scope, receive, send)
