@@ -14,7 +14,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacare.features._kit.errors import KetacareError, LoginRequired, validation_details
@@ -89,6 +89,11 @@ async def integrity_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IntegrityError)
     constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or "unknown"
     log.warning("%s %s refused by constraint %s", request.method, request.url.path, constraint)
+    return _conflict(request)
+
+
+def _conflict(request: Request) -> Response:
+    """409: the write met another stored at the same time; nothing of it was stored."""
     reason = "conflicts with a record stored at the same time; reload and try again"
     if is_fhir(request):
         return JSONResponse(operation_outcome(409, reason, ""), 409, media_type=FHIR_JSON)
@@ -96,6 +101,23 @@ async def integrity_error(request: Request, exc: Exception) -> Response:
         return JSONResponse({"detail": [{"field": "", "reason": reason}]}, status_code=409)
     ctx = {"status": 409, "title": "Conflict", "errors": [{"field": "", "reason": reason}]}
     return render(request, "error.html", ctx, status_code=409)
+
+
+#: PostgreSQL's transaction conflicts: the server rolled one transaction back so that the
+#: others could go on (deadlock_detected, serialization_failure). Nothing of it was stored.
+CONFLICT_STATES = frozenset({"40P01", "40001"})
+
+
+async def transaction_conflict(request: Request, exc: Exception) -> Response:
+    """A transaction the database rolled back to end a deadlock (e.g. two bookings of one
+    patient at two sites at once, each waiting for the other's exclusion check): 409 like a
+    refused write, since nothing was stored; any other operational error stays a 500."""
+    assert isinstance(exc, OperationalError)
+    state = getattr(exc.orig, "sqlstate", None)
+    if state not in CONFLICT_STATES:
+        raise exc
+    log.warning("%s %s rolled back by the database (%s)", request.method, request.url.path, state)
+    return _conflict(request)
 
 
 _ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -240,6 +262,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(KetacareError, ketacare_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(IntegrityError, integrity_error)
+    app.add_exception_handler(OperationalError, transaction_conflict)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
