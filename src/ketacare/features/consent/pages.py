@@ -34,8 +34,15 @@ def _clinic_page(
     assert actor.clinic_id is not None
     check = request.app.state.settings.consent_reconsent_on_protocol_change
     due = service.reconsent_list(db, actor, check)
+    edit = request.query_params.get("edit", "")
     ctx: dict[str, Any] = {
-        "templates": service.latest_templates(db, actor.clinic_id),
+        # The consent forms, then the REMS Patient Enrollment Form (edited here too, issue 19).
+        "templates": service.latest_templates(db, actor.clinic_id)
+        + service.latest_templates(db, actor.clinic_id, service.REMS_ENROLMENT),
+        # ?edit=<template id>: the form starts from that version's text.
+        "edit": service.get_template(db, actor.clinic_id, int(edit), kind=None)
+        if edit.isdigit() and len(edit) < 12
+        else None,
         "reconsent": due,
         "errors": errors or [],
         "is_admin": actor.user is not None and actor.user.role.value == "admin",
@@ -62,6 +69,7 @@ def add_version(
         attestation=form.get("attestation", "") or service.ATTESTATION,
         routes=form.get("routes", ""),
         countersign=form.get("countersign") == "on",
+        document_kind=None,  # an existing key keeps its kind (the REMS enrolment form's too)
     )
     try:
         with db.begin_nested():

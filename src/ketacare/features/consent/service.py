@@ -145,7 +145,8 @@ def get_template(
 
 @dataclass(frozen=True, slots=True)
 class TemplateInput:
-    """A new version of a template (``routes``: comma list of iv, im, esketamine)."""
+    """A new version of a template (``routes``: comma list of iv, im, esketamine;
+    ``document_kind`` None: the kind of the key's earlier versions, else a consent form)."""
 
     key: str
     title: str
@@ -153,7 +154,7 @@ class TemplateInput:
     attestation: str = ATTESTATION
     routes: str = ""
     countersign: bool = False
-    document_kind: str = CONSENT
+    document_kind: str | None = CONSENT
 
 
 def new_version(
@@ -174,8 +175,6 @@ def new_version(
     routes = [r.strip() for r in data.routes.split(",") if r.strip()]
     if any(r not in ROUTES for r in routes):
         raise BadRequest("must list iv, im or esketamine", "routes")
-    if data.document_kind not in DOCUMENT_KINDS:
-        raise BadRequest("must be consent or rems-enrolment", "document_kind")
     kinds = set(
         db.execute(
             select(ConsentTemplate.document_kind).where(
@@ -183,7 +182,12 @@ def new_version(
             )
         ).scalars()
     )
-    if kinds and kinds != {data.document_kind}:
+    kind = data.document_kind
+    if kind is None:  # a new version of whatever the key already is
+        kind = min(kinds) if kinds else CONSENT
+    if kind not in DOCUMENT_KINDS:
+        raise BadRequest("must be consent or rems-enrolment", "document_kind")
+    if kinds and kinds != {kind}:
         raise BadRequest("another kind of document uses this key", "key")
     current = db.execute(
         select(func.max(ConsentTemplate.version)).where(
@@ -199,7 +203,7 @@ def new_version(
         attestation=_text(data.attestation, "attestation", 500),
         routes=",".join(routes),
         countersign=data.countersign,
-        document_kind=data.document_kind,
+        document_kind=kind,
         created_by=actor.label,
         created_at=now,
     )
