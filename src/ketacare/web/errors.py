@@ -46,13 +46,13 @@ async def ketacare_error(request: Request, exc: Exception) -> Response:
     if is_fhir(request):
         return fhir_error(exc)
     if _is_api(request):
-        detail = [{"field": exc.field or "", "reason": exc.reason}]
+        detail = [exc.detail()]
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, LoginRequired) else None
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
     if isinstance(exc, LoginRequired):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-    errors = [{"field": exc.field or "", "reason": exc.reason}]
+    errors = [exc.detail()]
     titles = {403: "Not allowed", 404: "Not found", 429: "Too many requests"}
     ctx = {
         "status": exc.status_code,

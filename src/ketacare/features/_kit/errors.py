@@ -42,6 +42,10 @@ class KetacareError(Exception):
         self.reason = reason
         self.field = field
 
+    def detail(self) -> dict[str, str]:
+        """The refusal as one error of a form or of the API's ``detail`` list."""
+        return {"field": self.field or "", "reason": self.reason}
+
 
 class BadRequest(KetacareError):
     """The request is well-formed but not acceptable."""

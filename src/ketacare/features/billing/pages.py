@@ -294,7 +294,7 @@ def add_payer(
         with db.begin_nested():
             coverage.save_payer(db, actor, None, _payer_input(form), now)
     except KetacareError as exc:
-        errors = [{"field": exc.field or "", "reason": exc.reason}]
+        errors = [exc.detail()]
         return _payers_page(request, db, actor, errors, form, exc.status_code)
     return RedirectResponse("/billing/payers", status_code=303)
 
@@ -332,7 +332,7 @@ def edit_payer(
             coverage.save_payer(db, actor, payer.id, _payer_input(form), now)
     except KetacareError as exc:
         db.refresh(payer)
-        errors = [{"field": exc.field or "", "reason": exc.reason}]
+        errors = [exc.detail()]
         return _payer_page(request, db, actor, payer, errors, form, exc.status_code)
     return RedirectResponse(f"/billing/payers/{payer.id}", status_code=303)
 
@@ -412,7 +412,7 @@ def add_coverage(
         with db.begin_nested():
             coverage.save_coverage(db, actor, patient, None, _coverage_input(form), now)
     except KetacareError as exc:
-        errors = [{"field": exc.field or "", "reason": exc.reason}]
+        errors = [exc.detail()]
         return _coverage_page(request, db, actor, patient, errors, form, None, exc.status_code)
     return RedirectResponse(f"/billing/patients/{patient.id}/coverage", status_code=303)
 
@@ -429,7 +429,7 @@ def edit_coverage(
     except KetacareError as exc:
         if exc.status_code == 404:
             raise
-        errors = [{"field": exc.field or "", "reason": exc.reason}]
+        errors = [exc.detail()]
         return _coverage_page(
             request, db, actor, patient, errors, form, coverage_id, exc.status_code
         )

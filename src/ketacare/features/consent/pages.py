@@ -24,7 +24,7 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
 def _errors(exc: KetacareError) -> list[dict[str, str]]:
-    return [{"field": exc.field or "", "reason": exc.reason}]
+    return [exc.detail()]
 
 
 def _clinic_page(

@@ -69,7 +69,7 @@ def _errors(exc: ValidationError | KetacareError) -> list[dict[str, str]]:
     reasons = getattr(exc, "reasons", None)
     if reasons:
         return [{"field": exc.field or "", "reason": f"{r.rule_id}: {r.text}"} for r in reasons]
-    return [{"field": exc.field or "", "reason": exc.reason}]
+    return [exc.detail()]
 
 
 @router.post("/cs/receipts", response_class=HTMLResponse)

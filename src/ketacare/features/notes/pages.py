@@ -28,7 +28,7 @@ SECTION_PREFIX = "section."
 
 
 def _errors(exc: KetacareError) -> list[dict[str, str]]:
-    return [{"field": exc.field or "", "reason": exc.reason}]
+    return [exc.detail()]
 
 
 def _texts(form: dict[str, str]) -> dict[str, object]:

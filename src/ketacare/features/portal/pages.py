@@ -202,7 +202,7 @@ def consent_sign(
         ctx = {
             "patient": patient,
             "template": template,
-            "errors": [{"field": exc.field or "", "reason": exc.reason}],
+            "errors": [exc.detail()],
             "values": form,
             "sign_action": f"{PATIENT_HOME}/consent/{template.id}",
         }

@@ -40,7 +40,7 @@ def _errors(exc: Exception) -> Errors:
     if isinstance(exc, Refused):
         return [{"field": r.rule_id, "reason": r.text} for r in exc.reasons]
     if isinstance(exc, KetacareError):
-        return [{"field": exc.field or "", "reason": exc.reason}]
+        return [exc.detail()]
     assert isinstance(exc, ValidationError)
     return [{"field": str(e["loc"][0]), "reason": e["msg"]} for e in exc.errors()]
 

@@ -276,7 +276,7 @@ def search_course(
     except KetacareError as exc:
         if exc.status_code == 404 and exc.field is None:
             raise
-        return JSONResponse({"detail": [{"field": exc.field or "", "reason": exc.reason}]}, 422)
+        return JSONResponse({"detail": [exc.detail()]}, 422)
     tz = page_tz(request)
     chairs = {c.id: c.name for c in queries.list_chairs(db, ask.site_id)}
     return JSONResponse(
@@ -325,6 +325,6 @@ def book_course(
     except KetacareError as exc:
         if exc.status_code == 404 and exc.field is None:
             raise
-        errors = [{"field": exc.field or "", "reason": exc.reason}]
+        errors = [exc.detail()]
         return _patient_page(request, db, actor, patient, errors, values, exc.status_code)
     return RedirectResponse(f"/patients/{patient.id}/bookings", status_code=303)

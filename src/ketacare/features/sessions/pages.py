@@ -119,7 +119,7 @@ def run_step(
     except KetacareError as exc:
         if exc.status_code in (401, 403, 404):
             raise
-        problem = [{"field": exc.field or "", "reason": exc.reason}]
+        problem = [exc.detail()]
         return session_page(request, c, s, problem, exc.status_code, form)
     return RedirectResponse(f"/sessions/{s.id}", status_code=303)
 
@@ -171,7 +171,7 @@ def start_session(request: Request, patient: PagePatient, c: C, form: FormFields
         if isinstance(exc, KetacareError):
             if exc.status_code in (401, 404):
                 raise
-            errors = [{"field": exc.field or "", "reason": exc.reason}]
+            errors = [exc.detail()]
             status = exc.status_code
         else:
             errors = [{"field": str(e["loc"][0]), "reason": e["msg"]} for e in exc.errors()]
