@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.conftest import PASSWORD
 
 CHROMIUM = os.environ.get("KETACARE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -153,3 +155,12 @@ def stop_shared_chromium() -> None:
             _shared.pop(key, None)
         if _shared["depth"] == 0:
             asyncio._set_running_loop(None)
+
+
+def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form as a user does, and wait until the app has left it."""
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.settings import Settings
 from tests.axe import assert_accessible, axe_violations
-from tests.browser import live_server, require_chromium, shared_chromium
-from tests.conftest import PASSWORD
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.page_walk import Site, walk_site
 
 pytestmark = pytest.mark.browser
@@ -36,14 +35,6 @@ def browser() -> Iterator[Browser]:
     require_chromium()
     with shared_chromium() as b:
         yield b
-
-
-def log_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def _check(page: Page, label: str, problems: list[str]) -> None:

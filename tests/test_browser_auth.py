@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.features.auth.models import LoginFailure, Role
-from tests.browser import live_server, require_chromium, shared_chromium
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 
 
@@ -65,9 +65,6 @@ def test_login_page_in_chromium(app: FastAPI, db: Session, settings: Any) -> Non
         expect(page.locator("nav")).to_contain_text(nurse.email)
         page.click("nav button:has-text('Log out')")
 
-        page.goto(f"{base}/login")
-        page.fill("#email", patient.email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        log_in(page, base, patient.email)
         expect(page.locator("h1")).to_have_text("Your page")
         assert page.url == f"{base}/me"

@@ -28,19 +28,15 @@ from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import reminders, service
 from ketacare.settings import Settings
 from tests.axe import assert_accessible
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
-from tests.conftest import PASSWORD, make_user
+from tests.browser import CHROMIUM_ARGS, live_server, log_in, require_chromium
+from tests.conftest import make_user
 from tests.scheduling.support import at, smtp_server
 from tests.scheduling.test_scheduling_api import START
 from tests.sessions.support import CHECKLIST_OK, T0, install_clock, setup
 
 
 def _login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
+    log_in(page, base, email)
 
 
 def test_front_desk_books_patient_confirms_by_reminder_nurse_opens_from_board(

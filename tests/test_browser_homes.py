@@ -18,12 +18,13 @@ from ketacare.settings import Settings
 from tests.assessments.support import PHQ9_ITEM9_2, make_patient
 from tests.browser import (
     live_server,
+    log_in,
     require_chromium,
     screenshot_path,
     shared_chromium,
     shared_playwright,
 )
-from tests.conftest import PASSWORD, api_token, make_user
+from tests.conftest import api_token, make_user
 from tests.reports.support import small_clinic
 from tests.scheduling.support import world
 from tests.sessions.support import make_session
@@ -37,10 +38,7 @@ MARKER = {"nurse": "#home-board", "clinician": "#home-alerts", "admin": "#home-a
 
 
 def _log_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base, email)
 
 
 def _fits(page: Page) -> None:

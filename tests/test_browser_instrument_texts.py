@@ -13,9 +13,8 @@ from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
+from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
 from tests.conftest import make_clinic, make_user
-from tests.test_browser_staff_pages import log_in
 
 PLACEHOLDER = {str(i): f"Clinic-licensed wording for item {i}" for i in range(1, 17)}
 

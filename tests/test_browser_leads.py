@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.auth.models import Role
 from ketacare.features.screening.models import Lead
-from tests.browser import live_server, require_chromium, shared_chromium
-from tests.conftest import PASSWORD, make_clinic, make_user
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.conftest import make_clinic, make_user
 
 
 def test_lead_history_and_convert_to_patient(app: FastAPI, db: Session) -> None:
@@ -33,10 +33,7 @@ def test_lead_history_and_convert_to_patient(app: FastAPI, db: Session) -> None:
         page.click("#request-consult")
         expect(page.locator("#thanks")).to_be_visible()
 
-        page.goto(f"{base}/login")
-        page.fill("#email", clinician.email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        log_in(page, base, clinician.email)
         page.goto(f"{base}/leads")
         page.click("text=Robin Q Example")
         lead_url = page.url

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from ketacare.features.screening.models import Lead
 from ketacare.settings import Settings
 from tests.axe import axe_violations
-from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
-from tests.conftest import PASSWORD
+from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
 from tests.page_walk import walk_site
 from tests.sessions.support import install_clock, setup
 
@@ -118,11 +117,7 @@ def test_every_page_fits_390_820_and_1280_px_and_passes_axe(
             paths = site.public_pages()
         else:
             paths = site.patient_pages() if who == "patient" else site.staff_pages()
-            page.goto(f"{base}/login")
-            page.fill("#email", site.users[who].email)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(lambda url: "/login" not in url)
+            log_in(page, base, site.users[who].email)
         seen = _walk(page, base, who, paths, problems)
     assert seen >= 3
     assert not problems, "\n".join(problems)
@@ -162,10 +157,7 @@ def test_session_page_is_built_for_a_nurse_tablet(app: FastAPI, db: Session) -> 
     install_clock(app)
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 820, "height": 1180}, has_touch=True)
-        page.goto(f"{base}/login")
-        page.fill("#email", w["nurse_email"])
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        log_in(page, base, w["nurse_email"])
         page.goto(f"{base}/patients/{w['patient_id']}/sessions")
         page.fill("#lot", "LOT-21")
         page.click("#start")

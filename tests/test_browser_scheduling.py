@@ -18,18 +18,15 @@ from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.scheduling import service
-from tests.browser import live_server, require_chromium, shared_chromium
-from tests.conftest import PASSWORD, make_user
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.conftest import make_user
 from tests.scheduling.support import at
 from tests.scheduling.test_scheduling_api import START
 from tests.sessions.support import CHECKLIST_OK, T0, install_clock, setup
 
 
 def _login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base, email)
 
 
 def test_front_desk_books_course_patient_confirms_nurse_opens_from_board(

@@ -4,21 +4,14 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import live_server, require_chromium, shared_chromium
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 
 NEW_PASSWORD = "violet tram under the bridge"
-
-
-def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
 
 
 def test_staff_pages_in_chromium(app: FastAPI, db: Session) -> None:

@@ -49,7 +49,7 @@ from ketacare.features.sessions.schemas import SessionCreate
 from ketacare.features.sessions.service import create_session
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
-from tests.browser import live_server, require_chromium, shared_chromium
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, count, make_clinic, make_user, scalar
 from tests.intake_app.intake_support import example, make_patient
 from tests.sessions.support import T0, install_clock
@@ -336,11 +336,7 @@ def test_clinician_walk(
         # app's one clock leaves the sessions' T0)
         walk_app.state.clock.now = utcnow()
         # the login began at T0 on the same clock, so it has expired: log in again
-        page.goto(f"{base}/login")
-        page.fill("#email", clinician)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/login" not in url)
+        log_in(page, base, clinician)
         page.goto(f"{base}/patients/{pid}/assessments")
         _fits(page)
         page.select_option("#instrument_id", "phq9")

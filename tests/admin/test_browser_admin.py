@@ -4,7 +4,7 @@ revoke it) and the referral letter in print media (issue 21.8)."""
 from __future__ import annotations
 
 from fastapi import FastAPI
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
@@ -12,21 +12,14 @@ from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from tests.browser import (
     live_server,
+    log_in,
     require_chromium,
     screenshot_path,
     shared_chromium,
     shared_playwright,
 )
-from tests.conftest import PASSWORD, make_clinic, make_user
+from tests.conftest import make_clinic, make_user
 from tests.sessions.support import make_session, setup
-
-
-def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_admin_creates_a_user_and_revokes_their_token_in_chromium(

@@ -11,8 +11,7 @@ from ketacare.db.base import utcnow
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
 from tests.assessments.support import staff
-from tests.browser import live_server, require_chromium, shared_chromium
-from tests.conftest import PASSWORD
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -24,10 +23,7 @@ def test_copy_a_fresh_link(db: Session, settings: Settings) -> None:
         context = browser.new_context(viewport={"width": 1000, "height": 1200})
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
         page = context.new_page()
-        page.goto(f"{base}/login")
-        page.fill("#email", st.email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        log_in(page, base, st.email)
         page.goto(f"{base}/patients/{st.pid}/assessments")
         page.select_option("#instrument_id", "phq9")
         page.select_option("#recurrence", "once")

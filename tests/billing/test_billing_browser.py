@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.billing.models import PriorAuth
 from tests.billing.support import signed, world
-from tests.browser import live_server, require_chromium, shared_chromium
-from tests.conftest import PASSWORD, api_token
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.conftest import api_token
 from tests.sessions.support import install_clock
 
 pytestmark = pytest.mark.browser
@@ -31,10 +31,7 @@ def _step(page: Page, button: str) -> None:
 
 
 def _login(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base, email)
 
 
 def test_signed_session_to_superbill_and_prior_auth(app: FastAPI, db: Session) -> None:

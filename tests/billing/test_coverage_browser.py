@@ -16,17 +16,13 @@ from sqlalchemy.orm import Session
 from ketacare.features.billing.models import Coverage
 from tests.axe import assert_accessible
 from tests.billing.support import world
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
-from tests.conftest import PASSWORD
+from tests.browser import CHROMIUM_ARGS, live_server, log_in, require_chromium
 
 pytestmark = pytest.mark.browser
 
 
 def _login(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base, email)
 
 
 def test_billing_user_adds_payer_and_coverage(app: FastAPI, db: Session) -> None:

@@ -8,9 +8,9 @@ from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
+from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
 from tests.chart.support import START, full_patient
-from tests.conftest import PASSWORD, make_clinic, make_user
+from tests.conftest import make_clinic, make_user
 from tests.sessions.support import install_clock
 
 
@@ -28,10 +28,7 @@ def test_patient_chart_in_chromium(app: FastAPI, db: Session) -> None:
         page.on(
             "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
         )
-        page.goto(f"{base}/login")
-        page.fill("#email", email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        log_in(page, base, email)
         page.goto(f"{base}/patients/{pid}")
         expect(page.locator("#patient-header")).to_contain_text("2 open alerts")
         expect(page.locator("#panel-alerts")).to_contain_text("Urgent:")
@@ -87,10 +84,7 @@ def test_address_form_on_the_chart_in_chromium(app: FastAPI, db: Session) -> Non
     db.commit()
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 820, "height": 1180})
-        page.goto(f"{base}/login")
-        page.fill("#email", email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        log_in(page, base, email)
         page.goto(f"{base}/patients/{pid}")
         expect(page.locator("#patient-address")).to_have_text("—")
         page.click("#edit-address summary")

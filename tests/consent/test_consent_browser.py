@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import ConsoleMessage, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,8 +23,8 @@ from ketacare.features.consent.models import ConsentDocument
 from ketacare.features.patients.models import Patient
 from ketacare.features.rems import service as rems
 from ketacare.settings import Settings
-from tests.browser import live_server, require_chromium, shared_chromium
-from tests.conftest import PASSWORD, make_user
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.conftest import make_user
 from tests.sessions.support import CADSS6_ZERO, CHECKLIST_OK, T0, install_clock, setup
 from tests.sessions.test_sessions_api import REMS_TYPED
 
@@ -33,13 +33,6 @@ from tests.sessions.test_sessions_api import REMS_TYPED
 def settings(settings: Settings) -> Settings:
     """The REMS gate and the consent requirement on."""
     return settings.model_copy(update={"rems_gate_enforced": True, "consent_required": True})
-
-
-def login(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
 
 
 def test_tablet_consent_unblocks_the_first_session_and_the_pmf_is_submitted(
@@ -77,7 +70,7 @@ def test_tablet_consent_unblocks_the_first_session_and_the_pmf_is_submitted(
         tablet = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
         page = tablet.new_page()
         page.on("console", on_console)
-        login(page, base, w["nurse_email"])
+        log_in(page, base, w["nurse_email"])
         # Without consent the session is refused, with the reason.
         page.goto(f"{base}/patients/{w['patient_id']}/sessions")
         page.fill("#lot", "LOT-9")
@@ -108,7 +101,7 @@ def test_tablet_consent_unblocks_the_first_session_and_the_pmf_is_submitted(
         # The prescriber countersigns on their own device.
         desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         desk.on("console", on_console)
-        login(desk, base, w["clinician_email"])
+        log_in(desk, base, w["clinician_email"])
         desk.goto(f"{base}/patients/{w['patient_id']}/consent")
         desk.click("#countersign-esketamine")
         expect(

@@ -17,8 +17,8 @@ from ketacare.features.auth.models import Role
 from ketacare.features.consent import service as consent
 from ketacare.features.rems import service as rems
 from tests.axe import assert_accessible
-from tests.browser import live_server, require_chromium, shared_chromium
-from tests.conftest import PASSWORD, csrf, login, make_clinic, make_user
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.conftest import csrf, login, make_clinic, make_user
 from tests.sessions.support import T0
 
 EDITED = "Our clinic's enrolment form, reviewed 2026-12."
@@ -114,11 +114,7 @@ def test_admin_edits_the_enrolment_form_in_chromium(app: FastAPI, db: Session) -
     w = _world(db)
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/login")
-        page.fill("#email", w.admin)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/login" not in url)
+        log_in(page, base, w.admin)
         page.goto(f"{base}/consent")
         page.get_by_role("link", name=f"Edit {rems.ENROLMENT_TITLE}").click()
         expect(page.locator("#template-form h2")).to_contain_text("New version of rems-enrolment")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.controlled import service
-from tests.browser import live_server, require_chromium, shared_chromium
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 from tests.controlled.support import CS, DEA, T0, valid_dea
 
@@ -35,10 +35,7 @@ def test_nurse_receives_draws_administers_and_wastes_with_a_witness(
     db.commit()
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page()
-        page.goto(f"{base}/login")
-        page.fill("#email", nurse_email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        log_in(page, base, nurse_email)
         page.goto(f"{base}/cs")
         for name, value in (
             ("invoice_number", "INV-55"),
@@ -89,10 +86,7 @@ def test_nurse_receives_draws_administers_and_wastes_with_a_witness(
         expect(page.locator("#cases")).to_contain_text("-0.5")
         # The clinician takes the biennial inventory from the dashboard.
         desk = browser.new_page()
-        desk.goto(f"{base}/login")
-        desk.fill("#email", witness_email)
-        desk.fill("#password", PASSWORD)
-        desk.click("button[type=submit]")
+        log_in(desk, base, witness_email)
         desk.goto(f"{base}/cs")
         desk.click("#take-inventory")
         expect(desk.locator("#inventory-lines tbody tr")).to_have_count(5)

@@ -12,19 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features.notes.models import ClinicalNote
-from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
-from tests.conftest import PASSWORD
+from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
 from tests.sessions.support import T0, install_clock, setup
 
 PHQ9 = {"instrument": "phq9", "answers": [2, 2, 1, 2, 1, 1, 2, 1, 0]}
-
-
-def login(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def axe_serious(page: Page) -> list[str]:
@@ -65,7 +56,7 @@ def test_write_sign_and_addend_notes_through_the_pages(
         r = api.post(f"{base}/api/v1/patients/{pid}/assessments", data=PHQ9,
                      headers=w["clinician"])  # fmt: skip
         assert r.status == 201, r.text()
-        login(page, base, w["clinician_email"])
+        log_in(page, base, w["clinician_email"])
         page.goto(f"{base}/patients/{pid}")
         page.click("#link-notes")
         page.select_option("#f-template", "progress-note")
@@ -110,7 +101,7 @@ def test_write_sign_and_addend_notes_through_the_pages(
         phone = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
         page = phone.new_page()
         page.on("console", on_console)
-        login(page, base, w["nurse_email"])
+        log_in(page, base, w["nurse_email"])
         page.goto(f"{base}/sessions/{sid}")
         page.fill("#f-session-note", "Patient calm, resting; BP 130/82 at 40 min.")
         page.click("#session-note-sign")

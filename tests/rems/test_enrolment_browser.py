@@ -20,8 +20,7 @@ from ketacare.features.clinics.models import Clinic
 from ketacare.features.rems import service as rems
 from ketacare.features.scheduling import service as scheduling
 from ketacare.settings import Settings
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
-from tests.conftest import PASSWORD
+from tests.browser import CHROMIUM_ARGS, live_server, log_in, require_chromium
 from tests.scheduling.support import at
 from tests.scheduling.test_scheduling_api import START
 from tests.sessions.support import T0, install_clock, setup
@@ -31,13 +30,6 @@ from tests.sessions.support import T0, install_clock, setup
 def settings(settings: Settings) -> Settings:
     """The REMS gate on."""
     return settings.model_copy(update={"rems_gate_enforced": True})
-
-
-def login(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
 
 
 def book(page: Page, base: str, pid: int) -> None:
@@ -84,7 +76,7 @@ def test_tablet_enrolment_form_signed_countersigned_unblocks_the_booking(
         tablet = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
         page = tablet.new_page()
         page.on("console", on_console)
-        login(page, base, w["nurse_email"])
+        log_in(page, base, w["nurse_email"])
         # Not enrolled: the booking is refused with the reason.
         book(page, base, pid)
         expect(page.locator("#errors")).to_contain_text("not enrolled in the SPRAVATO REMS")
@@ -120,7 +112,7 @@ def test_tablet_enrolment_form_signed_countersigned_unblocks_the_booking(
         # The prescriber countersigns on their own device.
         desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         desk.on("console", on_console)
-        login(desk, base, w["clinician_email"])
+        log_in(desk, base, w["clinician_email"])
         desk.goto(f"{base}/patients/{pid}/rems")
         desk.click("#countersign-enrolment")
         expect(desk.locator("#rems-enrolled")).to_have_text("Enrolled from 2025-03-03.")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
-from tests.browser import live_server, require_chromium, shared_chromium
-from tests.conftest import PASSWORD, make_user
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.conftest import make_user
 from tests.reports.support import small_clinic
 
 pytestmark = pytest.mark.browser
@@ -34,10 +34,7 @@ def test_analytics_and_patient_report_pages(app: FastAPI, db: Session, settings:
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", on_console)
-        page.goto(f"{base}/login")
-        page.fill("#email", email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        log_in(page, base, email)
 
         page.goto(f"{base}/analytics?synthetic=include")
         expect(page.locator("h1")).to_have_text("Clinic outcomes")

@@ -20,7 +20,7 @@ from ketacare.features.intake import plans, service
 from ketacare.features.sessions.models import AdverseEvent, TreatmentSession, VitalSign
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
-from tests.browser import live_server, require_chromium, shared_chromium
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, count, make_clinic, make_user
 from tests.intake_app.intake_support import example, make_patient
 from tests.sessions.support import T0, install_clock
@@ -58,10 +58,7 @@ def browser() -> Iterator[Browser]:
 
 
 def _login(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base, email)
 
 
 def _start(page: Page, base: str, patient_id: int) -> int:
