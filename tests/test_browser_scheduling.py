@@ -71,6 +71,11 @@ def test_front_desk_books_course_patient_confirms_nurse_opens_from_board(
         expect(page.locator("#unconfirmed")).to_contain_text("1 booking")
         page.click("text=Confirmation link")
         link = page.locator("#confirm-link").input_value()
+        # the copy button appears once its script is ready, and copies
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        page.click("#copy-link")
+        expect(page.locator("#copy-status")).to_have_text("Copied.")
+        assert page.evaluate("() => navigator.clipboard.readText()") == link
         path = "/b/" + link.split("/b/")[1]
 
         # The patient (no account) opens the link, acknowledges the instructions, confirms.

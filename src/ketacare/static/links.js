@@ -1,4 +1,6 @@
-// Patient assessments page: copy a freshly shown questionnaire link to the clipboard.
+// Copy a freshly shown link (questionnaire or confirmation) to the clipboard. The button is
+// rendered hidden and shown only here, once its listener is attached: without this script
+// (or before it has run) there is no button that does nothing; the field stays selectable.
 "use strict";
 (function () {
   var button = document.getElementById("copy-link");
@@ -20,4 +22,5 @@
     try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
     done(ok ? "Copied." : "Select the link and copy it (Ctrl+C).");
   });
+  button.hidden = false;
 })();
