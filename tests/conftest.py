@@ -68,6 +68,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     stop_shared_chromium()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Chromium tests (marked ``browser``) run on PostgreSQL only, the production database.
+
+    What a browser test adds is the page's JavaScript path, which does not depend on the
+    database; every route it drives has HTTP tests on both databases. Running each browser
+    test twice cost about a fifth of the suite (benchmarks/README.md, "Suite, sixth session").
+    A browser test that needs no database is kept as it is."""
+    dropped = [item for item in items if item.get_closest_marker("browser") and _on_sqlite(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(map(id, dropped))
+        items[:] = [item for item in items if id(item) not in gone]
+
+
+def _on_sqlite(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("database_url") == "sqlite"
+
+
 def _postgres_database() -> Iterator[str]:
     name = f"ketacare_test_{uuid.uuid4().hex[:10]}"
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Route, expect
 from sqlalchemy import update
@@ -14,6 +15,8 @@ from ketacare.db.base import utcnow
 from ketacare.features.auth.models import LoginFailure, Role
 from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
+
+pytestmark = pytest.mark.browser
 
 
 def test_api_docs_render_offline_without_csp_violations(app: FastAPI) -> None:

@@ -13,6 +13,7 @@ import re
 from datetime import timedelta
 
 import httpx2 as httpx
+import pytest
 from fastapi import FastAPI
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy.engine import Engine
@@ -33,6 +34,8 @@ from tests.conftest import make_user
 from tests.scheduling.support import at, smtp_server
 from tests.scheduling.test_scheduling_api import START
 from tests.sessions.support import CHECKLIST_OK, T0, install_clock, setup
+
+pytestmark = pytest.mark.browser
 
 
 def _login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]

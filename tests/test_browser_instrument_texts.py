@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fastapi import FastAPI
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 from ketacare.features.auth.models import Role
 from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
 from tests.conftest import make_clinic, make_user
+
+pytestmark = pytest.mark.browser
 
 PLACEHOLDER = {str(i): f"Clinic-licensed wording for item {i}" for i in range(1, 17)}
 

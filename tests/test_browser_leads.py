@@ -3,6 +3,7 @@ patient" with the self-screen added on consent (issues 13.11 and 13.12)."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -13,6 +14,8 @@ from ketacare.features.auth.models import Role
 from ketacare.features.screening.models import Lead
 from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import make_clinic, make_user
+
+pytestmark = pytest.mark.browser
 
 
 def test_lead_history_and_convert_to_patient(app: FastAPI, db: Session) -> None:

@@ -22,6 +22,8 @@ from tests.browser import live_server, log_in, require_chromium, screenshot_path
 from tests.page_walk import walk_site
 from tests.sessions.support import install_clock, setup
 
+pytestmark = pytest.mark.browser
+
 WIDTHS = (390, 820, 1280)
 SCREENSHOT_WIDTHS = (390, 820)
 
@@ -89,14 +91,12 @@ def _walk(page: Page, base: str, who: str, paths: list[str], problems: list[str]
     "who", ["anonymous", "admin", "clinician", "nurse", "billing", "frontdesk", "patient"]
 )
 def test_every_page_fits_390_820_and_1280_px_and_passes_axe(
-    app: FastAPI, db: Session, settings: Settings, database_url: str, who: str
+    app: FastAPI, db: Session, settings: Settings, who: str
 ) -> None:
     """Issue 21.6: every page (tests/page_walk.py) at 390, 820 and 1,280 px, as each kind of
     user: nothing wider than the window, "Log out" on screen; a screenshot of each at 390 and
     820 px (in the temporary folder's ketacare-screenshots/pages/). Issue 21.5: axe-core finds
     no serious or critical violation on any of them, at 1,280 and at 390 px."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("layout does not depend on the database; one run is enough")
     require_chromium()
     site = walk_site(db, settings, app)
     db.add(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 from ketacare.features.auth.models import Role
 from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
+
+pytestmark = pytest.mark.browser
 
 SCREENSHOT = screenshot_path("self-screen-result.png")
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
@@ -10,6 +11,8 @@ from sqlalchemy.orm import Session
 from ketacare.features.auth.models import Role
 from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
+
+pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "violet tram under the bridge"
 

@@ -74,12 +74,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def walk_app(settings: Settings, engine: Any, database_url: str) -> FastAPI:
+def walk_app(settings: Settings, engine: Any) -> FastAPI:
     """The app with a login limit as strict as the one that locked clinics out (10 per
     window), so 12 correct logins would have hit it; the session clock at T0."""
-    if not database_url.startswith("postgresql"):
-        # PostgreSQL is the production database; each point's own tests run on both.
-        pytest.skip("the walks test the browser path on the production database")
     app = create_app(settings.model_copy(update={"login_rate_limit": 10, "lockout_threshold": 5}))
     install_clock(app)  # sessions: Monday 2025-03-03 09:00 UTC = 04:00 EST in New York
     return app

@@ -3,6 +3,7 @@ revoke it) and the referral letter in print media (issue 21.8)."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
@@ -20,6 +21,8 @@ from tests.browser import (
 )
 from tests.conftest import make_clinic, make_user
 from tests.sessions.support import make_session, setup
+
+pytestmark = pytest.mark.browser
 
 
 def test_admin_creates_a_user_and_revokes_their_token_in_chromium(

@@ -4,6 +4,7 @@ reads it in the mail the local SMTP server received, sets a new password and log
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,8 @@ from tests.axe import assert_accessible
 from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 from tests.portal.support import smtp_app
+
+pytestmark = pytest.mark.browser
 
 
 def test_nurse_resets_a_forgotten_password_by_mailed_link_in_chromium(

@@ -3,6 +3,7 @@ adds an allergy with the keyboard, follows a quick action; no sideways scrolling
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ from tests.browser import live_server, log_in, require_chromium, screenshot_path
 from tests.chart.support import START, full_patient
 from tests.conftest import make_clinic, make_user
 from tests.sessions.support import install_clock
+
+pytestmark = pytest.mark.browser
 
 
 def test_patient_chart_in_chromium(app: FastAPI, db: Session) -> None:

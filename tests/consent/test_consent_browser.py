@@ -28,6 +28,8 @@ from tests.conftest import make_user
 from tests.sessions.support import CADSS6_ZERO, CHECKLIST_OK, T0, install_clock, setup
 from tests.sessions.test_sessions_api import REMS_TYPED
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
@@ -81,6 +83,8 @@ def test_tablet_consent_unblocks_the_first_session_and_the_pmf_is_submitted(
         page.click("#sign-esketamine")
         expect(page.locator("h1")).to_contain_text("esketamine")
         # The box is the vendored signature_pad component (static/vendor/), not hand-drawn.
+        # Its scripts are deferred: the heading can be there before they have run (CI once).
+        page.wait_for_load_state("load")
         assert page.evaluate("typeof window.SignaturePad") == "function"
         page.check("#attested")
         page.fill("#typed_name", "Pat Ient")

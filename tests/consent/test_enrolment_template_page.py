@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
@@ -108,6 +109,7 @@ def test_a_template_of_another_clinic_cannot_be_opened_for_editing(
     assert client.get(f"/consent?edit={w.form_id}").status_code == 404
 
 
+@pytest.mark.browser
 def test_admin_edits_the_enrolment_form_in_chromium(app: FastAPI, db: Session) -> None:
     """Through the page as a user does (JavaScript on): Edit, change the text, save."""
     require_chromium()

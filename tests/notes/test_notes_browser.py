@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import select
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from ketacare.features.notes.models import ClinicalNote
 from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
 from tests.sessions.support import T0, install_clock, setup
+
+pytestmark = pytest.mark.browser
 
 PHQ9 = {"instrument": "phq9", "answers": [2, 2, 1, 2, 1, 1, 2, 1, 0]}
 

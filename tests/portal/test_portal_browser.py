@@ -3,6 +3,7 @@ the local SMTP server received, opens it and sees their page (issue 21.4)."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
@@ -11,6 +12,8 @@ from ketacare.settings import Settings
 from tests.assessments.support import smtp_server
 from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium
 from tests.portal.support import CONTACT, clinic_id, fill_chart, link_path, make_patient, smtp_app
+
+pytestmark = pytest.mark.browser
 
 #: Elements wider than the window (outside a scrolling box), for the failure message.
 OVERFLOW = """() => {

@@ -25,6 +25,8 @@ from tests.scheduling.support import at
 from tests.scheduling.test_scheduling_api import START
 from tests.sessions.support import T0, install_clock, setup
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -196,6 +197,7 @@ def test_two_runners_send_each_offer_once_and_failures_are_retried(
         assert len(sent) == len(set(sent)) == total == len(sink.messages)
 
 
+@pytest.mark.browser
 def test_offer_taken_in_chromium_on_a_phone(
     app: FastAPI, db: Session, engine: Engine, settings: Settings
 ) -> None:
