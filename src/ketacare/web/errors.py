@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacare.features._kit.errors import KetacareError, LoginRequired, validation_details
 from ketacare.features._kit.templating import render
-from ketacare.features.auth.deps import api_user, remember_viewer
+from ketacare.features.auth.deps import api_desk_access, api_user, remember_viewer
 from ketacare.features.interop.outcome import fhir_error, is_fhir
 from ketacare.fhir.server import FHIR_JSON, operation_outcome
 
@@ -183,6 +183,10 @@ _ERROR_TEXT = {
 }
 
 
+#: Dependencies that mean a bearer token is checked (now, or in the route's thread hop).
+TOKEN_CHECKS: tuple[object, ...] = (api_user, api_desk_access)
+
+
 def _dependency_calls(dependant: Dependant) -> Iterator[object]:
     for dep in dependant.dependencies:
         yield dep.call
@@ -209,7 +213,7 @@ def error_statuses(route: APIRoute, path: str = "", methods: set[str] | None = N
     path = path or route.path_format
     methods = route.methods or set() if methods is None else methods
     fhir = path.startswith("/fhir")
-    token = any(call is api_user for call in _dependency_calls(route.dependant))
+    token = any(call in TOKEN_CHECKS for call in _dependency_calls(route.dependant))
     in_path = "{" in path
     if token:
         codes |= {401, 403}

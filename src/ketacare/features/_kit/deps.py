@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -55,6 +55,12 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     await anyio.to_thread.run_sync(_commit, session, limiter=_FINISH)
 
 
+def now_of(request: Request) -> datetime:
+    """The current instant (UTC) from the app's clock: ``app.state.clock`` (tests fix it)."""
+    clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
+    return clock()
+
+
 async def get_now(request: Request) -> datetime:
     """The current instant (UTC) from the app's clock: ``app.state.clock`` (tests fix it).
 
@@ -62,8 +68,38 @@ async def get_now(request: Request) -> datetime:
     ``now``), never from ``datetime.now()`` directly, so that rules at their edges can be
     tested with a fixed clock.
     """
-    clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
-    return clock()
+    return now_of(request)
+
+
+T = TypeVar("T")
+
+
+async def in_one_hop(request: Request, work: Callable[[Session, Settings, datetime], T]) -> T:
+    """Run a live view's whole request on one worker thread: ``work(db, settings, now)``
+    authenticates, reads, audits, and the transaction is committed there too.
+
+    A sync route with sync dependencies makes three thread hops (the login's dependency, the
+    endpoint, the commit in ``get_db``), and under load each one waits for the event loop
+    twice. A live view (``Feature.live``, the chair board's poll) answers often and must
+    answer fast, so it makes one (docs/architecture.md "Hot paths"; benchmarks/load.py
+    ``--board-share``). The unit of work is the same as ``get_db``'s: committed before the
+    response is sent, else rolled back.
+    """
+    factory: sessionmaker[Session] = request.app.state.sessions
+    settings: Settings = request.app.state.settings
+    now = now_of(request)
+
+    def run() -> T:
+        with factory() as session:
+            try:
+                result = work(session, settings, now)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            return result
+
+    return await anyio.to_thread.run_sync(run)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -12,10 +12,11 @@ thread hop, which is measurable per request (benchmarks/request_cpu.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, client_ip
@@ -144,18 +145,20 @@ async def page_admin(user: Annotated[User, Depends(page_user)]) -> User:
     return user
 
 
-async def page_desk(user: Annotated[User, Depends(page_user)]) -> User:
-    """A logged-in staff member or front-desk user (``policy.FRONT_OFFICE``)."""
+def _front_office(user: User) -> User:
     if user.role not in policy.FRONT_OFFICE:
         raise Forbidden()
     return user
+
+
+async def page_desk(user: Annotated[User, Depends(page_user)]) -> User:
+    """A logged-in staff member or front-desk user (``policy.FRONT_OFFICE``)."""
+    return _front_office(user)
 
 
 async def api_desk(user: Annotated[User, Depends(api_user)]) -> User:
     """A bearer-token caller who is staff or front desk (``policy.FRONT_OFFICE``)."""
-    if user.role not in policy.FRONT_OFFICE:
-        raise Forbidden()
-    return user
+    return _front_office(user)
 
 
 PageUser = Annotated[User, Depends(page_user)]
@@ -220,6 +223,39 @@ async def fhir_actor(request: Request, user: ApiStaff) -> Actor:
     return Actor.for_user(user, "fhir", client_ip(request))
 
 
+@dataclass(frozen=True, slots=True)
+class DeskAccess:
+    """A front-office route's access check, made later inside its one thread hop
+    (``_kit.deps.in_one_hop``, the live views): ``resolve`` is ``PageDeskActor`` (channel
+    ``page``) or ``ApiDeskActor`` (``api``) as a plain call, the same resolution and checks.
+    The route still declares its access in its signature (``LivePageDeskActor``,
+    ``LiveApiDeskActor``), so the access matrix and the OpenAPI document see it."""
+
+    request: Request
+    channel: Literal["page", "api"]
+
+    def resolve(self, db: Session, settings: Settings, now: datetime) -> Actor:
+        """The actor, or LoginRequired / Forbidden as the dependency would raise."""
+        if self.channel == "page":
+            found = optional_page_user(self.request, db, settings, now)
+            if found is None:
+                raise LoginRequired()
+            user = found
+        else:
+            user = api_user(self.request, db, settings, now)
+        return Actor.for_user(_front_office(user), self.channel, client_ip(self.request))
+
+
+async def page_desk_access(request: Request) -> DeskAccess:
+    """A page route's front-office check, deferred to its thread hop (no I/O here)."""
+    return DeskAccess(request, "page")
+
+
+async def api_desk_access(request: Request) -> DeskAccess:
+    """A bearer-token route's front-office check, deferred to its thread hop (no I/O here)."""
+    return DeskAccess(request, "api")
+
+
 PageActor = Annotated[Actor, Depends(page_staff_actor)]
 PageUserActor = Annotated[Actor, Depends(page_user_actor)]
 PageAdminActor = Annotated[Actor, Depends(page_admin_actor)]
@@ -229,3 +265,6 @@ FhirActor = Annotated[Actor, Depends(fhir_actor)]
 #: Front-office routes (``policy.FRONT_OFFICE``): staff and the front desk.
 PageDeskActor = Annotated[Actor, Depends(page_desk_actor)]
 ApiDeskActor = Annotated[Actor, Depends(api_desk_actor)]
+#: The same, for live views that resolve the actor inside their one thread hop.
+LivePageDeskActor = Annotated[DeskAccess, Depends(page_desk_access)]
+LiveApiDeskActor = Annotated[DeskAccess, Depends(api_desk_access)]

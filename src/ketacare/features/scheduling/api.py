@@ -7,15 +7,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from ketacare.domain.course.booking import Kind, Window
 from ketacare.features._kit.clock import local_date
-from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
+from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep, in_one_hop
 from ketacare.features._kit.errors import BadRequest, Forbidden
 from ketacare.features._kit.params import RowId
 from ketacare.features.auth.actor import Actor
-from ketacare.features.auth.deps import ApiDeskActor
+from ketacare.features.auth.deps import ApiDeskActor, LiveApiDeskActor
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.deps import DeskApiPatient
 from ketacare.features.patients.queries import get_patient
@@ -42,6 +42,7 @@ from ketacare.features.scheduling.schemas import (
     SlotOut,
     WaitlistIn,
 )
+from ketacare.settings import Settings
 
 router = APIRouter(prefix="/api/v1/scheduling", tags=["scheduling"])
 
@@ -313,12 +314,18 @@ def day(
 
 
 @router.get("/sites/{site_id}/board", response_model=list[BoardChair])
-def chair_board(
-    site_id: RowId, actor: ApiDeskActor, db: DbDep, settings: SettingsDep, now: NowDep
+async def chair_board(
+    site_id: RowId, request: Request, access: LiveApiDeskActor
 ) -> list[BoardChair]:
-    """The live chair board of the site (today, clinic time)."""
-    rows = board.board_for(db, actor, site_id, settings, now)
-    return [BoardChair.model_validate(r) for r in rows]
+    """The live chair board of the site (today, clinic time). A live view: the token check,
+    the board and the commit run in one thread hop (``in_one_hop``)."""
+
+    def work(db: DbDep, settings: Settings, now: datetime) -> list[BoardChair]:
+        actor = access.resolve(db, settings, now)
+        rows = board.board_for(db, actor, site_id, settings, now)
+        return [BoardChair.model_validate(r) for r in rows]
+
+    return await in_one_hop(request, work)
 
 
 @router.post("/feeds", response_model=FeedOut, status_code=201)
