@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import CompoundSelect, bindparam, literal, null, select, union_all
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from ketacare.domain.sessions.safety import (
     PreDoseResult,
     Reason,
     SafetyConfig,
+    Vitals,
     check_predose,
     vitals_due,
     vitals_flags,
@@ -128,10 +129,12 @@ class SessionState:
 
 
 def _by_session(model: Any, order: Any) -> Any:
-    return select(model).where(model.session_id == bindparam("session_id")).order_by(order)
+    statement = select(model).where(model.session_id == bindparam("session_id"))
+    return statement.order_by(order, model.id)
 
 
-# Built once: the state is rebuilt on every charting request.
+# Built once: the state is rebuilt on every charting request. Rows of the same instant come
+# in the order they were stored (``id``): "the latest MOAA/S" must not depend on the plan.
 _ROWS = {
     VitalSign: _by_session(VitalSign, VitalSign.at),
     ScaleScore: _by_session(ScaleScore, ScaleScore.at),
@@ -144,12 +147,32 @@ def _rows(db: Session, model: Any, session_id: int) -> list[Any]:
     return list(db.execute(_ROWS[model], {"session_id": session_id}).scalars())
 
 
+class ScaleRow(NamedTuple):
+    """What the discharge gate reads of a scale score."""
+
+    instrument_id: str
+    timepoint: str
+    at: datetime
+    total: int
+
+
 def discharge_facts(
     s: TreatmentSession, vitals: list[VitalSign], scales: list[ScaleScore]
 ) -> DischargeFacts:
     """The gate's inputs from the rows."""
-    base = next((v for v in vitals if v.pre_dose), None)
-    post = [as_vitals(v) for v in vitals if not v.pre_dose]
+    return _facts(
+        s,
+        [(v.pre_dose, as_vitals(v)) for v in vitals],
+        [ScaleRow(x.instrument_id, x.timepoint, x.at, x.total) for x in scales],
+    )
+
+
+def _facts(
+    s: TreatmentSession, vitals: list[tuple[bool, Vitals]], scales: list[ScaleRow]
+) -> DischargeFacts:
+    """The gate's inputs from (pre-dose?, reading) pairs in time order and scale rows."""
+    base = next((v for pre_dose, v in vitals if pre_dose), None)
+    post = [v for pre_dose, v in vitals if not pre_dose]
 
     def pre(instrument: tuple[str, ...]) -> int | None:
         xs = [
@@ -170,7 +193,7 @@ def discharge_facts(
         dose_start=s.dose_start,
         last_device_at=s.last_device_at,
         dose_end=s.dose_end,
-        baseline=as_vitals(base) if base else None,
+        baseline=base,
         readings=tuple(post),
         moaas_pre=pre(("moaas",)),
         moaas=after(("moaas",)),
@@ -235,32 +258,60 @@ class FloorState:
     alerts: list[str]
 
 
+#: The board's reads of the floor rules' rows, built once: only the columns the rules use,
+#: as plain rows (no ORM objects, no JSON columns decoded). ``ids``: the sessions or patients.
+_FLOOR_VITALS = (
+    select(
+        VitalSign.session_id,
+        VitalSign.pre_dose,
+        VitalSign.at,
+        VitalSign.systolic,
+        VitalSign.diastolic,
+        VitalSign.heart_rate,
+        VitalSign.spo2,
+        VitalSign.resp_rate,
+    )
+    .where(VitalSign.session_id.in_(bindparam("ids", expanding=True)))
+    .order_by(VitalSign.at, VitalSign.id)
+)
+_FLOOR_SCALES = (
+    select(
+        ScaleScore.session_id,
+        ScaleScore.instrument_id,
+        ScaleScore.timepoint,
+        ScaleScore.at,
+        ScaleScore.total,
+    )
+    .where(ScaleScore.session_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ScaleScore.at, ScaleScore.id)
+)
+_FLOOR_ALERTS = (
+    select(Alert.patient_id, Alert.level, Alert.reason)
+    .where(Alert.patient_id.in_(bindparam("ids", expanding=True)))
+    .where(Alert.status == AlertStatus.open)
+    .order_by(Alert.id)
+)
+
+
 def floor_states(
     db: Session, sessions: list[TreatmentSession], cfg: SafetyConfig, now: datetime
 ) -> dict[int, FloorState]:
     """:class:`FloorState` of each of ``sessions`` in three statements whatever their number
-    (the board built a whole :class:`SessionState`, eight statements, per chair)."""
+    (the board built a whole :class:`SessionState`, eight statements, per chair), read as
+    plain rows: the board polls often (benchmarks/load.py ``--board-share``)."""
     if not sessions:
         return {}
     ids = [s.id for s in sessions]
-    vitals: dict[int, list[VitalSign]] = {i: [] for i in ids}
-    for v in db.scalars(
-        select(VitalSign).where(VitalSign.session_id.in_(ids)).order_by(VitalSign.at)
-    ):
-        vitals[v.session_id].append(v)
-    scales: dict[int, list[ScaleScore]] = {i: [] for i in ids}
-    for x in db.scalars(
-        select(ScaleScore).where(ScaleScore.session_id.in_(ids)).order_by(ScaleScore.at)
-    ):
-        scales[x.session_id].append(x)
+    vitals: dict[int, list[tuple[bool, Vitals]]] = {i: [] for i in ids}
+    for sid, pre_dose, at, sys_, dia, hr, spo2, rr in db.execute(_FLOOR_VITALS, {"ids": ids}):
+        vitals[sid].append((pre_dose, Vitals(at, sys_, dia, hr, spo2, rr)))
+    scales: dict[int, list[ScaleRow]] = {i: [] for i in ids}
+    for sid, instrument_id, timepoint, at, total in db.execute(_FLOOR_SCALES, {"ids": ids}):
+        scales[sid].append(ScaleRow(instrument_id, timepoint, at, total))
     alerts: dict[int, list[str]] = {}
     patient_ids = sorted({s.patient_id for s in sessions})
-    for a in db.scalars(
-        select(Alert)
-        .where(Alert.patient_id.in_(patient_ids), Alert.status == AlertStatus.open)
-        .order_by(Alert.id)
-    ):
-        alerts.setdefault(a.patient_id, []).append(f"{a.level}: {a.reason}")
+    for patient_id, level, reason in db.execute(_FLOOR_ALERTS, {"ids": patient_ids}):
+        alerts.setdefault(patient_id, []).append(f"{level}: {reason}")
     out: dict[int, FloorState] = {}
     for s in sessions:
         rows = vitals[s.id]
@@ -268,9 +319,9 @@ def floor_states(
             []
             if s.discharged_at is not None
             else vitals_due(
-                s.route, s.dose_start, s.dose_end, [v.at for v in rows if not v.pre_dose], now, cfg
+                s.route, s.dose_start, s.dose_end, [v.at for pre, v in rows if not pre], now, cfg
             )
         )
-        gate = check_discharge(discharge_facts(s, rows, scales[s.id]), now, cfg)
+        gate = check_discharge(_facts(s, rows, scales[s.id]), now, cfg)
         out[s.id] = FloorState(due, gate, alerts.get(s.patient_id, []))
     return out
