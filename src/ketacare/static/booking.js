@@ -13,6 +13,7 @@
     if (book.hidden) { e.preventDefault(); search(); }
   });
   find.addEventListener("click", search);
+  find.hidden = false;  // rendered hidden: a button that needs this script appears with it
   function search() {
     out.textContent = "Searching…";
     book.hidden = true;

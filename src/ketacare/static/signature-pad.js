@@ -85,4 +85,7 @@
     field.value = canvas.toDataURL("image/png");
   });
   fit();
+  // The two script-only buttons are rendered hidden and shown once they work.
+  if (clear) { clear.hidden = false; }
+  if (typed) { typed.hidden = false; }
 })();
