@@ -539,30 +539,35 @@ def classify(response: Any) -> str:
 POLICY = accounts.SessionPolicy(max_age=timedelta(hours=1), idle=timedelta(hours=1))
 
 
+def call_as(
+    client: TestClient, db: Session, user: User | None, token: str, method: str, path: str, url: str
+) -> Any:
+    """One request of the matrix from an empty cookie jar: with a fresh login session of
+    ``user`` (logout routes end sessions) and, for the API, its ``token``; or anonymous."""
+    client.cookies.clear()
+    client.cookies.set("kc_csrf", "matrix-csrf")
+    headers = {"x-csrf-token": "matrix-csrf"}
+    if user is not None:
+        session = accounts.start_session(db, SECRET, user, POLICY)
+        db.commit()
+        client.cookies.set("kc_session", session)
+        if path.startswith(("/api/", "/fhir")):
+            headers["Authorization"] = f"Bearer {token}"
+    if method == "GET":
+        return client.get(url, headers=headers)
+    if path.startswith(("/api/", "/fhir")):
+        return client.request(method, url, json={}, headers=headers)
+    return client.request(method, url, data={"csrf_token": "matrix-csrf"}, headers=headers)
+
+
 def observe(client: TestClient, db: Session, world: World, method: str, path: str) -> list[str]:
-    """The outcome for each subject, each with a fresh login (logout routes end sessions) and
-    no cookie of the one before."""
+    """The outcome for each subject."""
     url = path.format(**world.params)
     got = []
     for subject in SUBJECTS:
-        client.cookies.clear()
-        client.cookies.set("kc_csrf", "matrix-csrf")
-        headers = {"x-csrf-token": "matrix-csrf"}
-        if subject != "anonymous":
-            session = accounts.start_session(db, SECRET, world.users[subject], POLICY)
-            db.commit()
-            client.cookies.set("kc_session", session)
-            if path.startswith(("/api/", "/fhir")):
-                headers["Authorization"] = f"Bearer {world.tokens[subject]}"
-        if method == "GET":
-            response = client.get(url, headers=headers)
-        elif path.startswith(("/api/", "/fhir")):
-            response = client.request(method, url, json={}, headers=headers)
-        else:
-            response = client.request(
-                method, url, data={"csrf_token": "matrix-csrf"}, headers=headers
-            )
-        got.append(classify(response))
+        user = None if subject == "anonymous" else world.users[subject]
+        token = world.tokens.get(subject, "")
+        got.append(classify(call_as(client, db, user, token, method, path, url)))
     return got
 
 
@@ -591,23 +596,7 @@ def column_failures(
     with TestClient(app, follow_redirects=False) as client:
         for (method, path), _ in sorted(MATRIX.items()):
             url = path.format(**world.params)
-            client.cookies.clear()
-            client.cookies.set("kc_csrf", "matrix-csrf")
-            headers = {"x-csrf-token": "matrix-csrf"}
-            session = accounts.start_session(db, SECRET, user, POLICY)
-            db.commit()
-            client.cookies.set("kc_session", session)
-            if path.startswith(("/api/", "/fhir")):
-                headers["Authorization"] = f"Bearer {token}"
-            response: Any
-            if method == "GET":
-                response = client.get(url, headers=headers)
-            elif path.startswith(("/api/", "/fhir")):
-                response = client.request(method, url, json={}, headers=headers)
-            else:
-                response = client.request(
-                    method, url, data={"csrf_token": "matrix-csrf"}, headers=headers
-                )
+            response = call_as(client, db, user, token, method, path, url)
             got, want = classify(response), expected(method, path)
             if got != want:
                 failures.append(f"{method} {path}: expected {want}, got {got}")
