@@ -90,14 +90,14 @@ async def in_one_hop(request: Request, work: Callable[[Session, Settings, dateti
     now = now_of(request)
 
     def run() -> T:
-        with factory() as session:
-            try:
-                result = work(session, settings, now)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            return result
+        session = factory()
+        try:
+            result = work(session, settings, now)
+        except BaseException:
+            _rollback(session)
+            raise
+        _commit(session)
+        return result
 
     return await anyio.to_thread.run_sync(run)
 
