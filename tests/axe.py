@@ -15,8 +15,9 @@ Use it from any browser test::
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -58,11 +59,24 @@ class Violation:
         return f"{self.rule} ({self.impact}): {self.help} -> {shown}"
 
 
-def axe_violations(page: Page, impacts: tuple[str, ...] = FAILING) -> list[Violation]:
-    """Run axe-core on the page as it is now; the violations of the given impacts."""
+def _inject(page: Page) -> None:
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(axe_script())
-    results: dict[str, Any] = page.evaluate("(options) => axe.run(document, options)", OPTIONS)
+
+
+def axe_violations(
+    page: Page,
+    impacts: tuple[str, ...] = FAILING,
+    options: dict[str, Any] = OPTIONS,
+    within: str = "",
+) -> list[Violation]:
+    """Run axe-core on the page as it is now (or on the elements ``within`` a CSS selector);
+    the violations of the given impacts."""
+    _inject(page)
+    results: dict[str, Any] = page.evaluate(
+        "([within, options]) => axe.run(within ? {include: [[within]]} : document, options)",
+        [within, options],
+    )
     found = []
     for v in results["violations"]:
         if v.get("impact") in impacts:
@@ -76,3 +90,106 @@ def assert_accessible(page: Page, name: str = "") -> None:
     found = axe_violations(page)
     where = name or page.url
     assert not found, f"axe-core on {where}:\n" + "\n".join(f"  {v}" for v in found)
+
+
+#: The rules whose verdict depends on the whole document rather than on one element and its
+#: ancestors: landmarks, headings, ids, the page's title and language, the skip link.
+PAGE_RULES = (
+    "aria-hidden-body",
+    "bypass",
+    "document-title",
+    "duplicate-id",
+    "duplicate-id-active",
+    "duplicate-id-aria",
+    "heading-order",
+    "html-has-lang",
+    "html-lang-valid",
+    "landmark-banner-is-top-level",
+    "landmark-complementary-is-top-level",
+    "landmark-contentinfo-is-top-level",
+    "landmark-main-is-top-level",
+    "landmark-no-duplicate-banner",
+    "landmark-no-duplicate-contentinfo",
+    "landmark-no-duplicate-main",
+    "landmark-one-main",
+    "landmark-unique",
+    "page-has-heading-one",
+    "region",
+    "skip-link",
+)
+
+#: The page split for the memo: the top bar (``body > header``, which differs by role and by
+#: the page marked current) and the rest of the document, hidden inputs' values (CSRF tokens)
+#: left out. Both as the browser has them now, after the page's scripts ran.
+PARTS = """() => {
+  const doc = document.documentElement.cloneNode(true);
+  for (const i of doc.querySelectorAll('input[type=hidden]')) i.removeAttribute('value');
+  const header = doc.querySelector('body > header');
+  const top = header ? header.outerHTML : '';
+  if (header) header.replaceWith(document.createComment('header'));
+  return [top, doc.outerHTML];
+}"""
+
+
+def part_digests(page: Page) -> tuple[str, str]:
+    """SHA-256 of the page's top bar and of the rest of it (``PARTS``), as it is now."""
+    top, rest = page.evaluate(PARTS)
+    return hashlib.sha256(top.encode()).hexdigest(), hashlib.sha256(rest.encode()).hexdigest()
+
+
+@dataclass
+class AxeMemo:
+    """axe-core over a walk of many pages, without checking the same markup twice.
+
+    The walks open every page as every role, and most pages' content is the same for several
+    roles: only the top bar (the navigation) differs. Element rules give the same verdict on
+    the same markup, styles and width, so the memo keys the top bar and the rest of the page
+    separately (at each width). The document-wide rules (``PAGE_RULES``: landmarks,
+    headings, ids, title) always run on the page as it is; the element rules run on the whole
+    page if the rest of it is new, on the top bar alone if only the top bar is new (another
+    role's navigation, or another page marked current), else not at all. Nothing the full run
+    would find is skipped: an element rule's verdict on a part depends on that part and the
+    width, and the part was checked at that width."""
+
+    seen: set[tuple[int, str, str]] = field(default_factory=set)
+    page_rules: list[str] | None = None
+    full: int = 0
+    top_only: int = 0
+    page_only: int = 0
+
+    def violations(self, page: Page) -> list[Violation]:
+        """The page's serious and critical violations, as ``axe_violations`` finds them."""
+        width = page.viewport_size["width"] if page.viewport_size else 0
+        top, rest = part_digests(page)
+        top_key, rest_key = (width, "top", top), (width, "rest", rest)
+        if rest_key not in self.seen:
+            self.full += 1
+            found = axe_violations(page)
+        else:
+            found = axe_violations(page, options=self._page_options(page))
+            if top_key in self.seen:
+                self.page_only += 1
+            else:
+                self.top_only += 1
+                found += axe_violations(page, within="body > header")
+        if not found:  # a failing part is checked again wherever it appears
+            self.seen |= {top_key, rest_key}
+        return found
+
+    def _page_options(self, page: Page) -> dict[str, Any]:
+        """``OPTIONS`` narrowed to the document-wide rules of the tags it runs."""
+        if self.page_rules is None:
+            _inject(page)
+            tags = OPTIONS["runOnly"]["values"]
+            known = set(
+                page.evaluate(
+                    """(tags) => axe.getRules(tags).filter(r => !r.tags.includes('deprecated'))
+                       .map(r => r.ruleId)""",
+                    tags,
+                )
+            )
+            self.page_rules = [r for r in PAGE_RULES if r in known]
+        return {
+            "runOnly": {"type": "rule", "values": self.page_rules},
+            "resultTypes": ["violations"],
+        }
