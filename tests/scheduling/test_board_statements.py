@@ -1,19 +1,26 @@
 """The chair board reads a fixed number of statements however many chairs hold an open
-session (it built each chair's whole session state, eight statements, one chair at a time)."""
+session (it built each chair's whole session state, eight statements, one chair at a time),
+and the whole poll makes seven on PostgreSQL."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from ketacare.db.base import utcnow
 from ketacare.domain.course.booking import Kind
+from ketacare.features.auth.models import Role
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import board, queries
 from ketacare.features.scheduling.models import Booking, BookingStatus
 from ketacare.settings import Settings
+from tests.conftest import login, make_user
 from tests.scheduling.support import world
 from tests.sessions.support import T0, make_session
 
@@ -55,6 +62,52 @@ def test_board_statements_do_not_grow_with_open_sessions(db: Session, settings: 
         assert sum(r["phase"] != "free" for r in rows) == i + 1
         counts.append(len(seen))
     assert len(set(counts)) == 1, counts
+    # The chairs, the bookings with patients and sessions, the vitals and scale scores, the
+    # alerts (the poll reads the chairs with the site: test_a_poll_makes_seven_statements).
+    assert counts[0] == 4, counts
+
+
+def test_a_poll_makes_seven_statements(db: Session, settings: Settings, app: FastAPI) -> None:
+    """The whole poll of board.json: the login's token, the site with its clinic and chairs,
+    the bookings, the vitals and scale scores, the alerts, and the audit append (two
+    statements on PostgreSQL; on SQLite, in-process, the BEGIN IMMEDIATE and the Core append
+    reading the head, inserting and moving the head)."""
+    w = world(db, chairs=3, patients=3)
+    clinic = db.get(Clinic, w.clinic_id)
+    assert clinic is not None
+    now = utcnow()
+    for i in range(3):
+        patient = db.get(Patient, w.patients[i])
+        assert patient is not None
+        s = make_session(db, clinic, patient, "iv")
+        db.add(
+            Booking(
+                clinic_id=w.clinic_id, site_id=w.site_id, chair_id=w.chairs[i],
+                patient_id=patient.id, session_id=s.id, kind=Kind.iv,
+                starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(minutes=90),
+                status=BookingStatus.checked_in,
+            )
+        )  # fmt: skip
+    db.commit()
+    nurse = make_user(db, clinic, Role.nurse)
+    seen: list[str] = []
+
+    def tally(*args: Any) -> None:
+        seen.append(args[2])
+
+    engine = db.get_bind()
+    with TestClient(app, follow_redirects=False) as client:
+        login(client, nurse.email)
+        url = f"/scheduling/sites/{w.site_id}/board.json"
+        assert client.get(url).status_code == 200  # warm: the app's first request
+        event.listen(engine, "before_cursor_execute", tally)
+        try:
+            r = client.get(url)
+        finally:
+            event.remove(engine, "before_cursor_execute", tally)
+    assert r.status_code == 200 and len(r.json()["chairs"]) == 3
+    expected = 7 if engine.dialect.name == "postgresql" else 9
+    assert len(seen) == expected, "\n".join(x[:80] for x in seen)
 
 
 def test_front_desk_board_leaves_out_score_alerts(db: Session, settings: Settings) -> None:

@@ -7,6 +7,7 @@ the discharge gate); nothing here re-implements them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.scheduling import queries
-from ketacare.features.scheduling.models import Booking, BookingStatus, Site
+from ketacare.features.scheduling.models import Booking, BookingStatus, Chair, Site
 from ketacare.features.sessions import state as session_state
 from ketacare.features.sessions.config import safety_config
 from ketacare.features.sessions.models import TreatmentSession
@@ -60,11 +61,14 @@ def chair_board(
     now: datetime,
     settings: Settings,
     clinical: bool = True,
+    chairs: Sequence[Chair] | None = None,
 ) -> tuple[list[dict[str, Any]], list[int]]:
     """One row per chair (the booking in it now, else its next one today); and the patients
     shown (for the audit). ``clinical=False`` (the front desk's read-only board) leaves out the
-    patient's score alerts and the session link: the phase and what is due stay."""
-    chairs = queries.list_chairs(db, site.id)
+    patient's score alerts and the session link: the phase and what is due stay. ``chairs``:
+    the site's active chairs if the caller has read them (else they are read here)."""
+    if chairs is None:
+        chairs = queries.list_chairs(db, site.id)
     # The day's bookings with their patients and sessions in one statement (not one per chair).
     by_chair: dict[int, list[Booking]] = {}
     by_id: dict[int, TreatmentSession] = {}
@@ -75,7 +79,7 @@ def chair_board(
         if s is not None:
             by_id[s.id] = s
     cfg = safety_config(settings)
-    # The rules' view of every open session of the day in three statements (not eight a chair).
+    # The rules' view of every open session of the day in two statements (not eight a chair).
     floor = session_state.floor_states(
         db, [x for x in by_id.values() if x.discharged_at is None], cfg, now
     )
@@ -144,11 +148,11 @@ def board_for(
     """The board of a site of the actor's clinic today (clinic time), audited with the
     patients it shows; the front desk's is read-only and non-clinical (``chair_board``)."""
     assert actor.clinic_id is not None
-    site, clinic = queries.site_and_clinic(db, actor.clinic_id, site_id)
+    site, clinic, chairs = queries.board_site(db, actor.clinic_id, site_id)
     tz = clock.clinic_tz(clinic, settings.timezone).key
     today = clock.local_date(now, tz) or now.date()
     start, end = clock.local_day_bounds(today, tz)
     clinical = actor.user is None or actor.user.role is not Role.frontdesk
-    rows, shown = chair_board(db, site, start, end, now, settings, clinical)
+    rows, shown = chair_board(db, site, start, end, now, settings, clinical, chairs)
     record(db, actor, "list", "sched_booking", f"board:{site.id}", patients=sorted(set(shown)))
     return rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.course.booking import Busy, Floor, Shift, StaffRole
@@ -37,18 +37,22 @@ def get_site(db: Session, clinic_id: int, site_id: int, lock: bool = False) -> S
     return site
 
 
-def site_and_clinic(db: Session, clinic_id: int, site_id: int) -> tuple[Site, Clinic]:
-    """The site in the clinic and the clinic (for its time zone), in one statement (404
-    otherwise): the chair board reads both on every refresh."""
+def board_site(db: Session, clinic_id: int, site_id: int) -> tuple[Site, Clinic, list[Chair]]:
+    """The site in the clinic, the clinic (for its time zone) and the site's active chairs by
+    name, in one statement (404 if the site is not the clinic's): the chair board reads all
+    three on every refresh."""
     stmt = (
-        select(Site, Clinic)
+        select(Site, Clinic, Chair)
         .join(Clinic, Clinic.id == Site.clinic_id)
+        .outerjoin(Chair, and_(Chair.site_id == Site.id, Chair.active))
         .where(Site.id == site_id, Site.clinic_id == clinic_id)
+        .order_by(Chair.name, Chair.id)
     )
-    row = db.execute(stmt).one_or_none()
-    if row is None:
+    rows = db.execute(stmt).all()
+    if not rows:
         raise NotFound("no such site", "site_id")
-    return row[0], row[1]
+    chairs: list[Chair | None] = [row[2] for row in rows]  # None: a site without chairs
+    return rows[0][0], rows[0][1], [chair for chair in chairs if chair is not None]
 
 
 def board_bookings(

@@ -32,7 +32,7 @@ from ketacare.domain.sessions.safety import (
 )
 from ketacare.features._kit import clock
 from ketacare.features._kit.templating import instrument_label
-from ketacare.features.assessments.models import Alert, AlertStatus
+from ketacare.features.assessments.models import Alert, AlertStatus, Assessment
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
 from ketacare.features.sessions.models import (
@@ -50,16 +50,12 @@ from ketacare.settings import Settings
 def todays_assessments(
     db: Session, patient_id: int, day_start: datetime, tz: str = "UTC"
 ) -> tuple[list[str], list[str]]:
-    """Today's PHQ-9/C-SSRS results and the patient's open alerts, as short lines.
-
-    The only read of ``features.assessments``; empty when that feature is not installed.
-    """
-    statement = _today_statement()
-    if statement is None:  # pragma: no cover - the assessments feature is optional
-        return [], []
+    """Today's PHQ-9/C-SSRS results and the patient's open alerts, as short lines (the
+    pre-dose checklist reads them)."""
     results: list[str] = []
     alerts: list[str] = []
-    for r in db.execute(statement, {"patient_id": patient_id, "day_start": day_start}):
+    params = {"patient_id": patient_id, "day_start": day_start}
+    for r in db.execute(_today_statement(), params):
         if r.part == 0:
             results.append(
                 f"{instrument_label(r.text)}: total {r.total if r.total is not None else '—'}"
@@ -72,14 +68,10 @@ def todays_assessments(
 
 
 @cache
-def _today_statement() -> Any | None:
-    """The one query of :func:`todays_assessments`, built once (None: no such feature):
+def _today_statement() -> CompoundSelect[Any]:
+    """The one query of :func:`todays_assessments`, built once:
     today's results (part 0, by time) and the open alerts (part 1, oldest first), as the
     columns the lines show (no entities: no JSON answers decoded, no identity map)."""
-    try:
-        from ketacare.features.assessments.models import Alert, AlertStatus, Assessment
-    except ImportError:  # pragma: no cover - the assessments feature is optional
-        return None
     todays = select(
         literal(0).label("part"),
         Assessment.instrument_id.label("text"),
@@ -260,30 +252,43 @@ class FloorState:
 
 #: The board's reads of the floor rules' rows, built once: only the columns the rules use,
 #: as plain rows (no ORM objects, no JSON columns decoded). ``ids``: the sessions or patients.
-_FLOOR_VITALS = (
-    select(
-        VitalSign.session_id,
-        VitalSign.pre_dose,
-        VitalSign.at,
-        VitalSign.systolic,
-        VitalSign.diastolic,
-        VitalSign.heart_rate,
-        VitalSign.spo2,
-        VitalSign.resp_rate,
-    )
-    .where(VitalSign.session_id.in_(bindparam("ids", expanding=True)))
-    .order_by(VitalSign.at, VitalSign.id)
-)
-_FLOOR_SCALES = (
-    select(
-        ScaleScore.session_id,
-        ScaleScore.instrument_id,
-        ScaleScore.timepoint,
-        ScaleScore.at,
-        ScaleScore.total,
-    )
-    .where(ScaleScore.session_id.in_(bindparam("ids", expanding=True)))
-    .order_by(ScaleScore.at, ScaleScore.id)
+#: The vitals (part 0) and the scale scores (part 1) of the sessions in one statement, each
+#: part in the order it was charted (time, then the order stored).
+_FLOOR_VITALS = select(
+    literal(0).label("part"),
+    VitalSign.session_id,
+    VitalSign.at,
+    VitalSign.id,
+    VitalSign.pre_dose,
+    VitalSign.systolic,
+    VitalSign.diastolic,
+    VitalSign.heart_rate,
+    VitalSign.spo2,
+    VitalSign.resp_rate,
+    null().label("instrument_id"),
+    null().label("timepoint"),
+    null().label("total"),
+).where(VitalSign.session_id.in_(bindparam("ids", expanding=True)))
+_FLOOR_SCALES = select(
+    literal(1),
+    ScaleScore.session_id,
+    ScaleScore.at,
+    ScaleScore.id,
+    null(),
+    null(),
+    null(),
+    null(),
+    null(),
+    null(),
+    ScaleScore.instrument_id,
+    ScaleScore.timepoint,
+    ScaleScore.total,
+).where(ScaleScore.session_id.in_(bindparam("ids", expanding=True)))
+_FLOOR_CHART: CompoundSelect[Any] = union_all(_FLOOR_VITALS, _FLOOR_SCALES)
+_FLOOR_CHART = _FLOOR_CHART.order_by(
+    _FLOOR_CHART.selected_columns.part,
+    _FLOOR_CHART.selected_columns.at,
+    _FLOOR_CHART.selected_columns.id,
 )
 _FLOOR_ALERTS = (
     select(Alert.patient_id, Alert.level, Alert.reason)
@@ -296,18 +301,24 @@ _FLOOR_ALERTS = (
 def floor_states(
     db: Session, sessions: list[TreatmentSession], cfg: SafetyConfig, now: datetime
 ) -> dict[int, FloorState]:
-    """:class:`FloorState` of each of ``sessions`` in three statements whatever their number
+    """:class:`FloorState` of each of ``sessions`` in two statements whatever their number
     (the board built a whole :class:`SessionState`, eight statements, per chair), read as
     plain rows: the board polls often (benchmarks/load.py ``--board-share``)."""
     if not sessions:
         return {}
     ids = [s.id for s in sessions]
     vitals: dict[int, list[tuple[bool, Vitals]]] = {i: [] for i in ids}
-    for sid, pre_dose, at, sys_, dia, hr, spo2, rr in db.execute(_FLOOR_VITALS, {"ids": ids}):
-        vitals[sid].append((pre_dose, Vitals(at, sys_, dia, hr, spo2, rr)))
     scales: dict[int, list[ScaleRow]] = {i: [] for i in ids}
-    for sid, instrument_id, timepoint, at, total in db.execute(_FLOOR_SCALES, {"ids": ids}):
-        scales[sid].append(ScaleRow(instrument_id, timepoint, at, total))
+    for r in db.execute(_FLOOR_CHART, {"ids": ids}):
+        if r.part == 0:
+            vitals[r.session_id].append(
+                (
+                    r.pre_dose,
+                    Vitals(r.at, r.systolic, r.diastolic, r.heart_rate, r.spo2, r.resp_rate),
+                )
+            )
+        else:
+            scales[r.session_id].append(ScaleRow(r.instrument_id, r.timepoint, r.at, r.total))
     alerts: dict[int, list[str]] = {}
     patient_ids = sorted({s.patient_id for s in sessions})
     for patient_id, level, reason in db.execute(_FLOOR_ALERTS, {"ids": patient_ids}):
