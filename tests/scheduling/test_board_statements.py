@@ -4,7 +4,7 @@ and the whole poll makes seven on PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,8 +21,25 @@ from ketacare.features.scheduling import board, queries
 from ketacare.features.scheduling.models import Booking, BookingStatus
 from ketacare.settings import Settings
 from tests.conftest import login, make_user
-from tests.scheduling.support import world
+from tests.scheduling.support import World, world
 from tests.sessions.support import T0, make_session
+
+
+def _seat(db: Session, w: World, clinic: Clinic, i: int, now: datetime) -> None:
+    """Patient ``i`` checked in to chair ``i`` half an hour before ``now``, with an open IV
+    session opened from the booking (committed)."""
+    patient = db.get(Patient, w.patients[i])
+    assert patient is not None
+    s = make_session(db, clinic, patient, "iv")
+    db.add(
+        Booking(
+            clinic_id=w.clinic_id, site_id=w.site_id, chair_id=w.chairs[i],
+            patient_id=patient.id, session_id=s.id, kind=Kind.iv,
+            starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(minutes=90),
+            status=BookingStatus.checked_in,
+        )
+    )  # fmt: skip
+    db.commit()
 
 
 def test_board_statements_do_not_grow_with_open_sessions(db: Session, settings: Settings) -> None:
@@ -31,18 +48,7 @@ def test_board_statements_do_not_grow_with_open_sessions(db: Session, settings: 
     assert clinic is not None
     counts = []
     for i in range(4):
-        patient = db.get(Patient, w.patients[i])
-        assert patient is not None
-        s = make_session(db, clinic, patient, "iv")
-        db.add(
-            Booking(
-                clinic_id=w.clinic_id, site_id=w.site_id, chair_id=w.chairs[i],
-                patient_id=patient.id, session_id=s.id, kind=Kind.iv,
-                starts_at=T0 - timedelta(minutes=30), ends_at=T0 + timedelta(minutes=90),
-                status=BookingStatus.checked_in,
-            )
-        )  # fmt: skip
-        db.commit()
+        _seat(db, w, clinic, i, T0)
         site = queries.get_site(db, w.clinic_id, w.site_id)
         seen: list[object] = []
 
@@ -75,20 +81,8 @@ def test_a_poll_makes_seven_statements(db: Session, settings: Settings, app: Fas
     w = world(db, chairs=3, patients=3)
     clinic = db.get(Clinic, w.clinic_id)
     assert clinic is not None
-    now = utcnow()
     for i in range(3):
-        patient = db.get(Patient, w.patients[i])
-        assert patient is not None
-        s = make_session(db, clinic, patient, "iv")
-        db.add(
-            Booking(
-                clinic_id=w.clinic_id, site_id=w.site_id, chair_id=w.chairs[i],
-                patient_id=patient.id, session_id=s.id, kind=Kind.iv,
-                starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(minutes=90),
-                status=BookingStatus.checked_in,
-            )
-        )  # fmt: skip
-    db.commit()
+        _seat(db, w, clinic, i, utcnow())
     nurse = make_user(db, clinic, Role.nurse)
     seen: list[str] = []
 
