@@ -86,6 +86,9 @@ def test_admin_edits_the_enrolment_form_as_a_new_version(client: TestClient, db:
         data={"csrf_token": csrf(client, "/consent"), "key": "iv", "title": "IV", "body": "b"},
     )
     assert [t.key for t in consent.latest_templates(db, w.clinic_id)] == ["iv"]
+    # The page's list: the consent forms, then the enrolment form, read in one statement.
+    both = consent.latest_templates(db, w.clinic_id, consent.CONSENT, consent.REMS_ENROLMENT)
+    assert [(t.key, t.version) for t in both] == [("iv", 1), ("rems-enrolment", 2)]
     db.rollback()
     # A nurse sees no Edit link and may not save a version.
     client.cookies.clear()

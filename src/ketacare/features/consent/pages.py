@@ -37,8 +37,9 @@ def _clinic_page(
     edit = request.query_params.get("edit", "")
     ctx: dict[str, Any] = {
         # The consent forms, then the REMS Patient Enrollment Form (edited here too, issue 19).
-        "templates": service.latest_templates(db, actor.clinic_id)
-        + service.latest_templates(db, actor.clinic_id, service.REMS_ENROLMENT),
+        "templates": service.latest_templates(
+            db, actor.clinic_id, service.CONSENT, service.REMS_ENROLMENT
+        ),
         # ?edit=<template id>: the form starts from that version's text.
         "edit": service.get_template(db, actor.clinic_id, int(edit), kind=None)
         if edit.isdigit() and len(edit) < 12
