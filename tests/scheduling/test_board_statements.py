@@ -58,8 +58,9 @@ def test_board_statements_do_not_grow_with_open_sessions(db: Session, settings: 
         engine = db.get_bind()
         event.listen(engine, "before_cursor_execute", tally)
         try:
+            chairs = queries.list_chairs(db, site.id)
             rows, shown = board.chair_board(
-                db, site, T0 - timedelta(hours=8), T0 + timedelta(hours=8), T0, settings
+                db, site, chairs, T0 - timedelta(hours=8), T0 + timedelta(hours=8), T0, settings
             )
         finally:
             event.remove(engine, "before_cursor_execute", tally)
@@ -134,8 +135,9 @@ def test_front_desk_board_leaves_out_score_alerts(db: Session, settings: Setting
     db.commit()
     site = queries.get_site(db, w.clinic_id, w.site_id)
     day = (T0 - timedelta(hours=8), T0 + timedelta(hours=8))
-    clinical, _ = board.chair_board(db, site, *day, T0, settings)
-    desk, _ = board.chair_board(db, site, *day, T0, settings, clinical=False)
+    chairs = queries.list_chairs(db, site.id)
+    clinical, _ = board.chair_board(db, site, chairs, *day, T0, settings)
+    desk, _ = board.chair_board(db, site, chairs, *day, T0, settings, clinical=False)
     assert "urgent: PHQ-9 item 9 answered above zero" in clinical[0]["alerts"]
     assert not any("PHQ-9" in x for x in desk[0]["alerts"])
     assert desk[0]["phase"] == clinical[0]["phase"] and desk[0]["session_id"] is None

@@ -56,19 +56,18 @@ def _phase(
 def chair_board(
     db: Session,
     site: Site,
+    chairs: Sequence[Chair],
     day_start: datetime,
     day_end: datetime,
     now: datetime,
     settings: Settings,
     clinical: bool = True,
-    chairs: Sequence[Chair] | None = None,
 ) -> tuple[list[dict[str, Any]], list[int]]:
-    """One row per chair (the booking in it now, else its next one today); and the patients
-    shown (for the audit). ``clinical=False`` (the front desk's read-only board) leaves out the
-    patient's score alerts and the session link: the phase and what is due stay. ``chairs``:
-    the site's active chairs if the caller has read them (else they are read here)."""
-    if chairs is None:
-        chairs = queries.list_chairs(db, site.id)
+    """One row per chair of ``chairs`` (the site's active ones, as ``queries.board_site``
+    reads them with the site): the booking in it now, else its next one today; and the
+    patients shown (for the audit). ``clinical=False`` (the front desk's read-only board)
+    leaves out the patient's score alerts and the session link: the phase and what is due
+    stay."""
     # The day's bookings with their patients and sessions in one statement (not one per chair).
     by_chair: dict[int, list[Booking]] = {}
     by_id: dict[int, TreatmentSession] = {}
@@ -153,6 +152,6 @@ def board_for(
     today = clock.local_date(now, tz) or now.date()
     start, end = clock.local_day_bounds(today, tz)
     clinical = actor.user is None or actor.user.role is not Role.frontdesk
-    rows, shown = chair_board(db, site, start, end, now, settings, clinical, chairs)
+    rows, shown = chair_board(db, site, chairs, start, end, now, settings, clinical)
     record(db, actor, "list", "sched_booking", f"board:{site.id}", patients=sorted(set(shown)))
     return rows
