@@ -157,10 +157,11 @@ class AxeMemo:
     top_only: int = 0
     page_only: int = 0
 
-    def violations(self, page: Page) -> list[Violation]:
-        """The page's serious and critical violations, as ``axe_violations`` finds them."""
+    def violations(self, page: Page, parts: tuple[str, str] | None = None) -> list[Violation]:
+        """The page's serious and critical violations, as ``axe_violations`` finds them.
+        ``parts``: the page's ``part_digests`` if the caller took them as it is now."""
         width = page.viewport_size["width"] if page.viewport_size else 0
-        top, rest = part_digests(page)
+        top, rest = parts or part_digests(page)
         top_key, rest_key = (width, "top", top), (width, "rest", rest)
         if rest_key not in self.seen:
             self.full += 1

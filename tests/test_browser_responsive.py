@@ -95,6 +95,7 @@ def _walk(
         if who != "anonymous":  # the public walk includes an expired link's page
             assert response.status == 200, (who, path, response.status)
         seen += 1
+        narrow: tuple[str, str] | None = None
         problems += [f"{who} 1280px {path}: {v}" for v in memo.axe.violations(page)]
         for width in reversed(WIDTHS):
             page.set_viewport_size({"width": width, "height": 900})
@@ -103,11 +104,12 @@ def _walk(
             if m["width"] > m["vw"] or (m["logout"] or 0) > m["vw"]:
                 problems.append(f"{who} {width}px {path}: {m['width']}px {m['over']} {m['logout']}")
             if width in SCREENSHOT_WIDTHS:
-                content = (width, part_digests(page)[1])
-                if content not in memo.shots:
-                    memo.shots.add(content)
+                parts = part_digests(page)
+                narrow = parts if width == WIDTHS[0] else None  # axe reuses them at 390 px
+                if (width, parts[1]) not in memo.shots:
+                    memo.shots.add((width, parts[1]))
                     page.screenshot(path=_shot(who, width, path))
-        problems += [f"{who} 390px {path}: {v}" for v in memo.axe.violations(page)]
+        problems += [f"{who} 390px {path}: {v}" for v in memo.axe.violations(page, narrow)]
     return seen
 
 
