@@ -37,11 +37,13 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-# pytest-xdist workers: one per core by default (each has its own SQLite file and PostgreSQL
-# database); `make test PYTEST_JOBS=0` runs in one process. worksteal: an idle worker takes
-# tests from the other's queue, so one big file (the browser walks) no longer leaves a core idle
-# at the end of the run as loadfile did.
-PYTEST_JOBS ?= auto
+# pytest-xdist workers: one per core plus one by default (each has its own SQLite file and
+# PostgreSQL database); `make test PYTEST_JOBS=0` runs in one process. With one per core the
+# cores sat idle 13% of the run while tests waited for Chromium, a server or a subprocess; the
+# extra worker fills that time (benchmarks/README.md, "Suite, eighth session"). worksteal: an
+# idle worker takes tests from another's queue, so one big file no longer leaves a core idle
+# at the end of the run as loadfile did; conftest.py starts the long tests first.
+PYTEST_JOBS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1)")
 pytest: $(DEV_STAMP)
 	bash scripts/install-test-extras.sh
 	$(BIN)/pytest -n $(PYTEST_JOBS) --dist worksteal $(PYTEST_ARGS)

@@ -68,18 +68,49 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     stop_shared_chromium()
 
 
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by their database
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Chromium tests (marked ``browser``) run on PostgreSQL only, the production database.
+    """Chromium tests (marked ``browser``) run on PostgreSQL only, the production database;
+    tests marked ``long`` start first.
 
     What a browser test adds is the page's JavaScript path, which does not depend on the
     database; every route it drives has HTTP tests on both databases. The SQLite runs cost
     166 s of the suite's 1,625 s of test time (benchmarks/README.md, "Suite, sixth session").
-    A browser test that needs no database is kept as it is."""
+    A browser test that needs no database is kept as it is.
+
+    pytest-xdist's work stealing takes tests from the end of a worker's queue, never a test
+    that is running: a 95-second test that starts last leaves the other core idle for most of
+    it (the staff page walk did, "Suite, eighth session"). The long tests go to the front, in
+    the order pytest gave them, so that the short ones fill in around them."""
     dropped = [item for item in items if item.get_closest_marker("browser") and _on_sqlite(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         gone = set(map(id, dropped))
         items[:] = [item for item in items if id(item) not in gone]
+    items[:] = long_tests_first(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+
+
+def long_tests_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """The tests in the order that starts each ``long`` one first on some worker.
+
+    pytest-xdist's work stealing hands each of the ``workers`` a contiguous share of the list
+    (``len(rest) // workers_left`` tests each, in turn) and later moves tests from the end of a
+    long queue to an idle worker. So the long tests are dealt round-robin to the front of
+    each share; the rest keep pytest's order, which groups tests by database."""
+    long = [item for item in items if item.get_closest_marker("long")]
+    if not long:
+        return items
+    first = set(map(id, long))
+    rest = [item for item in items if id(item) not in first]
+    ordered: list[pytest.Item] = []
+    total = len(items)
+    for worker in range(workers):
+        dealt = long[worker::workers]
+        size = (total - len(ordered)) // (workers - worker)  # what xdist will send this worker
+        take = max(size - len(dealt), 0)
+        ordered += dealt + rest[:take]
+        rest = rest[take:]
+    return ordered + rest
 
 
 def _on_sqlite(item: pytest.Item) -> bool:

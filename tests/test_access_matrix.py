@@ -571,6 +571,7 @@ def observe(client: TestClient, db: Session, world: World, method: str, path: st
     return got
 
 
+@pytest.mark.long
 def test_access_matrix(app: FastAPI, db: Session, world: World) -> None:
     failures = []
     # One client (one app start) for the 2,400 requests; each request starts from no cookie.

@@ -40,6 +40,7 @@ def _check(page: Page, label: str, problems: list[str]) -> None:
         problems.append(f"{label}: {v}")
 
 
+@pytest.mark.long
 def test_keyboard_signs_consent_books_and_keeps_focus_on_the_board(
     app: FastAPI, site: Site, browser: Browser
 ) -> None:

@@ -113,7 +113,9 @@ def _walk(
     return seen
 
 
-@pytest.mark.parametrize("walk", ["anonymous", "staff", "patient"])
+@pytest.mark.parametrize(
+    "walk", ["anonymous", pytest.param("staff", marks=pytest.mark.long), "patient"]
+)
 def test_every_page_fits_390_820_and_1280_px_and_passes_axe(
     app: FastAPI, db: Session, settings: Settings, walk: str
 ) -> None:

@@ -32,6 +32,7 @@ def _login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
     log_in(page, base, email)
 
 
+@pytest.mark.long
 def test_front_desk_books_course_patient_confirms_nurse_opens_from_board(
     app: FastAPI, db: Session
 ) -> None:

@@ -20,6 +20,7 @@ DATA_TESTS = [
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_clone_without_shared_collects_and_reads_its_own_data(tmp_path: Path) -> None:
     if shutil.which("git") is None or not (REPO / ".git").exists():
         pytest.skip("needs git and a git checkout")

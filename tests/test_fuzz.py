@@ -48,6 +48,7 @@ def _fuzz(operation: Any, headers: dict[str, str]) -> None:
     check()
 
 
+@pytest.mark.long
 def test_api_never_fails_on_generated_input(app: FastAPI, staff_headers: dict[str, str]) -> None:
     """Every operation of the OpenAPI document, with generated valid and invalid input."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)

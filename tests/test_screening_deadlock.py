@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
 from sqlalchemy import Engine
 
 from tests.browser import free_port
@@ -48,6 +49,7 @@ def serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
 
 
+@pytest.mark.long
 def test_form_and_api_together_never_freeze_the_server(
     database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
