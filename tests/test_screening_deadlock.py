@@ -23,10 +23,15 @@ from tests.browser import free_port
 from tests.test_cli import KETACARE
 from tests.test_processes import base_env
 
-#: How long both kinds run at once: 20 s on PostgreSQL, where the row lock froze the server;
-#: 8 s on SQLite, which serialises writers (no row lock to wait for), to show the same writer
-#: keeps both kinds flowing there too.
-RUN_S = {"postgresql": 20.0, "sqlite": 8.0}
+#: How long both kinds run at once, at least: the code of issue 15.1 froze at once, before the
+#: first /healthz answer (3 runs of 3 on PostgreSQL, benchmarks/README.md "Suite, eighth
+#: session"). PostgreSQL, where the row lock froze the server, runs longer than SQLite, which
+#: serialises writers (no row lock to wait for) and shows the same writer keeps both kinds
+#: flowing there too. The run goes on until each kind has ``STORED`` answers (a slow machine),
+#: for at most ``MAX_S``.
+RUN_S = {"postgresql": 5.0, "sqlite": 3.0}
+STORED = 40
+MAX_S = 30.0
 HEALTH_TIMEOUT_S = 10.0  # a frozen server never answers; a busy one answers late
 START_S = 90.0  # a busy shared machine can take 20 s to import and start the server
 
@@ -92,8 +97,11 @@ def test_form_and_api_together_never_freeze_the_server(
     try:
         for t in threads:
             t.start()
-        deadline = time.monotonic() + RUN_S[database_url.split(":", 1)[0].split("+", 1)[0]]
-        while time.monotonic() < deadline:
+        start = time.monotonic()
+        least = start + RUN_S[database_url.split(":", 1)[0].split("+", 1)[0]]
+        while time.monotonic() < start + MAX_S and (
+            time.monotonic() < least or min(map(len, codes.values())) < STORED
+        ):
             t0 = time.monotonic()
             try:
                 r = httpx.get(f"{base}/healthz", timeout=HEALTH_TIMEOUT_S)
@@ -117,6 +125,6 @@ def test_form_and_api_together_never_freeze_the_server(
     assert failures == [], f"/healthz stopped answering: {failures}"
     assert len(health) >= 5, "too few health checks: the server was stalled"
     # Both kinds really ran concurrently and were stored.
-    assert codes["form"].count(303) >= 20, codes["form"][:20]
-    assert codes["api"].count(201) >= 20, codes["api"][:20]
+    assert codes["form"].count(303) >= STORED, codes["form"][:20]
+    assert codes["api"].count(201) >= STORED, codes["api"][:20]
     assert set(codes["form"]) <= {303} and set(codes["api"]) <= {201}
