@@ -80,8 +80,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     pytest-xdist's work stealing takes tests from the end of a worker's queue, never a test
     that is running: a 95-second test that starts last leaves the other core idle for most of
-    it (the staff page walk did, "Suite, eighth session"). The long tests go to the front, in
-    the order pytest gave them, so that the short ones fill in around them."""
+    it (the staff page walk did, "Suite, eighth session"). The long tests go to the front of
+    each worker's share (``long_tests_first``), so that the short ones fill in around them."""
     dropped = [item for item in items if item.get_closest_marker("browser") and _on_sqlite(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
