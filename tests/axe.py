@@ -127,21 +127,34 @@ PAGE_RULES = (
 )
 
 #: The page split for the memo: the top bar (``body > header``, which differs by role and by
-#: the page marked current) and the rest of the document, hidden inputs' values (CSRF tokens)
-#: left out. Both as the browser has them now, after the page's scripts ran.
-PARTS = """() => {
+#: the page marked current) and the rest of the document, as the browser has them now, after
+#: the page's scripts ran. Each part's SHA-256 is taken in the page, so the markup (some 100
+#: KB a page) does not cross the DevTools pipe; a page that is not a secure context, such as
+#: ``about:blank``, has no ``crypto.subtle`` and sends the markup instead. Left out: hidden
+#: inputs' values (CSRF tokens) and empty ``style=""`` attributes, which axe-core's own checks
+#: leave behind on the elements they measured (an empty style attribute styles nothing): with
+#: them, a page checked once looked new to the memo and was checked again.
+PARTS = """async () => {
   const doc = document.documentElement.cloneNode(true);
   for (const i of doc.querySelectorAll('input[type=hidden]')) i.removeAttribute('value');
+  for (const e of doc.querySelectorAll('[style=""]')) e.removeAttribute('style');
   const header = doc.querySelector('body > header');
   const top = header ? header.outerHTML : '';
   if (header) header.replaceWith(document.createComment('header'));
-  return [top, doc.outerHTML];
+  const rest = doc.outerHTML;
+  if (!window.isSecureContext) return [false, top, rest];
+  const hex = async (text) => Array.from(
+    new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))),
+    (b) => b.toString(16).padStart(2, '0')).join('');
+  return [true, await hex(top), await hex(rest)];
 }"""
 
 
 def part_digests(page: Page) -> tuple[str, str]:
     """SHA-256 of the page's top bar and of the rest of it (``PARTS``), as it is now."""
-    top, rest = page.evaluate(PARTS)
+    hashed, top, rest = page.evaluate(PARTS)
+    if hashed:
+        return str(top), str(rest)
     return hashlib.sha256(top.encode()).hexdigest(), hashlib.sha256(rest.encode()).hexdigest()
 
 

@@ -73,3 +73,19 @@ def test_memo_checks_new_parts_and_spares_only_checked_ones(page: Page) -> None:
     _show(page, BAD_TOP, GOOD_MAIN)
     assert "link-name" in _rules(memo.violations(page))  # failed before: checked again
     assert memo.top_only == 3 and memo.page_only == 1
+
+
+def test_memo_takes_a_page_axe_has_measured_for_the_same_page(page: Page) -> None:
+    """axe-core leaves an empty ``style=""`` on elements it measured; the memo's digest
+    ignores it (it styles nothing), so a page checked once is not checked in full again."""
+    memo = AxeMemo()
+    _show(page, GOOD_TOP, GOOD_MAIN)
+    assert memo.violations(page) == [] and memo.full == 1
+    page.evaluate(
+        "() => document.querySelectorAll('main *').forEach(e => e.setAttribute('style', ''))"
+    )
+    assert memo.violations(page) == [] and memo.full == 1 and memo.page_only == 1
+    page.evaluate(
+        "() => document.querySelector('main p').setAttribute('style', 'font-weight: bold')"
+    )
+    assert memo.violations(page) == [] and memo.full == 2  # a real style is new content
