@@ -15,7 +15,7 @@ from datetime import timedelta
 import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import reminders, service
 from ketacare.settings import Settings
 from tests.axe import assert_accessible
-from tests.browser import CHROMIUM_ARGS, live_server, log_in, require_chromium
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import make_user
 from tests.scheduling.support import at, smtp_server
 from tests.scheduling.test_scheduling_api import START
@@ -46,7 +46,7 @@ def _login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
 def test_front_desk_books_patient_confirms_by_reminder_nurse_opens_from_board(
     app: FastAPI, db: Session, engine: Engine, settings: Settings
 ) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clock = install_clock(app, T0)
     clock.set(days=-2)  # Saturday 2025-03-01 09:00 UTC: the desk books two days ahead
     w = setup(db, "iv")
@@ -68,8 +68,7 @@ def test_front_desk_books_patient_confirms_by_reminder_nurse_opens_from_board(
     assert record is not None
     record.email = "ada.lee@example.org"  # the reminder goes by e-mail
     db.commit()
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         assert page.evaluate("() => typeof fetch") == "function"  # the JavaScript path
         _login(page, base, desk_email)
@@ -167,4 +166,3 @@ def test_front_desk_books_patient_confirms_by_reminder_nurse_opens_from_board(
             "monitoring"
         )
         expect(page.locator("#chair-board tbody tr").first.locator("a, button")).to_have_count(0)
-        browser.close()

@@ -5,7 +5,7 @@ reads it in the mail the local SMTP server received, sets a new password and log
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
@@ -13,7 +13,7 @@ from ketacare.settings import Settings
 from tests.admin.test_password_reset import NEW_PASSWORD, _reset_path
 from tests.assessments.support import smtp_server
 from tests.axe import assert_accessible
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 from tests.portal.support import smtp_app
 
@@ -23,13 +23,12 @@ pytestmark = pytest.mark.browser
 def test_nurse_resets_a_forgotten_password_by_mailed_link_in_chromium(
     db: Session, settings: Settings
 ) -> None:
-    chromium = require_chromium()
+    require_chromium()
     clinic = make_clinic(db)
     email = make_user(db, clinic, Role.nurse).email
     with smtp_server() as smtp:
         app = smtp_app(settings, smtp)
-        with live_server(app) as base, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        with live_server(app) as base, shared_chromium() as browser:
             page = browser.new_page(viewport={"width": 390, "height": 844})
             csp: list[str] = []
             page.on("console", lambda m: csp.append(m.text) if "Content Security" in m.text
@@ -69,4 +68,3 @@ def test_nurse_resets_a_forgotten_password_by_mailed_link_in_chromium(
             page.goto(base + _reset_path(smtp))
             expect(page.locator("#reset-problem")).to_contain_text("already been used")
             assert csp == []
-            browser.close()

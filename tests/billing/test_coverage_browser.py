@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features.billing.models import Coverage
 from tests.axe import assert_accessible
 from tests.billing.support import world
-from tests.browser import CHROMIUM_ARGS, live_server, log_in, require_chromium
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def _login(page: Page, base: str, email: str) -> None:
 
 
 def test_billing_user_adds_payer_and_coverage(app: FastAPI, db: Session) -> None:
-    chromium = require_chromium()
+    require_chromium()
     w = world(db)
     pid, billing_email, clinician_email = w.patient.id, w.billing.email, w.clinician.email
     db.commit()
@@ -36,8 +36,7 @@ def test_billing_user_adds_payer_and_coverage(app: FastAPI, db: Session) -> None
         if "Content Security Policy" in msg.text or "Refused to" in msg.text:
             csp_errors.append(msg.text)
 
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_context(viewport={"width": 1024, "height": 900}).new_page()
         page.on("console", on_console)
         _login(page, base, billing_email)
@@ -104,7 +103,6 @@ def test_billing_user_adds_payer_and_coverage(app: FastAPI, db: Session) -> None
         reader.goto(f"{base}/billing/patients/{pid}/coverage")
         expect(reader.locator("#coverages")).to_contain_text("Open Access")
         expect(reader.locator("form.coverage-form")).to_have_count(0)
-        browser.close()
     assert csp_errors == []
     plans = db.scalars(select(Coverage.plan_name).order_by(Coverage.id)).all()
     assert plans == ["", "Open Access"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from ketacare.features.intake import plans
 from ketacare.features.intake import service as intake
 from ketacare.features.patients import service as patients
 from ketacare.features.sessions.models import TreatmentSession
-from tests.browser import CHROMIUM_ARGS, live_server, require_chromium
+from tests.browser import live_server, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, make_clinic, make_user
 from tests.controlled.support import CS, DEA, valid_dea
 from tests.intake_app.intake_support import example, make_patient
@@ -91,11 +91,10 @@ def _event(page: Page, kind: str, mg: str, **fields: str) -> None:
 def test_nurse_charts_an_iv_session_against_the_ledger_and_admin_prints_the_records(
     app: FastAPI, db: Session
 ) -> None:
-    chromium = require_chromium()
+    require_chromium()
     w = _world(db)
     clock = install_clock(app)
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1024, "height": 1366})
         _login(page, base, w["nurse"])
 
@@ -228,7 +227,6 @@ def test_nurse_charts_an_iv_session_against_the_ledger_and_admin_prints_the_reco
         with office.expect_download() as inv_pdf:
             office.click("#inventory-pdf")
         assert inv_pdf.value.path().read_bytes().startswith(b"%PDF")
-        browser.close()
 
     db.expire_all()
     s = db.get(TreatmentSession, sid)

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy.orm import Session
 
 from ketacare.domain.course.booking import StaffRole
@@ -20,7 +20,7 @@ from ketacare.features.clinics.models import Clinic
 from ketacare.features.rems import service as rems
 from ketacare.features.scheduling import service as scheduling
 from ketacare.settings import Settings
-from tests.browser import CHROMIUM_ARGS, live_server, log_in, require_chromium
+from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.scheduling.support import at
 from tests.scheduling.test_scheduling_api import START
 from tests.sessions.support import T0, install_clock, setup
@@ -45,7 +45,7 @@ def book(page: Page, base: str, pid: int) -> None:
 def test_tablet_enrolment_form_signed_countersigned_unblocks_the_booking(
     app: FastAPI, db: Session
 ) -> None:
-    chromium = require_chromium()
+    require_chromium()
     install_clock(app, T0)  # 2025-03-03 09:00 UTC = 04:00 in New York
     w = setup(db)  # an esketamine plan
     clinic = db.get(Clinic, w["clinic_id"])
@@ -73,8 +73,7 @@ def test_tablet_enrolment_form_signed_countersigned_unblocks_the_booking(
         if "Content Security Policy" in msg.text or "Refused to" in msg.text:
             csp_errors.append(msg.text)
 
-    with live_server(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with live_server(app) as base, shared_chromium() as browser:
         tablet = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
         page = tablet.new_page()
         page.on("console", on_console)
@@ -128,5 +127,4 @@ def test_tablet_enrolment_form_signed_countersigned_unblocks_the_booking(
         book(page, base, pid)
         expect(page.locator("#errors")).to_have_count(0)
         assert page.locator("#bookings tbody tr").count() >= 1
-        browser.close()
     assert csp_errors == []
