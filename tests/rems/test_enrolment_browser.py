@@ -87,6 +87,9 @@ def test_tablet_enrolment_form_signed_countersigned_unblocks_the_booking(
         expect(page.locator("#enrolment-form-state")).to_contain_text("Not signed yet")
         page.click("#sign-enrolment")
         expect(page.locator("h1")).to_contain_text("SPRAVATO REMS Patient Enrollment Form")
+        # The signature pad's scripts are deferred: the heading can be there before they have
+        # run (as in tests/consent/test_consent_browser.py).
+        page.wait_for_load_state("load")
         assert page.evaluate("typeof window.SignaturePad") == "function"
         page.check("#attested")
         page.fill("#typed_name", "Pat Ient")
