@@ -26,10 +26,10 @@ from tests.conftest import PASSWORD
 
 CHROMIUM = os.environ.get("KETACARE_CHROMIUM", "/usr/bin/chromium")
 #: Chromium features the tests turn off, beyond Playwright's own list. RenderDocument makes a
-#: new frame host (and a new renderer-side document) on every navigation: with it off, 200
-#: navigations cost Chromium about 30% less CPU, and the tests navigate some 1,500 times a
-#: run (benchmarks/README.md, "Suite, ninth session"). It changes no page's behaviour;
-#: Playwright and Puppeteer have shipped with it off for the same reason.
+#: new frame host (and a new renderer-side document) on every navigation: with it off, page
+#: visits like the walk's cost Chromium about a quarter less CPU (benchmarks/chromium_nav.py;
+#: benchmarks/README.md, "Suite, ninth session"). It changes no page's behaviour; Playwright
+#: and Puppeteer have each shipped with it off.
 DISABLED_FEATURES = ("RenderDocument",)
 
 
