@@ -43,7 +43,7 @@ typecheck: $(DEV_STAMP)
 # extra worker fills that time (benchmarks/README.md, "Suite, eighth session"). worksteal: an
 # idle worker takes tests from another's queue, so one big file no longer leaves a core idle
 # at the end of the run as loadfile did; conftest.py starts the long tests first.
-PYTEST_JOBS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1)")
+PYTEST_JOBS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1 if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1) + 1)")
 # The suite starts some 150 Python processes (workers, CLI commands, servers): they reuse
 # compiled bytecode, kept in the venv and out of the work tree, even where the environment
 # sets PYTHONDONTWRITEBYTECODE (about 5 s of CPU a worker's collection, 0.3 s a subprocess).

@@ -23,15 +23,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_args, free_port
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_args, live_server
 
 from ketacare.db import migrate
 from ketacare.db.engine import get_engine
@@ -76,8 +75,8 @@ class ChromiumCpu:
         return sum(self.last.values())
 
 
-def serve() -> tuple[str, Callable[[], None]]:
-    """The app on a fresh SQLite database, served by uvicorn in a thread."""
+def app() -> FastAPI:
+    """The app on a fresh SQLite database."""
     folder = Path(tempfile.mkdtemp(prefix="ketacare-chromium-nav-"))
     url = f"sqlite:///{folder / 'bench.db'}"
     migrate.upgrade(get_engine(url))
@@ -88,20 +87,7 @@ def serve() -> tuple[str, Callable[[], None]]:
         audit_key="bench-audit-key-0123456789abcdef",
         public_rate_limit=1_000_000,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return f"http://127.0.0.1:{port}", stop
+    return create_app(settings)
 
 
 def one_run(base: str, args: list[str], pages: int) -> tuple[float, float]:
@@ -135,16 +121,13 @@ def main() -> None:
         "Playwright's switches (peer)": list(CHROMIUM_ARGS),
         "tests' switches": chromium_args(),
     }
-    base, stop = serve()
     results: dict[str, list[float]] = {name: [] for name in variants}
-    try:
+    with live_server(app()) as base:  # uvicorn in a thread, as the browser tests serve
         for round_ in range(1, opts.rounds + 1):
             for name, args in variants.items():
                 used, wall = one_run(base, args, opts.pages)
                 results[name].append(used)
                 print(f"round {round_}  {name:30} Chromium CPU {used:6.2f} s  wall {wall:6.2f} s")
-    finally:
-        stop()
     peer, ours = (statistics.median(v) for v in results.values())
     print(f"\n{opts.pages} pages, median of {opts.rounds} rounds:")
     print(f"  Playwright's switches (peer): Chromium CPU {peer:.2f} s")

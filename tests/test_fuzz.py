@@ -4,6 +4,7 @@ the HTML form handlers. No 5xx on any generated input; every 422 names the field
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -26,12 +27,13 @@ def staff_headers(db: Session) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_token(db, user)}"}
 
 
-def _fuzz(operation: Any, headers: dict[str, str]) -> None:
+def _fuzz(operation: Any, headers: dict[str, str], modes: Counter[str]) -> None:
     """Run generated cases of one operation: no 5xx, every 422 names its fields.
 
     Schemathesis generates only schema-valid input unless asked; about half the cases are drawn
     from its negative mode (input that breaks the schema: wrong types, missing or extra
-    fields, out-of-range values). 20 cases an operation cost what 25 valid ones did."""
+    fields, out-of-range values). 20 cases an operation cost what 25 valid ones did.
+    ``modes`` counts the cases sent by generation mode."""
 
     @settings(
         max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None
@@ -43,6 +45,7 @@ def _fuzz(operation: Any, headers: dict[str, str]) -> None:
         )
     )
     def check(case: Any) -> None:
+        modes[str(case.meta.generation.mode.value)] += 1
         response = case.call(headers=headers)
         assert response.status_code < 500, f"{operation.label}: {response.text}"
         if response.status_code == 422:
@@ -67,8 +70,10 @@ def test_api_never_fails_on_generated_input(app: FastAPI, staff_headers: dict[st
         assert isinstance(result, Ok), f"the OpenAPI document is invalid: {result}"
         operations.append(result.ok())
     assert len(operations) >= 5
+    modes: Counter[str] = Counter()
     for operation in operations:
-        _fuzz(operation, staff_headers)
+        _fuzz(operation, staff_headers, modes)
+    assert modes["positive"] > 0 and modes["negative"] > 0, modes  # both kinds were sent
 
 
 text = st.text(max_size=60)

@@ -32,5 +32,6 @@ def test_make_run_installs_runtime_only_and_test_adds_dev(tmp_path: Path) -> Non
     assert "-e '.[dev]'" in test and ".installed-dev" in test
     # The suite runs on pytest-xdist workers, one per core plus one; an idle worker steals
     # queued tests.
-    workers = len(os.sched_getaffinity(0)) + 1
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    workers = (len(cores) if cores else os.cpu_count() or 1) + 1
     assert f"pytest -n {workers} --dist worksteal" in test
