@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features.notes.models import ClinicalNote
+from tests.axe import axe_violations
 from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
 from tests.sessions.support import T0, install_clock, setup
 
@@ -22,14 +23,8 @@ PHQ9 = {"instrument": "phq9", "answers": [2, 2, 1, 2, 1, 1, 2, 1, 0]}
 
 
 def axe_serious(page: Page) -> list[str]:
-    """axe-core's serious and critical violations on the page (issue 21.5), when the
-    ``axe-playwright-python`` test dependency is installed; else none are checked."""
-    try:
-        from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - the accessibility extra is not installed
-        return []
-    found = Axe().run(page).response["violations"]
-    return [f"{page.url}: {v['id']}" for v in found if v["impact"] in ("serious", "critical")]
+    """axe-core's serious and critical violations on the page (issue 21.5; ``tests.axe``)."""
+    return [f"{page.url}: {v}" for v in axe_violations(page)]
 
 
 def no_overflow(page: Page) -> None:
