@@ -27,6 +27,7 @@ pytestmark = pytest.mark.browser
 
 WIDTHS = (390, 820, 1280)
 SCREENSHOT_WIDTHS = (390, 820)
+AXE_WIDTHS = (390, 1280)
 
 #: Measures the page and names the widest elements that stick out (for the failure message).
 MEASURE = """() => {
@@ -82,12 +83,16 @@ def _walk(
 ) -> int:
     """Open each page once and look at it at each width (the window resized, as a tablet
     turned or a window dragged): note overflow; screenshot at 390 and 820 px (content not yet
-    pictured at that width); axe-core at 1,280 px (the desktop layout, issue 21.5) and again
-    at 390 px (wide tables scroll there), sparing markup already checked (``Memo``).
-    One navigation a page, not one a width: the walks were the suite's longest tests."""
+    pictured at that width); axe-core at 1,280 px (the desktop layout, issue 21.5) and at
+    390 px (wide tables scroll there), sparing markup already checked (``Memo``).
+    One navigation a page, not one a width: the walks were the suite's longest tests. The
+    widths go down on one page and up on the next, so each page opens at the width the last
+    one ended at: setting the width before leaving a page would lay that page out again for
+    nothing."""
     seen = 0
+    order = WIDTHS[::-1]
+    page.set_viewport_size({"width": order[0], "height": 900})
     for path in paths:
-        page.set_viewport_size({"width": WIDTHS[-1], "height": 900})
         response = page.goto(f"{base}{path}")
         assert response is not None
         if response.status == 403:
@@ -95,22 +100,23 @@ def _walk(
         if who != "anonymous":  # the public walk includes an expired link's page
             assert response.status == 200, (who, path, response.status)
         seen += 1
-        narrow: tuple[str, str] | None = None
-        problems += [f"{who} 1280px {path}: {v}" for v in memo.axe.violations(page)]
-        for width in reversed(WIDTHS):
-            if width != WIDTHS[-1]:  # the page was opened at the widest
+        for width in order:
+            if width != order[0]:  # the page was opened at the first width
                 page.set_viewport_size({"width": width, "height": 900})
                 page.evaluate(NEXT_FRAME)  # the page's resize handlers (a11y.js) have run
             m = page.evaluate(MEASURE)
             if m["width"] > m["vw"] or (m["logout"] or 0) > m["vw"]:
                 problems.append(f"{who} {width}px {path}: {m['width']}px {m['over']} {m['logout']}")
+            parts: tuple[str, str] | None = None
             if width in SCREENSHOT_WIDTHS:
                 parts = part_digests(page)
-                narrow = parts if width == WIDTHS[0] else None  # axe reuses them at 390 px
                 if (width, parts[1]) not in memo.shots:
                     memo.shots.add((width, parts[1]))
                     page.screenshot(path=_shot(who, width, path))
-        problems += [f"{who} 390px {path}: {v}" for v in memo.axe.violations(page, narrow)]
+            if width in AXE_WIDTHS:
+                found = memo.axe.violations(page, parts)
+                problems += [f"{who} {width}px {path}: {v}" for v in found]
+        order = order[::-1]
     return seen
 
 
