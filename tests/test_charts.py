@@ -1,9 +1,13 @@
 """The charts package (issue 16.6): one lock around matplotlib's global settings, one
-trajectory chart for pages and PDFs, CSP-safe page SVG."""
+trajectory chart for pages and PDFs, CSP-safe page SVG; matplotlib and fpdf2 load with the
+first chart or PDF, not when the app starts."""
 
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -199,3 +203,22 @@ def test_content_digest_follows_the_data() -> None:
     for key in ("a", "a", "b", "c", "a"):
         cache.get(key, compute)
     assert len(calls) == 4  # "a" computed again after "b" and "c" pushed it out
+
+
+def test_the_app_starts_without_matplotlib_or_fpdf2(tmp_path: Path) -> None:
+    """Building the app (every feature's routes) imports neither: they are some 0.7 s of a
+    server's start (benchmarks/app_startup.py), and they load with the first chart or PDF
+    drawn (docs/architecture.md, "Hot paths"); the PDF and chart tests show they still do."""
+    code = (
+        "import sys\n"
+        "from ketacare.settings import Settings\n"
+        "from ketacare.web.app import create_app\n"
+        "s = Settings(database_url=sys.argv[1], data_dir=sys.argv[2], secret_key='x' * 32)\n"
+        "create_app(s)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'fpdf'}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KETACARE_")}
+    argv = [sys.executable, "-c", code, f"sqlite:///{tmp_path}/k.db", str(tmp_path)]
+    r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

@@ -19,7 +19,7 @@ from ketacare.features._kit.forms import FormFields
 from ketacare.features._kit.params import RowId
 from ketacare.features._kit.templating import render
 from ketacare.features.auth.actor import Actor
-from ketacare.features.billing import claims, coverage, documents, packet, queries, service, views
+from ketacare.features.billing import claims, coverage, queries, service, views
 from ketacare.features.billing.access import (
     BillingPagePatient,
     BillingPageSession,
@@ -110,6 +110,8 @@ def session_superbill(
     tz = views.tz_of(actor, settings)
     patient = get_patient(db, actor.user.clinic_id, s.patient_id)
     day = service.service_date(s, tz)
+    from ketacare.features.billing import documents  # fpdf2 loads with the first PDF
+
     body = documents.superbill(db, actor, patient, day, day, _dx(dx), now, tz, session=s)
     return _pdf(body, f"superbill-session-{s.id}.pdf")
 
@@ -198,6 +200,8 @@ def period_superbill(
     """A superbill for a period (``start``, ``end`` as YYYY-MM-DD)."""
     tz = views.tz_of(actor, settings)
     first, last = _date(start, "start"), _date(end, "end")
+    from ketacare.features.billing import documents  # fpdf2 loads with the first PDF
+
     body = documents.superbill(db, actor, patient, first, last, _dx(dx), now, tz)
     return _pdf(body, f"superbill-{patient.id}-{first}-{last}.pdf")
 
@@ -208,6 +212,8 @@ def statement(
     now: NowDep,
 ) -> Response:  # fmt: skip
     """The patient's statement."""
+    from ketacare.features.billing import documents  # fpdf2 loads with the first PDF
+
     body = documents.statement(db, actor, patient, now, views.tz_of(actor, settings))
     return _pdf(body, f"statement-{patient.id}.pdf")
 
@@ -219,6 +225,8 @@ def prior_auth_packet(
 ) -> Response:  # fmt: skip
     """The prior-authorisation packet (diagnosis, trials, TRD stage, scores, REMS, regimen)."""
     tz = views.tz_of(actor, settings)
+    from ketacare.features.billing import packet  # fpdf2 loads with the first PDF
+
     body = packet.packet_pdf(db, actor, patient, _dx(dx), now, tz, settings)
     return _pdf(body, f"prior-auth-packet-{patient.id}.pdf")
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
-import matplotlib
 from fpdf import FPDF
 
 from ketacare.domain.billing.codes import code_rule
-
-_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+from ketacare.features.charts.fonts import add_dejavu
 
 
 def money(cents: int) -> str:
@@ -47,8 +44,7 @@ class Row:
 class _Doc(FPDF):
     def __init__(self, title: str) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.add_font("DejaVu", "", str(_FONTS / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
+        add_dejavu(self)
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(True, margin=18)
         self.set_title(title)

@@ -11,14 +11,16 @@ matplotlib's global settings).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ketacare.domain.analytics import Definitions, KaplanMeier, OutcomeSummary
-from ketacare.features.charts.render import drawing, to_png, to_svg
+from ketacare.features.charts.render import drawing, figure, to_png, to_svg
 from ketacare.features.charts.style import SERIES as _COLOURS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["km_chart", "rates_chart"]
 
@@ -66,7 +68,7 @@ def km_chart(
         Definitions printed under the chart.
     """
     with drawing():
-        fig = Figure(figsize=(7.5, 4.8))
+        fig = figure(figsize=(7.5, 4.8))
         ax = fig.add_axes((0.1, 0.32, 0.85, 0.6))
         end = max((float(k.time_days[-1]) for k in curves.values() if k.time_days.size), default=1)
         for i, (label, km) in enumerate(curves.items()):
@@ -135,7 +137,7 @@ def rates_chart(
     points = [summary.end_of_induction, *summary.timepoints, summary.ever]
     labels = [p.label.replace("_", " ") for p in points]
     with drawing():
-        fig = Figure(figsize=(7.5, 4.2))
+        fig = figure(figsize=(7.5, 4.2))
         ax = fig.add_axes((0.1, 0.22, 0.85, 0.68))
         x = np.arange(len(points))
         for j, (name, colour) in enumerate((("response", _COLOURS[0]), ("remission", _COLOURS[2]))):

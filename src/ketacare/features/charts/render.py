@@ -5,6 +5,10 @@ matplotlib keeps its settings (``rcParams``) in one process-global dict, and
 two worker threads could each see (or restore) the other's settings. So every chart is drawn
 *and* saved inside :func:`drawing`, which holds the one lock and applies :data:`style.RC`;
 nothing else in ketacare may touch ``rcParams`` or use ``pyplot``.
+
+matplotlib is imported with the first chart drawn, not with this module: it is half a second
+of every server's and command's start-up, and most processes never draw (docs/architecture.md,
+"Hot paths"). Create figures with :func:`figure`.
 """
 
 from __future__ import annotations
@@ -15,17 +19,17 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from ketacare.features.charts.style import RC
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "LOCK",
     "drawing",
+    "figure",
     "page_svg",
     "pdf_svg",
     "to_file",
@@ -42,8 +46,17 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 @contextmanager
 def drawing() -> Iterator[None]:
     """Hold the chart lock with ketacare's style applied; create, draw and save in here."""
+    import matplotlib  # no backend is chosen: figures are saved by format, never shown
+
     with LOCK, matplotlib.rc_context(RC):
         yield
+
+
+def figure(**kwargs: Any) -> Figure:
+    """A new matplotlib ``Figure`` (its keyword arguments); call inside :func:`drawing`."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 
 def to_svg(fig: Figure, *, tight: bool = False) -> str:

@@ -14,10 +14,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-import matplotlib
-from fpdf import FPDF
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -30,6 +27,7 @@ from ketacare.features._kit.fields import text_field
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
+from ketacare.features.charts.fonts import add_dejavu
 from ketacare.features.consent.models import ConsentDocument, ConsentTemplate
 from ketacare.features.intake.models import PlanStatus, TreatmentPlan
 from ketacare.features.patients.models import Patient
@@ -37,7 +35,6 @@ from ketacare.features.sessions.closing import Refused
 from ketacare.features.sessions.models import TreatmentSession
 from ketacare.settings import Settings
 
-_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_SIGNATURE_BYTES = 300_000
 ROUTES = ("iv", "im", "esketamine")
@@ -255,9 +252,10 @@ def _pdf(
     signature_png: bytes | None,
     title_suffix: str = "",
 ) -> bytes:
+    from fpdf import FPDF  # loaded with the first PDF (charts/fonts.py)
+
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.add_font("DejaVu", "", str(_FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
+    add_dejavu(pdf)
     pdf.set_margins(18, 18, 18)
     pdf.set_creator("ketacare")
     pdf.set_creation_date(datetime(2000, 1, 1))  # reproducible bytes; times are printed

@@ -14,7 +14,7 @@ from ketacare.domain.compliance import controlled as rules
 from ketacare.features._kit import clock
 from ketacare.features.audit import service as audit
 from ketacare.features.auth.actor import Actor
-from ketacare.features.controlled import pdf, records
+from ketacare.features.controlled import records
 from ketacare.features.controlled.models import CsCase, CsContainer, CsEvent, CsInventory
 from ketacare.features.controlled.schemas import CaseOut, ContainerOut, EventOut, InventoryOut
 
@@ -88,6 +88,8 @@ def inventory_file(db: Session, actor: Actor, inv: CsInventory, fmt: str, tz: st
     taken = clock.format_local(inv.taken_at, tz)
     title = f"{inv.kind.capitalize()} inventory ({inv.timing} of business), {taken}"
     signed = f"Taken and signed by {inv.signed_by_email} on {taken}."
+    from ketacare.features.controlled import pdf  # fpdf2 loads with the first PDF
+
     return _file(pdf.inventory_pdf(title, f"Registration {inv.registration_id}", rows, signed),
                  "application/pdf", f"{name}.pdf")  # fmt: skip
 
@@ -103,6 +105,8 @@ def log_download(sessions: Callable[[], Session], r: records.LogRange, fmt: str)
         return StreamingResponse(chunks, media_type="text/csv", headers=disposition)
 
     def document() -> Iterator[bytes]:
+        from ketacare.features.controlled import pdf  # fpdf2 loads with the first PDF
+
         subtitle = f"{r.site} ({r.dea_number}), {r.start} to {r.end} ({r.tz})"
         rows = (
             dict(zip(records.LOG_COLUMNS, v, strict=True)) for v in records.export_rows(sessions, r)

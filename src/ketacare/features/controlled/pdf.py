@@ -5,21 +5,18 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import matplotlib
 from fpdf import FPDF
 
-_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+from ketacare.features.charts.fonts import add_dejavu
 
 
 class _Doc(FPDF):
     def __init__(self, title: str, subtitle: str) -> None:
         super().__init__(orientation="landscape", unit="mm", format="A4")
         self.doc_title, self.subtitle = title, subtitle
-        self.add_font("DejaVu", "", str(_FONTS / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
+        add_dejavu(self)
         self.set_margins(12, 12, 12)
         self.set_auto_page_break(True, margin=14)
         self.set_title(title)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matplotlib.figure import Figure
-
 from ketacare.domain.pk import PKSimulation
-from ketacare.features.charts.render import drawing, to_file
+from ketacare.features.charts.render import drawing, figure, to_file
 from ketacare.features.charts.style import BLUE
 
 
 def plot_curve(sim: PKSimulation, path: Path, title: str) -> None:
     """Write the curve of ``sim`` to ``path`` (format from the suffix: .png or .svg)."""
     with drawing():
-        fig = Figure(figsize=(8, 4.5), dpi=100)
+        fig = figure(figsize=(8, 4.5), dpi=100)
         ax = fig.add_subplot()
         ax.plot(sim.times_min, sim.conc_ng_per_ml, lw=1.5, color=BLUE)
         ax.set_xlabel("Time since first dose (min)")

@@ -8,16 +8,11 @@ reproducible (fixed creation date), so the same record gives the same SHA-256.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import matplotlib
-from fpdf import FPDF
-
 from ketacare.domain.compliance.rems_ops import PmfRevision
+from ketacare.features.charts.fonts import add_dejavu
 from ketacare.features.sessions.rems_forms import printed_label
-
-_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 #: The form's sections, in order, with the fields each holds (fields of other revisions are
 #: skipped when absent).
@@ -71,9 +66,10 @@ EXTRA_LABELS = {"prescriber_on_site": "Prescriber on site (attested)"}
 def render_pmf(revision: PmfRevision, values: dict[str, Any], session_id: int, days: int) -> bytes:
     """The PMF of one session as PDF bytes."""
     labels = {f.id: printed_label(f.label) for f in revision.fields} | EXTRA_LABELS
+    from fpdf import FPDF  # loaded with the first PDF (charts/fonts.py)
+
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.add_font("DejaVu", "", str(_FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
+    add_dejavu(pdf)
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=15)
     pdf.set_title("SPRAVATO REMS Patient Monitoring Form")

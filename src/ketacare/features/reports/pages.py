@@ -25,9 +25,9 @@ from ketacare.features.auth.deps import PageActor
 from ketacare.features.charts.outcomes import km_chart, rates_chart
 from ketacare.features.charts.render import page_svg
 from ketacare.features.patients.deps import PagePatient
-from ketacare.features.reports import pdf, queries
+from ketacare.features.reports import queries
+from ketacare.features.reports.display import drawable, fmt_prop
 from ketacare.features.reports.patient import patient_progress, trajectory
-from ketacare.features.reports.pdf import drawable
 from ketacare.features.reports.service import ClinicOutcomes, clinic_outcomes_for
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -135,7 +135,7 @@ def analytics_page(
         "start": from_ if errors else (start or ""),
         "end": to_ if errors else (to or ""),
         "include_synthetic": include,
-        "fmt": pdf.fmt_prop,
+        "fmt": fmt_prop,
         "clinic_name": clinic_name(db, actor),
         "errors": errors,
     }
@@ -182,6 +182,8 @@ def clinic_report_pdf(
         db, actor, instrument, start, to,
         include_synthetic=synthetic == "include", tz=page_tz(request), action="export",
     )  # fmt: skip
+    from ketacare.features.reports import pdf  # fpdf2 loads with the first PDF
+
     body = pdf.clinic_pdf(result, clinic_name(db, actor), period_label(start, to), page_tz(request))
     return Response(
         body,
@@ -197,7 +199,7 @@ def patient_report_page(
     """The patient progress report."""
     report = patient_progress(db, actor, patient)
     chart = trajectory(report, page_tz(request))
-    ctx = {"report": report, "patient": patient, "chart": chart, "fmt": pdf.fmt_prop}
+    ctx = {"report": report, "patient": patient, "chart": chart, "fmt": fmt_prop}
     return render(request, "reports/patient.html", ctx)
 
 
@@ -207,6 +209,8 @@ def patient_report_pdf(
 ) -> Response:
     """The patient progress report as a PDF (audited as an export)."""
     report = patient_progress(db, actor, patient, "export")
+    from ketacare.features.reports import pdf  # fpdf2 loads with the first PDF
+
     body = pdf.patient_pdf(report, clinic_name(db, actor), page_tz(request))
     name = f"patient-{patient.id}-progress.pdf"
     return Response(

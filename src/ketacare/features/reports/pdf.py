@@ -10,50 +10,33 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 
-import matplotlib
 from fpdf import FPDF
 
 from ketacare.db.base import utcnow
 from ketacare.domain.analytics import (
     Definitions,
-    KaplanMeier,
     OutcomeAnalysis,
     OutcomeSummary,
-    Proportion,
 )
 from ketacare.features._kit import clock
+from ketacare.features.charts.fonts import add_dejavu
 from ketacare.features.charts.outcomes import km_chart, rates_chart
 from ketacare.features.charts.render import pdf_svg
+from ketacare.features.reports.display import drawable, fmt_prop
 from ketacare.features.reports.patient import PatientReport, trajectory
 from ketacare.features.reports.service import ClinicOutcomes
 
-__all__ = ["clinic_pdf", "drawable", "fmt_prop", "patient_pdf"]
+__all__ = ["clinic_pdf", "patient_pdf"]
 
-_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 _W = 180.0  # usable width, mm (A4 with 15 mm margins)
-
-
-def drawable(km: KaplanMeier) -> bool:
-    """Has the curve any time after day 0 to draw?"""
-    return bool(km.n and km.time_days.size and float(km.time_days[-1]) > 0)
-
-
-def fmt_prop(p: Proportion | None) -> str:
-    """``50.0% (40.1–59.9%) 48/96`` or ``–``."""
-    if p is None or p.rate is None or p.ci is None:
-        return "–"
-    lo, hi = p.ci
-    return f"{p.rate:.1%} ({lo:.1%}–{hi:.1%}) {p.k}/{p.n}"
 
 
 class _Doc(FPDF):
     def __init__(self, title: str, subtitle: str, synthetic: str) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.doc_title, self.subtitle, self.synthetic = title, subtitle, synthetic
-        self.add_font("DejaVu", "", str(_FONTS / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
+        add_dejavu(self)
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(True, margin=18)
         self.set_title(title)

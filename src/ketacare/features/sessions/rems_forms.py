@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from matplotlib.figure import Figure
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -249,7 +248,7 @@ def to_csv(vals: dict[str, Any]) -> str:
 def to_pdf(vals: dict[str, Any], session_id: int) -> bytes:
     """The form as a one-page A4 PDF (matplotlib's PDF backend, no system libraries)."""
     with render.drawing():
-        fig = Figure(figsize=(8.27, 11.69))
+        fig = render.figure(figsize=(8.27, 11.69))
         fig.text(
             0.06,
             0.965,
