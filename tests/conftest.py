@@ -70,19 +70,26 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by their database
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Chromium tests (marked ``browser``) run on PostgreSQL only, the production database;
-    tests marked ``long`` start first.
+    """Chromium tests (marked ``browser``) and tests marked ``postgresql_only`` run on
+    PostgreSQL only, the production database; tests marked ``long`` start first.
 
     What a browser test adds is the page's JavaScript path, which does not depend on the
     database; every route it drives has HTTP tests on both databases. The SQLite runs cost
     166 s of the suite's 1,625 s of test time (benchmarks/README.md, "Suite, sixth session").
-    A browser test that needs no database is kept as it is.
+    A browser test that needs no database is kept as it is. A ``postgresql_only`` test checks
+    a property the database cannot change (the synthetic cohort's calibration: what it
+    stores on SQLite is checked by the generator's other tests, which run on both).
 
     pytest-xdist's work stealing takes tests from the end of a worker's queue, never a test
     that is running: a 95-second test that starts last leaves the other core idle for most of
     it (the staff page walk did, "Suite, eighth session"). The long tests go to the front of
     each worker's share (``long_tests_first``), so that the short ones fill in around them."""
-    dropped = [item for item in items if item.get_closest_marker("browser") and _on_sqlite(item)]
+    dropped = [
+        item
+        for item in items
+        if _on_sqlite(item)
+        and (item.get_closest_marker("browser") or item.get_closest_marker("postgresql_only"))
+    ]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         gone = set(map(id, dropped))

@@ -48,6 +48,8 @@ def test_phq9_answers_sum_to_the_total() -> None:
         assert sum(answers) == total and answers[8] == 0 and max(answers) <= 3
 
 
+@pytest.mark.long
+@pytest.mark.postgresql_only  # 100 generated patients; the draws do not depend on the database
 def test_calibration_and_labels(db: Session, settings: Settings) -> None:
     clinic, result = small_clinic(db, settings, n=100, seed=1)
     assert result.patients == 100 and result.sessions > 500
