@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-__all__ = ["FAMILY", "FONT_DIR", "add_dejavu"]
+__all__ = ["FONT_DIR", "add_dejavu"]
 
 
 def _font_dir() -> Path:
@@ -22,10 +22,9 @@ def _font_dir() -> Path:
 
 
 FONT_DIR: Final = _font_dir()
-FAMILY: Final = "DejaVu"
 
 
 def add_dejavu(pdf: FPDF) -> None:
     """Register DejaVu Sans, regular and bold, with an fpdf2 document as family ``DejaVu``."""
-    pdf.add_font(FAMILY, "", str(FONT_DIR / "DejaVuSans.ttf"))
-    pdf.add_font(FAMILY, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))

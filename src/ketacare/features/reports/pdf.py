@@ -14,11 +14,7 @@ from datetime import datetime
 from fpdf import FPDF
 
 from ketacare.db.base import utcnow
-from ketacare.domain.analytics import (
-    Definitions,
-    OutcomeAnalysis,
-    OutcomeSummary,
-)
+from ketacare.domain.analytics import Definitions, OutcomeAnalysis, OutcomeSummary
 from ketacare.features._kit import clock
 from ketacare.features.charts.fonts import add_dejavu
 from ketacare.features.charts.outcomes import km_chart, rates_chart
