@@ -252,7 +252,7 @@ def _pdf(
     signature_png: bytes | None,
     title_suffix: str = "",
 ) -> bytes:
-    from fpdf import FPDF  # loaded with the first PDF (charts/fonts.py)
+    from fpdf import FPDF  # fpdf2 loads with the first PDF (docs/architecture.md, Hot paths)
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     add_dejavu(pdf)

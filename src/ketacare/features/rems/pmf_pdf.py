@@ -66,7 +66,7 @@ EXTRA_LABELS = {"prescriber_on_site": "Prescriber on site (attested)"}
 def render_pmf(revision: PmfRevision, values: dict[str, Any], session_id: int, days: int) -> bytes:
     """The PMF of one session as PDF bytes."""
     labels = {f.id: printed_label(f.label) for f in revision.fields} | EXTRA_LABELS
-    from fpdf import FPDF  # loaded with the first PDF (charts/fonts.py)
+    from fpdf import FPDF  # fpdf2 loads with the first PDF (docs/architecture.md, Hot paths)
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     add_dejavu(pdf)
