@@ -3,8 +3,10 @@
 The browser tests navigate some 1,500 times a run, and Chromium took some 40% of the suite's
 CPU. This script serves ketacare's public pages (``/``, ``/screen``, ``/login``,
 ``/password/forgot``) from a fresh SQLite database in process, then in one Chromium opens
-``--pages`` pages in turn, each at 1,280 px and resized to 820 and 390 px as the page walk
-does, and adds up the CPU time of every Chromium process (``/proc``, sampled every 50 ms).
+``--pages`` pages in turn, each at 1,280 px and resized to 820 and 390 px (the page walk's
+widths; the walk now alternates their order, which this comparison of switches leaves as it
+was measured), and adds up the CPU time of every Chromium process (``/proc``, sampled every
+50 ms).
 It does so with Playwright's own switches (the peer) and with the tests' switches
 (``tests.browser.chromium_args()``: RenderDocument off), interleaved ``--rounds`` times so
 that a machine's drift slows both alike, and prints each round and the medians.
