@@ -17,8 +17,12 @@ $(RUN_STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e .
 	@touch $(RUN_STAMP)
 
+# The dev extra is installed without bytecode (--no-compile): pip would compile every module
+# of the test, lint and type-check tools, most of which no run imports (16 of the 64 s that a
+# fresh venv took, benchmarks/README.md "Suite, eleventh session"). The targets below that run
+# them compile what they import, once, into $(VENV)/pycache.
 $(DEV_STAMP): $(RUN_STAMP)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --no-compile -c constraints.txt -e '.[dev]'
 	@touch $(DEV_STAMP)
 
 install: $(DEV_STAMP)
@@ -47,8 +51,8 @@ PYTEST_JOBS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0
 # The suite starts some 150 Python processes (workers, CLI commands, servers): they reuse
 # compiled bytecode, kept in the venv and out of the work tree, even where the environment
 # sets PYTHONDONTWRITEBYTECODE (about 5 s of CPU a worker's collection, 0.3 s a subprocess).
-pytest coverage: export PYTHONDONTWRITEBYTECODE :=
-pytest coverage: export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
+lint typecheck pytest coverage: export PYTHONDONTWRITEBYTECODE :=
+lint typecheck pytest coverage: export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
 pytest: $(DEV_STAMP)
 	bash scripts/install-test-extras.sh
 	$(BIN)/pytest -n $(PYTEST_JOBS) --dist worksteal $(PYTEST_ARGS)

@@ -29,7 +29,7 @@ def test_make_run_installs_runtime_only_and_test_adds_dev(tmp_path: Path) -> Non
     assert "pip install --quiet -c constraints.txt -e ." in run
     assert "[dev]" not in run and ".installed-run" in run
     test = dry_run(tmp_path, "pytest")
-    assert "-e '.[dev]'" in test and ".installed-dev" in test
+    assert "--no-compile -c constraints.txt -e '.[dev]'" in test and ".installed-dev" in test
     # The suite runs on pytest-xdist workers, one per core plus one; an idle worker steals
     # queued tests.
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
