@@ -8,7 +8,6 @@ the reason, except when ``CI=true``, where they fail.
 
 from __future__ import annotations
 
-import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -20,17 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Select,
-    Table,
-    TextClause,
-    create_engine,
-    func,
-    select,
-    text,
-)
+from sqlalchemy import Engine, Select, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from ketacare.db import migrate
@@ -44,7 +33,7 @@ from ketacare.features.clinics.repository import get_or_create
 from ketacare.features.models import Base
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
-from tests.cs_guards import guards_lifted
+from tests.cs_guards import empty_tables
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get(
@@ -185,30 +174,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng = get_engine(database_url)
     register_key(database_url, AUDIT_KEY.encode())
     yield eng
-    with eng.begin() as conn:
-        occupied = _occupied(conn)
-        with guards_lifted(conn, [table.name for table in occupied]):
-            for table in occupied:
-                conn.execute(table.delete())
-
-
-def _occupied(conn: Connection) -> list[Table]:
-    """The tables that hold rows, children first: one query, so that a test's teardown does not
-    send a DELETE to each of the 67 tables (some 10 ms of CPU a test, about 1,600 tests)."""
-    tables = list(reversed(Base.metadata.sorted_tables))
-    probe = _occupied_probe(tuple(table.name for table in tables))
-    full = {row[0] for row in conn.execute(probe)}
-    return [table for i, table in enumerate(tables) if i in full]
-
-
-@functools.cache
-def _occupied_probe(names: tuple[str, ...]) -> TextClause:
-    """``SELECT i`` for each table ``names[i]`` that has a row (SQLite and PostgreSQL)."""
-    return text(
-        " UNION ALL ".join(
-            f'SELECT {i} WHERE EXISTS (SELECT 1 FROM "{name}")' for i, name in enumerate(names)
-        )
-    )
+    empty_tables(eng, Base.metadata)
 
 
 @pytest.fixture
