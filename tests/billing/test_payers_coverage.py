@@ -87,6 +87,7 @@ def test_payer_and_coverage_api(app: FastAPI, db: Session) -> None:
             ({"member_id": ""}, "member_id"),
             ({"subscriber_relationship": "cousin"}, "subscriber_relationship"),
             ({"payer_id": 999999}, "payer_id"),
+            ({"payer_id": 2_147_483_648}, "payer_id"),  # past PostgreSQL's integer: was a 500
         ):
             r = c.post(base, json={**cover, **bad}, headers=billing)
             assert r.status_code in (404, 422) and field(r) == name, (bad, r.text)

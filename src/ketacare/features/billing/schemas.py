@@ -168,7 +168,7 @@ class PayerOut(BaseModel):
 class CoverageIn(BaseModel):
     """A patient's insurance with one payer, as on the card."""
 
-    payer_id: int = Field(ge=1)
+    payer_id: int = Field(ge=1, le=2_147_483_647)
     member_id: str = Field(min_length=1, max_length=80)
     plan_name: str = Field("", max_length=80)
     group_number: str = Field("", max_length=50)

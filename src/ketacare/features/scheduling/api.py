@@ -58,9 +58,7 @@ def _cid(actor: Actor) -> int:
 
 
 def _window(body: CourseIn) -> Window:
-    return Window(
-        frozenset(d for d in body.weekdays if 0 <= d <= 6), body.earliest, body.latest_start
-    )
+    return Window(frozenset(body.weekdays), body.earliest, body.latest_start)
 
 
 def course_ask(

@@ -99,7 +99,11 @@ class CourseIn(BaseModel):
     kind: Kind | None = None
     targets: list[date] = Field(default_factory=list, max_length=60)
     min_spacing_hours: float = Field(default=48.0, ge=0, le=24 * 60)
-    weekdays: list[int] = Field(default_factory=lambda: list(range(7)), max_length=7)
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: list(range(7)),
+        max_length=7,
+        description="Allowed weekdays: 0 (Monday) to 6 (Sunday).",
+    )
     earliest: time = time(0, 0)
     latest_start: time = time(23, 59)
 
