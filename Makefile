@@ -20,7 +20,7 @@ $(RUN_STAMP): $(BIN)/python pyproject.toml constraints.txt
 # The dev extra is installed without bytecode (--no-compile): pip would compile every module
 # of the test, lint and type-check tools, most of which no run imports (16 of the 64 s that a
 # fresh venv took, benchmarks/README.md "Suite, eleventh session"). The targets below that run
-# them compile what they import, once, into $(VENV)/pycache.
+# them compile what they import, once, into $(VENV)/pycache (TOOLS_ENV).
 $(DEV_STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet --no-compile -c constraints.txt -e '.[dev]'
 	@touch $(DEV_STAMP)
@@ -33,13 +33,20 @@ run: $(RUN_STAMP)
 	$(BIN)/ketacare demo generate --patients 60 --seed 1 --if-empty
 	$(BIN)/ketacare serve
 
+# The tools and the suite's some 150 Python processes (workers, CLI commands, servers) reuse
+# compiled bytecode, kept in the venv and out of the work tree, even where the environment
+# sets PYTHONDONTWRITEBYTECODE (about 5 s of CPU a worker's collection, 0.3 s a subprocess).
+# Set on the commands themselves, not as target variables: those would reach the pip installs
+# of the stamps too, and the runtime packages' bytecode belongs beside them, for `make run`.
+TOOLS_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/lint-imports
+	$(TOOLS_ENV) $(BIN)/lint-imports
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy
+	$(TOOLS_ENV) $(BIN)/mypy
 
 # pytest-xdist workers: one per core plus one by default (each has its own SQLite file and
 # PostgreSQL database); `make test PYTEST_JOBS=0` runs in one process. With one per core the
@@ -48,14 +55,9 @@ typecheck: $(DEV_STAMP)
 # idle worker takes tests from another's queue, so one big file no longer leaves a core idle
 # at the end of the run as loadfile did; conftest.py starts the long tests first.
 PYTEST_JOBS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1 if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1) + 1)")
-# The suite starts some 150 Python processes (workers, CLI commands, servers): they reuse
-# compiled bytecode, kept in the venv and out of the work tree, even where the environment
-# sets PYTHONDONTWRITEBYTECODE (about 5 s of CPU a worker's collection, 0.3 s a subprocess).
-lint typecheck pytest coverage: export PYTHONDONTWRITEBYTECODE :=
-lint typecheck pytest coverage: export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
 pytest: $(DEV_STAMP)
 	bash scripts/install-test-extras.sh
-	$(BIN)/pytest -n $(PYTEST_JOBS) --dist worksteal $(PYTEST_ARGS)
+	$(TOOLS_ENV) $(BIN)/pytest -n $(PYTEST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -63,7 +65,7 @@ test: lint typecheck pytest
 # fails below 100% (issue 16.9).
 coverage: $(DEV_STAMP)
 	bash scripts/install-test-extras.sh
-	$(BIN)/pytest -n $(PYTEST_JOBS) --dist worksteal --cov=ketacare.domain --cov-report=term-missing --cov-fail-under=100 $(PYTEST_ARGS)
+	$(TOOLS_ENV) $(BIN)/pytest -n $(PYTEST_JOBS) --dist worksteal --cov=ketacare.domain --cov-report=term-missing --cov-fail-under=100 $(PYTEST_ARGS)
 
 # A throwaway venv with the newest dependencies pyproject.toml allows (no constraints.txt),
 # then a short load run: shows what `pip install ketacare` gets today (issue 15.2b).

@@ -35,3 +35,8 @@ def test_make_run_installs_runtime_only_and_test_adds_dev(tmp_path: Path) -> Non
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     workers = (len(cores) if cores else os.cpu_count() or 1) + 1
     assert f"pytest -n {workers} --dist worksteal" in test
+    # The suite's bytecode goes to the venv's own folder; the installs' does not (the runtime
+    # packages' belongs beside them, where `make run` reads it).
+    lines = test.splitlines()
+    assert all("PYTHONPYCACHEPREFIX=" in line for line in lines if "bin/pytest -n" in line)
+    assert not any("PYTHONPYCACHEPREFIX" in line for line in lines if "pip install" in line)
