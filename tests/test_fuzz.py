@@ -35,7 +35,7 @@ def _fuzz(
     Schemathesis generates only schema-valid input unless asked. With ``negative``, about half
     of 20 cases are drawn from its negative mode (input that breaks the schema: wrong types,
     missing or extra fields, out-of-range values); 20 cases an operation cost what 25 valid
-    ones did. Without it, 11 schema-valid cases: as many as the mixed run sends (some 1,200
+    ones did. Without it, 11 schema-valid cases: as many as the mixed run sends (some 1,300
     over the document either way). ``modes`` counts the cases sent by generation mode."""
     strategies = [operation.as_strategy(GenerationMode.POSITIVE)]
     if negative:
