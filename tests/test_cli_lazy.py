@@ -41,6 +41,27 @@ def test_importing_the_cli_imports_no_feature() -> None:
     assert r.stdout.splitlines() == ["[]", "[]"]
 
 
+def test_no_command_group_imports_the_web_framework() -> None:
+    # FastAPI is for `ketacare serve`: a group's commands and its --help do without it (a
+    # service that imported a page helper brought it into four groups, benchmarks/README.md
+    # "Suite, eleventh session").
+    code = (
+        "import sys\n"
+        "from ketacare.cli import COMMANDS, load\n"
+        "for name, entry in COMMANDS.items():\n"
+        "    if entry.group:\n"
+        "        load(name)\n"
+        "        if 'fastapi' in sys.modules:\n"
+        "            print(name)\n"
+        "            break\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "", f"loading the '{r.stdout.strip()}' group imports FastAPI"
+
+
 def test_help_lists_every_command_group_with_its_help() -> None:
     r = subprocess.run([KETACARE, "--help"], capture_output=True, text=True, env=_env(), timeout=60)
     assert r.returncode == 0, r.stderr

@@ -11,20 +11,12 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from ketacare.domain.errors import DomainError
-from ketacare.domain.instruments import get_instrument
 from ketacare.features._kit import clock
+from ketacare.features._kit.labels import BAND_LABELS, code_label, instrument_label, plural
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 
-BAND_LABELS = {
-    "none": "None–minimal",
-    "mild": "Mild",
-    "moderate": "Moderate",
-    "moderately_severe": "Moderately severe",
-    "severe": "Severe",
-}
 templates.env.globals["band_label"] = lambda band: BAND_LABELS.get(band or "", band or "")
 
 
@@ -44,38 +36,6 @@ def _local_input(ctx: Context, dt: Any) -> str:
 def _tz_label(ctx: Context, dt: Any = None) -> str:
     """``{{ tz_label() }}``: the clinic zone's abbreviation now (or at ``dt``): EST, EDT."""
     return clock.tz_label(dt, ctx.get("tz"))
-
-
-#: Words people read instead of stored codes (session timepoints, plan phases, flags).
-CODE_LABELS = {
-    "pre_dose": "pre-dose",
-    "post_dose": "post-dose",
-    "peak": "peak (~40 min)",
-    "discharge": "before discharge",
-    "end_of_induction": "end of induction",
-}
-
-
-def instrument_label(instrument_id: str | None) -> str:
-    """``phq9`` -> ``PHQ-9``, ``cadss6`` -> ``CADSS-6`` (the id itself when unknown)."""
-    if not instrument_id:
-        return ""
-    try:
-        return get_instrument(instrument_id).short_name
-    except (DomainError, KeyError, ValueError):
-        return instrument_id
-
-
-def code_label(code: str | None) -> str:
-    """A stored code as words: ``pre_dose`` -> ``pre-dose``, other ``a_b`` -> ``a b``."""
-    if not code:
-        return ""
-    return CODE_LABELS.get(code, code.replace("_", " "))
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """``1 assessment``, ``2 assessments``."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 templates.env.globals["instrument_label"] = instrument_label

@@ -28,7 +28,7 @@ from ketacare.domain.notes.templates import (
 )
 from ketacare.features._kit import clock
 from ketacare.features._kit.errors import BadRequest, Forbidden, KetacareError, NotFound
-from ketacare.features._kit.templating import BAND_LABELS, instrument_label
+from ketacare.features._kit.labels import BAND_LABELS, instrument_label
 from ketacare.features.audit.service import record
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role

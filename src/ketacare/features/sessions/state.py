@@ -31,7 +31,7 @@ from ketacare.domain.sessions.safety import (
     vitals_flags,
 )
 from ketacare.features._kit import clock
-from ketacare.features._kit.templating import instrument_label
+from ketacare.features._kit.labels import instrument_label
 from ketacare.features.assessments.models import Alert, AlertStatus, Assessment
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.patients.models import Patient
