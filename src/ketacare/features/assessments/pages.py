@@ -17,8 +17,9 @@ from ketacare.features._kit.dates import check_date
 from ketacare.features._kit.deps import DbDep, NowDep, SettingsDep
 from ketacare.features._kit.errors import BadRequest
 from ketacare.features._kit.forms import FormFields
+from ketacare.features._kit.labels import plural
 from ketacare.features._kit.params import RowId
-from ketacare.features._kit.templating import page_tz, plural, render
+from ketacare.features._kit.templating import page_tz, render
 from ketacare.features.assessments import alerting, service
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.auth import queries as auth_queries
