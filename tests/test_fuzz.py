@@ -11,7 +11,7 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
@@ -138,6 +138,17 @@ def test_consult_form_handles_anything(
     assert r.status_code in (200, 422), r.text
 
 
+_SAME_PATIENT = {
+    "given_name": "Ada",
+    "family_name": "Fuzz",
+    "birth_date": "1980-01-02",
+    "sex": "female",
+    "mrn": "0",
+    "email": "",
+    "phone": "",
+}
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     fields=st.fixed_dictionaries(
@@ -152,13 +163,17 @@ def test_consult_form_handles_anything(
         }
     )
 )
+@example(fields=_SAME_PATIENT)  # created ...
+@example(fields=_SAME_PATIENT)  # ... then a 409: the MRN is taken (a run found it, 2026-12-07)
 def test_patient_form_handles_anything(
     client: TestClient, db: Session, fields: dict[str, str]
 ) -> None:
     if not client.cookies.get("kc_session"):
         login(client, make_user(db, make_clinic(db), Role.nurse).email)
     r = client.post("/patients/new", data={**fields, "csrf_token": csrf(client, "/patients")})
-    assert r.status_code in (303, 422), r.text
+    assert r.status_code in (303, 409, 422), r.text
+    if r.status_code == 409:  # an earlier example's patient: its MRN, or its name and birth date
+        assert "already used by another patient" in r.text or "confirm_duplicate" in r.text
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
