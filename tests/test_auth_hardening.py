@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
 from ketacare.features.screening.models import Screening
+from tests import real_http
 from tests.conftest import PASSWORD, count, csrf, login, make_clinic, make_user
 
 
@@ -318,12 +319,10 @@ def test_concurrent_failures_are_all_counted(app: Any, db: Session, settings: An
     object.__setattr__(settings, "lockout_threshold", 1000)
     email = make_user(db, make_clinic(db), Role.nurse).email
 
-    import httpx2 as httpx
-
     from tests.browser import live_server
 
     def fail(base: str) -> int:
-        with httpx.Client(base_url=base, timeout=120) as c:
+        with real_http.client(base_url=base, timeout=120) as c:
             c.get("/login")
             token = c.cookies["kc_csrf"]
             data = {"email": email, "password": "wrong-password-guess", "csrf_token": token}
@@ -382,8 +381,6 @@ def test_concurrent_duplicate_mrns_answer_409_without_logging_it(
     import logging
     from concurrent.futures import ThreadPoolExecutor
 
-    import httpx2 as httpx
-
     from tests.browser import live_server
     from tests.conftest import api_token
 
@@ -391,7 +388,7 @@ def test_concurrent_duplicate_mrns_answer_409_without_logging_it(
     body = {"given_name": "Ada", "family_name": "Lovelace", "mrn": "MRN-SECRET-0815"}
 
     def create(base: str) -> int:
-        with httpx.Client(base_url=base, timeout=120) as c:
+        with real_http.client(base_url=base, timeout=120) as c:
             auth = {"Authorization": f"Bearer {token}"}
             return c.post("/api/v1/patients", json=body, headers=auth).status_code
 

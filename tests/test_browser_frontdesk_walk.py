@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import expect
@@ -28,6 +27,7 @@ from ketacare.features.outreach.notify import SmtpNotifier
 from ketacare.features.patients.models import Patient
 from ketacare.features.scheduling import reminders, service
 from ketacare.settings import Settings
+from tests import real_http
 from tests.axe import assert_accessible
 from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import make_user
@@ -146,7 +146,7 @@ def test_front_desk_books_patient_confirms_by_reminder_nurse_opens_from_board(
         sid = int(nurse.url.rsplit("/", 1)[1])
         # The patient's confirmation shows in the pre-dose checklist as patient-reported.
         expect(nurse.locator("body")).to_contain_text("confirmed the visit")
-        with httpx.Client(base_url=base, headers=w["nurse"]) as api:
+        with real_http.client(base_url=base, headers=w["nurse"]) as api:
             r = api.put(f"/api/v1/sessions/{sid}/checklist", json=CHECKLIST_OK)
             assert r.status_code == 200, r.text
             r = api.post(f"/api/v1/sessions/{sid}/dose", json={"given_dose_mg": 35})

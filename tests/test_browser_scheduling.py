@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import expect
@@ -19,6 +18,7 @@ from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.scheduling import service
+from tests import real_http
 from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import make_user
 from tests.scheduling.support import at
@@ -101,7 +101,7 @@ def test_front_desk_books_course_patient_confirms_nurse_opens_from_board(
         expect(nurse).to_have_url(re.compile(r"/sessions/\d+$"))
         sid = int(nurse.url.rsplit("/", 1)[1])
         # Chart the checklist and the dose (API), then the board updates by itself.
-        with httpx.Client(base_url=base, headers=w["nurse"]) as api:
+        with real_http.client(base_url=base, headers=w["nurse"]) as api:
             r = api.put(f"/api/v1/sessions/{sid}/checklist", json=CHECKLIST_OK)
             assert r.status_code == 200, r.text
             r = api.post(f"/api/v1/sessions/{sid}/dose", json={"given_dose_mg": 35})

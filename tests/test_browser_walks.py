@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -49,6 +48,7 @@ from ketacare.features.sessions.schemas import SessionCreate
 from ketacare.features.sessions.service import create_session
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
+from tests import real_http
 from tests.browser import live_server, log_in, require_chromium, shared_chromium
 from tests.conftest import PASSWORD, count, make_clinic, make_user, scalar
 from tests.intake_app.intake_support import example, make_patient
@@ -114,7 +114,7 @@ def _colleagues(db: Session, clinic: Clinic) -> list[str]:
 def _colleagues_log_in(base: str, emails: list[str]) -> None:
     """Point 3: 12 correct logins of colleagues from this address (shift start), all 303."""
     for i in range(COLLEAGUE_LOGINS):
-        with httpx.Client(base_url=base, follow_redirects=False) as c:
+        with real_http.client(base_url=base, follow_redirects=False) as c:
             c.get("/login")
             token = c.cookies.get("kc_csrf")
             data = {"email": emails[i % len(emails)], "password": PASSWORD, "csrf_token": token}

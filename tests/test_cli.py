@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tests.cli_runner import run_cli
-
-KETACARE = str(Path(sys.executable).with_name("ketacare"))
 
 
 def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

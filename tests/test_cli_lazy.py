@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from ketacare.cli import COMMANDS, load
+from tests.real_http import KETACARE
 
-KETACARE = str(Path(sys.executable).with_name("ketacare"))
 HEAVY = ("fastapi", "matplotlib", "fpdf", "sqlalchemy", "starlette", "ketacare.features")
 
 

@@ -7,7 +7,6 @@ import re
 import threading
 from datetime import UTC, datetime
 
-import httpx2 as httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.models import Patient
 from ketacare.features.screening.models import Lead, LeadNote, Screening
+from tests import real_http
 from tests.browser import live_server
 from tests.conftest import PASSWORD, count, csrf, login, make_clinic, make_user
 from tests.intake_app.intake_support import example, setup
@@ -170,7 +170,7 @@ def test_concurrent_conversions_make_one_patient(app: FastAPI, db: Session) -> N
     clinic = make_clinic(db)
     user = make_user(db, clinic, Role.clinician)
     with live_server(app) as base:
-        with httpx.Client(base_url=base) as anon:
+        with real_http.client(base_url=base) as anon:
             anon.get("/screen")
             token = anon.cookies["kc_csrf"]
             form = {f"phq9_{i}": "1" for i in range(1, 10)} | {"csrf_token": token}
@@ -186,7 +186,7 @@ def test_concurrent_conversions_make_one_patient(app: FastAPI, db: Session) -> N
         codes: list[int] = []
 
         def convert() -> None:
-            with httpx.Client(base_url=base, timeout=60) as c:
+            with real_http.client(base_url=base, timeout=60) as c:
                 c.get("/login")
                 c.post(
                     "/login",

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 
+from tests import real_http
 from tests.browser import free_port
-from tests.test_cli import KETACARE
+from tests.real_http import KETACARE
 
 SECRET_VALUES = {
     "name": "Zebulon Quixotic",
@@ -20,23 +19,6 @@ SECRET_VALUES = {
     "email": "zebulon.quixotic@patient.example",
     "family": "Xylographer",
 }
-
-
-def serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``ketacare serve`` as an operator runs it, its output captured to ``log``."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [KETACARE, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
 
 
 def base_env(database_url: str, tmp_path: Path) -> dict[str, str]:
@@ -50,7 +32,7 @@ def base_env(database_url: str, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def login(client: httpx.Client, base: str, email: str, password: str) -> None:
+def login(client: real_http.Client, base: str, email: str, password: str) -> None:
     client.get(f"{base}/login")
     r = client.post(
         f"{base}/login",
@@ -65,10 +47,10 @@ def test_two_processes_share_one_database(database_url: str, tmp_path: Path) -> 
     env = base_env(database_url, tmp_path)
     subprocess.run([KETACARE, "demo", "seed"], env=env, check=True, capture_output=True)
     ports = free_port(), free_port()
-    procs = [serve(env, p, tmp_path / f"server{p}.log") for p in ports]
+    procs = [real_http.serve(env, p, tmp_path / f"server{p}.log") for p in ports]
     try:
         a, b = (f"http://127.0.0.1:{p}" for p in ports)
-        with httpx.Client(follow_redirects=False) as client:
+        with real_http.client(follow_redirects=False) as client:
             login(client, a, "clinician@demo.ketacare.example", "ketacare-demo")
             # The session and CSRF cookies issued by process A work on process B.
             assert client.get(f"{b}/patients").status_code == 200
@@ -95,10 +77,10 @@ def test_no_patient_data_in_logs(database_url: str, tmp_path: Path) -> None:
     subprocess.run([KETACARE, "demo", "seed"], env=env, check=True, capture_output=True)
     port = free_port()
     log = tmp_path / "server.log"
-    proc = serve(env, port, log)
+    proc = real_http.serve(env, port, log)
     base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(follow_redirects=False) as c:
+        with real_http.client(follow_redirects=False) as c:
             c.get(f"{base}/screen")
             csrf = c.cookies["kc_csrf"]
             form = {f"phq9_{i}": "2" for i in range(1, 10)} | {"csrf_token": csrf}

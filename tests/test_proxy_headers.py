@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
-import time
 from pathlib import Path
 
-import httpx2 as httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features.audit.models import AuditEvent
 from ketacare.features.auth.models import Role
+from tests import real_http
 from tests.browser import free_port
 from tests.conftest import PASSWORD, make_clinic, make_user
-from tests.test_cli import KETACARE
 from tests.test_processes import base_env, login
 
 SPOOFED = "203.0.113.9"
-
-
-def serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``ketacare serve``; waits up to a minute (the shared test machine can be slow)."""
-    with log.open("ab") as out:
-        cmd = [KETACARE, "serve", "--port", str(port)]
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    proc.wait(timeout=10)
-    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
 
 
 def _audited_clients(db: Session) -> set[str]:
@@ -48,10 +28,10 @@ def _audited_clients(db: Session) -> set[str]:
 
 def _list_patients(env: dict[str, str], tmp_path: Path, email: str) -> None:
     port = free_port()
-    proc = serve(env, port, tmp_path / f"server{port}.log")
+    proc = real_http.serve(env, port, tmp_path / f"server{port}.log")
     try:
         base = f"http://127.0.0.1:{port}"
-        with httpx.Client(follow_redirects=False, headers={"X-Forwarded-For": SPOOFED}) as c:
+        with real_http.client(follow_redirects=False, headers={"X-Forwarded-For": SPOOFED}) as c:
             login(c, base, email, PASSWORD)
             assert c.get(f"{base}/patients").status_code == 200
     finally:

@@ -10,17 +10,15 @@ both kinds concurrently for a bounded time and asserts that ``/healthz`` keeps a
 from __future__ import annotations
 
 import re
-import subprocess
 import threading
 import time
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 from sqlalchemy import Engine
 
+from tests import real_http
 from tests.browser import free_port
-from tests.test_cli import KETACARE
 from tests.test_processes import base_env
 
 #: How long both kinds run at once, at least: the code of issue 15.1 froze at once, before the
@@ -36,38 +34,20 @@ HEALTH_TIMEOUT_S = 10.0  # a frozen server never answers; a busy one answers lat
 START_S = 90.0  # a busy shared machine can take 20 s to import and start the server
 
 
-def serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``ketacare serve``, waited for until ``/readyz`` answers (at most ``START_S``)."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [KETACARE, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + START_S
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    proc.wait(timeout=10)
-    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
-
-
 @pytest.mark.long
 def test_form_and_api_together_never_freeze_the_server(
     database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     env = base_env(database_url, tmp_path) | {"KETACARE_PUBLIC_RATE_LIMIT": "100000"}
     port = free_port()
-    proc = serve(env, port, tmp_path / "server.log")
+    proc = real_http.serve(env, port, tmp_path / "server.log", start_s=START_S)
     base = f"http://127.0.0.1:{port}"
     stop = threading.Event()
     codes: dict[str, list[int]] = {"form": [], "api": []}
     lock = threading.Lock()
 
     def form_client() -> None:
-        with httpx.Client(base_url=base, timeout=30) as c:
+        with real_http.client(base_url=base, timeout=30) as c:
             page = c.get("/screen").text
             csrf = c.cookies["kc_csrf"]
             assert re.search(r'name="idempotency_key"', page)
@@ -75,17 +55,17 @@ def test_form_and_api_together_never_freeze_the_server(
                 data = {f"phq9_{i}": "1" for i in range(1, 10)} | {"csrf_token": csrf}
                 try:
                     status = c.post("/screen", data=data).status_code
-                except httpx.HTTPError:
+                except real_http.HTTPError:
                     status = -1
                 with lock:
                     codes["form"].append(status)
 
     def api_client() -> None:
-        with httpx.Client(base_url=base, timeout=30) as c:
+        with real_http.client(base_url=base, timeout=30) as c:
             while not stop.is_set():
                 try:
                     status = c.post("/api/v1/screenings", json={"gad7": [1] * 7}).status_code
-                except httpx.HTTPError:
+                except real_http.HTTPError:
                     status = -1
                 with lock:
                     codes["api"].append(status)
@@ -104,10 +84,10 @@ def test_form_and_api_together_never_freeze_the_server(
         ):
             t0 = time.monotonic()
             try:
-                r = httpx.get(f"{base}/healthz", timeout=HEALTH_TIMEOUT_S)
+                r = real_http.get(f"{base}/healthz", timeout=HEALTH_TIMEOUT_S)
                 if r.status_code != 200:
                     failures.append(f"status {r.status_code}")
-            except httpx.HTTPError as exc:
+            except real_http.HTTPError as exc:
                 failures.append(type(exc).__name__)
                 break  # frozen: no point waiting for the rest of the run
             health.append(time.monotonic() - t0)

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from ketacare.features.consent.models import ConsentDocument
 from ketacare.features.rems.models import PmfSubmission
 from ketacare.settings import Settings
+from tests import real_http
 from tests.browser import live_server
 from tests.consent.test_consent_api import ESK, sign
 from tests.consent.test_consent_api import world as consent_world
@@ -33,12 +33,12 @@ def settings(settings: Settings) -> Settings:
 N = 6
 
 
-def race(base: str, send: Callable[[httpx.Client], httpx.Response]) -> list[int]:
+def race(base: str, send: Callable[[real_http.Client], real_http.Response]) -> list[int]:
     barrier = threading.Barrier(N)
     out: list[Any] = [None] * N
 
     def run(i: int) -> None:
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with real_http.client(base_url=base, timeout=30) as client:
             barrier.wait()
             out[i] = send(client).status_code
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ REPO = Path(__file__).resolve().parent.parent.parent
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE_GOLDEN = os.environ.get("KETACARE_UPDATE_GOLDEN") == "1"
-KETACARE = str(Path(sys.executable).with_name("ketacare"))
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
 
 

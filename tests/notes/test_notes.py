@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -22,6 +21,7 @@ from ketacare.features.auth.models import Role
 from ketacare.features.notes import queries
 from ketacare.features.notes.models import ClinicalNote
 from ketacare.features.patients.models import Patient
+from tests import real_http
 from tests.browser import live_server
 from tests.conftest import api_token, count, make_user
 from tests.sessions.support import T0, install_clock, setup
@@ -164,7 +164,7 @@ def test_concurrent_signatures_one_wins(client: TestClient, app: FastAPI, db: Se
     with live_server(app) as base:
 
         def run(i: int) -> None:
-            with httpx.Client(base_url=base, timeout=30) as c:
+            with real_http.client(base_url=base, timeout=30) as c:
                 barrier.wait()
                 codes[i] = c.post(url, json={"version": 2}, headers=w["clinician"]).status_code
 

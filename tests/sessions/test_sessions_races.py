@@ -9,26 +9,28 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import httpx2 as httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketacare.features.intake.models import PlanStatus, TreatmentPlan
 from ketacare.features.sessions.models import TreatmentSession, VitalSign
+from tests import real_http
 from tests.browser import live_server
 from tests.sessions.support import install_clock, setup
 
 N = 8
 
 
-def _race(base: str, send: Callable[[httpx.Client], httpx.Response]) -> list[httpx.Response]:
+def _race(
+    base: str, send: Callable[[real_http.Client], real_http.Response]
+) -> list[real_http.Response]:
     """``N`` clients, each on its own connection, released at once."""
     barrier = threading.Barrier(N)
     out: list[Any] = [None] * N
 
     def run(i: int) -> None:
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with real_http.client(base_url=base, timeout=30) as client:
             barrier.wait()
             out[i] = send(client)
 
@@ -88,13 +90,13 @@ def test_parallel_starts_of_different_planned_sessions_leave_one_open(
     pid = w["patient_id"]
     install_clock(app)
     with live_server(app) as base:
-        with httpx.Client(base_url=base) as c:
+        with real_http.client(base_url=base) as c:
             plan = c.get(f"/api/v1/patients/{pid}/plan", headers=w["nurse"]).json()
         ids = [s["id"] for s in plan["sessions"]]
         lock = threading.Lock()
         queue = [ids[i % len(ids)] for i in range(N)]
 
-        def start(c: httpx.Client) -> httpx.Response:
+        def start(c: real_http.Client) -> real_http.Response:
             with lock:
                 ps = queue.pop()
             return c.post(
@@ -116,7 +118,7 @@ def test_a_second_open_session_needs_a_clinicians_reason(app: FastAPI, db: Sessi
     w = setup(db, "iv")
     pid = w["patient_id"]
     install_clock(app)
-    with live_server(app) as base, httpx.Client(base_url=base) as c:
+    with live_server(app) as base, real_http.client(base_url=base) as c:
         plan = c.get(f"/api/v1/patients/{pid}/plan", headers=w["nurse"]).json()
         first, second = (s["id"] for s in plan["sessions"][:2])
         url = f"/api/v1/patients/{pid}/sessions"
@@ -139,7 +141,7 @@ def test_retried_vitals_with_one_key_store_one_reading(app: FastAPI, db: Session
     pid = w["patient_id"]
     install_clock(app)
     with live_server(app) as base:
-        with httpx.Client(base_url=base) as c:
+        with real_http.client(base_url=base) as c:
             r = c.post(f"/api/v1/patients/{pid}/sessions", json={}, headers=w["nurse"])
             sid = r.json()["session"]["id"]
         headers = dict(w["nurse"], **{"Idempotency-Key": "retry-7f3a"})
@@ -150,7 +152,7 @@ def test_retried_vitals_with_one_key_store_one_reading(app: FastAPI, db: Session
             ),
         )
         assert [r.status_code for r in answers] == [201] * N
-        with httpx.Client(base_url=base) as c:
+        with real_http.client(base_url=base) as c:
             other = c.post(
                 f"/api/v1/sessions/{sid}/vitals", json={"heart_rate": 90}, headers=headers
             )
