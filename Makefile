@@ -3,31 +3,42 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Two stamps: `make run` installs only what the app needs; `make test` adds the dev extra
-# (test, lint and type-check toolchain, about 1.2 GB) on top.
+# (test, lint and type-check toolchain, about 1.2 GB) on top. A third, for `make run` only:
+# the installed packages compiled to bytecode.
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
+COMPILED_STAMP := $(VENV)/.compiled
+# The machine's cores (those this process may use): mypy's workers, compileall's, pytest's.
+CORES := $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)")
 
 .PHONY: run test install lint typecheck pytest coverage clean bench-latest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# Both installs leave out bytecode (--no-compile). The tools and the suite keep their own in
+# $(VENV)/pycache (TOOLS_ENV), compiled as they import, and read none beside the packages:
+# pip compiled every module of the toolchain, most of which no run imports (16 of the 64 s
+# that a fresh venv took, benchmarks/README.md "Suite, eleventh session"), and the runtime
+# packages (13 s more, "Suite, twelfth session") for nothing in `make test`. `make run`
+# compiles the installed packages once, on every core ($(COMPILED_STAMP)).
 $(RUN_STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e .
+	$(BIN)/pip install --quiet --no-compile -c constraints.txt -e .
 	@touch $(RUN_STAMP)
 
-# The dev extra is installed without bytecode (--no-compile): pip would compile every module
-# of the test, lint and type-check tools, most of which no run imports (16 of the 64 s that a
-# fresh venv took, benchmarks/README.md "Suite, eleventh session"). The targets below that run
-# them compile what they import, once, into $(VENV)/pycache (TOOLS_ENV).
 $(DEV_STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet --no-compile -c constraints.txt -e '.[dev]'
 	@touch $(DEV_STAMP)
 
+$(COMPILED_STAMP): $(RUN_STAMP)
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python -m compileall -q -j $(CORES) \
+		"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+	@touch $(COMPILED_STAMP)
+
 install: $(DEV_STAMP)
 
-run: $(RUN_STAMP)
+run: $(RUN_STAMP) $(COMPILED_STAMP)
 	$(BIN)/ketacare db upgrade
 	$(BIN)/ketacare demo seed
 	$(BIN)/ketacare demo generate --patients 60 --seed 1 --if-empty
@@ -45,8 +56,10 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(TOOLS_ENV) $(BIN)/lint-imports
 
+# mypy's parallel mode, a worker a core: a fresh type check took 31 s on one core and takes 18
+# s on two ("Suite, twelfth session").
 typecheck: $(DEV_STAMP)
-	$(TOOLS_ENV) $(BIN)/mypy
+	$(TOOLS_ENV) $(BIN)/mypy --num-workers $(CORES)
 
 # pytest-xdist workers: one per core plus one by default (each has its own SQLite file and
 # PostgreSQL database); `make test PYTEST_JOBS=0` runs in one process. With one per core the
@@ -54,7 +67,7 @@ typecheck: $(DEV_STAMP)
 # extra worker fills that time (benchmarks/README.md, "Suite, eighth session"). worksteal: an
 # idle worker takes tests from another's queue, so one big file no longer leaves a core idle
 # at the end of the run as loadfile did; conftest.py starts the long tests first.
-PYTEST_JOBS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1 if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1) + 1)")
+PYTEST_JOBS ?= $(shell echo $$(( $(CORES) + 1 )))
 pytest: $(DEV_STAMP)
 	bash scripts/install-test-extras.sh
 	$(TOOLS_ENV) $(BIN)/pytest -n $(PYTEST_JOBS) --dist worksteal $(PYTEST_ARGS)

@@ -26,15 +26,21 @@ def test_make_run_installs_runtime_only_and_test_adds_dev(tmp_path: Path) -> Non
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     run = dry_run(tmp_path, "run")
-    assert "pip install --quiet -c constraints.txt -e ." in run
+    assert "pip install --quiet --no-compile -c constraints.txt -e ." in run
     assert "[dev]" not in run and ".installed-run" in run
+    # `make run` compiles the installed packages once, beside them (no prefix), on every core;
+    # `make test` never does: its tools keep their own bytecode.
+    compile_line = next(line for line in run.splitlines() if "compileall" in line)
+    assert compile_line.startswith("env -u PYTHONPYCACHEPREFIX ") and " -j " in compile_line
     test = dry_run(tmp_path, "pytest")
     assert "--no-compile -c constraints.txt -e '.[dev]'" in test and ".installed-dev" in test
+    assert "compileall" not in test
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    ncores = len(cores) if cores else os.cpu_count() or 1
+    assert f"mypy --num-workers {ncores}" in dry_run(tmp_path, "typecheck")
     # The suite runs on pytest-xdist workers, one per core plus one; an idle worker steals
     # queued tests.
-    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    workers = (len(cores) if cores else os.cpu_count() or 1) + 1
-    assert f"pytest -n {workers} --dist worksteal" in test
+    assert f"pytest -n {ncores + 1} --dist worksteal" in test
     # The suite's bytecode goes to the venv's own folder; the installs' does not (the runtime
     # packages' belongs beside them, where `make run` reads it).
     lines = test.splitlines()
