@@ -31,6 +31,47 @@ from ketacare.web.middleware import AdmissionLimit, SecurityMiddleware
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
+#: The app's own routes, declared once at import like the features' routes: FastAPI analyses
+#: a route's dependencies and builds its response field when the route is declared, some 2 ms
+#: for these five, which the suite paid for each of its 1,500 apps.
+own = APIRouter()
+
+
+@own.get("/healthz", include_in_schema=False)
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@own.get("/docs", include_in_schema=False)
+async def api_docs() -> HTMLResponse:
+    """Swagger UI for the JSON API."""
+    return HTMLResponse(templates.get_template("docs.html").render())
+
+
+@own.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> FileResponse:
+    """The site icon (browsers ask for it at this path)."""
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon")
+
+
+@own.get("/readyz", include_in_schema=False)
+def readyz(request: Request) -> JSONResponse:
+    """The database answers."""
+    try:
+        with request.app.state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "up"})
+
+
+@own.get("/version", include_in_schema=False)
+def version() -> dict[str, str]:
+    """Version of the running code."""
+    return {"version": ketacare.__version__}
+
+
 def routers() -> list[APIRouter]:
     """The features' routers in registry order (busiest first: ``FEATURE_MODULES``)."""
     found = registry.routers()
@@ -105,37 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # routes, built once at import, serve every app of the process unchanged.
     for router in routers():
         app.router.routes.extend(router.routes)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
-
-    @app.get("/docs", include_in_schema=False)
-    async def api_docs() -> HTMLResponse:
-        """Swagger UI for the JSON API."""
-        return HTMLResponse(templates.get_template("docs.html").render())
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    async def favicon() -> FileResponse:
-        """The site icon (browsers ask for it at this path)."""
-        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon")
-
-    @app.get("/readyz", include_in_schema=False)
-    def readyz(request: Request) -> JSONResponse:
-        """The database answers."""
-        try:
-            with request.app.state.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "up"})
-
-    @app.get("/version", include_in_schema=False)
-    def version() -> dict[str, str]:
-        """Version of the running code."""
-        return {"version": ketacare.__version__}
-
+    app.router.routes.extend(own.routes)
     return app
 
 
