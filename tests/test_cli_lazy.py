@@ -45,22 +45,25 @@ def test_importing_the_cli_imports_no_feature() -> None:
     assert _python(code).splitlines() == ["[]", "[]"]
 
 
-def test_no_command_group_imports_the_web_framework() -> None:
+def test_no_command_group_imports_the_web_framework_or_the_pdf_and_chart_libraries() -> None:
     # FastAPI is for `ketacare serve`: a group's commands and its --help do without it (a
     # service that imported a page helper brought it into four groups, benchmarks/README.md
-    # "Suite, eleventh session").
+    # "Suite, eleventh session"). fpdf2 and matplotlib load with the first PDF or chart drawn
+    # (docs/architecture.md, "Hot paths"): the report and cs groups imported fpdf2 for their
+    # --help ("Suite, twelfth session").
     code = (
         "import sys\n"
         "from ketacare.cli import COMMANDS, load\n"
         "for name, entry in COMMANDS.items():\n"
         "    if entry.group:\n"
         "        load(name)\n"
-        "        if 'fastapi' in sys.modules:\n"
-        "            print(name)\n"
+        "        found = [m for m in ('fastapi', 'fpdf', 'matplotlib') if m in sys.modules]\n"
+        "        if found:\n"
+        "            print(name, found)\n"
         "            break\n"
     )
     first = _python(code).strip()
-    assert not first, f"loading the '{first}' group imports FastAPI"
+    assert not first, f"loading a command group imports a heavy library: {first}"
 
 
 def test_help_lists_every_command_group_with_its_help() -> None:

@@ -27,7 +27,7 @@ from ketacare.features._kit.files import staged
 from ketacare.features.auth import service as accounts
 from ketacare.features.auth.actor import Actor, os_user
 from ketacare.features.clinics.models import Clinic
-from ketacare.features.controlled import pdf, records, service
+from ketacare.features.controlled import records, service
 from ketacare.features.controlled.config import CsSettings
 from ketacare.features.controlled.models import CsRegistration
 from ketacare.features.controlled.queries import receipt_containers
@@ -168,7 +168,11 @@ def cs_inventory(
             taken = clock.format_local(inv.taken_at, tz)
             title = f"{kind.capitalize()} inventory ({timing} of business), {reg.site_name}"
             signed = f"Taken and signed by {inv.signed_by_email} on {taken} ({reg.dea_number})."
-            body = pdf.inventory_pdf(title, reg.address, rows, signed) if pdf_out else b""
+            body = b""
+            if pdf_out:
+                from ketacare.features.controlled import pdf  # fpdf2 with the first PDF
+
+                body = pdf.inventory_pdf(title, reg.address, rows, signed)
     except KetacareError as exc:
         raise _refused(exc) from None
     text = records.to_csv(rows, records.INVENTORY_COLUMNS)
@@ -210,6 +214,8 @@ def cs_log(
         raise _refused(exc, "--to" if exc.field == "end" else "") from None
     sessions = session_factory(engine)
     if pdf_out:
+        from ketacare.features.controlled import pdf  # fpdf2 with the first PDF (Hot paths)
+
         rows = (
             dict(zip(records.LOG_COLUMNS, v, strict=True))
             for v in records.export_rows(sessions, ranges["pdf"])

@@ -25,7 +25,6 @@ from ketacare.features.auth.actor import Actor
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.clinics.repository import by_slug
 from ketacare.features.patients.service import get_patient
-from ketacare.features.reports import pdf
 from ketacare.features.reports.patient import patient_progress
 from ketacare.features.reports.service import clinic_outcomes_for, load_cohort
 
@@ -90,6 +89,8 @@ def report_patient(
             raise fail(f"ID: no patient {patient_id} in this clinic") from None
         tz = clock.clinic_tz(clinic, settings.timezone).key
         report = patient_progress(db, Actor.cli(clinic.id), patient, "export")
+        from ketacare.features.reports import pdf  # fpdf2 with the first PDF (Hot paths)
+
         body = pdf.patient_pdf(report, clinic.name, tz)
     _write(out, body)
     typer.echo(f"patient report written to {out}")
@@ -124,6 +125,8 @@ def report_clinic(
             if lo is None and hi is None
             else (f"Patients whose first session was {lo or '…'} to {hi or '…'}")
         )
+        from ketacare.features.reports import pdf  # fpdf2 with the first PDF (Hot paths)
+
         body = pdf.clinic_pdf(
             result, clinic.name, period, clock.clinic_tz(clinic, settings.timezone).key
         )
