@@ -20,7 +20,7 @@ $(BIN)/python:
 # $(VENV)/pycache (TOOLS_ENV), compiled as they import, and read none beside the packages:
 # pip compiled every module of the toolchain, most of which no run imports (16 of the 64 s
 # that a fresh venv took, benchmarks/README.md "Suite, eleventh session"), and the runtime
-# packages (13 s more, "Suite, twelfth session") for nothing in `make test`. `make run`
+# packages (5 to 13 s more, "Suite, twelfth session"), for nothing in `make test`. `make run`
 # compiles the installed packages once, on every core ($(COMPILED_STAMP)).
 $(RUN_STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --upgrade pip
