@@ -48,8 +48,8 @@ run: $(RUN_STAMP) $(COMPILED_STAMP)
 # The tools and the suite's some 150 Python processes (workers, CLI commands, servers) reuse
 # compiled bytecode, kept in the venv and out of the work tree, even where the environment
 # sets PYTHONDONTWRITEBYTECODE (about 5 s of CPU a worker's collection, 0.3 s a subprocess).
-# Set on the commands themselves, not as target variables: those would reach the pip installs
-# of the stamps too, and the runtime packages' bytecode belongs beside them, for `make run`.
+# Set on the commands themselves, not as target variables, which the stamps' pip runs would
+# inherit; `make run`'s compile clears the prefix, so its bytecode lands beside the packages.
 TOOLS_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache
 
 lint: $(DEV_STAMP)

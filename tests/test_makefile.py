@@ -41,8 +41,8 @@ def test_make_run_installs_runtime_only_and_test_adds_dev(tmp_path: Path) -> Non
     # The suite runs on pytest-xdist workers, one per core plus one; an idle worker steals
     # queued tests.
     assert f"pytest -n {ncores + 1} --dist worksteal" in test
-    # The suite's bytecode goes to the venv's own folder; the installs' does not (the runtime
-    # packages' belongs beside them, where `make run` reads it).
+    # The suite's bytecode goes to the venv's own folder; the installs run without the prefix
+    # (they compile nothing, and `make run` compiles beside the packages, where it reads them).
     lines = test.splitlines()
     assert all("PYTHONPYCACHEPREFIX=" in line for line in lines if "bin/pytest -n" in line)
     assert not any("PYTHONPYCACHEPREFIX" in line for line in lines if "pip install" in line)
