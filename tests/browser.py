@@ -102,6 +102,10 @@ def free_port() -> int:
         return port
 
 
+#: The app each running ``live_server`` serves, by base URL (``sign_in`` opens its sessions).
+_served: dict[str, FastAPI] = {}
+
+
 @contextmanager
 def live_server(app: FastAPI) -> Iterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port; yield its base URL."""
@@ -114,9 +118,12 @@ def live_server(app: FastAPI) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    _served[base] = app
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield base
     finally:
+        _served.pop(base, None)
         server.should_exit = True
         thread.join(timeout=10)
 
@@ -194,9 +201,57 @@ def stop_shared_chromium() -> None:
 
 
 def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
-    """Sign in through the login form as a user does, and wait until the app has left it."""
+    """Sign in through the login form as a user does, and wait until the app has left it.
+
+    For the tests whose subject is the login (the form, its throttling, a new or reset
+    password, where each role lands) and the walks that follow a user from the login on.
+    Other tests start signed in with ``sign_in``."""
     page.goto(f"{base}/login")
     page.fill("#email", email)
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def sign_in(page: Page, base: str, email: str, then: str | None = "/home") -> None:
+    """Start ``page`` signed in as ``email`` on the ``live_server`` at ``base``, then open
+    ``then`` (None: stay on the page).
+
+    The session is opened as the login form opens it, by ``auth.service.start_session`` on
+    the served app's database with the app's clock and session policy, and its cookie is
+    given to the page's context; the form is not loaded. The login form is tested in
+    Chromium where it is the subject (``log_in``: tests/test_browser_auth.py, the role walks,
+    the homes, new and reset passwords); a test whose subject comes after the login starts
+    here, as Playwright's guide advises ("reuse the signed-in state"). Loading and posting
+    the form cost some 0.5 s of CPU a login, half of a signed-in page visit in a new context
+    (benchmarks/README.md, "Suite, thirteenth session"). tests/test_browser_auth.py checks
+    that both give the same cookie and the same pages."""
+    from ketacare.db.base import utcnow
+    from ketacare.features.auth import service
+    from ketacare.features.auth.deps import SESSION_COOKIE, session_policy
+
+    app = _served[base]
+    settings = app.state.settings
+    now = getattr(app.state, "clock", utcnow)()  # the app's clock, as the form's NowDep
+    with app.state.sessions() as db:
+        user = service.user_by_email(db, email)
+        assert user is not None and user.is_active, f"no active user {email}"
+        token = service.start_session(
+            db, settings.secret_key.get_secret_value(), user, session_policy(settings), now
+        )
+        db.commit()
+    page.context.add_cookies(
+        [
+            {
+                "name": SESSION_COOKIE,
+                "value": token,
+                "url": base,
+                "httpOnly": True,
+                "sameSite": "Lax",
+                "secure": settings.secure_cookies,
+                "expires": time.time() + settings.session_max_age_hours * 3600,
+            }
+        ]
+    )
+    if then is not None:
+        page.goto(f"{base}{then}")

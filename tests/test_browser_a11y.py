@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.settings import Settings
 from tests.axe import assert_accessible, axe_violations
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.page_walk import Site, walk_site
 
 pytestmark = pytest.mark.browser
@@ -50,9 +50,12 @@ def test_keyboard_signs_consent_books_and_keeps_focus_on_the_board(
     p = site.params
     with live_server(app) as base:
         page = browser.new_page(viewport={"width": 820, "height": 1180})
-        log_in(page, base, site.users["nurse"].email)
-
-        page.goto(f"{base}/patients/{p['patient_id']}/consent/{p['template_id']}/sign")
+        sign_in(
+            page,
+            base,
+            site.users["nurse"].email,
+            f"/patients/{p['patient_id']}/consent/{p['template_id']}/sign",
+        )
         page.focus("#attested")
         page.keyboard.press("Space")
         page.keyboard.press("Tab")
@@ -104,8 +107,7 @@ def test_error_states_pass_axe(app: FastAPI, site: Site, browser: Browser) -> No
         expect(page.locator("main")).to_contain_text("wrong")
         assert_accessible(page, "login refused")
 
-        log_in(page, base, site.users["clinician"].email)
-        page.goto(f"{base}/patients/new")
+        sign_in(page, base, site.users["clinician"].email, "/patients/new")
         page.fill("#family_name", "Quill")
         page.fill("#birth_date", "2999-01-01")
         page.click("#create-patient")

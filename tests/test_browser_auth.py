@@ -1,4 +1,5 @@
-"""Chromium over the login page, the patient's landing page and /docs (issues 13 and 15)."""
+"""Chromium over the login page, the patient's landing page and /docs (issues 13 and 15), and
+the signed-in start the other browser tests take (``tests.browser.sign_in``)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Route, expect
+from playwright.sync_api import Page, Route, expect
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ketacare.db.base import utcnow
 from ketacare.features.auth.models import LoginFailure, Role
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, log_in, require_chromium, shared_chromium, sign_in
 from tests.conftest import PASSWORD, make_clinic, make_user
 
 pytestmark = pytest.mark.browser
@@ -71,3 +72,33 @@ def test_login_page_in_chromium(app: FastAPI, db: Session, settings: Any) -> Non
         log_in(page, base, patient.email)
         expect(page.locator("h1")).to_have_text("Your page")
         assert page.url == f"{base}/me"
+
+
+def test_sign_in_gives_the_session_the_login_form_gives(app: FastAPI, db: Session) -> None:
+    """``tests.browser.sign_in``, where most browser tests start, opens the session the login
+    form opens: the same cookie, attributes and lifetime, and the same pages for the user."""
+    require_chromium()
+    clinic = make_clinic(db)
+    billing = make_user(db, clinic, Role.billing)
+    with live_server(app) as base, shared_chromium() as browser:
+        form = browser.new_page()
+        log_in(form, base, billing.email)  # lands on the role's page: /billing
+        signed = browser.new_page()
+        sign_in(signed, base, billing.email, "/billing")
+        assert signed.url == form.url == f"{base}/billing"
+
+        def session_cookie(page: Page) -> dict[str, Any]:
+            (cookie,) = [c for c in page.context.cookies() if c["name"] == "kc_session"]
+            return dict(cookie)
+
+        by_form, by_helper = session_cookie(form), session_cookie(signed)
+        assert by_form["value"] != by_helper["value"]  # two sessions
+        assert abs(by_form["expires"] - by_helper["expires"]) < 60
+        same = ("domain", "path", "httpOnly", "secure", "sameSite")
+        assert {k: by_helper[k] for k in same} == {k: by_form[k] for k in same}
+        for page in (form, signed):
+            expect(page.locator("nav")).to_contain_text(billing.email)
+        assert signed.locator("main").inner_text() == form.locator("main").inner_text()
+        signed.goto(f"{base}/patients")  # the role's limits hold the same way
+        form.goto(f"{base}/patients")
+        assert signed.locator("main").inner_text() == form.locator("main").inner_text()

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium, sign_in
 from tests.conftest import make_clinic, make_user
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def test_admin_loads_and_removes_qids_text_in_chromium(app: FastAPI, db: Session
         page.on(
             "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
         )
-        log_in(page, base, admin.email)
+        sign_in(page, base, admin.email)
         page.click('nav a:has-text("Licensed text")')
         expect(page.locator("h1")).to_contain_text("Licensed item text")
         row = page.locator("#text-qids-sr16")

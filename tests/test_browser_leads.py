@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ketacare.features.assessments.models import Assessment, Source
 from ketacare.features.auth.models import Role
 from ketacare.features.screening.models import Lead
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.conftest import make_clinic, make_user
 
 pytestmark = pytest.mark.browser
@@ -36,8 +36,7 @@ def test_lead_history_and_convert_to_patient(app: FastAPI, db: Session) -> None:
         page.click("#request-consult")
         expect(page.locator("#thanks")).to_be_visible()
 
-        log_in(page, base, clinician.email)
-        page.goto(f"{base}/leads")
+        sign_in(page, base, clinician.email, "/leads")
         page.click("text=Robin Q Example")
         lead_url = page.url
         for note in ("Left a voicemail", "Called back; booked Tuesday"):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ketacare.features.screening.models import Lead
 from ketacare.settings import Settings
 from tests.axe import AxeMemo, part_digests, preload_axe
-from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium, sign_in
 from tests.page_walk import STAFF, walk_site
 from tests.sessions.support import install_clock, setup
 
@@ -156,7 +156,7 @@ def test_every_page_fits_390_820_and_1280_px_and_passes_axe(
                 paths = site.public_pages()
             else:
                 paths = site.patient_pages() if who == "patient" else site.staff_pages()
-                log_in(page, base, site.users[who].email)
+                sign_in(page, base, site.users[who].email, None)
             assert _walk(page, base, who, paths, problems, memo) >= 3, who
             context.close()
     assert not problems, "\n".join(problems)
@@ -196,8 +196,7 @@ def test_session_page_is_built_for_a_nurse_tablet(app: FastAPI, db: Session) -> 
     install_clock(app)
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 820, "height": 1180}, has_touch=True)
-        log_in(page, base, w["nurse_email"])
-        page.goto(f"{base}/patients/{w['patient_id']}/sessions")
+        sign_in(page, base, w["nurse_email"], f"/patients/{w['patient_id']}/sessions")
         page.fill("#lot", "LOT-21")
         page.click("#start")
         expect(page.locator("h1")).to_contain_text("Session #")

@@ -19,17 +19,13 @@ from ketacare.features.auth.models import Role
 from ketacare.features.clinics.models import Clinic
 from ketacare.features.scheduling import service
 from tests import real_http
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.conftest import make_user
 from tests.scheduling.support import at
 from tests.scheduling.test_scheduling_api import START
 from tests.sessions.support import CHECKLIST_OK, T0, install_clock, setup
 
 pytestmark = pytest.mark.browser
-
-
-def _login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    log_in(page, base, email)
 
 
 @pytest.mark.long
@@ -55,8 +51,7 @@ def test_front_desk_books_course_patient_confirms_nurse_opens_from_board(
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         assert page.evaluate("() => typeof fetch") == "function"  # the JavaScript path
-        _login(page, base, desk.email)
-        page.goto(f"{base}/scheduling")
+        sign_in(page, base, desk.email, "/scheduling")
         expect(page.locator("#sites")).to_contain_text("Main")
         page.goto(f"{base}/patients/{pid}")
         page.click("#link-bookings")
@@ -92,8 +87,7 @@ def test_front_desk_books_course_patient_confirms_nurse_opens_from_board(
 
         # The nurse's chair board shows the confirmation without a reload of the page.
         nurse = browser.new_context().new_page()
-        _login(nurse, base, w["nurse_email"])
-        nurse.goto(f"{base}/scheduling/sites/{site.id}/board")
+        sign_in(nurse, base, w["nurse_email"], f"/scheduling/sites/{site.id}/board")
         row = nurse.locator("#chair-board tbody tr").first
         expect(row).to_contain_text("confirmed")
         expect(row.locator(".phase")).to_have_text("booked")

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, log_in, require_chromium, shared_chromium, sign_in
 from tests.conftest import PASSWORD, make_clinic, make_user
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ def test_staff_pages_in_chromium(app: FastAPI, db: Session) -> None:
         page.on(
             "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
         )
-        log_in(page, base, admin.email)
+        sign_in(page, base, admin.email, None)
 
         # New patient: a mistake is shown next to the form, then the record is created.
         page.goto(f"{base}/patients/new")

@@ -18,6 +18,7 @@ from tests.browser import (
     screenshot_path,
     shared_chromium,
     shared_playwright,
+    sign_in,
 )
 from tests.conftest import make_clinic, make_user
 from tests.sessions.support import make_session, setup
@@ -37,7 +38,7 @@ def test_admin_creates_a_user_and_revokes_their_token_in_chromium(
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 390, "height": 844})
         page.on("console", lambda m: csp.append(m.text) if "Content Security" in m.text else None)
-        log_in(page, base, email)
+        sign_in(page, base, email)
         # The header's Admin group links to the users page.
         page.get_by_role("link", name="Users").click()
         expect(page.locator("h1")).to_have_text("Users")
@@ -106,8 +107,7 @@ def test_letter_prints_without_navigation_in_chromium(app: FastAPI, db: Session)
         assert r.status == 201, r.text()
         api.dispose()
         page = browser.new_page()
-        log_in(page, base, ctx["clinician_email"])
-        page.goto(f"{base}/patients/{pid}")
+        sign_in(page, base, ctx["clinician_email"], f"/patients/{pid}")
         page.click("#link-letter")
         page.fill("#to", "Dr Lee, Main St Practice")
         page.get_by_role("button", name="Update letter").click()

@@ -18,7 +18,7 @@ from ketacare.features.instruments import texts
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
 from tests.assessments.support import PHQ9_ITEM9_2, body_text, smtp_server, staff
-from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium, sign_in
 
 SCREENSHOT = screenshot_path("alert-dashboard.png")
 pytestmark = pytest.mark.browser
@@ -35,8 +35,7 @@ def test_schedule_link_alert_acknowledge(db: Session, settings: Settings) -> Non
         app = create_app(cfg)
         with live_server(app) as base, shared_chromium() as browser:
             staff_page = browser.new_page(viewport={"width": 1000, "height": 1200})
-            log_in(staff_page, base, st.email)
-            staff_page.goto(f"{base}/patients/{st.pid}")
+            sign_in(staff_page, base, st.email, f"/patients/{st.pid}")
             staff_page.click("text=Assessments")
             staff_page.select_option("#instrument_id", "phq9")
             staff_page.select_option("#recurrence", "once")
@@ -92,8 +91,7 @@ def test_link_of_an_instrument_with_clinic_loaded_text(db: Session, settings: Se
         )  # fmt: skip
         with live_server(create_app(cfg)) as base, shared_chromium() as browser:
             staff_page = browser.new_page()
-            log_in(staff_page, base, st.email)
-            staff_page.goto(f"{base}/patients/{st.pid}/assessments")
+            sign_in(staff_page, base, st.email, f"/patients/{st.pid}/assessments")
             staff_page.select_option("#instrument_id", "qids-sr16")
             staff_page.select_option("#recurrence", "once")
             staff_page.fill("#start_date", utcnow().date().isoformat())

@@ -11,7 +11,7 @@ from ketacare.db.base import utcnow
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
 from tests.assessments.support import staff
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,8 +23,7 @@ def test_copy_a_fresh_link(db: Session, settings: Settings) -> None:
         context = browser.new_context(viewport={"width": 1000, "height": 1200})
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
         page = context.new_page()
-        log_in(page, base, st.email)
-        page.goto(f"{base}/patients/{st.pid}/assessments")
+        sign_in(page, base, st.email, f"/patients/{st.pid}/assessments")
         page.select_option("#instrument_id", "phq9")
         page.select_option("#recurrence", "once")
         page.fill("#start_date", utcnow().date().isoformat())

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.billing.models import PriorAuth
 from tests.billing.support import signed, world
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.conftest import api_token
 from tests.sessions.support import install_clock
 
@@ -28,10 +28,6 @@ def _step(page: Page, button: str) -> None:
     page.wait_for_function(
         "(b) => (document.body.getAttribute('data-updated') || '') !== b", arg=before
     )
-
-
-def _login(page: Page, base: str, email: str) -> None:
-    log_in(page, base, email)
 
 
 def test_signed_session_to_superbill_and_prior_auth(app: FastAPI, db: Session) -> None:
@@ -51,13 +47,11 @@ def test_signed_session_to_superbill_and_prior_auth(app: FastAPI, db: Session) -
 
     with live_server(app) as base, shared_chromium() as browser:
         office = browser.new_context(accept_downloads=True).new_page()
-        _login(office, base, billing_email)
-        office.goto(f"{base}/billing/patients/{pid}")
+        sign_in(office, base, billing_email, f"/billing/patients/{pid}")
         expect(office.locator(".prior-auth .remaining")).to_have_text("6")
 
         page = browser.new_context(viewport={"width": 1024, "height": 1366}).new_page()
-        _login(page, base, clinician_email)
-        page.goto(f"{base}/patients/{pid}/sessions")
+        sign_in(page, base, clinician_email, f"/patients/{pid}/sessions")
         page.click("#start")
         expect(page.locator("h1")).to_contain_text("Session #")
         sid = int(page.url.rsplit("/", 1)[1])

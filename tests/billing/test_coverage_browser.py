@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import ConsoleMessage, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.features.billing.models import Coverage
 from tests.axe import assert_accessible
 from tests.billing.support import world
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _login(page: Page, base: str, email: str) -> None:
-    log_in(page, base, email)
 
 
 def test_billing_user_adds_payer_and_coverage(app: FastAPI, db: Session) -> None:
@@ -39,7 +35,7 @@ def test_billing_user_adds_payer_and_coverage(app: FastAPI, db: Session) -> None
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_context(viewport={"width": 1024, "height": 900}).new_page()
         page.on("console", on_console)
-        _login(page, base, billing_email)
+        sign_in(page, base, billing_email, "/billing")
         page.click('nav a[href="/billing/payers"]')
         expect(page.locator("#payers")).to_contain_text("Medicare")
         assert_accessible(page, "payers")
@@ -99,8 +95,7 @@ def test_billing_user_adds_payer_and_coverage(app: FastAPI, db: Session) -> None
 
         reader = browser.new_context().new_page()
         reader.on("console", on_console)
-        _login(reader, base, clinician_email)
-        reader.goto(f"{base}/billing/patients/{pid}/coverage")
+        sign_in(reader, base, clinician_email, f"/billing/patients/{pid}/coverage")
         expect(reader.locator("#coverages")).to_contain_text("Open Access")
         expect(reader.locator("form.coverage-form")).to_have_count(0)
     assert csp_errors == []

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ketacare.features.auth.models import Role
-from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium, sign_in
 from tests.chart.support import START, full_patient
 from tests.conftest import make_clinic, make_user
 from tests.sessions.support import install_clock
@@ -31,8 +31,7 @@ def test_patient_chart_in_chromium(app: FastAPI, db: Session) -> None:
         page.on(
             "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
         )
-        log_in(page, base, email)
-        page.goto(f"{base}/patients/{pid}")
+        sign_in(page, base, email, f"/patients/{pid}")
         expect(page.locator("#patient-header")).to_contain_text("2 open alerts")
         expect(page.locator("#panel-alerts")).to_contain_text("Urgent:")
         expect(page.locator("#score-phq9")).to_contain_text("Moderate")
@@ -87,8 +86,7 @@ def test_address_form_on_the_chart_in_chromium(app: FastAPI, db: Session) -> Non
     db.commit()
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 820, "height": 1180})
-        log_in(page, base, email)
-        page.goto(f"{base}/patients/{pid}")
+        sign_in(page, base, email, f"/patients/{pid}")
         expect(page.locator("#patient-address")).to_have_text("—")
         page.click("#edit-address summary")
         page.fill("#a-address_line", "12 Elm St")

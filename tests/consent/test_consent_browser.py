@@ -23,7 +23,7 @@ from ketacare.features.consent.models import ConsentDocument
 from ketacare.features.patients.models import Patient
 from ketacare.features.rems import service as rems
 from ketacare.settings import Settings
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.conftest import make_user
 from tests.sessions.support import CADSS6_ZERO, CHECKLIST_OK, T0, install_clock, setup
 from tests.sessions.test_sessions_api import REMS_TYPED
@@ -72,7 +72,7 @@ def test_tablet_consent_unblocks_the_first_session_and_the_pmf_is_submitted(
         tablet = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
         page = tablet.new_page()
         page.on("console", on_console)
-        log_in(page, base, w["nurse_email"])
+        sign_in(page, base, w["nurse_email"], None)
         # Without consent the session is refused, with the reason.
         page.goto(f"{base}/patients/{w['patient_id']}/sessions")
         page.fill("#lot", "LOT-9")
@@ -105,8 +105,7 @@ def test_tablet_consent_unblocks_the_first_session_and_the_pmf_is_submitted(
         # The prescriber countersigns on their own device.
         desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         desk.on("console", on_console)
-        log_in(desk, base, w["clinician_email"])
-        desk.goto(f"{base}/patients/{w['patient_id']}/consent")
+        sign_in(desk, base, w["clinician_email"], f"/patients/{w['patient_id']}/consent")
         desk.click("#countersign-esketamine")
         expect(
             desk.locator('#consent-states tr[data-key="esketamine"] .consent-state')

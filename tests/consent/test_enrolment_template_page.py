@@ -18,7 +18,7 @@ from ketacare.features.auth.models import Role
 from ketacare.features.consent import service as consent
 from ketacare.features.rems import service as rems
 from tests.axe import assert_accessible
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.conftest import csrf, login, make_clinic, make_user
 from tests.sessions.support import T0
 
@@ -119,8 +119,7 @@ def test_admin_edits_the_enrolment_form_in_chromium(app: FastAPI, db: Session) -
     w = _world(db)
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        log_in(page, base, w.admin)
-        page.goto(f"{base}/consent")
+        sign_in(page, base, w.admin, "/consent")
         page.get_by_role("link", name=f"Edit {rems.ENROLMENT_TITLE}").click()
         expect(page.locator("#template-form h2")).to_contain_text("New version of rems-enrolment")
         assert page.locator("#key").input_value() == "rems-enrolment"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ketacare.features.auth.actor import Actor
 from ketacare.features.auth.models import Role
 from ketacare.features.controlled import service
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.conftest import PASSWORD, make_clinic, make_user
 from tests.controlled.support import CS, DEA, T0, valid_dea
 
@@ -35,8 +35,7 @@ def test_nurse_receives_draws_administers_and_wastes_with_a_witness(
     db.commit()
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page()
-        log_in(page, base, nurse_email)
-        page.goto(f"{base}/cs")
+        sign_in(page, base, nurse_email, "/cs")
         for name, value in (
             ("invoice_number", "INV-55"),
             ("supplier_name", "Pharma Supply Co"),
@@ -86,8 +85,7 @@ def test_nurse_receives_draws_administers_and_wastes_with_a_witness(
         expect(page.locator("#cases")).to_contain_text("-0.5")
         # The clinician takes the biennial inventory from the dashboard.
         desk = browser.new_page()
-        log_in(desk, base, witness_email)
-        desk.goto(f"{base}/cs")
+        sign_in(desk, base, witness_email, "/cs")
         desk.click("#take-inventory")
         expect(desk.locator("#inventory-lines tbody tr")).to_have_count(5)
         expect(desk.locator("#inventory-pdf")).to_be_visible()

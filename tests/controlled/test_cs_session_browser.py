@@ -26,7 +26,7 @@ from ketacare.features.intake import plans
 from ketacare.features.intake import service as intake
 from ketacare.features.patients import service as patients
 from ketacare.features.sessions.models import TreatmentSession
-from tests.browser import live_server, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.conftest import PASSWORD, make_clinic, make_user
 from tests.controlled.support import CS, DEA, valid_dea
 from tests.intake_app.intake_support import example, make_patient
@@ -64,13 +64,6 @@ def _world(db: Session) -> dict[str, Any]:
     return out
 
 
-def _login(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-
-
 def _step(page: Page, button: str) -> None:
     """Click a session step's button and wait for its fetch() round trip."""
     before = page.evaluate("document.body.getAttribute('data-updated') || ''")
@@ -96,7 +89,7 @@ def test_nurse_charts_an_iv_session_against_the_ledger_and_admin_prints_the_reco
     clock = install_clock(app)
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1024, "height": 1366})
-        _login(page, base, w["nurse"])
+        sign_in(page, base, w["nurse"], None)
 
         # a box of five 500 mg vials, received yesterday evening
         page.goto(f"{base}/cs")
@@ -153,8 +146,7 @@ def test_nurse_charts_an_iv_session_against_the_ledger_and_admin_prints_the_reco
         page.select_option("#f-cadss-timepoint", "discharge")
         _step(page, "#add-cadss")
         desk = browser.new_page()
-        _login(desk, base, w["clinician"])
-        desk.goto(f"{base}/sessions/{sid}")
+        sign_in(desk, base, w["clinician"], f"/sessions/{sid}")
         desk.evaluate("window.__noReload = true")
         _step(desk, "#approve-discharge")
         page.reload()
@@ -192,8 +184,7 @@ def test_nurse_charts_an_iv_session_against_the_ledger_and_admin_prints_the_reco
 
         # the admin prints the day's log and takes the biennial inventory
         office = browser.new_page()
-        _login(office, base, w["admin"])
-        office.goto(f"{base}/cs")
+        sign_in(office, base, w["admin"], "/cs")
         office.get_by_role("link", name="last 7 days").click()
         office.fill("#start", DAY)
         office.fill("#end", DAY)

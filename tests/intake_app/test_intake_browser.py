@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ketacare.features.auth.models import Role
 from ketacare.features.intake import service
 from ketacare.features.intake.models import TreatmentPlan
-from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium, sign_in
 from tests.conftest import count, make_clinic, make_user
 from tests.intake_app.intake_support import example, make_patient
 
@@ -102,8 +102,7 @@ def test_intake_to_plan(app: FastAPI, db: Session, database_url: str, tmp_path: 
         )
         page = context.new_page()
         page.on("console", on_console)
-        log_in(page, base, clinician.email)
-        page.goto(f"{base}/patients")
+        sign_in(page, base, clinician.email, "/patients")
         page.click("text=Walker, Ada")
         page.click("#link-intake")
         expect(page.locator("h1")).to_contain_text("Intake: Walker, Ada")
@@ -168,8 +167,7 @@ def test_a_plan_needs_confirmation_with_the_reasons_shown(app: FastAPI, db: Sess
     db.commit()
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page()
-        log_in(page, base, email)
-        page.goto(f"{base}/patients/{pid}/plan")
+        sign_in(page, base, email, f"/patients/{pid}/plan")
         page.fill("#start_date", "2025-03-03")
         page.click("#create-plan")  # the pre-ticked weekdays, one click
         expect(page.locator("#confirm-eligibility")).to_contain_text("incomplete")

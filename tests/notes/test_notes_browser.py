@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.features.notes.models import ClinicalNote
 from tests.axe import axe_violations
-from tests.browser import live_server, log_in, require_chromium, screenshot_path, shared_chromium
+from tests.browser import live_server, require_chromium, screenshot_path, shared_chromium, sign_in
 from tests.sessions.support import T0, install_clock, setup
 
 pytestmark = pytest.mark.browser
@@ -54,8 +54,7 @@ def test_write_sign_and_addend_notes_through_the_pages(
         r = api.post(f"{base}/api/v1/patients/{pid}/assessments", data=PHQ9,
                      headers=w["clinician"])  # fmt: skip
         assert r.status == 201, r.text()
-        log_in(page, base, w["clinician_email"])
-        page.goto(f"{base}/patients/{pid}")
+        sign_in(page, base, w["clinician_email"], f"/patients/{pid}")
         page.click("#link-notes")
         page.select_option("#f-template", "progress-note")
         page.click("#new-note")
@@ -99,8 +98,7 @@ def test_write_sign_and_addend_notes_through_the_pages(
         phone = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
         page = phone.new_page()
         page.on("console", on_console)
-        log_in(page, base, w["nurse_email"])
-        page.goto(f"{base}/sessions/{sid}")
+        sign_in(page, base, w["nurse_email"], f"/sessions/{sid}")
         page.fill("#f-session-note", "Patient calm, resting; BP 130/82 at 40 min.")
         page.click("#session-note-sign")
         expect(page.locator("#session-note-list li")).to_have_count(1)

@@ -20,7 +20,7 @@ from ketacare.features.clinics.models import Clinic
 from ketacare.features.rems import service as rems
 from ketacare.features.scheduling import service as scheduling
 from ketacare.settings import Settings
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.scheduling.support import at
 from tests.scheduling.test_scheduling_api import START
 from tests.sessions.support import T0, install_clock, setup
@@ -77,7 +77,7 @@ def test_tablet_enrolment_form_signed_countersigned_unblocks_the_booking(
         tablet = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
         page = tablet.new_page()
         page.on("console", on_console)
-        log_in(page, base, w["nurse_email"])
+        sign_in(page, base, w["nurse_email"], None)
         # Not enrolled: the booking is refused with the reason.
         book(page, base, pid)
         expect(page.locator("#errors")).to_contain_text("not enrolled in the SPRAVATO REMS")
@@ -116,8 +116,7 @@ def test_tablet_enrolment_form_signed_countersigned_unblocks_the_booking(
         # The prescriber countersigns on their own device.
         desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         desk.on("console", on_console)
-        log_in(desk, base, w["clinician_email"])
-        desk.goto(f"{base}/patients/{pid}/rems")
+        sign_in(desk, base, w["clinician_email"], f"/patients/{pid}/rems")
         desk.click("#countersign-enrolment")
         expect(desk.locator("#rems-enrolled")).to_have_text("Enrolled from 2025-03-03.")
         expect(desk.locator("#enrolment-form-state")).to_contain_text("countersigned")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ketacare.features.auth.models import Role
 from ketacare.features.patients.models import Patient
 from ketacare.settings import Settings
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.conftest import make_user
 from tests.reports.support import small_clinic
 
@@ -34,9 +34,7 @@ def test_analytics_and_patient_report_pages(app: FastAPI, db: Session, settings:
     with live_server(app) as base, shared_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", on_console)
-        log_in(page, base, email)
-
-        page.goto(f"{base}/analytics?synthetic=include")
+        sign_in(page, base, email, "/analytics?synthetic=include")
         expect(page.locator("h1")).to_have_text("Clinic outcomes")
         expect(page.locator("#synthetic-banner")).to_contain_text("synthetic")
         page.click("#details > summary")  # the charts are in the collapsed details (21.3)

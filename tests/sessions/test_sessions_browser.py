@@ -16,7 +16,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy.orm import Session
 
 from ketacare.domain.sessions.rems import PMF_FIELDS
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.sessions.support import install_clock, setup
 
 pytestmark = pytest.mark.browser
@@ -49,8 +49,7 @@ def test_nurse_charts_an_esketamine_session(app: FastAPI, db: Session) -> None:
         context = browser.new_context(viewport={"width": 1024, "height": 1366})  # tablet
         page = context.new_page()
         page.on("console", on_console)
-        log_in(page, base, w["nurse_email"])
-        page.goto(f"{base}/patients/{w['patient_id']}")
+        sign_in(page, base, w["nurse_email"], f"/patients/{w['patient_id']}")
         page.click("#link-sessions")
         page.fill("#lot", "LOT-77")
         page.click("#start")

@@ -20,7 +20,7 @@ from ketacare.features.intake import plans, service
 from ketacare.features.sessions.models import AdverseEvent, TreatmentSession, VitalSign
 from ketacare.settings import Settings
 from ketacare.web.app import create_app
-from tests.browser import live_server, log_in, require_chromium, shared_chromium
+from tests.browser import live_server, require_chromium, shared_chromium, sign_in
 from tests.conftest import PASSWORD, count, make_clinic, make_user
 from tests.intake_app.intake_support import example, make_patient
 from tests.sessions.support import T0, install_clock
@@ -57,10 +57,6 @@ def browser() -> Iterator[Browser]:
         yield b
 
 
-def _login(page: Page, base: str, email: str) -> None:
-    log_in(page, base, email)
-
-
 def _start(page: Page, base: str, patient_id: int) -> int:
     page.goto(f"{base}/patients/{patient_id}/sessions")
     page.click("#start")
@@ -90,7 +86,7 @@ def test_every_session_form_works_through_javascript(
     clock = install_clock(app)
     with live_server(app) as base:
         page = browser.new_page(viewport={"width": 1024, "height": 1366})
-        _login(page, base, w["clinician"])
+        sign_in(page, base, w["clinician"], None)
         sid = _start(page, base, w["patient_id"])
         expect(page.locator("#planned-link")).to_contain_text("linked automatically")
 
@@ -182,7 +178,7 @@ def test_failed_saves_say_so_and_keep_the_values(
                 else None
             ),
         )
-        _login(page, base, w["nurse"])
+        sign_in(page, base, w["nurse"], None)
         _start(page, base, w["patient_id"])
 
         # refused by the server (422): the errors name the field, the values stay
@@ -250,7 +246,7 @@ def test_reminders_refresh_and_the_login_stays_alive_only_while_in_use(
     clock = install_clock(app)
     with live_server(app) as base:
         page = browser.new_page()
-        _login(page, base, w["nurse"])
+        sign_in(page, base, w["nurse"], None)
         sid = _start(page, base, w["patient_id"])
         db.execute(
             update(TreatmentSession)
@@ -312,7 +308,7 @@ def test_rems_labels_print_view_and_plan_wording(
     install_clock(app)
     with live_server(app) as base:
         page = browser.new_page()
-        _login(page, base, w["clinician"])
+        sign_in(page, base, w["clinician"], None)
         _start(page, base, w["patient_id"])
         unlabelled = page.evaluate(
             """() => Array.from(document.querySelectorAll('#rems-form input:not([type=hidden]),'
