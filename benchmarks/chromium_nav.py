@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from playwright.sync_api import sync_playwright
@@ -77,8 +78,9 @@ class ChromiumCpu:
         return sum(self.last.values())
 
 
-def app() -> FastAPI:
-    """The app on a fresh SQLite database."""
+def app(**overrides: Any) -> FastAPI:
+    """The app on a fresh SQLite database (``overrides``: other settings, such as a login
+    rate limit for ``suite_login.py``)."""
     folder = Path(tempfile.mkdtemp(prefix="ketacare-chromium-nav-"))
     url = f"sqlite:///{folder / 'bench.db'}"
     migrate.upgrade(get_engine(url))
@@ -88,6 +90,7 @@ def app() -> FastAPI:
         secret_key="bench-secret-key-0123456789abcdef",
         audit_key="bench-audit-key-0123456789abcdef",
         public_rate_limit=1_000_000,
+        **overrides,
     )
     return create_app(settings)
 

@@ -5,7 +5,7 @@ page).
 
 Each login is what a browser test does first: a new context and page, the login, then one
 signed-in page (``/account``). The script serves the app on a fresh SQLite database in a
-thread, as the browser tests do, with the tests' cheap Argon2id parameters
+thread, as the browser tests do (``chromium_nav.app``), with the tests' cheap Argon2id parameters
 (``tests.conftest.FAST_HASHER``), and logs in four roles ``--logins`` times each way,
 interleaved over ``--rounds`` rounds. It prints the median CPU of a login: the machine's
 (``/proc/stat``: this process's server and client, Playwright's driver and every Chromium
@@ -20,25 +20,22 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 from playwright.sync_api import Browser  # noqa: E402
 from tests.browser import live_server, log_in, shared_chromium, sign_in  # noqa: E402
 from tests.conftest import FAST_HASHER, PASSWORD  # noqa: E402
 
-from ketacare.db import migrate  # noqa: E402
-from ketacare.db.engine import get_engine  # noqa: E402
+import chromium_nav  # noqa: E402
 from ketacare.features.auth import passwords  # noqa: E402
 from ketacare.features.auth import service as accounts  # noqa: E402
 from ketacare.features.auth.models import Role  # noqa: E402
 from ketacare.features.clinics.repository import get_or_create  # noqa: E402
-from ketacare.settings import Settings  # noqa: E402
-from ketacare.web.app import create_app  # noqa: E402
 
 ROLES = (Role.clinician, Role.nurse, Role.frontdesk, Role.admin)
 
@@ -68,18 +65,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     opts = parser.parse_args()
     passwords._hasher = lambda: FAST_HASHER  # type: ignore[assignment]  # as the tests do
-    folder = Path(tempfile.mkdtemp(prefix="ketacare-suite-login-"))
-    url = f"sqlite:///{folder / 'bench.db'}"
-    migrate.upgrade(get_engine(url))
-    settings = Settings(
-        database_url=url,
-        data_dir=folder,
-        secret_key="bench-secret-key-0123456789abcdef",
-        audit_key="bench-audit-key-0123456789abcdef",
-        public_rate_limit=1_000_000,
-        login_rate_limit=1_000_000,
-    )
-    app = create_app(settings)
+    app = chromium_nav.app(login_rate_limit=1_000_000)  # the tests' serving, a fresh SQLite
+    settings = app.state.settings
     with app.state.sessions() as db:
         clinic = get_or_create(db, settings.public_clinic, settings.clinic_name)
         emails = [
