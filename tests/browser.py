@@ -22,6 +22,9 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from ketacare.features._kit.deps import app_now
+from ketacare.features.auth import service as accounts
+from ketacare.features.auth.deps import SESSION_COOKIE, session_policy
 from tests.conftest import PASSWORD
 
 CHROMIUM = os.environ.get("KETACARE_CHROMIUM", "/usr/bin/chromium")
@@ -223,21 +226,20 @@ def sign_in(page: Page, base: str, email: str, then: str | None = "/home") -> No
     Chromium where it is the subject (``log_in``: tests/test_browser_auth.py, the role walks,
     the homes, new and reset passwords); a test whose subject comes after the login starts
     here, as Playwright's guide advises ("reuse the signed-in state"). Loading and posting
-    the form cost some 0.5 s of CPU a login, half of a signed-in page visit in a new context
-    (benchmarks/README.md, "Suite, thirteenth session"). tests/test_browser_auth.py checks
-    that both give the same cookie and the same pages."""
-    from ketacare.db.base import utcnow
-    from ketacare.features.auth import service
-    from ketacare.features.auth.deps import SESSION_COOKIE, session_policy
-
+    the form cost some 0.5 s of CPU a login: a test's login and first page in a new context
+    took 1.1 s with the form, 0.6 s this way (``benchmarks/suite_login.py``).
+    tests/test_browser_auth.py checks that both give the same cookie and the same pages."""
     app = _served[base]
     settings = app.state.settings
-    now = getattr(app.state, "clock", utcnow)()  # the app's clock, as the form's NowDep
     with app.state.sessions() as db:
-        user = service.user_by_email(db, email)
+        user = accounts.user_by_email(db, email)
         assert user is not None and user.is_active, f"no active user {email}"
-        token = service.start_session(
-            db, settings.secret_key.get_secret_value(), user, session_policy(settings), now
+        token = accounts.start_session(
+            db,
+            settings.secret_key.get_secret_value(),
+            user,
+            session_policy(settings),
+            app_now(app),  # the app's clock, as the form's NowDep
         )
         db.commit()
     page.context.add_cookies(

@@ -10,6 +10,7 @@ import anyio
 import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 
 from ketacare.db.base import utcnow
 from ketacare.settings import Settings
@@ -55,10 +56,16 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     await anyio.to_thread.run_sync(_commit, session, limiter=_FINISH)
 
 
+def app_now(app: Starlette) -> datetime:
+    """The current instant (UTC) from ``app``'s clock: ``app.state.clock`` (tests fix it),
+    else the system clock."""
+    clock: Callable[[], datetime] = getattr(app.state, "clock", utcnow)
+    return clock()
+
+
 def now_of(request: Request) -> datetime:
     """The current instant (UTC) from the app's clock: ``app.state.clock`` (tests fix it)."""
-    clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
-    return clock()
+    return app_now(request.app)
 
 
 async def get_now(request: Request) -> datetime:
