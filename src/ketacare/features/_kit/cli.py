@@ -1,12 +1,16 @@
-"""Helpers every feature's CLI module shares: the exit-2 failure and the settings at start."""
+"""Helpers every feature's CLI module shares: the exit-2 failure and the settings at start.
+
+Light to import: a command group's module is imported for its ``--help`` too, so the
+settings (pydantic) and the audit keys (SQLAlchemy) load when a command asks for them."""
 
 from __future__ import annotations
 
-import typer
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
-from ketacare.db.audit_keys import use_settings
-from ketacare.settings import Settings, get_settings
+import typer
+
+if TYPE_CHECKING:
+    from ketacare.settings import Settings
 
 
 def fail(message: str) -> typer.Exit:
@@ -18,6 +22,11 @@ def fail(message: str) -> typer.Exit:
 def load_settings() -> Settings:
     """Settings from the environment, or exit 2 naming the bad variable; registers the
     audit key for the configured database."""
+    from pydantic import ValidationError
+
+    from ketacare.db.audit_keys import use_settings
+    from ketacare.settings import get_settings
+
     try:
         settings = get_settings()
     except ValidationError as exc:

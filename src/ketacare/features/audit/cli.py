@@ -1,4 +1,7 @@
-"""``ketacare audit verify|anchor|export``."""
+"""``ketacare audit verify|anchor|export``.
+
+The feature's code is imported inside each command: ``ketacare audit --help`` loads Typer
+alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
@@ -12,24 +15,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features._kit.dates import parse_day
-from ketacare.features._kit.errors import BadRequest
-from ketacare.features._kit.files import staged
-from ketacare.features.audit.chain import FIELDS, anchor_mac
-from ketacare.features.audit.models import AuditEvent
-from ketacare.features.audit.service import event_hash_at, head, record, verify_chain
-from ketacare.features.auth.actor import Actor
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-COLUMNS = (*FIELDS, "prev_hash", "hash")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +39,8 @@ class Anchor:
 
 
 def _read_anchors(path: Path, key: bytes) -> list[Anchor]:
+    from ketacare.features.audit.chain import anchor_mac
+
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -69,6 +66,8 @@ def _read_anchors(path: Path, key: bytes) -> list[Anchor]:
 
 def check_anchors(db: Session, anchors: list[Anchor]) -> str | None:
     """The first anchor the log no longer extends, as a reason (None: it extends them all)."""
+    from ketacare.features.audit.service import event_hash_at, head
+
     seq, _digest, keyed_from = head(db)
     for a in anchors:
         if a.keyed_from != keyed_from:
@@ -101,6 +100,9 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Check the chain (and every anchor); exit 1 naming the first broken event."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.audit.service import verify_chain
+
     settings = load_settings()
     key = settings.audit_key.get_secret_value().encode()
     checkpoints = _read_anchors(anchors, key) if anchors else []
@@ -137,6 +139,10 @@ def audit_anchor(
     Keep anchors outside the database and its backups (another host, write-once storage,
     syslog); 'ketacare audit verify --anchors FILE' then proves the log still extends them.
     """
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.audit.chain import anchor_mac
+    from ketacare.features.audit.service import head, verify_chain
+
     settings = load_settings()
     key = settings.audit_key.get_secret_value().encode()
     with unit_of_work(get_engine(settings.database_url)) as db:
@@ -164,6 +170,9 @@ def audit_anchor(
 
 
 def _day(value: str, option: str) -> date:
+    from ketacare.features._kit.dates import parse_day
+    from ketacare.features._kit.errors import BadRequest
+
     try:
         return parse_day(value, option)
     except BadRequest as exc:
@@ -178,6 +187,16 @@ def audit_export(
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
 ) -> None:
     """Write the events of a date range, with their hashes, as CSV or JSON lines."""
+    from sqlalchemy import select
+
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit.files import staged
+    from ketacare.features.audit.chain import FIELDS
+    from ketacare.features.audit.models import AuditEvent
+    from ketacare.features.audit.service import record
+    from ketacare.features.auth.actor import Actor
+
+    columns = (*FIELDS, "prev_hash", "hash")
     start, end = _day(from_, "--from"), _day(to, "--to")
     if end < start:
         raise fail("--to: must not be before --from")
@@ -197,7 +216,7 @@ def audit_export(
                 select(table).where(table.c.at >= lo, table.c.at < hi).order_by(table.c.seq)
             ).mappings()
             writer = (
-                csv.DictWriter(stream, COLUMNS, extrasaction="ignore") if fmt == "csv" else None
+                csv.DictWriter(stream, columns, extrasaction="ignore") if fmt == "csv" else None
             )
             if writer:
                 writer.writeheader()
@@ -208,7 +227,7 @@ def audit_export(
                 if writer:
                     writer.writerow(values)
                 else:
-                    stream.write(json.dumps({k: values[k] for k in COLUMNS}) + "\n")
+                    stream.write(json.dumps({k: values[k] for k in columns}) + "\n")
                 if row["patient_id"] is not None:
                     patients.add(int(row["patient_id"]))
                 patients.update(int(i) for i in str(row["patients"]).strip(",").split(",") if i)

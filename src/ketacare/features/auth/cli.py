@@ -1,21 +1,25 @@
 """Account commands: ``ketacare user create|set-role|deactivate|reactivate|reset-password``
 and ``ketacare token create|list|revoke`` (the admin pages, ``features/admin``, use the same
-``auth.service`` functions)."""
+``auth.service`` functions).
+
+The feature's code is imported inside each command: ``ketacare user --help`` loads Typer
+alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features.auth import service
-from ketacare.features.auth.models import Role, User
-from ketacare.features.clinics.repository import get_or_create
+from ketacare.features.auth.roles import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from ketacare.features.auth.models import User
 
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
@@ -39,6 +43,10 @@ def user_create(
     ] = False,
 ) -> None:
     """Create a user in a clinic (the password is prompted for, or read from stdin)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.auth import service
+    from ketacare.features.clinics.repository import get_or_create
+
     settings = load_settings()
     slug = clinic.strip().lower()
     if not slug or not all(ch.isalnum() or ch in "-_" for ch in slug):
@@ -55,6 +63,9 @@ def user_create(
 
 def _change(email: str, change: Callable[[Session, User], str]) -> None:
     """Run ``change`` on the user with ``email`` in one transaction; print what it says."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.auth import service
+
     settings = load_settings()
     try:
         with unit_of_work(get_engine(settings.database_url)) as db:
@@ -76,6 +87,7 @@ def user_set_role(
     role: Annotated[Role, typer.Option(help="admin, clinician, nurse, billing or frontdesk.")],
 ) -> None:
     """Give an account another role (a clinic keeps at least one active admin)."""
+    from ketacare.features.auth import service
 
     def change(db: Session, user: User) -> str:
         service.change_role(db, user, role)
@@ -87,6 +99,7 @@ def user_set_role(
 @user_app.command("deactivate")
 def user_deactivate(email: Email) -> None:
     """Deactivate an account: its sessions end and its API tokens stop working."""
+    from ketacare.features.auth import service
 
     def change(db: Session, user: User) -> str:
         service.set_active(db, user, False)
@@ -98,6 +111,7 @@ def user_deactivate(email: Email) -> None:
 @user_app.command("reactivate")
 def user_reactivate(email: Email) -> None:
     """Reactivate a deactivated account."""
+    from ketacare.features.auth import service
 
     def change(db: Session, user: User) -> str:
         service.set_active(db, user, True)
@@ -109,6 +123,7 @@ def user_reactivate(email: Email) -> None:
 @user_app.command("reset-password")
 def user_reset_password(email: Email) -> None:
     """Print a new temporary password (shown once) and log the account out everywhere."""
+    from ketacare.features.auth import service
 
     def change(db: Session, user: User) -> str:
         if not user.is_active:
@@ -124,6 +139,9 @@ def token_create(
     name: Annotated[str, typer.Option(help="What the token is for.")],
 ) -> None:
     """Create a personal API token and print it (it is shown only once)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.auth import service
+
     settings = load_settings()
     try:
         with unit_of_work(get_engine(settings.database_url)) as db:
@@ -139,6 +157,9 @@ def token_create(
 @token_app.command("list")
 def token_list(email: Annotated[str, typer.Option(help="Whose tokens.")]) -> None:
     """List a user's API tokens (never the tokens themselves)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.auth import service
+
     settings = load_settings()
     with unit_of_work(get_engine(settings.database_url)) as db:
         user = service.user_by_email(db, email)
@@ -155,6 +176,9 @@ def token_revoke(
     token_id: Annotated[int, typer.Option("--id", help="Token id from 'token list'.")],
 ) -> None:
     """Revoke one API token."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.auth import service
+
     settings = load_settings()
     with unit_of_work(get_engine(settings.database_url)) as db:
         user = service.user_by_email(db, email)

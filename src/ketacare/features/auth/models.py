@@ -9,24 +9,11 @@ from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ketacare.db.base import Base, UTCDateTime, utcnow
+
+# Role lives apart from the tables (auth/roles.py) for the CLI's light imports; re-exported.
+from ketacare.features.auth.roles import STAFF_ROLES as STAFF_ROLES
+from ketacare.features.auth.roles import Role as Role
 from ketacare.features.clinics.models import Clinic
-
-
-class Role(enum.StrEnum):
-    """What a user may do; each user has one role in one clinic."""
-
-    admin = "admin"
-    clinician = "clinician"
-    nurse = "nurse"
-    patient = "patient"
-    #: Billing office: billing data and demographics, no clinical pages (docs/roles.md).
-    billing = "billing"
-    #: Front desk: scheduling, demographics, new patients and leads, sending links; no
-    #: clinical pages (docs/roles.md).
-    frontdesk = "frontdesk"
-
-
-STAFF_ROLES = frozenset({Role.admin, Role.clinician, Role.nurse})
 
 
 class TokenKind(enum.StrEnum):

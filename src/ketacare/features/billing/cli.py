@@ -1,5 +1,8 @@
 """``ketacare billing``: the clinic's billing profile, payers, a patient's coverage and claim
-delivery. Bad input exits 2 naming the option."""
+delivery. Bad input exits 2 naming the option.
+
+The feature's code is imported inside each command: ``ketacare billing --help`` loads Typer
+alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
@@ -9,16 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ketacare.db.base import utcnow
-from ketacare.db.engine import get_engine, session_factory, unit_of_work
-from ketacare.domain.billing.codes import parse_booking_codes
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features._kit.errors import KetacareError
-from ketacare.features.auth.actor import Actor
-from ketacare.features.billing import jobs, queries, service, x12
-from ketacare.features.billing.models import BillingProfile, Payer
-from ketacare.features.clinics.repository import by_slug
-from ketacare.features.patients.service import get_patient
 
 billing_app = typer.Typer(
     help="Billing profile, payers, coverage and claim delivery.", no_args_is_help=True
@@ -64,6 +58,12 @@ def profile(
     clinic: Clinic = None,
 ) -> None:
     """Set the clinic's billing profile (claims and superbills)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.domain.billing.codes import parse_booking_codes
+    from ketacare.features.billing import queries, x12
+    from ketacare.features.billing.models import BillingProfile
+    from ketacare.features.clinics.repository import by_slug
+
     settings = load_settings()
     try:
         parse_booking_codes(booking_codes)
@@ -116,6 +116,11 @@ def add_payer(
     clinic: Clinic = None,
 ) -> None:
     """Add or update a payer and how it wants sessions coded."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.billing import queries
+    from ketacare.features.billing.models import Payer
+    from ketacare.features.clinics.repository import by_slug
+
     settings = load_settings()
     try:
         date.fromisoformat(drug_switch)
@@ -152,6 +157,13 @@ def add_coverage(
     clinic: Clinic = None,
 ) -> None:
     """Record a patient's insurance with a payer (the patient is the subscriber)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.billing import queries, service, x12
+    from ketacare.features.clinics.repository import by_slug
+    from ketacare.features.patients.service import get_patient
+
     settings = load_settings()
     if len(state.strip()) != 2:
         raise fail("--state: two letters")
@@ -179,6 +191,10 @@ def add_coverage(
 @billing_app.command("deliver")
 def deliver() -> None:
     """Deliver stored claims to the clearinghouse file drop (<data dir>/claims)."""
+    from ketacare.db.base import utcnow
+    from ketacare.db.engine import get_engine, session_factory
+    from ketacare.features.billing import jobs
+
     settings = load_settings()
     count = jobs.run(session_factory(get_engine(settings.database_url)), settings, utcnow())
     typer.echo(f"{count} claim file(s) delivered")

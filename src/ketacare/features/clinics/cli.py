@@ -1,18 +1,16 @@
 """Clinic commands: ``ketacare clinic show``, ``set-timezone``, ``set-contact`` and ``alerts``
-(the admin settings page changes the same settings through ``clinics.service``)."""
+(the admin settings page changes the same settings through ``clinics.service``).
+
+The feature's code is imported inside each command: ``ketacare clinic --help`` loads Typer
+alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
-from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features.clinics import service
-from ketacare.features.clinics.models import Clinic
-from ketacare.features.clinics.repository import by_slug
 
 clinic_app = typer.Typer(help="Clinics (time zone).", no_args_is_help=True)
 
@@ -20,6 +18,11 @@ clinic_app = typer.Typer(help="Clinics (time zone).", no_args_is_help=True)
 @clinic_app.command("show")
 def clinic_show() -> None:
     """List the clinics with the time zone their pages, PDFs, CSV and calendars use."""
+    from sqlalchemy import select
+
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.clinics.models import Clinic
+
     settings = load_settings()
     with unit_of_work(get_engine(settings.database_url)) as db:
         for clinic in db.execute(select(Clinic).order_by(Clinic.slug)).scalars():
@@ -37,6 +40,10 @@ def clinic_set_timezone(
     ),
 ) -> None:
     """Set the clinic's time zone: times stay stored in UTC and are shown and typed in it."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.clinics import service
+    from ketacare.features.clinics.repository import by_slug
+
     settings = load_settings()
     slug = (clinic or settings.public_clinic).strip().lower()
     wanted = None if timezone.strip().lower() == "default" else timezone
@@ -60,6 +67,10 @@ def clinic_set_contact(
     ),
 ) -> None:
     """Set the contact text shown to patients (the admin settings page sets it too)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.clinics import service
+    from ketacare.features.clinics.repository import by_slug
+
     settings = load_settings()
     slug = (clinic or settings.public_clinic).strip().lower()
     with unit_of_work(get_engine(settings.database_url)) as db:
@@ -89,6 +100,10 @@ def clinic_alerts(
     show: Annotated[bool, typer.Option(help="Only print the rules in force.")] = False,
 ) -> None:
     """Show or set the clinic's alert rules (what is not given is reset to the default)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.clinics import service
+    from ketacare.features.clinics.repository import by_slug
+
     settings = load_settings()
     slug = (clinic or settings.public_clinic).strip().lower()
     with unit_of_work(get_engine(settings.database_url)) as db:

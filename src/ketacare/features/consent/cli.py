@@ -1,4 +1,7 @@
-"""``ketacare consent``: add the example consent templates to a clinic."""
+"""``ketacare consent``: add the example consent templates to a clinic.
+
+The feature's code is imported inside each command: ``ketacare consent --help`` loads Typer
+alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
@@ -6,12 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ketacare.db.base import utcnow
-from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features.auth.actor import Actor
-from ketacare.features.clinics.repository import by_slug
-from ketacare.features.consent import service
 
 app = typer.Typer(
     help="Consent templates: add the examples (docs/consent.md)", no_args_is_help=True
@@ -25,6 +23,12 @@ def examples(
     ),
 ) -> None:
     """Add the example templates (IV ketamine, esketamine, telehealth) the clinic lacks."""
+    from ketacare.db.base import utcnow
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.clinics.repository import by_slug
+    from ketacare.features.consent import service
+
     settings = load_settings()
     slug = (clinic or settings.public_clinic).strip().lower()
     with unit_of_work(get_engine(settings.database_url)) as db:

@@ -10,34 +10,29 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ketacare.db.base import utcnow
-from ketacare.db.engine import get_engine, session_factory, unit_of_work
-from ketacare.domain.compliance import controlled as rules
-from ketacare.features._kit import clock
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features._kit.errors import KetacareError
-from ketacare.features._kit.files import staged
-from ketacare.features.auth import service as accounts
-from ketacare.features.auth.actor import Actor, os_user
-from ketacare.features.clinics.models import Clinic
-from ketacare.features.controlled import records, service
-from ketacare.features.controlled.config import CsSettings
-from ketacare.features.controlled.models import CsRegistration
-from ketacare.features.controlled.queries import receipt_containers
-from ketacare.features.controlled.schemas import ReceiptBody
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.controlled.config import CsSettings
+    from ketacare.features.controlled.models import CsRegistration
 
 cs_app = typer.Typer(help="Controlled-substance records (DEA Schedule III).", no_args_is_help=True)
 AsOpt = Annotated[str, typer.Option("--as", help="Email of the staff member who acts.")]
 
 
 def _cs_settings() -> CsSettings:
+    from pydantic import ValidationError
+
+    from ketacare.features.controlled.config import CsSettings
+
     try:
         return CsSettings()
     except ValidationError as exc:
@@ -46,6 +41,9 @@ def _cs_settings() -> CsSettings:
 
 
 def _actor(db: Session, email: str) -> Actor:
+    from ketacare.features.auth import service as accounts
+    from ketacare.features.auth.actor import Actor, os_user
+
     user = accounts.user_by_email(db, email)
     if user is None or not user.is_active or not user.is_staff:
         raise fail(f"--as: no active staff member {email!r}")
@@ -53,11 +51,17 @@ def _actor(db: Session, email: str) -> Actor:
 
 
 def _tz(db: Session, actor: Actor, default: str) -> str:
+    from ketacare.features.clinics.models import Clinic
+
     clinic = db.get(Clinic, actor.clinic_id)
     return (clinic.timezone if clinic is not None else None) or default
 
 
 def _registration(db: Session, actor: Actor, dea: str) -> CsRegistration:
+    from sqlalchemy import select
+
+    from ketacare.features.controlled.models import CsRegistration
+
     reg = db.execute(
         select(CsRegistration).where(
             CsRegistration.clinic_id == actor.clinic_id,
@@ -77,6 +81,8 @@ def _day(option: str, text: str) -> date:
 
 
 def _write(option: str, out: Path, body: bytes) -> None:
+    from ketacare.features._kit.files import staged
+
     try:
         with staged(out) as tmp:
             tmp.write_bytes(body)
@@ -95,6 +101,15 @@ def cs_receive(
     file: Annotated[Path, typer.Option("--file", help="Receipt as JSON (the API's fields).")],
 ) -> None:
     """Record a receipt (invoice, supplier, NDC, lot, expiry, containers); print the labels."""
+    from pydantic import ValidationError
+
+    from ketacare.db.base import utcnow
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features.controlled import service
+    from ketacare.features.controlled.queries import receipt_containers
+    from ketacare.features.controlled.schemas import ReceiptBody
+
     settings, cs = load_settings(), _cs_settings()
     try:
         raw: Any = json.loads(file.read_text(encoding="utf-8"))
@@ -126,6 +141,12 @@ def cs_count(
     ] = False,
 ) -> None:
     """Count a container against the ledger; a difference opens a discrepancy case."""
+    from ketacare.db.base import utcnow
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.domain.compliance import controlled as rules
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features.controlled import records, service
+
     settings, cs = load_settings(), _cs_settings()
     try:
         ug = rules.mg_to_ug(counted_mg)
@@ -157,6 +178,12 @@ def cs_inventory(
     pdf_out: Annotated[Path | None, typer.Option("--pdf", help="PDF file to write.")] = None,
 ) -> None:
     """Take and sign an inventory of every container on hand; print it (or write CSV/PDF)."""
+    from ketacare.db.base import utcnow
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit import clock
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features.controlled import records
+
     settings, cs = load_settings(), _cs_settings()
     try:
         with unit_of_work(get_engine(settings.database_url)) as db:
@@ -196,6 +223,11 @@ def cs_log(
     """The administration/disposal log of a registration for a date range (audited), streamed
     from the database to the file or standard output (a two-year log is never held in memory,
     except the PDF's pages)."""
+    from ketacare.db.engine import get_engine, session_factory, unit_of_work
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features._kit.files import staged
+    from ketacare.features.controlled import records, service
+
     settings = load_settings()
     first, last = _day("--from", start), _day("--to", end)
     engine = get_engine(settings.database_url)

@@ -1,5 +1,8 @@
 """``ketacare demo seed`` (the demo clinic and its logins) and ``ketacare demo generate`` (a
-seeded synthetic clinic, labelled synthetic everywhere)."""
+seeded synthetic clinic, labelled synthetic everywhere).
+
+The feature's code is imported inside each command: ``ketacare demo --help`` loads Typer
+alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
@@ -8,12 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features.clinics.repository import get_or_create
-from ketacare.features.demo import seed as demo_seed_data
-from ketacare.features.demo.generate import GeneratorError, generate, status_line
-from ketacare.features.demo.trajectories import CALIBRATION
 
 demo_app = typer.Typer(help="Demo clinic.", no_args_is_help=True)
 
@@ -21,6 +19,9 @@ demo_app = typer.Typer(help="Demo clinic.", no_args_is_help=True)
 @demo_app.command("seed")
 def demo_seed() -> None:
     """Create the demo clinic and its users (idempotent) and print the logins."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.demo import seed as demo_seed_data
+
     settings = load_settings()
     with unit_of_work(get_engine(settings.database_url)) as db:
         logins = demo_seed_data.seed(db, settings)
@@ -38,6 +39,11 @@ def demo_generate(
     ] = False,
 ) -> None:
     """Fill the clinic with synthetic patients, courses, sessions and PHQ-9 assessments."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.clinics.repository import get_or_create
+    from ketacare.features.demo.generate import GeneratorError, generate, status_line
+    from ketacare.features.demo.trajectories import CALIBRATION
+
     settings = load_settings()
     started = time.monotonic()
     try:

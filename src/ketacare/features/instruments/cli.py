@@ -1,7 +1,9 @@
 """``ketacare instruments list|show|import|load-text|unload-text|texts`` and ``ketacare score``.
 
 Bad input exits 2 naming the field; a command that exits 2 stores nothing.
-"""
+
+The feature's code is imported inside each command: ``ketacare instruments --help`` loads
+Typer and :mod:`.score_cli` (domain code, Rich) alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
@@ -9,29 +11,19 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.domain.errors import InvalidAnswer
-from ketacare.domain.instruments import (
-    get_instrument,
-    instrument_ids,
-    with_item_texts,
-)
 from ketacare.features._kit.cli import load_settings
-from ketacare.features._kit.errors import BadRequest
-from ketacare.features.auth.actor import Actor
-from ketacare.features.auth.models import User
-from ketacare.features.clinics.models import Clinic
-from ketacare.features.clinics.repository import by_slug
-from ketacare.features.instruments import texts as clinic_texts
 from ketacare.features.instruments.score_cli import _instrument, _read_json, fail, score
-from ketacare.features.instruments.texts import linkable
-from ketacare.fhir import match_questionnaire, score_response, to_questionnaire
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.auth.models import User
+    from ketacare.features.clinics.models import Clinic
 
 __all__ = ["fail", "instruments_app", "score"]
 
@@ -52,6 +44,8 @@ def _plain(value: Any) -> Any:
 @instruments_app.command("list")
 def list_instruments() -> None:
     """List the built-in instruments."""
+    from ketacare.domain.instruments import get_instrument, instrument_ids
+
     rows = [("ID", "VERSION", "ITEMS", "RANGE", "ITEM TEXT", "NAME")]
     for iid in instrument_ids():
         inst = get_instrument(iid)
@@ -73,6 +67,10 @@ def show(
     ] = None,
 ) -> None:
     """Print an instrument definition as JSON (or as a FHIR R4 Questionnaire)."""
+    from ketacare.domain.errors import InvalidAnswer
+    from ketacare.domain.instruments import with_item_texts
+    from ketacare.fhir import to_questionnaire
+
     inst = _instrument(instrument_id)
     if texts is not None:
         try:
@@ -92,6 +90,9 @@ def import_questionnaire(
     ] = None,
 ) -> None:
     """Match a third-party Questionnaire to a built-in instrument by LOINC; score responses."""
+    from ketacare.domain.errors import InvalidAnswer
+    from ketacare.fhir import match_questionnaire, score_response
+
     q = _read_json(file, "questionnaire")
     if not isinstance(q, Mapping):
         raise fail("questionnaire: must be a JSON object")
@@ -121,6 +122,9 @@ ClinicOption = Annotated[str, typer.Option("--clinic", help="Clinic slug or id."
 
 
 def _clinic(db: Session, ref: str) -> Clinic:
+    from ketacare.features.clinics.models import Clinic
+    from ketacare.features.clinics.repository import by_slug
+
     ref = ref.strip()
     clinic = db.get(Clinic, int(ref)) if ref.isdigit() else by_slug(db, ref.lower())
     if clinic is None:
@@ -129,6 +133,10 @@ def _clinic(db: Session, ref: str) -> Clinic:
 
 
 def _user(db: Session, clinic: Clinic, email: str | None) -> User | None:
+    from sqlalchemy import select
+
+    from ketacare.features.auth.models import User
+
     if email is None:
         return None
     user = db.execute(
@@ -141,6 +149,8 @@ def _user(db: Session, clinic: Clinic, email: str | None) -> User | None:
 
 def _actor(db: Session, clinic: Clinic, email: str | None) -> Actor:
     """The CLI actor: the ``--by`` user over the CLI, else the operating-system user."""
+    from ketacare.features.auth.actor import Actor
+
     user = _user(db, clinic, email)
     if user is None:
         return Actor.cli(clinic.id)
@@ -162,6 +172,12 @@ def load_text(
     ] = None,
 ) -> None:
     """Store a clinic's licensed item text for an instrument (replaces any loaded before)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.domain.instruments import get_instrument
+    from ketacare.features._kit.errors import BadRequest
+    from ketacare.features.instruments import texts as clinic_texts
+    from ketacare.features.instruments.texts import linkable
+
     raw = _read_json(file, "--file")
     settings = load_settings()
     with unit_of_work(get_engine(settings.database_url)) as db:
@@ -189,6 +205,10 @@ def unload_text(
     clinic: ClinicOption,
 ) -> None:
     """Delete a clinic's licensed item text (its links stop being sent; labels only again)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit.errors import BadRequest
+    from ketacare.features.instruments import texts as clinic_texts
+
     settings = load_settings()
     with unit_of_work(get_engine(settings.database_url)) as db:
         owner = _clinic(db, clinic)
@@ -205,6 +225,10 @@ def unload_text(
 @instruments_app.command("texts")
 def list_texts(clinic: ClinicOption) -> None:
     """List the instruments a clinic has loaded licensed text for (the text is not shown)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.domain.instruments import get_instrument
+    from ketacare.features.instruments import texts as clinic_texts
+
     settings = load_settings()
     with unit_of_work(get_engine(settings.database_url)) as db:
         owner = _clinic(db, clinic)

@@ -1,4 +1,7 @@
-"""``ketacare fhir export|import`` and ``ketacare research-export`` (every export audited)."""
+"""``ketacare fhir export|import`` and ``ketacare research-export`` (every export audited).
+
+The feature's code is imported inside each command: ``ketacare fhir --help`` loads Typer
+alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
@@ -7,33 +10,28 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features._kit.files import staged
-from ketacare.features.audit.service import record
-from ketacare.features.auth.actor import Actor
-from ketacare.features.clinics.models import Clinic
-from ketacare.features.clinics.repository import get_or_create
-from ketacare.features.interop.exporter import export_bundle
-from ketacare.features.interop.importer import ImportReport, import_bundle, refused_report
-from ketacare.features.interop.research import Deidentifier, write_csv
-from ketacare.features.patients.models import Patient
-from ketacare.fhir.reader import BundleError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from ketacare.features.interop.importer import ImportReport
 
 fhir_app = typer.Typer(help="FHIR R4 export and import.", no_args_is_help=True)
 
 
 def _clinic_of(db: Session, patient: int | None, clinic: int | None) -> int:
+    from sqlalchemy import select
+
+    from ketacare.features.clinics.models import Clinic
+    from ketacare.features.patients.models import Patient
+
     if (patient is None) == (clinic is None):
         raise fail("give exactly one of --patient ID or --clinic ID")
     if patient is not None:
@@ -59,6 +57,12 @@ def export(
 
     The file appears only once the audit event naming every exported patient is committed.
     """
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit.files import staged
+    from ketacare.features.audit.service import record
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.interop.exporter import export_bundle
+
     settings = load_settings()
     with (
         nullcontext(None) if out is None else staged(out) as tmp,
@@ -87,6 +91,13 @@ def import_file(engine: Engine, clinic_id: int, path: Path) -> ImportReport:
     Every way a file can fail is a BundleError naming it: unreadable or invalid JSON (also
     ``NaN``/``Infinity`` and nesting too deep to decode), a refused entry, or a database error
     (reported by its class only: SQL parameters may carry patient data)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ketacare.db.engine import unit_of_work
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.interop.importer import import_bundle
+    from ketacare.fhir.reader import BundleError
+
     try:
         data: Any = json.loads(path.read_bytes(), parse_constant=_no_constant)
     except RecursionError:
@@ -103,6 +114,8 @@ def import_file(engine: Engine, clinic_id: int, path: Path) -> ImportReport:
 
 
 def _summary(reports: list[ImportReport], failed: list[tuple[str, str]]) -> Table:
+    from rich.table import Table
+
     table = Table(title="FHIR import")
     for col in (
         "file",
@@ -149,6 +162,21 @@ def import_(
 ) -> None:
     """Import bundles: one transaction each. A refused bundle adds nothing, is reported with
     every refused entry, and the other files are still imported (exit 2 if any was refused)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.clinics.models import Clinic
+    from ketacare.features.clinics.repository import get_or_create
+    from ketacare.features.interop.importer import refused_report
+    from ketacare.fhir.reader import BundleError
+
     settings = load_settings()
     engine = get_engine(settings.database_url)
     with unit_of_work(engine) as db:
@@ -218,6 +246,13 @@ def research_export(
     out: Annotated[Path | None, typer.Option("--out", help="File (default stdout).")] = None,
 ) -> None:
     """Research CSV of a clinic's assessments or sessions (audited)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit.files import staged
+    from ketacare.features.audit.service import record
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.clinics.models import Clinic
+    from ketacare.features.interop.research import Deidentifier, write_csv
+
     if kind not in ("assessments", "sessions"):
         raise fail("--kind: must be assessments or sessions")
     settings = load_settings()

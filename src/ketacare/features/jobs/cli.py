@@ -1,4 +1,7 @@
-"""``ketacare jobs run [--once]``: every feature's periodic jobs, for cron or as a process."""
+"""``ketacare jobs run [--once]``: every feature's periodic jobs, for cron or as a process.
+
+The feature's code is imported inside each command: ``ketacare jobs --help`` loads Typer
+alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
@@ -7,10 +10,7 @@ from typing import Annotated
 
 import typer
 
-from ketacare.db.engine import get_engine, session_factory
-from ketacare.features import registry
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features.jobs.runner import run_all
 
 jobs_app = typer.Typer(
     help="Periodic jobs of every feature (links, alerts, ...).", no_args_is_help=True
@@ -33,6 +33,9 @@ def run(
     Safe beside the app's own periodic runner and on several hosts: each job is idempotent.
     Exit status 1 when a job failed (with --once).
     """
+    from ketacare.db.engine import get_engine, session_factory
+    from ketacare.features.jobs.runner import run_all
+
     settings = load_settings()
     every = interval if interval is not None else (settings.periodic_interval_s or 60.0)
     if not 0 < every <= 86_400:
@@ -52,5 +55,7 @@ def run(
 @jobs_app.command("list")
 def list_jobs() -> None:
     """List the registered periodic jobs (name and where they live)."""
+    from ketacare.features import registry
+
     for job in registry.features_jobs():
         typer.echo(f"{job.name}\t{job.target}")

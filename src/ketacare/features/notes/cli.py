@@ -1,4 +1,7 @@
-"""``ketacare notes``: list a clinic's note templates, add its own from a JSON file."""
+"""``ketacare notes``: list a clinic's note templates, add its own from a JSON file.
+
+The feature's code is imported inside each command: ``ketacare notes --help`` loads Typer
+alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
@@ -8,15 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ketacare.db.base import utcnow
-from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.domain.errors import InvalidAnswer
-from ketacare.domain.notes.templates import parse_template_file
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features._kit.errors import KetacareError
-from ketacare.features.auth.actor import Actor
-from ketacare.features.clinics.repository import by_slug
-from ketacare.features.notes import service
 
 app = typer.Typer(
     help="Clinical note templates: list, add a clinic's own (docs/notes.md)", no_args_is_help=True
@@ -27,6 +22,10 @@ ClinicOpt = Annotated[str | None, typer.Option(help="Clinic slug (default: the p
 @app.command("templates")
 def templates(clinic: ClinicOpt = None) -> None:
     """List the templates the clinic writes from (key, version, kind, title, sections)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.clinics.repository import by_slug
+    from ketacare.features.notes import service
+
     settings = load_settings()
     slug = (clinic or settings.public_clinic).strip().lower()
     with unit_of_work(get_engine(settings.database_url)) as db:
@@ -45,6 +44,15 @@ def template_add(
 ) -> None:
     """Add the clinic's own version of each template in the file (one template, or
     ``{"format": "ketacare-note-templates/1", "templates": [...]}``)."""
+    from ketacare.db.base import utcnow
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.domain.errors import InvalidAnswer
+    from ketacare.domain.notes.templates import parse_template_file
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.clinics.repository import by_slug
+    from ketacare.features.notes import service
+
     settings = load_settings()
     slug = (clinic or settings.public_clinic).strip().lower()
     try:

@@ -9,25 +9,12 @@ import csv
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from ketacare.domain.errors import DomainError
-from ketacare.domain.pk import (
-    MODELS,
-    PK_PROTOCOLS,
-    Dose,
-    PKModel,
-    get_model,
-    get_protocol,
-    simulate_cohort,
-)
-from ketacare.domain.pk import simulate as run_simulation
+if TYPE_CHECKING:
+    from ketacare.domain.pk import Dose, PKModel
 
 pk_app = typer.Typer(
     name="pk",
@@ -41,6 +28,9 @@ DISCLAIMER = "Model prediction: decision support, not dosing guidance."
 
 
 def _model(key: str) -> PKModel:
+    from ketacare.domain.errors import DomainError
+    from ketacare.domain.pk import get_model
+
     try:
         return get_model(key)
     except DomainError as exc:
@@ -70,6 +60,11 @@ def models(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the PK models with citation, sampling site and variability source."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ketacare.domain.pk import MODELS
+
     rows = [
         {
             "key": m.info.key,
@@ -113,6 +108,9 @@ def _doses(
     dose_times: str,
     device_interval_min: float,
 ) -> list[Dose]:
+    from ketacare.domain.errors import DomainError
+    from ketacare.domain.pk import Dose
+
     chosen = route or model.info.routes[0]
     if chosen not in model.info.routes:
         raise typer.BadParameter(
@@ -182,6 +180,11 @@ def simulate(
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a .png or .svg plot.")] = None,
 ) -> None:
     """Predict the typical patient's concentration (ng/mL) for a dose."""
+    import numpy as np
+
+    from ketacare.domain.errors import DomainError
+    from ketacare.domain.pk import simulate as run_simulation
+
     m = _model(model)
     _suffix(out, (".csv",), "'--out'")
     _suffix(plot, (".png", ".svg"), "'--plot'")
@@ -242,6 +245,19 @@ def cohort(
     threshold: Annotated[float, typer.Option("--threshold-ng-ml", min=0.0)] = 100.0,
 ) -> None:
     """Simulate N virtual patients on a protocol; write Cmax, AUC, time above threshold."""
+    import numpy as np
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from ketacare.domain.errors import DomainError
+    from ketacare.domain.pk import PK_PROTOCOLS, get_protocol, simulate_cohort
+
     m = _model(model)
     _suffix(out, (".csv",), "'--out'")
     if protocol not in PK_PROTOCOLS:

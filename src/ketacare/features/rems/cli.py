@@ -1,4 +1,7 @@
-"""``ketacare rems``: the PMF dashboard and the check of a submitted PMF against its hash."""
+"""``ketacare rems``: the PMF dashboard and the check of a submitted PMF against its hash.
+
+The feature's code is imported inside each command: ``ketacare rems --help`` loads Typer
+alone (docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
@@ -7,13 +10,7 @@ from typing import Annotated
 
 import typer
 
-from ketacare.db.base import utcnow
-from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features.audit.service import record
-from ketacare.features.auth.actor import Actor
-from ketacare.features.clinics.repository import by_slug
-from ketacare.features.rems import queries, service
 
 app = typer.Typer(
     help="SPRAVATO REMS: setting registry, enrolment, PMF dashboard and submission",
@@ -29,6 +26,12 @@ def dashboard(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """PMFs overdue, due and submitted at the clinic's setting (audited)."""
+    from ketacare.db.base import utcnow
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.clinics.repository import by_slug
+    from ketacare.features.rems import service
+
     settings = load_settings()
     slug = (clinic or settings.public_clinic).strip().lower()
     with unit_of_work(get_engine(settings.database_url)) as db:
@@ -61,6 +64,12 @@ def verify(
     clinic: ClinicOpt = None,
 ) -> None:
     """Check a submitted PMF's stored PDF against its recorded SHA-256 (exit 1 on mismatch)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.audit.service import record
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.clinics.repository import by_slug
+    from ketacare.features.rems import queries, service
+
     settings = load_settings()
     slug = (clinic or settings.public_clinic).strip().lower()
     with unit_of_work(get_engine(settings.database_url)) as db:

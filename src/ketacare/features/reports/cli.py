@@ -8,25 +8,17 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from ketacare.db.engine import get_engine, unit_of_work
-from ketacare.domain.analytics import AssessmentTable, PatientTable, SessionTable
-from ketacare.features._kit import clock
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features._kit.dates import parse_day
-from ketacare.features._kit.errors import BadRequest, NotFound
-from ketacare.features._kit.files import staged
-from ketacare.features.audit.service import record
-from ketacare.features.auth.actor import Actor
-from ketacare.features.clinics.models import Clinic
-from ketacare.features.clinics.repository import by_slug
-from ketacare.features.patients.service import get_patient
-from ketacare.features.reports.patient import patient_progress
-from ketacare.features.reports.service import clinic_outcomes_for, load_cohort
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from ketacare.domain.analytics import AssessmentTable, PatientTable, SessionTable
+    from ketacare.features.clinics.models import Clinic
 
 report_app = typer.Typer(
     help="Patient progress and clinic outcomes reports (PDF).", no_args_is_help=True
@@ -34,6 +26,8 @@ report_app = typer.Typer(
 
 
 def _clinic(db: Session, slug: str) -> Clinic:
+    from ketacare.features.clinics.repository import by_slug
+
     clinic = by_slug(db, slug)
     if clinic is None:
         raise fail(f"no clinic '{slug}' in the database; run 'ketacare demo seed' first")
@@ -42,6 +36,11 @@ def _clinic(db: Session, slug: str) -> Clinic:
 
 def cohort_loader(instrument: str) -> tuple[AssessmentTable, SessionTable, PatientTable | None]:
     """Database mode of ``ketacare analytics outcomes``: the clinic's tables (audited)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.audit.service import record
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.reports.service import load_cohort
+
     settings = load_settings()
     with unit_of_work(get_engine(settings.database_url)) as db:
         clinic = _clinic(db, settings.public_clinic)
@@ -56,6 +55,8 @@ def cohort_loader(instrument: str) -> tuple[AssessmentTable, SessionTable, Patie
 
 def _write(out: Path, body: bytes) -> None:
     """Write the PDF (owner-only) after the transaction that audited it has committed."""
+    from ketacare.features._kit.files import staged
+
     try:
         with staged(out) as tmp:
             tmp.write_bytes(body)
@@ -64,6 +65,9 @@ def _write(out: Path, body: bytes) -> None:
 
 
 def _date(option: str, text: str | None) -> date | None:
+    from ketacare.features._kit.dates import parse_day
+    from ketacare.features._kit.errors import BadRequest
+
     if text is None or not text.strip():
         return None
     try:
@@ -78,6 +82,13 @@ def report_patient(
     out: Annotated[Path, typer.Option("--pdf", help="PDF file to write.")],
 ) -> None:
     """Write one patient's progress report (trajectory, sessions, outcome, notes) as PDF."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit import clock
+    from ketacare.features._kit.errors import NotFound
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.patients.service import get_patient
+    from ketacare.features.reports.patient import patient_progress
+
     settings = load_settings()
     if not 1 <= patient_id <= 2_147_483_647:
         raise fail(f"ID: no patient {patient_id} in this clinic")
@@ -108,6 +119,12 @@ def report_clinic(
     instrument: Annotated[str, typer.Option("--instrument", help="e.g. phq9, madrs.")] = "phq9",
 ) -> None:
     """Write the clinic outcomes report for patients whose first session is in the period."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit import clock
+    from ketacare.features._kit.errors import BadRequest
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.reports.service import clinic_outcomes_for
+
     settings = load_settings()
     lo, hi = _date("--from", start), _date("--to", end)
     if lo is not None and hi is not None and hi < lo:

@@ -14,34 +14,25 @@ import json
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from ketacare.domain.analytics import (
-    AnalyticsConfig,
-    AssessmentTable,
-    BreakdownKey,
-    OutcomeAnalysis,
-    OutcomeSummary,
-    PatientTable,
-    Proportion,
-    PublishedRate,
-    SessionTable,
-    TimepointOutcome,
-    analyse_outcomes,
-)
-from ketacare.domain.errors import DomainError
-from ketacare.domain.instruments import get_instrument
-from ketacare.features.reports.files import (
-    CohortFileError,
-    load_published_rates,
-    read_assessments,
-    read_patients,
-    read_sessions,
-)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ketacare.domain.analytics import (
+        AssessmentTable,
+        BreakdownKey,
+        OutcomeAnalysis,
+        OutcomeSummary,
+        PatientTable,
+        Proportion,
+        PublishedRate,
+        SessionTable,
+        TimepointOutcome,
+    )
 
 __all__ = ["analytics_app", "render_table"]
 
@@ -77,6 +68,8 @@ def _change(t: TimepointOutcome) -> str:
 
 
 def _summary_table(s: OutcomeSummary, title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for col in ("timepoint", "observed", "response % (95% CI) k/n", "remission % (95% CI) k/n",
                 "mean change (SD)"):  # fmt: skip
@@ -92,6 +85,8 @@ def _summary_table(s: OutcomeSummary, title: str) -> Table:
 
 def render_table(result: OutcomeAnalysis, console: Console) -> None:
     """Print the analysis as rich tables, with the definitions under the figures."""
+    from rich.table import Table
+
     d, o = result.definitions, result.overall
     console.print(
         f"[bold]{d.instrument_name} outcomes[/bold]: {o.n_patients} patients treated, "
@@ -227,6 +222,19 @@ def outcomes(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Response, remission, Kaplan–Meier and breakdowns for one instrument."""
+    from rich.console import Console
+
+    from ketacare.domain.analytics import AnalyticsConfig, analyse_outcomes
+    from ketacare.domain.errors import DomainError
+    from ketacare.domain.instruments import get_instrument
+    from ketacare.features.reports.files import (
+        CohortFileError,
+        load_published_rates,
+        read_assessments,
+        read_patients,
+        read_sessions,
+    )
+
     inst = instrument.strip().lower()
     try:
         get_instrument(inst)

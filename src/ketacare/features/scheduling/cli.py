@@ -4,20 +4,15 @@ reminder job once (for cron). Times are the clinic's local time (``YYYY-MM-DD HH
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ketacare.db.base import utcnow
-from ketacare.db.engine import get_engine, session_factory, unit_of_work
 from ketacare.domain.course.booking import StaffRole
-from ketacare.features._kit import clock
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features._kit.errors import KetacareError
-from ketacare.features.auth.actor import Actor
-from ketacare.features.clinics.models import Clinic
-from ketacare.features.clinics.repository import by_slug
-from ketacare.features.scheduling import queries, reminders, service
+
+if TYPE_CHECKING:
+    from ketacare.features.clinics.models import Clinic
 
 scheduling_app = typer.Typer(
     help="Scheduling: sites, chairs, closures, staff shifts, reminders.", no_args_is_help=True
@@ -28,6 +23,8 @@ SiteOpt = Annotated[int, typer.Option("--site", help="Site id (see 'ketacare sch
 
 
 def _clinic(db: object, slug: str | None, default: str) -> Clinic:
+    from ketacare.features.clinics.repository import by_slug
+
     row = by_slug(db, (slug or default).strip().lower())  # type: ignore[arg-type]
     if row is None:
         raise fail(f"--clinic: no clinic '{slug or default}'")
@@ -37,6 +34,9 @@ def _clinic(db: object, slug: str | None, default: str) -> Clinic:
 @scheduling_app.command("sites")
 def sites(clinic: ClinicOpt = None) -> None:
     """List the clinic's sites (id, name, REMS certification, chairs, hours)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.scheduling import queries
+
     settings = load_settings()
     with unit_of_work(get_engine(settings.database_url)) as db:
         row = _clinic(db, clinic, settings.public_clinic)
@@ -57,6 +57,11 @@ def site_add(
     clinic: ClinicOpt = None,
 ) -> None:
     """Add a site with opening hours (and N chairs named 'Chair 1'...)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.scheduling import service
+
     settings = load_settings()
     try:
         with unit_of_work(get_engine(settings.database_url)) as db:
@@ -76,6 +81,11 @@ def chair_add(
     site: SiteOpt, name: Annotated[str, typer.Option(help="Chair name.")], clinic: ClinicOpt = None
 ) -> None:
     """Add a chair to a site."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.scheduling import queries, service
+
     settings = load_settings()
     try:
         with unit_of_work(get_engine(settings.database_url)) as db:
@@ -95,6 +105,11 @@ def closure_add(
     clinic: ClinicOpt = None,
 ) -> None:
     """Close a site on a local date."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.scheduling import queries, service
+
     settings = load_settings()
     try:
         on = date.fromisoformat(day)
@@ -120,6 +135,12 @@ def shift_add(
     clinic: ClinicOpt = None,
 ) -> None:
     """Add a staff shift (clinic local time)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features._kit import clock
+    from ketacare.features._kit.errors import KetacareError
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.scheduling import queries, service
+
     settings = load_settings()
     try:
         with unit_of_work(get_engine(settings.database_url)) as db:
@@ -144,6 +165,10 @@ def shift_add(
 @scheduling_app.command("remind")
 def remind() -> None:
     """Send the reminders that are due now (the periodic job, once; safe on several hosts)."""
+    from ketacare.db.base import utcnow
+    from ketacare.db.engine import get_engine, session_factory
+    from ketacare.features.scheduling import reminders
+
     settings = load_settings()
     report = reminders.run(session_factory(get_engine(settings.database_url)), settings, utcnow())
     typer.echo(f"reminders sent: {len(report.sent)}, failed: {len(report.failed)}")

@@ -1,4 +1,7 @@
-"""Operator commands: serve, config, db, backup and restore."""
+"""Operator commands: serve, config, db, backup and restore.
+
+The code behind each command is imported inside it: ``ketacare db --help`` loads Typer alone
+(docs/architecture.md, "CLI start-up")."""
 
 from __future__ import annotations
 
@@ -9,14 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ketacare.db import migrate
-from ketacare.db.engine import get_engine, unit_of_work
 from ketacare.features._kit.cli import fail, load_settings
-from ketacare.features.audit.service import record
-from ketacare.features.auth.actor import Actor
-from ketacare.features.patients.queries import all_patient_ids
-from ketacare.features.system import backup
-from ketacare.settings import get_settings
 
 config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -38,6 +34,9 @@ def config_show(
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
+    from ketacare.db import migrate
+    from ketacare.db.engine import get_engine
+
     settings = load_settings()
     migrate.upgrade(get_engine(settings.database_url), revision)
     typer.echo(f"database at {migrate.current(get_engine(settings.database_url))}")
@@ -46,6 +45,9 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION ('base' empties the database)."""
+    from ketacare.db import migrate
+    from ketacare.db.engine import get_engine
+
     settings = load_settings()
     migrate.downgrade(get_engine(settings.database_url), revision)
     typer.echo(f"database at {migrate.current(get_engine(settings.database_url))}")
@@ -54,6 +56,9 @@ def db_downgrade(revision: str) -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's revision and the newest one shipped."""
+    from ketacare.db import migrate
+    from ketacare.db.engine import get_engine
+
     settings = load_settings()
     typer.echo(f"current: {migrate.current(get_engine(settings.database_url))}")
     typer.echo(f"head:    {migrate.head()}")
@@ -63,6 +68,12 @@ def backup_command(
     out: Annotated[Path, typer.Argument(help="Backup file to create.")],
 ) -> None:
     """Write a consistent online snapshot of the database (SQLite backup API or pg_dump)."""
+    from ketacare.db.engine import get_engine, unit_of_work
+    from ketacare.features.audit.service import record
+    from ketacare.features.auth.actor import Actor
+    from ketacare.features.patients.queries import all_patient_ids
+    from ketacare.features.system import backup
+
     settings = load_settings()
     engine = get_engine(settings.database_url)
     if out.exists():
@@ -84,6 +95,9 @@ def restore_command(
     source: Annotated[Path, typer.Argument(metavar="IN", help="Backup file to load.")],
 ) -> None:
     """Load a backup into an empty database (the configured KETACARE_DATABASE_URL)."""
+    from ketacare.db.engine import get_engine
+    from ketacare.features.system import backup
+
     settings = load_settings()
     try:
         backup.restore(get_engine(settings.database_url), source)
@@ -99,6 +113,10 @@ def serve(
 ) -> None:
     """Start the web server (refuses to start when the database is not migrated)."""
     import uvicorn
+
+    from ketacare.db import migrate
+    from ketacare.db.engine import get_engine
+    from ketacare.settings import get_settings
 
     settings = load_settings()
     engine = get_engine(settings.database_url)
