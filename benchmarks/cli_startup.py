@@ -11,6 +11,7 @@ the script prints the median and the fastest wall time of each and their ratios 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,19 +50,35 @@ def ketacare() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "ketacare"]
 
 
-def wall(argv: list[str]) -> float:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wall(argv: list[str]) -> tuple[float, float]:
+    """The wall time and the CPU time (user + system) of one run of ``argv``."""
+    cpu = children_cpu()
     start = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True)
     took = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr}")
-    return took
+    return took, children_cpu() - cpu
+
+
+def groups() -> list[str]:
+    """The command groups' names, from the CLI's registry (imports no feature)."""
+    from ketacare.cli import COMMANDS
+
+    return [name for name, entry in COMMANDS.items() if entry.group]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--groups", action="store_true", help="each command group's --help too")
+    args = parser.parse_args()
+    rounds = args.rounds
     with tempfile.TemporaryDirectory() as tmp:
         peer = Path(tmp) / "peer.py"
         peer.write_text(PEER, encoding="utf-8")
@@ -71,20 +88,37 @@ def main() -> None:
             "ketacare --help": [*ketacare(), "--help"],
             "ketacare score phq9": [*ketacare(), "score", "phq9", *PHQ9],
         }
+        helps = [f"ketacare {group} --help" for group in (groups() if args.groups else [])]
+        for name in helps:
+            cases[name] = [*ketacare(), name.split()[1], "--help"]
         times: dict[str, list[float]] = {name: [] for name in cases}
+        cpus: dict[str, list[float]] = {name: [] for name in cases}
         for argv in cases.values():  # warm the file cache once
             wall(argv)
         for _ in range(rounds):
             for name, argv in cases.items():
-                times[name].append(wall(argv))
+                took, cpu = wall(argv)
+                times[name].append(took)
+                cpus[name].append(cpu)
     base_med = statistics.median(times["import typer"])
     base_min = min(times["import typer"])
-    print(f"{rounds} rounds, interleaved; wall time of a fresh process")
-    print(f"{'command':24} {'median s':>9} {'min s':>7} {'x med':>6} {'x min':>6}")
+    print(f"{rounds} rounds, interleaved; wall and CPU time of a fresh process")
+    print(f"{'command':30} {'median s':>9} {'min s':>7} {'x med':>6} {'x min':>6} {'cpu s':>6}")
     for name, values in times.items():
         med, low = statistics.median(values), min(values)
-        print(f"{name:24} {med:9.3f} {low:7.3f} {med / base_med:6.2f} {low / base_min:6.2f}")
+        cpu = statistics.median(cpus[name])
+        print(
+            f"{name:30} {med:9.3f} {low:7.3f} {med / base_med:6.2f} {low / base_min:6.2f}"
+            f" {cpu:6.3f}"
+        )
     print("targets: ketacare --help <= 3x, ketacare score <= 6x (x = ratio to import typer)")
+    if helps:
+        total = sum(statistics.median(cpus[name]) for name in helps)
+        peer_cpu = statistics.median(cpus["peer two-group --help"])
+        print(
+            f"the {len(helps)} command groups' --help: {total:.2f} s of CPU in all "
+            f"({total / len(helps):.3f} s each; the peer's --help {peer_cpu:.3f} s)"
+        )
 
 
 if __name__ == "__main__":
