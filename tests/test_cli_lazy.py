@@ -49,8 +49,8 @@ def test_importing_the_cli_imports_no_feature() -> None:
 
 def test_no_command_group_imports_the_database_web_pdf_or_chart_libraries() -> None:
     # A group's module is imported for its --help (and its subprocess smoke test below): it
-    # imports its feature's code inside each command, so the help loads Typer alone, some
-    # 0.3 s of CPU against 0.4-1.0 s when SQLAlchemy, pydantic and the services came with it
+    # imports its feature's code inside each command, so the help loads Typer alone: 0.22-0.24
+    # s of CPU, against 0.33-1.10 s when SQLAlchemy, pydantic and the services came with it
     # (benchmarks/README.md, "Suite, fourteenth session"). FastAPI is for `ketacare serve`;
     # fpdf2 and matplotlib load with the first PDF or chart drawn (docs/architecture.md, "Hot
     # paths"): a service that imported a page helper once brought FastAPI into four groups,
